@@ -1,0 +1,92 @@
+"""The one interface every teacher backend implements: requests in, completions out."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence
+
+from schemas.errors import StarmillError
+
+Message = dict[str, str]  # {"role": ..., "content": ...}
+
+
+class GenerationError(StarmillError):
+    """Bad settings, a missing model, a context overflow, an unreachable server."""
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    n: int = 1
+    temperature: float = 0.7
+    top_p: float = 1.0
+    top_k: int = -1  # -1: off
+    max_tokens: int = 256
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    logprobs: int | None = None  # top-k logprobs per generated token, None: off
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise GenerationError(f"n must be >= 1, got {self.n}")
+        if self.temperature < 0:
+            raise GenerationError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise GenerationError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.max_tokens < 1:
+            raise GenerationError(f"max_tokens must be >= 1, got {self.max_tokens}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n, "temperature": self.temperature, "top_p": self.top_p, "top_k": self.top_k,
+            "max_tokens": self.max_tokens, "stop": list(self.stop), "seed": self.seed,
+            "logprobs": self.logprobs,
+        }
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One prompt: chat messages (the backend applies the chat template) or raw text."""
+
+    request_id: str
+    messages: Sequence[Message] | None = None
+    text: str | None = None
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+
+    def __post_init__(self) -> None:
+        if (self.messages is None) == (self.text is None):
+            raise GenerationError("a request needs exactly one of messages or text")
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    finish_reason: str  # "stop" | "length" | "error"
+    prompt_tokens: int
+    completion_tokens: int
+    reasoning: str | None = None  # a server's separate reasoning_content, when it has one
+    logprobs: list[dict[str, float]] | None = None  # per token: top-k token -> logprob
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    engine: str  # "vllm" | "openai" | "transformers"
+    engine_version: str | None
+    model: str
+    model_revision: str | None  # hub revision, or a hash of the weights for local paths
+    dtype: str | None
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    request_id: str
+    completions: list[Completion]
+    engine: EngineInfo
+
+
+class Backend(Protocol):
+    """Stateless, batched generation. Implementations live one per module in ``generators/``."""
+
+    def info(self) -> EngineInfo: ...
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]: ...
+
+    def close(self) -> None: ...

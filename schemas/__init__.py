@@ -1,0 +1,14 @@
+"""Typed records and explicit Arrow schemas, one per table, each with a schema version."""
+from schemas.errors import StarmillError
+from schemas.base import SchemaVersionError, check_readable, content_hash
+from schemas.problems import ProblemRecord
+from schemas.rejects import RejectRecord
+from schemas.samples import SampleRecord
+from schemas.sft import SftRecord
+
+TABLES = {r.TABLE: r for r in (ProblemRecord, RejectRecord, SampleRecord, SftRecord)}
+
+__all__ = [
+    "ProblemRecord", "RejectRecord", "SampleRecord", "SftRecord", "SchemaVersionError", "StarmillError",
+    "TABLES", "check_readable", "content_hash",
+]

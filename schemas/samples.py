@@ -1,0 +1,103 @@
+"""The ``samples`` table: every generation, kept or not, with its verdicts and drop reason."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from schemas.base import Record, content_hash
+
+STAGES = ("rationale", "rationalization")
+VERDICTS = ("correct", "wrong", "unparseable_gold", "unparseable_pred", "timeout", "error")
+
+MESSAGE = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])
+VERDICT = pa.struct(
+    [
+        pa.field("checker", pa.string()),  # e.g. "starmill"
+        pa.field("checker_version", pa.string()),
+        pa.field("verdict", pa.string()),  # one of VERDICTS
+        pa.field("rule", pa.string()),  # the rule that decided, e.g. "rational", "symbolic"
+        pa.field("pred", pa.string()),  # the extracted prediction
+        pa.field("gold", pa.string()),  # the extracted gold answer
+        pa.field("seconds", pa.float64()),
+    ]
+)
+
+
+def sample_id(
+    problem_id: str,
+    stage: str,
+    template_id: str,
+    template_hash: str,
+    model: str,
+    model_revision: str | None,
+    sampling: dict[str, Any],
+    seed: int | None,
+    sample_index: int,
+) -> str:
+    return content_hash(
+        "sample", problem_id, stage, template_id, template_hash, model, model_revision,
+        sampling, seed, sample_index,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SampleRecord(Record):
+    sample_id: str
+    problem_id: str
+    stage: str  # "rationale" | "rationalization"
+    iteration: int  # STaR iteration, from 0
+    sample_index: int
+    template_id: str
+    template_hash: str
+    prompt: list[dict[str, str]]  # the training prompt as chat messages; never holds a hint
+    completion: str
+    reasoning: str | None  # text inside <think>…</think> or a server's reasoning_content
+    answer_text: str | None  # the part after the reasoning
+    extracted_answer: str | None
+    finish_reason: str  # "stop" | "length" | …
+    prompt_tokens: int
+    completion_tokens: int
+    model: str
+    model_revision: str | None
+    engine: str
+    engine_version: str | None
+    sampling: str  # JSON of the sampling parameters
+    seed: int | None
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    correct: bool = False  # the primary checker's verdict == "correct"
+    kept: bool = False
+    drop_reason: str | None = None
+
+    TABLE: ClassVar[str] = "samples"
+    SCHEMA_VERSION: ClassVar[int] = 1
+    ARROW_SCHEMA: ClassVar[pa.Schema] = pa.schema(
+        [
+            pa.field("sample_id", pa.string(), nullable=False),
+            pa.field("problem_id", pa.string(), nullable=False),
+            pa.field("stage", pa.string(), nullable=False),
+            pa.field("iteration", pa.int32(), nullable=False),
+            pa.field("sample_index", pa.int32(), nullable=False),
+            pa.field("template_id", pa.string(), nullable=False),
+            pa.field("template_hash", pa.string(), nullable=False),
+            pa.field("prompt", pa.list_(MESSAGE), nullable=False),
+            pa.field("completion", pa.string(), nullable=False),
+            pa.field("reasoning", pa.string()),
+            pa.field("answer_text", pa.string()),
+            pa.field("extracted_answer", pa.string()),
+            pa.field("finish_reason", pa.string(), nullable=False),
+            pa.field("prompt_tokens", pa.int32(), nullable=False),
+            pa.field("completion_tokens", pa.int32(), nullable=False),
+            pa.field("model", pa.string(), nullable=False),
+            pa.field("model_revision", pa.string()),
+            pa.field("engine", pa.string(), nullable=False),
+            pa.field("engine_version", pa.string()),
+            pa.field("sampling", pa.string(), nullable=False),
+            pa.field("seed", pa.int64()),
+            pa.field("verdicts", pa.list_(VERDICT), nullable=False),
+            pa.field("correct", pa.bool_(), nullable=False),
+            pa.field("kept", pa.bool_(), nullable=False),
+            pa.field("drop_reason", pa.string()),
+        ]
+    )
