@@ -1,0 +1,61 @@
+"""Where a version came from: starmill's version and git commit, file fingerprints, the command."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import starmill
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The commit of the starmill source tree in use ('+dirty' when it has local changes), if any."""
+    here = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5,
+        )
+        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def starmill_version() -> str:
+    return starmill.__version__
+
+
+def command_line() -> str:
+    """The command that is running, as a user would type it."""
+    argv = list(sys.argv)
+    if argv and argv[0].endswith(("/starmill", "\\starmill")):
+        argv[0] = "starmill"
+    return " ".join(_quote(a) for a in argv)
+
+
+def _quote(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)
+
+
+def file_fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:
+    """sha256 of a file's bytes, or of every file under a folder (names and bytes, sorted)."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for f in files:
+        if path.is_dir():
+            digest.update(str(f.relative_to(path)).encode() + b"\0")
+        with open(f, "rb") as handle:
+            while block := handle.read(chunk):
+                digest.update(block)
+    return "sha256:" + digest.hexdigest()

@@ -1,0 +1,55 @@
+"""The ``manifest.json`` of a version: its lineage, counts and schema, written last at commit."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MANIFEST_FORMAT = 1
+
+
+class FileEntry(BaseModel):
+    path: str  # relative to the version folder
+    table: str
+    rows: int
+    bytes: int
+
+
+class SourceEntry(BaseModel):
+    name: str
+    uri: str
+    fingerprint: str | None = None
+    license: str | None = None
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    format: int = MANIFEST_FORMAT
+    dataset: str
+    version: int
+    table: str  # the main table's kind: problems | samples | sft
+    schema_version: int
+    tables: dict[str, int] = Field(default_factory=dict)  # table -> rows
+    created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    starmill_version: str
+    git_commit: str | None = None
+    command: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    sources: list[SourceEntry] = Field(default_factory=list)
+    parents: list[str] = Field(default_factory=list)  # "name@vN"
+    models: list[dict[str, Any]] = Field(default_factory=list)
+    sampling: dict[str, Any] = Field(default_factory=dict)
+    counts: dict[str, int] = Field(default_factory=dict)  # rows at every stage
+    drops: dict[str, int] = Field(default_factory=dict)  # dropped rows per reason
+    partial: bool = False
+    files: list[FileEntry] = Field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return self.tables.get(self.table, 0)
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False)
