@@ -1,0 +1,146 @@
+"""Turn a source into ``ProblemRecord``s and ``RejectRecord``s, and commit them as a version."""
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+from schemas import ProblemRecord, RejectRecord
+from warehouse import lineage
+from warehouse.manifest import Manifest, SourceEntry
+from warehouse.sources import readers
+from warehouse.sources.gold import gold_answer
+from warehouse.sources.readers import RAW_LIMIT, RawRow, SourceError
+from warehouse.sources.spec import Preset, SourceSpec
+
+HUB_RE = re.compile(r"^(hf://)?[A-Za-z0-9][\w.-]*/[\w.-]+$")
+READERS = {".jsonl": readers.read_jsonl, ".ndjson": readers.read_jsonl, ".json": readers.read_json,
+           ".csv": readers.read_csv, ".parquet": readers.read_parquet}
+
+
+def source_name(spec: SourceSpec) -> str:
+    if spec.name:
+        return spec.name
+    if spec.uri == "procedural":
+        return "procedural"
+    path = Path(spec.uri)
+    return path.stem if path.exists() else spec.uri.removeprefix("hf://")
+
+
+def _rows(spec: SourceSpec) -> tuple[Iterator[RawRow], SourceEntry]:
+    name, uri = source_name(spec), spec.uri
+    path = Path(uri).expanduser()
+    if path.is_file():
+        reader = READERS.get(path.suffix.lower())
+        if reader is None:
+            raise SourceError(f"{uri}: unknown file type {path.suffix!r} (use one of {', '.join(READERS)})")
+        return reader(path), SourceEntry(name=name, uri=str(path.resolve()),
+                                         fingerprint=lineage.file_fingerprint(path), license=spec.license)
+    if path.is_dir():
+        ds = readers.load_from_disk(path)
+        return readers.read_datasets(ds), SourceEntry(name=name, uri=str(path.resolve()),
+                                                      fingerprint=lineage.file_fingerprint(path), license=spec.license)
+    if HUB_RE.match(uri) and not uri.startswith((".", "/")):
+        dataset_id = uri.removeprefix("hf://")
+        ds = readers.load_hub(dataset_id, spec.hub_config, spec.split, spec.revision)
+        fingerprint = getattr(ds, "_fingerprint", None)
+        return readers.read_datasets(ds), SourceEntry(name=name, uri=f"hf://{dataset_id}",
+                                                      fingerprint=fingerprint, license=spec.license)
+    raise SourceError(f"source {uri!r} not found: give an existing file or folder, a Hub id, or 'procedural'")
+
+
+def _text(value: Any) -> str | None:
+    """A question/answer value as text; None for types that are not text or numbers."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    return None
+
+
+def _raw(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, default=str)[:RAW_LIMIT]
+
+
+def convert(row: RawRow, fields: Preset, source: str, split: str) -> ProblemRecord | RejectRecord:
+    """One source row to a problem, or to a reject with its reason."""
+    if row.error is not None:
+        return RejectRecord(source, row.index, row.error[0], row.error[1], row.raw)
+    data = row.data or {}
+
+    def reject(reason: str, detail: str) -> RejectRecord:
+        return RejectRecord(source, row.index, reason, detail, _raw(data))
+
+    for field, what in ((fields.question_field, "question"), (fields.answer_field, "answer")):
+        value = data.get(field)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return reject(f"missing_{what}", f"field {field!r} is missing or empty")
+        if _text(value) is None:
+            return reject("wrong_type", f"field {field!r} holds {type(value).__name__}, not text")
+    question = _text(data[fields.question_field]).strip()
+    answer_raw = _text(data[fields.answer_field])
+    gold = gold_answer(answer_raw, fields.answer_format)
+    if gold is None:
+        return reject("unparseable_gold", f"no {fields.answer_format} answer found in field {fields.answer_field!r}")
+    solution = _text(data.get(fields.solution_field)) if fields.solution_field else None
+    metadata = {k: data[k] for k in fields.metadata_fields if k in data}
+    return ProblemRecord.make(
+        source=source, question=question, gold_answer=gold,
+        split=str(data.get("__split__") or split), gold_solution=solution, metadata=metadata,
+    )
+
+
+def iter_problems(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectRecord], SourceEntry]:
+    """Problems and rejects of a source, in source order; duplicates become rejects."""
+    if spec.uri == "procedural":
+        from generators.procedural import generate_problems
+
+        p = spec.procedural
+        entry = SourceEntry(name=source_name(spec), uri="procedural",
+                            fingerprint=f"procedural:n={p.n},seed={p.seed},difficulty={p.difficulty}",
+                            license=spec.license)
+        return generate_problems(p.n, seed=p.seed, difficulty=p.difficulty, split=spec.split), entry
+    rows, entry = _rows(spec)
+    fields, name = spec.fields(), source_name(spec)
+
+    def generate() -> Iterator[ProblemRecord | RejectRecord]:
+        seen: set[str] = set()
+        for count, row in enumerate(rows):
+            if spec.limit is not None and count >= spec.limit:
+                return
+            record = convert(row, fields, name, spec.split)
+            if isinstance(record, ProblemRecord):
+                if record.problem_id in seen:
+                    record = RejectRecord(name, row.index, "duplicate",
+                                          "same question and answer as an earlier row", _raw(row.data or {}))
+                else:
+                    seen.add(record.problem_id)
+            yield record
+
+    return generate(), entry
+
+
+def ingest(warehouse, spec: SourceSpec, name: str = "problems") -> Manifest:
+    """Write a source as a new version of the problems dataset ``name``, rejects included."""
+    records, entry = iter_problems(spec)
+    writer = warehouse.writer(name, "problems", config={"source": spec.model_dump(mode="json")}, sources=[entry])
+    with writer:
+        writer.write([], table="rejects")  # the rejects table exists even when empty
+        read = 0
+        for record in records:
+            read += 1
+            if isinstance(record, ProblemRecord):
+                writer.write([record])
+            else:
+                writer.write([record], table="rejects")
+                writer.drop(record.reason)
+        writer.count("read", read)
+        writer.count("problems", read - sum(writer.drops.values()))
+        writer.count("rejects", sum(writer.drops.values()))
+    return warehouse.manifest(f"{name}@v{writer.version}")

@@ -1,0 +1,67 @@
+"""What a problem source is: where it lives and how its fields map onto ``problems``."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+AnswerFormat = Literal["plain", "gsm8k", "boxed"]
+
+
+class Preset(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    question_field: str
+    answer_field: str
+    solution_field: str | None = None
+    answer_format: AnswerFormat = "plain"  # how the gold answer sits in answer_field
+    metadata_fields: tuple[str, ...] = ()
+
+
+PRESETS: dict[str, Preset] = {
+    # GSM8K: {"question": …, "answer": "…reasoning…\n#### 72"}
+    "gsm8k": Preset(question_field="question", answer_field="answer", solution_field="answer",
+                    answer_format="gsm8k"),
+    # MATH: {"problem": …, "solution": "… \\boxed{…}", "level": …, "type": …}
+    "math": Preset(question_field="problem", answer_field="solution", solution_field="solution",
+                   answer_format="boxed", metadata_fields=("level", "type", "subject", "unique_id")),
+    # plain: {"question": …, "answer": …}
+    "plain": Preset(question_field="question", answer_field="answer"),
+}
+
+
+class ProceduralSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    n: int = Field(200, ge=0, description="number of problems")
+    seed: int = Field(0, description="the same seed gives the same problems")
+    difficulty: int = Field(1, ge=1, le=5, description="1: one + or - on numbers to 20 … 5: 3-5 steps with * and /")
+
+
+class SourceSpec(BaseModel):
+    """One problem source. ``uri`` is a file or folder, a Hub id, or ``procedural``."""
+
+    model_config = ConfigDict(extra="forbid")
+    uri: str = Field("procedural", description="path (.jsonl .json .csv .parquet, save_to_disk folder), "
+                     "Hub id ('hf://owner/name' or 'owner/name'), or 'procedural'")
+    preset: Literal["gsm8k", "math", "plain"] = "plain"
+    question_field: str | None = None  # overrides the preset's
+    answer_field: str | None = None
+    solution_field: str | None = None
+    answer_format: AnswerFormat | None = None
+    metadata_fields: list[str] | None = None
+    name: str | None = Field(None, description="source name stored on every problem (default: from the uri)")
+    split: str = Field("train", description="split stored on every problem; for Hub ids also the split loaded")
+    hub_config: str | None = None
+    revision: str | None = None
+    license: str | None = Field(None, description="the source's license, carried to dataset cards")
+    limit: int | None = Field(None, ge=1, description="read at most this many rows")
+    procedural: ProceduralSpec = Field(default_factory=ProceduralSpec)
+
+    def fields(self) -> Preset:
+        base = PRESETS[self.preset]
+        return Preset(
+            question_field=self.question_field or base.question_field,
+            answer_field=self.answer_field or base.answer_field,
+            solution_field=self.solution_field if self.solution_field is not None else base.solution_field,
+            answer_format=self.answer_format or base.answer_format,
+            metadata_fields=tuple(self.metadata_fields) if self.metadata_fields is not None else base.metadata_fields,
+        )
