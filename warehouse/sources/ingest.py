@@ -102,8 +102,7 @@ def iter_problems(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectReco
         from generators.procedural import generate_problems
 
         p = spec.procedural
-        entry = SourceEntry(name=source_name(spec), uri="procedural",
-                            fingerprint=f"procedural:n={p.n},seed={p.seed},difficulty={p.difficulty}",
+        entry = SourceEntry(name=source_name(spec), uri="procedural", fingerprint=_fingerprint(spec),
                             license=spec.license)
         return generate_problems(p.n, seed=p.seed, difficulty=p.difficulty, split=spec.split), entry
     rows, entry = _rows(spec)
@@ -144,3 +143,27 @@ def ingest(warehouse, spec: SourceSpec, name: str = "problems") -> Manifest:
         writer.count("problems", read - sum(writer.drops.values()))
         writer.count("rejects", sum(writer.drops.values()))
     return warehouse.manifest(f"{name}@v{writer.version}")
+
+
+def ensure_problems(warehouse, spec: SourceSpec, name: str = "problems") -> tuple[str, list[ProblemRecord]]:
+    """The problems of ``spec``: the latest version of ``name`` when it was made from the same source
+    (same settings and fingerprint), else a newly ingested version. Returns ("name@vN", problems)."""
+    source = spec.model_dump(mode="json")
+    if warehouse.versions(name):
+        ref = warehouse.resolve(name)
+        manifest = warehouse.manifest(ref)
+        if manifest.table == "problems" and manifest.config.get("source") == source and manifest.sources:
+            previous = manifest.sources[0].fingerprint
+            if previous == _fingerprint(spec):
+                return str(ref), [ProblemRecord.from_row(r) for r in warehouse.read(ref).to_pylist()]
+    manifest = ingest(warehouse, spec, name)
+    ref = f"{name}@v{manifest.version}"
+    return ref, [ProblemRecord.from_row(r) for r in warehouse.read(ref).to_pylist()]
+
+
+def _fingerprint(spec: SourceSpec) -> str | None:
+    if spec.uri == "procedural":
+        p = spec.procedural
+        return f"procedural:n={p.n},seed={p.seed},difficulty={p.difficulty}"
+    path = Path(spec.uri).expanduser()
+    return lineage.file_fingerprint(path) if path.exists() else None

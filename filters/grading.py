@@ -1,0 +1,44 @@
+"""Grade samples against gold answers (or self-consistency pseudo-labels) with the answer checker."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Sequence
+
+from schemas import ProblemRecord, SampleRecord
+
+
+def grade(
+    samples: Sequence[SampleRecord],
+    problems: dict[str, ProblemRecord],
+    *,
+    workers: int = 1,
+    timeout: float = 5.0,
+    labels: dict[str, str] | None = None,
+    progress: bool = False,
+) -> list[SampleRecord]:
+    """Samples with their verdict, extracted answer and ``correct`` flag set.
+
+    ``labels`` gives a pseudo gold answer for problems without one (self-consistency); a problem with
+    neither is graded against its empty gold, which the checker reports as ``unparseable_gold``.
+    """
+    from filters.answers import check_batch
+
+    labels = labels or {}
+    pairs = [(problems[s.problem_id].gold_answer or labels.get(s.problem_id, ""), s.completion) for s in samples]
+    verdicts = check_batch(pairs, workers=workers, timeout=timeout)
+    if progress:
+        from tqdm.auto import tqdm
+
+        verdicts = tqdm(verdicts, total=len(pairs), desc="check answers", unit="sample")
+    graded = []
+    for sample, verdict in zip(samples, verdicts):
+        graded.append(replace(sample, extracted_answer=verdict.pred, verdicts=[verdict.to_row()],
+                              correct=verdict.correct))
+    return graded
+
+
+def extracted_answers(samples: Sequence[SampleRecord]) -> list[SampleRecord]:
+    """Samples with ``extracted_answer`` filled in, without grading (for majority votes)."""
+    from filters.answers import extract_answer
+
+    return [replace(s, extracted_answer=extract_answer(s.completion).answer) for s in samples]

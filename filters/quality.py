@@ -1,0 +1,143 @@
+"""Quality filters for samples: one small class each; a filter only says keep (None) or a drop reason.
+
+The base class applies a filter to many samples and counts kept and dropped per reason, in the
+style of datatrove's filters.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import replace
+from typing import Iterable
+
+from schemas import ProblemRecord, SampleRecord
+
+
+class SampleFilter:
+    """Decides keep (``None``) or a drop reason for one sample of one problem."""
+
+    name = "filter"
+
+    def reason(self, sample: SampleRecord, problem: ProblemRecord) -> str | None:
+        raise NotImplementedError
+
+    def apply(
+        self, samples: Iterable[SampleRecord], problems: dict[str, ProblemRecord], stats: Counter | None = None
+    ) -> list[SampleRecord]:
+        """Samples with ``drop_reason`` set where this filter drops them (already dropped ones pass through)."""
+        out = []
+        for sample in samples:
+            if sample.drop_reason is None:
+                why = self.reason(sample, problems[sample.problem_id])
+                if why is not None:
+                    sample = replace(sample, kept=False, drop_reason=why)
+                if stats is not None:
+                    stats[f"{self.name}.{'dropped_' + why if why else 'kept'}"] += 1
+            out.append(sample)
+        return out
+
+
+class Truncated(SampleFilter):
+    """Output cut by the token limit, or an opened ``<think>`` never closed."""
+
+    name = "truncated"
+
+    def reason(self, sample, problem):
+        if sample.finish_reason == "length":
+            return "truncated"
+        if "<think>" in sample.completion and "</think>" not in sample.completion:
+            return "truncated"
+        return None
+
+
+class Length(SampleFilter):
+    name = "length"
+
+    def __init__(self, min_chars: int, max_chars: int):
+        self.min_chars, self.max_chars = min_chars, max_chars
+
+    def reason(self, sample, problem):
+        size = len(sample.completion.strip())
+        if size < self.min_chars:
+            return "too_short"
+        if size > self.max_chars:
+            return "too_long"
+        return None
+
+
+# Scripts that count as languages; Greek is left out because mathematics uses its letters.
+_SCRIPTS = ("LATIN", "CJK", "HIRAGANA", "KATAKANA", "HANGUL", "CYRILLIC", "ARABIC", "HEBREW",
+            "DEVANAGARI", "THAI", "BENGALI", "TAMIL", "ARMENIAN", "GEORGIAN", "ETHIOPIC")
+
+
+def _script(ch: str) -> str | None:
+    if not ch.isalpha() or ord(ch) < 128:
+        return "LATIN" if ch.isascii() and ch.isalpha() else None
+    name = unicodedata.name(ch, "")
+    head = name.split(" ")[0]
+    return head if head in _SCRIPTS else None
+
+
+class MixedLanguage(SampleFilter):
+    """Text in more than one writing system (a common failure of multilingual teachers)."""
+
+    name = "mixed_language"
+
+    def __init__(self, min_letters: int = 8, max_share: float = 0.05):
+        self.min_letters, self.max_share = min_letters, max_share
+
+    def reason(self, sample, problem):
+        counts = Counter(s for s in map(_script, sample.completion) if s is not None)
+        if len(counts) < 2:
+            return None
+        expected = Counter(s for s in map(_script, problem.question) if s is not None)
+        total = sum(counts.values())
+        for script, count in counts.items():
+            if script not in expected and count >= self.min_letters and count / total > self.max_share:
+                return "mixed_language"
+        return None
+
+
+_LEAK_WORDS = re.compile(r"\b(hint|hinted|given answer|answer (?:is )?given|we are told the answer|"
+                         r"the (?:correct|expected) answer is)\b", re.I)
+
+
+class HintLeak(SampleFilter):
+    """A rationalization that leans on the hint instead of reasoning to the answer.
+
+    Drops text that mentions the hint or a given answer, quotes the hint's wording, or states the gold
+    answer before any reasoning (before the first '=' or step), unless the question itself holds it.
+    """
+
+    name = "hint_leak"
+
+    def __init__(self, hint_phrases: Iterable[str] = ()):
+        self.hint_phrases = [p.strip().lower() for p in hint_phrases if len(p.strip()) >= 12]
+
+    def reason(self, sample, problem):
+        if sample.stage != "rationalization":
+            return None
+        text = sample.answer_text if sample.reasoning is None else sample.reasoning
+        text = text if text is not None else sample.completion
+        lowered = text.lower()
+        if _LEAK_WORDS.search(text) or any(p in lowered for p in self.hint_phrases):
+            return "hint_leak"
+        gold = problem.gold_answer.strip()
+        if gold and not _mentions(problem.question, gold):
+            head = re.split(r"=|\n", text, maxsplit=1)[0]
+            if _mentions(head, gold):
+                return "answer_before_reasoning"
+        return None
+
+
+def _mentions(text: str, answer: str) -> bool:
+    return re.search(r"(?<![\w.])" + re.escape(answer) + r"(?![\w])", text) is not None
+
+
+def default_filters(min_chars: int, max_chars: int, mixed_language: bool, hint_phrases: Iterable[str] = ()):
+    filters: list[SampleFilter] = [Truncated(), Length(min_chars, max_chars)]
+    if mixed_language:
+        filters.append(MixedLanguage())
+    filters.append(HintLeak(hint_phrases))
+    return filters

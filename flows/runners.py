@@ -1,0 +1,27 @@
+"""The task runner a config asks for: Prefect's thread pool, or Dask / Ray for many machines."""
+from __future__ import annotations
+
+from schemas.errors import StarmillError
+from starmill.config import RunnerConfig
+
+
+def task_runner(runner: RunnerConfig):
+    if runner.kind == "thread":
+        from prefect.task_runners import ThreadPoolTaskRunner
+
+        return ThreadPoolTaskRunner(max_workers=runner.max_workers)
+    if runner.kind == "dask":
+        try:
+            from prefect_dask import DaskTaskRunner
+        except ImportError:
+            raise StarmillError("runner.kind 'dask' needs prefect-dask: pip install 'starmill[dask]'") from None
+        if runner.address:
+            return DaskTaskRunner(address=runner.address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": runner.max_workers, "threads_per_worker": 1,
+                                              "processes": True, "dashboard_address": None})
+    try:
+        from prefect_ray import RayTaskRunner
+    except ImportError:
+        raise StarmillError("runner.kind 'ray' needs prefect-ray: pip install 'starmill[ray]'") from None
+    return RayTaskRunner(address=runner.address) if runner.address else RayTaskRunner(
+        init_kwargs={"num_cpus": runner.max_workers, "include_dashboard": False})

@@ -1,0 +1,101 @@
+"""The STaR flow: thin Prefect wiring over ``starmill.pipeline``.
+
+    starmill run                  # the embedded default (procedural problems, the demo teacher)
+    starmill run config.yaml      # your source, teacher and settings
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from starmill import pipeline
+from starmill.config import parse_config
+from warehouse.ledger import Ledger
+
+
+@task(name="generate-shard", cache_policy=NO_CACHE)
+def generate_task(root: str, run_key: str, teacher: dict, shard, allow_generate: bool, limit: str | None):
+    """One shard: from the ledger, or generated with the teacher and recorded."""
+    ledger = Ledger(root, run_key)
+    if limit and not ledger.has(shard.key) and allow_generate:
+        from prefect.concurrency.sync import concurrency
+
+        with concurrency(limit, occupy=1):
+            return pipeline.generate_shard(ledger, teacher, shard, allow_generate)
+    return pipeline.generate_shard(ledger, teacher, shard, allow_generate)
+
+
+def run_stage(run: pipeline.Run, teacher: dict, problem_ids: list[str], stage: str, iteration: int,
+              allow_generate: bool, failures: list[dict], missing: list[str]) -> list:
+    """Map the stage's shards over the task runner; collect samples, failures and missing shards."""
+    from prefect.utilities.annotations import unmapped
+    from tqdm.auto import tqdm
+
+    runner = run.config.runner
+    shards = pipeline.plan(run, teacher, problem_ids, stage, iteration)
+    delays = [runner.retry_delay_seconds * 2**i for i in range(runner.retries)] or 0
+    task_ = generate_task.with_options(retries=runner.retries, retry_delay_seconds=delays)
+    futures = task_.map(unmapped(run.wh.root), unmapped(run.run_key), unmapped(teacher), shards,
+                        unmapped(allow_generate), unmapped(runner.concurrency_limit))
+    samples, tokens = [], 0
+    with tqdm(total=len(shards), desc=f"generate {stage} (iteration {iteration})", unit="shard") as bar:
+        for shard, future in zip(shards, futures):
+            try:
+                result = future.result()
+            except Exception as exc:  # retries are spent: record the failure, keep the rest
+                error = f"{type(exc).__name__}: {exc}"
+                run.ledger.fail(shard.key, error, {"stage": stage, "iteration": iteration, "problems": shard.problem_ids})
+                failures.append({"shard": shard.key, "stage": stage, "iteration": iteration,
+                                 "problems": len(shard.problem_ids), "error": error})
+                result = []
+            if result is None:
+                missing.append(shard.key)
+                result = []
+            samples += result
+            tokens += sum(s.completion_tokens for s in result)
+            bar.set_postfix(samples=len(samples), tokens=tokens)
+            bar.update()
+    return samples
+
+
+@flow(name="starmill-star", log_prints=True)
+def star_flow(config: dict[str, Any] | None = None, warehouse: str | None = None,
+              publish_partial: bool = False) -> dict[str, Any]:
+    """Generate, check, rationalize, rejection-sample and publish ``samples`` and ``sft`` versions."""
+    cfg = parse_config(config)
+    log = get_run_logger()
+    run = pipeline.prepare(cfg, warehouse)
+    log.info("problems: %s (%d), run %s", run.problems_ref, len(run.problems), run.run_key)
+    graded_all, labels, failures, missing = [], {}, [], []
+    remaining = [p for p in run.order]
+    for iteration in range(cfg.iterations.count):
+        if iteration:
+            pipeline.make_next_model(run, iteration, graded_all)
+        teacher = pipeline.teacher_for(run, iteration)
+        run.models.append(pipeline.model_record(teacher, iteration))
+        rationales = run_stage(run, teacher, remaining, "rationale", iteration, not publish_partial, failures, missing)
+        graded, found = pipeline.grade(run, rationales)
+        labels.update(found)
+        solved = pipeline.solved(graded)
+        hinted: list = []
+        unsolved = [p for p in remaining if p not in solved and run.problems[p].gold_answer]
+        if cfg.rationalization.enabled and unsolved:
+            hinted = run_stage(run, teacher, unsolved, "rationalization", iteration, not publish_partial, failures, missing)
+            hinted, _ = pipeline.grade(run, hinted)
+        rationalized = pipeline.solved(hinted)
+        run.models[-1] = pipeline.model_record(teacher, iteration)  # now with the engine's details
+        graded_all += graded + hinted
+        run.iterations.append({"iteration": iteration, "model": teacher["model"], "attempted": len(remaining),
+                               "solved_by_rationale": len(solved), "rationalization_attempted": len(unsolved),
+                               "solved_by_rationalization": len(rationalized)})
+        log.info("iteration %d: %d problems, %d solved, %d more by rationalization", iteration,
+                 len(remaining), len(solved), len(rationalized))
+        remaining = [p for p in remaining if p not in solved and p not in rationalized]
+        if not remaining:
+            break
+    summary = pipeline.finish(run, graded_all, labels, failures, partial=bool(missing))
+    summary["missing_shards"] = len(missing)
+    pipeline.report(summary)
+    return summary

@@ -1,0 +1,80 @@
+"""One loaded backend per teacher per process, shared by every task that runs in it."""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from generators.base import Backend
+from generators.weights import snapshot_revision, weights_hash
+
+DEMO_ALIAS = "starmill/demo-teacher"
+DEMO_PATH = Path(__file__).resolve().parent / "demo_teacher"
+_BACKENDS: dict[str, Backend] = {}
+_GENERATE_LOCKS: dict[str, threading.Lock] = {}
+_LOCK = threading.Lock()
+
+
+def _key(teacher: dict[str, Any]) -> str:
+    return json.dumps(teacher, sort_keys=True, default=str)
+
+
+def backend_for(teacher: dict[str, Any]) -> Backend:
+    """The backend for a teacher config (``backend``, ``model``, ``revision``, ``base_url``, ``dtype``,
+    ``options``), loaded on first use in this process."""
+    from generators import load_backend
+
+    key = _key(teacher)
+    with _LOCK:
+        if key not in _BACKENDS:
+            opts = dict(teacher.get("options") or {})
+            if teacher.get("backend") == "openai":
+                opts.setdefault("base_url", teacher.get("base_url"))
+            else:
+                if teacher.get("revision"):
+                    opts.setdefault("revision", teacher["revision"])
+                if teacher.get("dtype") and teacher["dtype"] != "auto":
+                    opts.setdefault("dtype", teacher["dtype"])
+            _BACKENDS[key] = load_backend(teacher["backend"], resolve_model(teacher["model"]), **opts)
+        return _BACKENDS[key]
+
+
+def backend_lock(teacher: dict[str, Any]) -> threading.Lock:
+    """The lock that serializes generate calls on one teacher's engine within this process."""
+    with _LOCK:
+        return _GENERATE_LOCKS.setdefault(_key(teacher), threading.Lock())
+
+
+def loaded_info(teacher: dict[str, Any]):
+    """The engine identity of a teacher already loaded in this process, else None."""
+    with _LOCK:
+        backend = _BACKENDS.get(_key(teacher))
+    return backend.info() if backend is not None else None
+
+
+def release(teacher: dict[str, Any] | None = None) -> None:
+    """Close one teacher's backend (or all) and forget it."""
+    with _LOCK:
+        keys = [_key(teacher)] if teacher is not None else list(_BACKENDS)
+        for key in keys:
+            backend = _BACKENDS.pop(key, None)
+            if backend is not None:
+                backend.close()
+
+
+def resolve_model(model: str) -> str:
+    """The path or id to load: the demo alias names the committed demo teacher."""
+    return str(DEMO_PATH) if model == DEMO_ALIAS else model
+
+
+def model_identity(teacher: dict[str, Any]) -> tuple[str, str | None]:
+    """(model, revision) without loading it: the configured revision, a Hub snapshot's commit, or a
+    hash of local weights."""
+    model = teacher["model"]
+    if teacher.get("revision"):
+        return model, teacher["revision"]
+    path = Path(resolve_model(model)).expanduser()
+    if teacher.get("backend") != "openai" and path.is_dir():
+        return model, snapshot_revision(path) or weights_hash(path)
+    return model, None

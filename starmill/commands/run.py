@@ -1,0 +1,64 @@
+"""``starmill run [CONFIG]``: the STaR flow; without CONFIG, the embedded demo."""
+from __future__ import annotations
+
+import json
+
+import click
+
+
+def print_summary(summary: dict) -> None:
+    counts = summary["counts"]
+    click.echo("")
+    click.echo(f"Made {summary['samples']} ({counts.get('generated', 0)} samples) and {summary['sft']} "
+               f"({counts.get('kept', 0)} training rows) from {summary['problems']}"
+               + ("  [PARTIAL]" if summary["partial"] else ""))
+    width = max(len(k) for k in counts) if counts else 0
+    for key, value in sorted(counts.items()):
+        click.echo(f"  {key:<{width}}  {value}")
+    if summary["drops"]:
+        click.echo("Dropped samples by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["drops"].items())))
+    click.echo("pass@k: " + ", ".join(f"pass@{k} {v:.3f}" for k, v in summary["pass_at_k"].items()))
+    for failed in summary["failed_shards"]:
+        click.echo(f"FAILED shard ({failed['stage']}, iteration {failed['iteration']}, {failed['problems']} "
+                   f"problems): {failed['error']}")
+    if summary.get("missing_shards"):
+        click.echo(f"{summary['missing_shards']} shard(s) not generated yet: this version is marked partial.")
+    samples, sft = (summary[k].split("@")[0] for k in ("samples", "sft"))
+    wh = summary["warehouse"]
+    click.echo("\nLook at them:")
+    click.echo(f"  starmill sql -w {wh} \"SELECT stage, drop_reason, count(*) AS n FROM {samples} GROUP BY ALL ORDER BY n DESC\"")
+    click.echo(f"  starmill sql -w {wh} \"SELECT prompt[1].content AS question, completion FROM {sft} LIMIT 3\"")
+
+
+@click.command("run")
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@click.option("--warehouse", "-w", envvar="STARMILL_WAREHOUSE", default=None,
+              help="Warehouse root (default: the config's, then STARMILL_WAREHOUSE, then ./starmill-data).")
+@click.option("--publish-partial", is_flag=True,
+              help="Generate nothing: publish what the ledger holds from an interrupted run, marked partial.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config value, e.g. --set sampling.n=8 --set source.procedural.n=20 (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+def command(config, warehouse, publish_partial, overrides, as_json) -> None:
+    """Run the STaR flow: generate, check, rationalize, rejection-sample, publish."""
+    from starmill import prefect_env
+
+    prefect_env.apply()
+    from starmill.config import apply_overrides, load_config
+
+    cfg = apply_overrides(load_config(config), overrides)
+    from flows.runners import task_runner
+    from flows.star import star_flow
+
+    try:
+        summary = star_flow.with_options(task_runner=task_runner(cfg.runner))(
+            config=cfg.model_dump(mode="json"), warehouse=warehouse, publish_partial=publish_partial)
+    except KeyboardInterrupt:
+        again = f"starmill run {config or ''}".strip()
+        click.echo(f"\nStopped. Finished shards are in the ledger: `{again}` resumes, "
+                   f"`{again} --publish-partial` publishes what finished.", err=True)
+        raise SystemExit(130)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        print_summary(summary)

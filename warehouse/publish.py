@@ -1,0 +1,65 @@
+"""Publish a run's results as new immutable versions: ``samples`` (everything) and ``sft`` (kept)."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from schemas import ProblemRecord, SampleRecord, SftRecord
+from warehouse.versions import Warehouse
+
+
+def sft_rows(
+    samples: Sequence[SampleRecord],
+    problems: dict[str, ProblemRecord],
+    pass_rates: dict[str, float],
+    pseudo_labels: dict[str, str],
+) -> list[SftRecord]:
+    """The training rows: kept samples with their hint-free prompt, in a stable order."""
+    rows = []
+    for s in sorted(samples, key=lambda s: (s.problem_id, s.stage, s.iteration, s.sample_index, s.sample_id)):
+        if not s.kept:
+            continue
+        problem = problems[s.problem_id]
+        rows.append(SftRecord(
+            sample_id=s.sample_id, problem_id=s.problem_id, source=problem.source, stage=s.stage,
+            iteration=s.iteration, prompt=s.prompt, completion=s.completion, reasoning=s.reasoning,
+            answer_text=s.answer_text, final_answer=s.extracted_answer or "",
+            gold_answer=problem.gold_answer or pseudo_labels.get(s.problem_id, ""),
+            pseudo_label=not problem.gold_answer and s.problem_id in pseudo_labels,
+            pass_rate=pass_rates.get(s.problem_id, 0.0), model=s.model,
+        ))
+    return rows
+
+
+def publish_run(
+    wh: Warehouse,
+    *,
+    names: dict[str, str],
+    config: dict[str, Any],
+    problems_ref: str,
+    samples: Sequence[SampleRecord],
+    sft: Sequence[SftRecord],
+    counts: dict[str, int],
+    drops: dict[str, int],
+    models: list[dict[str, Any]],
+    sampling: dict[str, Any],
+    partial: bool,
+    extra: dict[str, Any],
+) -> tuple[str, str]:
+    """Commit the samples version, then the sft version whose parents name it. Returns both refs."""
+    problems_manifest = wh.manifest(problems_ref)
+    sources = [s.model_dump() for s in problems_manifest.sources]
+    common = dict(config=config, sources=sources, models=models, sampling=sampling, partial=partial)
+    with wh.writer(names["samples"], "samples", parents=[problems_ref], extra=extra, **common) as writer:
+        writer.write(sorted(samples, key=lambda s: s.sample_id))
+        for key, value in counts.items():
+            writer.count(key, value)
+        for key, value in drops.items():
+            writer.drop(key, value)
+    samples_ref = f"{names['samples']}@v{writer.version}"
+    with wh.writer(names["sft"], "sft", parents=[samples_ref, problems_ref], extra=extra, **common) as writer:
+        writer.write(list(sft))
+        for key, value in counts.items():
+            writer.count(key, value)
+        for key, value in drops.items():
+            writer.drop(key, value)
+    return samples_ref, f"{names['sft']}@v{writer.version}"
