@@ -1,0 +1,55 @@
+"""``starmill export NAME[@vN] --to DIR|hf://OWNER/NAME``: a TRL-ready dataset with its card."""
+from __future__ import annotations
+
+import click
+
+from starmill.options import warehouse_option
+
+FORMATS = ("messages", "prompt-completion", "raw")
+
+
+@click.command("export")
+@click.argument("ref")
+@click.option("--to", "target", required=True, help="A folder (absent or empty), or hf://OWNER/NAME.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="messages", show_default=True,
+              help="messages: TRL conversational; prompt-completion: TRL conversational pairs; raw: every column.")
+@click.option("--test-size", type=float, default=0.0, show_default=True,
+              help="Share of problems in a test split (by problem, never both sides); 0: train only.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and of mix sampling.")
+@click.option("--decontaminate", "eval_sets", multiple=True, metavar="EVAL",
+              help="Evaluation set (JSONL, JSON, CSV, Parquet, or a save_to_disk folder); repeatable.")
+@click.option("--ngram", type=int, default=8, show_default=True, help="Word n-gram size for decontamination.")
+@click.option("--mix", multiple=True, metavar="NAME@vN:WEIGHT",
+              help="Add an sft version sampled at WEIGHT × its rows; repeatable.")
+@click.option("--system-prompt", default=None, help="System message for every row (replaces a stored one).")
+@click.option("--private", is_flag=True, help="Hub: create the repo private.")
+@click.option("--revision", default=None, help="Hub: branch to push to (created if missing).")
+@click.option("--commit-message", default=None, help="Hub: commit message.")
+@warehouse_option
+def command(ref, target, fmt, test_size, seed, eval_sets, ngram, mix, system_prompt, private, revision,
+            commit_message, warehouse) -> None:
+    """Export an sft version to a folder or a Hub dataset repo, with a dataset card."""
+    from warehouse import Warehouse
+    from warehouse.export import ExportError, ExportSettings, export_to_folder, export_to_hub, parse_target
+
+    settings = ExportSettings.make(ref=ref, format=fmt, test_size=test_size, seed=seed,
+                                   decontaminate=list(eval_sets), ngram=ngram, mix=list(mix),
+                                   system_prompt=system_prompt)
+    wh = Warehouse(warehouse)
+    repo_id = parse_target(target)
+    if repo_id is None:
+        if private or revision or commit_message:
+            raise ExportError("--private, --revision and --commit-message apply to hf:// targets only")
+        export, files = export_to_folder(wh, settings, target)
+        where = target
+    else:
+        export, files, where = export_to_hub(wh, settings, repo_id, private=private, revision=revision,
+                                             commit_message=commit_message)
+    splits = ", ".join(f"{name} {t.num_rows} rows" for name, t in export.splits.items())
+    click.echo(f"Exported {', '.join(p.ref for p in export.parts)} ({fmt}): {splits}, "
+               f"{export.problems()} problems, {len(files)} files -> {where}")
+    for part in export.parts:
+        for reason, n in sorted(part.drops.items()):
+            click.echo(f"  dropped {n:>6}  {reason}  ({part.ref})")
+    if repo_id is None:
+        click.echo(f'Load it: datasets.load_dataset("{target}")')

@@ -1,0 +1,230 @@
+"""An export from start to end: read the versions, decontaminate, mix, format, split, then write.
+
+``build_export`` does the work in memory and writes nothing; ``export_to_folder`` and
+``export_to_hub`` put the same files in a folder or in one Hub commit.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from warehouse.export import hub
+from warehouse.export.chart import CHART, chart_png
+from warehouse.export.decontaminate import EvalSet, decontaminate, load_eval_set
+from warehouse.export.errors import ExportError
+from warehouse.export.folder import check_target, folder_files, staged_folder, write_split
+from warehouse.export.formats import FORMATS, assistant_text, format_rows
+from warehouse.export.mix import parse_mix, sample
+from warehouse.export.split import split_by_problem
+from warehouse.manifest import Manifest
+
+LINEAGE = "starmill_export.json"
+SECRET_KEY = re.compile(r"(^|_)(token|secret|password|passwd|api_?key|authorization|credentials?)$", re.IGNORECASE)
+
+
+class ExportSettings(BaseModel):
+    """What to export and how; everything that decides the exported bytes."""
+
+    model_config = ConfigDict(extra="forbid")
+    ref: str = Field(description="NAME or NAME@vN of an sft dataset")
+    format: Literal["messages", "prompt-completion", "raw"] = "messages"
+    test_size: float = Field(0.0, ge=0, lt=1, description="share of problems in the test split; 0: no test split")
+    seed: int = 0  # seeds the split and the mix sampling
+    decontaminate: list[str] = Field(default_factory=list, description="evaluation sets (files or folders)")
+    ngram: int = Field(8, ge=1, description="word n-gram size for decontamination")
+    system_prompt: str | None = None
+    mix: list[str] = Field(default_factory=list, description="NAME@vN:WEIGHT, more sft versions and their rates")
+    rows_per_file: int = Field(100_000, ge=1)
+
+    @classmethod
+    def make(cls, **values: Any) -> "ExportSettings":
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ExportError(f"bad export option {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+
+    def command(self, parts: list["Part"]) -> str:
+        """The export command that reproduces these bytes (versions resolved, target left out)."""
+        args = ["starmill", "export", parts[0].ref, "--format", self.format]
+        if self.test_size:
+            args += ["--test-size", f"{self.test_size:g}", "--seed", str(self.seed)]
+        elif len(parts) > 1:
+            args += ["--seed", str(self.seed)]
+        for path in self.decontaminate:
+            args += ["--decontaminate", path]
+        if self.decontaminate:
+            args += ["--ngram", str(self.ngram)]
+        for part in parts[1:] if parts[0].weight == 1 else parts:
+            args += ["--mix", f"{part.ref}:{part.weight:g}"]
+        if self.system_prompt:
+            args += ["--system-prompt", self.system_prompt]
+        return " ".join(shlex.quote(a) for a in args)
+
+
+@dataclass
+class Part:
+    """One sft version in the export, with what happened to its rows."""
+
+    ref: str  # resolved, "name@vN"
+    weight: float
+    manifest: Manifest
+    rows: int  # in the version
+    rationalized: int  # rows of the version with stage "rationalization"
+    pass_rates: dict[str, float]  # problem -> pass rate, from the version's rows
+    clean: int = 0  # rows left after decontamination
+    taken: int = 0  # rows in the export
+    drops: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Export:
+    settings: ExportSettings
+    parts: list[Part]
+    eval_sets: list[EvalSet]
+    splits: dict[str, pa.Table]  # formatted rows per split
+    rationalized: int  # exported rows with stage "rationalization"
+    pass_rates: list[float]  # one per exported problem
+    lengths: list[int]  # characters of each exported assistant turn
+    repo_id: str | None = None
+    command: str = ""
+
+    @property
+    def rows(self) -> int:
+        return sum(t.num_rows for t in self.splits.values())
+
+    def problems(self, split: str | None = None) -> int:
+        tables = [self.splits[split]] if split else list(self.splits.values())
+        return len({p for t in tables for p in t.column("problem_id").to_pylist()})
+
+
+def redact(value: Any) -> Any:
+    """A manifest's config with secret-looking keys blanked, before it goes public."""
+    if isinstance(value, dict):
+        return {k: "<redacted>" if SECRET_KEY.search(str(k)) and v else redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def _parts(wh, settings: ExportSettings) -> list[tuple[str, float]]:
+    """(resolved ref, weight) of every version; the main one first, weight 1 unless --mix says."""
+    mixes = [parse_mix(m) for m in settings.mix]
+    weights: dict[str, float] = {str(wh.resolve(settings.ref)): 1.0}
+    seen: set[str] = set()
+    for part in mixes:
+        ref = str(wh.resolve(part.ref))
+        if ref in seen:
+            raise ExportError(f"--mix names {ref} twice")
+        seen.add(ref)
+        weights[ref] = part.weight
+    return list(weights.items())
+
+
+def _read(wh, ref: str, weight: float) -> tuple[Part, pa.Table]:
+    manifest = wh.manifest(ref)
+    if manifest.table != "sft":
+        raise ExportError(f"{ref} holds '{manifest.table}' rows; export takes versions of an 'sft' dataset")
+    table = wh.read(ref).replace_schema_metadata(None)
+    table = table.append_column("origin", pa.array([ref] * table.num_rows, pa.string()))
+    stages = table.column("stage")
+    rates = dict(zip(table.column("problem_id").to_pylist(), table.column("pass_rate").to_pylist()))
+    part = Part(ref=ref, weight=weight, manifest=manifest, rows=table.num_rows,
+                rationalized=pc.sum(pc.equal(stages, "rationalization")).as_py() or 0, pass_rates=rates)
+    return part, table
+
+
+def build_export(wh, settings: ExportSettings, repo_id: str | None = None) -> Export:
+    """Everything an export holds, in memory; raises ``StarmillError`` on any user mistake."""
+    eval_sets = [load_eval_set(path, settings.ngram) for path in settings.decontaminate]
+    names = [s.name for s in eval_sets]
+    for i, s in enumerate(eval_sets):  # two files named alike: number them, so drop reasons stay distinct
+        if names.count(s.name) > 1:
+            s.name = f"{s.name}-{names[: i + 1].count(s.name)}"
+    parts, tables = [], []
+    for ref, weight in _parts(wh, settings):
+        part, table = _read(wh, ref, weight)
+        table, part.drops = decontaminate(table, eval_sets, settings.ngram)
+        part.clean = table.num_rows
+        table = sample(table, weight, settings.seed) if weight != 1 else table
+        part.taken = table.num_rows
+        parts.append(part)
+        tables.append(table)
+    rows = pa.concat_tables(tables).sort_by(
+        [("problem_id", "ascending"), ("sample_id", "ascending"), ("origin", "ascending")])
+    splits = split_by_problem(format_rows(rows, settings.format, settings.system_prompt),
+                              settings.test_size, settings.seed)
+    content = rows.select(["reasoning", "answer_text", "final_answer", "completion"]).to_pylist()
+    rates = dict(zip(rows.column("problem_id").to_pylist(), rows.column("pass_rate").to_pylist()))
+    return Export(
+        settings=settings, parts=parts, eval_sets=eval_sets, splits=splits,
+        rationalized=pc.sum(pc.equal(rows.column("stage"), "rationalization")).as_py() or 0,
+        pass_rates=[rates[p] for p in sorted(rates)], lengths=[len(assistant_text(r)) for r in content],
+        repo_id=repo_id, command=settings.command(parts),
+    )
+
+
+def lineage(export: Export) -> dict[str, Any]:
+    """The machine-readable twin of the card (``starmill_export.json``)."""
+    from warehouse.export.card import size_category
+    import starmill
+
+    return {
+        "format": 1,
+        "starmill_version": starmill.__version__,
+        "command": export.command,
+        "settings": export.settings.model_dump(mode="json"),
+        "size_category": size_category(export.rows),
+        "splits": {s: {"rows": t.num_rows, "problems": export.problems(s)} for s, t in export.splits.items()},
+        "rationalized_rows": export.rationalized,
+        "parts": [{"ref": p.ref, "weight": p.weight, "rows": p.rows, "rows_after_decontamination": p.clean,
+                   "rows_taken": p.taken, "drops": p.drops,
+                   "manifest": redact(p.manifest.model_dump(mode="json", exclude={"files"}))}
+                  for p in export.parts],
+        "decontamination": {"ngram": export.settings.ngram, "eval_sets": [s.report() for s in export.eval_sets]},
+    }
+
+
+def write_export(export: Export, root: Path) -> list[str]:
+    """Write the export's files into the empty folder ``root``; their relative paths, sorted."""
+    from warehouse.export.card import render_card
+
+    for split, table in export.splits.items():
+        write_split(table, split, root, export.settings.rows_per_file)
+    title = f"{', '.join(p.ref for p in export.parts)} ({export.settings.format})"
+    (root / CHART).write_bytes(chart_png(export.pass_rates, export.lengths, title))
+    (root / LINEAGE).write_text(json.dumps(lineage(export), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                                encoding="utf-8")
+    (root / "README.md").write_text(render_card(export), encoding="utf-8")
+    return folder_files(root)
+
+
+def export_to_folder(wh, settings: ExportSettings, dest: str | Path) -> tuple[Export, list[str]]:
+    """Export into ``dest`` (absent or empty) atomically; the export and its files."""
+    check_target(Path(dest).expanduser())  # fail before reading anything
+    export = build_export(wh, settings)
+    with staged_folder(dest) as staging:
+        files = write_export(export, staging)
+    return export, files
+
+
+def export_to_hub(wh, settings: ExportSettings, repo_id: str, *, private: bool = False,
+                  revision: str | None = None, commit_message: str | None = None) -> tuple[Export, list[str], str]:
+    """Export and push as one commit to the dataset repo ``repo_id``; the export, files and commit URL."""
+    token = hub.resolve_token()  # fail before reading anything
+    export = build_export(wh, settings, repo_id=repo_id)
+    message = commit_message or f"Export {', '.join(p.ref for p in export.parts)} ({settings.format}) with starmill"
+    with tempfile.TemporaryDirectory(prefix="starmill-export-") as tmp:
+        files = write_export(export, Path(tmp))
+        url = hub.push_folder(Path(tmp), repo_id, token=token, private=private, revision=revision,
+                              commit_message=message)
+    return export, files, url

@@ -1,0 +1,269 @@
+"""The dataset card (README.md): Hub YAML metadata and a body written from the versions' manifests.
+
+Whatever a manifest does not record is written as "not recorded"; nothing is guessed. The YAML
+``license`` is set only when every source of every exported version records one (the set of them);
+otherwise it is left out and the body says so, because a wrong license is worse than none.
+"""
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from warehouse.export.chart import CHART
+from warehouse.export.decontaminate import REASON
+
+if TYPE_CHECKING:
+    from warehouse.export.build import Export, Part
+
+NOT_RECORDED = "not recorded"
+SIZES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+         (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B")]
+COLUMNS = {
+    "messages": [("messages", "system (when given), user (the hint-free prompt), assistant "
+                              "(`<think>` reasoning `</think>` then the answer, when the teacher reasoned)")],
+    "prompt-completion": [("prompt", "system (when given) and user messages: the hint-free prompt"),
+                          ("completion", "one assistant message: `<think>` reasoning `</think>` then the answer, "
+                                         "when the teacher reasoned")],
+    "raw": [("…", "every column of the `sft` table: prompt, completion, reasoning, answer_text, final_answer, "
+                  "gold_answer, pseudo_label, pass_rate, iteration, model")],
+}
+KEY_COLUMNS = [("problem_id", "content hash of the problem (source, question, gold answer)"),
+               ("sample_id", "content hash of the generation request"),
+               ("stage", "`rationale` (sampled) or `rationalization` (STaR, generated with the gold-answer "
+                         "hint; stored and exported with the hint-free prompt)"),
+               ("source", "the problem source"), ("origin", "the starmill version the row comes from")]
+
+
+def size_category(rows: int) -> str:
+    return next((label for limit, label in SIZES if rows < limit), "n>1B")
+
+
+def dig(data: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def shown(value: Any) -> str:
+    if value is None or value == "" or value == [] or value == {}:
+        return NOT_RECORDED
+    if isinstance(value, (dict, list)):
+        return "`" + json.dumps(value, sort_keys=True, ensure_ascii=False) + "`"
+    return f"`{value}`"
+
+
+def fenced(text: str, lang: str = "") -> str:
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return f"{fence}{lang}\n{text.rstrip()}\n{fence}"
+
+
+def table(head: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def licenses(parts: list["Part"]) -> tuple[list[str] | None, list[list[str]]]:
+    """(the licenses when every source records one, else None; a row per source for the body)."""
+    found, rows, complete = set(), [], True
+    for part in parts:
+        data = part.manifest.model_dump(mode="json")
+        sources = data.get("sources") or []
+        if not sources:  # fall back to the run config's source
+            src = dig(data, "config", "source") or {}
+            sources = [{"name": src.get("name") or src.get("uri") or NOT_RECORDED, "license": src.get("license")}]
+        for s in sources:
+            rows.append([part.ref, s.get("name"), s.get("license") or NOT_RECORDED])
+            if s.get("license"):
+                found.add(s["license"])
+            else:
+                complete = False
+    return (sorted(found) if complete and found else None), rows
+
+
+def histogram(values: list[float]) -> list[list[Any]]:
+    """Ten bins of width 0.1 over [0, 1]; 1.0 falls in the last."""
+    counts = [0] * 10
+    for v in values:
+        counts[min(9, max(0, int(round(v * 10, 9))))] += 1
+    return [[f"{i / 10:.1f}–{(i + 1) / 10:.1f}", c] for i, c in enumerate(counts)]
+
+
+def pass_rate_rows(part: "Part") -> tuple[str, list[list[Any]]]:
+    """The version's pass-rate histogram: as recorded (``pass_rates`` or ``pass_rate_histogram``), else
+    from its rows, which only cover problems with a kept row."""
+    data = part.manifest.model_dump(mode="json")
+    for key in ("pass_rates", "pass_rate_histogram"):
+        recorded = data.get(key)
+        if isinstance(recorded, dict) and recorded:
+            return f"as recorded in the manifest (`{key}`)", [[k, v] for k, v in recorded.items()]
+        if isinstance(recorded, list) and recorded:
+            values = [r.get("pass_rate") if isinstance(r, dict) else r for r in recorded]
+            if all(isinstance(v, (int, float)) for v in values):
+                return (f"binned from the manifest's `{key}` ({len(values)} problems, every problem of the run)",
+                        histogram(values))
+    return (f"{NOT_RECORDED} in the manifest; binned from the version's rows ({len(part.pass_rates)} problems "
+            "with a kept row, so unsolved problems are missing)", histogram(list(part.pass_rates.values())))
+
+
+def run_settings(data: dict[str, Any]) -> dict[str, Any]:
+    """n, k, R and iterations wherever the run config keeps them (flat, or in their sections)."""
+    config = data.get("config") or {}
+    iterations = config.get("iterations")
+    return {
+        "n": config.get("n", dig(config, "sampling", "n")),
+        "k": config.get("k"),
+        "R": dig(config, "rationalization", "attempts"),
+        "iterations": iterations.get("count") if isinstance(iterations, dict) else iterations,
+        "sampling": data.get("sampling") or config.get("sampling"),
+    }
+
+
+def yaml_header(export: "Export") -> str:
+    found, _ = licenses(export.parts)
+    meta: dict[str, Any] = {}
+    if found:
+        meta["license"] = found[0] if len(found) == 1 else found
+    meta.update({
+        "pretty_name": export.repo_id.split("/")[-1] if export.repo_id else export.parts[0].ref.split("@")[0],
+        "task_categories": ["text-generation"],
+        "tags": ["synthetic", "reasoning", "distillation", "star", "starmill"],
+        "size_categories": [size_category(export.rows)],
+        "configs": [{"config_name": "default", "data_files": [
+            {"split": s, "path": f"data/{s}-*.parquet"} for s in export.splits]}],
+    })
+    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n"
+
+
+def part_section(part: "Part") -> str:
+    data = part.manifest.model_dump(mode="json")
+    config = data.get("config") or {}
+    teacher = config.get("teacher") or {}
+    run = run_settings(data)
+    out = [f"## Lineage of `{part.ref}`", ""]
+    out.append(table(["", ""], [
+        ["created", shown(data.get("created_at"))],
+        ["made by", f"starmill {shown(data.get('starmill_version'))}, git commit {shown(data.get('git_commit'))}"],
+        ["parents", ", ".join(f"`{p}`" for p in data.get("parents") or []) or NOT_RECORDED],
+        ["teacher", f"model {shown(teacher.get('model'))}, revision {shown(teacher.get('revision'))}, "
+                    f"backend {shown(teacher.get('backend'))}"],
+        ["n (samples per problem)", shown(run["n"])],
+        ["k (kept per problem)", shown(run["k"])],
+        ["R (rationalization attempts)", shown(run["R"])],
+        ["STaR iterations", shown(run["iterations"])],
+        ["sampling", shown(run["sampling"])],
+        ["pass@k", shown(data.get("pass_at_k"))],
+        ["answer checker", f"{shown(dig(data, 'checker', 'name'))} version {shown(dig(data, 'checker', 'version'))}"],
+        ["partial", "yes: the run was stopped and published what had finished" if data.get("partial") else "no"],
+    ]))
+    out += ["", "### Sources", ""]
+    out.append(table(["name", "uri", "fingerprint", "license"], [
+        [s.get("name"), f"`{s.get('uri')}`", shown(s.get("fingerprint")), s.get("license") or NOT_RECORDED]
+        for s in data.get("sources") or []]) if data.get("sources") else NOT_RECORDED)
+    out += ["", "### Models and engines", ""]
+    out.append(table(["iteration", "model", "revision", "engine", "engine version", "dtype"], [
+        [shown(m.get("iteration")), shown(m.get("model")), shown(m.get("revision")),
+         shown(m.get("engine") or m.get("backend")), shown(m.get("engine_version")), shown(m.get("dtype"))]
+        for m in data.get("models") or []]) if data.get("models") else NOT_RECORDED)
+    yields = data.get("iterations")
+    if isinstance(yields, list) and yields and all(isinstance(y, dict) for y in yields):
+        keys = list(dict.fromkeys(k for y in yields for k in y))
+        out += ["", "### STaR iterations", "", table(keys, [[y.get(k, "") for k in keys] for y in yields])]
+    out += ["", "### Prompts", ""]
+    prompts = data.get("prompts") or []
+    for p in prompts:
+        out += [f"- id `{p.get('id')}`, hash `{p.get('hash')}`:", "", fenced(str(p.get("text", ""))), ""]
+    if not prompts:
+        out += [NOT_RECORDED, ""]
+    out += ["### Counts at every stage", ""]
+    counts = data.get("counts") or {}
+    out += [table(["stage", "rows"], [[f"`{k}`", v] for k, v in counts.items()]) if counts else NOT_RECORDED, ""]
+    out += ["### Drops per reason", ""]
+    drops = data.get("drops") or {}
+    out += [table(["reason", "rows"], [[f"`{k}`", v] for k, v in drops.items()]) if drops else "none recorded", ""]
+    share = part.rationalized / part.rows if part.rows else 0.0
+    out += ["### Rationalized rows", "",
+            f"{part.rationalized} of {part.rows} rows ({share:.1%}) of `{part.ref}` come from STaR rationalization.",
+            ""]
+    how, rows = pass_rate_rows(part)
+    out += ["### Pass-rate histogram", "", f"Per-problem pass rate (pass@1 estimate), {how}.", "",
+            table(["pass rate", "problems"], rows), ""]
+    out += ["### Reproduce this version", ""]
+    command = data.get("command")
+    if command:
+        commit = (data.get("git_commit") or "").removesuffix("+dirty")
+        lines = ([f"git checkout {commit}"] if commit else []) + [command]
+        out += [fenced("\n".join(lines), "bash"), ""]
+        if (data.get("git_commit") or "").endswith("+dirty"):
+            out += ["The version was made from a working tree with uncommitted changes.", ""]
+    else:
+        out += [f"The command is {NOT_RECORDED}.", ""]
+    if config:
+        from warehouse.export.build import redact
+
+        out += ["The run config:", "", fenced(yaml.safe_dump(redact(config), sort_keys=True, allow_unicode=True),
+                                              "yaml"), ""]
+    return "\n".join(out)
+
+
+def render_card(export: "Export") -> str:
+    s = export.settings
+    where = export.repo_id or "path/to/this/folder"
+    refs = ", ".join(f"`{p.ref}`" for p in export.parts)
+    out = [yaml_header(export), f"# {export.repo_id or export.parts[0].ref.split('@')[0]}", ""]
+    out += [f"Synthetic reasoning data made with starmill (STaR self-training and teacher-to-student "
+            f"distillation): {export.rows} rows for {export.problems()} problems from {refs}, in the "
+            f"`{s.format}` format. Every answer was checked against the problem's gold answer (or a "
+            "self-consistency pseudo-label, flagged in `raw`).", ""]
+    out.append(table(["split", "rows", "problems"],
+                     [[name, t.num_rows, export.problems(name)] for name, t in export.splits.items()]))
+    share = export.rationalized / export.rows if export.rows else 0.0
+    out += ["", f"{export.rationalized} of {export.rows} exported rows ({share:.1%}) come from STaR "
+            "rationalization.", "", f"![Pass rates and lengths]({CHART})", ""]
+    out += ["## Use", "", fenced(f'from datasets import load_dataset\n\nds = load_dataset("{where}")\n'
+                                 '# TRL: SFTTrainer(model=..., train_dataset=ds["train"], processing_class=tokenizer)',
+                                 "python"), ""]
+    out += ["## Columns", "", table(["column", "what it holds"], [[f"`{c}`", d] for c, d in
+                                                                  COLUMNS[s.format] + KEY_COLUMNS]), ""]
+    found, rows = licenses(export.parts)
+    out += ["## License", ""]
+    if found:
+        out += [f"Carried from the source configs: {', '.join(f'`{x}`' for x in found)}. The terms of the teacher "
+                "model may also apply to its outputs.", ""]
+    else:
+        out += ["No license is given in this card's metadata: not every source records one in its config, and "
+                "starmill does not guess. Check the terms of the problem sources and of the teacher model before "
+                "you use or publish this data.", ""]
+    out += [table(["version", "source", "license"], rows), ""]
+    if len(export.parts) > 1 or export.parts[0].weight != 1:
+        out += ["## Mix", "", f"Versions combined with sampling weights (rows taken = weight × rows after "
+                f"decontamination; whole copies for weights above 1, then a share drawn with seed {s.seed}).", ""]
+        out += [table(["version", "weight", "rows", "after decontamination", "taken"],
+                      [[f"`{p.ref}`", f"{p.weight:g}", p.rows, p.clean, p.taken] for p in export.parts]), ""]
+    out += ["## Decontamination", ""]
+    if export.eval_sets:
+        out += [f"Rows whose problem (the user turns of the prompt) shares a word {s.ngram}-gram with an "
+                "evaluation problem were dropped, as open-r1 does: text lowercased and whitespace collapsed; "
+                f"an evaluation problem shorter than {s.ngram} words counts when it appears whole in a row. A row "
+                "that overlaps several sets is "
+                f"counted under the first. Drop reason: `{REASON}<set>`.", ""]
+        out += [table(["evaluation set", "fingerprint", "field", "problems", "rows dropped"],
+                      [[f"`{e.name}`", f"`{e.fingerprint}`", f"`{e.text_field}`", e.texts, e.rows_dropped]
+                       for e in export.eval_sets]), ""]
+    else:
+        out += ["Not decontaminated: no evaluation sets were given to the export.", ""]
+    out += ["## Export", "", table(["", ""], [
+        ["format", f"`{s.format}`"],
+        ["system prompt", shown(s.system_prompt) if s.system_prompt else "none (the stored prompt as is)"],
+        ["test split", f"{s.test_size:g} of problems, seed {s.seed}, by problem" if s.test_size else "none"],
+        ["command", f"`{export.command}`"],
+    ]), ""]
+    for part in export.parts:
+        out += [part_section(part)]
+    return "\n".join(out).rstrip() + "\n"

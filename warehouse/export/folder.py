@@ -1,0 +1,85 @@
+"""Writing an export folder atomically and reproducibly.
+
+Files go to a hidden staging folder beside the target, which is renamed into place at the end; a
+failure removes it, so a folder either appears whole or not at all. Parquet settings are fixed and
+no file holds a timestamp, so the same export gives the same bytes.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from warehouse.export.errors import FolderNotEmpty
+
+PARQUET = dict(  # fixed, so re-exports are byte-identical (with the same pyarrow)
+    compression="zstd", compression_level=3, use_dictionary=True, write_statistics=True,
+    version="2.6", data_page_version="1.0", row_group_size=10_000,
+)
+
+
+def check_target(dest: Path) -> None:
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise FolderNotEmpty(f"{dest} already exists and is not empty: choose another folder or remove it")
+
+
+@contextlib.contextmanager
+def staged_folder(dest: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty staging folder that becomes ``dest`` when the block succeeds."""
+    dest = Path(dest).expanduser().absolute()
+    check_target(dest)
+    made = [p for p in [dest.parent, *dest.parent.parents] if not p.exists()]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = dest.parent / f".{dest.name}.staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        yield staging
+        _fsync_tree(staging)
+        check_target(dest)  # someone may have filled it meanwhile
+        if dest.exists():
+            dest.rmdir()  # empty: replace it
+        os.rename(staging, dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder in made:  # parents we created, innermost first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table.replace_schema_metadata(None), str(path), **PARQUET)
+
+
+def shard_names(split: str, rows: int, rows_per_file: int) -> list[tuple[str, int, int]]:
+    """``(relative path, offset, length)`` of each Parquet file of a split, Hub-style names."""
+    count = max(1, -(-rows // rows_per_file))
+    return [(f"data/{split}-{i:05d}-of-{count:05d}.parquet", i * rows_per_file,
+             min(rows_per_file, rows - i * rows_per_file)) for i in range(count)]
+
+
+def write_split(table: pa.Table, split: str, root: Path, rows_per_file: int) -> list[str]:
+    names = []
+    for rel, offset, length in shard_names(split, table.num_rows, rows_per_file):
+        write_parquet(table.slice(offset, max(length, 0)), root / rel)
+        names.append(rel)
+    return names
+
+
+def folder_files(root: Path) -> list[str]:
+    """Every file under ``root``, relative, sorted: exactly what a push uploads."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
