@@ -1,0 +1,430 @@
+"""Teacher generation through an OpenAI-compatible server: `vllm serve`, SGLang, or a hosted API.
+
+Messages go to ``/chat/completions``, text to ``/completions``. Requests run concurrently (at most
+``max_concurrency`` in flight); 429, 5xx, timeouts, dropped connections and unparseable bodies are
+retried with exponential backoff and jitter, honouring ``Retry-After``.
+
+Failure policy: when a request still fails after its retries, or the server answers something that
+is not a completion, ``generate`` cancels the rest of the batch and raises ``GenerationError``. A
+batch never comes back with rows missing or quietly marked as failed; callers retry the batch.
+
+The API key is read from the environment at each call and sent only as the Authorization header; it
+is kept out of ``EngineInfo``, results, logs and error messages (server text is redacted), and
+errors are raised outside any ``except`` block so no chained HTTP exception carries the headers.
+"""
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import os
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Sequence
+
+import httpx
+from tqdm.auto import tqdm
+
+from generators.base import (
+    Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult,
+)
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUS = frozenset({408, 409, 425, 429})  # plus every 5xx
+N_REJECTED_STATUS = frozenset({400, 422})  # how servers refuse n > 1
+PROBE_TIMEOUT = 5.0  # seconds for the one GET /version that identifies a vLLM server
+
+
+class OpenAIBackend:
+    """The ``Backend`` over an OpenAI-compatible HTTP API at ``base_url`` (e.g. ``http://host:8000/v1``)."""
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str,
+        *,
+        api_key_env: str = "OPENAI_API_KEY",
+        max_concurrency: int = 16,
+        timeout: float = 60.0,
+        max_retries: int = 5,
+        use_n: bool = True,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        revision: str | None = None,
+        progress: bool = True,
+        extra_body: dict[str, Any] | None = None,
+    ) -> None:
+        if max_concurrency < 1:
+            raise GenerationError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        if timeout <= 0:
+            raise GenerationError(f"timeout must be > 0 seconds, got {timeout}")
+        if max_retries < 0:
+            raise GenerationError(f"max_retries must be >= 0, got {max_retries}")
+        if not base_url.startswith(("http://", "https://")):
+            raise GenerationError(f"base_url must start with http:// or https://, got {base_url!r}")
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self.api_key_env = api_key_env
+        self.max_concurrency = max_concurrency
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.revision = revision
+        self.progress = progress
+        self.extra_body = dict(extra_body or {})
+        self.n_supported: bool | None = None if use_n else False  # None: not known yet
+        self._server_version: str | None = None  # "vllm 0.32.0" when GET /version answers
+        self._probed = False
+
+    def __repr__(self) -> str:
+        return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r})"
+
+    # -- Backend -----------------------------------------------------------------------------
+
+    def info(self) -> EngineInfo:
+        self._probe()
+        return EngineInfo(engine="openai", engine_version=self._server_version, model=self.model,
+                          model_revision=self.revision, dtype=None)
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        """Sync; from inside a running event loop it runs on a private loop in a worker thread."""
+        if not requests:
+            return []
+        info = self.info()
+        try:
+            asyncio.get_running_loop()
+            inside_loop = True
+        except RuntimeError:
+            inside_loop = False
+        if not inside_loop:  # run outside the except block: errors must not chain to that one
+            return asyncio.run(self.agenerate(requests, info))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="starmill-openai") as pool:
+            return pool.submit(asyncio.run, self.agenerate(requests, info)).result()
+
+    def close(self) -> None:
+        """Nothing to release: each ``generate`` opens and closes its own connection pool."""
+
+    # -- async core ----------------------------------------------------------------------------
+
+    async def agenerate(self, requests: Sequence[GenerationRequest],
+                        info: EngineInfo | None = None) -> list[GenerationResult]:
+        info = info or EngineInfo("openai", self._server_version, self.model, self.revision, None)
+        key = os.environ.get(self.api_key_env)
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        limits = httpx.Limits(max_connections=self.max_concurrency,
+                              max_keepalive_connections=self.max_concurrency)
+        gate = asyncio.Semaphore(self.max_concurrency)
+        meter = _Meter(sum(r.sampling.n for r in requests), self.progress, self.model)
+        async with httpx.AsyncClient(headers=headers, timeout=self.timeout, limits=limits) as client:
+            call = _Call(self, client, gate, meter)
+            tasks = [asyncio.create_task(call.request(r)) for r in requests]
+            try:
+                completions = await asyncio.gather(*tasks)
+            except BaseException:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+            finally:
+                meter.close()
+        return [GenerationResult(request_id=r.request_id, completions=c, engine=info)
+                for r, c in zip(requests, completions)]
+
+    def _probe(self) -> None:
+        """Ask ``GET /version`` once (no key sent): vLLM answers, which names the engine and lets us
+        ask for per-choice token ids; any other answer means a generic server."""
+        if self._probed:
+            return
+        root = self.base_url.removesuffix("/v1")
+        try:
+            response = httpx.get(f"{root}/version", timeout=min(PROBE_TIMEOUT, self.timeout))
+        except httpx.HTTPError:
+            return  # down for now: probe again next call; requests will retry and report
+        self._probed = True
+        try:
+            version = response.json().get("version") if response.status_code == 200 else None
+        except (ValueError, AttributeError):
+            version = None
+        if isinstance(version, str):
+            self._server_version = f"vllm {version}"
+
+    @property
+    def is_vllm(self) -> bool:
+        return bool(self._server_version and self._server_version.startswith("vllm "))
+
+    def redact(self, text: str) -> str:
+        key = os.environ.get(self.api_key_env)
+        return text.replace(key, "***") if key else text
+
+
+class _Call:
+    """One ``generate`` call's shared state: client, concurrency gate, progress."""
+
+    def __init__(self, backend: OpenAIBackend, client: httpx.AsyncClient, gate: asyncio.Semaphore,
+                 meter: "_Meter") -> None:
+        self.b, self.client, self.gate, self.meter = backend, client, gate, meter
+
+    async def request(self, request: GenerationRequest) -> list[Completion]:
+        n = request.sampling.n
+        if n == 1 or self.b.n_supported is False:
+            return await self._one_by_one(request, range(n))
+        status, body = await self.post(request, n=n, seed=request.sampling.seed, allow_n_reject=True)
+        if status in N_REJECTED_STATUS:
+            # Either n > 1 is refused or the request is bad: the first sample alone tells which.
+            first = await self._one_by_one(request, range(1))
+            if self.b.n_supported is not False:
+                log.info("%s refused n=%d; sending one request per sample", self.b.base_url, n)
+            self.b.n_supported = False
+            return first + await self._one_by_one(request, range(1, n))
+        completions = parse_response(request, body, n_requested=n)
+        self.meter.add(completions)
+        if len(completions) < n:  # the server ignored n
+            self.b.n_supported = False
+            completions += await self._one_by_one(request, range(len(completions), n))
+        else:
+            self.b.n_supported = True
+        return completions
+
+    async def _one_by_one(self, request: GenerationRequest, indices: range) -> list[Completion]:
+        seed = request.sampling.seed
+
+        async def sample(i: int) -> Completion:
+            _, body = await self.post(request, n=1, seed=None if seed is None else seed + i)
+            completions = parse_response(request, body, n_requested=1)
+            self.meter.add(completions[:1])
+            return completions[0]
+
+        return list(await asyncio.gather(*(sample(i) for i in indices)))
+
+    async def post(self, request: GenerationRequest, *, n: int, seed: int | None,
+                   allow_n_reject: bool = False) -> tuple[int, Any]:
+        """POST with retries; returns (status, parsed JSON). Raises ``GenerationError`` when it gives up."""
+        b = self.b
+        chat = request.messages is not None
+        url = f"{b.base_url}/{'chat/completions' if chat else 'completions'}"
+        payload = build_payload(b, request, n=n, seed=seed)
+        problem = ""
+        for attempt in range(b.max_retries + 1):
+            retry_after: float | None = None
+            fatal: str | None = None
+            try:
+                async with self.gate:
+                    async with asyncio.timeout(b.timeout):
+                        response = await self.client.post(url, json=payload)
+                        raw = response.content
+            except (TimeoutError, httpx.TimeoutException):
+                problem = f"no answer within {b.timeout:g}s"
+            except httpx.TransportError as exc:
+                problem = f"{type(exc).__name__}: {exc or 'connection failed'}"
+            else:
+                status = response.status_code
+                if status in N_REJECTED_STATUS and allow_n_reject:
+                    return status, None
+                if status == 200:
+                    try:
+                        return status, json.loads(raw)
+                    except ValueError:
+                        problem = f"malformed JSON in the answer: {raw[:200]!r}"
+                elif status in RETRY_STATUS or status >= 500:
+                    problem = f"HTTP {status}: {server_message(raw)}"
+                    retry_after = parse_retry_after(response.headers.get("retry-after"))
+                else:
+                    fatal = describe_refusal(b, status, raw)
+            if fatal is not None:
+                raise GenerationError(b.redact(f"request {request.request_id}: {url}: {fatal}"))
+            if attempt == b.max_retries:
+                break
+            delay = retry_after if retry_after is not None else backoff(b, attempt)
+            log.warning("request %s: %s; retry %d/%d in %.2fs", request.request_id,
+                        b.redact(problem), attempt + 1, b.max_retries, delay)
+            await asyncio.sleep(delay)
+        raise GenerationError(b.redact(
+            f"request {request.request_id}: {url} failed after {b.max_retries + 1} attempts: {problem}"))
+
+
+def build_payload(b: OpenAIBackend, request: GenerationRequest, *, n: int, seed: int | None) -> dict:
+    s = request.sampling
+    payload: dict[str, Any] = {"model": b.model, "n": n, "temperature": s.temperature, "top_p": s.top_p,
+                               "max_tokens": s.max_tokens}
+    if request.messages is not None:
+        payload["messages"] = [dict(m) for m in request.messages]
+        if s.logprobs is not None:
+            payload["logprobs"], payload["top_logprobs"] = True, s.logprobs
+    else:
+        payload["prompt"] = request.text
+        if s.logprobs is not None:
+            payload["logprobs"] = s.logprobs
+    if s.stop:
+        payload["stop"] = list(s.stop)
+    if seed is not None:
+        payload["seed"] = seed
+    if s.top_k != -1:
+        payload["top_k"] = s.top_k  # not OpenAI's API; vLLM and SGLang accept it
+    if b.is_vllm:
+        payload["return_token_ids"] = True  # exact per-sample token counts when n > 1
+    payload.update(b.extra_body)
+    return payload
+
+
+def parse_response(request: GenerationRequest, body: Any, *, n_requested: int) -> list[Completion]:
+    """Completions from a chat or text completion body; a body of another shape is an error."""
+    try:
+        choices = sorted(body["choices"], key=lambda c: c.get("index", 0))
+        usage = body.get("usage") or {}
+        prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        parsed = [parse_choice(c) for c in choices]
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    else:
+        if not parsed:
+            problem = "no choices"
+        else:
+            counts = token_counts(parsed, usage.get("completion_tokens"))
+            return [Completion(text=text, finish_reason=reason, prompt_tokens=prompt_tokens,
+                               completion_tokens=count, reasoning=reasoning, logprobs=logprobs)
+                    for (text, reason, reasoning, logprobs, _), count in zip(parsed, counts)]
+    raise GenerationError(f"request {request.request_id}: the server's answer is not a completion"
+                          f" ({problem}): {json.dumps(body)[:300]}")
+
+
+def parse_choice(choice: dict) -> tuple[str, str, str | None, list | None, int | None]:
+    """(text, finish_reason, reasoning, logprobs, own token count or None) of one choice."""
+    message = choice.get("message")
+    if message is not None:  # chat
+        text = message.get("content") or ""
+        # DeepSeek's API and older vLLM say reasoning_content; vLLM >= 0.10 says reasoning.
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        logprobs = chat_logprobs(choice.get("logprobs"))
+    else:
+        text = choice["text"]
+        reasoning = None
+        logprobs = text_logprobs(choice.get("logprobs"))
+    if not isinstance(text, str):
+        raise TypeError(f"completion text is {type(text).__name__}")
+    reason = choice.get("finish_reason")
+    if reason in (None, "abort"):  # unfinished or aborted by the server
+        reason = "error"
+    own = len(choice["token_ids"]) if choice.get("token_ids") is not None else (
+        len(logprobs) if logprobs is not None else None)
+    return text, reason, reasoning, logprobs, own
+
+
+def chat_logprobs(block: dict | None) -> list[dict[str, float]] | None:
+    """Per token: the top-k plus the sampled token, keyed by text. Servers send no token ids here
+    and partial UTF-8 tokens share a text (vLLM sends "" for them), so a different token whose text
+    is already a key gets ``<text>#2``, ``#3``… rather than being lost."""
+    if not block or block.get("content") is None:
+        return None
+    return [_keyed([*(p.get("top_logprobs") or ()), p]) for p in block["content"]]
+
+
+def _keyed(items: list[dict]) -> dict[str, float]:
+    top: dict[str, float] = {}
+    seen: set[tuple] = set()
+    for item in items:
+        ident = (item["token"], tuple(item.get("bytes") or ()), item["logprob"])
+        if ident in seen:
+            continue  # the sampled token, already among the top-k
+        seen.add(ident)
+        key, copy = item["token"], 1
+        while key in top:
+            copy += 1
+            key = f"{item['token']}#{copy}"
+        top[key] = float(item["logprob"])
+    return top
+
+
+def text_logprobs(block: dict | None) -> list[dict[str, float]] | None:
+    if not block or block.get("tokens") is None:
+        return None
+    out = []
+    for i, token in enumerate(block["tokens"]):
+        top = {t: float(lp) for t, lp in ((block.get("top_logprobs") or [])[i] or {}).items()}
+        sampled = (block.get("token_logprobs") or [])[i]
+        if sampled is not None:
+            top.setdefault(token, float(sampled))
+        out.append(top)
+    return out
+
+
+def token_counts(parsed: list[tuple], total: Any) -> list[int]:
+    """Each choice's own count when the server gives one; else the usage total, split over the
+    choices by text length when there are several (an estimate that keeps the exact total)."""
+    own = [p[4] for p in parsed]
+    if all(c is not None for c in own):
+        return own  # type: ignore[return-value]
+    total = int(total or 0)
+    if len(parsed) == 1:
+        return [total]
+    lengths = [len(p[0]) + len(p[2] or "") for p in parsed]
+    if not any(lengths):
+        lengths = [1] * len(parsed)
+    shares = [total * length / sum(lengths) for length in lengths]
+    counts = [int(s) for s in shares]
+    for i in sorted(range(len(shares)), key=lambda i: counts[i] - shares[i])[: total - sum(counts)]:
+        counts[i] += 1  # largest remainders first
+    return counts
+
+
+def server_message(raw: bytes) -> str:
+    """The error text a server put in its body (OpenAI, vLLM and FastAPI shapes), shortened."""
+    try:
+        body = json.loads(raw)
+        error = body.get("error", body) if isinstance(body, dict) else body
+        message = error.get("message") or error.get("detail") or error if isinstance(error, dict) else error
+        text = message if isinstance(message, str) else json.dumps(message)
+    except ValueError:
+        text = raw.decode("utf-8", "replace")
+    return " ".join(text.split())[:500]
+
+
+def describe_refusal(b: OpenAIBackend, status: int, raw: bytes) -> str:
+    message = server_message(raw)
+    if status in (401, 403):
+        return (f"HTTP {status}, authentication failed: {message} (the key is read from"
+                f" ${b.api_key_env})")
+    if status == 404:
+        return f"HTTP 404: {message} (check base_url and that the server serves model {b.model!r})"
+    return f"HTTP {status}: {message}"
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max(email.utils.parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+def backoff(b: OpenAIBackend, attempt: int) -> float:
+    """Exponential, capped, with jitter over the upper half so that clients spread out."""
+    delay = min(b.backoff_max, b.backoff_base * 2 ** attempt)
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+class _Meter:
+    """A tqdm bar over samples with the completion tokens/s so far."""
+
+    def __init__(self, total: int, enabled: bool, model: str) -> None:
+        self.bar = tqdm(total=total, unit="sample", desc=f"openai {model}", disable=not enabled)
+        self.tokens = 0
+        self.start = time.perf_counter()
+
+    def add(self, completions: list[Completion]) -> None:
+        self.tokens += sum(c.completion_tokens for c in completions)
+        elapsed = max(time.perf_counter() - self.start, 1e-9)
+        self.bar.set_postfix_str(f"{self.tokens / elapsed:.0f} tok/s", refresh=False)
+        self.bar.update(len(completions))
+
+    def close(self) -> None:
+        self.bar.close()

