@@ -10,7 +10,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 pytest_plugins = [
     "tests.fixtures_warehouse",
-    "tests.fixtures_prefect",
     "tests.fixtures_export",
     "tests.fixtures_engines",
 ]
