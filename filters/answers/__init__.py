@@ -1,0 +1,14 @@
+"""Answer checking: extract final answers, compare them with gold answers, return verdicts.
+
+    from filters.answers import check_answer, check_batch
+    check_answer("72", "so she has \\\\boxed{72} apples").verdict      # "correct"
+"""
+from filters.answers.check import DEFAULT_TIMEOUT, acheck_answer, check_answer, check_batch
+from filters.answers.extract import Extraction, extract_answer, extract_gold
+from filters.answers.pool import CheckerPool, shared_pool
+from filters.answers.verdict import CHECKER, CHECKER_VERSION, KINDS, Verdict
+
+__all__ = [
+    "CHECKER", "CHECKER_VERSION", "DEFAULT_TIMEOUT", "KINDS", "CheckerPool", "Extraction", "Verdict",
+    "acheck_answer", "check_answer", "check_batch", "extract_answer", "extract_gold", "shared_pool",
+]

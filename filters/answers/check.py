@@ -1,0 +1,147 @@
+"""``check_answer`` and ``check_batch``: extraction and the fast path here, the symbolic path in the
+worker pool under a hard time limit."""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from filters.answers.compare import decide
+from filters.answers.extract import extract_answer, extract_gold
+from filters.answers.normalize import normalize, squash
+from filters.answers.pool import CheckerPool, shared_pool
+from filters.answers.verdict import Verdict
+
+DEFAULT_TIMEOUT = 5.0  # seconds per symbolic check, enforced by killing the worker
+MAX_ANSWER_CHARS = 2000  # longer extracted answers are unparseable, never parsed
+MAX_DEPTH = 100  # deeper bracket nesting is unparseable, never parsed
+MAX_CANDIDATES = 20  # more distinct final answers than this count as different without comparing
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    gold: str
+    pred: str
+    started: float
+
+
+def _depth(text: str) -> int:
+    depth = deepest = 0
+    for c in text:
+        if c in "({[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in ")}]":
+            depth -= 1
+    return deepest
+
+
+def _guard(answer: str) -> str | None:
+    if len(answer) > MAX_ANSWER_CHARS:
+        return "too_long"
+    if _depth(answer) > MAX_DEPTH:
+        return "too_deep"
+    return None
+
+
+def _differ(candidates: tuple[str, ...]) -> bool:
+    """Several final answers that are not all the same (after normalization, by the fast path)."""
+    unique = list(dict.fromkeys(squash(normalize(c).text) for c in candidates if not _guard(c)))
+    if len(candidates) > 1 and any(_guard(c) for c in candidates):
+        return True
+    if len(unique) > MAX_CANDIDATES:
+        return True
+    last = unique[-1] if unique else ""
+    return any((decide(c, last) or ("",))[0] != "correct" for c in unique[:-1])
+
+
+def _prepare(gold: str | None, pred: str | None, gold_is_solution: bool, pred_is_answer: bool,
+             lenient: bool) -> Verdict | _Job:
+    started = time.perf_counter()
+
+    def verdict(kind: str, rule: str, g: str | None, p: str | None) -> Verdict:
+        return Verdict(kind, rule, p, g, time.perf_counter() - started)
+
+    if gold is None or not str(gold).strip():
+        return verdict("unparseable_gold", "empty", None, None)
+    gold_answer = str(gold).strip()
+    if gold_is_solution:
+        found = extract_gold(gold_answer)
+        if found.answer is None:
+            return verdict("unparseable_gold", found.rule, None, None)
+        gold_answer = found.answer
+    if rule := _guard(gold_answer):
+        return verdict("unparseable_gold", rule, gold_answer, None)
+    if pred is None:
+        return verdict("unparseable_pred", "empty", gold_answer, None)
+    if pred_is_answer:
+        pred_answer, candidates = str(pred).strip(), (str(pred).strip(),)
+    else:
+        found = extract_answer(str(pred), lenient=lenient)
+        if found.answer is None:
+            return verdict("unparseable_pred", found.rule, gold_answer, None)
+        pred_answer, candidates = found.answer, found.candidates
+    if rule := _guard(pred_answer):
+        return verdict("unparseable_pred", rule, gold_answer, pred_answer)
+    if len(candidates) > 1 and _differ(candidates):
+        return verdict("wrong", "multiple_answers", gold_answer, pred_answer)
+    decided = decide(gold_answer, pred_answer)
+    if decided is not None:
+        return verdict(*decided, gold_answer, pred_answer)
+    return _Job(gold_answer, pred_answer, started)
+
+
+def _finish(job: _Job, pool: CheckerPool, timeout: float) -> Verdict:
+    verdict, rule = pool.run(job.gold, job.pred, timeout)
+    return Verdict(verdict, rule, job.pred, job.gold, time.perf_counter() - job.started)
+
+
+def check_answer(gold: str, pred: str, *, gold_is_solution: bool = False, pred_is_answer: bool = False,
+                 lenient: bool = False, timeout: float = DEFAULT_TIMEOUT, pool: CheckerPool | None = None) -> Verdict:
+    """Grade one prediction against one gold answer.
+
+    ``gold`` is a bare answer, or a whole solution (GSM8K ``#### 72``, MATH ``\\boxed{}``, "The answer
+    is 72.") with ``gold_is_solution``. ``pred`` is a model output to extract the final answer from, or a
+    bare answer with ``pred_is_answer``. ``lenient`` allows the last number of the output as its answer.
+    The symbolic path runs in ``pool`` (the shared one by default) and gives up after ``timeout`` seconds.
+    """
+    item = _prepare(gold, pred, gold_is_solution, pred_is_answer, lenient)
+    if isinstance(item, Verdict):
+        return item
+    return _finish(item, pool or shared_pool(), timeout)
+
+
+async def acheck_answer(gold: str, pred: str, **options) -> Verdict:
+    """``check_answer`` for asyncio code: runs in a thread, so the event loop never blocks."""
+    return await asyncio.to_thread(check_answer, gold, pred, **options)
+
+
+def check_batch(pairs: Iterable[tuple[str, str]], *, workers: int | None = None, gold_is_solution: bool = False,
+                pred_is_answer: bool = False, lenient: bool = False, timeout: float = DEFAULT_TIMEOUT,
+                pool: CheckerPool | None = None) -> Iterator[Verdict]:
+    """Grade (gold, pred) pairs, yielding verdicts in input order as soon as each is known; up to
+    ``workers`` symbolic checks run at once. Reads ``pairs`` lazily, so any length streams."""
+    pool = pool or shared_pool(workers)
+    lanes = max(1, workers or pool.size)
+    window = 16 * lanes
+    pending: deque[Verdict | Future] = deque()
+    executor = ThreadPoolExecutor(lanes, thread_name_prefix="starmill-check")
+
+    def ready() -> bool:
+        return bool(pending) and (isinstance(pending[0], Verdict) or pending[0].done() or len(pending) > window)
+
+    try:
+        for gold, pred in pairs:
+            item = _prepare(gold, pred, gold_is_solution, pred_is_answer, lenient)
+            pending.append(item if isinstance(item, Verdict) else executor.submit(_finish, item, pool, timeout))
+            while ready():
+                head = pending.popleft()
+                yield head if isinstance(head, Verdict) else head.result()
+        while pending:
+            head = pending.popleft()
+            yield head if isinstance(head, Verdict) else head.result()
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)

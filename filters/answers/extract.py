@@ -1,0 +1,135 @@
+"""Find the final answer in a model output or in a gold solution (GSM8K ``#### 72``, MATH ``\\boxed{}``).
+
+Order: the last balanced ``\\boxed{…}``/``\\fbox{…}``, else ``#### x``, else "The (final) answer is x",
+else ``<answer>…</answer>``. Every scan is linear in the text, so multi-megabyte outputs are cheap.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
+BRACE = re.compile(r"\\[{}]|[{}]")
+HASHES = re.compile(r"####[ \t]*")
+PHRASE = re.compile(r"\bthe[ \t]+(?:final[ \t]+)?answer[ \t]+is\b[ \t]*:?[ \t]*", re.IGNORECASE)
+BARE_BOX = re.compile(r"[^\s$]+")
+LINE_CAP = 5000  # look at most this far after a marker; longer answers are rejected later anyway
+SENTENCE_END = re.compile(r"\.(?:\s|$)|,\s+(?=[a-zA-Z]{2})")  # "72. Then…", "5 apples, as computed"
+NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+MATH_OPEN = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    answer: str | None  # the final answer, None when there is none
+    rule: str  # how it was found: "boxed", "hashes", "phrase", "answer_tag", "last_number", or why not
+    candidates: tuple[str, ...] = ()  # every final answer of that kind, in order (for the multiple-answer rule)
+
+
+def _closing_braces(text: str) -> dict[int, int]:
+    """Map each '{' position to its matching '}' in one pass over the brace characters only."""
+    stack, close = [], {}
+    for m in BRACE.finditer(text):
+        tok = m.group()
+        if tok == "{":
+            stack.append(m.start())
+        elif tok == "}" and stack:
+            close[stack.pop()] = m.start()
+    return close
+
+
+def boxed_contents(text: str) -> list[str]:
+    """Contents of every outermost balanced \\boxed{…}/\\fbox{…} (also the ``\\boxed 5`` form), in order."""
+    found, close, end = [], None, -1
+    for m in BOX.finditer(text):
+        if m.start() < end:
+            continue  # nested inside the previous box
+        i = m.end()
+        while i < len(text) and text[i] in " \t":
+            i += 1
+        if i < len(text) and text[i] == "{":
+            close = _closing_braces(text) if close is None else close
+            j = close.get(i)
+            if j is None:
+                continue  # unbalanced: truncated output
+            found.append(text[i + 1 : j].strip())
+            end = j + 1
+        elif i > m.end():
+            token = BARE_BOX.match(text, i)
+            if token:
+                found.append(token.group())
+                end = token.end()
+    return found
+
+
+def _phrase_answer(rest: str) -> str:
+    rest = rest.strip().strip("*").strip()
+    for opener, closer in MATH_OPEN.items():
+        if rest.startswith(opener):
+            j = rest.find(closer, len(opener))
+            if j > 0:
+                return rest[: j + len(closer)]
+    m = SENTENCE_END.search(rest)
+    if m:
+        rest = rest[: m.start()]
+    return rest.strip().rstrip(".").strip().strip("*").strip()
+
+
+def _rest_of_lines(pattern: re.Pattern, text: str) -> list[str]:
+    """The rest of the line after each match of ``pattern`` (overlapping markers on one line all count)."""
+    found = []
+    for m in pattern.finditer(text):
+        j = text.find("\n", m.end(), m.end() + LINE_CAP)
+        found.append(text[m.end() : j if j >= 0 else m.end() + LINE_CAP])
+    return found
+
+
+def _answer_tags(text: str) -> list[str]:
+    found, i = [], 0
+    while True:
+        i = text.find("<answer>", i)
+        if i < 0:
+            return found
+        j = text.find("</answer>", i + 8)
+        if j < 0:
+            return found
+        found.append(text[i + 8 : j].strip())
+        i = j + 9
+
+
+def _find(text: str, *, lenient: bool) -> Extraction:
+    boxes = [b for b in boxed_contents(text) if b]
+    if boxes:
+        return Extraction(boxes[-1], "boxed", tuple(boxes))
+    hashes = [h.strip() for h in _rest_of_lines(HASHES, text) if h.strip()]
+    if hashes:
+        return Extraction(hashes[-1], "hashes", tuple(hashes))
+    phrases = [p for p in (_phrase_answer(r) for r in _rest_of_lines(PHRASE, text)) if p]
+    if phrases:
+        return Extraction(phrases[-1], "phrase", tuple(phrases))
+    tags = [t for t in _answer_tags(text) if t]
+    if tags:
+        return Extraction(tags[-1], "answer_tag", tuple(tags))
+    if lenient:
+        last = None
+        for last in NUMBER.finditer(text):
+            pass
+        if last is not None:
+            return Extraction(last.group(), "last_number", (last.group(),))
+    return Extraction(None, "no_answer")
+
+
+def extract_answer(output: str, *, lenient: bool = False) -> Extraction:
+    """The final answer of a model output. Only text after ``</think>`` counts; an unclosed ``<think>``
+    (a truncated output) has no answer. ``lenient`` adds the opt-in "last number in the text" fallback."""
+    if "</think>" in output:
+        output = output.rsplit("</think>", 1)[1]
+    elif "<think>" in output:
+        return Extraction(None, "truncated_think")
+    return _find(output, lenient=lenient)
+
+
+def extract_gold(solution: str) -> Extraction:
+    """The final answer of a gold solution; with several boxes the last one counts (MATH's convention)."""
+    found = _find(solution, lenient=False)
+    return Extraction(found.answer, found.rule, found.candidates[-1:])

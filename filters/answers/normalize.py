@@ -1,0 +1,132 @@
+"""Turn an extracted answer into a canonical string: LaTeX wrappers, spacing, units, currency, degrees
+and percent signs removed; the percent sign is reported separately because it changes the value."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MATH_DELIMS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
+WRAPPERS = (
+    "boxed", "fbox", "text", "textbf", "textit", "textrm", "textnormal", "textup", "mathrm", "mathbf",
+    "mathit", "mathsf", "mathtt", "mbox", "hbox", "emph", "bm", "boldsymbol", "operatorname",
+)
+WRAPPER = re.compile(r"\\(" + "|".join(WRAPPERS) + r")(?![a-zA-Z])\s*\{")
+TRAILING_TEXT = re.compile(r"^(?P<core>.*?\S)\s*\\(?:text|mbox|mathrm|textrm|textnormal)\s*\{\s*(?P<words>[a-zA-Z][a-zA-Z .'/-]*)\}\s*(?P<tail>\^\{?\d\}?)?$")
+TRAILING_WORD = re.compile(r"\s+([a-zA-Z][a-zA-Z.'/-]*)(?:\^\{?\d\}?)?$")
+MULTIPLIERS = {"thousand", "million", "billion", "trillion"}
+LETTER_UNITS = {"m", "g", "s", "h", "l", "L", "K", "J", "W", "V", "A", "N"}
+# Words that carry meaning and must never be dropped as units.
+KEEP_WORDS = {
+    "or", "and", "to", "pi", "sqrt", "sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "exp", "inf",
+    "infty", "infinity", "thousand", "million", "billion", "trillion", "hundred", "mod", "i", "e",
+    "percent", "undefined", "none", "no", "yes", "true", "false", "odd", "even", "not",
+}
+SPACES = re.compile(r"(?<!\\)\\(?:quad|qquad|[,;: ])|~")
+SIZES = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg|middle)(?![a-zA-Z])")
+DROP = re.compile(r"\\(?:displaystyle|textstyle|limits|mathstrut|!)|\\\$|\$")
+DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ(?![a-zA-Z])|°|\\degree(?![a-zA-Z])")
+THIN_THOUSANDS = re.compile(r"(?<=\d)(?:\\,|\{,\})(?=\d{3}(?!\d))")
+FRAC_ALIASES = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
+FRAC_DIGITS = re.compile(r"\\frac\s*(\d)\s*(\d)")
+FRAC_DIGIT_BRACE = re.compile(r"\\frac\s*(\d)\s*\{")
+FRAC_BRACE_DIGIT = re.compile(r"\\frac\s*\{([^{}]*)\}\s*(\d)")
+SQRT_BARE = re.compile(r"\\sqrt\s*([0-9a-zA-Z])")
+INFINITY = re.compile(r"\\infinity|\binfinity\b|\\inf(?![a-zA-Z])|∞")
+EMPTY_SET = re.compile(r"\\(?:varnothing|emptyset)|\\\{\s*\\\}|∅")
+CURRENCY = re.compile(r"^(?:€|£|¥|₹|\\euro|\\pounds|Rs\.?|USD|US\$)\s*")
+THOUSANDS = re.compile(r"^([-+]?)(\d{1,3}(?:,\d{3})+)(?=$|\.\d|\s|[a-zA-Z%])")
+SPACED_THOUSANDS = re.compile(r"[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
+OR_WORDS = re.compile(r"\\lor(?![a-zA-Z])|\\vee(?![a-zA-Z])")
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    text: str
+    percent: bool  # the answer ended in a percent sign or the word "percent"
+
+
+def unwrap(text: str, pattern: re.Pattern = WRAPPER) -> str:
+    """Replace ``\\name{X}`` by ``X`` for every wrapper command, nested ones included."""
+    for _ in range(50):
+        m = pattern.search(text)
+        if not m:
+            return text
+        depth, i = 1, m.end()
+        while i < len(text) and depth:
+            if text[i] == "\\":
+                i += 2
+                continue
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        if depth:
+            return text  # unbalanced: leave it for the parser to reject
+        text = text[: m.start()] + text[m.end() : i - 1] + text[i:]
+    return text
+
+
+def strip_delimiters(text: str) -> str:
+    changed = True
+    while changed:
+        changed, text = False, text.strip()
+        for opener, closer in MATH_DELIMS:
+            if len(text) >= len(opener) + len(closer) and text.startswith(opener) and text.endswith(closer):
+                text, changed = text[len(opener) : len(text) - len(closer)], True
+                break
+    return text
+
+
+def _strip_units(text: str) -> str:
+    """Drop trailing unit words (``18 dollars``, ``5\\text{ cm}^2``) after a number or a closing bracket."""
+    m = TRAILING_TEXT.match(text)
+    if m and not set(m["words"].lower().split()) & KEEP_WORDS:
+        return m["core"]
+    core = text
+    while (m := TRAILING_WORD.search(core)) and core[: m.start()].strip():
+        word = m[1].strip(".").lower()
+        rest = core[: m.start()].rstrip()
+        unit = len(word) >= 2 or (m[1] in LETTER_UNITS and re.fullmatch(r"[-+]?[\d.,]+", rest))
+        if word in KEEP_WORDS or not unit:
+            break
+        core = rest
+    if core != text and (core[-1] in "0123456789})" or core.rsplit(None, 1)[-1] in MULTIPLIERS):
+        return core
+    return text
+
+
+def normalize(answer: str) -> Normalized:
+    text = strip_delimiters(answer)
+    text = THIN_THOUSANDS.sub("", text)
+    text = text.replace("\\%", "%").replace("\\{,\\}", ",").replace("{,}", ",")
+    text = DEGREES.sub("", text)
+    text = DROP.sub("", text)
+    text = SIZES.sub("", text)
+    text = FRAC_ALIASES.sub(r"\\frac", text)
+    text = OR_WORDS.sub(" or ", text)
+    text = _strip_units(text.strip())
+    text = unwrap(text)
+    text = SPACES.sub(" ", text)
+    text = FRAC_DIGITS.sub(r"\\frac{\1}{\2}", text)
+    text = FRAC_DIGIT_BRACE.sub(r"\\frac{\1}{", text)
+    text = FRAC_BRACE_DIGIT.sub(r"\\frac{\1}{\2}", text)
+    text = SQRT_BARE.sub(r"\\sqrt{\1}", text)
+    text = INFINITY.sub(r"\\infty", text)
+    text = EMPTY_SET.sub(r"\\emptyset", text)
+    text = " ".join(text.split()).strip().rstrip(".").strip()
+    text = CURRENCY.sub("", text)
+    percent = False
+    for suffix in ("%", " percent", "percent", " pct"):
+        if text.endswith(suffix) and len(text) > len(suffix):
+            text, percent = text[: -len(suffix)].strip(), True
+            break
+    text = _strip_units(text)
+    text = THOUSANDS.sub(lambda m: m[1] + m[2].replace(",", ""), text)
+    if SPACED_THOUSANDS.fullmatch(text):
+        text = text.replace(" ", "")
+    if text.startswith("+") and not text.startswith("+\\infty"):
+        text = text[1:].strip()
+    return Normalized(text.replace("+\\infty", "\\infty"), percent)
+
+
+def squash(text: str) -> str:
+    """The key for plain string equality: no whitespace at all."""
+    return "".join(text.split())

@@ -1,0 +1,53 @@
+"""Grade JSON-lines records: each good line gets its verdict, each bad line a reason, in input order."""
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
+
+from filters.answers.check import check_batch
+from filters.answers.verdict import Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Graded:
+    line: int  # 1-based line number in the input
+    record: dict[str, Any] | None  # the parsed record; None for a bad line
+    verdict: Verdict | None
+    problem: str | None = None  # why a line could not be graded
+
+
+def _text(value: Any) -> str | None:
+    return value if value is None or isinstance(value, str) else json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+
+def grade_lines(lines: Iterable[str], gold_field: str = "gold", pred_field: str = "pred", **options) -> Iterator[Graded]:
+    """Yield one ``Graded`` per non-blank line; ``options`` go to ``check_batch``."""
+    queue: deque[Graded] = deque()  # records read but not yet graded, and bad lines waiting their turn
+
+    def pairs() -> Iterator[tuple[str | None, str | None]]:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                queue.append(Graded(number, None, None, f"not valid JSON ({exc.msg})"))
+                continue
+            if not isinstance(record, dict):
+                queue.append(Graded(number, None, None, "not a JSON object"))
+                continue
+            missing = [f for f in (gold_field, pred_field) if f not in record]
+            if missing:
+                queue.append(Graded(number, record, None, f"no field {', '.join(map(repr, missing))}"))
+                continue
+            queue.append(Graded(number, record, None))
+            yield _text(record[gold_field]), _text(record[pred_field])
+
+    for verdict in check_batch(pairs(), **options):
+        while queue[0].problem is not None:
+            yield queue.popleft()
+        item = queue.popleft()
+        yield Graded(item.line, item.record, verdict)
+    yield from queue

@@ -1,0 +1,43 @@
+"""The verdict record every check returns; maps one-to-one onto ``schemas.samples.VERDICT``."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+CHECKER = "starmill"
+# Bump on any change that can alter a verdict, so a dataset can be re-graded by a newer checker.
+CHECKER_VERSION = "1.0.0"
+MAX_STORED_CHARS = 1000  # extracted answers longer than this are stored truncated
+
+KINDS = ("correct", "wrong", "unparseable_gold", "unparseable_pred", "timeout", "error")
+
+
+def _clip(text: str | None) -> str | None:
+    if text is None or len(text) <= MAX_STORED_CHARS:
+        return text
+    return text[:MAX_STORED_CHARS] + f"…[{len(text)} chars]"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    verdict: str  # one of KINDS
+    rule: str  # the rule that decided, e.g. "rational", "symbolic", "multiple_answers", "time_limit"
+    pred: str | None  # the extracted prediction (None when nothing was extracted)
+    gold: str | None  # the extracted gold answer
+    seconds: float  # wall time of the whole check
+    checker: str = CHECKER
+    checker_version: str = CHECKER_VERSION
+
+    def __post_init__(self) -> None:
+        if self.verdict not in KINDS:
+            raise ValueError(f"verdict must be one of {KINDS}, got {self.verdict!r}")
+
+    @property
+    def correct(self) -> bool:
+        return self.verdict == "correct"
+
+    def to_row(self) -> dict[str, Any]:
+        """The row for the ``verdicts`` list of the samples table (``schemas.samples.VERDICT``)."""
+        row = asdict(self)
+        row["pred"], row["gold"] = _clip(self.pred), _clip(self.gold)
+        return {k: row[k] for k in ("checker", "checker_version", "verdict", "rule", "pred", "gold", "seconds")}
