@@ -5,7 +5,7 @@ import click
 
 from starmill.options import warehouse_option
 
-FORMATS = ("messages", "prompt-completion", "raw")
+FORMATS = ("messages", "prompt-completion", "raw")  # warehouse.export.FORMATS, without importing pyarrow
 
 
 @click.command("export")

@@ -22,7 +22,7 @@ from warehouse.export.chart import CHART, chart_png
 from warehouse.export.decontaminate import EvalSet, decontaminate, load_eval_set
 from warehouse.export.errors import ExportError
 from warehouse.export.folder import check_target, folder_files, staged_folder, write_split
-from warehouse.export.formats import FORMATS, assistant_text, format_rows
+from warehouse.export.formats import assistant_text, format_rows
 from warehouse.export.mix import parse_mix, sample
 from warehouse.export.split import split_by_problem
 from warehouse.manifest import Manifest

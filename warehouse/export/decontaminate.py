@@ -28,10 +28,6 @@ def word_grams(words: list[str], n: int) -> set[str]:
     return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
-def ngrams(text: str, n: int) -> set[str]:
-    return word_grams(normalize(text).split(), n)
-
-
 def _text(value: Any) -> str | None:
     """Problem text of an evaluation row's field: a string, or the user turns of a chat."""
     if isinstance(value, str):
