@@ -25,6 +25,7 @@ FUNCS = {
 PRIMARY_CMDS = {"frac", "sqrt", "pi", "infty", "binom", "lfloor", "lceil", "log", *FUNCS, *GREEK}
 MAX_EXACT_EXPONENT = 1000  # larger integer powers stay unevaluated (compared numerically or not at all)
 MAX_EXACT_FACTORIAL = 2000
+MAX_EXACT_BITS = 10**6
 
 
 class Unsupported(ValueError):
@@ -46,6 +47,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 
 def make_pow(base: sympy.Expr, exp: sympy.Expr) -> sympy.Expr:
     small = exp.is_Number and abs(exp) <= MAX_EXACT_EXPONENT
+    if small and base.is_Integer and exp.is_Integer and int(base).bit_length() * abs(int(exp)) > MAX_EXACT_BITS:
+        small = False  # (10^{999})^{999} would be a gigabyte
     if small or (exp.free_symbols and not exp.has(sympy.Pow)):
         return sympy.Pow(base, exp)
     return sympy.Pow(base, exp, evaluate=False)
@@ -239,8 +242,9 @@ class _Parser:
         if name in GREEK:
             return self.symbol(name)
         if name == "binom":
-            n = self.group()
-            return sympy.binomial(n, self.group())
+            n, k = self.group(), self.group()
+            small = n.is_Integer and 0 <= n <= MAX_EXACT_FACTORIAL
+            return sympy.binomial(n, k) if small else sympy.binomial(n, k, evaluate=False)
         if name in ("lfloor", "lceil"):
             node = self.expr()
             self.take("\\rfloor" if name == "lfloor" else "\\rceil")

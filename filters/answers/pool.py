@@ -262,6 +262,10 @@ class CheckerPool:
             self._release(worker)
         return reply["verdict"], reply["rule"]
 
+    def worker_pids(self) -> list[int]:
+        with self._cond:
+            return sorted(w.proc.pid for w in self._live)
+
     def start(self, workers: int | None = None) -> "CheckerPool":
         """Start workers now instead of on first need, and wait until they are ready."""
         want = min(workers or self.size, self.size)

@@ -98,6 +98,8 @@ def _exact_equal(gold: sympy.Expr, pred: sympy.Expr, g: sympy.Expr, p: sympy.Exp
         return diff == 0
     if g.is_infinite or p.is_infinite:
         return bool(g == p)
+    if not _close(g, p, EXACT_TOL):
+        return False  # they differ within the first 20 of 30 correct digits
     magnitude = max(sympy.Abs(g), sympy.Abs(p))
     if magnitude == 0:
         return True
