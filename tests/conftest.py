@@ -10,6 +10,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 pytest_plugins = [
     "tests.fixtures_warehouse",
+    "tests.fixtures_answers",
     "tests.fixtures_export",
     "tests.fixtures_engines",
 ]
