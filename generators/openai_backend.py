@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUS = frozenset({408, 409, 425, 429})  # plus every 5xx
 N_REJECTED_STATUS = frozenset({400, 422})  # how servers refuse n > 1
-PROBE_TIMEOUT = 5.0  # seconds for the one GET /version that identifies a vLLM server
+PROBE_TIMEOUT = 5.0  # seconds for each GET that identifies a vLLM server
 
 
 class OpenAIBackend:
@@ -77,7 +77,7 @@ class OpenAIBackend:
         self.progress = progress
         self.extra_body = dict(extra_body or {})
         self.n_supported: bool | None = None if use_n else False  # None: not known yet
-        self._server_version: str | None = None  # "vllm 0.32.0" when GET /version answers
+        self._server_version: str | None = None  # "vllm 0.32.0" for a vLLM server
         self._probed = False
 
     def __repr__(self) -> str:
@@ -135,26 +135,32 @@ class OpenAIBackend:
                 for r, c in zip(requests, completions)]
 
     def _probe(self) -> None:
-        """Ask ``GET /version`` once (no key sent): vLLM answers, which names the engine and lets us
-        ask for per-choice token ids; any other answer means a generic server."""
+        """Once: is this vLLM? Its ``/v1/models`` entries are ``owned_by: vllm``; then ``/version``
+        names the engine, and requests may ask for per-sample token ids. Anything else is a generic
+        server. A server that is down is probed again on the next call."""
         if self._probed:
             return
-        root = self.base_url.removesuffix("/v1")
+        key = os.environ.get(self.api_key_env)
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        timeout = min(PROBE_TIMEOUT, self.timeout)
         try:
-            response = httpx.get(f"{root}/version", timeout=min(PROBE_TIMEOUT, self.timeout))
-        except httpx.HTTPError:
-            return  # down for now: probe again next call; requests will retry and report
-        self._probed = True
-        try:
-            version = response.json().get("version") if response.status_code == 200 else None
-        except (ValueError, AttributeError):
+            models = httpx.get(f"{self.base_url}/models", headers=headers, timeout=timeout)
+            owners = {m.get("owned_by") for m in models.json().get("data", [])} if models.status_code == 200 else set()
             version = None
-        if isinstance(version, str):
-            self._server_version = f"vllm {version}"
+            if "vllm" in owners:
+                answer = httpx.get(f"{self.base_url.removesuffix('/v1')}/version", timeout=timeout)
+                version = answer.json().get("version") if answer.status_code == 200 else None
+        except httpx.HTTPError:
+            return
+        except (ValueError, AttributeError, TypeError):  # not JSON, or not the shape we know
+            version, owners = None, set()
+        self._probed = True
+        if "vllm" in owners:
+            self._server_version = f"vllm {version}" if isinstance(version, str) else "vllm"
 
     @property
     def is_vllm(self) -> bool:
-        return bool(self._server_version and self._server_version.startswith("vllm "))
+        return bool(self._server_version and self._server_version.startswith("vllm"))
 
     def redact(self, text: str) -> str:
         key = os.environ.get(self.api_key_env)

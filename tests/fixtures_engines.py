@@ -174,11 +174,13 @@ def chat_body(payload: dict, texts: list[str] | None = None, *, reasoning_field:
 
 class ScriptedServer:
     """Answers POSTs from ``queue`` (in order) and then from ``respond(seen)``; records every request
-    and the most requests it had in flight at once. GET /version answers 404 (not a vLLM server)."""
+    and the most requests it had in flight at once. GETs answer from ``get_replies`` (else 404, so
+    by default it is not taken for a vLLM server)."""
 
     def __init__(self) -> None:
         self.queue: list[Reply] = []
         self.respond: Callable[[Seen], Reply] = lambda seen: Reply(body=chat_body(seen.body))
+        self.get_replies: dict[str, Reply] = {"/health": Reply(200, {})}  # by path; others 404
         self.seen: list[Seen] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -206,7 +208,7 @@ class ScriptedServer:
                 pass
 
             def do_GET(self):
-                self._answer(Reply(404, {"detail": "Not Found"}) if self.path != "/health" else Reply(200, {}), None)
+                self._answer(server.get_replies.get(self.path, Reply(404, {"detail": "Not Found"})), None)
 
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -96,6 +96,25 @@ def test_generate_inside_a_running_event_loop(served):
 # -- scripted servers: failures and fallbacks ----------------------------------------------------
 
 
+def test_a_vllm_server_is_recognised_and_asked_for_token_ids(scripted_server):
+    scripted_server.get_replies["/v1/models"] = Reply(body={"data": [{"id": "m", "owned_by": "vllm"}]})
+    scripted_server.get_replies["/version"] = Reply(body={"version": "9.9.9"})
+    backend = OpenAIBackend("m", scripted_server.base_url, **FAST)
+    backend.generate([ask(n=2)])
+    assert backend.info().engine_version == "vllm 9.9.9"
+    assert scripted_server.posts()[0].body["return_token_ids"] is True
+
+
+def test_a_generic_server_gets_only_openai_fields(scripted_server):
+    backend = OpenAIBackend("m", scripted_server.base_url, **FAST)
+    backend.generate([ask(n=2, seed=3, stop=("\n",), logprobs=2)])
+    assert backend.info().engine_version is None
+    body = scripted_server.posts()[0].body
+    assert set(body) == {"model", "messages", "n", "temperature", "top_p", "max_tokens", "stop", "seed",
+                         "logprobs", "top_logprobs"}
+    assert (body["n"], body["seed"], body["stop"], body["logprobs"], body["top_logprobs"]) == (2, 3, ["\n"], True, 2)
+
+
 def test_server_down_is_a_clear_error_after_retries(dead_url):
     backend = OpenAIBackend("m", dead_url, max_retries=2, **FAST)
     with pytest.raises(GenerationError, match=r"request q: .* failed after 3 attempts: ConnectError"):
