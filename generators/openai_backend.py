@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUS = frozenset({408, 409, 425, 429})  # plus every 5xx
 N_REJECTED_STATUS = frozenset({400, 422})  # how servers refuse n > 1
+RETRY_AFTER_MAX = 600.0  # seconds: a longer Retry-After is taken as this
 PROBE_TIMEOUT = 5.0  # seconds for each GET that identifies a vLLM server
 
 
@@ -186,7 +187,7 @@ class _Call:
                 log.info("%s refused n=%d; sending one request per sample", self.b.base_url, n)
             self.b.n_supported = False
             return first + await self._one_by_one(request, range(1, n))
-        completions = parse_response(request, body, n_requested=n)
+        completions = parse_response(request, body)
         self.meter.add(completions)
         if len(completions) < n:  # the server ignored n
             self.b.n_supported = False
@@ -200,7 +201,7 @@ class _Call:
 
         async def sample(i: int) -> Completion:
             _, body = await self.post(request, n=1, seed=None if seed is None else seed + i)
-            completions = parse_response(request, body, n_requested=1)
+            completions = parse_response(request, body)
             self.meter.add(completions[:1])
             return completions[0]
 
@@ -225,7 +226,7 @@ class _Call:
             except (TimeoutError, httpx.TimeoutException):
                 problem = f"no answer within {b.timeout:g}s"
             except httpx.TransportError as exc:
-                problem = f"{type(exc).__name__}: {exc or 'connection failed'}"
+                problem = f"{type(exc).__name__}: {str(exc) or 'connection failed'}"
             else:
                 status = response.status_code
                 if status in N_REJECTED_STATUS and allow_n_reject:
@@ -276,7 +277,7 @@ def build_payload(b: OpenAIBackend, request: GenerationRequest, *, n: int, seed:
     return payload
 
 
-def parse_response(request: GenerationRequest, body: Any, *, n_requested: int) -> list[Completion]:
+def parse_response(request: GenerationRequest, body: Any) -> list[Completion]:
     """Completions from a chat or text completion body; a body of another shape is an error."""
     try:
         choices = sorted(body["choices"], key=lambda c: c.get("index", 0))
@@ -403,13 +404,13 @@ def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        return max(email.utils.parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-    except (TypeError, ValueError):
-        return None
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), RETRY_AFTER_MAX)
 
 
 def backoff(b: OpenAIBackend, attempt: int) -> float:

@@ -6,7 +6,7 @@ import pytest
 from generators.base import GenerationError, GenerationRequest, SamplingParams
 from generators.vllm_backend import VLLMBackend, check_model_path
 from generators.weights import weights_hash
-from tests.fixtures_engines import MAX_MODEL_LEN, TEACHER, stop_point
+from tests.fixtures_engines import MAX_MODEL_LEN, TEACHER, require_teacher, stop_point
 
 QUESTION = [{"role": "user", "content": "What is 12 + 7?"}]
 
@@ -144,3 +144,13 @@ def test_missing_model_path_fails_before_starting_an_engine(path):
 def test_hub_ids_are_not_taken_for_paths():
     check_model_path("meta-llama/Llama-3.1-8B-Instruct")
     check_model_path("gpt2")
+
+
+def test_an_unknown_hub_model_is_a_generation_error_offline():
+    with pytest.raises(GenerationError, match="vLLM could not start 'no-such-org/no-such-model'"):
+        VLLMBackend("no-such-org/no-such-model", enforce_eager=True)
+
+
+def test_data_parallel_in_one_process_is_refused_clearly():
+    with pytest.raises(GenerationError, match="data_parallel_size"):
+        VLLMBackend(str(require_teacher()), data_parallel_size=2, enforce_eager=True)
