@@ -11,7 +11,7 @@ CATEGORIES = {
     "gsm8k", "gsm8k_near_miss", "gsm8k_bare", "procedural", "extraction", "extraction_gold", "lenient",
     "multiple_answers", "letters", "percent", "decimals", "fractions", "units_text", "radicals_pi",
     "expressions", "equations", "intervals", "tuples", "sets", "matrices", "complex", "infinity",
-    "unparseable", "math_outputs", "math_answers",
+    "unparseable", "math_outputs", "math_answers", "relations_shapes",
 }
 
 

@@ -49,11 +49,10 @@ def _guard(answer: str) -> str | None:
 
 def _differ(candidates: tuple[str, ...]) -> bool:
     """Several final answers that are not all the same (after normalization, by the fast path)."""
-    unique = list(dict.fromkeys(squash(normalize(c).text) for c in candidates if not _guard(c)))
-    if len(candidates) > 1 and any(_guard(c) for c in candidates):
+    distinct = list(dict.fromkeys(candidates))
+    if len(distinct) > MAX_CANDIDATES or (len(distinct) > 1 and any(_guard(c) for c in distinct)):
         return True
-    if len(unique) > MAX_CANDIDATES:
-        return True
+    unique = list(dict.fromkeys(squash(normalize(c).text) for c in distinct))
     last = unique[-1] if unique else ""
     return any((decide(c, last) or ("",))[0] != "correct" for c in unique[:-1])
 

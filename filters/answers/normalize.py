@@ -36,6 +36,10 @@ EMPTY_SET = re.compile(r"\\(?:varnothing|emptyset)|\\\{\s*\\\}|∅")
 CURRENCY = re.compile(r"^(?:€|£|¥|₹|\\euro|\\pounds|Rs\.?|USD|US\$)\s*")
 THOUSANDS = re.compile(r"^([-+]?)(\d{1,3}(?:,\d{3})+)(?=$|\.\d|\s|[a-zA-Z%])")
 SPACED_THOUSANDS = re.compile(r"[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
+RELATIONS = [(re.compile(p), r) for p, r in (
+    (r">=|≥|\\geq?slant(?![a-zA-Z])|\\geq(?![a-zA-Z])", r"\\ge "), (r"<=|≤|\\leq?slant(?![a-zA-Z])|\\leq(?![a-zA-Z])", r"\\le "),
+    (r"!=|≠|\\ne(?![a-zA-Z])", r"\\neq "), (r"\\gt(?![a-zA-Z])", ">"), (r"\\lt(?![a-zA-Z])", "<"),
+)]
 OR_WORDS = re.compile(r"\\lor(?![a-zA-Z])|\\vee(?![a-zA-Z])")
 
 
@@ -102,6 +106,8 @@ def normalize(answer: str) -> Normalized:
     text = SIZES.sub("", text)
     text = FRAC_ALIASES.sub(r"\\frac", text)
     text = OR_WORDS.sub(" or ", text)
+    for pattern, replacement in RELATIONS:
+        text = pattern.sub(replacement, text)
     text = _strip_units(text.strip())
     text = unwrap(text)
     text = SPACES.sub(" ", text)

@@ -178,6 +178,7 @@ class CheckerPool:
         self._starting = 0
         self._error: Exception | None = None
         self._closed = False
+        self._owner = os.getpid()  # a forked child must not talk to its parent's workers
         _POOLS.add(self)
 
     def __enter__(self) -> "CheckerPool":
@@ -298,7 +299,7 @@ def shared_pool(workers: int | None = None) -> CheckerPool:
     """The process-wide pool ``check_answer`` uses by default, grown to at least ``workers``."""
     global _SHARED
     with _SHARED_LOCK:
-        if _SHARED is None or _SHARED._closed:
+        if _SHARED is None or _SHARED._closed or _SHARED._owner != os.getpid():
             _SHARED = CheckerPool(workers)
         elif workers:
             _SHARED.grow(workers)
@@ -308,4 +309,5 @@ def shared_pool(workers: int | None = None) -> CheckerPool:
 @atexit.register
 def _close_all() -> None:
     for pool in list(_POOLS):
-        pool.close()
+        if pool._owner == os.getpid():
+            pool.close()

@@ -66,6 +66,9 @@ def _enclosed(text: str) -> tuple[str, str, str] | None:
 
 def _inequality(parts: list[str], ops: list[str]) -> Node | None:
     """``x > 3``, ``x \\le 5``, ``1 < x \\le 4`` as intervals."""
+    if len(parts) == 2 and SIMPLE_VAR.fullmatch(parts[1]) and not SIMPLE_VAR.fullmatch(parts[0]):
+        flipped = {"<": ">", ">": "<", "\\le": "\\ge", "\\ge": "\\le"}.get(ops[0])
+        return _inequality([parts[1], parts[0]], [flipped]) if flipped else None  # 5 \ge x is x \le 5
     if len(parts) == 2 and SIMPLE_VAR.fullmatch(parts[0]):
         strict, direction = INEQUALITY[ops[0]]
         end = "(" if strict else "["
@@ -79,12 +82,18 @@ def _inequality(parts: list[str], ops: list[str]) -> Node | None:
     return None
 
 
+def _items(parts: list[str]) -> tuple[Node, ...]:
+    """Parsed elements of a set or list; ``1 \\pm \\sqrt{5}`` inside one counts as two elements."""
+    nodes = [parse_structure(p) for p in parts[:MAX_ITEMS] if p]
+    return tuple(item for n in nodes for item in (n.items if n.kind == "list" else (n,)))
+
+
 def parse_structure(text: str) -> Node:
     text = text.strip()
     for kind, seps in (("or", {"or"}), ("list", {",", ";", "and"})):
         parts = _split(text, seps)
         if len(parts) > 1:
-            return Node(kind, items=tuple(parse_structure(p) for p in parts[:MAX_ITEMS] if p))
+            return Node(kind, items=_items(parts))
     if m := MATRIX.fullmatch(text):
         rows = [[c.strip() for c in r.split("&")] for r in re.split(r"\\\\", m[2]) if r.strip()]
         if rows and len({len(r) for r in rows}) == 1:
@@ -95,9 +104,11 @@ def parse_structure(text: str) -> Node:
         return Node("union", items=tuple(parse_structure(p) for p in parts[:MAX_ITEMS]))
     if enclosed := _enclosed(text):
         opener, inside, closer = enclosed
+        if MATRIX.fullmatch(inside.strip()):
+            return parse_structure(inside)  # \left[\begin{array}…\end{array}\right]
         items = _split(inside, {","})
         if opener == "\\{":
-            return Node("set", items=tuple(parse_structure(p) for p in items[:MAX_ITEMS] if p))
+            return Node("set", items=_items(items))
         if len(items) > 1:
             return Node("seq", items=tuple(parse_structure(p) for p in items[:MAX_ITEMS]), brackets=BRACKET.get(opener, opener) + BRACKET.get(closer, closer))
     if text == "\\emptyset":
@@ -111,6 +122,9 @@ def parse_structure(text: str) -> Node:
         found = _inequality(_split_ops(text, ops), ops)
         if found:
             return found
+    approx = _split(text, {"\\approx"})
+    if len(approx) > 1:  # "x = 1/3 \approx 0.33" keeps the exact part; "x \approx 11" reads as x = 11
+        text = approx[0] if _split(approx[0], {"="})[1:] else "=".join(approx)
     parts = _split(text, {"=", "\\in"})
     if len(parts) >= 2 and all(parts):
         return Node("eq", parts[0], items=(parse_structure(parts[-1]),))
