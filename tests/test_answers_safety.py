@@ -76,7 +76,7 @@ def test_injected_code_never_runs(tmp_path, checker_pool):
 
 GUARDED = """
 import sys, sympy
-from filters.answers.pool import install_guard
+from filters.answers.worker import install_guard
 blocked = []
 if sys.argv[2] == "guarded":
     install_guard(blocked)

@@ -2,9 +2,7 @@
 outside: a worker that misses its deadline is killed and replaced. It holds in any thread, under
 asyncio and in Prefect tasks, because nothing here relies on signals in the calling process.
 
-Workers start from a forkserver that has already imported and warmed sympy, cap their address space
-with RLIMIT_AS, and run under an audit hook that refuses compiling or executing code that is not a
-file, starting processes, opening sockets and writing files: model text can never run as code.
+Workers (``worker.py``) start from a forkserver that has already imported and warmed sympy.
 Messages are JSON, so the parent never unpickles what a worker sends.
 """
 from __future__ import annotations
@@ -13,104 +11,19 @@ import atexit
 import json
 import multiprocessing
 import os
-import sys
 import threading
 import weakref
 from multiprocessing import spawn
 
+from filters.answers.worker import worker_main
+
 DEFAULT_MEMORY_MB = 2048  # address-space cap per worker
 DEFAULT_START_TIMEOUT = 120.0  # seconds a new worker may take to get ready (cold imports on a busy box)
 PRELOAD = ["filters.answers._preload"]
-BLOCKED_EVENTS = (
-    "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "subprocess.",
-    "socket.", "ctypes.", "os.remove", "os.unlink", "os.rmdir", "os.rename", "os.replace", "shutil.",
-    "os.kill", "os.killpg", "os.putenv", "os.unsetenv", "os.chmod", "os.chown", "os.truncate", "os.link",
-    "os.symlink", "os.mkdir", "pty.", "webbrowser.", "urllib.", "http.", "ftplib.", "smtplib.", "glob.",
-    "os.chdir", "pickle.find_class",
-)
-WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
 class PoolError(RuntimeError):
     """The pool could not start a worker or was used after ``close()``."""
-
-
-def install_guard(blocked: list[str]) -> None:
-    """Refuse, from now on in this process, everything model text should never be able to do; each
-    refusal is appended to ``blocked`` (the tests use this in a throwaway process too)."""
-
-    def refuse(event: str) -> None:
-        blocked.append(event)
-        raise PermissionError(f"refused by the answer checker's sandbox: {event}")
-
-    def hook(event: str, args: tuple) -> None:
-        if event == "compile":
-            filename = args[1] if len(args) > 1 else None
-            if not isinstance(filename, (str, bytes)) or not os.path.isfile(filename):
-                refuse(f"compile {str(filename)[:60]}")
-        elif event == "exec":
-            code = args[0] if args else None
-            filename = getattr(code, "co_filename", "")
-            if not filename or not os.path.isfile(filename):
-                refuse(f"exec {filename[:60]}")
-        elif event == "open":
-            mode, flags = (args[1] if len(args) > 1 else None), (args[2] if len(args) > 2 else 0)
-            if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (flags or 0) & WRITE_FLAGS:
-                refuse(f"open for writing {str(args[0])[:60]}")
-        elif event.startswith(BLOCKED_EVENTS):
-            refuse(event)
-
-    sys.addaudithook(hook)
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to kill this worker when the forkserver (its parent) exits with the pool's owner."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
-    except (OSError, AttributeError):
-        pass
-
-
-def _worker_main(conn, memory_mb: int, pdeathsig: bool) -> None:
-    import resource
-
-    if pdeathsig:
-        _die_with_parent()
-    if memory_mb:
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from filters.answers.symbolic import decide_symbolic, warm
-
-    if "filters.answers._preload" not in sys.modules:
-        warm()
-    blocked: list[str] = []
-    install_guard(blocked)
-    conn.send_bytes(b'"ready"')
-    while True:
-        try:
-            data = conn.recv_bytes()
-        except (EOFError, OSError):
-            return
-        if not data:
-            return
-        retire = False
-        try:
-            gold, pred = json.loads(data)
-            verdict, rule = decide_symbolic(gold, pred)
-        except MemoryError:
-            verdict, rule, retire = "timeout", "memory_limit", True
-        except RecursionError:
-            verdict, rule = "unparseable_pred", "too_deep"
-        except Exception as exc:  # a checker bug: report it as a verdict, keep serving
-            verdict, rule = "error", f"exception:{type(exc).__name__}"
-        if blocked:
-            verdict, rule = "error", f"blocked:{blocked[0]}"
-        conn.send_bytes(json.dumps({"verdict": verdict, "rule": rule, "blocked": blocked, "retire": retire}).encode())
-        blocked.clear()
-        if retire:
-            return
 
 
 _STARTING = threading.local()
@@ -135,7 +48,7 @@ class _Worker:
     def __init__(self, ctx, memory_mb: int):
         self.conn, child = ctx.Pipe(duplex=True)
         pdeathsig = ctx.get_start_method() == "forkserver"
-        self.proc = ctx.Process(target=_worker_main, args=(child, memory_mb, pdeathsig), daemon=True, name="starmill-checker")
+        self.proc = ctx.Process(target=worker_main, args=(child, memory_mb, pdeathsig), daemon=True, name="starmill-checker")
         _STARTING.worker = True
         try:
             self.proc.start()
