@@ -1,0 +1,29 @@
+"""Teacher backends behind one interface (``generators.base``), prompts, procedural problems and the
+demo teacher."""
+from __future__ import annotations
+
+from typing import Any
+
+from generators.base import Backend, GenerationError
+
+BACKENDS = ("transformers", "vllm", "openai")
+
+
+def load_backend(kind: str, model: str, **options: Any) -> Backend:
+    """A backend by kind; heavy engines are imported only here."""
+    if kind == "transformers":
+        from generators.transformers_backend import TransformersBackend
+
+        return TransformersBackend(model, **options)
+    if kind == "vllm":
+        from generators.vllm_backend import VLLMBackend
+
+        return VLLMBackend(model, **options)
+    if kind == "openai":
+        from generators.openai_backend import OpenAIBackend
+
+        base_url = options.pop("base_url", None)
+        if not base_url:
+            raise GenerationError("the openai backend needs base_url (the server's /v1 URL)")
+        return OpenAIBackend(model, base_url, **options)
+    raise GenerationError(f"unknown backend {kind!r}: use one of {', '.join(BACKENDS)}")

@@ -11,6 +11,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 pytest_plugins = [
     "tests.fixtures_warehouse",
     "tests.fixtures_answers",
+    "tests.fixtures_prefect",
     "tests.fixtures_export",
     "tests.fixtures_engines",
 ]

@@ -1,0 +1,22 @@
+"""Split a model output into its reasoning and answer parts, and tell whether it was cut off."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OutputParts:
+    reasoning: str | None  # inside <think>…</think>, or a server's separate reasoning_content
+    answer: str | None  # what follows the reasoning (the whole text when there is no reasoning)
+    truncated: bool  # an opened <think> never closed
+
+
+def split_output(text: str, reasoning: str | None = None) -> OutputParts:
+    if reasoning is not None:
+        return OutputParts(reasoning.strip(), text.strip(), False)
+    if "</think>" in text:
+        head, _, tail = text.partition("</think>")
+        return OutputParts(head.split("<think>", 1)[-1].strip(), tail.strip(), False)
+    if "<think>" in text:
+        return OutputParts(text.split("<think>", 1)[1].strip(), None, True)
+    return OutputParts(None, text.strip(), False)

@@ -1,0 +1,153 @@
+"""Train the demo teacher: a tiny Llama that solves procedural arithmetic step by step.
+
+    .venv/bin/python generators/train_demo_teacher.py                 # ~15 min on 2 idle cores
+    .venv/bin/python generators/train_demo_teacher.py --steps 50 --out /tmp/t   # a quick smoke run
+
+Seeded and step-based, so the same command gives the same weights on the same machine. Trains on the
+zero-shot chain-of-thought prompt and on STaR rationalization prompts (the gold answer as a hint), loss
+on the completion only. Writes bf16 safetensors plus a byte-level BPE tokenizer (digits one per token)
+with a chat template; CI never trains, it uses the committed folder.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+OUT = Path(__file__).resolve().parent / "demo_teacher"
+SPECIALS = ["<|pad|>", "<|bos|>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>", "<think>", "</think>"]
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}<|end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
+DEFAULTS = dict(
+    steps=900,  # optimizer steps
+    batch=64,  # sequences per step
+    lr=3e-3,  # peak learning rate, cosine decay after warmup
+    warmup=50,  # warmup steps
+    hint_share=0.25,  # share of examples in the rationalization (hinted) format
+    difficulties=(1, 2),  # procedural levels mixed in training
+    seed=0,
+)
+
+
+def build_tokenizer(texts):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=320, special_tokens=SPECIALS, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(texts, trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<|bos|>", eos_token="<|end|>", pad_token="<|pad|>",
+        model_input_names=["input_ids", "attention_mask"], padding_side="left",
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+def examples(n, seed, difficulties, hint_share):
+    """(prompt messages, completion) pairs from procedural problems."""
+    from generators.procedural import generate_problems
+    from generators.prompts import get_template
+
+    plain, hinted = get_template("cot_zero_shot"), get_template("star_rationalization")
+    rng = random.Random(seed)
+    per_level = n // len(difficulties)
+    out = []
+    for level in difficulties:
+        for p in generate_problems(per_level, seed=seed, difficulty=level):
+            use_hint = rng.random() < hint_share
+            messages = hinted.render(p.question, hint=p.gold_answer) if use_hint else plain.render(p.question)
+            out.append((messages, p.gold_solution, p.question))
+    rng.shuffle(out)
+    return out
+
+
+def encode(tokenizer, messages, completion):
+    prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    c_ids = tokenizer(completion + "<|end|>", add_special_tokens=False)["input_ids"]
+    return p_ids + c_ids, [-100] * len(p_ids) + c_ids
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=DEFAULTS["steps"])
+    parser.add_argument("--batch", type=int, default=DEFAULTS["batch"])
+    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(2)
+    n = args.steps * args.batch
+    data = examples(n, args.seed, DEFAULTS["difficulties"], DEFAULTS["hint_share"])
+    tokenizer = build_tokenizer([c for m, c, q in data[:20000]] + [m[-1]["content"] for m, c, q in data[:20000]])
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
+        num_key_value_heads=4, head_dim=64, intermediate_size=688, max_position_embeddings=512,
+        tie_word_embeddings=True, rope_theta=10000.0, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )
+    model = LlamaForCausalLM(config)
+    print(f"parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M, vocab {len(tokenizer)}, "
+          f"examples {len(data)}", flush=True)
+    optim = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.95))
+
+    def lr_at(step):
+        if step < DEFAULTS["warmup"]:
+            return args.lr * (step + 1) / DEFAULTS["warmup"]
+        progress = (step - DEFAULTS["warmup"]) / max(1, args.steps - DEFAULTS["warmup"])
+        return args.lr * 0.5 * (1 + math.cos(math.pi * progress))
+
+    model.train()
+    start, tokens = time.time(), 0
+    for step in range(args.steps):
+        batch = [encode(tokenizer, m, c) for m, c, q in data[step * args.batch:(step + 1) * args.batch]]
+        width = max(len(ids) for ids, _ in batch)
+        ids = torch.full((len(batch), width), tokenizer.pad_token_id)
+        labels = torch.full((len(batch), width), -100)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for i, (x, y) in enumerate(batch):
+            ids[i, : len(x)], labels[i, : len(y)], mask[i, : len(x)] = torch.tensor(x), torch.tensor(y), 1
+        for group in optim.param_groups:
+            group["lr"] = lr_at(step)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optim.step()
+        optim.zero_grad(set_to_none=True)
+        tokens += int(mask.sum())
+        if step % 25 == 0 or step == args.steps - 1:
+            elapsed = time.time() - start
+            print(f"step {step:5d} loss {loss.item():.4f} lr {lr_at(step):.2e} {tokens / elapsed:,.0f} tok/s "
+                  f"{elapsed / 60:.1f} min", flush=True)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    model.to(torch.bfloat16).save_pretrained(args.out, safe_serialization=True)
+    model.generation_config.save_pretrained(args.out)
+    tokenizer.save_pretrained(args.out)
+    recipe = {**DEFAULTS, "steps": args.steps, "batch": args.batch, "lr": args.lr, "seed": args.seed,
+              "minutes": round((time.time() - start) / 60, 1), "torch": torch.__version__}
+    (args.out / "training_config.json").write_text(json.dumps(recipe, indent=2))
+    print(f"saved to {args.out}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""The STaR flow end to end on the demo teacher, under one Prefect harness; kill -9 and resume in a
+subprocess; failing shards; partial publishing."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+import yaml
+
+from warehouse import Warehouse
+from warehouse.sql import connect, query
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def small_config(n=12, **extra):
+    cfg = {
+        "source": {"procedural": {"n": n, "seed": 7, "difficulty": 1}},
+        "sampling": {"n": 4, "max_tokens": 64, "seed": 3},
+        "k": 2,
+        "rationalization": {"attempts": 2},
+        "runner": {"shard_size": 4, "max_workers": 2, "retries": 0},
+    }
+    for key, value in extra.items():
+        cfg[key] = {**cfg.get(key, {}), **value} if isinstance(value, dict) else value
+    return cfg
+
+
+def run_flow(config, root, **kwargs):
+    from flows.star import star_flow
+
+    return star_flow(config=config, warehouse=str(root), **kwargs)
+
+
+@pytest.fixture(scope="module")
+def demo_run(prefect_harness, tmp_path_factory):
+    root = tmp_path_factory.mktemp("flow")
+    return root, run_flow(small_config(), root)
+
+
+def table(root, ref):
+    return Warehouse(root).read(ref)
+
+
+def test_flow_publishes_samples_and_sft_with_lineage(demo_run):
+    root, summary = demo_run
+    wh = Warehouse(root)
+    samples, sft = table(root, summary["samples"]), table(root, summary["sft"])
+    counts = summary["counts"]
+    assert counts["generated.rationale"] == 12 * 4
+    assert samples.num_rows == counts["generated"] == counts["generated.rationale"] + counts.get("generated.rationalization", 0)
+    assert sft.num_rows == counts["kept"] == pc.sum(samples["kept"]).as_py()
+    # every dropped sample says why, every kept one does not
+    dropped = samples.filter(pc.invert(samples["kept"]))
+    assert dropped["drop_reason"].null_count == 0
+    assert samples.filter(samples["kept"])["drop_reason"].null_count == pc.sum(samples["kept"]).as_py()
+    # at most k per problem, all of them correct
+    per_problem = sft.group_by("problem_id").aggregate([("sample_id", "count")])
+    assert max(per_problem["sample_id_count"].to_pylist()) <= 2
+    assert all(pc.equal(samples.filter(samples["kept"])["correct"], True).to_pylist())
+    # every sample carries a verdict from the checker
+    assert all(len(v) == 1 and v[0]["checker"] == "starmill" for v in samples["verdicts"].to_pylist())
+    manifest = wh.manifest(summary["sft"])
+    assert manifest.parents == [summary["samples"], summary["problems"]]
+    assert manifest.models[0]["model"] == "starmill/demo-teacher" and manifest.models[0]["revision"].startswith("sha256:")
+    assert manifest.counts == counts and manifest.drops == summary["drops"]
+    assert manifest.config["k"] == 2 and manifest.sampling["n"] == 4
+    assert manifest.model_extra["checker"]["version"]
+    assert 0 <= summary["pass_at_k"]["1"] <= summary["pass_at_k"]["4"] <= 1
+
+
+def test_rationalizations_are_stored_without_the_hint(demo_run):
+    root, summary = demo_run
+    samples = table(root, summary["samples"]).to_pylist()
+    plain = {s["problem_id"]: s["prompt"] for s in samples if s["stage"] == "rationale"}
+    hinted = [s for s in samples if s["stage"] == "rationalization"]
+    assert summary["iterations"][0]["rationalization_attempted"] > 0 and hinted
+    for s in hinted:
+        assert s["prompt"] == plain[s["problem_id"]]  # the hint-free prompt, exactly
+        assert "hint" not in json.dumps(s["prompt"]).lower()
+        if s["kept"]:
+            assert s["correct"]
+
+
+def test_sql_sees_the_run(demo_run):
+    root, summary = demo_run
+    con = connect(Warehouse(root))
+    rows = query(con, "SELECT count(*) AS n FROM sft JOIN samples USING (sample_id) WHERE samples.kept").to_pylist()
+    assert rows == [{"n": summary["counts"]["kept"]}]
+    lineage = query(con, "SELECT dataset, parents->>0 AS parent FROM manifests WHERE dataset = 'sft'").to_pylist()
+    assert lineage == [{"dataset": "sft", "parent": summary["samples"]}]
+
+
+def test_rerun_takes_everything_from_the_ledger(demo_run, monkeypatch):
+    root, summary = demo_run
+    import generators.sampling
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished shard was generated again")
+
+    monkeypatch.setattr(generators.sampling, "run_shard", refuse)
+    monkeypatch.setattr("starmill.pipeline.run_shard", refuse)
+    again = run_flow(small_config(), root)
+    assert again["counts"] == summary["counts"]
+    first, second = table(root, summary["sft"]), table(root, again["sft"])
+    assert second.equals(first)
+    assert again["sft"] != summary["sft"]  # a new immutable version, same content
+
+
+def test_failing_shards_are_recorded_not_lost(prefect_harness, tmp_path):
+    config = small_config(n=4, teacher={"backend": "openai", "model": "x", "base_url": "http://127.0.0.1:9/v1",
+                                        "options": {"max_retries": 0, "timeout": 2}},
+                          runner={"retries": 1, "retry_delay_seconds": 0})
+    summary = run_flow(config, tmp_path)
+    assert summary["partial"] is True
+    assert len(summary["failed_shards"]) == 1 and summary["failed_shards"][0]["problems"] == 4
+    assert "GenerationError" in summary["failed_shards"][0]["error"]
+    manifest = Warehouse(tmp_path).manifest(summary["samples"])
+    assert manifest.partial and manifest.model_extra["failed_shards"][0]["stage"] == "rationale"
+
+
+def _cli(args, root, **kwargs):
+    env = {**os.environ, "STARMILL_WAREHOUSE": str(root), "PREFECT_HOME": str(root / ".prefect")}
+    env.pop("PREFECT_API_URL", None)
+    return subprocess.Popen([sys.executable, "-m", "starmill.cli", *args], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+
+
+def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(small_config(n=24, runner={"shard_size": 3, "max_workers": 1, "retries": 0})))
+    killed = tmp_path / "killed"
+    shards = killed / "_runs"
+    proc = _cli(["run", str(config)], killed)
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        done = list(shards.rglob("shards/*.parquet")) if shards.exists() else []
+        if len(done) >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.stdout.read()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = {p.name: p.stat().st_mtime_ns for p in shards.rglob("shards/*.parquet")}
+    assert len(before) >= 2
+    wh = Warehouse(killed)
+    assert wh.versions("samples") == [] and wh.versions("sft") == []  # nothing partial is visible
+
+    partial = _cli(["run", str(config), "--publish-partial", "--json"], killed)
+    out, _ = partial.communicate(timeout=300)
+    assert partial.returncode == 0, out
+    partial_summary = json.loads(out[out.index("{"):])
+    assert partial_summary["partial"] is True and partial_summary["missing_shards"] > 0
+    assert Warehouse(killed).manifest(partial_summary["sft"]).partial
+
+    resumed = _cli(["run", str(config), "--json"], killed)
+    out, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, out
+    after = {p.name: p.stat().st_mtime_ns for p in shards.rglob("shards/*.parquet")}
+    assert all(after[name] == mtime for name, mtime in before.items())  # finished shards not redone
+
+    clean = _cli(["run", str(config), "--json"], tmp_path / "clean")
+    out_clean, _ = clean.communicate(timeout=300)
+    assert clean.returncode == 0, out_clean
+    a, b = json.loads(out[out.index("{"):]), json.loads(out_clean[out_clean.index("{"):])
+    assert a["partial"] is False and a["counts"] == b["counts"]
+    for name in ("samples", "sft"):
+        left = Warehouse(killed).read(a[name]).sort_by("sample_id")
+        right = Warehouse(tmp_path / "clean").read(b[name]).sort_by("sample_id")
+        assert left.equals(right), name
