@@ -13,14 +13,18 @@ import pytest
 
 from generators.procedural import generate_problems
 from schemas import SftRecord
-from schemas.base import content_hash
+from generators.prompts import get_template
 from schemas.samples import sample_id
 from starmill.config import RunConfig
 from warehouse import Warehouse
 
-PROMPT = ("Solve the problem. Think step by step, then give the final answer as 'Answer: N'.\n\n"
-          "Problem: {question}")
+TEMPLATES = ("cot_zero_shot", "star_rationalization")  # the flow's default prompt templates
 TEACHER = "starmill/demo-teacher"
+
+
+def question_of(row: dict) -> str:
+    """The problem inside an sft row's (zero-shot chain-of-thought) user prompt."""
+    return row["prompt"][0]["content"].split("\n")[0]
 
 
 def build_rows(problems, config: dict, *, seed: int, reasoning: bool):
@@ -28,7 +32,7 @@ def build_rows(problems, config: dict, *, seed: int, reasoning: bool):
     rng = random.Random(seed)
     n, k, attempts = config["sampling"]["n"], config["k"], config["rationalization"]["attempts"]
     rows, rates, counts, drops = [], {}, Counter(problems=len(problems)), Counter()
-    template_hash = content_hash("template", PROMPT)
+    template = get_template(TEMPLATES[0])
     for problem in problems:
         correct = rng.choice([0, 0, 1, 2, n])  # some never solved, some always
         rates[problem.problem_id] = correct / n
@@ -41,12 +45,12 @@ def build_rows(problems, config: dict, *, seed: int, reasoning: bool):
             counts.update({"generated.rationalization": attempts, "correct.rationalization": kept,
                            "kept.rationalization": kept})
             drops.update(wrong_answer=attempts - kept)
-        prompt = [{"role": "user", "content": PROMPT.format(question=problem.question)}]
+        prompt = [{"role": "user", "content": template.user.format(question=problem.question)}]
         for index in range(kept):
             think = "\n".join(problem.gold_solution.splitlines()[:-1]) if reasoning else None
             answer = f"The answer is {problem.gold_answer}."
             rows.append(SftRecord(
-                sample_id=sample_id(problem.problem_id, stage, "cot_zero_shot", template_hash, TEACHER, "r1",
+                sample_id=sample_id(problem.problem_id, stage, template.id, template.hash, TEACHER, "r1",
                                     config["sampling"], seed, index),
                 problem_id=problem.problem_id, source=problem.source, stage=stage, iteration=0, prompt=prompt,
                 completion=f"<think>\n{think}\n</think>\n\n{answer}" if think else answer,
@@ -75,7 +79,7 @@ def make_sft_version(tmp_path):
         rows, rates, counts, drops = build_rows(items, config, seed=seed, reasoning=reasoning)
         bins = Counter(min(int(r * 10), 9) for r in rates.values())
         extra = {
-            "prompts": [{"id": "cot_zero_shot", "hash": content_hash("template", PROMPT), "text": PROMPT}],
+            "prompts": [get_template(t).describe() for t in TEMPLATES],
             "checker": {"name": "starmill", "version": "1"},
             "iterations": [{"iteration": 0, "model": TEACHER, "attempted": problems,
                             "solved_by_rationale": sum(r > 0 for r in rates.values()),

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.fixtures_export import folder_hashes, read_card
+from tests.fixtures_export import folder_hashes, question_of, read_card
 from warehouse.export import ExportSettings, FolderNotEmpty, export_to_folder
 
 
@@ -117,8 +117,9 @@ def test_card_numbers_equal_the_manifest(make_sft_version, tmp_path):
     model = manifest["models"][0]
     assert f"| `{model['engine']}` | `{model['engine_version']}` | `{model['dtype']}` |" in body
     assert f"`{manifest['sources'][0]['fingerprint']}`" in body
-    prompt = manifest["prompts"][0]
-    assert f"- id `{prompt['id']}`, hash `{prompt['hash']}`:" in body and prompt["text"] in body
+    for prompt in manifest["prompts"]:
+        assert f"- id `{prompt['id']}`, hash `{prompt['hash']}` ({prompt['description']}):" in body
+        assert f"  user:\n\n```\n{prompt['user']}\n```" in body
     assert f"`{manifest['checker']['name']}` version `{manifest['checker']['version']}`" in body
     assert manifest["command"] in body and manifest["git_commit"].removesuffix("+dirty") in body
     stages = wh.read(ref).column("stage").to_pylist()
@@ -169,7 +170,7 @@ def test_decontamination_drops_a_planted_overlap(make_sft_version, tmp_path):
     wh, ref = make_sft_version(problems=24)
     rows = wh.read(ref).to_pylist()
     planted = rows[0]
-    question = planted["prompt"][0]["content"].split("Problem: ", 1)[1]
+    question = question_of(planted)
     eval_jsonl = tmp_path / "gsm_eval.jsonl"
     eval_jsonl.write_text("\n".join(json.dumps(r) for r in [
         {"question": "  " + question.upper().replace(" ", "   ") + "  ", "answer": "x"},  # normalized away
@@ -196,8 +197,8 @@ def test_decontamination_drops_a_planted_overlap(make_sft_version, tmp_path):
 def test_decontamination_reads_datasets_folders_and_short_problems(make_sft_version, tmp_path):
     wh, ref = make_sft_version(problems=24)
     rows = wh.read(ref).to_pylist()
-    short = next(r for r in rows if "Compute" in r["prompt"][0]["content"])
-    question = short["prompt"][0]["content"].split("Problem: ", 1)[1]
+    short = next(r for r in rows if question_of(r).startswith("Compute"))
+    question = question_of(short)
     assert len(question.split()) < 8
     folder_eval = tmp_path / "math_eval"
     datasets.Dataset.from_dict({"problem": [question]}).save_to_disk(str(folder_eval))

@@ -178,7 +178,13 @@ def part_section(part: "Part") -> str:
     out += ["", "### Prompts", ""]
     prompts = data.get("prompts") or []
     for p in prompts:
-        out += [f"- id `{p.get('id')}`, hash `{p.get('hash')}`:", "", fenced(str(p.get("text", ""))), ""]
+        about = f" ({p['description']})" if p.get("description") else ""
+        out += [f"- id `{p.get('id')}`, hash `{p.get('hash')}`{about}:", ""]
+        for key in ("text", "system", "user"):  # the flow records system and user templates; others text
+            if p.get(key):
+                out += ([] if key == "text" else [f"  {key}:", ""]) + [fenced(str(p[key])), ""]
+        if p.get("examples"):
+            out += [f"  with {p['examples']} few-shot examples", ""]
     if not prompts:
         out += [NOT_RECORDED, ""]
     out += ["### Counts at every stage", ""]
