@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+import time
+from collections import Counter
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -28,7 +30,7 @@ def generate_task(root: str, run_key: str, teacher: dict, shard, allow_generate:
 
 
 def run_stage(run: pipeline.Run, teacher: dict, problem_ids: list[str], stage: str, iteration: int,
-              allow_generate: bool, failures: list[dict], missing: list[str]) -> list:
+              allow_generate: bool, failures: list[dict], missing: list[str], timings: Counter) -> list:
     """Map the stage's shards over the task runner; collect samples, failures and missing shards."""
     from prefect.utilities.annotations import unmapped
     from tqdm.auto import tqdm
@@ -43,7 +45,8 @@ def run_stage(run: pipeline.Run, teacher: dict, problem_ids: list[str], stage: s
     with tqdm(total=len(shards), desc=f"generate {stage} (iteration {iteration})", unit="shard") as bar:
         for shard, future in zip(shards, futures):
             try:
-                result = future.result()
+                result, seconds = future.result()
+                timings["generate"] += seconds
             except Exception as exc:  # retries are spent: record the failure, keep the rest
                 error = f"{type(exc).__name__}: {exc}"
                 run.ledger.fail(shard.key, error, {"stage": stage, "iteration": iteration, "problems": shard.problem_ids})
@@ -66,7 +69,10 @@ def star_flow(config: dict[str, Any] | None = None, warehouse: str | None = None
     """Generate, check, rationalize, rejection-sample and publish ``samples`` and ``sft`` versions."""
     cfg = parse_config(config)
     log = get_run_logger()
+    timings: Counter = Counter()
+    started = time.perf_counter()
     run = pipeline.prepare(cfg, warehouse)
+    timings["prepare"] = time.perf_counter() - started
     log.info("problems: %s (%d), run %s", run.problems_ref, len(run.problems), run.run_key)
     graded_all, labels, failures, missing = [], {}, [], []
     remaining = [p for p in run.order]
@@ -75,15 +81,21 @@ def star_flow(config: dict[str, Any] | None = None, warehouse: str | None = None
             pipeline.make_next_model(run, iteration, graded_all)
         teacher = pipeline.teacher_for(run, iteration)
         run.models.append(pipeline.model_record(teacher, iteration))
-        rationales = run_stage(run, teacher, remaining, "rationale", iteration, not publish_partial, failures, missing)
+        rationales = run_stage(run, teacher, remaining, "rationale", iteration, not publish_partial, failures,
+                               missing, timings)
+        mark = time.perf_counter()
         graded, found = pipeline.grade(run, rationales)
+        timings["check"] += time.perf_counter() - mark
         labels.update(found)
         solved = pipeline.solved(graded)
         hinted: list = []
         unsolved = [p for p in remaining if p not in solved and run.problems[p].gold_answer]
         if cfg.rationalization.enabled and unsolved:
-            hinted = run_stage(run, teacher, unsolved, "rationalization", iteration, not publish_partial, failures, missing)
+            hinted = run_stage(run, teacher, unsolved, "rationalization", iteration, not publish_partial, failures,
+                               missing, timings)
+            mark = time.perf_counter()
             hinted, _ = pipeline.grade(run, hinted)
+            timings["check"] += time.perf_counter() - mark
         rationalized = pipeline.solved(hinted)
         run.models[-1] = pipeline.model_record(teacher, iteration)  # now with the engine's details
         graded_all += graded + hinted
@@ -95,7 +107,11 @@ def star_flow(config: dict[str, Any] | None = None, warehouse: str | None = None
         remaining = [p for p in remaining if p not in solved and p not in rationalized]
         if not remaining:
             break
+    mark = time.perf_counter()
     summary = pipeline.finish(run, graded_all, labels, failures, partial=bool(missing))
+    timings["select_and_publish"] = time.perf_counter() - mark
+    timings["total"] = time.perf_counter() - started
     summary["missing_shards"] = len(missing)
+    summary["seconds"] = {k: round(v, 3) for k, v in timings.items()}
     pipeline.report(summary)
     return summary

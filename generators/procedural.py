@@ -109,13 +109,18 @@ def generate_problems(
         raise ValueError(f"difficulty must be one of {sorted(LEVELS)}, got {difficulty}")
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
-    rng, level, seen = random.Random(f"{seed}:{difficulty}"), LEVELS[difficulty], set()
+    rng, level, seen, misses = random.Random(f"{seed}:{difficulty}"), LEVELS[difficulty], set(), 0
     while len(seen) < n:
         start, steps = _steps(rng, level)
         kind = rng.choice(kinds)
         question = _word(rng, start, steps) if kind == "word" else f"Compute {_expression(start, steps)}."
         if question in seen:
+            misses += 1
+            if misses > 100_000:  # the level has fewer distinct problems than asked for
+                raise ValueError(f"difficulty {difficulty} has no more than about {len(seen)} distinct "
+                                 f"{'/'.join(kinds)} problems; ask for fewer")
             continue
+        misses = 0
         seen.add(question)
         yield ProblemRecord.make(
             source=SOURCE,

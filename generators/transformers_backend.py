@@ -21,6 +21,9 @@ class TransformersBackend:
         import torch
         import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # our own progress bars report generation
 
         self.torch, self.model_id, self.batch_size = torch, model, batch_size
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")

@@ -76,7 +76,7 @@ def _table(columns: list[str], rows: list[list[Any]], width: int = 60) -> str:
     cells = [[cut(_cell(v)) for v in r] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
     line = "  ".join("-" * w for w in widths)
-    out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)), line]
+    out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(), line]
     out += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
     return "\n".join(out)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -111,21 +112,24 @@ def plan(run: Run, teacher: dict[str, Any], problem_ids: Sequence[str], stage: s
     return plan_shards(requests, cfg.runner.shard_size)
 
 
-def generate_shard(ledger: Ledger, teacher: dict[str, Any], shard: Shard, allow_generate: bool = True) -> list[SampleRecord] | None:
-    """A shard's samples: from the ledger when it is there, else generated and recorded.
-    With ``allow_generate`` False (a partial publish), a shard not in the ledger gives None."""
+def generate_shard(ledger: Ledger, teacher: dict[str, Any], shard: Shard,
+                   allow_generate: bool = True) -> tuple[list[SampleRecord] | None, float]:
+    """A shard's samples and the seconds spent generating them: from the ledger when it is there
+    (0 s), else generated and recorded. With ``allow_generate`` False (a partial publish), a shard not
+    in the ledger gives (None, 0)."""
     if ledger.has(shard.key):
-        return ledger.load(shard.key)
+        return ledger.load(shard.key), 0.0
     if not allow_generate:
-        return None
-    from generators.registry import backend_for
+        return None, 0.0
+    from generators.registry import backend_for, backend_lock
 
-    from generators.registry import backend_lock
-
+    backend = backend_for(teacher)
     with backend_lock(teacher):  # one generate call per engine at a time: engines and seeding are not thread-safe
-        samples = run_shard(backend_for(teacher), shard)
+        start = time.perf_counter()
+        samples = run_shard(backend, shard)
+        seconds = time.perf_counter() - start
     ledger.record(shard.key, samples)
-    return samples
+    return samples, seconds
 
 
 def grade(run: Run, samples: Sequence[SampleRecord], progress: bool = True) -> tuple[list[SampleRecord], dict[str, str]]:

@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures_warehouse",
     "tests.fixtures_answers",
     "tests.fixtures_prefect",
+    "tests.fixtures_generation",
     "tests.fixtures_export",
     "tests.fixtures_engines",
 ]
