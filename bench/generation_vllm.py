@@ -22,11 +22,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 DEMO_TEACHER = Path(__file__).resolve().parent.parent / "generators" / "demo_teacher"
-PROMPTS = 32  # distinct procedural problems
+PROMPTS = 32  # held-out procedural problems, as in bench/generation.py
 N = 4  # samples per prompt
 MAX_TOKENS = 64  # per sample
 TEMPERATURE = 0.7
-ROUNDS = 3  # timed rounds per side, after one untimed warm-up each; sides alternate
+ROUNDS = 5  # timed rounds per side, after one untimed warm-up each; sides alternate
 
 
 def main() -> None:
@@ -42,8 +42,9 @@ def main() -> None:
 
     import vllm
 
+    from bench.generation import prompts as held_out
     from generators.base import GenerationRequest, SamplingParams
-    from generators.procedural import generate_problems
+    from generators.prompts import get_template
     from generators.vllm_backend import VLLMBackend
 
     start = time.perf_counter()
@@ -51,8 +52,10 @@ def main() -> None:
     print(f"engine start-up: {time.perf_counter() - start:.1f} s (vllm {vllm.__version__},"
           f" {backend.info().dtype}, enforce_eager={not args.no_eager})")
 
-    problems = list(generate_problems(args.prompts, seed=7, split="test"))
-    requests = [GenerationRequest(p.problem_id, messages=[{"role": "user", "content": p.question}],
+    # the transformers half's prompts: held-out difficulty-2 problems, zero-shot chain of thought
+    template = get_template("cot_zero_shot")
+    problems = held_out(args.prompts, 2, model=Path(args.model))
+    requests = [GenerationRequest(p.problem_id, messages=template.render(p.question),
                                   sampling=SamplingParams(n=args.n, temperature=TEMPERATURE,
                                                           max_tokens=args.max_tokens, seed=i))
                 for i, p in enumerate(problems)]
