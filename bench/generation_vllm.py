@@ -26,7 +26,7 @@ PROMPTS = 32  # held-out procedural problems, as in bench/generation.py
 N = 4  # samples per prompt
 MAX_TOKENS = 64  # per sample
 TEMPERATURE = 0.7
-ROUNDS = 5  # timed rounds per side, after one untimed warm-up each; sides alternate
+ROUNDS = 5  # timed rounds per side, after one untimed warm-up each; the order rotates
 
 
 def main() -> None:
