@@ -121,7 +121,9 @@ def test_card_numbers_equal_the_manifest(make_sft_version, tmp_path):
         assert f"- id `{prompt['id']}`, hash `{prompt['hash']}` ({prompt['description']}):" in body
         assert f"  user:\n\n```\n{prompt['user']}\n```" in body
     assert f"`{manifest['checker']['name']}` version `{manifest['checker']['version']}`" in body
-    assert manifest["command"] in body and manifest["git_commit"].removesuffix("+dirty") in body
+    commit = manifest["git_commit"]  # None outside a git checkout
+    assert manifest["command"] in body
+    assert (f"git checkout {commit.removesuffix('+dirty')}" if commit else "git commit not recorded") in body
     stages = wh.read(ref).column("stage").to_pylist()
     share = stages.count("rationalization") / len(stages)
     assert f"{stages.count('rationalization')} of {len(stages)} rows ({share:.1%}) of `{ref}`" in body
