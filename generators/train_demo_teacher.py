@@ -2,7 +2,7 @@
 
     .venv/bin/python generators/train_demo_teacher.py                 # ~15 min on 2 idle cores
     .venv/bin/python generators/train_demo_teacher.py --steps 50 --out /tmp/t   # a quick smoke run
-    .venv/bin/python generators/train_demo_teacher.py --init-only     # tokenizer + untrained model
+    .venv/bin/python generators/train_demo_teacher.py --init-only     # same tokenizer, untrained weights
 
 Seeded and step-based, so the same command gives the same weights on the same machine. Trains on the
 zero-shot chain-of-thought prompt and on STaR rationalization prompts (the gold answer as a hint), loss
@@ -22,14 +22,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 OUT = Path(__file__).resolve().parent / "demo_teacher"
-SPECIALS = ["<|pad|>", "<|bos|>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>"]
-THINK = ["<think>", "</think>"]  # one token each, but not special: decoded text keeps them for parsing
-VOCAB = 320  # byte alphabet (256) + special tokens + BPE merges + THINK
+SPECIALS = ["<|pad|>", "<|bos|>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>", "<think>", "</think>"]
+THINK = ("<think>", "</think>")  # one token each; saved as not special, so decoded text keeps them
+CONTEXT = 512  # max_position_embeddings and the tokenizer's model_max_length
 CHAT_TEMPLATE = (
     "{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}<|end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
 )
-CONTEXT = 512  # max_position_embeddings and the tokenizer's model_max_length
 DEFAULTS = dict(
     steps=900,  # optimizer steps
     batch=64,  # sequences per step
@@ -38,7 +37,6 @@ DEFAULTS = dict(
     hint_share=0.25,  # share of examples in the rationalization (hinted) format
     difficulties=(1, 2),  # procedural levels mixed in training
     seed=0,
-    tokenizer_examples=20000,  # fixed tokenizer corpus, so the tokenizer does not depend on --steps
     threads=2,  # torch intra-op threads
 )
 
@@ -51,10 +49,9 @@ def build_tokenizer(texts):
     tok.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)])
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=VOCAB - len(THINK), special_tokens=SPECIALS, show_progress=False,
+    trainer = trainers.BpeTrainer(vocab_size=320, special_tokens=SPECIALS, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(texts, trainer)
-    tok.add_tokens(THINK)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok, bos_token="<|bos|>", eos_token="<|end|>", pad_token="<|pad|>",
         model_input_names=["input_ids", "attention_mask"], padding_side="left", model_max_length=CONTEXT,
@@ -63,33 +60,49 @@ def build_tokenizer(texts):
     return fast
 
 
-def save_tokenizer(tokenizer, out: Path) -> None:
-    """Save so that both transformers 5.x and older 4.x read it: the chat template inside
-    tokenizer_config.json, no list-valued fields, no ``token_type_ids``."""
-    tokenizer.save_pretrained(out)
-    (out / "chat_template.jinja").unlink(missing_ok=True)
-    path = out / "tokenizer_config.json"
-    config = json.loads(path.read_text())
-    config = {k: v for k, v in config.items() if not isinstance(v, list) or k == "model_input_names"}
-    config.update(chat_template=CHAT_TEMPLATE, model_input_names=["input_ids", "attention_mask"],
-                  tokenizer_class="PreTrainedTokenizerFast", clean_up_tokenization_spaces=False)
-    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    (out / "special_tokens_map.json").write_text(json.dumps(
-        {"bos_token": "<|bos|>", "eos_token": "<|end|>", "pad_token": "<|pad|>"}, indent=2) + "\n")
-
-
 def save(model, tokenizer, out: Path, recipe: dict) -> None:
+    """bf16 safetensors and a folder that transformers 5.x and 4.x (and so vLLM) both read."""
     import torch
 
     out.mkdir(parents=True, exist_ok=True)
     model.to(torch.bfloat16).save_pretrained(out, safe_serialization=True)
     model.to(torch.float32)
     model.generation_config.save_pretrained(out)
-    config = json.loads((out / "config.json").read_text())  # keys transformers 4.x reads
-    config.update(torch_dtype="bfloat16", rope_theta=10000.0)
-    (out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    save_tokenizer(tokenizer, out)
+    tokenizer.save_pretrained(out)
     (out / "training_config.json").write_text(json.dumps(recipe, indent=2) + "\n")
+    finish_folder(out)
+
+
+def _rewrite(path: Path, change) -> None:
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps(change(data) or data, indent=2, ensure_ascii=False) + "\n")
+
+
+def finish_folder(out: Path) -> None:
+    """Make a saved folder readable by older transformers too; touches no weights or token ids.
+
+    4.x reads the chat template only from tokenizer_config.json, expects dict (not list) fields there,
+    and reads ``torch_dtype`` and ``rope_theta`` from config.json.
+    """
+    def tokenizer_config(c):
+        c = {k: v for k, v in c.items() if not isinstance(v, list)}
+        c.update(chat_template=CHAT_TEMPLATE, model_input_names=["input_ids", "attention_mask"],
+                 tokenizer_class="PreTrainedTokenizerFast", model_max_length=CONTEXT,
+                 clean_up_tokenization_spaces=False)
+        for token in (c.get("added_tokens_decoder") or {}).values():
+            token["special"] = token["special"] and token["content"] not in THINK
+        return c
+
+    def tokenizer_json(t):
+        for token in t["added_tokens"]:
+            token["special"] = token["special"] and token["content"] not in THINK
+
+    (out / "chat_template.jinja").unlink(missing_ok=True)
+    _rewrite(out / "tokenizer_config.json", tokenizer_config)
+    _rewrite(out / "tokenizer.json", tokenizer_json)
+    _rewrite(out / "config.json", lambda c: c.update(torch_dtype="bfloat16", rope_theta=10000.0))
+    (out / "special_tokens_map.json").write_text(json.dumps(
+        {"bos_token": "<|bos|>", "eos_token": "<|end|>", "pad_token": "<|pad|>"}, indent=2) + "\n")
 
 
 def examples(n, seed, difficulties, hint_share):
@@ -134,10 +147,9 @@ def main() -> None:
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    corpus = examples(DEFAULTS["tokenizer_examples"], args.seed, DEFAULTS["difficulties"], DEFAULTS["hint_share"])
-    tokenizer = build_tokenizer([c for m, c, q in corpus] + [m[-1]["content"] for m, c, q in corpus])
-    n = 0 if args.init_only else args.steps * args.batch
+    n = args.steps * args.batch
     data = examples(n, args.seed, DEFAULTS["difficulties"], DEFAULTS["hint_share"])
+    tokenizer = build_tokenizer([c for m, c, q in data[:20000]] + [m[-1]["content"] for m, c, q in data[:20000]])
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
         num_key_value_heads=4, head_dim=64, intermediate_size=688, max_position_embeddings=CONTEXT,
@@ -150,8 +162,8 @@ def main() -> None:
     recipe = {**DEFAULTS, "steps": args.steps, "batch": args.batch, "lr": args.lr, "seed": args.seed,
               "threads": args.threads, "torch": torch.__version__}
     if args.init_only:
-        save(model, tokenizer, args.out, {**recipe, "steps": 0, "note": "untrained"})
-        print(f"saved an untrained model to {args.out}", flush=True)
+        save(model, tokenizer, args.out, {**recipe, "steps_done": 0})
+        print(f"saved the tokenizer and an untrained model to {args.out}", flush=True)
         return
     optim = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.95))
 
@@ -187,7 +199,8 @@ def main() -> None:
         if args.checkpoint_every and step and step % args.checkpoint_every == 0:
             save(model, tokenizer, args.out, {**recipe, "steps_done": step})
 
-    save(model, tokenizer, args.out, {**recipe, "minutes": round((time.time() - start) / 60, 1)})
+    save(model, tokenizer, args.out, {**recipe, "steps_done": args.steps,
+                                      "minutes": round((time.time() - start) / 60, 1)})
     print(f"saved to {args.out}", flush=True)
 
 
