@@ -147,3 +147,13 @@ def test_ingest_writes_problems_and_rejects(tmp_path):
     assert manifest.drops["bad_json"] == 1 and sum(manifest.drops.values()) == 8
     assert manifest.sources[0].license == "mit"
     assert wh.read("gsm8k", "rejects").num_rows == 8
+
+
+def test_rows_without_answers_are_kept_when_answers_are_optional(tmp_path):
+    path = tmp_path / "open.jsonl"
+    path.write_text('{"question": "How many?", "answer": ""}\n{"question": "And now?"}\n{"question": "x", "answer": "3"}\n')
+    problems, rejects, _ = split(SourceSpec(uri=str(path), require_answer=False))
+    assert [(p.question, p.gold_answer) for p in problems] == [("How many?", ""), ("And now?", ""), ("x", "3")]
+    assert rejects == []
+    _, rejects, _ = split(SourceSpec(uri=str(path)))
+    assert [r.reason for r in rejects] == ["missing_answer", "missing_answer"]

@@ -68,7 +68,8 @@ def _raw(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, default=str)[:RAW_LIMIT]
 
 
-def convert(row: RawRow, fields: Preset, source: str, split: str) -> ProblemRecord | RejectRecord:
+def convert(row: RawRow, fields: Preset, source: str, split: str,
+            require_answer: bool = True) -> ProblemRecord | RejectRecord:
     """One source row to a problem, or to a reject with its reason."""
     if row.error is not None:
         return RejectRecord(source, row.index, row.error[0], row.error[1], row.raw)
@@ -79,13 +80,16 @@ def convert(row: RawRow, fields: Preset, source: str, split: str) -> ProblemReco
 
     for field, what in ((fields.question_field, "question"), (fields.answer_field, "answer")):
         value = data.get(field)
+        if what == "answer" and not require_answer and (value is None or value == ""):
+            data = {**data, field: ""}
+            continue
         if value is None or (isinstance(value, str) and not value.strip()):
             return reject(f"missing_{what}", f"field {field!r} is missing or empty")
         if _text(value) is None:
             return reject("wrong_type", f"field {field!r} holds {type(value).__name__}, not text")
     question = _text(data[fields.question_field]).strip()
     answer_raw = _text(data[fields.answer_field])
-    gold = gold_answer(answer_raw, fields.answer_format)
+    gold = gold_answer(answer_raw, fields.answer_format) if answer_raw else ""
     if gold is None:
         return reject("unparseable_gold", f"no {fields.answer_format} answer found in field {fields.answer_field!r}")
     solution = _text(data.get(fields.solution_field)) if fields.solution_field else None
@@ -113,7 +117,7 @@ def iter_problems(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectReco
         for count, row in enumerate(rows):
             if spec.limit is not None and count >= spec.limit:
                 return
-            record = convert(row, fields, name, spec.split)
+            record = convert(row, fields, name, spec.split, spec.require_answer)
             if isinstance(record, ProblemRecord):
                 if record.problem_id in seen:
                     record = RejectRecord(name, row.index, "duplicate",

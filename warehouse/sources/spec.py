@@ -54,6 +54,8 @@ class SourceSpec(BaseModel):
     revision: str | None = None
     license: str | None = Field(None, description="the source's license, carried to dataset cards")
     limit: int | None = Field(None, ge=1, description="read at most this many rows")
+    require_answer: bool = Field(True, description="reject rows without an answer; false keeps them with an "
+                                 "empty gold answer (for self-consistency pseudo-labels)")
     procedural: ProceduralSpec = Field(default_factory=ProceduralSpec)
 
     def fields(self) -> Preset:
