@@ -65,13 +65,15 @@ def ours(backend, requests) -> int:
     return sum(c.completion_tokens for r in results for c in r.completions)
 
 
-def accuracy(backend, problems, temperature: float) -> float:
+def accuracy(backend, problems, temperature: float, template_id: str = "cot_zero_shot") -> float:
+    """Share of problems answered right; with the rationalization template the gold answer is the hint."""
     from filters.answers import check_batch
     from generators.base import GenerationRequest, SamplingParams
     from generators.prompts import get_template
 
-    template = get_template("cot_zero_shot")
-    requests = [GenerationRequest(p.problem_id, messages=template.render(p.question),
+    template = get_template(template_id)
+    hint = template.takes_hint
+    requests = [GenerationRequest(p.problem_id, messages=template.render(p.question, p.gold_answer if hint else None),
                                   sampling=SamplingParams(n=1, temperature=temperature, max_tokens=96, seed=i))
                 for i, p in enumerate(problems)]
     results = backend.generate(requests)
@@ -97,7 +99,7 @@ def main() -> None:
     template = get_template("cot_zero_shot")
     requests = [GenerationRequest(p.problem_id, messages=template.render(p.question),
                                   sampling=SamplingParams(n=args.n, temperature=0.7, max_tokens=args.max_tokens, seed=i))
-                for i, p in enumerate(prompts(args.prompts, 2))]
+                for i, p in enumerate(prompts(args.prompts, 2, model=Path(args.model)))]
     backend.batch_size = len(requests) * args.n  # one batch each side: the same work
     raw_generate(backend, requests), ours(backend, requests)  # warm-up
     speeds = {"raw model.generate": [], "starmill TransformersBackend": []}
@@ -114,11 +116,13 @@ def main() -> None:
     if args.accuracy:
         backend.batch_size = 64
         for difficulty in (1, 2):
-            problems = prompts(args.accuracy, difficulty, seed=HELD_OUT_SEED + difficulty)
+            problems = prompts(args.accuracy, difficulty, seed=HELD_OUT_SEED + difficulty, model=Path(args.model))
             greedy = accuracy(backend, problems, 0.0)
             sampled = accuracy(backend, problems, 0.7)
+            hinted = accuracy(backend, problems, 0.7, "star_rationalization")
             print(f"demo teacher on {len(problems)} held-out difficulty-{difficulty} problems: "
-                  f"greedy {greedy:.1%}, temperature 0.7 {sampled:.1%}")
+                  f"greedy {greedy:.1%}, temperature 0.7 {sampled:.1%}, "
+                  f"rationalization (gold answer as hint) at 0.7 {hinted:.1%}")
 
 
 if __name__ == "__main__":

@@ -89,5 +89,20 @@ def get_template(name: str) -> Template:
     raise TemplateError(f"unknown prompt template {name!r} (built-in: {', '.join(available())}; or a path to a YAML file)")
 
 
+def render(template_id: str, question: str, hint: str | None = None) -> list[dict[str, str]]:
+    """Chat messages for ``question`` from a template id (or path); ``hint`` is the gold answer."""
+    return get_template(template_id).render(question, hint=hint)
+
+
+def training_prompt(template_id: str, question: str, plain_template_id: str = "cot_zero_shot") -> list[dict[str, str]]:
+    """The prompt stored with a sample: for a hinted template (rationalization) the plain, hint-free
+    prompt of ``plain_template_id``, never the hinted one; otherwise the template's own prompt."""
+    template = get_template(template_id)
+    plain = get_template(plain_template_id) if template.takes_hint else template
+    if plain.takes_hint:
+        raise TemplateError(f"template {plain.id!r} shows a hint and cannot be a training prompt")
+    return plain.render(question)
+
+
 def available() -> list[str]:
     return sorted(p.stem for p in TEMPLATES.glob("*.yaml"))

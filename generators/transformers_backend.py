@@ -91,10 +91,12 @@ class TransformersBackend:
         seeds = [r.sampling.seed for r in requests]
         seed = int(hashlib.sha256(repr(seeds).encode()).hexdigest()[:8], 16)
         torch.manual_seed(seed)
-        kwargs: dict[str, Any] = dict(max_new_tokens=s.max_tokens, num_return_sequences=s.n, pad_token_id=pad,
+        sampled = s.temperature > 0
+        per_prompt = s.n if sampled else 1  # greedy samples are all the same: decode once, copy n times
+        kwargs: dict[str, Any] = dict(max_new_tokens=s.max_tokens, num_return_sequences=per_prompt, pad_token_id=pad,
                                       eos_token_id=self.tokenizer.eos_token_id, return_dict_in_generate=True,
-                                      output_scores=s.logprobs is not None)
-        if s.temperature > 0:
+                                      output_logits=s.logprobs is not None)
+        if sampled:
             kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k if s.top_k > 0 else 0)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
@@ -105,14 +107,12 @@ class TransformersBackend:
         new = out.sequences[:, width:]
         results = []
         for r_index, prompt in enumerate(prompts):
-            completions = []
-            for j in range(s.n):
-                row = r_index * s.n + j
-                completions.append(self._completion(new[row], len(prompt), s, out.scores, row))
-            results.append(completions)
+            rows = [r_index * per_prompt + j for j in range(per_prompt)]
+            completions = [self._completion(new[row], len(prompt), s, out.logits, row) for row in rows]
+            results.append(completions * s.n if not sampled else completions)
         return results
 
-    def _completion(self, tokens, prompt_len: int, s, scores, row: int) -> Completion:
+    def _completion(self, tokens, prompt_len: int, s, logits, row: int) -> Completion:
         eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
         token_list = tokens.tolist()
         length, finish = len(token_list), "length"
@@ -125,10 +125,10 @@ class TransformersBackend:
             if stop in text:
                 text, finish = text[: text.index(stop)], "stop"
         logprobs = None
-        if s.logprobs is not None and scores:
-            logprobs = []
-            for step in range(min(length, len(scores))):
-                top = self.torch.log_softmax(scores[step][row].float(), dim=-1).topk(s.logprobs)
+        if s.logprobs is not None and logits:
+            logprobs = []  # of the model's own distribution, before temperature and top-p/top-k (as vLLM)
+            for step in range(min(length, len(logits))):
+                top = self.torch.log_softmax(logits[step][row].float(), dim=-1).topk(s.logprobs)
                 logprobs.append({self.tokenizer.decode([i]): float(v) for v, i in zip(top.values.tolist(), top.indices.tolist())})
         return Completion(text=text, finish_reason=finish, prompt_tokens=prompt_len, completion_tokens=length,
                           logprobs=logprobs)
