@@ -27,13 +27,10 @@ def prompts(count: int, difficulty: int, seed: int = HELD_OUT_SEED, model: Path 
 
     from generators.procedural import generate_problems
 
-    seen: set[str] = set()
+    from generators.train_demo_teacher import seen_questions
+
     recipe_path = model / "training_config.json"
-    if recipe_path.exists():
-        recipe = json.loads(recipe_path.read_text())
-        if difficulty in recipe["difficulties"]:
-            per_level = recipe["steps"] * recipe["batch"] // len(recipe["difficulties"])
-            seen = {p.question for p in generate_problems(per_level, seed=recipe["seed"], difficulty=difficulty)}
+    seen = seen_questions(json.loads(recipe_path.read_text()), difficulty) if recipe_path.exists() else set()
     fresh = (p for p in generate_problems(count + len(seen), seed=seed, difficulty=difficulty, split="test")
              if p.question not in seen)
     out = [p for _, p in zip(range(count), fresh)]

@@ -1,6 +1,9 @@
 """Train the demo teacher: a tiny Llama that solves procedural arithmetic step by step.
 
-    .venv/bin/python generators/train_demo_teacher.py                 # ~15 min on 2 idle cores
+    # the committed demo teacher: three stages (~30 + ~18 + ~12 min on 2 busy cores)
+    .venv/bin/python generators/train_demo_teacher.py --out /tmp/stage1
+    .venv/bin/python generators/train_demo_teacher.py --init-from /tmp/stage1 --out /tmp/stage2 --steps 600 --lr 0.0015 --seed 1
+    .venv/bin/python generators/train_demo_teacher.py --init-from /tmp/stage2 --steps 400 --lr 0.001 --seed 2 --difficulties 1
     .venv/bin/python generators/train_demo_teacher.py --steps 50 --out /tmp/t   # a quick smoke run
     .venv/bin/python generators/train_demo_teacher.py --init-only     # same tokenizer, untrained weights
 
@@ -123,11 +126,37 @@ def examples(n, seed, difficulties, hint_share):
     return out
 
 
+def seen_questions(recipe: dict, difficulty: int) -> set[str]:
+    """Every question a teacher trained by ``recipe`` (training_config.json) saw at ``difficulty``,
+    over all its stages: held-out evaluations leave these out."""
+    from generators.procedural import generate_problems
+
+    seen: set[str] = set()
+    while recipe:
+        levels = recipe["difficulties"]
+        if difficulty in levels:
+            per_level = recipe["steps"] * recipe["batch"] // len(levels)
+            seen |= {p.question for p in generate_problems(per_level, seed=recipe["seed"], difficulty=difficulty)}
+        recipe = recipe.get("init_from")
+    return seen
+
+
 def encode(tokenizer, messages, completion):
     prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     c_ids = tokenizer(completion + "<|end|>", add_special_tokens=False)["input_ids"]
     return p_ids + c_ids, [-100] * len(p_ids) + c_ids
+
+
+def _config(tokenizer):
+    from transformers import LlamaConfig
+
+    return LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
+        num_key_value_heads=4, head_dim=64, intermediate_size=688, max_position_embeddings=CONTEXT,
+        tie_word_embeddings=True, rope_theta=10000.0, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )
 
 
 def main() -> None:
@@ -140,27 +169,35 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=DEFAULTS["threads"])
     parser.add_argument("--checkpoint-every", type=int, default=0, help="steps between saves to --out (0: end only)")
     parser.add_argument("--init-only", action="store_true", help="save the tokenizer and an untrained model")
+    parser.add_argument("--difficulties", default=",".join(map(str, DEFAULTS["difficulties"])),
+                        help="procedural levels to mix, e.g. 1,2")
+    parser.add_argument("--init-from", type=Path, help="continue from this saved teacher (its tokenizer and "
+                        "weights; no warmup): the second stage of the demo recipe")
     args = parser.parse_args()
 
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     n = args.steps * args.batch
-    data = examples(n, args.seed, DEFAULTS["difficulties"], DEFAULTS["hint_share"])
-    tokenizer = build_tokenizer([c for m, c, q in data[:20000]] + [m[-1]["content"] for m, c, q in data[:20000]])
-    config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
-        num_key_value_heads=4, head_dim=64, intermediate_size=688, max_position_embeddings=CONTEXT,
-        tie_word_embeddings=True, rope_theta=10000.0, bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-    )
-    model = LlamaForCausalLM(config)
+    difficulties = tuple(int(d) for d in args.difficulties.split(","))
+    data = examples(n, args.seed, difficulties, DEFAULTS["hint_share"])
+    if args.init_from:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(args.init_from)
+        model = LlamaForCausalLM.from_pretrained(args.init_from, dtype=torch.float32)
+    else:
+        tokenizer = build_tokenizer([c for m, c, q in data[:20000]] + [m[-1]["content"] for m, c, q in data[:20000]])
+        model = LlamaForCausalLM(_config(tokenizer))
     print(f"parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M, vocab {len(tokenizer)}, "
           f"examples {len(data)}", flush=True)
-    recipe = {**DEFAULTS, "steps": args.steps, "batch": args.batch, "lr": args.lr, "seed": args.seed,
-              "threads": args.threads, "torch": torch.__version__}
+    warmup = 0 if args.init_from else DEFAULTS["warmup"]
+    recipe = {**DEFAULTS, "difficulties": list(difficulties), "warmup": warmup, "steps": args.steps, "batch": args.batch, "lr": args.lr,
+              "seed": args.seed, "threads": args.threads, "torch": torch.__version__}
+    if args.init_from:
+        recipe["init_from"] = json.loads((args.init_from / "training_config.json").read_text())
     if args.init_only:
         save(model, tokenizer, args.out, {**recipe, "steps_done": 0})
         print(f"saved the tokenizer and an untrained model to {args.out}", flush=True)
@@ -168,9 +205,9 @@ def main() -> None:
     optim = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.95))
 
     def lr_at(step):
-        if step < DEFAULTS["warmup"]:
-            return args.lr * (step + 1) / DEFAULTS["warmup"]
-        progress = (step - DEFAULTS["warmup"]) / max(1, args.steps - DEFAULTS["warmup"])
+        if step < warmup:
+            return args.lr * (step + 1) / warmup
+        progress = (step - warmup) / max(1, args.steps - warmup)
         return args.lr * 0.5 * (1 + math.cos(math.pi * progress))
 
     model.train()

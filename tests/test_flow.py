@@ -174,3 +174,60 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
         left = Warehouse(killed).read(a[name]).sort_by("sample_id")
         right = Warehouse(tmp_path / "clean").read(b[name]).sort_by("sample_id")
         assert left.equals(right), name
+
+
+def test_iterations_run_again_on_the_unsolved(prefect_harness, tmp_path):
+    config = small_config(n=10, rationalization={"enabled": False},
+                          iterations={"count": 2, "models": ["starmill/demo-teacher"]},
+                          sampling={"n": 2, "max_tokens": 64, "seed": 9, "temperature": 1.0})
+    summary = run_flow(config, tmp_path)
+    first, *rest = summary["iterations"]
+    samples = table(tmp_path, summary["samples"]).to_pylist()
+    solved_first = {s["problem_id"] for s in samples if s["iteration"] == 0 and s["correct"]}
+    assert first["attempted"] == 10 and first["solved_by_rationale"] == len(solved_first)
+    if first["solved_by_rationale"] == 10:
+        assert rest == []  # nothing left to try
+    else:
+        second = rest[0]
+        assert second["attempted"] == 10 - len(solved_first)
+        again = {s["problem_id"] for s in samples if s["iteration"] == 1}
+        assert again and not again & solved_first
+
+
+def test_self_consistency_labels_problems_without_gold(prefect_harness, tmp_path):
+    source = tmp_path / "open.jsonl"
+    source.write_text("".join(json.dumps({"question": f"Compute {a} + {b}."}) + "\n" for a, b in
+                              ((3, 4), (10, 5), (7, 2), (12, 6))))
+    config = small_config(source={"uri": str(source), "require_answer": False},
+                          self_consistency={"enabled": True, "threshold": 0.5},
+                          sampling={"n": 4, "max_tokens": 64, "seed": 1, "temperature": 0.7})
+    summary = run_flow(config, tmp_path / "wh")
+    sft = table(tmp_path / "wh", summary["sft"]).to_pylist()
+    samples = table(tmp_path / "wh", summary["samples"]).to_pylist()
+    assert summary["iterations"][0]["rationalization_attempted"] == 0  # no gold, no hint
+    assert sft and all(r["pseudo_label"] for r in sft)
+    for row in sft:
+        answers = [s["extracted_answer"] for s in samples if s["problem_id"] == row["problem_id"]]
+        assert answers.count(row["gold_answer"]) / len(answers) >= 0.5  # the majority answer
+    assert summary["counts"]["pseudo_labeled"] == len(sft)
+
+
+def test_a_flow_made_version_exports_for_distillation(demo_run, tmp_path):
+    from datasets import load_dataset
+
+    from warehouse.export import ExportSettings, export_to_folder
+
+    root, summary = demo_run
+    wh = Warehouse(root)
+    export_to_folder(wh, ExportSettings.make(ref=summary["sft"], test_size=0.25, seed=0), tmp_path / "out")
+    ds = load_dataset(str(tmp_path / "out"))
+    rows = list(ds["train"]) + list(ds["test"])
+    assert len(rows) == summary["counts"]["kept"]
+    assert not {r["problem_id"] for r in ds["train"]} & {r["problem_id"] for r in ds["test"]}
+    sft = {r["sample_id"]: r for r in wh.read(summary["sft"]).to_pylist()}
+    for row in rows:
+        user, assistant = row["messages"][-2], row["messages"][-1]
+        assert user == sft[row["sample_id"]]["prompt"][-1] and "Hint" not in user["content"]
+        assert assistant == {"role": "assistant", "content": sft[row["sample_id"]]["completion"]}
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert summary["sft"] in card and f"| kept | {summary['counts']['kept']} |" in card.replace("`", "")
