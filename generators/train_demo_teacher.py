@@ -78,7 +78,8 @@ def save(model, tokenizer, out: Path, recipe: dict) -> None:
 
 def _rewrite(path: Path, change) -> None:
     data = json.loads(path.read_text())
-    path.write_text(json.dumps(change(data) or data, indent=2, ensure_ascii=False) + "\n")
+    sort = path.name != "tokenizer.json"  # small configs: a stable key order, whatever wrote them
+    path.write_text(json.dumps(change(data) or data, indent=2, ensure_ascii=False, sort_keys=sort) + "\n")
 
 
 def finish_folder(out: Path) -> None:
@@ -88,7 +89,8 @@ def finish_folder(out: Path) -> None:
     and reads ``torch_dtype`` and ``rope_theta`` from config.json.
     """
     def tokenizer_config(c):
-        c = {k: v for k, v in c.items() if not isinstance(v, list)}
+        # no list fields; no load-time flags that a reloaded tokenizer writes back (--init-from)
+        c = {k: v for k, v in c.items() if not isinstance(v, list) and k not in ("is_local", "local_files_only")}
         c.update(chat_template=CHAT_TEMPLATE, model_input_names=["input_ids", "attention_mask"],
                  tokenizer_class="PreTrainedTokenizerFast", model_max_length=CONTEXT,
                  clean_up_tokenization_spaces=False)
