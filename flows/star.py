@@ -51,7 +51,8 @@ def run_stage(run: pipeline.Run, teacher: dict, problem_ids: list[str], stage: s
                 error = f"{type(exc).__name__}: {exc}"
                 run.ledger.fail(shard.key, error, {"stage": stage, "iteration": iteration, "problems": shard.problem_ids})
                 failures.append({"shard": shard.key, "stage": stage, "iteration": iteration,
-                                 "problems": len(shard.problem_ids), "error": error})
+                                 "problems": len(shard.problem_ids), "problem_ids": shard.problem_ids,
+                                 "error": error})
                 result = []
             if result is None:
                 missing.append(shard.key)
@@ -89,7 +90,8 @@ def star_flow(config: dict[str, Any] | None = None, warehouse: str | None = None
         labels.update(found)
         solved = pipeline.solved(graded)
         hinted: list = []
-        unsolved = [p for p in remaining if p not in solved and run.problems[p].gold_answer]
+        failed = {p for f in failures for p in f["problem_ids"]}
+        unsolved = [p for p in remaining if p not in solved and p not in failed and run.problems[p].gold_answer]
         if cfg.rationalization.enabled and unsolved:
             hinted = run_stage(run, teacher, unsolved, "rationalization", iteration, not publish_partial, failures,
                                missing, timings)
