@@ -20,3 +20,12 @@ def sample(problem_id, completion, *, index=0, stage="rationale", correct=True, 
                    "pred": extracted, "gold": "5", "seconds": 0.0}],
         correct=correct,
     )
+
+
+def without_timings(table):
+    """Rows as dicts, with the checker's wall-clock seconds (the one field that may differ) left out."""
+    rows = table.to_pylist()
+    for row in rows:
+        for verdict in row.get("verdicts") or []:
+            verdict.pop("seconds")
+    return rows

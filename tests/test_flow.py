@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 import pytest
 import yaml
 
+from tests.helpers import without_timings
 from warehouse import Warehouse
 from warehouse.sql import connect, query
 
@@ -178,14 +179,6 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
         right = without_timings(Warehouse(tmp_path / "clean").read(b[name]).sort_by("sample_id"))
         assert left == right, name
 
-
-def without_timings(table):
-    """Rows as dicts, with the checker's wall-clock seconds (the one field that may differ) left out."""
-    rows = table.to_pylist()
-    for row in rows:
-        for verdict in row.get("verdicts") or []:
-            verdict.pop("seconds")
-    return rows
 
 
 def test_iterations_run_again_on_the_unsolved(prefect_harness, tmp_path):
