@@ -40,11 +40,14 @@ def main() -> None:
     total = seconds["total"]
     print(f"\nN = {args.n} problems, {summary['counts']['generated']} samples, {summary['counts']['kept']} kept "
           f"({summary['sft']})")
-    for stage in ("prepare", "generate", "check", "select_and_publish"):
+    for stage in ("prepare", "load_model", "generate", "check", "select_and_publish"):
         print(f"  {stage:<20} {seconds.get(stage, 0):8.2f} s  {seconds.get(stage, 0) / total:6.1%}")
     outside = total - seconds.get("generate", 0)
-    print(f"  {'other (Prefect, planning)':<20} {outside - sum(seconds.get(k, 0) for k in ('prepare', 'check', 'select_and_publish')):8.2f} s")
+    known = sum(seconds.get(k, 0) for k in ("prepare", "load_model", "check", "select_and_publish"))
+    print(f"  {'other (Prefect, planning)':<20} {outside - known:8.2f} s")
     print(f"flow wall time {total:.1f} s; outside model generation: {outside:.1f} s = {outside / total:.1%} (target < 10%)")
+    steady = outside - seconds.get("load_model", 0)
+    print(f"outside generation and engine start-up: {steady:.1f} s = {steady / (total - seconds.get('load_model', 0)):.1%}")
     print(f"process wall time incl. imports and Prefect's temporary server: {wall:.1f} s")
 
 

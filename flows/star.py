@@ -100,6 +100,9 @@ def star_flow(config: dict[str, Any] | None = None, warehouse: str | None = None
             timings["check"] += time.perf_counter() - mark
         rationalized = pipeline.solved(hinted)
         run.models[-1] = pipeline.model_record(teacher, iteration)  # now with the engine's details
+        from generators.registry import load_seconds
+
+        timings["load_model"] += load_seconds(teacher)
         graded_all += graded + hinted
         run.iterations.append({"iteration": iteration, "model": teacher["model"], "attempted": len(remaining),
                                "solved_by_rationale": len(solved), "rationalization_attempted": len(unsolved),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from generators.weights import snapshot_revision, weights_hash
 DEMO_ALIAS = "starmill/demo-teacher"
 DEMO_PATH = Path(__file__).resolve().parent / "demo_teacher"
 _BACKENDS: dict[str, Backend] = {}
+LOAD_SECONDS: dict[str, float] = {}  # engine start-up (imports and weights) per teacher, this process
 _GENERATE_LOCKS: dict[str, threading.Lock] = {}
 _LOCK = threading.Lock()
 
@@ -36,7 +38,9 @@ def backend_for(teacher: dict[str, Any]) -> Backend:
                     opts.setdefault("revision", teacher["revision"])
                 if teacher.get("dtype") and teacher["dtype"] != "auto":
                     opts.setdefault("dtype", teacher["dtype"])
+            start = time.perf_counter()
             _BACKENDS[key] = load_backend(teacher["backend"], resolve_model(teacher["model"]), **opts)
+            LOAD_SECONDS[key] = time.perf_counter() - start
         return _BACKENDS[key]
 
 
@@ -44,6 +48,11 @@ def backend_lock(teacher: dict[str, Any]) -> threading.Lock:
     """The lock that serializes generate calls on one teacher's engine within this process."""
     with _LOCK:
         return _GENERATE_LOCKS.setdefault(_key(teacher), threading.Lock())
+
+
+def load_seconds(teacher: dict[str, Any]) -> float:
+    """Seconds this process spent starting the teacher's engine (0 if it did not start it)."""
+    return LOAD_SECONDS.get(_key(teacher), 0.0)
 
 
 def loaded_info(teacher: dict[str, Any]):
