@@ -7,7 +7,6 @@ flow's wall time spent outside model generation (target: under 10% on the demo t
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time

@@ -76,7 +76,7 @@ def star_flow(config: dict[str, Any] | None = None, warehouse: str | None = None
     timings["prepare"] = time.perf_counter() - started
     log.info("problems: %s (%d), run %s", run.problems_ref, len(run.problems), run.run_key)
     graded_all, labels, failures, missing = [], {}, [], []
-    remaining = [p for p in run.order]
+    remaining = list(run.order)
     for iteration in range(cfg.iterations.count):
         if iteration:
             pipeline.make_next_model(run, iteration, graded_all)

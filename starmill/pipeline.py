@@ -10,8 +10,7 @@ import shlex
 import subprocess
 import time
 from collections import Counter
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from generators.base import SamplingParams

@@ -29,3 +29,12 @@ def without_timings(table):
         for verdict in row.get("verdicts") or []:
             verdict.pop("seconds")
     return rows
+
+
+def run_cli(capsys, *argv):
+    """Run the CLI in-process: (exit code, stdout, stderr)."""
+    from starmill.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -1,22 +1,14 @@
 """The CLI over the warehouse: exact output, and one ``Error:`` line with exit 1 for mistakes."""
 import json
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from starmill.cli import main
+from tests.helpers import run_cli as run
 
 DATA = Path(__file__).parent / "data" / "sources"
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

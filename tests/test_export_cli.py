@@ -4,16 +4,10 @@ import socket
 
 import pytest
 
-from starmill.cli import main
+from tests.helpers import run_cli as run
 from tests.fixtures_export import read_card
 
 TOKEN = "hf_MARKERtokenNEVERtoBEwritten0123"
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The transformers backend on the demo teacher, prompt templates, output parsing, and the generate CLI."""
 import json
-from pathlib import Path
 
 import pytest
 

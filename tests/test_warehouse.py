@@ -1,7 +1,6 @@
 """Versions, atomic commits, concurrent writers, schema versions and the DuckDB views."""
 import json
 import multiprocessing as mp
-import os
 import signal
 import subprocess
 import sys
@@ -9,7 +8,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 

@@ -10,7 +10,6 @@ import json
 import os
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas import SampleRecord

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -38,13 +39,7 @@ def command_line() -> str:
     argv = list(sys.argv)
     if argv and argv[0].endswith(("/starmill", "\\starmill")):
         argv[0] = "starmill"
-    return " ".join(_quote(a) for a in argv)
-
-
-def _quote(arg: str) -> str:
-    import shlex
-
-    return shlex.quote(arg)
+    return shlex.join(argv)
 
 
 def file_fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:

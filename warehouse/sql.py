@@ -13,7 +13,6 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from schemas import TABLES
 from warehouse.errors import QueryError, WarehouseError
 from warehouse.versions import Warehouse
 
