@@ -1,0 +1,52 @@
+"""reasoning-gym as a problem source: weighted task sizes, determinism, entries rebuilt for scoring."""
+import json
+
+import pytest
+
+from schemas import ProblemRecord
+from warehouse.sources.gym import GymSpec, gym_entry, iter_gym, task_sizes
+from warehouse.sources.readers import SourceError
+
+pytest.importorskip("reasoning_gym")
+
+
+def test_sizes_follow_weights_and_add_up():
+    spec = GymSpec(tasks={"basic_arithmetic": 1, "bitwise_arithmetic": 2, "time_intervals": 1}, size=7)
+    sizes = task_sizes(spec)
+    assert sum(sizes.values()) == 7
+    assert sizes["bitwise_arithmetic"] == 3  # 3.5 rounds down: the remainders decide by name order
+    assert sorted(sizes.values()) == [2, 2, 3]
+
+
+def test_same_seed_same_problems_and_tasks_interleave():
+    spec = GymSpec(tasks={"basic_arithmetic": 1, "gcd": 1}, size=6, seed=5)
+    first = [r.problem_id for r in iter_gym(spec, "gym", "train")]
+    again = [r.problem_id for r in iter_gym(spec, "gym", "train")]
+    other = [r.problem_id for r in iter_gym(spec.model_copy(update={"seed": 6}), "gym", "train")]
+    assert first == again and first != other
+    tasks = [json.loads(r.metadata)["task"] for r in iter_gym(spec, "gym", "train")]
+    assert tasks[:2] == ["basic_arithmetic", "gcd"]  # round-robin, so a prefix mixes the tasks
+
+
+def test_metadata_rebuilds_the_entry_for_its_own_scorer():
+    spec = GymSpec(tasks={"bitwise_arithmetic": 1}, size=3, seed=1)
+    for record in iter_gym(spec, "gym", "train"):
+        assert isinstance(record, ProblemRecord)
+        entry, dataset = gym_entry(json.loads(record.metadata)["reasoning_gym"])
+        assert entry["question"] == record.question
+        assert dataset.score_answer(record.gold_answer, entry) == 1.0
+        assert dataset.score_answer("0x0", entry) < 1.0
+
+
+@pytest.mark.parametrize("tasks, message", [
+    ({"no_such_task": 1}, "reasoning_gym task 'no_such_task'"),
+])
+def test_unknown_task_is_a_source_error(tasks, message):
+    with pytest.raises(SourceError, match=message):
+        list(iter_gym(GymSpec(tasks=tasks, size=2), "gym", "train"))
+
+
+@pytest.mark.parametrize("tasks", [{}, {"gcd": 0}, {"gcd": -1}, {"gcd": float("inf")}, {"gcd": float("nan")}])
+def test_bad_weights_are_refused(tasks):
+    with pytest.raises(ValueError):
+        GymSpec(tasks=tasks, size=2)

@@ -1,0 +1,115 @@
+"""reasoning-gym as a problem source: procedural tasks with their own scorers (``starmill[gym]``).
+
+Each problem carries ``metadata.reasoning_gym = {task, size, seed, config, index}``: enough to rebuild
+the exact entry later (``gym_entry``), so the task's own ``score_answer`` can grade it.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+from typing import Any, Iterator
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from schemas import ProblemRecord, RejectRecord, content_hash
+from warehouse.sources.readers import SourceError
+
+MAX_SIZE = 10_000_000  # problems per source; reasoning-gym builds entries lazily
+
+
+class GymSpec(BaseModel):
+    """``source: {uri: reasoning_gym, reasoning_gym: {tasks: {name: weight}, size, seed, config}}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    tasks: dict[str, float] = Field(..., description="task name -> weight (share of size)")
+    size: int = Field(100, ge=1, le=MAX_SIZE, description="problems over all tasks")
+    seed: int = Field(0, description="the same seed gives the same problems")
+    config: dict[str, dict[str, Any]] = Field(default_factory=dict, description="task name -> its config options")
+
+    @field_validator("tasks")
+    @classmethod
+    def _weights(cls, tasks: dict[str, float]) -> dict[str, float]:
+        if not tasks:
+            raise ValueError("name at least one task")
+        for name, weight in tasks.items():
+            if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight > 0):
+                raise ValueError(f"task {name!r}: weight must be a finite number > 0")
+        return tasks
+
+
+def _module():
+    try:
+        import reasoning_gym
+    except ImportError:
+        raise SourceError("a reasoning_gym source needs reasoning-gym: pip install 'starmill[gym]'") from None
+    return reasoning_gym
+
+
+def task_sizes(spec: GymSpec) -> dict[str, int]:
+    """Split ``size`` over the tasks by weight (largest remainders; every share is deterministic)."""
+    total = sum(spec.tasks.values())
+    exact = {name: spec.size * w / total for name, w in spec.tasks.items()}
+    sizes = {name: int(value) for name, value in exact.items()}
+    left = spec.size - sum(sizes.values())
+    for name in sorted(exact, key=lambda n: (sizes[n] - exact[n], n))[:left]:
+        sizes[name] += 1
+    return sizes
+
+
+def task_seed(seed: int, task: str) -> int:
+    return int(content_hash("gym", seed, task)[:8], 16)
+
+
+@functools.lru_cache(maxsize=64)
+def _dataset(task: str, size: int, seed: int, config_json: str):
+    reasoning_gym = _module()
+    try:
+        return reasoning_gym.create_dataset(task, size=size, seed=seed, **json.loads(config_json))
+    except (KeyError, ValueError, TypeError, AssertionError) as exc:
+        known = ", ".join(sorted(reasoning_gym.factory.DATASETS))
+        raise SourceError(f"reasoning_gym task {task!r}: {exc} (tasks: {known})") from None
+
+
+def gym_entry(meta: dict[str, Any]) -> dict[str, Any]:
+    """Rebuild the reasoning-gym entry a problem came from (for the task's own scorer)."""
+    ds = _dataset(meta["task"], meta["size"], meta["seed"], json.dumps(meta.get("config") or {}, sort_keys=True))
+    return ds[meta["index"]], ds
+
+
+def iter_gym(spec: GymSpec, source: str, split: str) -> Iterator[ProblemRecord | RejectRecord]:
+    """Problems of every task, interleaved round-robin so a prefix (``limit``) mixes the tasks."""
+    sizes = task_sizes(spec)
+    for task in sizes:
+        if sizes[task]:
+            _dataset(task, sizes[task], task_seed(spec.seed, task),
+                     json.dumps(spec.config.get(task) or {}, sort_keys=True))  # fail early on a bad task
+    unknown = set(spec.config) - set(spec.tasks)
+    if unknown:
+        raise SourceError(f"reasoning_gym config for tasks not listed in tasks: {sorted(unknown)}")
+    longest = max(sizes.values())
+    for index in range(longest):
+        for task, size in sizes.items():
+            if index >= size:
+                continue
+            meta = {"task": task, "size": size, "seed": task_seed(spec.seed, task),
+                    "config": spec.config.get(task) or {}, "index": index}
+            entry, _ = gym_entry(meta)
+            answer = entry.get("answer")
+            if answer is None or str(answer).strip() == "":
+                yield RejectRecord(source, index, "missing_answer", f"reasoning_gym {task} entry {index} has no answer",
+                                   json.dumps({"task": task, "index": index}))
+                continue
+            extra = json.loads(json.dumps(entry.get("metadata") or {}, default=str))
+            yield ProblemRecord.make(source=source, question=str(entry["question"]), gold_answer=str(answer),
+                                     split=split, metadata={"reasoning_gym": meta, "task": task, "gym": extra})
+
+
+def fingerprint(spec: GymSpec) -> str:
+    import importlib.metadata as md
+
+    try:
+        version = md.version("reasoning-gym")
+    except md.PackageNotFoundError:
+        version = "missing"
+    return "reasoning_gym:" + content_hash(version, spec.model_dump(mode="json"))
