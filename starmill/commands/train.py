@@ -1,0 +1,58 @@
+"""``starmill train SFT[@vN] --base MODEL --output DIR``: fine-tune a model on a version's rows."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from starmill.options import warehouse_option
+
+
+def _overrides(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.startswith("train."):
+            raise click.BadParameter(f"{item!r}: use train.KEY=VALUE", param_hint="--set")
+        out[key.removeprefix("train.")] = value
+    return out
+
+
+@click.command("train")
+@click.argument("ref")
+@click.option("--base", required=True, help="Model to start from: a local folder, a Hub id, or starmill/demo-teacher.")
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="New folder for the trained model.")
+@click.option("--max-steps", type=int, help="Optimizer steps (overrides epochs).")
+@click.option("--epochs", type=float, help="Passes over the data.")
+@click.option("--lr", type=float, help="Peak learning rate.")
+@click.option("--lora", is_flag=True, help="Train a LoRA adapter (merged into the saved model).")
+@click.option("--set", "overrides", multiple=True, metavar="train.KEY=VALUE", help="Any training setting (repeatable).")
+@click.option("--no-record", is_flag=True, help="Don't add the model to the warehouse's models dataset.")
+@click.option("--json", "as_json", is_flag=True, help="Print the training manifest as JSON.")
+@warehouse_option
+def command(ref, base, output, max_steps, epochs, lr, lora, overrides, no_record, as_json, warehouse) -> None:
+    """Supervised fine-tuning on REF (an sft version, NAME or NAME@vN), loss on the completions only.
+
+    Example: starmill train sft --base starmill/demo-teacher --output models/m1 --max-steps 200
+    """
+    from starmill.training import TrainSettings, train_sft
+    from starmill.training.registry import record_model
+    from warehouse import Warehouse
+
+    flags = {k: v for k, v in {"max_steps": max_steps, "epochs": epochs, "lr": lr}.items() if v is not None}
+    if lora:
+        flags["method"] = "lora"
+    settings = TrainSettings().with_overrides({**_overrides(overrides), **flags})
+    wh = Warehouse(warehouse)
+    result = train_sft(wh, ref, base, output, settings, progress=not as_json)
+    recorded = None if no_record else record_model(wh, result.manifest, str(result.output))
+    if as_json:
+        click.echo(json.dumps({**result.manifest, "output": str(result.output), "recorded": recorded}, indent=1))
+        return
+    m = result.manifest
+    click.echo(f"Trained {result.output} from {m['base_model']} on {', '.join(m['data'])} ({m['rows']} rows): "
+               f"{m['steps']} steps, final loss {m['final_loss']:.4f}" if m["final_loss"] is not None else
+               f"Trained {result.output}: {m['steps']} steps")
+    click.echo(f"  loss curve: {result.output / 'loss.png'}   manifest: {result.output / 'starmill_training.json'}")
+    if recorded:
+        click.echo(f"  recorded as {recorded}: starmill sql -w {wh.root} \"SELECT * FROM models\"")

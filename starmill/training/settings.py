@@ -1,0 +1,52 @@
+"""Training settings (the ``train:`` config section); every default is stated here once."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from schemas.errors import StarmillError
+
+
+class TrainError(StarmillError):
+    pass
+
+
+class TrainSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["full", "lora"] = Field("full", description="full fine-tuning or a LoRA adapter (merged at the end)")
+    max_steps: int = Field(-1, ge=-1, le=10_000_000, description="optimizer steps; -1: epochs decide")
+    epochs: float = Field(1.0, gt=0, le=1000, description="passes over the data when max_steps is -1")
+    lr: float = Field(1e-4, gt=0, le=1, description="peak learning rate")
+    scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
+    warmup_ratio: float = Field(0.0, ge=0, lt=1, description="share of steps with a linear warmup")
+    weight_decay: float = Field(0.0, ge=0, le=1)
+    batch_size: int = Field(8, ge=1, le=4096, description="rows per device per step")
+    grad_accum: int = Field(1, ge=1, le=4096, description="gradient accumulation steps")
+    max_length: int = Field(1024, ge=8, le=1_000_000, description="tokens per row (prompt + completion), longer rows are truncated")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="model init of new heads, data order, dropout")
+    bf16: bool | None = Field(None, description="bf16 mixed precision; default: on where a GPU supports it")
+    gradient_checkpointing: bool = False
+    lora_r: int = Field(16, ge=1, le=1024)
+    lora_alpha: int = Field(32, ge=1, le=4096)
+    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    lora_targets: str = Field("all-linear", description="modules LoRA adapts: 'all-linear' or a comma list")
+    logging_steps: int = Field(1, ge=1, description="steps between loss records (the loss curve)")
+    save_steps: int = Field(0, ge=0, description="checkpoint every N steps so a killed training resumes; 0: none")
+    system_prompt: str | None = Field(None, description="replaces the system message of every training prompt")
+
+    def with_overrides(self, overrides: dict[str, object]) -> "TrainSettings":
+        """``--set train.KEY=VALUE`` values (strings; pydantic converts and checks them)."""
+        data = self.model_dump()
+        for key, value in overrides.items():
+            if key not in type(self).model_fields:
+                known = ", ".join(sorted(type(self).model_fields))
+                raise TrainError(f"unknown training setting {key!r} (known: {known})")
+            data[key] = None if value in ("null", "none", "None") else value
+        try:
+            return TrainSettings.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise TrainError(f"train.{where}: {first['msg']}") from None

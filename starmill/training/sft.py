@@ -1,0 +1,144 @@
+"""Supervised fine-tuning of a causal LM on an ``sft`` version with TRL's ``SFTTrainer``.
+
+The output folder appears whole or not at all: training runs in ``OUTPUT.partial`` (with checkpoints
+every ``save_steps``, so a killed training resumes there) and is renamed at the end. The folder holds
+the model and tokenizer (a LoRA adapter merged in, so transformers and vLLM load it as is),
+``starmill_training.json`` (data, base model, settings, seed, steps, loss curve) and ``loss.png``.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from generators.registry import model_identity, resolve_model
+from generators.weights import weights_hash
+from starmill.training.data import training_rows
+from starmill.training.plot import plot_loss
+from starmill.training.settings import TrainError, TrainSettings
+from warehouse import lineage
+
+MANIFEST = "starmill_training.json"
+
+
+@dataclass
+class TrainResult:
+    output: Path
+    manifest: dict[str, Any]
+
+
+def _load_base(base: str):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = resolve_model(base)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)  # bf16 is autocast's job
+    except (OSError, ValueError) as exc:
+        raise TrainError(f"base model {base!r} could not be loaded: {str(exc).splitlines()[0]} "
+                         "(give a local model folder, or a Hub id when the Hub is reachable)") from None
+    if not tokenizer.chat_template:
+        raise TrainError(f"base model {base!r} has no chat template: SFT on chat rows needs one")
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
+
+
+def _plan(ref: str, base: str, settings: TrainSettings, rows: int) -> dict[str, Any]:
+    model, revision = model_identity({"model": base, "backend": "transformers"})
+    return {"data": [ref], "rows": rows, "base_model": model, "base_revision": revision,
+            "settings": settings.model_dump(mode="json")}
+
+
+def _partial(output: Path, plan: dict[str, Any]) -> Path:
+    """The work folder; an existing one is resumed only when it was made by the same plan."""
+    partial = output.with_name(output.name + ".partial")
+    plan_file = partial / "plan.json"
+    if partial.exists():
+        if plan_file.exists() and json.loads(plan_file.read_text()) == plan:
+            return partial
+        raise TrainError(f"{partial} holds an unfinished training with other settings: remove it or pick another --output")
+    partial.mkdir(parents=True)
+    plan_file.write_text(json.dumps(plan, sort_keys=True, indent=1))
+    return partial
+
+
+def _warmup(config_class, ratio: float) -> dict[str, float]:
+    """transformers 5 takes a ratio as a float ``warmup_steps``; 4.x had ``warmup_ratio``."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(config_class)}
+    return {"warmup_ratio": ratio} if "warmup_ratio" in names else {"warmup_steps": ratio}
+
+
+def train_sft(wh, ref: str, base: str, output: str | Path, settings: TrainSettings | None = None,
+              progress: bool = True, callbacks: list | None = None) -> TrainResult:
+    import datasets
+    import torch
+    from transformers import set_seed
+    from trl import SFTConfig, SFTTrainer
+
+    settings = settings or TrainSettings()
+    output = Path(output).expanduser().absolute()
+    if output.exists():
+        raise TrainError(f"{output} exists: pick a new --output (trained models are never overwritten)")
+    version = wh.resolve(ref)
+    rows = training_rows(wh, version, settings.system_prompt)
+    cuda = torch.cuda.is_available()
+    bf16 = settings.bf16 if settings.bf16 is not None else bool(cuda and torch.cuda.is_bf16_supported())
+    set_seed(settings.seed)
+    model, tokenizer = _load_base(base)  # before any folder is made: a bad base leaves nothing
+    plan = _plan(str(version), base, settings, len(rows))
+    partial = _partial(output, plan)
+    peft_config = None
+    if settings.method == "lora":
+        from peft import LoraConfig
+
+        targets = settings.lora_targets if settings.lora_targets == "all-linear" else \
+            [t.strip() for t in settings.lora_targets.split(",") if t.strip()]
+        peft_config = LoraConfig(r=settings.lora_r, lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,
+                                 target_modules=targets, task_type="CAUSAL_LM")
+    checkpoints = partial / "checkpoints"
+    args = SFTConfig(
+        output_dir=str(checkpoints), max_steps=settings.max_steps, num_train_epochs=settings.epochs,
+        learning_rate=settings.lr, lr_scheduler_type=settings.scheduler, **_warmup(SFTConfig, settings.warmup_ratio),
+        weight_decay=settings.weight_decay, per_device_train_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.grad_accum, max_length=settings.max_length,
+        completion_only_loss=True, seed=settings.seed, data_seed=settings.seed, bf16=bf16,
+        gradient_checkpointing=settings.gradient_checkpointing, logging_steps=settings.logging_steps,
+        save_strategy="steps" if settings.save_steps else "no", save_steps=settings.save_steps or 500,
+        report_to=[], use_cpu=not cuda, dataloader_num_workers=0, disable_tqdm=not progress,
+    )
+    trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
+                         processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
+    resume = checkpoints.exists() and any(checkpoints.glob("checkpoint-*"))
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    if not trainer.is_world_process_zero():
+        return TrainResult(output, {})
+    final = trainer.model
+    if settings.method == "lora":
+        final.save_pretrained(str(partial / "adapter"))
+        final = final.merge_and_unload()
+    final.config.use_cache = True
+    final.save_pretrained(str(partial), safe_serialization=True)
+    tokenizer.save_pretrained(str(partial))
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    curve = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
+    manifest = {
+        **plan, "kind": "sft", "method": settings.method, "seed": settings.seed,
+        "steps": trainer.state.global_step, "epochs_done": trainer.state.epoch, "loss_curve": curve,
+        "final_loss": curve[-1]["loss"] if curve else None, "resumed": resume, "bf16": bf16,
+        "device": "cuda" if cuda else "cpu", "created_at": datetime.now(timezone.utc).isoformat(),
+        "starmill_version": lineage.starmill_version(), "git_commit": lineage.git_commit(),
+        "command": lineage.command_line(), "weights": weights_hash(partial),
+    }
+    (partial / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    (partial / "plan.json").unlink()
+    if curve:
+        plot_loss(curve, partial / "loss.png", title=f"SFT of {base} on {version}")
+    partial.rename(output)
+    return TrainResult(output, manifest)
