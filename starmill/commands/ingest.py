@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from starmill.options import warehouse_option
+from warehouse.sources.limits import MAX_CHARS
 
 
 @click.command("ingest")
@@ -21,6 +22,8 @@ from starmill.options import warehouse_option
 @click.option("--source-name", help="Source name stored on every row (default: from SOURCE).")
 @click.option("--license", "license_", help="The source's license, carried into dataset cards.")
 @click.option("--limit", type=int, help="Read at most this many rows.")
+@click.option("--max-chars", type=click.IntRange(1, 10_000_000), default=MAX_CHARS, show_default=True,
+              help="Longest question (or answer) in characters; longer rows are rejected as too_long.")
 @click.option("--hub-config", help="Hub dataset config (e.g. 'main' for gsm8k).")
 @click.option("--revision", help="Hub dataset revision.")
 @click.option("-n", "n", type=int, default=200, show_default=True, help="procedural: number of problems.")
@@ -28,7 +31,7 @@ from starmill.options import warehouse_option
 @click.option("--difficulty", type=click.IntRange(1, 5), default=1, show_default=True, help="procedural: level 1-5.")
 @warehouse_option
 def command(source, preset, name, split, question_field, answer_field, solution_field, answer_format,
-            source_name, license_, limit, hub_config, revision, n, seed, difficulty, warehouse) -> None:
+            source_name, license_, limit, max_chars, hub_config, revision, n, seed, difficulty, warehouse) -> None:
     """Load SOURCE (a .jsonl/.json/.csv/.parquet file, a save_to_disk folder, a Hub id, or
     'procedural') and write it as a new version of dataset NAME, bad rows to NAME_rejects."""
     from warehouse import Warehouse
@@ -37,7 +40,7 @@ def command(source, preset, name, split, question_field, answer_field, solution_
     spec = SourceSpec(
         uri=source, preset=preset, question_field=question_field, answer_field=answer_field,
         solution_field=solution_field, answer_format=answer_format, name=source_name, split=split,
-        hub_config=hub_config, revision=revision, license=license_, limit=limit,
+        hub_config=hub_config, revision=revision, license=license_, limit=limit, max_chars=max_chars,
         procedural=ProceduralSpec(n=n, seed=seed, difficulty=difficulty),
     )
     wh = Warehouse(warehouse)

@@ -12,12 +12,14 @@ from warehouse import lineage
 from warehouse.manifest import Manifest, SourceEntry
 from warehouse.sources import readers
 from warehouse.sources.gold import gold_answer
+from warehouse.sources.limits import MAX_CHARS, row_problem
 from warehouse.sources.readers import RAW_LIMIT, RawRow, SourceError
 from warehouse.sources.spec import Preset, SourceSpec
 
 HUB_RE = re.compile(r"^(hf://)?[A-Za-z0-9][\w.-]*/[\w.-]+$")
 READERS = {".jsonl": readers.read_jsonl, ".ndjson": readers.read_jsonl, ".json": readers.read_json,
            ".csv": readers.read_csv, ".parquet": readers.read_parquet}
+LOCAL_SUFFIXES = {*READERS, ".tsv", ".txt", ".arrow", ".gz", ".zip", ".xlsx", ".yaml", ".yml"}
 
 
 def source_name(spec: SourceSpec) -> str:
@@ -27,6 +29,14 @@ def source_name(spec: SourceSpec) -> str:
         return "procedural"
     path = Path(spec.uri)
     return path.stem if path.exists() else spec.uri.removeprefix("hf://")
+
+
+def looks_local(uri: str) -> bool:
+    """A path, not a Hub id: it starts with ./ ../ / or ~, or ends in a data file's extension.
+    (``hf://owner/name`` is always the Hub.)"""
+    if uri.startswith("hf://"):
+        return False
+    return uri.startswith((".", "/", "~")) or Path(uri).suffix.lower() in LOCAL_SUFFIXES or not HUB_RE.match(uri)
 
 
 def _rows(spec: SourceSpec) -> tuple[Iterator[RawRow], SourceEntry]:
@@ -42,13 +52,16 @@ def _rows(spec: SourceSpec) -> tuple[Iterator[RawRow], SourceEntry]:
         ds = readers.load_from_disk(path)
         return readers.read_datasets(ds), SourceEntry(name=name, uri=str(path.resolve()),
                                                       fingerprint=lineage.file_fingerprint(path), license=spec.license)
-    if HUB_RE.match(uri) and not uri.startswith((".", "/")):
-        dataset_id = uri.removeprefix("hf://")
-        ds = readers.load_hub(dataset_id, spec.hub_config, spec.split, spec.revision)
-        fingerprint = getattr(ds, "_fingerprint", None)
-        return readers.read_datasets(ds), SourceEntry(name=name, uri=f"hf://{dataset_id}",
-                                                      fingerprint=fingerprint, license=spec.license)
-    raise SourceError(f"source {uri!r} not found: give an existing file or folder, a Hub id, or 'procedural'")
+    if path.exists():
+        raise SourceError(f"source {uri!r} is not a regular file or folder")
+    if looks_local(uri):
+        raise SourceError(f"source file {uri!r} not found (no such file or folder; for a Hub dataset "
+                          "write hf://OWNER/NAME)")
+    dataset_id = uri.removeprefix("hf://")
+    ds = readers.load_hub(dataset_id, spec.hub_config, spec.split, spec.revision)
+    fingerprint = getattr(ds, "_fingerprint", None)
+    return readers.read_datasets(ds), SourceEntry(name=name, uri=f"hf://{dataset_id}",
+                                                  fingerprint=fingerprint, license=spec.license)
 
 
 def _text(value: Any) -> str | None:
@@ -65,11 +78,12 @@ def _text(value: Any) -> str | None:
 
 
 def _raw(data: dict[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, default=str)[:RAW_LIMIT]
+    text = json.dumps(data, ensure_ascii=False, default=str)[:RAW_LIMIT]
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate shows as \\ud83d
 
 
 def convert(row: RawRow, fields: Preset, source: str, split: str,
-            require_answer: bool = True) -> ProblemRecord | RejectRecord:
+            require_answer: bool = True, max_chars: int = MAX_CHARS) -> ProblemRecord | RejectRecord:
     """One source row to a problem, or to a reject with its reason."""
     if row.error is not None:
         return RejectRecord(source, row.index, row.error[0], row.error[1], row.raw)
@@ -77,6 +91,10 @@ def convert(row: RawRow, fields: Preset, source: str, split: str,
 
     def reject(reason: str, detail: str) -> RejectRecord:
         return RejectRecord(source, row.index, reason, detail, _raw(data))
+
+    problem = row_problem(data)
+    if problem is not None:
+        return reject(*problem)
 
     for field, what in ((fields.question_field, "question"), (fields.answer_field, "answer")):
         value = data.get(field)
@@ -89,6 +107,9 @@ def convert(row: RawRow, fields: Preset, source: str, split: str,
             return reject("wrong_type", f"field {field!r} holds {type(value).__name__}, not text")
     question = _text(data[fields.question_field]).strip()
     answer_raw = _text(data[fields.answer_field])
+    for field, text in ((fields.question_field, question), (fields.answer_field, answer_raw)):
+        if len(text) > max_chars:  # one huge prompt costs minutes and gigabytes, and fails its shard
+            return reject("too_long", f"field {field!r} has {len(text)} characters (source.max_chars: {max_chars})")
     gold = gold_answer(answer_raw, fields.answer_format) if answer_raw else ""
     if gold is None:
         return reject("unparseable_gold", f"no {fields.answer_format} answer found in field {fields.answer_field!r}")
@@ -117,7 +138,7 @@ def iter_problems(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectReco
         for count, row in enumerate(rows):
             if spec.limit is not None and count >= spec.limit:
                 return
-            record = convert(row, fields, name, spec.split, spec.require_answer)
+            record = convert(row, fields, name, spec.split, spec.require_answer, spec.max_chars)
             if isinstance(record, ProblemRecord):
                 if record.problem_id in seen:
                     record = RejectRecord(name, row.index, "duplicate",

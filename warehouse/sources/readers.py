@@ -5,6 +5,7 @@ instead of a dict, so the caller records it as a reject and nothing vanishes.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from schemas.errors import StarmillError
+from warehouse.sources import limits
 
 RAW_LIMIT = 4096  # characters of an offending row kept in ``rejects.raw``
 
@@ -29,8 +31,15 @@ class RawRow:
 
 
 def read_jsonl(path: Path) -> Iterator[RawRow]:
+    check_text(path, "JSON Lines")
+    return _jsonl_rows(path)
+
+
+def _jsonl_rows(path: Path) -> Iterator[RawRow]:
     with open(path, "rb") as handle:
         for number, line in enumerate(handle, start=1):
+            if number == 1:
+                line = line.removeprefix(codecs.BOM_UTF8)
             if not line.strip():
                 continue
             try:
@@ -39,9 +48,13 @@ def read_jsonl(path: Path) -> Iterator[RawRow]:
                 yield RawRow(number, None, ("undecodable", f"not UTF-8: {exc.reason}"), _raw_bytes(line))
                 continue
             try:
-                data = json.loads(text)
+                data = limits.loads(text)
             except json.JSONDecodeError as exc:
                 yield RawRow(number, None, ("bad_json", f"invalid JSON: {exc.msg}"), text[:RAW_LIMIT])
+                continue
+            except RecursionError:
+                yield RawRow(number, None, ("too_deep", f"nested more than {limits.MAX_DEPTH} levels"),
+                             text[:RAW_LIMIT])
                 continue
             if not isinstance(data, dict):
                 yield RawRow(number, None, ("not_an_object", "a line must hold a JSON object"), text[:RAW_LIMIT])
@@ -50,28 +63,52 @@ def read_jsonl(path: Path) -> Iterator[RawRow]:
 
 
 def read_json(path: Path) -> Iterator[RawRow]:
+    check_text(path, "JSON")
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        data = limits.loads(path.read_bytes().decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SourceError(f"{path} is not a valid JSON file ({exc}); for one object per line use .jsonl")
+    except RecursionError:
+        raise SourceError(f"{path}: nested too deeply to read (use .jsonl, one object per line)") from None
     if isinstance(data, dict):  # {"data": [...]} or {"rows": [...]}
         data = next((v for v in data.values() if isinstance(v, list)), None)
     if not isinstance(data, list):
         raise SourceError(f"{path}: expected a JSON list of objects")
+    return _json_rows(data)
+
+
+def _json_rows(data: list) -> Iterator[RawRow]:
     for index, item in enumerate(data):
         if isinstance(item, dict):
             yield RawRow(index, item)
         else:
-            yield RawRow(index, None, ("not_an_object", "a row must be a JSON object"), json.dumps(item)[:RAW_LIMIT])
+            yield RawRow(index, None, ("not_an_object", "a row must be a JSON object"),
+                         json.dumps(item, default=str)[:RAW_LIMIT])
 
 
 def read_csv(path: Path) -> Iterator[RawRow]:
+    check_text(path, "CSV")
+    return _csv_rows(path)
+
+
+def _csv_rows(path: Path) -> Iterator[RawRow]:
     # surrogateescape keeps undecodable bytes visible so the row can be rejected, not mangled
-    with open(path, newline="", encoding="utf-8", errors="surrogateescape") as handle:
+    with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
         reader = csv.DictReader(handle)
-        if not reader.fieldnames:
-            return
-        for row in reader:
+        try:
+            if not reader.fieldnames:
+                return
+        except csv.Error as exc:
+            raise SourceError(f"{path}: unreadable CSV header ({exc})") from None
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # a field over csv's limit (128 KiB) or a broken quote: this row only
+                reason = "field_too_large" if "field limit" in str(exc) else "malformed_row"
+                yield RawRow(reader.reader.line_num, None, (reason, f"CSV: {exc}"), "")
+                continue
             number = reader.line_num
             extra, values = row.pop(None, None), list(row.values())
             if extra is not None or any(v is None for v in values):
@@ -83,13 +120,27 @@ def read_csv(path: Path) -> Iterator[RawRow]:
 
 
 def read_parquet(path: Path) -> Iterator[RawRow]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    try:
+        file = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise SourceError(f"{path} is not a readable Parquet file ({_first_line(exc)})") from None
+    return _parquet_rows(file, path)
+
+
+def _parquet_rows(file, path: Path) -> Iterator[RawRow]:
+    import pyarrow as pa
+
     index = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=8192):
-        for row in batch.to_pylist():
-            yield RawRow(index, row)
-            index += 1
+    try:
+        for batch in file.iter_batches(batch_size=8192):
+            for row in batch.to_pylist():
+                yield RawRow(index, row)
+                index += 1
+    except (pa.ArrowException, OSError) as exc:
+        raise SourceError(f"{path} is damaged after row {index} ({_first_line(exc)})") from None
 
 
 def read_datasets(obj: Any) -> Iterator[RawRow]:
@@ -126,6 +177,18 @@ def load_hub(dataset_id: str, config: str | None, split: str | None, revision: s
             f"could not load {dataset_id!r} from the Hugging Face Hub ({first}). Check the id and your "
             "network or HF_TOKEN, or save the dataset locally and ingest the file or folder"
         ) from None
+
+
+def check_text(path: Path, kind: str) -> None:
+    """Refuse a file that is not text at all (random bytes, UTF-16) before reading any row."""
+    if limits.looks_binary(path):
+        raise SourceError(f"{path} is not a UTF-8 {kind} file (it holds binary data); "
+                          "check the file, or save it as UTF-8 text")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _has_surrogates(value: str) -> bool:

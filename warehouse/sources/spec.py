@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from warehouse.sources.limits import MAX_CHARS
+
 AnswerFormat = Literal["plain", "gsm8k", "boxed"]
 
 
@@ -54,6 +56,8 @@ class SourceSpec(BaseModel):
     revision: str | None = None
     license: str | None = Field(None, description="the source's license, carried to dataset cards")
     limit: int | None = Field(None, ge=1, description="read at most this many rows")
+    max_chars: int = Field(MAX_CHARS, ge=1, le=10_000_000, description="longest question (or answer) in "
+                           "characters; a longer row is rejected as too_long")
     require_answer: bool = Field(True, description="reject rows without an answer; false keeps them with an "
                                  "empty gold answer (for self-consistency pseudo-labels)")
     procedural: ProceduralSpec = Field(default_factory=ProceduralSpec)
