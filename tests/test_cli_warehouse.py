@@ -51,7 +51,7 @@ def test_sql_parameters_and_stdin(loaded, capsys, monkeypatch):
     (["sql", "SELECT * FROM nothing"], "Error: Catalog Error: Table with name nothing does not exist!"),
     (["show", "gsm8k@v7"], "Error: dataset 'gsm8k' has no version v7 (versions: v1)"),
     (["show", "missing"], "Error: no dataset 'missing' in"),
-    (["ingest", "/no/such/file.jsonl"], "Error: source '/no/such/file.jsonl' not found"),
+    (["ingest", "/no/such/file.jsonl"], "Error: source file '/no/such/file.jsonl' not found"),
     (["ingest", "procedural", "--name", "Bad-Name"], "Error: bad dataset name 'Bad-Name'"),
 ])
 def test_user_mistakes_are_one_error_line(loaded, capsys, argv, message):
