@@ -12,20 +12,26 @@ CATEGORIES = {
     "multiple_answers", "letters", "percent", "decimals", "fractions", "units_text", "radicals_pi",
     "expressions", "equations", "intervals", "tuples", "sets", "matrices", "complex", "infinity",
     "unparseable", "math_outputs", "math_answers", "relations_shapes",
+    # typed answers and declared forms (issue 10)
+    "hex_bases", "clock_times", "ratios", "durations", "dates", "words", "letters_hedged", "extraction_phrases",
+    "python_syntax", "limits_sums", "box_lists", "labelled", "separators_approx", "inequalities", "identities",
+    "numeric_context", "forms_reduced", "forms_factored", "forms_sig_figs", "forms_decimal_places", "forms_exact",
+    "forms_case", "forms_ordered",
 }
 
 
 def _options(case: dict) -> dict:
     return dict(gold_is_solution=case.get("gold_is_solution", False), pred_is_answer=case["pred_kind"] == "answer",
-                lenient=case.get("lenient", False))
+                lenient=case.get("lenient", False), form=case.get("form"))
 
 
 def test_suite_covers_every_category_with_hundreds_of_cases():
     counts = Counter(c["category"] for c in CASES)
     assert set(counts) == CATEGORIES
-    assert len(CASES) >= 400
+    assert len(CASES) >= 850
+    assert all(c.get("type") for c in CASES)  # bench/checker_quality.py reports per answer type
     assert len({c["id"] for c in CASES}) == len(CASES)
-    assert Counter(c["expect"] for c in CASES)["wrong"] >= 150  # near misses, not just easy positives
+    assert Counter(c["expect"] for c in CASES)["wrong"] >= 280  # near misses, not just easy positives
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
@@ -35,7 +41,7 @@ def test_case(case, checker_pool):
 
 
 def test_batch_streams_the_same_verdicts_in_order(checker_pool):
-    plain = [c for c in CASES if not c.get("gold_is_solution") and not c.get("lenient")]
+    plain = [c for c in CASES if not c.get("gold_is_solution") and not c.get("lenient") and not c.get("form")]
     for options in ({"pred_is_answer": True}, {"pred_is_answer": False}):
         group = [c for c in plain if _options(c)["pred_is_answer"] == options["pred_is_answer"]]
         pairs = [(c["gold"], c["pred"]) for c in group]
