@@ -1,15 +1,16 @@
 """Typed records and explicit Arrow schemas, one per table, each with a schema version."""
 from schemas.errors import StarmillError
 from schemas.base import SchemaVersionError, check_readable, content_hash
+from schemas.evals import EvalRecord
 from schemas.models import ModelRecord
 from schemas.problems import ProblemRecord
 from schemas.rejects import RejectRecord
 from schemas.samples import SampleRecord
 from schemas.sft import SftRecord
 
-TABLES = {r.TABLE: r for r in (ProblemRecord, RejectRecord, SampleRecord, SftRecord, ModelRecord)}
+TABLES = {r.TABLE: r for r in (ProblemRecord, RejectRecord, SampleRecord, SftRecord, ModelRecord, EvalRecord)}
 
 __all__ = [
-    "ModelRecord", "ProblemRecord", "RejectRecord", "SampleRecord", "SftRecord", "SchemaVersionError", "StarmillError",
+    "EvalRecord", "ModelRecord", "ProblemRecord", "RejectRecord", "SampleRecord", "SftRecord", "SchemaVersionError", "StarmillError",
     "TABLES", "check_readable", "content_hash",
 ]

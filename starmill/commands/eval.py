@@ -1,0 +1,56 @@
+"""``starmill eval MODEL --on NAME[@vN]|SOURCE``: accuracy on held-out problems, written to ``evals``."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from starmill.options import warehouse_option
+
+
+@click.command("eval")
+@click.argument("model")
+@click.option("--on", "on", required=True,
+              help="Problems: a problems version (NAME[@vN]), procedural:n=N,seed=S,difficulty=D, or a file.")
+@click.option("-n", "n", type=click.IntRange(0, 1024), default=8, show_default=True,
+              help="Sampled answers per problem for pass@k and maj@k (0: greedy only).")
+@click.option("--temperature", type=click.FloatRange(0, 10), default=0.7, show_default=True)
+@click.option("--max-tokens", type=click.IntRange(1, 1_000_000), default=128, show_default=True)
+@click.option("--template", default="cot_zero_shot", show_default=True, help="Prompt template id.")
+@click.option("--backend", type=click.Choice(["transformers", "vllm", "openai"]), default="transformers",
+              show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--no-greedy", is_flag=True, help="Skip the greedy pass.")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Also write a PNG of accuracy over every eval on these problems.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@warehouse_option
+def command(model, on, n, temperature, max_tokens, template, backend, seed, no_greedy, plot, as_json, warehouse) -> None:
+    """Evaluate MODEL (a folder, a Hub id or starmill/demo-teacher) on held-out problems."""
+    from pathlib import Path
+
+    from starmill.evaluation import EvalSettings, evaluate
+    from starmill.evaluation.plot import eval_history, plot_history
+    from starmill.output import render
+    from warehouse import Warehouse
+
+    if n == 0 and no_greedy:
+        raise click.UsageError("nothing to do: -n 0 with --no-greedy")
+    wh = Warehouse(warehouse)
+    settings = EvalSettings(n=n, temperature=temperature, max_tokens=max_tokens, template=template, seed=seed,
+                            backend=backend, greedy=not no_greedy)
+    report = evaluate(wh, model, on, settings)
+    if plot:
+        history = eval_history(wh, on=report.problems_ref)
+        plot_history(history, Path(plot), title=f"held-out accuracy on {report.problems_ref}")
+    if as_json:
+        click.echo(json.dumps({"evals": report.ref, "problems": report.problems_ref, "model": report.model,
+                               "metrics": report.metrics, "overlap": report.overlap}, indent=1))
+        return
+    click.echo(f"{report.model} on {report.problems_ref} ({report.problems} problems) -> {report.ref}")
+    click.echo(render(["metric", "value"], [[k, f"{v:.3f}"] for k, v in report.metrics.items()], "table"))
+    seen = report.overlap
+    if seen["trained_on"]:
+        click.echo(f"Overlap with the training data ({', '.join(seen['trained_on'])}): "
+                   f"{seen['by_id']} problems by id, {seen['by_ngram']} more by 8-gram")
+    if plot:
+        click.echo(f"Plot: {plot}")

@@ -1,0 +1,138 @@
+"""Evaluate a model on held-out problems and write the result as a version of ``evals``."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas import EvalRecord, ProblemRecord, SampleRecord
+from schemas.errors import StarmillError
+
+SHARD = 64  # requests per generate call
+
+
+class EvalError(StarmillError):
+    pass
+
+
+@dataclass
+class EvalSettings:
+    n: int = 8  # sampled answers per problem for pass@k and maj@k; 0: greedy only
+    temperature: float = 0.7
+    max_tokens: int = 128
+    template: str = "cot_zero_shot"
+    seed: int = 0
+    backend: str = "transformers"
+    options: dict[str, Any] = field(default_factory=dict)
+    greedy: bool = True
+    workers: int = 1  # answer-checker processes
+
+
+@dataclass
+class EvalReport:
+    ref: str  # the evals version written
+    problems_ref: str
+    model: str
+    metrics: dict[str, float]
+    overlap: dict[str, Any]
+    problems: int
+
+
+def _problems(wh, on: str, name: str) -> tuple[str, list[ProblemRecord]]:
+    """``on``: a problems version in the warehouse, or a source (``procedural:n=…,seed=…``, a file)."""
+    from warehouse.sources import SourceSpec, ensure_problems
+
+    from warehouse.versions import NAME_RE
+
+    head = on.split("@")[0]
+    if NAME_RE.fullmatch(head) and wh.versions(head):
+        ref = wh.resolve(on)
+        manifest = wh.manifest(ref)
+        if manifest.table != "problems":
+            raise EvalError(f"{ref} holds '{manifest.table}' rows: evaluate on a problems version or a source")
+        return str(ref), [ProblemRecord.from_row(r) for r in wh.read(ref).to_pylist()]
+    if on.startswith("procedural"):
+        options = {}
+        for part in filter(None, on.partition(":")[2].split(",")):
+            key, sep, value = part.partition("=")
+            if not sep or key not in ("n", "seed", "difficulty"):
+                raise EvalError(f"bad procedural source {on!r}: use procedural:n=N,seed=S,difficulty=D")
+            options[key] = value
+        spec = SourceSpec(uri="procedural", split="test", procedural=options)
+    else:
+        spec = SourceSpec(uri=on, split="test")
+    return ensure_problems(wh, spec, name)
+
+
+def _samples(backend, teacher_model: str, revision, problems, settings: EvalSettings, mode: str) -> list[SampleRecord]:
+    from tqdm.auto import tqdm
+
+    from generators.base import SamplingParams
+    from generators.sampling import plan_requests, plan_shards, run_shard
+
+    n, temperature = (1, 0.0) if mode == "greedy" else (settings.n, settings.temperature)
+    params = SamplingParams(n=n, temperature=temperature, max_tokens=settings.max_tokens)
+    requests = plan_requests(problems, stage="rationale", iteration=0, template_id=settings.template,
+                             training_template_id=settings.template, sampling=params, base_seed=settings.seed,
+                             model=teacher_model, model_revision=revision)
+    out: list[SampleRecord] = []
+    for shard in tqdm(plan_shards(requests, SHARD), desc=f"eval {mode}", unit="shard"):
+        out += run_shard(backend, shard)
+    return out
+
+
+def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
+             problems_name: str = "eval_problems", name: str = "evals") -> EvalReport:
+    from filters.answers import CHECKER_VERSION, check_answer
+    from filters.grading import grade
+    from generators.registry import backend_for, model_identity
+    from starmill.evaluation.metrics import accuracy
+    from starmill.evaluation.overlap import overlap
+
+    settings = settings or EvalSettings()
+    problems_ref, problems = _problems(wh, on, problems_name)
+    if not problems:
+        raise EvalError(f"{problems_ref} holds no problems")
+    teacher = {"backend": settings.backend, "model": model, "revision": None, "options": settings.options}
+    model_id, revision = model_identity(teacher)
+    backend = backend_for(teacher)
+    by_id = {p.problem_id: p for p in problems}
+    modes = (["greedy"] if settings.greedy else []) + (["sampled"] if settings.n > 0 else [])
+    rows: list[EvalRecord] = []
+    greedy: dict[str, bool] = {}
+    sampled: dict[str, list[tuple[str | None, bool]]] = defaultdict(list)
+    for mode in modes:
+        graded = grade(_samples(backend, model_id, revision, problems, settings, mode), by_id,
+                       workers=settings.workers, progress=True)
+        for s in graded:
+            verdict = s.verdicts[0]["verdict"] if s.verdicts else "error"
+            if mode == "greedy":
+                greedy[s.problem_id] = s.correct
+            else:
+                sampled[s.problem_id].append((s.extracted_answer, s.correct))
+            rows.append(EvalRecord(
+                problem_id=s.problem_id, mode=mode, sample_index=s.sample_index, model=model_id,
+                model_revision=revision, completion=s.completion, extracted_answer=s.extracted_answer,
+                gold_answer=by_id[s.problem_id].gold_answer, verdict=verdict, correct=s.correct,
+                finish_reason=s.finish_reason, completion_tokens=s.completion_tokens,
+                temperature=0.0 if mode == "greedy" else settings.temperature, seed=s.seed))
+
+    def equivalent(a: str, b: str) -> bool:
+        return check_answer(a, b, pred_is_answer=True).correct
+
+    metrics = accuracy(greedy, dict(sampled), equivalent)
+    seen = overlap(wh, model, problems)
+    info = backend.info()
+    writer = wh.writer(name, "evals", parents=[problems_ref, *seen["trained_on"]],
+                       models=[{"model": model_id, "revision": revision, "backend": settings.backend,
+                                "engine": info.engine, "engine_version": info.engine_version}],
+                       sampling={"n": settings.n, "temperature": settings.temperature,
+                                 "max_tokens": settings.max_tokens, "seed": settings.seed},
+                       extra={"metrics": metrics, "overlap": seen, "eval_on": problems_ref,
+                              "template": settings.template,
+                              "checker": {"name": "starmill", "version": CHECKER_VERSION}})
+    with writer:
+        writer.write(rows)
+        writer.count("problems", len(problems))
+        writer.count("rows", len(rows))
+    return EvalReport(f"{name}@v{writer.version}", problems_ref, model_id, metrics, seen, len(problems))
