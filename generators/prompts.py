@@ -17,6 +17,7 @@ import yaml
 from schemas.errors import StarmillError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+MAX_TEMPLATE_BYTES = 256 * 1024  # a template is a few lines; anything bigger is a wrong file
 
 
 class TemplateError(StarmillError):
@@ -66,27 +67,47 @@ class Template:
 def load_template(path: str | Path) -> Template:
     path = Path(path)
     raw = path.read_bytes()
+    if len(raw) > MAX_TEMPLATE_BYTES:
+        raise TemplateError(f"{path} is not a template: over {MAX_TEMPLATE_BYTES // 1024} KiB")
     try:
         data = yaml.safe_load(raw)
-        examples = tuple((e["question"], e["answer"]) for e in data.get("examples") or [])
+        examples = tuple((str(e["question"]), str(e["answer"])) for e in data.get("examples") or [])
         user = data["user"]
-    except (yaml.YAMLError, KeyError, TypeError) as exc:
-        raise TemplateError(f"{path} is not a valid template (needs 'id' and 'user'): {exc}") from None
-    if "{question}" not in user:
-        raise TemplateError(f"{path}: 'user' must contain {{question}}")
-    return Template(id=data.get("id", path.stem), hash=hashlib.sha256(raw).hexdigest()[:16],
-                    description=data.get("description", ""), system=data.get("system"), user=user,
+    except (yaml.YAMLError, KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TemplateError(f"{path} is not a valid template (a YAML mapping with 'user'): {first}") from None
+    if not isinstance(user, str) or "{question}" not in user:
+        raise TemplateError(f"{path}: 'user' must be text containing {{question}}")
+    return Template(id=str(data.get("id", path.stem)), hash=hashlib.sha256(raw).hexdigest()[:16],
+                    description=str(data.get("description", "")), system=data.get("system"), user=user,
                     examples=examples)
+
+
+def template_file(name: str) -> Path:
+    """The file of a user template: a relative ``.yaml`` path inside the current folder. Absolute
+    paths, ``..`` and links out of it are refused, so a config cannot point a prompt at any file."""
+    path = Path(name)
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        raise TemplateError(f"unknown prompt template {name!r} (built-in: {', '.join(available())}; "
+                            "or a relative path to your own .yaml template)")
+    if path.is_absolute() or name.startswith("~") or ".." in path.parts:
+        raise TemplateError(f"prompt template {name!r}: give a path relative to the current folder, "
+                            "without '..'")
+    here = Path.cwd().resolve()
+    resolved = (here / path).resolve()
+    if not resolved.is_relative_to(here):
+        raise TemplateError(f"prompt template {name!r} leads outside the current folder")
+    if not resolved.is_file():
+        raise TemplateError(f"prompt template file {name!r} not found")
+    return resolved
 
 
 @functools.lru_cache(maxsize=64)
 def get_template(name: str) -> Template:
-    """A built-in template by id, or a template file by path."""
+    """A built-in template by id, or a template file by relative path (see ``template_file``)."""
     if re.fullmatch(r"[a-z0-9_]+", name) and (TEMPLATES / f"{name}.yaml").exists():
         return load_template(TEMPLATES / f"{name}.yaml")
-    if Path(name).is_file():
-        return load_template(name)
-    raise TemplateError(f"unknown prompt template {name!r} (built-in: {', '.join(available())}; or a path to a YAML file)")
+    return load_template(template_file(name))
 
 
 def render(template_id: str, question: str, hint: str | None = None) -> list[dict[str, str]]:

@@ -5,12 +5,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from schemas.errors import StarmillError
 from warehouse.sources.spec import SourceSpec
 
 DEMO_TEACHER = "starmill/demo-teacher"  # the committed demo model (generators/demo_teacher/)
+MAX_N = 1024  # samples per request (sampling.n, rationalization.attempts) and k
+MAX_FILE_BYTES = 1024 * 1024  # a config is a page of YAML; a bigger file is a wrong file
+MAX_DEPTH = 32  # nesting of the YAML (teacher.options is the only free-form part)
+MAX_VALUES = 100_000  # values after aliases are expanded: YAML "billion laughs" stop here
+SEED_MAX = 2**63 - 1
 
 
 class ConfigError(StarmillError):
@@ -18,7 +23,7 @@ class ConfigError(StarmillError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # .inf / .nan are never a setting
 
 
 class TeacherConfig(_Strict):
@@ -32,27 +37,44 @@ class TeacherConfig(_Strict):
 
 
 class PromptConfig(_Strict):
-    template: str = Field("cot_zero_shot", description="prompt template id for rationales")
+    template: str = Field("cot_zero_shot", description="prompt template id for rationales, or a relative "
+                          "path to a .yaml template inside the current folder")
     rationalization_template: str = Field("star_rationalization", description="template id with the gold hint")
+
+    @field_validator("template", "rationalization_template")
+    @classmethod
+    def _known(cls, name: str, info) -> str:
+        from generators.prompts import get_template
+
+        try:
+            template = get_template(name)
+        except StarmillError as exc:  # an unknown id, a file outside the folder, not a template
+            raise ValueError(str(exc)) from None
+        hinted = info.field_name == "rationalization_template"
+        if template.takes_hint != hinted:
+            raise ValueError(f"template {name!r} " + ("has no {hint}" if hinted else "shows the {hint}: "
+                             "it cannot be the training prompt"))
+        return name
 
 
 class SamplingConfig(_Strict):
-    n: int = Field(4, ge=1, description="rationales per problem")
-    temperature: float = Field(0.7, ge=0)
+    n: int = Field(4, ge=1, le=MAX_N, description="rationales per problem")
+    temperature: float = Field(0.7, ge=0, le=100)
     top_p: float = Field(1.0, gt=0, le=1)
-    top_k: int = -1
-    max_tokens: int = Field(128, ge=1)
-    seed: int = Field(0, description="base seed; each request's seed derives from it and the request")
+    top_k: int = Field(-1, ge=-1, le=1_000_000)
+    max_tokens: int = Field(128, ge=1, le=1_000_000)
+    seed: int = Field(0, ge=-SEED_MAX, le=SEED_MAX, description="base seed; each request's seed derives "
+                      "from it and the request")
 
 
 class RationalizationConfig(_Strict):
     enabled: bool = True
-    attempts: int = Field(2, ge=1, description="R: hinted attempts per unsolved problem")
+    attempts: int = Field(2, ge=1, le=MAX_N, description="R: hinted attempts per unsolved problem")
 
 
 class FilterConfig(_Strict):
-    min_chars: int = Field(1, ge=0, description="shortest completion kept")
-    max_chars: int = Field(8000, ge=1, description="longest completion kept")
+    min_chars: int = Field(1, ge=0, le=10_000_000, description="shortest completion kept")
+    max_chars: int = Field(8000, ge=1, le=10_000_000, description="longest completion kept")
     near_duplicate_threshold: float = Field(0.9, gt=0, le=1, description="Jaccard of 5-gram shingles")
     mixed_language: bool = Field(True, description="drop completions that mix writing systems")
 
@@ -63,24 +85,25 @@ class SelfConsistencyConfig(_Strict):
 
 
 class IterationConfig(_Strict):
-    count: int = Field(1, ge=1, description="K: STaR iterations")
-    models: list[str] = Field(default_factory=list, description="teacher for iterations 2..K, one each")
+    count: int = Field(1, ge=1, le=100, description="K: STaR iterations")
+    models: list[str] = Field(default_factory=list, max_length=100, description="teacher for iterations "
+                              "2..K, one each")
     command: str | None = Field(None, description="shell command run between iterations to make the next "
                                 "model; {sft} is a Parquet file of the rows kept so far, {output} the "
                                 "folder to write the model to")
 
 
 class CheckerConfig(_Strict):
-    workers: int = Field(1, ge=1, description="processes for the symbolic path")
-    timeout: float = Field(5.0, gt=0, description="hard time limit per symbolic check, seconds")
+    workers: int = Field(1, ge=1, le=256, description="processes for the symbolic path")
+    timeout: float = Field(5.0, gt=0, le=3600, description="hard time limit per symbolic check, seconds")
 
 
 class RunnerConfig(_Strict):
     kind: Literal["thread", "dask", "ray"] = "thread"
-    shard_size: int = Field(16, ge=1, description="problems per generation task")
-    max_workers: int = Field(2, ge=1, description="threads (thread runner)")
-    retries: int = Field(2, ge=0, description="retries of a failing shard")
-    retry_delay_seconds: float = Field(1.0, ge=0, description="first retry delay; doubles each retry")
+    shard_size: int = Field(16, ge=1, le=100_000, description="problems per generation task")
+    max_workers: int = Field(2, ge=1, le=1024, description="threads (thread runner)")
+    retries: int = Field(2, ge=0, le=100, description="retries of a failing shard")
+    retry_delay_seconds: float = Field(1.0, ge=0, le=3600, description="first retry delay; doubles each retry")
     concurrency_limit: str | None = Field(None, description="Prefect global concurrency limit that "
                                           "generation tasks occupy (guards GPUs across flows)")
     address: str | None = Field(None, description="dask scheduler or ray address; none: a local cluster")
@@ -91,13 +114,23 @@ class DatasetNames(_Strict):
     samples: str = "samples"
     sft: str = "sft"
 
+    @field_validator("problems", "samples", "sft")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        from warehouse.versions import check_name
+
+        try:
+            return check_name(name)
+        except StarmillError as exc:
+            raise ValueError(str(exc)) from None
+
 
 class RunConfig(_Strict):
     source: SourceSpec = Field(default_factory=lambda: SourceSpec(procedural={"n": 64, "seed": 0, "difficulty": 1}))
     teacher: TeacherConfig = Field(default_factory=TeacherConfig)
     prompts: PromptConfig = Field(default_factory=PromptConfig)
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
-    k: int = Field(2, ge=1, description="most rationales kept per problem")
+    k: int = Field(2, ge=1, le=MAX_N, description="most rationales kept per problem")
     rationalization: RationalizationConfig = Field(default_factory=RationalizationConfig)
     filters: FilterConfig = Field(default_factory=FilterConfig)
     self_consistency: SelfConsistencyConfig = Field(default_factory=SelfConsistencyConfig)
@@ -119,9 +152,43 @@ def parse_config(data: dict[str, Any] | None, origin: str = "config") -> RunConf
         problems = []
         for err in exc.errors():
             key = _where(err["loc"])
-            message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            if err["type"] == "extra_forbidden":
+                message = "unknown key"
+            elif err["type"] == "value_error":
+                message = str(err["ctx"]["error"])
+            else:
+                message = err["msg"]
             problems.append(f"{key}: {message}")
         raise ConfigError(f"{origin}: " + "; ".join(problems)) from None
+
+
+def _yaml(text: str, origin: str) -> Any:
+    """``yaml.safe_load`` with every way it can fail as one ``ConfigError``, and a bound on the size
+    of what it built (aliases expanded), so a YAML bomb is refused instead of validated."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{origin} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise ConfigError(f"{origin}: nested too deeply (at most {MAX_DEPTH} levels)") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise ConfigError(f"{origin}: {str(exc).splitlines()[0]}") from None
+    _check_size(data, origin)
+    return data
+
+
+def _check_size(data: Any, origin: str) -> None:
+    stack, seen = [(data, 0)], 0
+    while stack:
+        value, depth = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise ConfigError(f"{origin}: more than {MAX_VALUES} values (YAML aliases expanding?)")
+        if isinstance(value, (dict, list)):
+            if depth >= MAX_DEPTH:
+                raise ConfigError(f"{origin}: nested too deeply (at most {MAX_DEPTH} levels)")
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
 
 
 def load_config(path: str | Path | None) -> RunConfig:
@@ -131,10 +198,13 @@ def load_config(path: str | Path | None) -> RunConfig:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} not found")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ConfigError(f"{path} is not a config file: over {MAX_FILE_BYTES // 1024} KiB")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a config file: not UTF-8 text (binary data?)") from None
+    data = _yaml(text, str(path))
     if data is not None and not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys")
     return parse_config(data, str(path))
@@ -155,5 +225,5 @@ def apply_overrides(config: RunConfig, overrides: tuple[str, ...] | list[str]) -
             if not isinstance(node.get(key), dict):
                 raise ConfigError(f"--set {path}: {key!r} is not a section")
             node = node[key]
-        node[keys[-1]] = yaml.safe_load(raw)
+        node[keys[-1]] = _yaml(raw, f"--set {path.strip()}")
     return parse_config(data, "--set")
