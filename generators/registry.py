@@ -12,6 +12,8 @@ from generators.weights import snapshot_revision, weights_hash
 
 DEMO_ALIAS = "starmill/demo-teacher"
 DEMO_PATH = Path(__file__).resolve().parent / "demo_teacher"
+STUDENT_ALIAS = "starmill/demo-student"
+STUDENT_PATH = Path(__file__).resolve().parent / "demo_student"
 _BACKENDS: dict[str, Backend] = {}
 LOAD_SECONDS: dict[str, float] = {}  # engine start-up (imports and weights) per teacher, this process
 _GENERATE_LOCKS: dict[str, threading.Lock] = {}
@@ -73,8 +75,8 @@ def release(teacher: dict[str, Any] | None = None) -> None:
 
 
 def resolve_model(model: str) -> str:
-    """The path or id to load: the demo alias names the committed demo teacher."""
-    return str(DEMO_PATH) if model == DEMO_ALIAS else model
+    """The path or id to load: the demo aliases name the committed demo teacher and student."""
+    return {DEMO_ALIAS: str(DEMO_PATH), STUDENT_ALIAS: str(STUDENT_PATH)}.get(model, model)
 
 
 def model_identity(teacher: dict[str, Any]) -> tuple[str, str | None]:
