@@ -65,12 +65,14 @@ def test_datasets_and_show(loaded, capsys):
     run(capsys, "ingest", "procedural", "-n", "12", "--seed", "3")
     code, out, _ = run(capsys, "datasets", "--csv")
     rows = [line.split(",") for line in out.splitlines()]
-    assert rows[0] == ["dataset", "kind", "versions", "latest", "rows", "created_at", "partial"]
-    assert [r[:5] for r in rows[1:]] == [["gsm8k", "problems", "1", "v1", "2"], ["problems", "problems", "1", "v1", "12"]]
+    assert rows[0] == ["dataset", "kind", "versions", "latest", "rows", "created_at", "partial", "status"]
+    assert [r[:5] + r[7:] for r in rows[1:]] == [["gsm8k", "problems", "1", "v1", "2", "ok"],
+                                                 ["problems", "problems", "1", "v1", "12", "ok"]]
     code, out, _ = run(capsys, "show", "gsm8k@v1")
     assert out.splitlines()[0].startswith("gsm8k@v1  (problems, 2 rows,")
     assert "Table rejects (8 rows)" in out
     assert "  gold_solution        string" in out
+    assert "  verified:  sha256 of 2 files" in out
     info = json.loads(run(capsys, "show", "gsm8k", "--json")[1])
     assert info["manifest"]["drops"]["undecodable"] == 1 and info["tables"] == {"problems": 2, "rejects": 8}
 

@@ -20,3 +20,15 @@ class BadDatasetName(WarehouseError):
 
 class QueryError(WarehouseError):
     pass
+
+
+class DamagedVersion(WarehouseError):
+    """A version whose files don't match what its manifest promises (or that this starmill can't read)."""
+
+    def __init__(self, ref: str, problem: str, *, newer: bool = False):
+        self.ref, self.problem, self.newer = ref, problem, newer
+        super().__init__(f"{ref} {'cannot be read' if newer else 'is damaged'}: {problem}")
+
+    @property
+    def status(self) -> str:
+        return "newer" if self.newer else "damaged"

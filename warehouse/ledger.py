@@ -2,19 +2,27 @@
 
 Each finished shard is one Parquet file written through a temporary name and renamed, so after a
 ``kill -9`` a shard is either wholly in the ledger or not at all: a rerun redoes at most the shards
-that were in flight. Failed shards are recorded with their error.
+that were in flight. Failed shards are recorded with their error. The ledger is a cache, not data:
+a shard that can't be read back (truncated, swapped, not Parquet) is removed with a warning and
+generated again, never failed forever.
 """
 from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas import SampleRecord
 
 RUNS = "_runs"
+
+
+class LedgerWarning(UserWarning):
+    """A ledger shard was unreadable and is dropped from the cache."""
 
 
 class Ledger:
@@ -23,16 +31,33 @@ class Ledger:
         self.path = Path(root) / RUNS / run_key
         (self.path / "shards").mkdir(parents=True, exist_ok=True)
         (self.path / "failed").mkdir(parents=True, exist_ok=True)
+        self._loaded: tuple[str, list[SampleRecord]] | None = None  # the shard ``has`` just read
 
     def _shard(self, key: str) -> Path:
         return self.path / "shards" / f"{key}.parquet"
 
     def has(self, key: str) -> bool:
-        return self._shard(key).exists()
+        """Whether the shard is in the ledger and reads back whole; an unreadable one is removed."""
+        path = self._shard(key)
+        if not path.exists():
+            return False
+        try:
+            table = pq.read_table(path)
+            self._loaded = (key, [SampleRecord.from_row(row) for row in table.to_pylist()])
+        except (OSError, pa.ArrowException, TypeError, ValueError, KeyError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            warnings.warn(f"ledger shard {path.name} of run {self.run_key} is unreadable ({reason}): removed, "
+                          "it will be generated again", LedgerWarning, stacklevel=2)
+            path.unlink(missing_ok=True)
+            return False
+        return True
 
     def load(self, key: str) -> list[SampleRecord]:
-        table = pq.read_table(self._shard(key))
-        return [SampleRecord.from_row(row) for row in table.to_pylist()]
+        if (self._loaded is None or self._loaded[0] != key) and not self.has(key):
+            raise KeyError(f"ledger shard {key} is not in run {self.run_key}")
+        samples = self._loaded[1]
+        self._loaded = None
+        return samples
 
     def record(self, key: str, samples: list[SampleRecord]) -> None:
         """Store a finished shard durably (fsync, then an atomic rename)."""

@@ -15,6 +15,7 @@ class FileEntry(BaseModel):
     table: str
     rows: int
     bytes: int
+    sha256: str | None = None  # hex digest of the file's bytes at commit (absent in older manifests)
 
 
 class SourceEntry(BaseModel):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -34,6 +35,25 @@ class Storage:
 
     def exists(self, path: str) -> bool:
         return self.fs.get_file_info(path).type != pafs.FileType.NotFound
+
+    def size(self, path: str) -> int | None:
+        """Bytes of the file at ``path``; None when there is no file there."""
+        info = self.fs.get_file_info(path)
+        return info.size if info.type == pafs.FileType.File else None
+
+    def inside(self, path: str) -> bool:
+        """Whether ``path``, with every symlink followed, stays under the root."""
+        if not self.is_local:
+            return True
+        real = os.path.realpath(path)
+        return real == self.root or real.startswith(self.root.rstrip("/") + "/")
+
+    def sha256(self, path: str, chunk: int = 1 << 20) -> str:
+        digest = hashlib.sha256()
+        with self.fs.open_input_stream(path) as f:
+            while block := f.read(chunk):
+                digest.update(block)
+        return digest.hexdigest()
 
     def listdir(self, path: str) -> list[pafs.FileInfo]:
         if not self.exists(path):

@@ -9,23 +9,38 @@ import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 
 from schemas import TABLES, check_readable
+from warehouse import integrity
 from warehouse.errors import BadDatasetName, DatasetNotFound, VersionNotFound, WarehouseError
-from warehouse.manifest import MANIFEST_FORMAT, Manifest
+from warehouse.manifest import Manifest
 from warehouse.storage import Storage, resolve_root
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")  # always used with fullmatch
 RESERVED = {"manifests", "datasets", "versions", "information_schema"}
-VERSION_RE = re.compile(r"^v([1-9][0-9]*)$")
-SPEC_RE = re.compile(r"^(?P<name>[^@]+)(@v?(?P<version>[0-9]+))?$")
+VERSION_RE = re.compile(r"v([1-9][0-9]*)")
+SPEC_RE = re.compile(r"(?P<name>[^@]+)(@v?(?P<version>[0-9]+))?")
+
+
+def is_name(name: str) -> bool:
+    return isinstance(name, str) and bool(NAME_RE.fullmatch(name)) and name not in RESERVED and not name.endswith("_all")
 
 
 def check_name(name: str) -> str:
-    if not NAME_RE.match(name) or name in RESERVED or name.endswith("_all"):
+    """``name`` if it is a valid dataset name (the whole string), else ``BadDatasetName``."""
+    if not is_name(name):
         raise BadDatasetName(
             f"bad dataset name {name!r}: use lowercase letters, digits and _, start with a letter, "
             f"don't end in '_all' and don't use {sorted(RESERVED)}"
         )
     return name
+
+
+def check_ref(spec: str) -> tuple[str, int | None]:
+    """``NAME``, ``NAME@vN`` or ``NAME@N`` to (name, version or None); ``BadDatasetName`` otherwise."""
+    match = SPEC_RE.fullmatch(spec) if isinstance(spec, str) else None
+    if not match:
+        raise BadDatasetName(f"bad dataset reference {spec!r}: use NAME or NAME@vN")
+    version = match.group("version")
+    return check_name(match.group("name")), None if version is None else int(version)
 
 
 @dataclass(frozen=True)
@@ -44,12 +59,13 @@ class Warehouse:
     def __init__(self, root: str | None = None):
         self.root = resolve_root(root)
         self.storage = Storage(self.root)
+        self._opened: dict[tuple[str, int], Manifest] = {}
 
     # listing -------------------------------------------------------------------------------
     def datasets(self) -> list[str]:
         names = []
         for info in self.storage.listdir(self.storage.root):
-            if info.type == pafs.FileType.Directory and NAME_RE.match(info.base_name):
+            if info.type == pafs.FileType.Directory and is_name(info.base_name):
                 if self.versions(info.base_name):
                     names.append(info.base_name)
         return sorted(names)
@@ -57,8 +73,8 @@ class Warehouse:
     def versions(self, name: str) -> list[int]:
         """Committed versions of ``name``, oldest first (a folder without a manifest is not one)."""
         found = []
-        for info in self.storage.listdir(self.storage.path(name)):
-            match = VERSION_RE.match(info.base_name)
+        for info in self.storage.listdir(self.storage.path(check_name(name))):
+            match = VERSION_RE.fullmatch(info.base_name)
             if match and info.type == pafs.FileType.Directory:
                 if self.storage.exists(self.storage.path(name, info.base_name, "manifest.json")):
                     found.append(int(match.group(1)))
@@ -66,41 +82,34 @@ class Warehouse:
 
     def resolve(self, spec: str) -> VersionRef:
         """``name`` (latest version) or ``name@vN`` / ``name@N`` to a committed version."""
-        match = SPEC_RE.match(spec.strip())
-        if not match:
-            raise VersionNotFound(f"bad dataset reference {spec!r}: use NAME or NAME@vN")
-        name = match.group("name")
+        name, wanted = check_ref(spec)
         versions = self.versions(name)
         if not versions:
             known = ", ".join(self.datasets()) or "none"
             raise DatasetNotFound(f"no dataset {name!r} in {self.root} (datasets: {known})")
-        if match.group("version") is None:
-            version = versions[-1]
-        else:
-            version = int(match.group("version"))
-            if version not in versions:
-                raise VersionNotFound(
-                    f"dataset {name!r} has no version v{version} (versions: "
-                    + ", ".join(f"v{v}" for v in versions) + ")"
-                )
+        version = versions[-1] if wanted is None else wanted
+        if version not in versions:
+            raise VersionNotFound(
+                f"dataset {name!r} has no version v{version} (versions: "
+                + ", ".join(f"v{v}" for v in versions) + ")"
+            )
         return VersionRef(name, version, self.storage.path(name, f"v{version}"))
 
     # reading -------------------------------------------------------------------------------
-    def manifest(self, ref: VersionRef | str) -> Manifest:
+    def read_manifest(self, ref: VersionRef | str) -> Manifest:
+        """The manifest alone, checked against its folder (files not looked at)."""
         ref = self.resolve(ref) if isinstance(ref, str) else ref
-        data = self.storage.read_json(self.storage.path(ref.dataset, f"v{ref.version}", "manifest.json"))
-        if data.get("format", 1) > MANIFEST_FORMAT:
-            raise WarehouseError(
-                f"{ref} was written by a newer starmill (manifest format {data['format']}): upgrade starmill"
-            )
-        manifest = Manifest.model_validate(data)
-        known = TABLES.get(manifest.table)
-        if known is not None and manifest.schema_version > known.SCHEMA_VERSION:
-            raise WarehouseError(
-                f"{ref} has '{manifest.table}' schema version {manifest.schema_version}, but this "
-                f"starmill reads up to version {known.SCHEMA_VERSION}: upgrade starmill to read it"
-            )
-        return manifest
+        return integrity.read_manifest(self.storage, ref)
+
+    def manifest(self, ref: VersionRef | str, cached: bool = True) -> Manifest:
+        """Open a version: its manifest, and its files checked against it (``DamagedVersion``)."""
+        ref = self.resolve(ref) if isinstance(ref, str) else ref
+        key = (ref.dataset, ref.version)
+        if not cached or key not in self._opened:
+            manifest = integrity.read_manifest(self.storage, ref)
+            integrity.check_files(self.storage, ref, manifest)
+            self._opened[key] = manifest  # versions are immutable: checked once per Warehouse
+        return self._opened[key]
 
     def files(self, ref: VersionRef, table: str | None = None) -> list[str]:
         manifest = self.manifest(ref)

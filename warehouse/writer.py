@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from schemas import TABLES
 from schemas.base import Record
 from warehouse import lineage
-from warehouse.errors import WarehouseError
+from warehouse.errors import DamagedVersion, WarehouseError
 from warehouse.manifest import FileEntry, Manifest, SourceEntry
 
 STAGING = "_staging"
@@ -56,7 +56,8 @@ class _TableFiles:
         if self.writer.storage.is_local:
             with open(path, "rb+") as handle:
                 os.fsync(handle.fileno())
-        self.entries.append(FileEntry(path=self.rel, table=self.table, rows=self.part_rows, bytes=size))
+        self.entries.append(FileEntry(path=self.rel, table=self.table, rows=self.part_rows, bytes=size,
+                                      sha256=self.writer.storage.sha256(path)))  # verified by `starmill verify`
         self.parquet, self.part, self.part_rows = None, self.part + 1, 0
 
     def write_arrow(self, data: pa.Table | pa.RecordBatch) -> None:
@@ -138,14 +139,18 @@ class VersionWriter:
         self.storage.makedirs(self.staging)
 
     def _check_kind(self) -> None:
-        versions = self.warehouse.versions(self.name)
-        if versions:
-            existing = self.warehouse.manifest(self.warehouse.resolve(f"{self.name}@v{versions[-1]}"))
+        """The newest readable manifest says what kind of rows this dataset holds (damaged ones are skipped)."""
+        for version in reversed(self.warehouse.versions(self.name)):
+            try:
+                existing = self.warehouse.read_manifest(self.warehouse.resolve(f"{self.name}@v{version}"))
+            except DamagedVersion:
+                continue
             if existing.table != self.table:
                 raise WarehouseError(
                     f"dataset {self.name!r} holds '{existing.table}' rows, not '{self.table}': "
                     "choose another name"
                 )
+            return
 
     def _clean_stale(self) -> None:
         """Remove staging folders left by writers that died (same host: dead pid; else: old)."""

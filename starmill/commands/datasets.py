@@ -1,4 +1,4 @@
-"""``starmill datasets``: list datasets with their versions, rows and creation times."""
+"""``starmill datasets``: list datasets with their versions, rows, creation times and health."""
 from __future__ import annotations
 
 import click
@@ -11,17 +11,21 @@ from starmill.output import output_options, render
 @warehouse_option
 @output_options
 def command(warehouse: str, fmt: str) -> None:
-    """List datasets: kind, versions, rows and creation time of the latest version."""
+    """List datasets: kind, versions, rows and creation time of the latest version, and whether every
+    version opens cleanly (a damaged one is named on stderr; `starmill verify` checks every byte)."""
     from warehouse import Warehouse
+    from warehouse.health import survey
 
     wh = Warehouse(warehouse)
     rows = []
     for name in wh.datasets():
-        versions = wh.versions(name)
-        manifest = wh.manifest(wh.resolve(name))
-        rows.append([name, manifest.table, len(versions), f"v{versions[-1]}", manifest.rows,
-                     manifest.created_at, manifest.partial])
+        health = survey(wh, name)
+        manifest = health.manifests.get(health.latest)
+        if health.damaged:
+            click.echo(health.warning(), err=True)
+        cells = [manifest.table, manifest.rows, manifest.created_at, manifest.partial] if manifest else ["", "", "", ""]
+        rows.append([name, cells[0], len(health.versions), f"v{health.latest}", *cells[1:], health.status])
     if not rows and fmt == "table":
         click.echo(f"No datasets in {wh.root}. Make one with `starmill ingest` or `starmill run`.")
         return
-    click.echo(render(["dataset", "kind", "versions", "latest", "rows", "created_at", "partial"], rows, fmt))
+    click.echo(render(["dataset", "kind", "versions", "latest", "rows", "created_at", "partial", "status"], rows, fmt))

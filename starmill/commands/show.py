@@ -13,7 +13,8 @@ from starmill.options import warehouse_option
 @warehouse_option
 @click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON object.")
 def command(ref: str, warehouse: str, as_json: bool) -> None:
-    """Show the manifest, schema and summary stats of NAME (latest) or NAME@vN."""
+    """Show the manifest, schema and summary stats of NAME (latest) or NAME@vN, after checking every
+    file of that version against its manifest (sizes, rows, schemas and sha256)."""
     from warehouse import Warehouse
     from warehouse.summary import summarize
 
@@ -35,6 +36,8 @@ def command(ref: str, warehouse: str, as_json: bool) -> None:
         "counts": json.dumps(manifest.get("counts") or {}),
         "drops": json.dumps(manifest.get("drops") or {}),
         "partial": str(manifest.get("partial", False)).lower(),
+        "verified": (f"sha256 of {info['checksums']['verified']} files" if info["checksums"]["verified"]
+                     else "sizes, rows and schemas (no checksums: written by an older starmill)"),
     }
     for key, value in lines.items():
         click.echo(f"  {key + ':':<10} {value}")

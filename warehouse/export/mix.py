@@ -11,8 +11,11 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from warehouse.errors import BadDatasetName
 from warehouse.export.errors import ExportError
+from warehouse.versions import check_ref
 
+MAX_WEIGHT = 100  # copies of one version in a mix; 1e7 would build billions of rows
 MIX_RE = re.compile(r"^(?P<ref>[^:\s]+):(?P<weight>[0-9]*\.?[0-9]+(e-?[0-9]+)?)$")
 
 
@@ -28,8 +31,13 @@ class MixPart:
 def parse_mix(spec: str) -> MixPart:
     """``NAME@vN:WEIGHT`` to a ``MixPart``."""
     match = MIX_RE.match(spec.strip())
-    if not match or float(match.group("weight")) <= 0:
-        raise ExportError(f"bad --mix {spec!r}: use NAME@vN:WEIGHT with a weight above 0, e.g. chat@v2:0.5")
+    if not match or not 0 < float(match.group("weight")) <= MAX_WEIGHT:
+        raise ExportError(f"bad --mix {spec!r}: use NAME@vN:WEIGHT with a weight above 0 and at most "
+                          f"{MAX_WEIGHT}, e.g. chat@v2:0.5")
+    try:
+        check_ref(match.group("ref"))  # the whole name, before anything is read
+    except BadDatasetName as exc:
+        raise ExportError(f"bad --mix {spec!r}: {exc}") from None
     return MixPart(match.group("ref"), float(match.group("weight")))
 
 
