@@ -1,127 +1,94 @@
-"""Read-only SQL over the warehouse through DuckDB.
+"""Read-only SQL over the warehouse through DuckDB: ``connect`` once, then ``query``.
 
-Views (built from folder listings and one manifest per dataset, so opening stays fast):
-  ``<name>``           the latest version's main table
-  ``<name>_all``       every version's main table, with a ``version`` column
-  ``<name>_<table>``   the latest version's side tables (e.g. ``problems_rejects``)
-  ``manifests``        one row per version with its lineage fields
+The views are built first (``warehouse.sql_views``), then the connection is confined to the
+warehouse root and locked (``warehouse.sql_guard``); every query is one checked read-only statement.
+Parameters are bound as the Python values given: ``parse_param`` turns ``NAME=VALUE`` into a string
+and ``NAME:int=3`` (``int``, ``float``, ``bool``, ``str``) into a typed value.
 """
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from warehouse.errors import QueryError, WarehouseError
+from warehouse import sql_guard
+from warehouse.errors import QueryError
+from warehouse.health import DatasetHealth
+from warehouse.sql_views import build_views
 from warehouse.versions import Warehouse
 
-ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
-
-MANIFEST_COLUMNS = """
-    j->>'dataset' AS dataset,
-    CAST(j->>'version' AS INTEGER) AS version,
-    j->>'table' AS table_kind,
-    CAST(j->>'schema_version' AS INTEGER) AS schema_version,
-    CAST(j->>'created_at' AS TIMESTAMPTZ) AS created_at,
-    j->>'starmill_version' AS starmill_version,
-    j->>'git_commit' AS git_commit,
-    j->>'command' AS command,
-    CAST(j->>'partial' AS BOOLEAN) AS partial,
-    j->'tables' AS tables,
-    j->'counts' AS counts,
-    j->'drops' AS drops,
-    j->'parents' AS parents,
-    j->'sources' AS sources,
-    j->'models' AS models,
-    j->'sampling' AS sampling,
-    j->'config' AS config,
-    j AS manifest
-"""
+PARAM_RE = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(:(?P<type>[a-z]+))?=(?P<value>.*)", re.DOTALL)
+MISSING_TABLE = re.compile(r"Table with name (.+?) does not exist")
+TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+@dataclass
+class Session:
+    """A confined DuckDB connection with the warehouse's views."""
+    con: duckdb.DuckDBPyConnection
+    damaged: list[DatasetHealth] = field(default_factory=list)
+    not_served: dict[str, str] = field(default_factory=dict)  # view -> why it is not there
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per damaged dataset, for stderr."""
+        return [health.warning() for health in self.damaged]
 
 
-def _ident(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
-
-
-def _files(paths: list[str]) -> str:
-    return "[" + ", ".join(_lit(p) for p in paths) + "]"
-
-
-def connect(warehouse: Warehouse | str | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the warehouse's views; run queries with ``query``."""
+def connect(warehouse: Warehouse | str | None = None) -> Session:
+    """Views over every dataset that opens cleanly, then the connection confined to the warehouse."""
     wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    if not wh.storage.is_local:
+        raise QueryError("SQL reads local warehouses only")
     con = duckdb.connect(":memory:")
-    manifest_paths = []
-    for name in wh.datasets():
-        versions = wh.versions(name)
-        ref = wh.resolve(f"{name}@v{versions[-1]}")
-        manifest_paths += [wh.storage.path(name, f"v{v}", "manifest.json") for v in versions]
-        try:
-            manifest = wh.manifest(ref)
-        except WarehouseError as exc:  # a newer schema: querying the view says so
-            con.execute(f"CREATE VIEW {_ident(name)} AS SELECT error({_lit(str(exc))})")
-            continue
-        for table in manifest.tables:
-            view = name if table == manifest.table else f"{name}_{table}"
-            con.execute(f"CREATE VIEW {_ident(view)} AS SELECT * FROM read_parquet({_files(wh.files(ref, table))})")
-        pattern = wh.storage.path(name, "v*", manifest.table, "*.parquet")
-        con.execute(
-            f"CREATE VIEW {_ident(name + '_all')} AS SELECT * EXCLUDE (filename), "
-            f"CAST(regexp_extract(filename, '/v([0-9]+)/[^/]+/[^/]+$', 1) AS INTEGER) AS version "
-            f"FROM read_parquet({_lit(pattern)}, filename = true, union_by_name = true)"
-        )
-    source = (
-        f"(SELECT CAST(content AS JSON) AS j FROM read_text({_files(manifest_paths)}))"
-        if manifest_paths else "(SELECT CAST(NULL AS JSON) AS j WHERE false)"
-    )
-    con.execute(f"CREATE VIEW manifests AS SELECT {MANIFEST_COLUMNS} FROM {source}")
-    return con
+    damaged, not_served = build_views(con, wh)
+    sql_guard.confine(con, wh.storage.root)
+    return Session(con, damaged, not_served)
 
 
-def _coerce(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    for kind in (int, float):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    return value
+def _bool(value: str) -> bool:
+    if value.lower() not in TRUE | FALSE:
+        raise ValueError(value)
+    return value.lower() in TRUE
 
 
-def query(
-    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None
-) -> pa.Table:
-    """Run read-only SQL (one or more SELECT/EXPLAIN statements); return the last result."""
+CASTS = {"str": str, "int": int, "float": float, "bool": _bool}
+
+
+def parse_param(item: str) -> tuple[str, Any]:
+    """``NAME=VALUE`` (a string, as given) or ``NAME:TYPE=VALUE`` with TYPE int, float, bool or str."""
+    match = PARAM_RE.fullmatch(item)
+    if not match:
+        raise QueryError(f"bad parameter {item!r}: use NAME=VALUE, or NAME:TYPE=VALUE with TYPE int, float, bool, str")
+    name, kind, value = match.group("name"), match.group("type") or "str", match.group("value")
+    if kind not in CASTS:
+        raise QueryError(f"bad parameter {item!r}: type {kind!r} is not one of int, float, bool, str")
     try:
-        statements = con.extract_statements(sql)
-    except duckdb.Error as exc:
-        raise QueryError(_first_line(exc)) from None
-    if not statements:
-        raise QueryError("no SQL statement given")
-    for statement in statements:
-        if statement.type not in ALLOWED:
-            kind = str(statement.type).split(".")[-1]
-            raise QueryError(f"only SELECT queries are allowed here (got {kind}): the warehouse is read-only")
-    params = {k: _coerce(v) for k, v in (params or {}).items()}
-    result = None
+        return name, CASTS[kind](value)
+    except ValueError:
+        raise QueryError(f"bad parameter {item!r}: {value!r} is not of type {kind}") from None
+
+
+def query(session: Session, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
+    """Run one read-only statement (SELECT, or a plain EXPLAIN of one); its result."""
+    statement = sql_guard.check(session.con, sql)
+    params = params or {}
+    missing = set(statement.named_parameters) - set(params)
+    if missing:
+        raise QueryError(f"missing query parameter(s): {', '.join(sorted(missing))}")
+    unused = set(params) - set(statement.named_parameters)
+    if unused:
+        raise QueryError(f"parameter(s) not used by the query: {', '.join(sorted(unused))}")
     try:
-        for statement in statements:
-            wanted = {k: v for k, v in params.items() if k in statement.named_parameters}
-            missing = set(statement.named_parameters) - set(params)
-            if missing:
-                raise QueryError(f"missing query parameter(s): {', '.join(sorted(missing))}")
-            result = con.sql(statement.query, params=wanted or None).to_arrow_table()
+        return session.con.sql(statement.query, params=params or None).to_arrow_table()
+    except duckdb.CatalogException as exc:
+        missing_table = MISSING_TABLE.search(str(exc))
+        name = missing_table.group(1).strip('"').lower() if missing_table else None
+        if name in session.not_served:
+            raise QueryError(session.not_served[name]) from None
+        raise QueryError(sql_guard.first_line(exc)) from None
     except duckdb.Error as exc:
-        raise QueryError(_first_line(exc)) from None
-    return result
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        raise QueryError(sql_guard.first_line(exc)) from None

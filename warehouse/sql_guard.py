@@ -1,0 +1,136 @@
+"""What user SQL may do: the connection is confined first, then each statement is checked.
+
+The connection itself is the fence (DuckDB's own settings, locked before any user SQL runs): files
+can be read only under the warehouse root (DuckDB follows symlinks and ``..`` before it checks), no
+extension is installed, loaded or autoloaded, no Python object is scanned, nothing spills to a temp
+folder, and no setting can be changed back. Reading the warehouse's own files directly
+(``read_parquet('<root>/…')``) is allowed: they are what the views read. Writing is not, anywhere:
+``COPY … TO`` is a write *inside* the allowed folder, and ``EXPLAIN ANALYZE`` runs the statement it
+explains, so only one plain SELECT (or a plain ``EXPLAIN`` of one) is accepted, and table functions
+that bypass the catalog (raw Arrow pointers, ``query()``, logging, checkpoints) are refused.
+"""
+from __future__ import annotations
+
+import json
+
+import duckdb
+
+from warehouse.errors import QueryError
+
+
+
+def confinement(root: str) -> list[tuple[str, str, str]]:
+    """(setting, SQL value, value read back), in the order that works: the allowed folder before
+    external access goes off, the lock last."""
+    folder = root.rstrip("/") + "/"
+    return [
+        ("temp_directory", "''", ""),  # no spill folder: it would be one more allowed directory
+        ("allowed_directories", "[" + _lit(folder) + "]", f"[{folder}]"),
+        ("enable_external_access", "false", "false"),
+        ("autoinstall_known_extensions", "false", "false"),
+        ("autoload_known_extensions", "false", "false"),
+        ("python_enable_replacements", "false", "false"),
+        ("lock_configuration", "true", "true"),
+    ]
+
+
+TABLE_FUNCTIONS = frozenset({
+    "range", "generate_series", "unnest", "repeat", "json_each", "json_tree", "summary",
+    "read_parquet", "parquet_scan", "parquet_metadata", "parquet_schema", "parquet_file_metadata",
+    "parquet_kv_metadata", "read_csv", "read_csv_auto", "read_json", "read_json_auto", "read_ndjson",
+    "read_ndjson_auto", "read_json_objects", "read_text", "read_blob", "glob", "sniff_csv",
+    "duckdb_columns", "duckdb_views", "duckdb_tables", "duckdb_types", "duckdb_functions",
+    "duckdb_keywords", "duckdb_schemas", "duckdb_settings", "pragma_table_info", "pragma_show",
+    "pragma_version", "icu_calendar_names", "pg_timezone_names",
+})  # what a read of the views may call; everything else (arrow_scan, query, enable_logging, …) is refused
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def confine(con: duckdb.DuckDBPyConnection, root: str) -> None:
+    """Apply the settings, then read them back: a setting that did not take is an error, not a hole."""
+    settings = confinement(root)
+    for name, value, _ in settings:
+        con.execute(f"SET {name} = {value}")
+    found = dict(con.execute("SELECT name, value FROM duckdb_settings()").fetchall())
+    wrong = {name: found.get(name) for name, _, value in settings if found.get(name) != value}
+    if wrong:
+        raise QueryError(f"could not confine DuckDB to the warehouse (settings: {wrong})")
+
+
+def check(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Statement:
+    """The one statement in ``sql``, if it only reads; ``QueryError`` otherwise."""
+    statements = _extract(con, sql)
+    if not statements:
+        raise QueryError("no SQL statement given")
+    if len(statements) > 1:
+        raise QueryError(f"give one statement at a time (got {len(statements)})")
+    statement = statements[0]
+    if statement.type == duckdb.StatementType.EXPLAIN:
+        _check_select(con, _explained(con, statement.query))
+    elif statement.type == duckdb.StatementType.SELECT:
+        _check_select(con, statement.query)
+    else:
+        raise QueryError(f"only SELECT queries are allowed here (got {_kind(statement)}): the warehouse is read-only")
+    return statement
+
+
+def _extract(con, sql: str) -> list:
+    try:
+        return con.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(first_line(exc)) from None
+
+
+def _kind(statement) -> str:
+    return str(statement.type).split(".")[-1]
+
+
+def _explained(con, text: str) -> str:
+    """The statement inside a plain ``EXPLAIN``; ``EXPLAIN ANALYZE`` (it executes) is refused."""
+    bounds = [pos for pos, _ in duckdb.tokenize(text)] + [len(text)]
+    words = [(text[a:b].strip().upper(), a) for (a, kind), b in zip(duckdb.tokenize(text), bounds[1:])
+             if kind != duckdb.token_type.comment]
+    if len(words) < 2 or words[0][0] != "EXPLAIN":
+        raise QueryError("only a plain EXPLAIN of a SELECT is allowed here")
+    if words[1][0] == "(":
+        raise QueryError("EXPLAIN with options is not allowed here: use a plain EXPLAIN SELECT …")
+    if words[1][0] in ("ANALYZE", "ANALYSE"):
+        raise QueryError("EXPLAIN ANALYZE runs the statement it explains: only a plain EXPLAIN of a SELECT is allowed")
+    inner = text[words[1][1]:]
+    statements = _extract(con, inner)
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        kind = _kind(statements[0]) if statements else "nothing"
+        raise QueryError(f"only a plain EXPLAIN of a SELECT is allowed here (got EXPLAIN {kind})")
+    return inner
+
+
+def _check_select(con, text: str) -> None:
+    """Walk the parsed SELECT: every table function it calls must be one that only reads."""
+    tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [text]).fetchall()[0][0])
+    if tree.get("error"):
+        raise QueryError(f"cannot check this query: {tree.get('error_message', 'unsupported SELECT')}")
+    for name in sorted(_table_functions(tree)):
+        if name not in TABLE_FUNCTIONS:
+            raise QueryError(f"table function {name}() is not allowed here: query the warehouse's views")
+
+
+def _table_functions(node) -> set[str]:
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("type") == "TABLE_FUNCTION" and isinstance(item.get("function"), dict):
+                found.add(str(item["function"].get("function_name", "")).lower())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
