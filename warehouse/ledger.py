@@ -31,7 +31,7 @@ class Ledger:
         self.path = Path(root) / RUNS / run_key
         (self.path / "shards").mkdir(parents=True, exist_ok=True)
         (self.path / "failed").mkdir(parents=True, exist_ok=True)
-        self._loaded: tuple[str, list[SampleRecord]] | None = None  # the shard ``has`` just read
+        self._loaded: dict[str, list[SampleRecord]] = {}  # shards ``has`` read, until ``load`` takes them
 
     def _shard(self, key: str) -> Path:
         return self.path / "shards" / f"{key}.parquet"
@@ -43,7 +43,7 @@ class Ledger:
             return False
         try:
             table = pq.read_table(path)
-            self._loaded = (key, [SampleRecord.from_row(row) for row in table.to_pylist()])
+            self._loaded[key] = [SampleRecord.from_row(row) for row in table.to_pylist()]
         except (OSError, pa.ArrowException, TypeError, ValueError, KeyError) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             warnings.warn(f"ledger shard {path.name} of run {self.run_key} is unreadable ({reason}): removed, "
@@ -53,10 +53,11 @@ class Ledger:
         return True
 
     def load(self, key: str) -> list[SampleRecord]:
-        if (self._loaded is None or self._loaded[0] != key) and not self.has(key):
-            raise KeyError(f"ledger shard {key} is not in run {self.run_key}")
-        samples = self._loaded[1]
-        self._loaded = None
+        samples = self._loaded.pop(key, None)
+        if samples is None:
+            if not self.has(key):
+                raise KeyError(f"ledger shard {key} is not in run {self.run_key}")
+            samples = self._loaded.pop(key)
         return samples
 
     def record(self, key: str, samples: list[SampleRecord]) -> None:
