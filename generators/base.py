@@ -13,6 +13,15 @@ class GenerationError(StarmillError):
     """Bad settings, a missing model, a context overflow, an unreachable server."""
 
 
+class RequestRefused(GenerationError):
+    """One request of a batch the engine cannot run (a prompt over the context, an empty prompt, a
+    server's 4xx on it): the caller drops it with ``reason`` and runs its neighbours."""
+
+    def __init__(self, message: str, *, request_id: str, reason: str):
+        super().__init__(message)
+        self.request_id, self.reason = request_id, reason
+
+
 @dataclass(frozen=True)
 class SamplingParams:
     n: int = 1

@@ -7,12 +7,17 @@ from the run's base seed and the request, so a rerun asks exactly the same quest
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Sequence
 
-from generators.base import Backend, EngineInfo, GenerationRequest, Message, SamplingParams
+from generators.base import (
+    Backend, Completion, EngineInfo, GenerationRequest, Message, RequestRefused, SamplingParams,
+)
 from schemas import ProblemRecord, SampleRecord, content_hash
 from schemas.samples import sample_id
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,32 +92,61 @@ def plan_shards(requests: Sequence[PlannedRequest], shard_size: int) -> list[Sha
     return shards
 
 
+def generate_each(backend: Backend, requests: Sequence[PlannedRequest]):
+    """Results by request key, and the ``RequestRefused`` of each request the engine refused: a refused
+    request is dropped and the batch runs again without it, so it never fails its neighbours. When a
+    server refused every request (an HTTP 4xx), the settings are at fault, not one prompt: raise."""
+    pending, refused = list(requests), {}
+    while pending:
+        try:
+            results = backend.generate([GenerationRequest(request_id=r.key, messages=list(r.messages),
+                                                          sampling=r.sampling) for r in pending])
+        except RequestRefused as exc:
+            if exc.request_id not in {r.key for r in pending}:
+                raise
+            log.warning("%s; recorded as a %s sample, the rest of the shard goes on", exc, exc.reason)
+            refused[exc.request_id] = exc
+            pending = [r for r in pending if r.key != exc.request_id]
+            continue
+        return {r.request_id: r for r in results}, refused
+    if all(exc.reason == "refused" for exc in refused.values()):
+        raise next(iter(refused.values()))
+    return {}, refused
+
+
 def run_shard(backend: Backend, shard: Shard) -> list[SampleRecord]:
-    """Generate one shard and turn every completion into an (ungraded) sample record."""
+    """Generate one shard and turn every completion into an (ungraded) sample record; a request the
+    engine refused becomes one empty sample dropped with the reason (e.g. ``context_overflow``)."""
     from generators.parsing import split_output
 
-    results = backend.generate(
-        [GenerationRequest(request_id=r.key, messages=list(r.messages), sampling=r.sampling) for r in shard.requests]
-    )
-    by_key = {r.request_id: r for r in results}
+    by_key, refused = generate_each(backend, shard.requests)
     samples = []
     for request in shard.requests:
+        if request.key in refused:
+            samples.append(_sample(request, 0, Completion("", "error", 0, 0), backend.info(),
+                                   drop_reason=refused[request.key].reason))
+            continue
         result = by_key[request.key]
-        info: EngineInfo = result.engine
-        sampling = request.sampling.as_dict()
         for index, completion in enumerate(result.completions):
             parts = split_output(completion.text, reasoning=completion.reasoning)
-            samples.append(SampleRecord(
-                sample_id=sample_id(request.problem_id, request.stage, request.template_id,
-                                    request.template_hash, request.model, request.model_revision, sampling,
-                                    request.sampling.seed, index),
-                problem_id=request.problem_id, stage=request.stage, iteration=request.iteration,
-                sample_index=index, template_id=request.template_id, template_hash=request.template_hash,
-                prompt=[dict(m) for m in request.training_prompt], completion=completion.text,
-                reasoning=parts.reasoning, answer_text=parts.answer, extracted_answer=None,
-                finish_reason=completion.finish_reason, prompt_tokens=completion.prompt_tokens,
-                completion_tokens=completion.completion_tokens, model=request.model,
-                model_revision=request.model_revision, engine=info.engine, engine_version=info.engine_version,
-                sampling=json.dumps(sampling, sort_keys=True), seed=request.sampling.seed,
-            ))
+            samples.append(_sample(request, index, completion, result.engine, reasoning=parts.reasoning,
+                                   answer_text=parts.answer))
     return samples
+
+
+def _sample(request: PlannedRequest, index: int, completion: Completion, info: EngineInfo, *,
+            reasoning: str | None = None, answer_text: str | None = None,
+            drop_reason: str | None = None) -> SampleRecord:
+    sampling = request.sampling.as_dict()
+    return SampleRecord(
+        sample_id=sample_id(request.problem_id, request.stage, request.template_id, request.template_hash,
+                            request.model, request.model_revision, sampling, request.sampling.seed, index),
+        problem_id=request.problem_id, stage=request.stage, iteration=request.iteration,
+        sample_index=index, template_id=request.template_id, template_hash=request.template_hash,
+        prompt=[dict(m) for m in request.training_prompt], completion=completion.text,
+        reasoning=reasoning, answer_text=answer_text, extracted_answer=None,
+        finish_reason=completion.finish_reason, prompt_tokens=completion.prompt_tokens,
+        completion_tokens=completion.completion_tokens, model=request.model,
+        model_revision=request.model_revision, engine=info.engine, engine_version=info.engine_version,
+        sampling=json.dumps(sampling, sort_keys=True), seed=request.sampling.seed, drop_reason=drop_reason,
+    )

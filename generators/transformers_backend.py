@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Sequence
 
-from generators.base import Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult
+from generators.base import (
+    Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused,
+)
 
 
 class TransformersBackend:
@@ -61,9 +63,10 @@ class TransformersBackend:
             text = request.text
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
         if self.context and len(ids) + request.sampling.max_tokens > self.context:
-            raise GenerationError(
+            raise RequestRefused(
                 f"request {request.request_id}: prompt of {len(ids)} tokens plus max_tokens "
-                f"{request.sampling.max_tokens} exceeds the model's context of {self.context} tokens")
+                f"{request.sampling.max_tokens} exceeds the model's context of {self.context} tokens",
+                request_id=request.request_id, reason="context_overflow")
         return ids
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:

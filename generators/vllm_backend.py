@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from generators.base import (
-    Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, SamplingParams,
+    Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused, SamplingParams,
 )
 from generators.weights import snapshot_revision, weights_hash
 
@@ -157,12 +157,14 @@ class VLLMBackend:
 
     def _check_fits(self, request: GenerationRequest, prompt_tokens: int) -> None:
         if prompt_tokens == 0:
-            raise GenerationError(f"request {request.request_id}: the prompt is empty")
+            raise RequestRefused(f"request {request.request_id}: the prompt is empty",
+                                 request_id=request.request_id, reason="empty_prompt")
         if prompt_tokens >= self._max_model_len:
-            raise GenerationError(
+            raise RequestRefused(
                 f"request {request.request_id}: context overflow: the prompt is {prompt_tokens} tokens"
                 f" and {self._model!r} runs with max_model_len={self._max_model_len}, leaving no room"
-                " to generate; shorten the prompt or raise max_model_len")
+                " to generate; shorten the prompt or raise max_model_len",
+                request_id=request.request_id, reason="context_overflow")
 
     def _completions(self, output: Any) -> list[Completion]:
         prompt_tokens = len(output.prompt_token_ids or ())
