@@ -53,7 +53,7 @@ def survey(wh, name: str) -> DatasetHealth:
     health = DatasetHealth(name, wh.versions(name))
     for version in health.versions:
         try:
-            health.manifests[version] = wh.manifest(wh.resolve(f"{name}@v{version}"))
+            health.manifests[version] = wh.manifest(wh.ref(name, version))
         except DamagedVersion as exc:
             health.damaged[version] = exc
     return health
@@ -73,11 +73,12 @@ class VersionReport:
 def verify(wh, spec: str | None = None) -> list[VersionReport]:
     """Check every file of every version (of ``NAME``, or only ``NAME@vN``) against its manifest."""
     if spec is None:
-        refs = [wh.resolve(f"{n}@v{v}") for n in wh.datasets() for v in wh.versions(n)]
+        refs = [wh.ref(n, v) for n in wh.datasets() for v in wh.versions(n)]
     elif check_ref(spec)[1] is not None:
         refs = [wh.resolve(spec)]
     else:
-        refs = [wh.resolve(f"{spec}@v{v}") for v in wh.versions(wh.resolve(spec).dataset)]
+        name = wh.resolve(spec).dataset
+        refs = [wh.ref(name, v) for v in wh.versions(name)]
     reports = []
     for ref in refs:
         try:

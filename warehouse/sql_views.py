@@ -54,7 +54,7 @@ def build_views(con: duckdb.DuckDBPyConnection, wh) -> tuple[list[DatasetHealth]
     damaged, not_served, manifest_paths = [], {}, []
     for name in wh.datasets():
         health = survey(wh, name)
-        manifest_paths += [f"{wh.resolve(f'{name}@v{v}').path}/manifest.json" for v in sorted(health.manifests)]
+        manifest_paths += [f"{wh.ref(name, v).path}/manifest.json" for v in sorted(health.manifests)]
         if health.damaged:
             damaged.append(health)
         if health.latest_ok:
@@ -75,7 +75,7 @@ def build_views(con: duckdb.DuckDBPyConnection, wh) -> tuple[list[DatasetHealth]
 
 
 def _latest_views(con, wh, name: str, health: DatasetHealth) -> None:
-    ref = wh.resolve(f"{name}@v{health.latest}")
+    ref = wh.ref(name, health.latest)
     manifest = health.manifests[health.latest]
     for table in manifest.tables:
         view = name if table == manifest.table else f"{name}_{table}"
@@ -85,6 +85,6 @@ def _latest_views(con, wh, name: str, health: DatasetHealth) -> None:
 def _all_view(con, wh, name: str, health: DatasetHealth) -> None:
     parts = []
     for version, manifest in sorted(health.manifests.items()):
-        paths = wh.files(wh.resolve(f"{name}@v{version}"), manifest.table)
+        paths = wh.files(wh.ref(name, version), manifest.table)
         parts.append(f"SELECT *, {version} AS version FROM read_parquet({_files(paths)})")
     con.execute(f"CREATE VIEW {ident(name + '_all')} AS " + " UNION ALL BY NAME ".join(parts))

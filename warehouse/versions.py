@@ -93,6 +93,10 @@ class Warehouse:
                 f"dataset {name!r} has no version v{version} (versions: "
                 + ", ".join(f"v{v}" for v in versions) + ")"
             )
+        return self.ref(name, version)
+
+    def ref(self, name: str, version: int) -> VersionRef:
+        """The ref of a version already listed by ``versions`` (no listing, no check)."""
         return VersionRef(name, version, self.storage.path(name, f"v{version}"))
 
     # reading -------------------------------------------------------------------------------
