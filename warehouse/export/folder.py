@@ -7,6 +7,7 @@ no file holds a timestamp, so the same export gives the same bytes.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import uuid
@@ -16,8 +17,9 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from warehouse.export.errors import FolderNotEmpty
+from warehouse.export.errors import ExportError, FolderNotEmpty
 
+DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 PARQUET = dict(  # fixed, so re-exports are byte-identical (with the same pyarrow)
     compression="zstd", compression_level=3, use_dictionary=True, write_statistics=True,
     version="2.6", data_page_version="1.0", row_group_size=10_000,
@@ -25,31 +27,46 @@ PARQUET = dict(  # fixed, so re-exports are byte-identical (with the same pyarro
 
 
 def check_target(dest: Path) -> None:
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+    """An export goes to an absent or empty real folder; a link (dangling or not) or a file is refused,
+    and so is a path under a file, before anything is read."""
+    if dest.is_symlink():
+        what = "a symbolic link" if dest.exists() else "a dangling symbolic link"
+        raise ExportError(f"{dest} is {what}: give the path of a real folder")
+    if dest.exists() and not dest.is_dir():
+        raise ExportError(f"{dest} is a file, not a folder: choose another folder")
+    if dest.is_dir() and any(dest.iterdir()):
         raise FolderNotEmpty(f"{dest} already exists and is not empty: choose another folder or remove it")
+    above = next((p for p in dest.parents if p.exists() or p.is_symlink()), None)
+    if above is not None and not above.is_dir():
+        raise ExportError(f"{dest} is under {above}, which is not a folder")
 
 
 @contextlib.contextmanager
 def staged_folder(dest: str | os.PathLike) -> Iterator[Path]:
-    """Yield an empty staging folder that becomes ``dest`` when the block succeeds."""
+    """Yield an empty staging folder that becomes ``dest`` when the block succeeds. On any failure the
+    staging folder and the parents it made are removed; a full, read-only or forbidden disk is an
+    ``ExportError`` naming ``dest``."""
     dest = Path(dest).expanduser().absolute()
     check_target(dest)
     made = [p for p in [dest.parent, *dest.parent.parents] if not p.exists()]
-    dest.parent.mkdir(parents=True, exist_ok=True)
     staging = dest.parent / f".{dest.name}.staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
         yield staging
         _fsync_tree(staging)
         check_target(dest)  # someone may have filled it meanwhile
         if dest.exists():
             dest.rmdir()  # empty: replace it
         os.rename(staging, dest)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         for folder in made:  # parents we created, innermost first
             with contextlib.suppress(OSError):
                 folder.rmdir()
+        if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
+            raise ExportError(f"cannot write the export to {dest}: {os.strerror(exc.errno)} "
+                              "(nothing was left there)") from None
         raise
 
 
