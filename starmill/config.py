@@ -140,6 +140,16 @@ class RunConfig(_Strict):
     warehouse: str | None = Field(None, description="root folder; default --warehouse, STARMILL_WAREHOUSE or ./starmill-data")
     datasets: DatasetNames = Field(default_factory=DatasetNames)
 
+    @field_validator("warehouse")
+    @classmethod
+    def _folder(cls, root: str | None) -> str | None:
+        from starmill.options import not_a_folder
+
+        problem = None if root is None else not_a_folder(root)
+        if problem is not None:
+            raise ValueError(problem)
+        return root
+
 
 def _where(loc: tuple) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"

@@ -32,6 +32,7 @@ NAME = "use lowercase letters, digits and _"
     ("prompts.rationalization_template=r1", "--set: prompts.rationalization_template: template 'r1' has no {hint}"),
     ("datasets.sft=../evil", f"--set: datasets.sft: bad dataset name '../evil': {NAME}"),
     ("datasets.samples=_all", f"--set: datasets.samples: bad dataset name '_all': {NAME}"),
+    ("warehouse=/dev/null", "--set: warehouse: /dev/null is not a folder: give a folder"),
 ])
 def test_bad_override_names_the_key(override, message):
     with pytest.raises(ConfigError) as caught:
