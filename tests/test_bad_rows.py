@@ -138,3 +138,14 @@ def test_raw_of_a_reject_is_valid_text(tmp_path):
     assert record.reason in ("bad_unicode", "number_too_long")
     record.raw.encode("utf-8")
     json.dumps(record.detail)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["-n", "-5"], "-n: Input should be greater than or equal to 0"),
+    (["-n", "100000000000"], "-n: Input should be less than or equal to 10000000"),
+    (["--limit", "0"], "--limit: Input should be greater than or equal to 1"),
+])
+def test_bad_ingest_options_are_one_error_line(tmp_path, capsys, argv, message):
+    code, out, err = run(capsys, "ingest", "procedural", *argv, "-w", str(tmp_path / "wh"))
+    assert (code, out, err) == (1, "", f"Error: {message}\n")
+    assert not (tmp_path / "wh").exists()

@@ -34,15 +34,20 @@ def command(source, preset, name, split, question_field, answer_field, solution_
             source_name, license_, limit, max_chars, hub_config, revision, n, seed, difficulty, warehouse) -> None:
     """Load SOURCE (a .jsonl/.json/.csv/.parquet file, a save_to_disk folder, a Hub id, or
     'procedural') and write it as a new version of dataset NAME, bad rows to NAME_rejects."""
-    from warehouse import Warehouse
-    from warehouse.sources import ProceduralSpec, SourceSpec, ingest
+    from pydantic import ValidationError
 
-    spec = SourceSpec(
-        uri=source, preset=preset, question_field=question_field, answer_field=answer_field,
-        solution_field=solution_field, answer_format=answer_format, name=source_name, split=split,
-        hub_config=hub_config, revision=revision, license=license_, limit=limit, max_chars=max_chars,
-        procedural=ProceduralSpec(n=n, seed=seed, difficulty=difficulty),
-    )
+    from warehouse import Warehouse
+    from warehouse.sources import SourceError, SourceSpec, ingest
+
+    try:
+        spec = SourceSpec(
+            uri=source, preset=preset, question_field=question_field, answer_field=answer_field,
+            solution_field=solution_field, answer_format=answer_format, name=source_name, split=split,
+            hub_config=hub_config, revision=revision, license=license_, limit=limit, max_chars=max_chars,
+            procedural={"n": n, "seed": seed, "difficulty": difficulty},
+        )
+    except ValidationError as exc:
+        raise SourceError("; ".join(f"{_option(e['loc'])}: {e['msg']}" for e in exc.errors())) from None
     wh = Warehouse(warehouse)
     manifest = ingest(wh, spec, name=name)
     rejects = manifest.tables.get("rejects", 0)
@@ -52,3 +57,9 @@ def command(source, preset, name, split, question_field, answer_field, solution_
         click.echo(f"  rejected {count:>6}  {reason}")
     if rejects:
         click.echo(f"Inspect them: starmill sql \"SELECT reason, row_index, detail FROM {name}_rejects\"")
+
+
+def _option(loc: tuple) -> str:
+    """The command-line option behind a SourceSpec field."""
+    key = str(loc[-1])
+    return {"n": "-n", "name": "--source-name", "license": "--license"}.get(key, "--" + key.replace("_", "-"))

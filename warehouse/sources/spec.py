@@ -33,8 +33,8 @@ PRESETS: dict[str, Preset] = {
 
 class ProceduralSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    n: int = Field(200, ge=0, description="number of problems")
-    seed: int = Field(0, description="the same seed gives the same problems")
+    n: int = Field(200, ge=0, le=10_000_000, description="number of problems")
+    seed: int = Field(0, ge=-(2**63), le=2**63 - 1, description="the same seed gives the same problems")
     difficulty: int = Field(1, ge=1, le=5, description="1: one + or - on numbers to 20 … 5: 3-5 steps with * and /")
 
 
