@@ -3,6 +3,7 @@ worker pool under a hard time limit."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -11,14 +12,19 @@ from typing import Iterable, Iterator
 
 from filters.answers.compare import decide
 from filters.answers.extract import extract_answer, extract_gold
+from filters.answers.forms import NO_FORM, Form, parse_form
 from filters.answers.normalize import normalize, squash
 from filters.answers.pool import CheckerPool, shared_pool
+from filters.answers.structure import parse_structure
 from filters.answers.verdict import Verdict
+
+FormSpec = "str | Form | None"  # "reduced", "sig_figs:3,exact", … (forms.parse_form)
 
 DEFAULT_TIMEOUT = 5.0  # seconds per symbolic check, enforced by killing the worker
 MAX_ANSWER_CHARS = 2000  # longer extracted answers are unparseable, never parsed
 MAX_DEPTH = 100  # deeper bracket nesting is unparseable, never parsed
 MAX_CANDIDATES = 20  # more distinct final answers than this count as different without comparing
+SOLUTION_MARKS = re.compile(r"####|\\(?:boxed|fbox)(?![a-zA-Z])|\bthe\s+(?:final\s+)?answer\s+is\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +32,12 @@ class _Job:
     gold: str
     pred: str
     started: float
+    form: Form = NO_FORM
+
+
+def looks_like_solution(gold: str) -> bool:
+    """A gold holding ``####``, ``\\boxed{}`` or "The answer is" is a solution; anything else is an answer."""
+    return bool(SOLUTION_MARKS.search(gold))
 
 
 def _depth(text: str) -> int:
@@ -57,16 +69,31 @@ def _differ(candidates: tuple[str, ...]) -> bool:
     return any((decide(c, last) or ("",))[0] != "correct" for c in unique[:-1])
 
 
-def _prepare(gold: str | None, pred: str | None, gold_is_solution: bool, pred_is_answer: bool,
-             lenient: bool) -> Verdict | _Job:
+def _list_gold(gold: str) -> bool:
+    node = parse_structure(normalize(gold).text)
+    return node.kind in ("list", "set", "or") and len(node.items) >= 2
+
+
+def _joined(candidates: tuple[str, ...]) -> str:
+    """Several boxes as one list answer (for a list gold): each distinct answer once, in order."""
+    distinct: dict[str, str] = {}
+    for c in candidates:
+        distinct.setdefault(squash(normalize(c).text), c)
+    return ", ".join(distinct.values())
+
+
+def _prepare(gold: str | None, pred: str | None, gold_is_solution: bool | None, pred_is_answer: bool,
+             lenient: bool, form: Form) -> Verdict | _Job:
     started = time.perf_counter()
 
     def verdict(kind: str, rule: str, g: str | None, p: str | None) -> Verdict:
-        return Verdict(kind, rule, p, g, time.perf_counter() - started)
+        return Verdict(kind, rule, p, g, time.perf_counter() - started, form=str(form) or None)
 
     if gold is None or not str(gold).strip():
         return verdict("unparseable_gold", "empty", None, None)
     gold_answer = str(gold).strip()
+    if gold_is_solution is None:
+        gold_is_solution = looks_like_solution(gold_answer)
     if gold_is_solution:
         found = extract_gold(gold_answer)
         if found.answer is None:
@@ -86,28 +113,36 @@ def _prepare(gold: str | None, pred: str | None, gold_is_solution: bool, pred_is
     if rule := _guard(pred_answer):
         return verdict("unparseable_pred", rule, gold_answer, pred_answer)
     if len(candidates) > 1 and _differ(candidates):
-        return verdict("wrong", "multiple_answers", gold_answer, pred_answer)
-    decided = decide(gold_answer, pred_answer)
+        if found.rule != "boxed" or not _list_gold(gold_answer):
+            return verdict("wrong", "multiple_answers", gold_answer, pred_answer)
+        pred_answer = _joined(candidates)  # \boxed{(2,2)} and \boxed{(6,2)} against a list gold
+        if rule := _guard(pred_answer):
+            return verdict("unparseable_pred", rule, gold_answer, pred_answer)
+    decided = decide(gold_answer, pred_answer, form=form)
     if decided is not None:
         return verdict(*decided, gold_answer, pred_answer)
-    return _Job(gold_answer, pred_answer, started)
+    return _Job(gold_answer, pred_answer, started, form)
 
 
 def _finish(job: _Job, pool: CheckerPool, timeout: float) -> Verdict:
-    verdict, rule = pool.run(job.gold, job.pred, timeout)
-    return Verdict(verdict, rule, job.pred, job.gold, time.perf_counter() - job.started)
+    verdict, rule = pool.run(job.gold, job.pred, timeout, str(job.form))
+    return Verdict(verdict, rule, job.pred, job.gold, time.perf_counter() - job.started, form=str(job.form) or None)
 
 
-def check_answer(gold: str, pred: str, *, gold_is_solution: bool = False, pred_is_answer: bool = False,
-                 lenient: bool = False, timeout: float = DEFAULT_TIMEOUT, pool: CheckerPool | None = None) -> Verdict:
+def check_answer(gold: str, pred: str, *, gold_is_solution: bool | None = False, pred_is_answer: bool = False,
+                 lenient: bool = False, form: FormSpec = None, timeout: float = DEFAULT_TIMEOUT,
+                 pool: CheckerPool | None = None) -> Verdict:
     """Grade one prediction against one gold answer.
 
     ``gold`` is a bare answer, or a whole solution (GSM8K ``#### 72``, MATH ``\\boxed{}``, "The answer
-    is 72.") with ``gold_is_solution``. ``pred`` is a model output to extract the final answer from, or a
-    bare answer with ``pred_is_answer``. ``lenient`` allows the last number of the output as its answer.
-    The symbolic path runs in ``pool`` (the shared one by default) and gives up after ``timeout`` seconds.
+    is 72.") with ``gold_is_solution``; ``None`` decides per gold (``looks_like_solution``). ``pred`` is a
+    model output to extract the final answer from, or a bare answer with ``pred_is_answer``. ``lenient``
+    allows the last number of the output as its answer. ``form`` is the answer form the problem asks for
+    (``"reduced"``, ``"factored"``, ``"sig_figs:3"``, …; see ``forms.Form``); without one only the value
+    counts. The symbolic path runs in ``pool`` (the shared one by default) and gives up after ``timeout``
+    seconds.
     """
-    item = _prepare(gold, pred, gold_is_solution, pred_is_answer, lenient)
+    item = _prepare(gold, pred, gold_is_solution, pred_is_answer, lenient, parse_form(form))
     if isinstance(item, Verdict):
         return item
     return _finish(item, pool or shared_pool(), timeout)
@@ -118,11 +153,13 @@ async def acheck_answer(gold: str, pred: str, **options) -> Verdict:
     return await asyncio.to_thread(check_answer, gold, pred, **options)
 
 
-def check_batch(pairs: Iterable[tuple[str, str]], *, workers: int | None = None, gold_is_solution: bool = False,
-                pred_is_answer: bool = False, lenient: bool = False, timeout: float = DEFAULT_TIMEOUT,
-                pool: CheckerPool | None = None) -> Iterator[Verdict]:
-    """Grade (gold, pred) pairs, yielding verdicts in input order as soon as each is known; up to
-    ``workers`` symbolic checks run at once. Reads ``pairs`` lazily, so any length streams."""
+def check_batch(pairs: Iterable[tuple], *, workers: int | None = None, gold_is_solution: bool | None = False,
+                pred_is_answer: bool = False, lenient: bool = False, form: FormSpec = None,
+                timeout: float = DEFAULT_TIMEOUT, pool: CheckerPool | None = None) -> Iterator[Verdict]:
+    """Grade (gold, pred) or (gold, pred, form) tuples, yielding verdicts in input order as soon as each
+    is known; up to ``workers`` symbolic checks run at once. ``form`` applies to pairs without their own.
+    Reads ``pairs`` lazily, so any length streams."""
+    default_form = parse_form(form)
     pool = pool or shared_pool(workers)
     lanes = max(1, workers or pool.size)
     window = 16 * lanes
@@ -133,8 +170,9 @@ def check_batch(pairs: Iterable[tuple[str, str]], *, workers: int | None = None,
         return bool(pending) and (isinstance(pending[0], Verdict) or pending[0].done() or len(pending) > window)
 
     try:
-        for gold, pred in pairs:
-            item = _prepare(gold, pred, gold_is_solution, pred_is_answer, lenient)
+        for gold, pred, *own in pairs:
+            pair_form = parse_form(own[0]) if own and own[0] else default_form
+            item = _prepare(gold, pred, gold_is_solution, pred_is_answer, lenient, pair_form)
             pending.append(item if isinstance(item, Verdict) else executor.submit(_finish, item, pool, timeout))
             while ready():
                 head = pending.popleft()

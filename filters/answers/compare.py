@@ -1,81 +1,113 @@
-"""One decision procedure for both paths: normalize, apply the policy (letters, multiple answers,
-percent), compare shapes, and compare scalars with the leaf function the caller passes."""
+"""One decision procedure for both paths: normalize, apply the policy (letters, typed atoms, multiple
+answers, percent, declared forms), compare shapes, and compare scalars with the backend's leaf."""
 from __future__ import annotations
 
-import re
 from fractions import Fraction
-from typing import Callable, Optional
 
-from filters.answers.normalize import normalize, squash
+from filters.answers import forms, letters, typed
+from filters.answers.errors import Unparseable
+from filters.answers.forms import NO_FORM, Form
+from filters.answers.normalize import Normalized, normalize, squash
 from filters.answers.numeric import numbers_match, parse_number
-from filters.answers.structure import Decision, compare_nodes, parse_structure
+from filters.answers.shapes import compare_nodes
+from filters.answers.structure import Decision, parse_structure
 
-ScaledLeaf = Callable[[str, str, Fraction], Optional[Decision]]
+__all__ = ["FAST", "Backend", "Unparseable", "decide", "fast_leaf"]
 
-GOLD_LETTER = re.compile(r"\(?([A-J])\)?\.?|\(([a-j])\)")
-PRED_LETTER = re.compile(r"\(?([A-Ja-j])\)?(?=$|[\s.:)])")
-WORDS = re.compile(r"[A-Za-z][A-Za-z'\- ]*")
-MATH_WORDS = {"sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "exp", "sqrt", "frac", "pi", "infty"}
 INFINITIES = {"\\infty": 1, "-\\infty": -1, "+\\infty": 1}
 
 
-class Unparseable(Exception):
-    """A side that no parser understands; ``side`` is "gold" or "pred"."""
-
-    def __init__(self, side: str, rule: str = "parse_error"):
-        super().__init__(side, rule)
-        self.side, self.rule = side, rule
-
-
-def _wordy(text: str) -> bool:
-    return bool(WORDS.fullmatch(text)) and any(
-        len(w) >= 3 and w.lower() not in MATH_WORDS for w in re.split(r"[\s\-]+", text)
-    )
-
-
-def fast_leaf(gold: str, pred: str, scale: Fraction = Fraction(1)) -> Decision | None:
-    """Scalars compared without sympy: equal strings, numbers, infinities, words; None if unsure."""
+def fast_leaf(gold: str, pred: str, scale: Fraction = Fraction(1), form: Form = NO_FORM) -> Decision | None:
+    """Scalars compared without sympy: equal strings, typed atoms, numbers, infinities; None if unsure."""
     if scale == 1 and squash(gold) == squash(pred):
         return True, "string"
+    atoms = typed.compare_atoms(typed.classify(gold), typed.classify(pred), gold, pred, form.case_sensitive)
+    if atoms is not None:
+        return atoms
     g, p = parse_number(gold), parse_number(pred)
     if g is not None and p is not None:
-        return numbers_match(g, p, scale)
+        return numbers_match(g, p, scale, exact=form.exact)
+    if g is not None and typed.GLUED.search(pred):
+        return False, "type:number"  # 0a1 is not a number, and never 0·a·1
     gi, pi = INFINITIES.get(squash(gold)), INFINITIES.get(squash(pred))
     if gi is not None or pi is not None:
         if (gi is not None or g is not None) and (pi is not None or p is not None):
             return gi == pi, "infinity"
-        return None
-    if _wordy(gold) and _wordy(pred):
-        return squash(gold).lower() == squash(pred).lower(), "text"
     return None
 
 
-def decide(gold: str, pred: str, leaf: ScaledLeaf = fast_leaf) -> tuple[str, str] | None:
-    """(verdict, rule) for two extracted answers, or None when ``leaf`` could not tell."""
+class Backend:
+    """Scalar comparison, the value of a gold (for numeric forms) and the factored-form check. This one
+    never imports sympy; it answers None ("not here") where the symbolic path is needed."""
+
+    def leaf(self, gold: str, pred: str, scale: Fraction, form: Form) -> Decision | None:
+        return fast_leaf(gold, pred, scale, form)
+
+    def value(self, text: str) -> Fraction | None:
+        number = parse_number(text)
+        return number.value if number is not None else None
+
+    def factored(self, text: str) -> bool | None:
+        return forms.is_prime_factorization(text)
+
+
+FAST = Backend()
+
+
+def _by_value(g: Normalized, p: Normalized, backend: Backend, form: Form) -> Decision | None:
+    atoms = typed.compare_atoms(typed.classify(g.text, g.plain), typed.classify(p.text, p.plain), g.text, p.text,
+                                form.case_sensitive)
+    if atoms is not None:
+        return atoms
+    if form.numeric:
+        gold_value = backend.value(g.text)
+        return None if gold_value is None else forms.check_numeric(form, gold_value, p.text)
+    if squash(g.text) == squash(p.text) and g.percent == p.percent:
+        return True, "string"
+    gold_node, pred_node = parse_structure(g.text), parse_structure(p.text)
+    scales = [Fraction(1)]
+    if g.percent != p.percent and gold_node.kind == pred_node.kind == "scalar":
+        scales.append(Fraction(1, 100) if g.percent else Fraction(100))
+    decisions = []
+    for scale in scales:
+        d = compare_nodes(gold_node, pred_node, lambda a, b, s=scale: backend.leaf(a, b, s, form), form.ordered)
+        if d is not None and d[0]:
+            return True, d[1] if scale == 1 else f"percent:{d[1]}"
+        decisions.append(d)
+    if any(d is None for d in decisions):
+        return None
+    return False, decisions[0][1]
+
+
+def _as_written(pred: str, backend: Backend, form: Form) -> Decision | None:
+    """The written-form half of a declared form, for a prediction whose value is right."""
+    if form.reduced and not forms.is_reduced(pred):
+        return False, "form:reduced"
+    if form.factored:
+        factored = backend.factored(pred)
+        if factored is None:
+            return None
+        if not factored:
+            return False, "form:factored"
+    return True, ""
+
+
+def decide(gold: str, pred: str, backend: Backend = FAST, form: Form = NO_FORM) -> tuple[str, str] | None:
+    """(verdict, rule) for two extracted answers, or None when ``backend`` could not tell."""
     g, p = normalize(gold), normalize(pred)
     if not g.text:
         return "unparseable_gold", "empty"
     if not p.text:
         return "unparseable_pred", "empty"
-    if letter := GOLD_LETTER.fullmatch(g.text):
-        found = PRED_LETTER.match(p.text)
-        same = found is not None and found[1].upper() == (letter[1] or letter[2]).upper()
-        return ("correct" if same else "wrong"), "letter"
-    if squash(g.text) == squash(p.text) and g.percent == p.percent:
-        return "correct", "string"
-    gold_node, pred_node = parse_structure(g.text), parse_structure(p.text)
-    scales = [Fraction(1)]
-    if g.percent != p.percent and gold_node.kind == pred_node.kind == "scalar":
-        scales.append(Fraction(1, 100) if g.percent else Fraction(100))
+    if letter := letters.gold_letter(g.text):
+        return letters.decide_letter(letter, p.text)
     try:
-        decisions = []
-        for scale in scales:
-            d = compare_nodes(gold_node, pred_node, lambda a, b, s=scale: leaf(a, b, s))
-            if d is not None and d[0]:
-                return "correct", d[1] if scale == 1 else f"percent:{d[1]}"
-            decisions.append(d)
+        decided = _by_value(g, p, backend, form)
+        if decided is not None and decided[0] and (form.reduced or form.factored):
+            written = _as_written(p.text, backend, form)
+            decided = None if written is None else (written if not written[0] else decided)
     except Unparseable as exc:
         return f"unparseable_{exc.side}", exc.rule
-    if any(d is None for d in decisions):
+    if decided is None:
         return None
-    return "wrong", decisions[0][1]
+    return ("correct" if decided[0] else "wrong"), decided[1]

@@ -1,7 +1,8 @@
 """Find the final answer in a model output or in a gold solution (GSM8K ``#### 72``, MATH ``\\boxed{}``).
 
-Order: the last balanced ``\\boxed{…}``/``\\fbox{…}``, else ``#### x``, else "The (final) answer is x",
-else ``<answer>…</answer>``. Every scan is linear in the text, so multi-megabyte outputs are cheap.
+Order: the last balanced ``\\boxed{…}``/``\\fbox{…}``, else ``#### x``, else "The (final|correct)
+answer is x", "Final answer: x" or a line opening "Answer: x", else ``<answer>…</answer>``. Every scan
+is linear in the text, so multi-megabyte outputs are cheap.
 """
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from dataclasses import dataclass
 BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
 BRACE = re.compile(r"\\[{}]|[{}]")
 HASHES = re.compile(r"####[ \t]*")
-PHRASE = re.compile(r"\bthe[ \t]+(?:final[ \t]+)?answer[ \t]+is\b[ \t]*:?[ \t]*", re.IGNORECASE)
+PHRASE = re.compile(  # "the (final|correct|right) answer is", "Final answer:", "Answer:" opening a line
+    r"\bthe[ \t]+(?:(?:final|correct|right)[ \t]+)?answer[ \t]+is\b[ \t]*:?[ \t]*"
+    r"|\bfinal[ \t]+answer[ \t]*(?:\*\*)?[ \t]*:[ \t]*(?:\*\*)?[ \t]*"
+    r"|^[ \t]*(?:\*\*)?answer[ \t]*(?:\*\*)?[ \t]*:[ \t]*(?:\*\*)?[ \t]*",
+    re.IGNORECASE | re.MULTILINE,
+)
 BARE_BOX = re.compile(r"[^\s$]+")
 LINE_CAP = 5000  # look at most this far after a marker; longer answers are rejected later anyway
 SENTENCE_END = re.compile(r"\.(?:\s|$)|,\s+(?=[a-zA-Z]{2})")  # "72. Then…", "5 apples, as computed"
@@ -104,7 +110,9 @@ def _find(text: str, *, lenient: bool) -> Extraction:
     hashes = [h.strip() for h in _rest_of_lines(HASHES, text) if h.strip()]
     if hashes:
         return Extraction(hashes[-1], "hashes", tuple(hashes))
-    phrases = [p for p in (_phrase_answer(r) for r in _rest_of_lines(PHRASE, text)) if p]
+    # "Final Answer: The final answer is 5": the outer marker only introduces the inner one
+    rests = [r for r in _rest_of_lines(PHRASE, text) if not PHRASE.match(r.lstrip("* \t"))]
+    phrases = [p for p in map(_phrase_answer, rests) if p]
     if phrases:
         return Extraction(phrases[-1], "phrase", tuple(phrases))
     tags = [t for t in _answer_tags(text) if t]

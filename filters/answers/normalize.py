@@ -1,7 +1,9 @@
 """Turn an extracted answer into a canonical string: LaTeX wrappers, spacing, units, currency, degrees
-and percent signs removed; the percent sign is reported separately because it changes the value."""
+and percent signs removed; the percent sign is reported separately because it changes the value, and
+the dropped unit words are kept (``plain``) for the typed comparisons that need them (times, durations)."""
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -25,7 +27,10 @@ SPACES = re.compile(r"(?<!\\)\\(?:quad|qquad|[,;: ])|~")
 SIZES = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg|middle)(?![a-zA-Z])")
 DROP = re.compile(r"\\(?:displaystyle|textstyle|limits|mathstrut|!)|\\\$|\$")
 DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ(?![a-zA-Z])|°|\\degree(?![a-zA-Z])")
-THIN_THOUSANDS = re.compile(r"(?<=\d)(?:\\,|\{,\})(?=\d{3}(?!\d))")
+THIN_THOUSANDS = re.compile(r"(?<=\d)(?:\\,|\{,\}|,\\!\s*)(?=\d{3}(?!\d))")  # 1\,000, 1{,}000, 11,\! 111
+TRIG = re.compile(r"\\?(?:arc)?(?:sin|cos|tan|sec|csc|cot)(?![a-zA-Z])")
+DEGREE_VALUE = re.compile(r"(\d+(?:\.\d+)?|[a-zA-Z])\s*(?:\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z]))")
+UNICODE = (("×", "\\times "), ("·", "\\cdot "), ("−", "-"), ("÷", "\\div "), ("\\colon", ":"), ("\\ast", "*"))
 FRAC_ALIASES = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
 FRAC_DIGITS = re.compile(r"\\frac\s*(\d)\s*(\d)")
 FRAC_DIGIT_BRACE = re.compile(r"\\frac\s*(\d)\s*\{")
@@ -47,6 +52,12 @@ OR_WORDS = re.compile(r"\\lor(?![a-zA-Z])|\\vee(?![a-zA-Z])")
 class Normalized:
     text: str
     percent: bool  # the answer ended in a percent sign or the word "percent"
+    source: str = ""  # the answer as given
+
+    @property
+    def plain(self) -> str:
+        """The same text with its unit words kept (``8:30 pm``, ``90 minutes``)."""
+        return _plain(self.source) if any(c.isalpha() for c in self.source) else self.text
 
 
 def unwrap(text: str, pattern: re.Pattern = WRAPPER) -> str:
@@ -79,8 +90,10 @@ def strip_delimiters(text: str) -> str:
     return text
 
 
-def _strip_units(text: str) -> str:
+def _strip_units(text: str, keep: bool = False) -> str:
     """Drop trailing unit words (``18 dollars``, ``5\\text{ cm}^2``) after a number or a closing bracket."""
+    if keep:
+        return text
     m = TRAILING_TEXT.match(text)
     if m and not set(m["words"].lower().split()) & KEEP_WORDS:
         return m["core"]
@@ -97,18 +110,28 @@ def _strip_units(text: str) -> str:
     return text
 
 
-def normalize(answer: str) -> Normalized:
+def _degrees(text: str) -> str:
+    """Degrees inside a trigonometric function are radians times pi/180 (``\\sin 30^\\circ`` is 1/2);
+    anywhere else the degree mark is dropped (``90^\\circ`` is 90)."""
+    if TRIG.search(text):
+        text = DEGREE_VALUE.sub(r"(\1\\pi/180)", text)
+    return DEGREES.sub("", text)
+
+
+def _pipeline(answer: str, keep_units: bool) -> tuple[str, bool]:
     text = strip_delimiters(answer)
+    for raw, canonical in UNICODE:
+        text = text.replace(raw, canonical)
     text = THIN_THOUSANDS.sub("", text)
     text = text.replace("\\%", "%").replace("\\{,\\}", ",").replace("{,}", ",")
-    text = DEGREES.sub("", text)
+    text = _degrees(text)
     text = DROP.sub("", text)
     text = SIZES.sub("", text)
     text = FRAC_ALIASES.sub(r"\\frac", text)
     text = OR_WORDS.sub(" or ", text)
     for pattern, replacement in RELATIONS:
         text = pattern.sub(replacement, text)
-    text = _strip_units(text.strip())
+    text = _strip_units(text.strip(), keep_units)
     text = unwrap(text)
     text = SPACES.sub(" ", text)
     text = FRAC_DIGITS.sub(r"\\frac{\1}{\2}", text)
@@ -124,13 +147,23 @@ def normalize(answer: str) -> Normalized:
         if text.endswith(suffix) and len(text) > len(suffix):
             text, percent = text[: -len(suffix)].strip(), True
             break
-    text = _strip_units(text)
+    text = _strip_units(text, keep_units)
     text = THOUSANDS.sub(lambda m: m[1] + m[2].replace(",", ""), text)
     if SPACED_THOUSANDS.fullmatch(text):
         text = text.replace(" ", "")
     if text.startswith("+") and not text.startswith("+\\infty"):
         text = text[1:].strip()
-    return Normalized(text.replace("+\\infty", "\\infty"), percent)
+    return text.replace("+\\infty", "\\infty"), percent
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain(answer: str) -> str:
+    return _pipeline(answer, keep_units=True)[0]
+
+
+def normalize(answer: str) -> Normalized:
+    text, percent = _pipeline(answer, keep_units=False)
+    return Normalized(text, percent, answer)
 
 
 def squash(text: str) -> str:

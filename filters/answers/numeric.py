@@ -93,15 +93,17 @@ def within_tolerance(gold: complex | Fraction, pred: complex | Fraction) -> bool
     return abs(pred - gold) <= REL_TOL * abs(gold)
 
 
-def numbers_match(gold: Number, pred: Number, scale: Fraction = Fraction(1)) -> tuple[bool, str]:
+def numbers_match(gold: Number, pred: Number, scale: Fraction = Fraction(1), exact: bool = False) -> tuple[bool, str]:
     """Exact when both are exact; a decimal gold with d digits accepts what rounds to it at d digits;
-    otherwise relative tolerance 1e-6."""
+    otherwise relative tolerance 1e-6. ``exact`` (the declared form) allows neither."""
     target = gold.value * scale
     decimals = gold.decimals
     if decimals is not None and scale != 1:
         decimals = max(decimals + (2 if scale < 1 else -2), 0)
     if target == pred.value:
         return True, "rational"
+    if exact:
+        return False, "exact"
     if decimals is not None:
         return round_half_away(pred.value, decimals) == target, "rounding"
     if gold.exact and pred.exact:

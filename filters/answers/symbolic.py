@@ -1,21 +1,20 @@
 """The symbolic path, run only inside checker worker processes (``pool.py``): scalars that are not plain
-numbers are parsed to sympy (our own parser first, latex2sympy2_extended as a fallback with its
-number parsing replaced so no text reaches ``sympify``) and compared exactly, numerically or by
-simplifying the difference."""
+numbers or typed atoms are parsed to sympy by our own constructor-based parser (``latex.py``; no text
+ever reaches ``sympify``) and compared exactly, numerically or by simplifying the difference. What that
+parser does not read is unparseable: there is no second, looser parser to guess with."""
 from __future__ import annotations
 
 import functools
-import re
 from fractions import Fraction
 
 import sympy
-import latex2sympy2_extended.latex2sympy2 as l2s
-from latex2sympy2_extended.latex2sympy2 import ConversionConfig, latex2sympy
 
-from filters.answers.compare import Unparseable, decide, fast_leaf
-from filters.answers.latex import Unsupported, parse_latex
+from filters.answers.compare import Backend, Unparseable, decide, fast_leaf
+from filters.answers.forms import NO_FORM, Form, is_prime_factorization, parse_form
+from filters.answers.latex import Parsed, Unsupported, parse_factors, parse_latex
 from filters.answers.numeric import REL_TOL, parse_number, round_half_away
-from filters.answers.structure import Decision
+from filters.answers.structure import Decision, split_top
+
 
 EXACT_TOL = sympy.Rational(1, 10**20)  # two exact values that agree to 20 digits at 30 are equal
 DIGITS = 30
@@ -25,44 +24,17 @@ POINTS = (  # values substituted for free symbols: positive, negative, mixed sig
     (sympy.Rational(-7, 10), sympy.Rational(-19, 10), sympy.Rational(-11, 10), sympy.Rational(-31, 10)),
     (sympy.Rational(37, 10), sympy.Rational(-3, 10), sympy.Rational(5, 7), sympy.Rational(-13, 3)),
 )
-SAFE_NUMBER = re.compile(r"\d*\.?\d*(?:[eE][-+]?\d+)?")
-
-
-def _safe_number(text: str) -> sympy.Expr:
-    """latex2sympy's number parsing without ``sympy.Number(str)`` (which calls ``sympify``)."""
-    text = text.replace(",", "").replace(" ", "")
-    if not text or not SAFE_NUMBER.fullmatch(text):
-        raise ValueError(f"not a number: {text[:40]!r}")
-    mantissa, _, exponent = text.lower().partition("e")
-    value = Fraction(mantissa.rstrip(".") or "0")
-    number = sympy.Rational(value.numerator, value.denominator)
-    if exponent:
-        number = number * sympy.Pow(10, sympy.Integer(int(exponent)), evaluate=abs(int(exponent)) <= 1000)
-    return sympy.Float(number, 30) if "." in mantissa or exponent else number
-
-
-l2s.convert_number = _safe_number
-l2s._Latex2Sympy.parse_number = lambda self, text: _safe_number(text)
-CONVERSION = ConversionConfig(interpret_as_mixed_fractions=True, lowercase_symbols=False)
 
 
 @functools.lru_cache(maxsize=4096)
-def _parse(text: str) -> tuple[sympy.Basic, bool] | None:
+def _parse(text: str) -> Parsed | None:
     try:
         return parse_latex(text)
     except Unsupported:
-        pass
-    try:
-        expr = latex2sympy(text, normalization_config=None, conversion_config=CONVERSION)
-    except Exception:  # the parser signals every syntax error with a bare Exception
         return None
-    if not isinstance(expr, (sympy.Basic, sympy.MatrixBase)):
-        return None
-    expr = expr.xreplace({sympy.Symbol("i"): sympy.I}) if hasattr(expr, "xreplace") else expr
-    return expr, bool(getattr(expr, "has", lambda *_: False)(sympy.Float))
 
 
-def parse_side(text: str, side: str) -> tuple[sympy.Basic, bool]:
+def parse_side(text: str, side: str) -> Parsed:
     parsed = _parse(text)
     if parsed is None:
         raise Unparseable(side)
@@ -152,8 +124,8 @@ def _equation(gold: str, pred: str) -> Decision:
     sides = [s.split("=") for s in (gold, pred)]
     if any(len(s) != 2 for s in sides):
         return False, "equation"
-    (gl, _), (gr, _) = parse_side(sides[0][0], "gold"), parse_side(sides[0][1], "gold")
-    (pl, _), (pr, _) = parse_side(sides[1][0], "pred"), parse_side(sides[1][1], "pred")
+    gl, gr = parse_side(sides[0][0], "gold").expr, parse_side(sides[0][1], "gold").expr
+    pl, pr = parse_side(sides[1][0], "pred").expr, parse_side(sides[1][1], "pred").expr
     f, h = gl - gr, pl - pr
     names = sorted(f.free_symbols | h.free_symbols, key=str)
     ratios = []
@@ -167,34 +139,74 @@ def _equation(gold: str, pred: str) -> Decision:
     return bool(sympy.simplify(f - h) == 0 or sympy.simplify(f + h) == 0), "equation"
 
 
-def symbolic_leaf(gold: str, pred: str, scale: Fraction = Fraction(1)) -> Decision:
-    fast = fast_leaf(gold, pred, scale)
+def symbolic_leaf(gold: str, pred: str, scale: Fraction = Fraction(1), form: Form = NO_FORM) -> Decision:
+    fast = fast_leaf(gold, pred, scale, form)
     if fast is not None:
         return fast
-    if "=" in gold or "=" in pred:
+    if len(split_top(gold, {"="})) > 1 or len(split_top(pred, {"="})) > 1:
         return _equation(gold, pred)
-    g, g_inexact = parse_side(gold, "gold")
-    p, p_inexact = parse_side(pred, "pred")
-    if scale != 1:
-        g = g * sympy.Rational(scale.numerator, scale.denominator)
+    g, p = parse_side(gold, "gold"), parse_side(pred, "pred")
+    if not g.symbols and p.implicit_symbols:
+        return False, "type:symbols"  # a number against "0x" or "3y": an implicit product is not a number
+    gold_expr = g.expr * sympy.Rational(scale.numerator, scale.denominator) if scale != 1 else g.expr
     number = parse_number(gold)
-    decimals = number.decimals if number is not None else None
+    decimals = number.decimals if number is not None and not form.exact else None
     if decimals is not None and scale != 1:
         decimals = max(decimals + (2 if scale < 1 else -2), 0)
     gold_value = number.value * scale if number is not None else None
-    return compare_exprs(g, p, decimals, gold_value, g_inexact or p_inexact)
+    inexact = (g.inexact or p.inexact) and not form.exact
+    return compare_exprs(gold_expr, p.expr, decimals, gold_value, inexact)
 
 
-def decide_symbolic(gold: str, pred: str) -> tuple[str, str]:
-    """The full decision for two extracted answers; never returns None."""
-    return decide(gold, pred, symbolic_leaf) or ("error", "undecided")
+def _irreducible(factor: sympy.Expr) -> bool:
+    if not factor.free_symbols:
+        return True  # a constant factor
+    base, exponent = factor.as_base_exp()
+    if not (exponent.is_Integer and exponent >= 1):
+        return False
+    try:
+        content, items = sympy.factor_list(base)
+    except (sympy.PolynomialError, sympy.GeneratorsNeeded, ValueError):
+        return False
+    return abs(content) == 1 and len(items) == 1 and items[0][1] == 1
+
+
+class SymbolicBackend(Backend):
+    def leaf(self, gold: str, pred: str, scale: Fraction, form: Form) -> Decision:
+        return symbolic_leaf(gold, pred, scale, form)
+
+    def value(self, text: str) -> Fraction:
+        expr = parse_side(text, "gold").expr
+        value = _value(expr) if not expr.free_symbols else None
+        if value is None or not value.is_real:
+            raise Unparseable("gold", "form:not_a_number")
+        exact = sympy.Rational(value.evalf(60))
+        return Fraction(int(exact.p), int(exact.q))
+
+    def factored(self, text: str) -> bool:
+        integers = is_prime_factorization(text)
+        if integers is not None:
+            return integers
+        try:
+            return all(_irreducible(f) for f in parse_factors(text))
+        except Unsupported:
+            raise Unparseable("pred") from None
+
+
+SYMBOLIC = SymbolicBackend()
+
+
+def decide_symbolic(gold: str, pred: str, form: str = "") -> tuple[str, str]:
+    """The full decision for two extracted answers under a declared form (``forms.parse_form``)."""
+    return decide(gold, pred, SYMBOLIC, parse_form(form)) or ("error", "undecided")
 
 
 def warm() -> None:
-    """Load sympy's lazy parts and the fallback parser's tables before a worker takes real work."""
+    """Load sympy's lazy parts before a worker takes real work."""
     for gold, pred in (("\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}"), ("x^2+2x+1", "(x+1)^2"),
                        ("\\sin^2 x", "1-\\cos^2 x"), ("3+4i", "(2+i)^2"), ("y=2x+1", "2x-y=-1"),
-                       ("\\pi", "3.14"), ("a \\cdot b", "b \\times a"), ("\\overline{3}", "3")):
+                       ("\\pi", "3.14"), ("a \\cdot b", "b \\times a"), ("\\overline{3}", "3"),
+                       ("exp(-8*x)", "e^{-8x}")):
         decide_symbolic(gold, pred)
-    for text in ("x \\in \\mathbb{R}", "\\begin{pmatrix}1&2\\end{pmatrix}", "f'(x)", "\\{1,2\\}"):
-        _parse(text)
+    decide_symbolic("x^2-1", "(x-1)(x+1)", "factored")
+    decide_symbolic("\\pi", "3.14", "sig_figs:3")

@@ -1,4 +1,4 @@
-"""The verdict record every check returns; maps one-to-one onto ``schemas.samples.VERDICT``."""
+"""The verdict record every check returns; maps onto ``schemas.samples.VERDICT``."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -6,7 +6,7 @@ from typing import Any
 
 CHECKER = "starmill"
 # Bump on any change that can alter a verdict, so a dataset can be re-graded by a newer checker.
-CHECKER_VERSION = "1.0.0"
+CHECKER_VERSION = "2.0.0"  # 2.0: typed answers, declared forms, no fallback parser
 MAX_STORED_CHARS = 1000  # extracted answers longer than this are stored truncated
 
 KINDS = ("correct", "wrong", "unparseable_gold", "unparseable_pred", "timeout", "error")
@@ -27,6 +27,7 @@ class Verdict:
     seconds: float  # wall time of the whole check
     checker: str = CHECKER
     checker_version: str = CHECKER_VERSION
+    form: str | None = None  # the declared answer form it was checked against (``forms.Form``), if any
 
     def __post_init__(self) -> None:
         if self.verdict not in KINDS:
@@ -37,7 +38,13 @@ class Verdict:
         return self.verdict == "correct"
 
     def to_row(self) -> dict[str, Any]:
-        """The row for the ``verdicts`` list of the samples table (``schemas.samples.VERDICT``)."""
+        """The row for the ``verdicts`` list of the samples table (``schemas.samples.VERDICT``). Until that
+        schema has a ``form`` field, a declared form is kept in the rule: ``rational|form=reduced``."""
+        from schemas.samples import VERDICT
+
         row = asdict(self)
         row["pred"], row["gold"] = _clip(self.pred), _clip(self.gold)
-        return {k: row[k] for k in ("checker", "checker_version", "verdict", "rule", "pred", "gold", "seconds")}
+        keys = [f.name for f in VERDICT]
+        if self.form and "form" not in keys:
+            row["rule"] = f"{self.rule}|form={self.form}"
+        return {k: row[k] for k in keys}

@@ -79,8 +79,8 @@ def worker_main(conn, memory_mb: int, pdeathsig: bool) -> None:
             return
         retire = False
         try:
-            gold, pred = json.loads(data)
-            verdict, rule = decide_symbolic(gold, pred)
+            gold, pred, *form = json.loads(data)
+            verdict, rule = decide_symbolic(gold, pred, *form)
         except MemoryError:
             verdict, rule, retire = "timeout", "memory_limit", True
         except RecursionError:

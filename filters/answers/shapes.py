@@ -1,0 +1,90 @@
+"""The comparison of two answer shapes (``structure.py``); the scalars at the leaves are compared by a
+function the caller passes, so the same rules hold in the fast path and in the symbolic workers."""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from filters.answers.structure import Decision, Node, is_label, same_label
+
+Leaf = Callable[[str, str], Optional[Decision]]  # (gold scalar, pred scalar) -> decision or None (unknown)
+
+
+def _all(pairs: list[tuple[Node, Node]], leaf: Leaf, kind: str, ordered: bool) -> Decision | None:
+    unknown = False
+    for g, p in pairs:
+        d = compare_nodes(g, p, leaf, ordered)
+        if d is None:
+            unknown = True
+        elif not d[0]:
+            return False, f"{kind}:{d[1]}"
+    return None if unknown else (True, kind)
+
+
+def _unordered(gold: tuple[Node, ...], pred: tuple[Node, ...], leaf: Leaf, kind: str, ordered: bool) -> Decision | None:
+    if len(gold) != len(pred):
+        return False, f"{kind}:size"
+    free, unknown = list(pred), False
+    for g in gold:
+        for i, p in enumerate(free):
+            d = compare_nodes(g, p, leaf, ordered)
+            unknown |= d is None
+            if d and d[0]:
+                del free[i]
+                break
+        else:
+            return None if unknown else (False, f"{kind}:element")
+    return True, kind
+
+
+def _equations(g: Node, p: Node, leaf: Leaf, ordered: bool) -> Decision | None:
+    if is_label(g.text) and is_label(p.text):  # x = 3 against x = 3; y = 2x+3 against f(x) = 2x+3
+        if not same_label(g.text, p.text):
+            return False, "equation:variable"
+        return compare_nodes(g.items[0], p.items[0], leaf, ordered)
+    if g.items[0].kind == p.items[0].kind == "scalar":
+        return leaf(f"{g.text}={g.items[0].text}", f"{p.text}={p.items[0].text}")
+    return False, "structure"
+
+
+def compare_nodes(gold: Node, pred: Node, leaf: Leaf, ordered: bool = False) -> Decision | None:
+    """Two shapes; lists compare as unordered collections unless ``ordered`` (a declared form)."""
+    g, p = gold, pred
+    if g.kind == "scalar" and p.kind == "scalar":
+        return leaf(g.text, p.text)
+    if g.kind == "eq" and p.kind == "eq":
+        return _equations(g, p, leaf, ordered)
+    if g.kind == "eq" and is_label(g.text):
+        return compare_nodes(g.items[0], p, leaf, ordered)
+    if p.kind == "eq" and is_label(p.text):
+        return compare_nodes(g, p.items[0], leaf, ordered)
+    if p.kind == "or" and g.kind not in ("or", "list", "set"):
+        return False, "multiple_answers"
+    sets = ("set", "list", "or")
+    if ordered and g.kind == "list" and p.kind in ("list", "or"):
+        if len(g.items) != len(p.items):
+            return False, "list:size"
+        return _all(list(zip(g.items, p.items)), leaf, "list", ordered)
+    if g.kind in sets and p.kind in sets:
+        return _unordered(g.items, p.items, leaf, "set", ordered)
+    if g.kind in sets and len(g.items) == 1 and p.kind not in sets:
+        return compare_nodes(g.items[0], p, leaf, ordered)
+    if p.kind in sets and len(p.items) == 1 and g.kind not in sets:
+        return compare_nodes(g, p.items[0], leaf, ordered)
+    if p.kind == "list" and g.kind == "scalar":
+        return False, "multiple_answers"
+    if g.kind == "union" and p.kind == "union":
+        return _unordered(g.items, p.items, leaf, "union", ordered)
+    if g.kind == "seq" and p.kind == "seq":
+        if len(g.items) != len(p.items):
+            return False, "tuple:size"
+        if len(g.items) == 2 and g.brackets != p.brackets:
+            return False, "interval:ends"
+        return _all(list(zip(g.items, p.items)), leaf, "interval" if g.brackets not in ("()", "<>") else "tuple", ordered)
+    if g.kind == "matrix" and p.kind == "matrix":
+        if g.shape != p.shape:
+            return False, "matrix:shape"
+        return _all(list(zip(g.items, p.items)), leaf, "matrix", ordered)
+    vector = {g.kind, p.kind} == {"matrix", "seq"}
+    if vector and 1 in (g.shape if g.kind == "matrix" else p.shape) and len(g.items) == len(p.items) > 2:
+        return _all(list(zip(g.items, p.items)), leaf, "vector", ordered)
+    return False, "structure"
