@@ -28,6 +28,7 @@ import aiohttp
 import httpx  # only for the one-off synchronous probe
 from tqdm.auto import tqdm
 
+from generators import stopping
 from generators.base import (
     Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused,
 )
@@ -129,7 +130,7 @@ class OpenAIBackend:
             call = _Call(self, client, gate, meter)
             tasks = [asyncio.create_task(call.request(r)) for r in requests]
             try:
-                completions = await asyncio.gather(*tasks)
+                completions = await stopping.unless_stopped(asyncio.gather(*tasks))  # a stop drops the batch
             except BaseException:
                 for task in tasks:
                     task.cancel()
@@ -210,6 +211,8 @@ class _Call:
             self.meter.add(completions[:1])
             return completions[0]
 
+        if len(indices) == 1:  # no task of its own for a single sample (the common n=1 case)
+            return [await sample(indices[0])]
         return list(await asyncio.gather(*(sample(i) for i in indices)))
 
     async def post(self, request: GenerationRequest, *, n: int, seed: int | None,
@@ -231,6 +234,8 @@ class _Call:
                             status, retry_header = response.status, response.headers.get("retry-after")
             except TimeoutError:  # asyncio's and aiohttp's timeouts are both TimeoutError
                 problem = f"no answer within {b.timeout:g}s"
+            except aiohttp.ClientConnectorError as exc:
+                problem = f"cannot connect: {exc}"
             except aiohttp.ClientError as exc:
                 problem = f"{type(exc).__name__}: {str(exc) or 'connection failed'}"
             else:
