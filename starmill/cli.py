@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         click.echo(f"Error: {exc}", err=True)
         return 1
+    except BrokenPipeError:  # `starmill sql … | head`: the reader left; say nothing more
+        _quiet_stdout()
+        return 0
     except OSError as exc:
         line = os_error_line(exc, state.get("warehouse") or os.environ.get("STARMILL_WAREHOUSE"))
         if line is None or debug:
@@ -77,6 +80,15 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("Interrupted.", err=True)
         return 130
     return 0
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush raises no second BrokenPipeError."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -226,3 +226,23 @@ def test_sql_refuses_writes_and_reports_errors(tmp_path, sql, message):
 def test_empty_warehouse_has_an_empty_manifests_view(tmp_path):
     con = connect(Warehouse(tmp_path / "empty"))
     assert query(con, "SELECT count(*) AS n FROM manifests").to_pylist() == [{"n": 0}]
+
+
+def test_a_failed_commit_leaves_no_staging_folder(tmp_path, monkeypatch):
+    """A commit that fails at the last step (here the rename; a full disk in real life) cleans up."""
+    from schemas import ProblemRecord
+    from warehouse import Warehouse
+    from warehouse.storage import Storage
+
+    wh = Warehouse(str(tmp_path / "wh"))
+
+    def refuse(self, src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Storage, "rename_new", refuse)
+    with pytest.raises(OSError, match="No space left"):
+        with wh.writer("problems", "problems") as writer:
+            writer.write([ProblemRecord.make("s", "What is 1 + 1?", "2")])
+    staging = tmp_path / "wh" / "_staging"
+    assert not staging.exists() or not any(staging.iterdir())
+    assert wh.versions("problems") == []

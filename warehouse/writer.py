@@ -201,7 +201,7 @@ class VersionWriter:
             schema_version=TABLES[self.table].SCHEMA_VERSION, tables=rows,
             starmill_version=lineage.starmill_version(), git_commit=lineage.git_commit(),
             command=lineage.command_line(), counts=dict(self.counts), drops=dict(self.drops),
-            files=entries, **self.lineage, **self.extra,
+            files=entries, **lineage.redact(self.lineage), **lineage.redact(self.extra),
         )
         self.storage.makedirs(self.storage.path(self.name))
         candidate = max(self.warehouse.versions(self.name) or [0]) + 1
@@ -225,7 +225,11 @@ class VersionWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
+        if exc_type is not None:
             self.abort()
+            return
+        try:
+            self.commit()
+        except BaseException:  # a failed commit (full disk, Ctrl-C) leaves no staging folder behind
+            self.abort()
+            raise
