@@ -50,3 +50,35 @@ def test_unknown_task_is_a_source_error(tasks, message):
 def test_bad_weights_are_refused(tasks):
     with pytest.raises(ValueError):
         GymSpec(tasks=tasks, size=2)
+
+
+def test_a_gym_source_ingests_and_is_reused_by_fingerprint(tmp_path):
+    from warehouse import Warehouse
+    from warehouse.sources import SourceSpec, ensure_problems
+
+    spec = SourceSpec.model_validate({"reasoning_gym": {"tasks": {"basic_arithmetic": 1, "gcd": 1}, "size": 6,
+                                                        "seed": 2}})
+    assert spec.uri == "reasoning_gym"
+    wh = Warehouse(str(tmp_path / "wh"))
+    ref, problems = ensure_problems(wh, spec, "gym")
+    again, _ = ensure_problems(wh, spec, "gym")
+    assert ref == again == "gym@v1" and len(problems) == 6
+    assert {json.loads(p.metadata)["task"] for p in problems} == {"basic_arithmetic", "gcd"}
+    bigger, more = ensure_problems(wh, spec.model_copy(update={"limit": 3}), "gym")
+    assert bigger == "gym@v2" and len(more) == 3
+    manifest = wh.manifest(ref)
+    assert manifest.sources[0].uri == "reasoning_gym" and manifest.sources[0].fingerprint.startswith("reasoning_gym:")
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"uri": "reasoning_gym"}, "needs a reasoning_gym section"),
+    ({"uri": "data.jsonl", "reasoning_gym": {"tasks": {"gcd": 1}}}, "goes with uri 'reasoning_gym'"),
+    ({"reasoning_gym": {"tasks": {"gcd": 1}, "size": 0}}, "greater than or equal to 1"),
+])
+def test_bad_gym_sections_are_refused(data, message):
+    from pydantic import ValidationError
+
+    from warehouse.sources import SourceSpec
+
+    with pytest.raises(ValidationError, match=message):
+        SourceSpec.model_validate(data)

@@ -25,8 +25,8 @@ LOCAL_SUFFIXES = {*READERS, ".tsv", ".txt", ".arrow", ".gz", ".zip", ".xlsx", ".
 def source_name(spec: SourceSpec) -> str:
     if spec.name:
         return spec.name
-    if spec.uri == "procedural":
-        return "procedural"
+    if spec.uri in ("procedural", "reasoning_gym"):
+        return spec.uri
     path = Path(spec.uri)
     return path.stem if path.exists() else spec.uri.removeprefix("hf://")
 
@@ -130,6 +130,17 @@ def iter_problems(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectReco
         entry = SourceEntry(name=source_name(spec), uri="procedural", fingerprint=_fingerprint(spec),
                             license=spec.license)
         return generate_problems(p.n, seed=p.seed, difficulty=p.difficulty, split=spec.split), entry
+    if spec.uri == "reasoning_gym":
+        from warehouse.sources.gym import fingerprint, iter_gym
+
+        entry = SourceEntry(name=source_name(spec), uri="reasoning_gym", fingerprint=fingerprint(spec.reasoning_gym),
+                            license=spec.license or "apache-2.0")
+        records = iter_gym(spec.reasoning_gym, source_name(spec), spec.split)
+        if spec.limit is not None:
+            import itertools
+
+            records = itertools.islice(records, spec.limit)
+        return records, entry
     rows, entry = _rows(spec)
     fields, name = spec.fields(), source_name(spec)
 
@@ -190,5 +201,9 @@ def _fingerprint(spec: SourceSpec) -> str | None:
     if spec.uri == "procedural":
         p = spec.procedural
         return f"procedural:n={p.n},seed={p.seed},difficulty={p.difficulty}"
+    if spec.uri == "reasoning_gym":
+        from warehouse.sources.gym import fingerprint
+
+        return fingerprint(spec.reasoning_gym)
     path = Path(spec.uri).expanduser()
     return lineage.file_fingerprint(path) if path.exists() else None

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from warehouse.sources.gym import GymSpec
 from warehouse.sources.limits import MAX_CHARS
 
 AnswerFormat = Literal["plain", "gsm8k", "boxed"]
@@ -61,6 +62,18 @@ class SourceSpec(BaseModel):
     require_answer: bool = Field(True, description="reject rows without an answer; false keeps them with an "
                                  "empty gold answer (for self-consistency pseudo-labels)")
     procedural: ProceduralSpec = Field(default_factory=ProceduralSpec)
+    reasoning_gym: GymSpec | None = Field(None, description="reasoning-gym tasks (uri 'reasoning_gym', "
+                                          "needs starmill[gym])")
+
+    @model_validator(mode="after")
+    def _gym(self) -> "SourceSpec":
+        if self.reasoning_gym is not None and self.uri == "procedural" and "uri" not in self.model_fields_set:
+            self.uri = "reasoning_gym"  # `source: {reasoning_gym: {...}}` alone names the source
+        if self.uri == "reasoning_gym" and self.reasoning_gym is None:
+            raise ValueError("uri 'reasoning_gym' needs a reasoning_gym section: {tasks: {name: weight}, size, seed}")
+        if self.reasoning_gym is not None and self.uri != "reasoning_gym":
+            raise ValueError(f"a reasoning_gym section goes with uri 'reasoning_gym', not {self.uri!r}")
+        return self
 
     def fields(self) -> Preset:
         base = PRESETS[self.preset]
