@@ -17,6 +17,7 @@ CATEGORIES = {
     "python_syntax", "limits_sums", "box_lists", "labelled", "separators_approx", "inequalities", "identities",
     "numeric_context", "forms_reduced", "forms_factored", "forms_sig_figs", "forms_decimal_places", "forms_exact",
     "forms_case", "forms_ordered",
+    "unseen_shapes",  # labelled from the policy in shapes the checker has no specific code for
 }
 
 
