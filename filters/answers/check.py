@@ -113,7 +113,7 @@ def _prepare(gold: str | None, pred: str | None, gold_is_solution: bool | None, 
     if rule := _guard(pred_answer):
         return verdict("unparseable_pred", rule, gold_answer, pred_answer)
     if len(candidates) > 1 and _differ(candidates):
-        if found.rule != "boxed" or not _list_gold(gold_answer):
+        if not found.together or not _list_gold(gold_answer):
             return verdict("wrong", "multiple_answers", gold_answer, pred_answer)
         pred_answer = _joined(candidates)  # \boxed{(2,2)} and \boxed{(6,2)} against a list gold
         if rule := _guard(pred_answer):

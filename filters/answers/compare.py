@@ -11,6 +11,7 @@ from filters.answers.normalize import Normalized, normalize, squash
 from filters.answers.numeric import numbers_match, parse_number
 from filters.answers.shapes import compare_nodes
 from filters.answers.structure import Decision, parse_structure
+from filters.answers.units import dropped_unit
 
 __all__ = ["FAST", "Backend", "Unparseable", "decide", "fast_leaf"]
 
@@ -59,6 +60,9 @@ def _by_value(g: Normalized, p: Normalized, backend: Backend, form: Form) -> Dec
                                 form.case_sensitive)
     if atoms is not None:
         return atoms
+    gold_unit, pred_unit = dropped_unit(g), dropped_unit(p)
+    if gold_unit and pred_unit and gold_unit != pred_unit:
+        return False, "unit"  # 5 cm against 5 m: units are ignored, not ignored away
     if form.numeric:
         gold_value = backend.value(g.text)
         return None if gold_value is None else forms.check_numeric(form, gold_value, p.text)

@@ -22,6 +22,7 @@ BARE_BOX = re.compile(r"[^\s$]+")
 LINE_CAP = 5000  # look at most this far after a marker; longer answers are rejected later anyway
 SENTENCE_END = re.compile(r"\.(?:\s|$)|,\s+(?=[a-zA-Z]{2})")  # "72. Then…", "5 apples, as computed"
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+MAX_BOX_GAP = 40  # characters between boxes that answer together ("\\boxed{1} and x = \\boxed{2}")
 MATH_OPEN = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 
 
@@ -30,6 +31,7 @@ class Extraction:
     answer: str | None  # the final answer, None when there is none
     rule: str  # how it was found: "boxed", "hashes", "phrase", "answer_tag", "last_number", or why not
     candidates: tuple[str, ...] = ()  # every final answer of that kind, in order (for the multiple-answer rule)
+    together: bool = False  # several boxes written together ("\\boxed{1} and \\boxed{2}"), not far apart
 
 
 def _closing_braces(text: str) -> dict[int, int]:
@@ -46,6 +48,11 @@ def _closing_braces(text: str) -> dict[int, int]:
 
 def boxed_contents(text: str) -> list[str]:
     """Contents of every outermost balanced \\boxed{…}/\\fbox{…} (also the ``\\boxed 5`` form), in order."""
+    return [content for content, _, _ in _boxes(text)]
+
+
+def _boxes(text: str) -> list[tuple[str, int, int]]:
+    """(content, start, end) of every outermost box."""
     found, close, end = [], None, -1
     for m in BOX.finditer(text):
         if m.start() < end:
@@ -58,14 +65,19 @@ def boxed_contents(text: str) -> list[str]:
             j = close.get(i)
             if j is None:
                 continue  # unbalanced: truncated output
-            found.append(text[i + 1 : j].strip())
+            found.append((text[i + 1 : j].strip(), m.start(), j + 1))
             end = j + 1
         elif i > m.end():
             token = BARE_BOX.match(text, i)
             if token:
-                found.append(token.group())
+                found.append((token.group(), m.start(), token.end()))
                 end = token.end()
     return found
+
+
+def _together(text: str, boxes: list[tuple[str, int, int]]) -> bool:
+    gaps = [text[a[2] : b[1]] for a, b in zip(boxes, boxes[1:])]
+    return len(boxes) > 1 and all(len(g) <= MAX_BOX_GAP and "\n\n" not in g for g in gaps)
 
 
 def _phrase_answer(rest: str) -> str:
@@ -104,9 +116,10 @@ def _answer_tags(text: str) -> list[str]:
 
 
 def _find(text: str, *, lenient: bool) -> Extraction:
-    boxes = [b for b in boxed_contents(text) if b]
-    if boxes:
-        return Extraction(boxes[-1], "boxed", tuple(boxes))
+    spans = [b for b in _boxes(text) if b[0]]
+    if spans:
+        boxes = tuple(b[0] for b in spans)
+        return Extraction(boxes[-1], "boxed", boxes, _together(text, spans))
     hashes = [h.strip() for h in _rest_of_lines(HASHES, text) if h.strip()]
     if hashes:
         return Extraction(hashes[-1], "hashes", tuple(hashes))

@@ -59,6 +59,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         kind = m.lastgroup
         value = m[kind]
         if kind == "fn":
+            if value == "log" and not text[m.end():].lstrip().startswith("_"):
+                raise Unsupported("log without a backslash or a base: ln or log10?")  # sympy's log is ln
             kind, value = "cmd", "\\" + value
         if value in BARS:
             kind, value = "op", BARS[value]
@@ -336,8 +338,8 @@ class _Parser:
             raise Unsupported("a Python function call needs parentheses")
         else:
             arg = self.power()
-            while self.starts_primary(self.peek()) and self.peek()[0] != "cmd":
-                arg = arg * self.power()
+            while self.starts_primary(self.peek()) and self.peek()[0] not in ("cmd", "num"):
+                arg = arg * self.power()  # \sin 2x is sin(2x); \sin x 2 is not sin(2x)
         if name == "log":
             value = sympy.log(arg, base if base is not None else 10)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 GOLD_LETTER = re.compile(r"\(?([A-J])\)?\.?|\(([a-j])\)")
-PRED_LETTER = re.compile(r"\(?([A-Ja-j])\)?(?=$|[\s.:),/&])")
+PRED_LETTER = re.compile(r"\(([A-Ja-j])\)(?=$|[\s.:,/&])|([A-Ja-j])\)?(?=$|[\s.:),/&])")
 ANOTHER = re.compile(r"\(([A-Ja-j])\)|^\s*(?:,|/|&|\bor\b|\band\b)\s*\(?([A-Ja-j])\)?(?![A-Za-z])")
 
 
@@ -19,8 +19,8 @@ def decide_letter(letter: str, pred: str) -> tuple[str, str]:
     m = PRED_LETTER.match(pred)
     if m is None:
         return "wrong", "letter"
-    rest = pred[m.end():]
+    found, rest = (m[1] or m[2]).upper(), pred[m.end():]
     other = ANOTHER.search(rest)
-    if other and (other[1] or other[2]).upper() != m[1].upper():
+    if other and (other[1] or other[2]).upper() != found:
         return "wrong", "multiple_answers"
-    return ("correct" if m[1].upper() == letter else "wrong"), "letter"
+    return ("correct" if found == letter else "wrong"), "letter"

@@ -29,7 +29,7 @@ BRACKET = {"\\langle": "<", "\\rangle": ">"}
 @dataclass(frozen=True, slots=True)
 class Node:
     kind: str  # scalar | eq | seq | set | list | or | union | matrix
-    text: str = ""  # scalar text; for eq the left side
+    text: str = ""  # scalar text; for eq the left side; for an interval from an inequality its variable
     items: tuple["Node", ...] = ()
     brackets: str = ""  # seq: opening and closing bracket, e.g. "[)"
     shape: tuple[int, int] = (0, 0)  # matrix rows, columns
@@ -104,12 +104,12 @@ def _inequality(parts: list[str], ops: list[str]) -> Node | None:
         strict, direction = INEQUALITY[ops[0]]
         end = "(" if strict else "["
         if direction == ">":
-            return Node("seq", items=(Node("scalar", parts[1]), Node("scalar", "\\infty")), brackets=end + ")")
-        return Node("seq", items=(Node("scalar", "-\\infty"), Node("scalar", parts[1])), brackets="(" + {"(": ")", "[": "]"}[end])
+            return Node("seq", parts[0], (Node("scalar", parts[1]), Node("scalar", "\\infty")), end + ")")
+        return Node("seq", parts[0], (Node("scalar", "-\\infty"), Node("scalar", parts[1])), "(" + {"(": ")", "[": "]"}[end])
     if len(parts) == 3 and SIMPLE_VAR.fullmatch(parts[1]) and INEQUALITY[ops[0]][1] == INEQUALITY[ops[1]][1] == "<":
         left = "(" if INEQUALITY[ops[0]][0] else "["
         right = ")" if INEQUALITY[ops[1]][0] else "]"
-        return Node("seq", items=(Node("scalar", parts[0]), Node("scalar", parts[2])), brackets=left + right)
+        return Node("seq", parts[1], (Node("scalar", parts[0]), Node("scalar", parts[2])), left + right)
     return None
 
 
