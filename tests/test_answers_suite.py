@@ -49,3 +49,14 @@ def test_batch_streams_the_same_verdicts_in_order(checker_pool):
         verdicts = list(check_batch(iter(pairs), workers=2, pool=checker_pool, timeout=10, **options))
         assert [v.verdict for v in verdicts] == [c["expect"] for c in group]
         assert [v.gold for v in verdicts][:3] == [check_answer(g, p, pool=checker_pool, **options).gold for g, p in pairs[:3]]
+
+
+def test_no_case_is_an_error_or_a_sandbox_refusal():
+    """``error`` means a checker bug, and a sandbox refusal means some text reached a code parser: neither
+    may happen on any labelled case (a fresh pool, so its refusal log holds only these checks)."""
+    from filters.answers import CheckerPool
+
+    with CheckerPool(2, start_timeout=120) as pool:
+        verdicts = [check_answer(c["gold"], c["pred"], pool=pool, timeout=10, **_options(c)) for c in CASES]
+        assert pool.blocked == []
+    assert [v for v in verdicts if v.verdict == "error"] == []

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from filters.answers.check import check_batch
+from filters.answers.forms import parse_form
 from filters.answers.verdict import Verdict
 
 
@@ -22,11 +23,13 @@ def _text(value: Any) -> str | None:
     return value if value is None or isinstance(value, str) else json.dumps(value) if isinstance(value, (list, dict)) else str(value)
 
 
-def grade_lines(lines: Iterable[str], gold_field: str = "gold", pred_field: str = "pred", **options) -> Iterator[Graded]:
-    """Yield one ``Graded`` per non-blank line; ``options`` go to ``check_batch``."""
+def grade_lines(lines: Iterable[str], gold_field: str = "gold", pred_field: str = "pred", *,
+                form_field: str | None = None, **options) -> Iterator[Graded]:
+    """Yield one ``Graded`` per non-blank line; ``form_field`` names a field holding the record's answer
+    form (``forms.parse_form``; absent or empty: ``options["form"]``); ``options`` go to ``check_batch``."""
     queue: deque[Graded] = deque()  # records read but not yet graded, and bad lines waiting their turn
 
-    def pairs() -> Iterator[tuple[str | None, str | None]]:
+    def pairs() -> Iterator[tuple[str | None, str | None, str | None]]:
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
@@ -42,8 +45,14 @@ def grade_lines(lines: Iterable[str], gold_field: str = "gold", pred_field: str 
             if missing:
                 queue.append(Graded(number, record, None, f"no field {', '.join(map(repr, missing))}"))
                 continue
+            form = record.get(form_field) if form_field else None
+            try:
+                parse_form(form)
+            except (ValueError, TypeError) as exc:
+                queue.append(Graded(number, record, None, f"bad answer form in {form_field!r} ({exc})"))
+                continue
             queue.append(Graded(number, record, None))
-            yield _text(record[gold_field]), _text(record[pred_field])
+            yield _text(record[gold_field]), _text(record[pred_field]), form
 
     for verdict in check_batch(pairs(), **options):
         while queue[0].problem is not None:

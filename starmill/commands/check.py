@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
 from schemas.errors import StarmillError
+
+NO_MARK_HINT = ("{n} of {total} predictions had no marked answer (\\boxed{{}}, '####', 'The answer is', "
+                "<answer>); if they are bare answers, add --pred-is-answer")
 
 
 @click.command("check")
@@ -17,52 +24,94 @@ from schemas.errors import StarmillError
 @click.option("--gold-field", default="gold", show_default=True, help="Field of FILE's records holding the gold.")
 @click.option("--pred-field", default="pred", show_default=True, help="Field of FILE's records holding the output.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write graded records here (default: stdout).")
-@click.option("--gold-is-solution", is_flag=True, help="Gold is a whole solution (#### 72, \\boxed{}, 'The answer is').")
+@click.option("--gold-is-solution", "gold_mode", flag_value="solution",
+              help="Gold is a whole solution (#### 72, \\boxed{}, 'The answer is') [default: decided per gold].")
+@click.option("--gold-is-answer", "gold_mode", flag_value="answer", help="Gold is a bare answer, even if it holds a marker.")
 @click.option("--pred-is-answer", is_flag=True, help="Pred is a bare answer, not a model output.")
+@click.option("--form", "form", default=None, help="Answer form every gold asks for: reduced, factored, sig_figs:3, ….")
+@click.option("--form-field", default=None, help="Field of FILE's records holding each problem's answer form.")
 @click.option("--lenient", is_flag=True, help="Accept the last number of an output that has no marked answer.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds per symbolic check.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Symbolic checks at once [default: CPUs, at most 4].")
-def command(file, gold, pred, gold_field, pred_field, output, gold_is_solution, pred_is_answer, lenient, timeout, workers) -> None:
+def command(file, gold, pred, gold_field, pred_field, output, gold_mode, pred_is_answer, form, form_field, lenient,
+            timeout, workers) -> None:
     """Check final answers against gold answers and print verdicts as JSON.
+
+    A gold holding '####', \\boxed{} or "The answer is" is read as a solution, anything else as a bare
+    answer, unless --gold-is-solution or --gold-is-answer says which.
 
     \b
     starmill check --gold 72 --pred 'so \\boxed{72}'
+    starmill check --gold 23/131 --pred 92/524 --pred-is-answer --form reduced
     starmill check samples.jsonl --gold-field gold_answer --pred-field completion -o graded.jsonl
     """
-    options = dict(gold_is_solution=gold_is_solution, pred_is_answer=pred_is_answer, lenient=lenient, timeout=timeout)
+    from filters.answers import parse_form
+
+    try:
+        parse_form(form)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--form'") from None
+    gold_is_solution = {"solution": True, "answer": False}.get(gold_mode)
+    options = dict(gold_is_solution=gold_is_solution, pred_is_answer=pred_is_answer, lenient=lenient, timeout=timeout,
+                   form=form)
     if file is None:
         if gold is None or pred is None:
             raise StarmillError("give FILE, or both --gold and --pred")
         from filters.answers import check_answer
 
-        click.echo(json.dumps(check_answer(gold, pred, **options).to_row(), ensure_ascii=False))
+        verdict = check_answer(gold, pred, **options)
+        click.echo(json.dumps(verdict.to_row(), ensure_ascii=False))
+        if verdict.rule == "no_answer":
+            click.echo("hint: " + NO_MARK_HINT.format(n=1, total=1), err=True)
         return
     if gold is not None or pred is not None:
         raise StarmillError("give FILE or --gold/--pred, not both")
-    _grade_file(file, gold_field, pred_field, output, dict(options, workers=workers))
+    _grade_file(file, gold_field, pred_field, form_field, output, dict(options, workers=workers))
 
 
-def _grade_file(path: str, gold_field: str, pred_field: str, output: str | None, options: dict) -> None:
+@contextmanager
+def _sink(output: str | None):
+    """stdout, or a temporary file next to ``output`` that replaces it only when all went well."""
+    if not output:
+        yield sys.stdout
+        return
+    target = Path(output)
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise StarmillError(f"cannot write {output}: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as sink:
+            yield sink
+        os.replace(temporary, target)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _grade_file(path: str, gold_field: str, pred_field: str, form_field: str | None, output: str | None,
+                options: dict) -> None:
     from tqdm import tqdm
 
     from filters.answers.records import grade_lines
 
-    counts, bad = Counter(), 0
+    counts, bad, unmarked = Counter(), 0, 0
     source = click.open_file(path, encoding="utf-8", errors="replace")
-    try:
-        sink = click.open_file(output or "-", "w", encoding="utf-8", atomic=bool(output))
-    except OSError as exc:
-        raise StarmillError(f"cannot write {output}: {exc.strerror}") from exc
-    with source, sink, tqdm(unit=" checks", file=sys.stderr, disable=None, dynamic_ncols=True) as bar:
-        for item in grade_lines(source, gold_field, pred_field, **options):
+    with source, _sink(output) as sink, tqdm(unit=" checks", file=sys.stderr, disable=None, dynamic_ncols=True) as bar:
+        for item in grade_lines(source, gold_field, pred_field, form_field=form_field, **options):
             if item.verdict is None:
                 bad += 1
                 bar.write(f"line {item.line}: {item.problem}; skipped", file=sys.stderr)
                 continue
             counts[item.verdict.verdict] += 1
+            unmarked += item.verdict.rule == "no_answer"
             sink.write(json.dumps({**item.record, "verdict": item.verdict.to_row()}, ensure_ascii=False) + "\n")
             bar.update()
+    total = sum(counts.values())
     summary = ", ".join(f"{kind} {n}" for kind, n in counts.most_common()) or "nothing"
-    click.echo(f"graded {sum(counts.values())} records: {summary}", err=True)
+    click.echo(f"graded {total} records: {summary}", err=True)
+    if unmarked:
+        line = NO_MARK_HINT.format(n=unmarked, total=total)
+        click.echo(line if 2 * unmarked > total else line.split(";")[0], err=True)  # suggest the flag when most had none
     if bad:
         raise StarmillError(f"{bad} line{'s' if bad > 1 else ''} could not be graded (listed above)")
