@@ -1,4 +1,5 @@
-"""Where a version came from: starmill's version and git commit, file fingerprints, the command."""
+"""Where a version came from: starmill's version and git commit, file fingerprints, the command;
+``redact`` (re-exported) is what the writer applies to a manifest's config and lineage."""
 from __future__ import annotations
 
 import functools
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import starmill
+from schemas.redact import redact, redact_argv  # noqa: F401  (redact: what the writer applies to lineage)
 
 
 @functools.lru_cache(maxsize=1)
@@ -35,11 +37,11 @@ def starmill_version() -> str:
 
 
 def command_line() -> str:
-    """The command that is running, as a user would type it."""
+    """The command that is running, as a user would type it, with secrets redacted."""
     argv = list(sys.argv)
     if argv and argv[0].endswith(("/starmill", "\\starmill")):
         argv[0] = "starmill"
-    return shlex.join(argv)
+    return shlex.join(redact_argv(argv))
 
 
 def file_fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:

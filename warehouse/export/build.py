@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shlex
 import tempfile
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from schemas.redact import redact
 from warehouse.export import hub
 from warehouse.export.chart import CHART, chart_png
 from warehouse.export.decontaminate import EvalSet, decontaminate, load_eval_set
@@ -28,7 +28,6 @@ from warehouse.export.split import split_by_problem
 from warehouse.manifest import Manifest
 
 LINEAGE = "starmill_export.json"
-SECRET_KEY = re.compile(r"(^|_)(token|secret|password|passwd|api_?key|authorization|credentials?)$", re.IGNORECASE)
 
 
 class ExportSettings(BaseModel):
@@ -107,15 +106,6 @@ class Export:
         return len({p for t in tables for p in t.column("problem_id").to_pylist()})
 
 
-def redact(value: Any) -> Any:
-    """A manifest's config with secret-looking keys blanked, before it goes public."""
-    if isinstance(value, dict):
-        return {k: "<redacted>" if SECRET_KEY.search(str(k)) and v else redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
-
-
 def _parts(wh, settings: ExportSettings) -> list[tuple[str, float]]:
     """(resolved ref, weight) of every version; the main one first, weight 1 unless --mix says."""
     mixes = [parse_mix(m) for m in settings.mix]
@@ -169,16 +159,16 @@ def build_export(wh, settings: ExportSettings, repo_id: str | None = None) -> Ex
         settings=settings, parts=parts, eval_sets=eval_sets, splits=splits,
         rationalized=pc.sum(pc.equal(rows.column("stage"), "rationalization")).as_py() or 0,
         pass_rates=[rates[p] for p in sorted(rates)], lengths=[len(assistant_text(r)) for r in content],
-        repo_id=repo_id, command=settings.command(parts),
+        repo_id=repo_id, command=redact(settings.command(parts)),
     )
 
 
 def lineage(export: Export) -> dict[str, Any]:
-    """The machine-readable twin of the card (``starmill_export.json``)."""
+    """The machine-readable twin of the card (``starmill_export.json``), secrets redacted."""
     from warehouse.export.card import size_category
     import starmill
 
-    return {
+    return redact({
         "format": 1,
         "starmill_version": starmill.__version__,
         "command": export.command,
@@ -188,10 +178,10 @@ def lineage(export: Export) -> dict[str, Any]:
         "rationalized_rows": export.rationalized,
         "parts": [{"ref": p.ref, "weight": p.weight, "rows": p.rows, "rows_after_decontamination": p.clean,
                    "rows_taken": p.taken, "drops": p.drops,
-                   "manifest": redact(p.manifest.model_dump(mode="json", exclude={"files"}))}
+                   "manifest": p.manifest.model_dump(mode="json", exclude={"files"})}
                   for p in export.parts],
         "decontamination": {"ngram": export.settings.ngram, "eval_sets": [s.report() for s in export.eval_sets]},
-    }
+    })
 
 
 def write_export(export: Export, root: Path) -> list[str]:

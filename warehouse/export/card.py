@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from schemas.redact import redact, redact_text
 from warehouse.export.chart import CHART
 from warehouse.export.decontaminate import REASON
 
@@ -142,7 +143,7 @@ def yaml_header(export: "Export") -> str:
 
 
 def part_section(part: "Part") -> str:
-    data = part.manifest.model_dump(mode="json")
+    data = redact(part.manifest.model_dump(mode="json"))  # config, command, sources, models, errors
     config = data.get("config") or {}
     teacher = config.get("teacher") or {}
     run = run_settings(data)
@@ -211,9 +212,7 @@ def part_section(part: "Part") -> str:
     else:
         out += [f"The command is {NOT_RECORDED}.", ""]
     if config:
-        from warehouse.export.build import redact
-
-        out += ["The run config:", "", fenced(yaml.safe_dump(redact(config), sort_keys=True, allow_unicode=True),
+        out += ["The run config:", "", fenced(yaml.safe_dump(config, sort_keys=True, allow_unicode=True),
                                               "yaml"), ""]
     return "\n".join(out)
 
@@ -272,4 +271,4 @@ def render_card(export: "Export") -> str:
     ]), ""]
     for part in export.parts:
         out += [part_section(part)]
-    return "\n".join(out).rstrip() + "\n"
+    return redact_text("\n".join(out).rstrip() + "\n")  # a secret in a path or prompt given to the export
