@@ -9,24 +9,37 @@ import time
 from collections import Counter
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Cancelled
 
+from flows.redacted import redacted_flow
+from generators import stopping
+from schemas.redact import redact_text, redacted_error
 from starmill import pipeline
-from starmill.config import parse_config
+from starmill.config import RunConfig, parse_config
 from warehouse.ledger import Ledger
 
 
 @task(name="generate-shard", cache_policy=NO_CACHE)
 def generate_task(root: str, run_key: str, teacher: dict, shard, allow_generate: bool, limit: str | None):
-    """One shard: from the ledger, or generated with the teacher and recorded."""
+    """One shard: from the ledger, or generated with the teacher and recorded; (None, 0) once the run
+    is asked to stop (not a failure: no retry)."""
     ledger = Ledger(root, run_key)
-    if limit and not ledger.has(shard.key) and allow_generate:
-        from prefect.concurrency.sync import concurrency
+    try:
+        if limit and not ledger.has(shard.key) and allow_generate:
+            from prefect.concurrency.sync import concurrency
 
-        with concurrency(limit, occupy=1):
-            return pipeline.generate_shard(ledger, teacher, shard, allow_generate)
-    return pipeline.generate_shard(ledger, teacher, shard, allow_generate)
+            with concurrency(limit, occupy=1):
+                return pipeline.generate_shard(ledger, teacher, shard, allow_generate)
+        return pipeline.generate_shard(ledger, teacher, shard, allow_generate)
+    except stopping.Stopped:
+        return None, 0.0
+    except Exception as exc:  # Prefect keeps the message in its states and events
+        error = redacted_error(exc)
+        if error is exc:
+            raise
+        raise error from None
 
 
 def run_stage(run: pipeline.Run, teacher: dict, problem_ids: list[str], stage: str, iteration: int,
@@ -44,11 +57,12 @@ def run_stage(run: pipeline.Run, teacher: dict, problem_ids: list[str], stage: s
     samples, tokens = [], 0
     with tqdm(total=len(shards), desc=f"generate {stage} (iteration {iteration})", unit="shard") as bar:
         for shard, future in zip(shards, futures):
+            stopping.check()  # leaving the flow cancels the shards not started; those in flight stop within a batch
             try:
                 result, seconds = future.result()
                 timings["generate"] += seconds
             except Exception as exc:  # retries are spent: record the failure, keep the rest
-                error = f"{type(exc).__name__}: {exc}"
+                error = redact_text(f"{type(exc).__name__}: {exc}")
                 run.ledger.fail(shard.key, error, {"stage": stage, "iteration": iteration, "problems": shard.problem_ids})
                 failures.append({"shard": shard.key, "stage": stage, "iteration": iteration,
                                  "problems": len(shard.problem_ids), "problem_ids": shard.problem_ids,
@@ -64,11 +78,23 @@ def run_stage(run: pipeline.Run, teacher: dict, problem_ids: list[str], stage: s
     return samples
 
 
-@flow(name="starmill-star", log_prints=True)
+@redacted_flow(name="starmill-star", log_prints=True)
 def star_flow(config: dict[str, Any] | None = None, warehouse: str | None = None,
               publish_partial: bool = False) -> dict[str, Any]:
-    """Generate, check, rationalize, rejection-sample and publish ``samples`` and ``sft`` versions."""
-    cfg = parse_config(config)
+    """Generate, check, rationalize, rejection-sample and publish ``samples`` and ``sft`` versions.
+    A stop request ends it Cancelled, with nothing published."""
+    try:
+        return run_star(parse_config(config), warehouse, publish_partial)
+    except stopping.Stopped as exc:
+        return Cancelled(message=str(exc))
+    except Exception as exc:  # Prefect keeps the message in its states and events
+        error = redacted_error(exc)
+        if error is exc:
+            raise
+        raise error from None
+
+
+def run_star(cfg: RunConfig, warehouse: str | None, publish_partial: bool) -> dict[str, Any]:
     log = get_run_logger()
     timings: Counter = Counter()
     started = time.perf_counter()
@@ -78,6 +104,7 @@ def star_flow(config: dict[str, Any] | None = None, warehouse: str | None = None
     graded_all, labels, failures, missing = [], {}, [], []
     remaining = list(run.order)
     for iteration in range(cfg.iterations.count):
+        stopping.check()
         if iteration:
             pipeline.make_next_model(run, iteration, graded_all)
         teacher = pipeline.teacher_for(run, iteration)

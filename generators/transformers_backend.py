@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Sequence
 
+from generators import stopping
 from generators.base import (
     Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused,
 )
@@ -80,6 +81,7 @@ class TransformersBackend:
             per_batch = max(1, self.batch_size // requests[indexes[0]].sampling.n)
             for start in range(0, len(indexes), per_batch):
                 chunk = indexes[start : start + per_batch]
+                stopping.check()
                 outs = self._run([requests[i] for i in chunk], [prompts[i] for i in chunk])
                 for i, completions in zip(chunk, outs):
                     results[requests[i].request_id] = GenerationResult(requests[i].request_id, completions, self._info)
@@ -106,7 +108,8 @@ class TransformersBackend:
         if s.stop:
             kwargs.update(stop_strings=list(s.stop), tokenizer=self.tokenizer)
         with torch.inference_mode():
-            out = self.model.generate(input_ids=ids, attention_mask=mask, **kwargs)
+            out = self.model.generate(input_ids=ids, attention_mask=mask, stopping_criteria=_on_stop(torch), **kwargs)
+        stopping.check()  # a batch the stop cut short is dropped, never recorded
         new = out.sequences[:, width:]
         results = []
         for r_index, prompt in enumerate(prompts):
@@ -135,3 +138,14 @@ class TransformersBackend:
                 logprobs.append({self.tokenizer.decode([i]): float(v) for v, i in zip(top.values.tolist(), top.indices.tolist())})
         return Completion(text=text, finish_reason=finish, prompt_tokens=prompt_len, completion_tokens=length,
                           logprobs=logprobs)
+
+
+def _on_stop(torch):
+    """Ends every sequence of the batch at the next token once a stop is requested."""
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class OnStop(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            return torch.full((input_ids.shape[0],), stopping.requested(), dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([OnStop()])

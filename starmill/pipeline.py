@@ -13,10 +13,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from generators import stopping
 from generators.base import SamplingParams
 from generators.sampling import Shard, plan_requests, plan_shards, run_shard
 from schemas import ProblemRecord, SampleRecord, content_hash
 from schemas.errors import StarmillError
+from schemas.redact import redact_text
 from starmill.config import RunConfig
 from warehouse import Warehouse
 from warehouse.ledger import Ledger
@@ -77,6 +79,7 @@ def make_next_model(run: Run, iteration: int, samples: Sequence[SampleRecord]) -
     command = run.config.iterations.command
     if not command or iteration - 1 < len(run.config.iterations.models):
         return
+    stopping.check()
     import pyarrow.parquet as pq
 
     from warehouse.publish import sft_rows
@@ -115,7 +118,8 @@ def generate_shard(ledger: Ledger, teacher: dict[str, Any], shard: Shard,
                    allow_generate: bool = True) -> tuple[list[SampleRecord] | None, float]:
     """A shard's samples and the seconds spent generating them: from the ledger when it is there
     (0 s), else generated and recorded. With ``allow_generate`` False (a partial publish), a shard not
-    in the ledger gives (None, 0)."""
+    in the ledger gives (None, 0). Raises ``Stopped`` once a stop is requested (nothing is recorded)."""
+    stopping.check()
     if ledger.has(shard.key):
         return ledger.load(shard.key), 0.0
     if not allow_generate:
@@ -176,7 +180,8 @@ def select_samples(run: Run, samples: Sequence[SampleRecord], stats: Counter | N
 def finish(
     run: Run, samples: Sequence[SampleRecord], labels: dict[str, str], failures: list[dict], partial: bool
 ) -> dict[str, Any]:
-    """Filters, rejection sampling, pass rates and publishing. Returns the run summary."""
+    """Filters, rejection sampling, pass rates and publishing (never after a stop request). Returns the
+    run summary."""
     from filters.selection import pass_at_k, pass_rates
     from warehouse.publish import publish_run, sft_rows
 
@@ -221,6 +226,7 @@ def finish(
         "prompts": [get_template(t).describe() for t in sorted({cfg.prompts.template, cfg.prompts.rationalization_template})],
         "seeds": {"base": cfg.sampling.seed},
     }
+    stopping.check()  # the last moment a stop keeps the run from publishing
     samples_ref, sft_ref = publish_run(
         run.wh, names=cfg.datasets.model_dump(), config=cfg.model_dump(mode="json"),
         problems_ref=run.problems_ref, samples=final, sft=sft, counts=dict(counts), drops=dict(drops),
@@ -274,6 +280,7 @@ def report(summary: dict[str, Any]) -> None:
     """Prefect artifacts for the run: a markdown summary and a table of counts."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-    create_markdown_artifact(summary_markdown(summary), key="starmill-run-summary", description="starmill run")
+    create_markdown_artifact(redact_text(summary_markdown(summary)), key="starmill-run-summary",
+                             description="starmill run")
     create_table_artifact([{"stage": k, "count": v} for k, v in sorted(summary["counts"].items())],
                           key="starmill-run-counts", description="rows at every stage")

@@ -1,9 +1,22 @@
 """``starmill run [CONFIG]``: the STaR flow; without CONFIG, the embedded demo."""
 from __future__ import annotations
 
+import atexit
 import json
+import shlex
 
 import click
+
+
+def farewell(config, warehouse, overrides) -> str:
+    """What a stopped run prints: nothing was published, and the commands that go on from here."""
+    from schemas.redact import redact_argv
+
+    args = ["starmill", "run", *([config] if config else []), *(["-w", warehouse] if warehouse else []),
+            *[a for item in overrides for a in ("--set", item)]]
+    again = shlex.join(redact_argv(args))
+    return (f"\nStopped: nothing was published. Finished shards stay in the ledger: `{again}` resumes the run, "
+            f"`{again} --publish-partial` publishes what finished (marked partial).")
 
 
 def print_summary(summary: dict) -> None:
@@ -40,24 +53,30 @@ def print_summary(summary: dict) -> None:
               help="Override a config value, e.g. --set sampling.n=8 --set source.procedural.n=20 (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 def command(config, warehouse, publish_partial, overrides, as_json) -> None:
-    """Run the STaR flow: generate, check, rationalize, rejection-sample, publish."""
-    from starmill import prefect_env
+    """Run the STaR flow: generate, check, rationalize, rejection-sample, publish. Ctrl-C or SIGTERM
+    stops it within seconds, publishes nothing and exits 130 (143)."""
+    from schemas.redact import redact_log_records
+    from starmill import interrupts, prefect_env
 
     prefect_env.apply()
+    redact_log_records()
     from starmill.config import apply_overrides, load_config
 
     cfg = apply_overrides(load_config(config), overrides)
     from flows.runners import task_runner
     from flows.star import star_flow
 
+    flow = star_flow.with_options(task_runner=task_runner(cfg.runner))
+    goodbye = farewell(config, warehouse, overrides)
+    atexit.register(interrupts.stop_children_if_stopped)  # runs after Prefect's exit handlers (registered later)
     try:
-        summary = star_flow.with_options(task_runner=task_runner(cfg.runner))(
-            config=cfg.model_dump(mode="json"), warehouse=warehouse, publish_partial=publish_partial)
-    except KeyboardInterrupt:
-        again = f"starmill run {config or ''}".strip()
-        click.echo(f"\nStopped. Finished shards are in the ledger: `{again}` resumes, "
-                   f"`{again} --publish-partial` publishes what finished.", err=True)
-        raise SystemExit(130)
+        with interrupts.Stoppable(goodbye) as work:
+            prefect_env.start_temporary_server()  # from the main thread: it dies with the process
+            summary = work.run(flow, config=cfg.model_dump(mode="json"), warehouse=warehouse,
+                               publish_partial=publish_partial)
+    except interrupts.Interrupted as stop:
+        click.echo(goodbye, err=True)
+        raise SystemExit(stop.code) from None
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
     else:
