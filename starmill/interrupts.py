@@ -67,8 +67,9 @@ def _exit_now(signum: int, farewell: str) -> None:
 
 class Stoppable:
     """``with Stoppable(farewell) as work: work.run(fn, ...)``: from ``with`` on, SIGINT and SIGTERM ask
-    the work to stop; ``run`` then raises ``Interrupted`` once it has ended. If it has not ended after
-    ``GRACE_SECONDS``, or on a second signal, ``farewell`` is printed and the process exits at once."""
+    the work to stop; ``run`` then raises ``Interrupted`` once it has ended (unless it finished all the
+    same). If it has not ended after ``GRACE_SECONDS``, or on a second signal, ``farewell`` is printed
+    and the process exits at once."""
 
     def __init__(self, farewell: str) -> None:
         self.farewell = farewell
@@ -113,7 +114,7 @@ class Stoppable:
                     deadline = time.monotonic() + GRACE_SECONDS
                 if deadline is not None and time.monotonic() > deadline:
                     _exit_now(self.received[0], self.farewell)
-        if self.received:
+        if self.received and "result" not in outcome:  # (work that finished anyway, e.g. while publishing, counts)
             raise Interrupted(self.received[0])
         if "error" in outcome:
             raise outcome["error"]
