@@ -8,7 +8,9 @@ with the labels (correct vs not), checks/s, p50/p95/max latency. Both check one 
 in this process, ours with one worker process for its symbolic path (started before timing; a fresh one
 each pass so its parse cache never carries over). Inputs are distinct within a pass, so math-verify's
 20-entry parse cache cannot flatter it either. Bare answers are wrapped for math-verify, which only reads
-LaTeX inside ``$…$`` or ``\\boxed{}``; whichever wrapping agrees more is used.
+LaTeX inside ``$…$`` or ``\\boxed{}``; whichever wrapping agrees more is used. Cases that declare an
+answer form (``form``) are checked with it by starmill; math-verify has no such option and sees the bare pair.
+``bench/checker_quality.py`` breaks agreement and false accepts down by answer type.
 
 Targets: >= 10x math-verify's checks/s on GSM8K-style integers, >= 2x on LaTeX, agreement above
 math-verify's, and no check slower than its time limit.
@@ -75,7 +77,8 @@ def run_ours(cases: list[dict], passes: int) -> tuple[list[bool], list[float]]:
                 start = time.perf_counter()
                 verdict = check_answer(case["gold"], case["pred"], pool=pool, timeout=LIMIT,
                                        gold_is_solution=case.get("gold_is_solution", False),
-                                       pred_is_answer=case["pred_kind"] == "answer", lenient=case.get("lenient", False))
+                                       pred_is_answer=case["pred_kind"] == "answer", lenient=case.get("lenient", False),
+                                       form=case.get("form"))
                 latencies.append(time.perf_counter() - start)
                 agree.append((verdict.verdict == "correct") == (case["expect"] == "correct"))
     return agree, latencies
