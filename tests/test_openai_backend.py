@@ -288,3 +288,20 @@ def test_logprobs_keep_distinct_tokens_that_share_a_text(scripted_server):
     [result] = OpenAIBackend("m", scripted_server.base_url, **FAST).generate([ask(logprobs=3)])
     assert result.completions[0].logprobs == [{"": -1.5, "#2": -0.5, "7": -2.0}]
     assert result.completions[0].completion_tokens == 1  # counted from the logprobs, not the usage total
+
+
+def test_credentials_in_base_url_become_basic_auth_unless_a_key_is_set(scripted_server, monkeypatch, caplog):
+    import base64
+
+    secret = f"pw-{uuid.uuid4().hex}"
+    url = scripted_server.base_url.replace("http://", f"http://user:{secret}@")
+    monkeypatch.delenv("STARMILL_TEST_KEY", raising=False)
+    backend = OpenAIBackend("m", url, api_key_env="STARMILL_TEST_KEY", **FAST)
+    backend.generate([ask()])
+    expected = "Basic " + base64.b64encode(f"user:{secret}".encode()).decode()
+    assert {s.headers["Authorization"] for s in scripted_server.posts()} == {expected}
+    assert secret not in backend.base_url and secret not in repr(vars(backend)) and secret not in caplog.text
+    scripted_server.seen.clear()
+    monkeypatch.setenv("STARMILL_TEST_KEY", "sk-key")  # aiohttp refuses URL auth next to a header: the key wins
+    backend.generate([ask()])
+    assert {s.headers["Authorization"] for s in scripted_server.posts()} == {"Bearer sk-key"}
