@@ -1,8 +1,8 @@
 """Find the final answer in a model output or in a gold solution (GSM8K ``#### 72``, MATH ``\\boxed{}``).
 
 Order: the last balanced ``\\boxed{…}``/``\\fbox{…}``, else ``#### x``, else "The (final|correct)
-answer is x", "Final answer: x" or a line opening "Answer: x", else ``<answer>…</answer>``. Every scan
-is linear in the text, so multi-megabyte outputs are cheap.
+answer is x" or "Final answer: x", else a line opening "Answer: x", else ``<answer>…</answer>``.
+Every scan is linear in the text, so multi-megabyte outputs are cheap.
 """
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from dataclasses import dataclass
 BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
 BRACE = re.compile(r"\\[{}]|[{}]")
 HASHES = re.compile(r"####[ \t]*")
-PHRASE = re.compile(  # "the (final|correct|right) answer is", "Final answer:", "Answer:" opening a line
+PHRASE = re.compile(  # "the (final|correct|right) answer is", "Final answer:"
     r"\bthe[ \t]+(?:(?:final|correct|right)[ \t]+)?answer[ \t]+is\b[ \t]*:?[ \t]*"
-    r"|\bfinal[ \t]+answer[ \t]*(?:\*\*)?[ \t]*:[ \t]*(?:\*\*)?[ \t]*"
-    r"|^[ \t]*(?:\*\*)?answer[ \t]*(?:\*\*)?[ \t]*:[ \t]*(?:\*\*)?[ \t]*",
-    re.IGNORECASE | re.MULTILINE,
+    r"|\bfinal[ \t]+answer[ \t]*(?:\*\*)?[ \t]*:[ \t]*(?:\*\*)?[ \t]*",
+    re.IGNORECASE,
 )
+LINE_ANSWER = re.compile(r"^[ \t]*(?:\*\*)?answer[ \t]*(?:\*\*)?[ \t]*:[ \t]*(?:\*\*)?[ \t]*", re.IGNORECASE | re.MULTILINE)
 BARE_BOX = re.compile(r"[^\s$]+")
 LINE_CAP = 5000  # look at most this far after a marker; longer answers are rejected later anyway
 SENTENCE_END = re.compile(r"\.(?:\s|$)|,\s+(?=[a-zA-Z]{2})")  # "72. Then…", "5 apples, as computed"
@@ -128,6 +128,9 @@ def _find(text: str, *, lenient: bool) -> Extraction:
     phrases = [p for p in map(_phrase_answer, rests) if p]
     if phrases:
         return Extraction(phrases[-1], "phrase", tuple(phrases))
+    lines = [p for p in map(_phrase_answer, _rest_of_lines(LINE_ANSWER, text)) if p]  # a weaker marker: only alone
+    if lines:
+        return Extraction(lines[-1], "phrase", tuple(lines))
     tags = [t for t in _answer_tags(text) if t]
     if tags:
         return Extraction(tags[-1], "answer_tag", tuple(tags))
