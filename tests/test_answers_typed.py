@@ -92,3 +92,15 @@ def test_python_syntax_and_latex_parse_to_the_same_expression():
             parse_latex(text)
     assert parse_latex("\\sum_{i=1}^{10} i").expr == 55  # the index is a plain symbol, never the imaginary unit
     assert parse_latex("0x").implicit_symbols and not parse_latex("0 \\cdot y").implicit_symbols
+
+
+@pytest.mark.parametrize("gold,why", [
+    ("72", None), ("0x1854", None), ("12:00", None), ("\\frac{1}{2}", None), ("x^2+1", None), ("10*x**7 + C", None),
+    ("(1, 2)", None), ("y = 2x + 1", None), ("2x+3y=6", None), ("C", None), ("No", None), ("Natalia…\n#### 72", None),
+    ("", "empty"), ("   ", "empty"), ("03/05/2024", "date:ambiguous"), ("\\lim_{x\\to 0} x", "parse_error"),
+    ("factorial(5)", "parse_error"), ("so \\boxed{", "no_answer"), ("1" * 3000, "too_long"),
+])
+def test_golds_the_checker_cannot_read_are_named_for_ingest(gold, why, checker_pool):
+    from filters.answers import unreadable_gold
+
+    assert unreadable_gold(gold, gold_is_solution=None, pool=checker_pool) == why

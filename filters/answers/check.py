@@ -10,7 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from filters.answers.compare import decide
+from filters.answers.compare import decide, read_gold
 from filters.answers.extract import extract_answer, extract_gold
 from filters.answers.forms import NO_FORM, Form, parse_form
 from filters.answers.normalize import normalize, squash
@@ -146,6 +146,27 @@ def check_answer(gold: str, pred: str, *, gold_is_solution: bool | None = False,
     if isinstance(item, Verdict):
         return item
     return _finish(item, pool or shared_pool(), timeout)
+
+
+def unreadable_gold(gold: str | None, *, gold_is_solution: bool | None = False, timeout: float = DEFAULT_TIMEOUT,
+                    pool: CheckerPool | None = None) -> str | None:
+    """Why the checker cannot read ``gold`` (``"empty"``, ``"parse_error"``, ``"date:ambiguous"``,
+    ``"time_limit"``, …), or None when it can: for validating golds at ingest. Reads a solution's final
+    answer with ``gold_is_solution`` (None: decided per gold, ``looks_like_solution``)."""
+    if gold is None or not str(gold).strip():
+        return "empty"
+    answer = str(gold).strip()
+    if gold_is_solution or (gold_is_solution is None and looks_like_solution(answer)):
+        found = extract_gold(answer)
+        if found.answer is None:
+            return found.rule
+        answer = found.answer
+    if rule := _guard(answer):
+        return rule
+    decided = read_gold(answer)
+    if decided is None:
+        decided = (pool or shared_pool()).run(answer, None, timeout)
+    return None if decided[0] == "correct" else decided[1]
 
 
 async def acheck_answer(gold: str, pred: str, **options) -> Verdict:

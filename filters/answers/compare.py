@@ -10,10 +10,10 @@ from filters.answers.forms import NO_FORM, Form
 from filters.answers.normalize import PLAIN_NUMBER, Normalized, normalize, squash
 from filters.answers.numeric import numbers_match, parse_number
 from filters.answers.shapes import compare_nodes
-from filters.answers.structure import Decision, parse_structure
+from filters.answers.structure import Decision, Node, is_label, parse_structure
 from filters.answers.units import dropped_unit
 
-__all__ = ["FAST", "Backend", "Unparseable", "decide", "fast_leaf"]
+__all__ = ["FAST", "Backend", "Unparseable", "decide", "fast_leaf", "read_gold"]
 
 INFINITIES = {"\\infty": 1, "-\\infty": -1, "+\\infty": 1}
 
@@ -50,6 +50,13 @@ class Backend:
 
     def factored(self, text: str) -> bool | None:
         return forms.is_prime_factorization(text)
+
+    def readable(self, text: str) -> bool | None:
+        """Whether a scalar can be read (True), or None: the symbolic path parses it."""
+        atom = typed.classify(text)
+        if atom is not None:
+            return True
+        return True if parse_number(text) is not None or squash(text) in INFINITIES else None
 
 
 FAST = Backend()
@@ -119,3 +126,30 @@ def decide(gold: str, pred: str, backend: Backend = FAST, form: Form = NO_FORM) 
     if decided is None:
         return None
     return ("correct" if decided[0] else "wrong"), decided[1]
+
+
+def _readable(node: Node, backend: Backend) -> bool | None:
+    if node.kind == "scalar":
+        return backend.readable(node.text)
+    parts = list(node.items)
+    if node.kind == "eq" and not is_label(node.text):
+        parts.append(Node("scalar", node.text))
+    found = [_readable(n, backend) for n in parts]
+    return None if None in found else all(found)
+
+
+def read_gold(gold: str, backend: Backend = FAST) -> tuple[str, str] | None:
+    """("correct", "readable") when the checker can read the gold answer ``gold``, ("unparseable_gold",
+    why) when it cannot, None when ``backend`` cannot tell (an expression: the symbolic path parses it)."""
+    g = normalize(gold)
+    if not g.text:
+        return "unparseable_gold", "empty"
+    try:
+        atom = typed.classify(g.text, g.plain)
+        if letters.gold_letter(g.text) or atom is not None:
+            typed.compare_atoms(atom, atom, g.text, g.text)  # raises for an ambiguous date
+            return "correct", "readable"
+        readable = _readable(parse_structure(g.text), backend)
+    except Unparseable as exc:
+        return "unparseable_gold", exc.rule
+    return None if readable is None else ("correct", "readable")

@@ -156,10 +156,10 @@ class CheckerPool:
                 self._spawn_later()  # the replacement warms up while the caller gets its verdict
             self._cond.notify_all()
 
-    def run(self, gold: str, pred: str, timeout: float, form: str = "") -> tuple[str, str]:
-        """(verdict, rule) from ``symbolic.decide_symbolic`` under the declared ``form``; ("timeout",
-        "time_limit") when a worker takes longer than ``timeout`` seconds, after which that worker is
-        killed and replaced."""
+    def run(self, gold: str, pred: str | None, timeout: float, form: str = "") -> tuple[str, str]:
+        """(verdict, rule) from ``symbolic.decide_symbolic`` under the declared ``form`` (with ``pred``
+        None: whether the gold can be read); ("timeout", "time_limit") when a worker takes longer than
+        ``timeout`` seconds, after which that worker is killed and replaced."""
         worker = self._acquire()
         try:
             worker.conn.send_bytes(json.dumps([gold, pred, form]).encode())

@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import sympy
 
-from filters.answers.compare import Backend, Unparseable, decide, fast_leaf
+from filters.answers.compare import Backend, Unparseable, decide, fast_leaf, read_gold
 from filters.answers.forms import NO_FORM, Form, is_prime_factorization, parse_form
 from filters.answers.latex import Parsed, Unsupported, parse_factors, parse_latex
 from filters.answers.numeric import REL_TOL, parse_number, round_half_away
@@ -183,6 +183,10 @@ class SymbolicBackend(Backend):
         exact = sympy.Rational(value.evalf(60))
         return Fraction(int(exact.p), int(exact.q))
 
+    def readable(self, text: str) -> bool:
+        fast = super().readable(text)
+        return fast if fast is not None else bool(parse_side(text, "gold"))
+
     def factored(self, text: str) -> bool:
         integers = is_prime_factorization(text)
         if integers is not None:
@@ -196,8 +200,11 @@ class SymbolicBackend(Backend):
 SYMBOLIC = SymbolicBackend()
 
 
-def decide_symbolic(gold: str, pred: str, form: str = "") -> tuple[str, str]:
-    """The full decision for two extracted answers under a declared form (``forms.parse_form``)."""
+def decide_symbolic(gold: str, pred: str | None, form: str = "") -> tuple[str, str]:
+    """The full decision for two extracted answers under a declared form (``forms.parse_form``); with
+    ``pred`` None, whether the gold alone can be read (``compare.read_gold``)."""
+    if pred is None:
+        return read_gold(gold, SYMBOLIC) or ("error", "undecided")
     return decide(gold, pred, SYMBOLIC, parse_form(form)) or ("error", "undecided")
 
 
