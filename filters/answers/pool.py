@@ -20,6 +20,7 @@ from filters.answers.worker import worker_main
 DEFAULT_MEMORY_MB = 2048  # address-space cap per worker
 DEFAULT_START_TIMEOUT = 120.0  # seconds a new worker may take to get ready (cold imports on a busy box)
 PRELOAD = ["filters.answers._preload"]
+CLOSE_WAIT = 3.0  # seconds close() waits for workers that are still starting
 
 
 class PoolError(RuntimeError):
@@ -192,6 +193,9 @@ class CheckerPool:
     def close(self) -> None:
         with self._cond:
             self._closed = True
+            # A worker still starting (a replacement after a timeout) gets a moment to finish: killed
+            # half-started, its forkserver child prints a traceback at interpreter exit.
+            self._cond.wait_for(lambda: not self._starting, timeout=CLOSE_WAIT)
             workers, self._idle = list(self._live), []
             self._live.clear()
             self._cond.notify_all()
