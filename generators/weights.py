@@ -1,9 +1,12 @@
-"""A model's identity when it has no hub revision: a hash of its weight files."""
+"""Where a model is and what it is: a local path that must exist, a Hub snapshot's commit, or a hash of
+its weight files when it has no revision."""
 from __future__ import annotations
 
 import hashlib
 import re
 from pathlib import Path
+
+from generators.base import GenerationError
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
 FULL_HASH_LIMIT = 2 << 30  # bytes; above this only a sample of each file is hashed
@@ -42,3 +45,24 @@ def snapshot_revision(model_dir: str | Path) -> str | None:
     if path.parent.name == "snapshots" and re.fullmatch(r"[0-9a-f]{40}", path.name):
         return path.name
     return None
+
+
+def check_model_path(model: str) -> None:
+    """Fail fast on a local path that does not exist (a hub id like ``org/name`` passes)."""
+    if Path(model).expanduser().exists():
+        return
+    if model.startswith(("/", "./", "../", "~")) or model.count("/") > 1:
+        raise GenerationError(f"model path {model!r} does not exist")
+
+
+def model_revision(model: str) -> str | None:
+    """A local directory's snapshot commit or weights hash; a cached hub model's snapshot commit."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return snapshot_revision(path) or weights_hash(path)
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_revision(snapshot_download(model, local_files_only=True))
+    except Exception:  # not cached or not a hub id: identity unknown rather than a failed run
+        return None
