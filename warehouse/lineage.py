@@ -7,9 +7,9 @@ import hashlib
 import shlex
 import subprocess
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import starmill
 from schemas.redact import redact, redact_argv  # noqa: F401  (redact: what the writer applies to lineage)
 
 
@@ -33,7 +33,11 @@ def git_commit() -> str | None:
 
 
 def starmill_version() -> str:
-    return starmill.__version__
+    """The installed starmill's version, from its package metadata (the app is never imported here)."""
+    try:
+        return version("starmill")
+    except PackageNotFoundError:  # running from a source tree without an install
+        return "0.0.0+source"
 
 
 def command_line() -> str:

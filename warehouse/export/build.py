@@ -6,104 +6,27 @@
 from __future__ import annotations
 
 import json
-import shlex
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from schemas.redact import redact
+from warehouse.lineage import starmill_version
 from warehouse.export import hub
+from warehouse.export.card import render_card, size_category
 from warehouse.export.chart import CHART, chart_png
-from warehouse.export.decontaminate import EvalSet, decontaminate, load_eval_set
+from warehouse.export.decontaminate import decontaminate, load_eval_set
 from warehouse.export.errors import ExportError
 from warehouse.export.folder import check_target, folder_files, staged_folder, write_split
 from warehouse.export.formats import assistant_text, format_rows
 from warehouse.export.mix import parse_mix, sample
+from warehouse.export.model import Export, ExportSettings, Part
 from warehouse.export.split import split_by_problem
-from warehouse.manifest import Manifest
 
 LINEAGE = "starmill_export.json"
-
-
-class ExportSettings(BaseModel):
-    """What to export and how; everything that decides the exported bytes."""
-
-    model_config = ConfigDict(extra="forbid")
-    ref: str = Field(description="NAME or NAME@vN of an sft dataset")
-    format: Literal["messages", "prompt-completion", "raw"] = "messages"
-    test_size: float = Field(0.0, ge=0, lt=1, description="share of problems in the test split; 0: no test split")
-    seed: int = 0  # seeds the split and the mix sampling
-    decontaminate: list[str] = Field(default_factory=list, description="evaluation sets (files or folders)")
-    ngram: int = Field(8, ge=1, description="word n-gram size for decontamination")
-    system_prompt: str | None = None
-    mix: list[str] = Field(default_factory=list, description="NAME@vN:WEIGHT, more sft versions and their rates")
-    rows_per_file: int = Field(100_000, ge=1)
-
-    @classmethod
-    def make(cls, **values: Any) -> "ExportSettings":
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            raise ExportError(f"bad export option {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
-
-    def command(self, parts: list["Part"]) -> str:
-        """The export command that reproduces these bytes (versions resolved, target left out)."""
-        args = ["starmill", "export", parts[0].ref, "--format", self.format]
-        if self.test_size:
-            args += ["--test-size", f"{self.test_size:g}", "--seed", str(self.seed)]
-        elif len(parts) > 1:
-            args += ["--seed", str(self.seed)]
-        for path in self.decontaminate:
-            args += ["--decontaminate", path]
-        if self.decontaminate:
-            args += ["--ngram", str(self.ngram)]
-        for part in parts[1:] if parts[0].weight == 1 else parts:
-            args += ["--mix", f"{part.ref}:{part.weight:g}"]
-        if self.system_prompt:
-            args += ["--system-prompt", self.system_prompt]
-        return " ".join(shlex.quote(a) for a in args)
-
-
-@dataclass
-class Part:
-    """One sft version in the export, with what happened to its rows."""
-
-    ref: str  # resolved, "name@vN"
-    weight: float
-    manifest: Manifest
-    rows: int  # in the version
-    rationalized: int  # rows of the version with stage "rationalization"
-    pass_rates: dict[str, float]  # problem -> pass rate, from the version's rows
-    clean: int = 0  # rows left after decontamination
-    taken: int = 0  # rows in the export
-    drops: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class Export:
-    settings: ExportSettings
-    parts: list[Part]
-    eval_sets: list[EvalSet]
-    splits: dict[str, pa.Table]  # formatted rows per split
-    rationalized: int  # exported rows with stage "rationalization"
-    pass_rates: list[float]  # one per exported problem
-    lengths: list[int]  # characters of each exported assistant turn
-    repo_id: str | None = None
-    command: str = ""
-
-    @property
-    def rows(self) -> int:
-        return sum(t.num_rows for t in self.splits.values())
-
-    def problems(self, split: str | None = None) -> int:
-        tables = [self.splits[split]] if split else list(self.splits.values())
-        return len({p for t in tables for p in t.column("problem_id").to_pylist()})
 
 
 def _parts(wh, settings: ExportSettings) -> list[tuple[str, float]]:
@@ -165,12 +88,9 @@ def build_export(wh, settings: ExportSettings, repo_id: str | None = None) -> Ex
 
 def lineage(export: Export) -> dict[str, Any]:
     """The machine-readable twin of the card (``starmill_export.json``), secrets redacted."""
-    from warehouse.export.card import size_category
-    import starmill
-
     return redact({
         "format": 1,
-        "starmill_version": starmill.__version__,
+        "starmill_version": starmill_version(),
         "command": export.command,
         "settings": export.settings.model_dump(mode="json"),
         "size_category": size_category(export.rows),
@@ -186,8 +106,6 @@ def lineage(export: Export) -> dict[str, Any]:
 
 def write_export(export: Export, root: Path) -> list[str]:
     """Write the export's files into the empty folder ``root``; their relative paths, sorted."""
-    from warehouse.export.card import render_card
-
     for split, table in export.splits.items():
         write_split(table, split, root, export.settings.rows_per_file)
     title = f"{', '.join(p.ref for p in export.parts)} ({export.settings.format})"

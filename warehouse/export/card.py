@@ -7,16 +7,14 @@ otherwise it is left out and the body says so, because a wrong license is worse 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from schemas.redact import redact, redact_text
 from warehouse.export.chart import CHART
 from warehouse.export.decontaminate import REASON
-
-if TYPE_CHECKING:
-    from warehouse.export.build import Export, Part
+from warehouse.export.model import Export, Part
 
 NOT_RECORDED = "not recorded"
 SIZES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
@@ -70,7 +68,7 @@ def table(head: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def licenses(parts: list["Part"]) -> tuple[list[str] | None, list[list[str]]]:
+def licenses(parts: list[Part]) -> tuple[list[str] | None, list[list[str]]]:
     """(the licenses when every source records one, else None; a row per source for the body)."""
     found, rows, complete = set(), [], True
     for part in parts:
@@ -96,7 +94,7 @@ def histogram(values: list[float]) -> list[list[Any]]:
     return [[f"{i / 10:.1f}–{(i + 1) / 10:.1f}", c] for i, c in enumerate(counts)]
 
 
-def pass_rate_rows(part: "Part") -> tuple[str, list[list[Any]]]:
+def pass_rate_rows(part: Part) -> tuple[str, list[list[Any]]]:
     """The version's pass-rate histogram: as recorded (``pass_rates`` or ``pass_rate_histogram``), else
     from its rows, which only cover problems with a kept row."""
     data = part.manifest.model_dump(mode="json")
@@ -126,7 +124,7 @@ def run_settings(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def yaml_header(export: "Export") -> str:
+def yaml_header(export: Export) -> str:
     found, _ = licenses(export.parts)
     meta: dict[str, Any] = {}
     if found:
@@ -142,7 +140,7 @@ def yaml_header(export: "Export") -> str:
     return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n"
 
 
-def part_section(part: "Part") -> str:
+def part_section(part: Part) -> str:
     data = redact(part.manifest.model_dump(mode="json"))  # config, command, sources, models, errors
     config = data.get("config") or {}
     teacher = config.get("teacher") or {}
@@ -217,7 +215,7 @@ def part_section(part: "Part") -> str:
     return "\n".join(out)
 
 
-def render_card(export: "Export") -> str:
+def render_card(export: Export) -> str:
     s = export.settings
     where = export.repo_id or "path/to/this/folder"
     refs = ", ".join(f"`{p.ref}`" for p in export.parts)

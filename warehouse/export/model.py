@@ -1,0 +1,90 @@
+"""What an export is: the settings that decide its bytes, the versions it takes rows from, and
+the rows it holds per split. ``build`` makes one; ``card`` describes one."""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from warehouse.export.decontaminate import EvalSet
+from warehouse.export.errors import ExportError
+from warehouse.manifest import Manifest
+
+
+class ExportSettings(BaseModel):
+    """What to export and how; everything that decides the exported bytes."""
+
+    model_config = ConfigDict(extra="forbid")
+    ref: str = Field(description="NAME or NAME@vN of an sft dataset")
+    format: Literal["messages", "prompt-completion", "raw"] = "messages"
+    test_size: float = Field(0.0, ge=0, lt=1, description="share of problems in the test split; 0: no test split")
+    seed: int = 0  # seeds the split and the mix sampling
+    decontaminate: list[str] = Field(default_factory=list, description="evaluation sets (files or folders)")
+    ngram: int = Field(8, ge=1, description="word n-gram size for decontamination")
+    system_prompt: str | None = None
+    mix: list[str] = Field(default_factory=list, description="NAME@vN:WEIGHT, more sft versions and their rates")
+    rows_per_file: int = Field(100_000, ge=1)
+
+    @classmethod
+    def make(cls, **values: Any) -> "ExportSettings":
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ExportError(f"bad export option {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+
+    def command(self, parts: list[Part]) -> str:
+        """The export command that reproduces these bytes (versions resolved, target left out)."""
+        args = ["starmill", "export", parts[0].ref, "--format", self.format]
+        if self.test_size:
+            args += ["--test-size", f"{self.test_size:g}", "--seed", str(self.seed)]
+        elif len(parts) > 1:
+            args += ["--seed", str(self.seed)]
+        for path in self.decontaminate:
+            args += ["--decontaminate", path]
+        if self.decontaminate:
+            args += ["--ngram", str(self.ngram)]
+        for part in parts[1:] if parts[0].weight == 1 else parts:
+            args += ["--mix", f"{part.ref}:{part.weight:g}"]
+        if self.system_prompt:
+            args += ["--system-prompt", self.system_prompt]
+        return " ".join(shlex.quote(a) for a in args)
+
+
+@dataclass
+class Part:
+    """One sft version in the export, with what happened to its rows."""
+
+    ref: str  # resolved, "name@vN"
+    weight: float
+    manifest: Manifest
+    rows: int  # in the version
+    rationalized: int  # rows of the version with stage "rationalization"
+    pass_rates: dict[str, float]  # problem -> pass rate, from the version's rows
+    clean: int = 0  # rows left after decontamination
+    taken: int = 0  # rows in the export
+    drops: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Export:
+    settings: ExportSettings
+    parts: list[Part]
+    eval_sets: list[EvalSet]
+    splits: dict[str, pa.Table]  # formatted rows per split
+    rationalized: int  # exported rows with stage "rationalization"
+    pass_rates: list[float]  # one per exported problem
+    lengths: list[int]  # characters of each exported assistant turn
+    repo_id: str | None = None
+    command: str = ""
+
+    @property
+    def rows(self) -> int:
+        return sum(t.num_rows for t in self.splits.values())
+
+    def problems(self, split: str | None = None) -> int:
+        tables = [self.splits[split]] if split else list(self.splits.values())
+        return len({p for t in tables for p in t.column("problem_id").to_pylist()})
