@@ -8,7 +8,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from schemas.errors import StarmillError
-from warehouse.sources.spec import SourceSpec
+from schemas.sources import SourceSpec
 
 DEMO_TEACHER = "starmill/demo-teacher"  # the committed demo model (generators/demo_teacher/)
 MAX_N = 1024  # samples per request (sampling.n, rationalization.attempts) and k
@@ -138,6 +138,8 @@ class RunConfig(_Strict):
     checker: CheckerConfig = Field(default_factory=CheckerConfig)
     runner: RunnerConfig = Field(default_factory=RunnerConfig)
     warehouse: str | None = Field(None, description="root folder; default --warehouse, STARMILL_WAREHOUSE or ./starmill-data")
+    warehouse_options: dict[str, Any] = Field(default_factory=dict, description="fsspec options of an object-store "
+                                              "warehouse (endpoint_url, key, secret, client_kwargs…); never written to lineage")
     datasets: DatasetNames = Field(default_factory=DatasetNames)
 
     @field_validator("warehouse")

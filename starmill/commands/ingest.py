@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from starmill.options import warehouse_option
-from warehouse.sources.limits import MAX_CHARS
+from schemas.sources import MAX_CHARS
 
 
 @click.command("ingest")

@@ -7,36 +7,11 @@ from __future__ import annotations
 
 import functools
 import json
-import math
-from typing import Any, Iterator
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Iterator
 
 from schemas import ProblemRecord, RejectRecord, content_hash
+from schemas.sources import GymSpec
 from warehouse.sources.readers import SourceError
-
-MAX_SIZE = 10_000_000  # problems per source; reasoning-gym builds entries lazily
-
-
-class GymSpec(BaseModel):
-    """``source: {uri: reasoning_gym, reasoning_gym: {tasks: {name: weight}, size, seed, config}}``."""
-
-    model_config = ConfigDict(extra="forbid")
-    tasks: dict[str, float] = Field(..., description="task name -> weight (share of size)")
-    size: int = Field(100, ge=1, le=MAX_SIZE, description="problems over all tasks")
-    seed: int = Field(0, description="the same seed gives the same problems")
-    config: dict[str, dict[str, Any]] = Field(default_factory=dict, description="task name -> its config options")
-
-    @field_validator("tasks")
-    @classmethod
-    def _weights(cls, tasks: dict[str, float]) -> dict[str, float]:
-        if not tasks:
-            raise ValueError("name at least one task")
-        for name, weight in tasks.items():
-            if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight > 0):
-                raise ValueError(f"task {name!r}: weight must be a finite number > 0")
-        return tasks
-
 
 def _module():
     try:

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from schemas import ProblemRecord, RejectRecord
+from schemas.sources import MAX_CHARS, Preset, SourceSpec
 from warehouse import lineage
 from warehouse.manifest import Manifest, SourceEntry
 from warehouse.sources import readers
 from warehouse.sources.gold import gold_answer
-from warehouse.sources.limits import MAX_CHARS, row_problem
+from warehouse.sources.limits import row_problem
 from warehouse.sources.readers import RAW_LIMIT, RawRow, SourceError
-from warehouse.sources.spec import Preset, SourceSpec
 
 HUB_RE = re.compile(r"^(hf://)?[A-Za-z0-9][\w.-]*/[\w.-]+$")
 READERS = {".jsonl": readers.read_jsonl, ".ndjson": readers.read_jsonl, ".json": readers.read_json,

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-MAX_CHARS = 32_000  # default longest question or answer (source.max_chars); longer rows: too_long
 MAX_DEPTH = 64  # nesting of lists and objects in one row
 MAX_DIGITS = 4300  # digits in one integer: Python's own int/str conversion limit
 SNIFF_BYTES = 8192  # bytes of a text file read to decide whether it is text at all

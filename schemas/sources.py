@@ -1,12 +1,16 @@
-"""What a problem source is: where it lives and how its fields map onto ``problems``."""
+"""What a problem source is: where it lives and how its fields map onto ``problems``.
+
+The run config (``source:``) and ``starmill ingest`` both describe a source with ``SourceSpec``; the
+warehouse's readers turn one into problems (``warehouse.sources``).
+"""
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from warehouse.sources.gym import GymSpec
-from warehouse.sources.limits import MAX_CHARS
+MAX_CHARS = 32_000  # default longest question or answer (source.max_chars); longer rows: too_long
 
 AnswerFormat = Literal["plain", "gsm8k", "boxed"]
 
@@ -30,6 +34,28 @@ PRESETS: dict[str, Preset] = {
     # plain: {"question": …, "answer": …}
     "plain": Preset(question_field="question", answer_field="answer"),
 }
+
+GYM_MAX_SIZE = 10_000_000  # problems per reasoning-gym source; it builds entries lazily
+
+
+class GymSpec(BaseModel):
+    """``source: {uri: reasoning_gym, reasoning_gym: {tasks: {name: weight}, size, seed, config}}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    tasks: dict[str, float] = Field(..., description="task name -> weight (share of size)")
+    size: int = Field(100, ge=1, le=GYM_MAX_SIZE, description="problems over all tasks")
+    seed: int = Field(0, description="the same seed gives the same problems")
+    config: dict[str, dict[str, Any]] = Field(default_factory=dict, description="task name -> its config options")
+
+    @field_validator("tasks")
+    @classmethod
+    def _weights(cls, tasks: dict[str, float]) -> dict[str, float]:
+        if not tasks:
+            raise ValueError("name at least one task")
+        for name, weight in tasks.items():
+            if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight > 0):
+                raise ValueError(f"task {name!r}: weight must be a finite number > 0")
+        return tasks
 
 
 class ProceduralSpec(BaseModel):
