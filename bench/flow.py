@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--shard-size", type=int, default=32)
     args = parser.parse_args()
 
-    from starmill import prefect_env
+    from flows import prefect_env
 
     prefect_env.apply()
     start = time.perf_counter()

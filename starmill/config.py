@@ -145,7 +145,7 @@ class RunConfig(_Strict):
     @field_validator("warehouse")
     @classmethod
     def _folder(cls, root: str | None) -> str | None:
-        from starmill.options import not_a_folder
+        from warehouse.root import not_a_folder
 
         problem = None if root is None else not_a_folder(root)
         if problem is not None:

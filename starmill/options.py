@@ -1,27 +1,14 @@
 """Options shared by several commands."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from schemas.errors import StarmillError
+from warehouse.root import not_a_folder
 
 
 class BadWarehouse(StarmillError):
     pass
-
-
-def not_a_folder(value: str) -> str | None:
-    """Why a warehouse root can't be one (it, or a folder above it, is a file), or None."""
-    if "://" in value:
-        return None
-    path = Path(value).expanduser()
-    existing = next((p for p in [path, *path.parents] if p.exists()), None)
-    if existing is None or existing.is_dir():
-        return None
-    where = "is not a folder" if existing == path else f"is inside {existing}, which is not a folder"
-    return f"{value} {where}: give a folder (it is created if missing)"
 
 
 def _warehouse(ctx: click.Context, param: click.Parameter, value: str) -> str:

@@ -56,7 +56,8 @@ def command(config, warehouse, publish_partial, overrides, as_json) -> None:
     """Run the STaR flow: generate, check, rationalize, rejection-sample, publish. Ctrl-C or SIGTERM
     stops it within seconds, publishes nothing and exits 130 (143)."""
     from schemas.redact import redact_log_records
-    from starmill import interrupts, prefect_env
+    from flows import prefect_env
+    from starmill import interrupts
 
     prefect_env.apply()
     redact_log_records()

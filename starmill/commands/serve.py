@@ -17,7 +17,7 @@ from schemas.errors import StarmillError
 def command(config, cron, name, timezone, warehouse) -> None:
     """Serve the flow with CONFIG (default: the embedded demo) on a cron schedule. Needs a running
     Prefect server (PREFECT_API_URL); runs execute in this process until you stop it."""
-    from starmill import prefect_env
+    from flows import prefect_env
 
     prefect_env.apply()
     if not os.environ.get("PREFECT_API_URL"):
