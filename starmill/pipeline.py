@@ -50,7 +50,7 @@ def run_key(config: RunConfig, problems_ref_fingerprint: str) -> str:
 def prepare(config: RunConfig, warehouse: str | None = None) -> Run:
     from warehouse.sources import ensure_problems
 
-    wh = Warehouse(config.warehouse or warehouse)
+    wh = Warehouse(config.warehouse or warehouse, options=config.warehouse_options or None)
     ref, problems = ensure_problems(wh, config.source, config.datasets.problems)
     if not problems:
         raise RunError(f"{ref} holds no problems: check the source and its rejects ({config.datasets.problems}_rejects)")

@@ -72,7 +72,7 @@ def test_read_only_warehouse(tmp_path, capsys, tmpfs):
     assert run(capsys, "ingest", "procedural", "-n", "5", "-w", str(root))[0] == 0
     tmpfs.read_only(root)
     message = one_error(capsys, "ingest", "procedural", "-n", "7", "-w", str(root))
-    assert message.startswith(f"{root}/_staging") and message.endswith(": Read-only file system"), message
+    assert message.startswith(f"{root}/problems") and message.endswith(": Read-only file system"), message
     wh = Warehouse(str(root))
     assert wh.versions("problems") == [1] and wh.read("problems").num_rows == 5  # reads still work
     code, out, _ = run(capsys, "sql", "SELECT count(*) AS n FROM problems", "--csv", "-w", str(root))

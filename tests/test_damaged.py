@@ -36,7 +36,10 @@ def wh(warehouse_root):
 
 
 def part(root: Path, name="bad", version=1, table="problems") -> Path:
-    return root / name / f"v{version}" / table / "part-00000.parquet"
+    """A file of the version, in the data folder its manifest names (format 1: the version folder)."""
+    manifest = json.loads((root / name / f"v{version}" / "manifest.json").read_text())
+    folder = root / manifest["data"] if manifest.get("data") else root / name / f"v{version}"
+    return folder / table / "part-00000.parquet"
 
 
 def edit_manifest(root: Path, change, name="bad", version=1) -> None:
@@ -69,7 +72,7 @@ def not_a_manifest(root, tmp):
 
 def unknown_format(root, tmp):
     edit_manifest(root, lambda d: d.update(format="one"))
-    return "manifest format 'one' is unknown (this starmill reads format 1)"
+    return "manifest format 'one' is unknown (this starmill reads format 2)"
 
 
 def newer_format(root, tmp):
@@ -195,7 +198,7 @@ def test_checksums_are_recorded_and_older_manifests_still_read(wh, capsys):
     root = Path(wh.root)
     manifest = wh.manifest("good")
     for entry in manifest.files:
-        assert entry.sha256 == hashlib.sha256((root / "good" / "v1" / entry.path).read_bytes()).hexdigest()
+        assert entry.sha256 == hashlib.sha256((root / manifest.data / entry.path).read_bytes()).hexdigest()
     edit_manifest(root, lambda d: [f.pop("sha256") for f in d["files"]], name="good")  # a format-1 manifest
     code, out, _ = run(capsys, "show", "good")
     assert code == 0 and "  verified:  sizes, rows and schemas (no checksums: written by an older starmill)" in out

@@ -63,7 +63,7 @@ def test_names_outside_the_rules_are_one_error_line(neighbour, capsys, argv, mes
     code, out, err = run(capsys, *argv)
     assert (code, out, err) == (1, "", message + "\n")
     assert not (neighbour / "out").exists()
-    assert sorted(p.name for p in (neighbour / "wh").iterdir()) == ["_staging", "good"]
+    assert sorted(p.name for p in (neighbour / "wh").iterdir()) == ["good"]
 
 
 def test_parse_mix_refuses_a_bad_name_before_anything_is_read():

@@ -15,7 +15,7 @@ from generators.procedural import generate_problems
 from schemas import ProblemRecord, RejectRecord, SchemaVersionError, check_readable
 from warehouse import DatasetNotFound, QueryError, VersionNotFound, Warehouse, WarehouseError
 from warehouse.sql import connect, query
-from warehouse.writer import STAGING
+from warehouse.integrity import DATA
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -85,7 +85,7 @@ def test_abort_leaves_nothing(tmp_path):
             writer.write(generate_problems(5))
             raise RuntimeError("boom")
     assert wh.datasets() == []
-    assert list((tmp_path / STAGING).iterdir()) == []
+    assert list((tmp_path / "problems" / DATA).iterdir()) == []
 
 
 def test_streaming_write_rolls_files_and_row_groups(tmp_path):
@@ -94,7 +94,7 @@ def test_streaming_write_rolls_files_and_row_groups(tmp_path):
         writer.write(generate_problems(600))
     manifest = wh.manifest("problems")
     assert [f.rows for f in manifest.files] == [250, 250, 100]
-    meta = pq.ParquetFile(tmp_path / "problems" / "v1" / manifest.files[0].path).metadata
+    meta = pq.ParquetFile(wh.files(wh.resolve("problems"))[0]).metadata
     assert meta.num_row_groups == 3 and meta.row_group(0).num_rows == 100
     assert wh.read("problems").num_rows == 600
 
@@ -178,10 +178,11 @@ def test_writer_killed_mid_commit_leaves_no_visible_version(tmp_path, delay):
         assert wh.read(f"problems@v{version}").num_rows == 20000
     assert len(wh.versions("problems")) <= 1
     if not wh.versions("problems"):
-        assert list((root / STAGING).iterdir())  # the leftover is in staging, invisible
+        assert list((root / "problems" / DATA).iterdir())  # the leftover is a data folder, invisible
         assert query(connect(wh), "SELECT count(*) AS n FROM manifests").to_pylist() == [{"n": 0}]
     commit_problems(wh, 5, seed=9)  # a later writer cleans up after the dead one
-    assert list((root / STAGING).iterdir()) == []
+    named = {wh.manifest(f"problems@v{v}").data.rsplit("/", 1)[1] for v in wh.versions("problems")}
+    assert {p.name for p in (root / "problems" / DATA).iterdir()} == named
     assert wh.read("problems").num_rows == 5
 
 
@@ -228,21 +229,21 @@ def test_empty_warehouse_has_an_empty_manifests_view(tmp_path):
     assert query(con, "SELECT count(*) AS n FROM manifests").to_pylist() == [{"n": 0}]
 
 
-def test_a_failed_commit_leaves_no_staging_folder(tmp_path, monkeypatch):
-    """A commit that fails at the last step (here the rename; a full disk in real life) cleans up."""
+def test_a_failed_commit_leaves_no_data_folder(tmp_path, monkeypatch):
+    """A commit that fails at the last step (here the manifest's create; a full disk in real life) cleans up."""
     from schemas import ProblemRecord
     from warehouse import Warehouse
     from warehouse.storage import Storage
 
     wh = Warehouse(str(tmp_path / "wh"))
 
-    def refuse(self, src, dst):
+    def refuse(self, path, data, scratch=None):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Storage, "rename_new", refuse)
+    monkeypatch.setattr(Storage, "create_new", refuse)
     with pytest.raises(OSError, match="No space left"):
         with wh.writer("problems", "problems") as writer:
             writer.write([ProblemRecord.make("s", "What is 1 + 1?", "2")])
-    staging = tmp_path / "wh" / "_staging"
-    assert not staging.exists() or not any(staging.iterdir())
+    data = tmp_path / "wh" / "problems" / DATA
+    assert not data.exists() or not any(data.iterdir())
     assert wh.versions("problems") == []

@@ -32,3 +32,7 @@ class DamagedVersion(WarehouseError):
     @property
     def status(self) -> str:
         return "newer" if self.newer else "damaged"
+
+
+class StoreError(WarehouseError):
+    """The warehouse's object store refused or could not be reached (credentials, endpoint, bucket)."""

@@ -1,14 +1,15 @@
 """What a version's manifest promises, checked before the version is served.
 
 Opening a version (``Warehouse.manifest``) checks the cheap things: the manifest parses, is of a
-known format, names its own dataset and folder (a copied ``v9`` holding ``v1``'s manifest is caught),
-and every file is there, inside the warehouse, of the recorded size, with the recorded row count and
+known format, names its own dataset and folder (a copied ``v9`` holding ``v1``'s manifest is caught)
+and a data folder of its own dataset, and every file is there, inside the warehouse, of the recorded size, with the recorded row count and
 table schema in its Parquet footer. ``verify_checksums`` (``starmill show``, ``starmill verify``) also
 hashes every byte against the sha256 recorded at commit.
 """
 from __future__ import annotations
 
 import json
+import re
 from pathlib import PurePosixPath
 
 import pyarrow as pa
@@ -20,10 +21,22 @@ from schemas.base import SCHEMA_KEY, VERSION_KEY
 from warehouse.errors import DamagedVersion
 from warehouse.manifest import MANIFEST_FORMAT, Manifest
 
+DATA = "_data"  # <dataset>/_data/<writer>/: a writer's files, never listed by readers
+DATA_ID_RE = re.compile(r"[A-Za-z0-9_.]{1,80}-[0-9]{1,10}-[0-9]{1,12}-[0-9a-f]{12}")  # host-pid-time-random
+
 
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def data_folder(storage, ref, manifest: Manifest) -> str:
+    """Where the version's files lie: its writer's data folder (format 2) or the version folder (1)."""
+    return storage.path(manifest.data) if manifest.data else ref.path
+
+
+def file_path(storage, ref, manifest: Manifest, entry) -> str:
+    return f"{data_folder(storage, ref, manifest)}/{entry.path}"
 
 
 def read_manifest(storage, ref) -> Manifest:
@@ -54,6 +67,7 @@ def read_manifest(storage, ref) -> Manifest:
         where = ".".join(map(str, err["loc"])) or "manifest"
         raise DamagedVersion(str(ref), f"manifest.json is not a valid manifest ({where}: {err['msg']})") from None
     _check_identity(ref, manifest)
+    _check_data_folder(ref, manifest, fmt)
     _check_listing(ref, manifest)
     return manifest
 
@@ -72,6 +86,19 @@ def _check_identity(ref, manifest: Manifest) -> None:
         raise DamagedVersion(str(ref), f"it has '{manifest.table}' schema version {manifest.schema_version}, but "
                                        f"this starmill reads up to version {known.SCHEMA_VERSION}: upgrade starmill "
                                        "to read it", newer=True)
+
+
+def _check_data_folder(ref, manifest: Manifest, fmt: int) -> None:
+    """Format 2 names a data folder ``<dataset>/_data/<writer>``; format 1 keeps files in the version folder."""
+    if fmt < 2:
+        if manifest.data is not None:
+            raise DamagedVersion(str(ref), "its format 1 manifest names a data folder (format 2 only)")
+        return
+    parts = PurePosixPath(manifest.data or "").parts
+    if (manifest.data is None or len(parts) != 3 or parts[:2] != (ref.dataset, DATA)
+            or not DATA_ID_RE.fullmatch(parts[2]) or manifest.data != "/".join(parts)):
+        raise DamagedVersion(str(ref), f"its manifest names no data folder of its own dataset "
+                                       f"({manifest.data!r}; expected {ref.dataset}/{DATA}/<writer>)")
 
 
 def _check_listing(ref, manifest: Manifest) -> None:
@@ -96,7 +123,7 @@ def _check_listing(ref, manifest: Manifest) -> None:
 def check_files(storage, ref, manifest: Manifest) -> None:
     """Each file exists inside the warehouse with the recorded size, row count and table schema."""
     for entry in manifest.files:
-        path = f"{ref.path}/{entry.path}"
+        path = file_path(storage, ref, manifest, entry)
         if not storage.inside(path):
             raise DamagedVersion(str(ref), f"{entry.path} links out of the warehouse")
         size = storage.size(path)
@@ -136,7 +163,7 @@ def verify_checksums(storage, ref, manifest: Manifest) -> int:
     for entry in manifest.files:
         if entry.sha256 is None:
             continue
-        if storage.sha256(f"{ref.path}/{entry.path}") != entry.sha256:
+        if storage.sha256(file_path(storage, ref, manifest, entry)) != entry.sha256:
             raise DamagedVersion(str(ref), f"{entry.path} does not match its sha256: its bytes changed after commit")
         checked += 1
     return checked

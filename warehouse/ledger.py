@@ -1,13 +1,16 @@
 """The durable ledger of a run: finished generation shards, keyed by the content hash of their requests.
 
-Each finished shard is one Parquet file written through a temporary name and renamed, so after a
+Each finished shard is one Parquet file under ``<warehouse>/_runs/<run>/shards/``, written whole or
+not at all (locally a fsynced temporary file renamed over it, on an object store one PUT), so after a
 ``kill -9`` a shard is either wholly in the ledger or not at all: a rerun redoes at most the shards
 that were in flight. Failed shards are recorded with their error. The ledger is a cache, not data:
 a shard that can't be read back (truncated, swapped, not Parquet) is removed with a warning and
-generated again, never failed forever.
+generated again, never failed forever. ``path`` is a local folder for the run's scratch files (an
+iteration's model): the run folder itself on a local warehouse, a cache folder for a store.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import warnings
@@ -17,8 +20,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas import SampleRecord
+from warehouse.storage import Storage, open_storage
 
 RUNS = "_runs"
+CACHE_ENV = "STARMILL_CACHE"  # local scratch of runs on a store (default ~/.cache/starmill)
 
 
 class LedgerWarning(UserWarning):
@@ -26,29 +31,42 @@ class LedgerWarning(UserWarning):
 
 
 class Ledger:
-    def __init__(self, root: str | os.PathLike, run_key: str):
+    def __init__(self, root: str | os.PathLike, run_key: str, storage: Storage | None = None):
         self.run_key = run_key
-        self.path = Path(root) / RUNS / run_key
-        (self.path / "shards").mkdir(parents=True, exist_ok=True)
-        (self.path / "failed").mkdir(parents=True, exist_ok=True)
+        self.storage = storage or open_storage(str(root))
+        self.folder = self.storage.path(RUNS, run_key)
+        if self.storage.is_local:
+            self.path = Path(self.folder)
+        else:
+            where = hashlib.sha256(self.storage.url.encode()).hexdigest()[:16]
+            cache = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "starmill").expanduser()
+            self.path = cache / "runs" / where / run_key
+        self.path.mkdir(parents=True, exist_ok=True)
+        for sub in ("shards", "failed"):
+            self.storage.makedirs(f"{self.folder}/{sub}")
         self._loaded: dict[str, list[SampleRecord]] = {}  # shards ``has`` read, until ``load`` takes them
 
-    def _shard(self, key: str) -> Path:
-        return self.path / "shards" / f"{key}.parquet"
+    def _shard(self, key: str) -> str:
+        return f"{self.folder}/shards/{key}.parquet"
+
+    def _failed(self, key: str) -> str:
+        return f"{self.folder}/failed/{key}.json"
 
     def has(self, key: str) -> bool:
         """Whether the shard is in the ledger and reads back whole; an unreadable one is removed."""
         path = self._shard(key)
-        if not path.exists():
+        try:
+            data = self.storage.read_bytes(path)
+        except FileNotFoundError:
             return False
         try:
-            table = pq.read_table(path)
+            table = pq.read_table(pa.BufferReader(data))
             self._loaded[key] = [SampleRecord.from_row(row) for row in table.to_pylist()]
         except (OSError, pa.ArrowException, TypeError, ValueError, KeyError) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            warnings.warn(f"ledger shard {path.name} of run {self.run_key} is unreadable ({reason}): removed, "
+            warnings.warn(f"ledger shard {key}.parquet of run {self.run_key} is unreadable ({reason}): removed, "
                           "it will be generated again", LedgerWarning, stacklevel=2)
-            path.unlink(missing_ok=True)
+            self.storage.remove(path)
             return False
         return True
 
@@ -61,28 +79,26 @@ class Ledger:
         return samples
 
     def record(self, key: str, samples: list[SampleRecord]) -> None:
-        """Store a finished shard durably (fsync, then an atomic rename)."""
+        """Store a finished shard durably, whole or not at all."""
         table = SampleRecord.to_table(samples) if samples else SampleRecord.arrow_schema().empty_table()
-        final = self._shard(key)
-        tmp = final.with_suffix(f".tmp-{os.getpid()}")
-        pq.write_table(table, tmp, compression="zstd")
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, final)
-        (self.path / "failed" / f"{key}.json").unlink(missing_ok=True)
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression="zstd")
+        self.storage.write_bytes(self._shard(key), sink.getvalue().to_pybytes())
+        self.storage.remove(self._failed(key))
 
     def fail(self, key: str, error: str, detail: dict) -> None:
         payload = json.dumps({"shard": key, "error": error, **detail}, sort_keys=True)
-        (self.path / "failed" / f"{key}.json").write_text(payload)
+        self.storage.write_text(self._failed(key), payload)
+
+    def _names(self, sub: str, suffix: str) -> list[str]:
+        return sorted(i.path for i in self.storage.listdir(f"{self.folder}/{sub}") if i.base_name.endswith(suffix))
 
     def failures(self) -> list[dict]:
-        return [json.loads(p.read_text()) for p in sorted((self.path / "failed").glob("*.json"))]
+        return [json.loads(self.storage.read_text(p)) for p in self._names("failed", ".json")]
 
     def shard_count(self) -> int:
-        return len(list((self.path / "shards").glob("*.parquet")))
+        return len(self._names("shards", ".parquet"))
 
     def write_state(self, name: str, data: dict) -> None:
         """Small JSON state next to the ledger (e.g. what a partial publish needs)."""
-        tmp = self.path / f"{name}.json.tmp"
-        tmp.write_text(json.dumps(data, sort_keys=True, indent=1))
-        os.replace(tmp, self.path / f"{name}.json")
+        self.storage.write_text(f"{self.folder}/{name}.json", json.dumps(data, sort_keys=True, indent=1))

@@ -1,4 +1,9 @@
-"""The ``manifest.json`` of a version: its lineage, counts and schema, written last at commit."""
+"""The ``manifest.json`` of a version: its lineage, counts and schema, written last at commit.
+
+Format 1 (renamed folders): the files lie in the version folder. Format 2 (no rename): they lie in
+the writer's data folder ``data`` (``<dataset>/_data/<writer>``, relative to the warehouse root),
+and the manifest alone, created only if absent, is the commit.
+"""
 from __future__ import annotations
 
 import json
@@ -7,11 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 
 
 class FileEntry(BaseModel):
-    path: str  # relative to the version folder
+    path: str  # relative to the manifest's data folder (format 1: the version folder)
     table: str
     rows: int
     bytes: int
@@ -46,6 +51,7 @@ class Manifest(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict)  # rows at every stage
     drops: dict[str, int] = Field(default_factory=dict)  # dropped rows per reason
     partial: bool = False
+    data: str | None = None  # the folder holding ``files``, relative to the warehouse root (format 2)
     files: list[FileEntry] = Field(default_factory=list)
 
     @property

@@ -7,7 +7,9 @@ from pathlib import Path
 
 def not_a_folder(value: str) -> str | None:
     """Why a warehouse root can't be one (it, or a folder above it, is a file), or None."""
-    if "://" in value:
+    if value.lower().startswith("file://"):
+        value = value[len("file://"):]
+    elif "://" in value:  # a store URL (s3://bucket/prefix): nothing to check before it is opened
         return None
     path = Path(value).expanduser()
     existing = next((p for p in [path, *path.parents] if p.exists()), None)

@@ -2,6 +2,8 @@
 
 The views are built first (``warehouse.sql_views``), then the connection is confined to the
 warehouse root and locked (``warehouse.sql_guard``); every query is one checked read-only statement.
+An object-store warehouse is read through its fsspec filesystem, registered on the connection (no
+DuckDB extension is installed or loaded); the confinement is the same, with the root as a URL.
 Parameters are bound as the Python values given: ``parse_param`` turns ``NAME=VALUE`` into a string
 and ``NAME:int=3`` (``int``, ``float``, ``bool``, ``str``) into a typed value.
 """
@@ -41,11 +43,10 @@ class Session:
 def connect(warehouse: Warehouse | str | None = None) -> Session:
     """Views over every dataset that opens cleanly, then the connection confined to the warehouse."""
     wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
-    if not wh.storage.is_local:
-        raise QueryError("SQL reads local warehouses only")
     con = duckdb.connect(":memory:")
+    wh.storage.register(con)
     damaged, not_served = build_views(con, wh)
-    sql_guard.confine(con, wh.storage.root)
+    sql_guard.confine(con, wh.storage.url)
     return Session(con, damaged, not_served)
 
 

@@ -1,7 +1,8 @@
 """What user SQL may do: the connection is confined first, then each statement is checked.
 
 The connection itself is the fence (DuckDB's own settings, locked before any user SQL runs): files
-can be read only under the warehouse root (DuckDB follows symlinks and ``..`` before it checks), no
+can be read only under the warehouse root, a folder or a store URL read through the registered fsspec
+filesystem (DuckDB follows symlinks and ``..`` before it checks), no
 extension is installed, loaded or autoloaded, no Python object is scanned, nothing spills to a temp
 folder, and no setting can be changed back. Reading the warehouse's own files directly
 (``read_parquet('<root>/…')``) is allowed: they are what the views read. Writing is not, anywhere:
@@ -19,18 +20,19 @@ from warehouse.errors import QueryError
 
 
 
-def confinement(root: str) -> list[tuple[str, str, str]]:
+def confinement(root: str) -> list[tuple[str, str, object]]:
     """(setting, SQL value, value read back), in the order that works: the allowed folder before
-    external access goes off, the lock last."""
+    external access goes off, the lock last. ``root`` is a local folder or a store URL
+    (``s3://bucket/prefix``): DuckDB checks a registered filesystem's paths against it the same way."""
     folder = root.rstrip("/") + "/"
     return [
         ("temp_directory", "''", ""),  # no spill folder: it would be one more allowed directory
-        ("allowed_directories", "[" + _lit(folder) + "]", f"[{folder}]"),
-        ("enable_external_access", "false", "false"),
-        ("autoinstall_known_extensions", "false", "false"),
-        ("autoload_known_extensions", "false", "false"),
-        ("python_enable_replacements", "false", "false"),
-        ("lock_configuration", "true", "true"),
+        ("allowed_directories", "[" + _lit(folder) + "]", [folder]),
+        ("enable_external_access", "false", False),
+        ("autoinstall_known_extensions", "false", False),
+        ("autoload_known_extensions", "false", False),
+        ("python_enable_replacements", "false", False),
+        ("lock_configuration", "true", True),
     ]
 
 
@@ -54,8 +56,8 @@ def confine(con: duckdb.DuckDBPyConnection, root: str) -> None:
     settings = confinement(root)
     for name, value, _ in settings:
         con.execute(f"SET {name} = {value}")
-    found = dict(con.execute("SELECT name, value FROM duckdb_settings()").fetchall())
-    wrong = {name: found.get(name) for name, _, value in settings if found.get(name) != value}
+    found = {name: con.execute(f"SELECT current_setting('{name}')").fetchone()[0] for name, _, _ in settings}
+    wrong = {name: found[name] for name, _, value in settings if found[name] != value}
     if wrong:
         raise QueryError(f"could not confine DuckDB to the warehouse (settings: {wrong})")
 

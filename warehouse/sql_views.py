@@ -45,8 +45,9 @@ def ident(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _files(paths: list[str]) -> str:
-    return "[" + ", ".join(lit(p) for p in paths) + "]"
+def _files(wh, paths: list[str]) -> str:
+    """A DuckDB list of the files' paths (URLs on an object store)."""
+    return "[" + ", ".join(lit(wh.storage.url_of(p)) for p in paths) + "]"
 
 
 def build_views(con: duckdb.DuckDBPyConnection, wh) -> tuple[list[DatasetHealth], dict[str, str]]:
@@ -67,7 +68,7 @@ def build_views(con: duckdb.DuckDBPyConnection, wh) -> tuple[list[DatasetHealth]
         else:
             _all_view(con, wh, name, health)
     source = (
-        f"(SELECT CAST(content AS JSON) AS j FROM read_text({_files(manifest_paths)}))"
+        f"(SELECT CAST(content AS JSON) AS j FROM read_text({_files(wh, manifest_paths)}))"
         if manifest_paths else "(SELECT CAST(NULL AS JSON) AS j WHERE false)"
     )
     con.execute(f"CREATE VIEW manifests AS SELECT {MANIFEST_COLUMNS} FROM {source}")
@@ -79,12 +80,12 @@ def _latest_views(con, wh, name: str, health: DatasetHealth) -> None:
     manifest = health.manifests[health.latest]
     for table in manifest.tables:
         view = name if table == manifest.table else f"{name}_{table}"
-        con.execute(f"CREATE VIEW {ident(view)} AS SELECT * FROM read_parquet({_files(wh.files(ref, table))})")
+        con.execute(f"CREATE VIEW {ident(view)} AS SELECT * FROM read_parquet({_files(wh, wh.files(ref, table))})")
 
 
 def _all_view(con, wh, name: str, health: DatasetHealth) -> None:
     parts = []
     for version, manifest in sorted(health.manifests.items()):
         paths = wh.files(wh.ref(name, version), manifest.table)
-        parts.append(f"SELECT *, {version} AS version FROM read_parquet({_files(paths)})")
+        parts.append(f"SELECT *, {version} AS version FROM read_parquet({_files(wh, paths)})")
     con.execute(f"CREATE VIEW {ident(name + '_all')} AS " + " UNION ALL BY NAME ".join(parts))

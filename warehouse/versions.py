@@ -1,4 +1,8 @@
-"""Named datasets, each a sequence of immutable versions ``v1, v2, …`` under the warehouse root."""
+"""Named datasets, each a sequence of immutable versions ``v1, v2, …`` under the warehouse root.
+
+The root is a local folder or an fsspec URL (``s3://bucket/prefix``, ``gs://…``, ``file://…``).
+A version is ``<name>/vN/manifest.json``; readers list ``<name>/`` and never the writers' data folders.
+"""
 from __future__ import annotations
 
 import re
@@ -12,7 +16,7 @@ from schemas import TABLES, check_readable
 from warehouse import integrity
 from warehouse.errors import BadDatasetName, DatasetNotFound, VersionNotFound, WarehouseError
 from warehouse.manifest import Manifest
-from warehouse.storage import Storage, resolve_root
+from warehouse.storage import open_storage, resolve_root
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")  # always used with fullmatch
 RESERVED = {"manifests", "datasets", "versions", "information_schema"}
@@ -56,9 +60,10 @@ class VersionRef:
 class Warehouse:
     """Read side of the warehouse; ``writer()`` opens the write side (see ``warehouse.writer``)."""
 
-    def __init__(self, root: str | None = None):
+    def __init__(self, root: str | None = None, options: dict | None = None):
+        """``options``: fsspec options for a store (endpoint, credentials), never written anywhere."""
         self.root = resolve_root(root)
-        self.storage = Storage(self.root)
+        self.storage = open_storage(self.root, options)
         self._opened: dict[tuple[str, int], Manifest] = {}
 
     # listing -------------------------------------------------------------------------------
@@ -118,7 +123,7 @@ class Warehouse:
     def files(self, ref: VersionRef, table: str | None = None) -> list[str]:
         manifest = self.manifest(ref)
         table = table or manifest.table
-        return [f"{ref.path}/{f.path}" for f in manifest.files if f.table == table]
+        return [integrity.file_path(self.storage, ref, manifest, f) for f in manifest.files if f.table == table]
 
     def dataset(self, ref: VersionRef | str, table: str | None = None) -> pads.Dataset:
         """A lazy pyarrow dataset over one table of a version (schema version checked)."""

@@ -1,13 +1,17 @@
-"""Streaming, atomic commits of new versions.
+"""Streaming commits of new versions, without rename (the same protocol on a disk and an object store).
 
-Rows go to Parquet files in a private staging folder, row group by row group (bounded memory).
-At commit the manifest is written last and the folder is renamed to ``vN`` in one atomic step; when
-another writer took ``vN`` first, the rename fails and we take the next number. A killed writer
-leaves only a staging folder, which readers never look at and later writers clean up.
+Rows go to Parquet files in the writer's own data folder ``<name>/_data/<host>-<pid>-<time>-<random>/``,
+row group by row group (bounded memory), each file hashed as it streams. The commit is ONE
+conditional create of ``<name>/vN/manifest.json`` (S3 ``If-None-Match: *``; locally a hard link of a
+fsynced file) naming that folder: when another writer took ``vN`` first, the create fails and we take
+the next number. Readers list only ``<name>/vN/``; a killed writer leaves an unreferenced data folder,
+which readers never look at and later writers remove (dead pid on this host, or a day old elsewhere).
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import socket
 import time
 import uuid
@@ -22,10 +26,70 @@ from schemas import TABLES
 from schemas.base import Record
 from warehouse import lineage
 from warehouse.errors import DamagedVersion, WarehouseError
+from warehouse.integrity import DATA, DATA_ID_RE
 from warehouse.manifest import FileEntry, Manifest, SourceEntry
 
-STAGING = "_staging"
-STALE_SECONDS = 24 * 3600  # staging folders of writers on other hosts are cleaned after this
+STAGING = "_staging"  # where writers before format 2 staged a version folder (cleaned, never written)
+STALE_SECONDS = 24 * 3600  # data folders of writers on other hosts are cleaned after this
+NOT_LINEAGE = ("warehouse_options",)  # config keys that say where to write, never kept in a manifest
+
+
+def host_tag() -> str:
+    return re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname())[:80] or "host"
+
+
+def writer_id() -> str:
+    return f"{host_tag()}-{os.getpid()}-{int(time.time())}-{uuid.uuid4().hex[:12]}"
+
+
+def is_dead(name: str, now: float | None = None) -> bool:
+    """Whether the writer that named a data (or old staging) folder is gone: a dead pid on this
+    host, or a folder older than ``STALE_SECONDS`` from another host."""
+    host, _, rest = name.partition("-")
+    parts = rest.split("-")
+    if not parts or not parts[0].isdigit():
+        return False
+    if host == host_tag():
+        return not psutil.pid_exists(int(parts[0]))
+    if len(parts) > 1 and parts[1].isdigit():
+        return (now or time.time()) - int(parts[1]) > STALE_SECONDS
+    return False
+
+
+class _HashingFile:
+    """What the Parquet writer writes into: bytes go to the store, counted and hashed on the way."""
+
+    def __init__(self, handle):
+        self.handle, self.digest, self.size = handle, hashlib.sha256(), 0
+
+    def write(self, data) -> int:
+        view = memoryview(data)
+        self.digest.update(view)
+        self.size += view.nbytes
+        self.handle.write(view)
+        return view.nbytes
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+    @property
+    def closed(self) -> bool:
+        return self.handle.closed
+
+    def close(self) -> None:
+        self.handle.close()
+
+    def discard(self) -> None:
+        """Drop what was written and ignore what comes (a Parquet footer from a writer being dropped)."""
+        self.write = lambda data: memoryview(data).nbytes  # type: ignore[method-assign]
+        drop = getattr(self.handle, "discard", None)  # fsspec files: abort the upload
+        try:
+            drop() if drop is not None else self.handle.close()
+        except Exception:  # the folder is removed next anyway
+            pass
 
 
 class _TableFiles:
@@ -39,26 +103,23 @@ class _TableFiles:
         self.entries: list[FileEntry] = []
 
     def _open(self) -> None:
-        rel = f"{self.table}/part-{self.part:05d}.parquet"
-        self.writer.storage.makedirs(f"{self.writer.staging}/{self.table}")
-        self.rel = rel
-        self.parquet = pq.ParquetWriter(
-            f"{self.writer.staging}/{rel}", self.schema, filesystem=self.writer.storage.fs,
-            compression=self.writer.compression,
-        )
+        self.rel = f"{self.table}/part-{self.part:05d}.parquet"
+        self.sink = _HashingFile(self.writer.storage.open_write(f"{self.writer.folder}/{self.rel}"))
+        self.parquet = pq.ParquetWriter(self.sink, self.schema, compression=self.writer.compression)
 
     def _close(self) -> None:
         if self.parquet is None:
             return
         self.parquet.close()
-        path = f"{self.writer.staging}/{self.rel}"
-        size = self.writer.storage.fs.get_file_info(path).size
-        if self.writer.storage.is_local:
-            with open(path, "rb+") as handle:
-                os.fsync(handle.fileno())
-        self.entries.append(FileEntry(path=self.rel, table=self.table, rows=self.part_rows, bytes=size,
-                                      sha256=self.writer.storage.sha256(path)))  # verified by `starmill verify`
+        self.sink.close()  # locally fsynced; on a store the object now exists, whole
+        self.entries.append(FileEntry(path=self.rel, table=self.table, rows=self.part_rows, bytes=self.sink.size,
+                                      sha256=self.sink.digest.hexdigest()))  # verified by `starmill verify`
         self.parquet, self.part, self.part_rows = None, self.part + 1, 0
+
+    def abort(self) -> None:
+        if self.parquet is not None:
+            self.sink.discard()  # a store never shows the half-written object
+            self.parquet = None
 
     def write_arrow(self, data: pa.Table | pa.RecordBatch) -> None:
         if data.num_rows == 0:
@@ -131,18 +192,19 @@ class VersionWriter:
         self.drops: Counter[str] = Counter()
         self.tables: dict[str, _TableFiles] = {}
         self.version: int | None = None
+        self._attempt: tuple[str, bytes] | None = None  # the manifest being created, while it is
         self._check_kind()
         self._clean_stale()
-        self.staging = self.storage.path(
-            STAGING, f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}-{name}"
-        )
-        self.storage.makedirs(self.staging)
+        self.id = writer_id()
+        self.data = f"{name}/{DATA}/{self.id}"  # relative to the root, as the manifest names it
+        self.folder = self.storage.path(self.data)
+        self.storage.makedirs(self.folder)
 
     def _check_kind(self) -> None:
         """The newest readable manifest says what kind of rows this dataset holds (damaged ones are skipped)."""
         for version in reversed(self.warehouse.versions(self.name)):
             try:
-                existing = self.warehouse.read_manifest(self.warehouse.resolve(f"{self.name}@v{version}"))
+                existing = self.warehouse.read_manifest(self.warehouse.ref(self.name, version))
             except DamagedVersion:
                 continue
             if existing.table != self.table:
@@ -153,7 +215,34 @@ class VersionWriter:
             return
 
     def _clean_stale(self) -> None:
-        """Remove staging folders left by writers that died (same host: dead pid; else: old)."""
+        """Remove the data folders of dead writers that no version names (and old staging folders)."""
+        self._clean_legacy_staging()
+        dead = [info for info in self.storage.listdir(self.storage.path(self.name, DATA))
+                if DATA_ID_RE.fullmatch(info.base_name) and is_dead(info.base_name)]
+        if not dead:
+            return
+        named = self._named_data_folders()
+        if named is None:
+            return  # a manifest we can't read may name one of them: keep them all
+        for info in dead:
+            if f"{self.name}/{DATA}/{info.base_name}" not in named:
+                self.storage.remove_tree(info.path)
+
+    def _named_data_folders(self) -> set[str] | None:
+        named = set()
+        for version in self.warehouse.versions(self.name):
+            try:
+                data = self.storage.read_json(self.storage.path(self.name, f"v{version}", "manifest.json"))
+            except (OSError, ValueError):
+                return None
+            if not isinstance(data, dict):
+                return None
+            if data.get("data"):
+                named.add(str(data["data"]))
+        return named
+
+    def _clean_legacy_staging(self) -> None:
+        """Staging folders of writers before format 2 that died (same host: dead pid; else: a day old)."""
         host = socket.gethostname()
         for info in self.storage.listdir(self.storage.path(STAGING)):
             parts = info.base_name.split("-")
@@ -196,30 +285,46 @@ class VersionWriter:
         for name, files in self.tables.items():
             entries += files.finish()
             rows[name] = files.rows
+        for entry in entries:  # every file is there, whole, before a manifest names it
+            if self.storage.size(f"{self.folder}/{entry.path}") != entry.bytes:
+                raise WarehouseError(f"{self.folder}/{entry.path} is not there as written: "
+                                     "was the data folder removed by another writer?")
+        lineage_ = {**self.lineage, "config": {k: v for k, v in self.lineage["config"].items() if k not in NOT_LINEAGE}}
         manifest = Manifest(
             dataset=self.name, version=0, table=self.table,
             schema_version=TABLES[self.table].SCHEMA_VERSION, tables=rows,
             starmill_version=lineage.starmill_version(), git_commit=lineage.git_commit(),
             command=lineage.command_line(), counts=dict(self.counts), drops=dict(self.drops),
-            files=entries, **lineage.redact(self.lineage), **lineage.redact(self.extra),
+            data=self.data, files=entries, **lineage.redact(lineage_), **lineage.redact(self.extra),
         )
-        self.storage.makedirs(self.storage.path(self.name))
         candidate = max(self.warehouse.versions(self.name) or [0]) + 1
         while True:
             manifest.version = candidate
-            self.storage.write_text(f"{self.staging}/manifest.json", manifest.to_json())  # last
-            if self.storage.rename_new(self.staging, self.storage.path(self.name, f"v{candidate}")):
+            self._attempt = (self.storage.path(self.name, f"v{candidate}", "manifest.json"),
+                             manifest.to_json().encode("utf-8"))
+            if self.storage.create_new(*self._attempt, scratch=self.folder):  # the one step that commits
                 break
             candidate += 1  # another writer took this number first
-        self.storage.fsync_dir(self.storage.path(self.name))
+        self._attempt = None
         self.version = candidate
         return manifest
 
+    def _landed(self) -> bool:
+        """After a failed create: whether our manifest is there all the same (then the files stay)."""
+        path, body = self._attempt
+        try:
+            return self.storage.read_bytes(path) == body
+        except FileNotFoundError:
+            return False
+        except Exception:  # can't tell: keep the files; a later writer removes them if no version names them
+            return True
+
     def abort(self) -> None:
         for files in self.tables.values():
-            if files.parquet is not None:
-                files.parquet.close()
-        self.storage.remove_tree(self.staging)
+            files.abort()
+        if self.version is not None or (self._attempt is not None and self._landed()):
+            return
+        self.storage.remove_tree(self.folder)
 
     def __enter__(self) -> "VersionWriter":
         return self
@@ -230,6 +335,6 @@ class VersionWriter:
             return
         try:
             self.commit()
-        except BaseException:  # a failed commit (full disk, Ctrl-C) leaves no staging folder behind
+        except BaseException:  # a failed commit (full disk, Ctrl-C) leaves no data folder behind
             self.abort()
             raise
