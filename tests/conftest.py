@@ -15,4 +15,5 @@ pytest_plugins = [
     "tests.fixtures_generation",
     "tests.fixtures_export",
     "tests.fixtures_engines",
+    "tests.fixtures_s3",
 ]
