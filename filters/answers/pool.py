@@ -46,10 +46,11 @@ if getattr(spawn.get_preparation_data, "__name__", "") != "_preparation_data":
 
 
 class _Worker:
-    def __init__(self, ctx, memory_mb: int):
+    def __init__(self, ctx, memory_mb: int, target=worker_main, target_args: tuple = ()):
         self.conn, child = ctx.Pipe(duplex=True)
         pdeathsig = ctx.get_start_method() == "forkserver"
-        self.proc = ctx.Process(target=worker_main, args=(child, memory_mb, pdeathsig), daemon=True, name="starmill-checker")
+        self.proc = ctx.Process(target=target, args=(child, memory_mb, pdeathsig, *target_args), daemon=True,
+                                name="starmill-checker")
         _STARTING.worker = True
         try:
             self.proc.start()
@@ -80,7 +81,8 @@ class CheckerPool:
     """Up to ``workers`` worker processes, started on first need; ``run`` is safe from any thread."""
 
     def __init__(self, workers: int | None = None, *, memory_mb: int = DEFAULT_MEMORY_MB,
-                 start_timeout: float = DEFAULT_START_TIMEOUT):
+                 start_timeout: float = DEFAULT_START_TIMEOUT, target=worker_main, target_args: tuple = ()):
+        self.target, self.target_args = target, target_args  # what a worker runs (the checker loop by default)
         self.size = max(1, workers or min(os.cpu_count() or 1, 4))
         self.memory_mb, self.start_timeout = memory_mb, start_timeout
         self.blocked: list[str] = []  # every sandbox refusal seen, for audits and tests
@@ -107,7 +109,7 @@ class CheckerPool:
 
     def _spawn(self) -> None:
         try:
-            worker = _Worker(self._ctx, self.memory_mb)
+            worker = _Worker(self._ctx, self.memory_mb, self.target, self.target_args)
             worker.wait_ready(self.start_timeout)
         except Exception as exc:
             with self._cond:
@@ -161,22 +163,28 @@ class CheckerPool:
         """(verdict, rule) from ``symbolic.decide_symbolic`` under the declared ``form`` (with ``pred``
         None: whether the gold can be read); ("timeout", "time_limit") when a worker takes longer than
         ``timeout`` seconds, after which that worker is killed and replaced."""
+        reply = self.exchange([gold, pred, form], timeout)
+        return reply["verdict"], reply["rule"]
+
+    def exchange(self, message, timeout: float) -> dict:
+        """Send one JSON ``message`` to a worker and return its JSON reply; a worker that misses the
+        deadline is killed and replaced (``{"verdict": "timeout", …}``), one that dies gives ``error``."""
         worker = self._acquire()
         try:
-            worker.conn.send_bytes(json.dumps([gold, pred, form]).encode())
+            worker.conn.send_bytes(json.dumps(message).encode())
             if not worker.conn.poll(timeout):
                 self._discard(worker)
-                return "timeout", "time_limit"
+                return {"verdict": "timeout", "rule": "time_limit", "blocked": []}
             reply = json.loads(worker.conn.recv_bytes())
         except (EOFError, OSError, ValueError):
             self._discard(worker)
-            return "error", "worker_died"
+            return {"verdict": "error", "rule": "worker_died", "blocked": []}
         self.blocked.extend(reply["blocked"])
         if reply["retire"]:
             self._discard(worker)
         else:
             self._release(worker)
-        return reply["verdict"], reply["rule"]
+        return reply
 
     def worker_pids(self) -> list[int]:
         with self._cond:
