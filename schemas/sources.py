@@ -88,8 +88,35 @@ class SourceSpec(BaseModel):
     require_answer: bool = Field(True, description="reject rows without an answer; false keeps them with an "
                                  "empty gold answer (for self-consistency pseudo-labels)")
     procedural: ProceduralSpec = Field(default_factory=ProceduralSpec)
+    verifiers: list[str | dict[str, Any]] = Field(default_factory=lambda: ["math"], min_length=1, max_length=8,
+                                                 description="verifiers that grade this source's samples, by "
+                                                 "name or {name: …, options}; the first decides")
+    answer_form: str | None = Field(None, description="the answer form every problem asks for (reduced, "
+                                    "factored, sig_figs:N, decimal_places:N, exact, case_sensitive, ordered)")
+    answer_form_field: str = Field("answer_form", description="metadata field that declares a problem's own form")
+    keep_unparseable_gold: bool = Field(False, description="keep rows whose gold the primary verifier can't "
+                                        "read (they can never be selected) instead of rejecting them")
     reasoning_gym: GymSpec | None = Field(None, description="reasoning-gym tasks (uri 'reasoning_gym', "
                                           "needs starmill[gym])")
+
+    @field_validator("verifiers")
+    @classmethod
+    def _verifier_names(cls, value: list) -> list:
+        for item in value:
+            name = item if isinstance(item, str) else item.get("name")
+            if not isinstance(name, str) or not name.isidentifier():
+                raise ValueError(f"a verifier is a name or {{name: …, options}}, got {item!r}")
+        return value
+
+    def verifier_specs(self) -> list[tuple[str, dict[str, Any]]]:
+        """(name, options) of each verifier, the primary first."""
+        out = []
+        for item in self.verifiers:
+            if isinstance(item, str):
+                out.append((item, {}))
+            else:
+                out.append((item["name"], {k: v for k, v in item.items() if k != "name"}))
+        return out
 
     @model_validator(mode="after")
     def _gym(self) -> "SourceSpec":

@@ -29,9 +29,14 @@ from schemas.sources import MAX_CHARS
 @click.option("-n", "n", type=int, default=200, show_default=True, help="procedural: number of problems.")
 @click.option("--seed", type=int, default=0, show_default=True, help="procedural: seed.")
 @click.option("--difficulty", type=click.IntRange(1, 5), default=1, show_default=True, help="procedural: level 1-5.")
+@click.option("--verifier", "verifiers", multiple=True, help="Verifier that will grade this source (repeatable; "
+              "the first decides; default math). Golds math can't read are rejected.")
+@click.option("--keep-unparseable-gold", is_flag=True, help="Keep rows whose gold the math verifier can't read "
+              "(they are never selected).")
 @warehouse_option
 def command(source, preset, name, split, question_field, answer_field, solution_field, answer_format,
-            source_name, license_, limit, max_chars, hub_config, revision, n, seed, difficulty, warehouse) -> None:
+            source_name, license_, limit, max_chars, hub_config, revision, n, seed, difficulty, verifiers,
+            keep_unparseable_gold, warehouse) -> None:
     """Load SOURCE (a .jsonl/.json/.csv/.parquet file, a save_to_disk folder, a Hub id, or
     'procedural') and write it as a new version of dataset NAME, bad rows to NAME_rejects."""
     from pydantic import ValidationError
@@ -45,6 +50,7 @@ def command(source, preset, name, split, question_field, answer_field, solution_
             solution_field=solution_field, answer_format=answer_format, name=source_name, split=split,
             hub_config=hub_config, revision=revision, license=license_, limit=limit, max_chars=max_chars,
             procedural={"n": n, "seed": seed, "difficulty": difficulty},
+            keep_unparseable_gold=keep_unparseable_gold, **({"verifiers": list(verifiers)} if verifiers else {}),
         )
     except ValidationError as exc:
         raise SourceError("; ".join(f"{_option(e['loc'])}: {e['msg']}" for e in exc.errors())) from None

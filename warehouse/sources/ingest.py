@@ -122,7 +122,33 @@ def convert(row: RawRow, fields: Preset, source: str, split: str,
 
 
 def iter_problems(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectRecord], SourceEntry]:
-    """Problems and rejects of a source, in source order; duplicates become rejects."""
+    """Problems and rejects of a source, in source order; duplicates and golds the primary verifier
+    can never read become rejects."""
+    records, entry = _iter_records(spec)
+    return validate_golds(records, spec), entry
+
+
+def validate_golds(records: Iterator[ProblemRecord | RejectRecord],
+                   spec: SourceSpec) -> Iterator[ProblemRecord | RejectRecord]:
+    """``unparseable_gold`` rejects for golds the ``math`` verifier can't read (it is the only verifier
+    that can tell without a model output); off with ``keep_unparseable_gold`` or another primary."""
+    if spec.keep_unparseable_gold or spec.verifier_specs()[0][0] != "math":
+        yield from records
+        return
+    from filters.answers import unreadable_gold
+
+    for index, record in enumerate(records):
+        if isinstance(record, ProblemRecord) and record.gold_answer:
+            why = unreadable_gold(record.gold_answer)
+            if why is not None:
+                record = RejectRecord(record.source, index, "unparseable_gold",
+                                      f"the math verifier can't read gold {record.gold_answer[:80]!r} ({why}); "
+                                      "keep such rows with --keep-unparseable-gold or grade with another verifier",
+                                      _raw({"question": record.question[:2000], "gold_answer": record.gold_answer}))
+        yield record
+
+
+def _iter_records(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectRecord], SourceEntry]:
     if spec.uri == "procedural":
         from generators.procedural import generate_problems
 
