@@ -1,0 +1,84 @@
+"""Whole-process checker benchmark: `starmill check FILE` against a math-verify `parse`/`verify` loop
+over the same GSM8K-style rows, each in its own process, in the same run.
+
+    .venv/bin/python bench/checker_cli.py                  # 200,000 rows
+    .venv/bin/python bench/checker_cli.py --rows 20000
+
+Rows are distinct (math-verify caches its last 20 parses), half right and half near misses; the gold is
+a GSM8K solution (`…\\n#### 72`). Both processes are timed from start to exit (imports, reading the
+file, writing verdicts for ours), and both verdict lists are compared. Target: >= 10x.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from checker import generated_gsm8k  # noqa: E402  (bench/checker.py, the same generated rows)
+
+MATH_VERIFY_LOOP = r"""
+import json, sys
+from math_verify import parse, verify
+right = 0
+out = []
+for line in open(sys.argv[1]):
+    row = json.loads(line)
+    gold = parse("$" + row["answer"] + "$")
+    pred = parse(row["pred"])
+    ok = bool(gold) and bool(pred) and verify(gold, pred)
+    out.append(ok)
+json.dump(out, open(sys.argv[2], "w"))
+"""
+
+
+def write_rows(path: Path, n: int) -> None:
+    with path.open("w") as handle:
+        for case in generated_gsm8k(n):
+            solution = f"We work it out step by step.\n#### {case['gold']}"
+            handle.write(json.dumps({"gold": solution, "answer": case["gold"], "pred": case["pred"],
+                                     "label": case["expect"]}) + "\n")
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{command[:3]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    args = parser.parse_args()
+    from starmill.output import render
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rows, ours_out, theirs_out = Path(tmp) / "rows.jsonl", Path(tmp) / "ours.jsonl", Path(tmp) / "mv.json"
+        write_rows(rows, args.rows)
+        ours = timed([sys.executable, "-m", "starmill.cli", "check", str(rows), "--gold-field", "gold",
+                      "--pred-field", "pred", "-o", str(ours_out)])
+        theirs = timed([sys.executable, "-c", MATH_VERIFY_LOOP, str(rows), str(theirs_out)])
+        labels = [json.loads(line)["label"] for line in rows.read_text().splitlines()]
+        ours_ok = [json.loads(line)["verdict"]["verdict"] == "correct" for line in ours_out.read_text().splitlines()]
+        theirs_ok = json.loads(theirs_out.read_text())
+    table = [
+        ["starmill check FILE", f"{ours:.1f}", f"{args.rows / ours:,.0f}",
+         f"{sum(a == (b == 'correct') for a, b in zip(ours_ok, labels)) / len(labels):.4f}"],
+        ["math-verify parse/verify loop", f"{theirs:.1f}", f"{args.rows / theirs:,.0f}",
+         f"{sum(a == (b == 'correct') for a, b in zip(theirs_ok, labels)) / len(labels):.4f}"],
+    ]
+    print(f"\n{args.rows:,} GSM8K-style rows, whole processes")
+    print(render(["checker", "seconds", "rows/s", "agreement with labels"], table, "table"))
+    print(f"ratio: {theirs / ours:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
