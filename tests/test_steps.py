@@ -70,3 +70,19 @@ def test_hostile_input_is_bounded():
     assert check_steps("(" * 5000 + "1" + ")" * 5000 + " = 1") == []  # too many tokens: not a claim
     check_steps(("1 + " * 20_000) + "1 = 20001")
     assert time.perf_counter() - start < 5
+
+
+def test_check_steps_in_the_cli(tmp_path, capsys):
+    import json
+
+    from tests.helpers import run_cli
+
+    code, stdout, _ = run_cli(capsys, "check", "--gold", "6", "--pred", "6 + 13 = 6.\nSo 2 * 3 = 6.\nThe answer is 6.",
+                              "--steps")
+    lines = stdout.strip().splitlines()
+    assert code == 0 and json.loads(lines[0])["verdict"] == "correct"  # the final answer alone is right
+    assert lines[1:] == ["step wrong  6 + 13 = 6   (19 vs 6)", "step ok     2 * 3 = 6"]
+    data = tmp_path / "in.jsonl"
+    data.write_text(json.dumps({"gold": "6", "pred": "6 + 13 = 6. The answer is 6."}) + "\n")
+    code, stdout, _ = run_cli(capsys, "check", str(data), "--steps")
+    assert code == 0 and json.loads(stdout)["steps"] == [{"text": "6 + 13 = 6", "verdict": "wrong", "values": ["19", "6"]}]

@@ -33,8 +33,9 @@ NO_MARK_HINT = ("{n} of {total} predictions had no marked answer (\\boxed{{}}, '
 @click.option("--lenient", is_flag=True, help="Accept the last number of an output that has no marked answer.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds per symbolic check.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Symbolic checks at once [default: CPUs, at most 4].")
+@click.option("--steps", is_flag=True, help="Also check every arithmetic step of the output (a, op b = c) exactly.")
 def command(file, gold, pred, gold_field, pred_field, output, gold_mode, pred_is_answer, form, form_field, lenient,
-            timeout, workers) -> None:
+            timeout, workers, steps) -> None:
     """Check final answers against gold answers and print verdicts as JSON.
 
     A gold holding '####', \\boxed{} or "The answer is" is read as a solution, anything else as a bare
@@ -61,12 +62,22 @@ def command(file, gold, pred, gold_field, pred_field, output, gold_mode, pred_is
 
         verdict = check_answer(gold, pred, **options)
         click.echo(json.dumps(verdict.to_row(), ensure_ascii=False))
+        if steps:
+            for step in _steps(pred):
+                click.echo(f"step {step['verdict']:<5}  {step['text']}" + ("" if step["verdict"] == "ok" else
+                           "   (" + " vs ".join(step["values"]) + ")"))
         if verdict.rule == "no_answer":
             click.echo("hint: " + NO_MARK_HINT.format(n=1, total=1), err=True)
         return
     if gold is not None or pred is not None:
         raise StarmillError("give FILE or --gold/--pred, not both")
-    _grade_file(file, gold_field, pred_field, form_field, output, dict(options, workers=workers))
+    _grade_file(file, gold_field, pred_field, form_field, output, dict(options, workers=workers), steps)
+
+
+def _steps(text: str | None) -> list[dict]:
+    from filters.steps import check_steps
+
+    return [{"text": c.text, "verdict": c.verdict, "values": list(c.values)} for c in check_steps(text or "")]
 
 
 @contextmanager
@@ -90,7 +101,7 @@ def _sink(output: str | None):
 
 
 def _grade_file(path: str, gold_field: str, pred_field: str, form_field: str | None, output: str | None,
-                options: dict) -> None:
+                options: dict, steps: bool = False) -> None:
     from tqdm import tqdm
 
     from filters.answers.records import grade_lines
@@ -105,7 +116,10 @@ def _grade_file(path: str, gold_field: str, pred_field: str, form_field: str | N
                 continue
             counts[item.verdict.verdict] += 1
             unmarked += item.verdict.rule == "no_answer"
-            sink.write(json.dumps({**item.record, "verdict": item.verdict.to_row()}, ensure_ascii=False) + "\n")
+            graded = {**item.record, "verdict": item.verdict.to_row()}
+            if steps:
+                graded["steps"] = _steps(item.record.get(pred_field) if isinstance(item.record.get(pred_field), str) else None)
+            sink.write(json.dumps(graded, ensure_ascii=False) + "\n")
             bar.update()
     total = sum(counts.values())
     summary = ", ".join(f"{kind} {n}" for kind, n in counts.most_common()) or "nothing"
