@@ -135,7 +135,7 @@ def check_files(storage, ref, manifest: Manifest) -> None:
             with storage.fs.open_input_file(path) as handle:
                 parquet = pq.ParquetFile(handle)
                 rows, schema = parquet.metadata.num_rows, parquet.schema_arrow
-        except (OSError, pa.ArrowException) as exc:
+        except (OSError, pa.ArrowException, ValueError) as exc:  # ValueError: a footer that does not decode
             raise DamagedVersion(str(ref), f"{entry.path} is not a readable Parquet file ({_first_line(exc)})") from None
         if rows != entry.rows:
             raise DamagedVersion(str(ref), f"{entry.path} holds {rows} rows, its manifest says {entry.rows}")

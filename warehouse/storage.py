@@ -79,6 +79,7 @@ class Storage:
     def __init__(self, root: str, options: dict[str, Any] | None = None):
         root = str(root)
         self.fsspec = None  # the fsspec filesystem of a store (DuckDB reads through it); None when local
+        self._bucket_checked = False
         if is_local(root):
             if root.lower().startswith("file://"):
                 root = root[len("file://"):]
@@ -186,6 +187,19 @@ class Storage:
         return json.loads(self.read_text(path))
 
     # writing -------------------------------------------------------------------------------
+    def check_writable(self) -> None:
+        """Before a writer's first object: the bucket exists (some servers would make one silently,
+        others answer a write with NoSuchBucket; neither is what a user with a typo wants)."""
+        if self.is_local or self.has_folders or self._bucket_checked:
+            return
+        bucket = self.root.split("/", 1)[0]
+        with self._store():
+            found = self.fsspec.exists(bucket)
+        if not found:
+            raise StoreError(f"{self.url}: bucket {bucket!r} does not exist (or these credentials can't see it): "
+                             "create it first")
+        self._bucket_checked = True
+
     def makedirs(self, path: str) -> None:
         """A folder, where the store has folders (an object store has only keys: nothing to make)."""
         if not self.has_folders:

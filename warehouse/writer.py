@@ -193,6 +193,7 @@ class VersionWriter:
         self.tables: dict[str, _TableFiles] = {}
         self.version: int | None = None
         self._attempt: tuple[str, bytes] | None = None  # the manifest being created, while it is
+        self.storage.check_writable()
         self._check_kind()
         self._clean_stale()
         self.id = writer_id()
