@@ -26,11 +26,15 @@ def _overrides(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--epochs", type=float, help="Passes over the data.")
 @click.option("--lr", type=float, help="Peak learning rate.")
 @click.option("--lora", is_flag=True, help="Train a LoRA adapter (merged into the saved model).")
+@click.option("--kd", type=click.Choice(["none", "topk"]), help="topk: distil the teacher's top-k distribution too.")
+@click.option("--kd-alpha", type=click.FloatRange(0, 1), help="Weight of the distillation term.")
+@click.option("--teacher", help="Teacher for --kd (a folder, Hub id or alias; same tokenizer).")
 @click.option("--set", "overrides", multiple=True, metavar="train.KEY=VALUE", help="Any training setting (repeatable).")
 @click.option("--no-record", is_flag=True, help="Don't add the model to the warehouse's models dataset.")
 @click.option("--json", "as_json", is_flag=True, help="Print the training manifest as JSON.")
 @warehouse_option
-def command(ref, base, output, max_steps, epochs, lr, lora, overrides, no_record, as_json, warehouse) -> None:
+def command(ref, base, output, max_steps, epochs, lr, lora, kd, kd_alpha, teacher, overrides, no_record, as_json,
+            warehouse) -> None:
     """Supervised fine-tuning on REF (an sft version, NAME or NAME@vN), loss on the completions only.
 
     Example: starmill train sft --base starmill/demo-teacher --output models/m1 --max-steps 200
@@ -39,7 +43,8 @@ def command(ref, base, output, max_steps, epochs, lr, lora, overrides, no_record
     from starmill.training.registry import record_model
     from warehouse import Warehouse
 
-    flags = {k: v for k, v in {"max_steps": max_steps, "epochs": epochs, "lr": lr}.items() if v is not None}
+    flags = {k: v for k, v in {"max_steps": max_steps, "epochs": epochs, "lr": lr, "kd": kd, "kd_alpha": kd_alpha,
+                               "teacher": teacher}.items() if v is not None}
     if lora:
         flags["method"] = "lora"
     settings = TrainSettings().with_overrides({**_overrides(overrides), **flags})

@@ -35,6 +35,10 @@ class TrainSettings(BaseModel):
     logging_steps: int = Field(1, ge=1, description="steps between loss records (the loss curve)")
     save_steps: int = Field(0, ge=0, description="checkpoint every N steps so a killed training resumes; 0: none")
     system_prompt: str | None = Field(None, description="replaces the system message of every training prompt")
+    kd: Literal["none", "topk"] = Field("none", description="topk: add the teacher's top-k distribution to the loss")
+    kd_alpha: float = Field(0.5, ge=0, le=1, description="weight of the distillation term (1 - it: cross-entropy)")
+    kd_topk: int = Field(8, ge=1, le=256, description="teacher tokens per position")
+    teacher: str | None = Field(None, description="the teacher for kd (same tokenizer as the student)")
 
     def with_overrides(self, overrides: dict[str, object]) -> "TrainSettings":
         """``--set train.KEY=VALUE`` values (strings; pydantic converts and checks them)."""

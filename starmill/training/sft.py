@@ -67,6 +67,31 @@ def _partial(output: Path, plan: dict[str, Any]) -> Path:
     return partial
 
 
+def _kd_trainer(model, tokenizer, base: str, rows, settings: TrainSettings, common: dict, peft_config, callbacks):
+    """A trainer whose loss adds the teacher's top-k distribution (starmill.training.kd)."""
+    import datasets
+    from transformers import TrainingArguments
+
+    from starmill.training import kd
+
+    if not settings.teacher:
+        raise TrainError("--kd topk needs a teacher: --teacher MODEL (same tokenizer as the student)")
+    teacher, teacher_tok = _load_base(settings.teacher)
+    kd.check_same_tokenizer(tokenizer, teacher_tok, base, settings.teacher)
+    encoded = kd.encode_rows(tokenizer, rows, settings.max_length)
+    kd.teacher_topk(teacher, encoded, settings.kd_topk)
+    del teacher
+    if peft_config is not None:
+        from peft import get_peft_model
+
+        model = get_peft_model(model, peft_config)
+    args = TrainingArguments(**common, remove_unused_columns=False)
+    trainer_class = kd.make_trainer_class()
+    return trainer_class(model=model, args=args, train_dataset=datasets.Dataset.from_list(encoded),
+                         data_collator=lambda f: kd.collate(f, tokenizer.pad_token_id), callbacks=callbacks,
+                         kd_alpha=settings.kd_alpha)
+
+
 def _warmup(config_class, ratio: float) -> dict[str, float]:
     """transformers 5 takes a ratio as a float ``warmup_steps``; 4.x had ``warmup_ratio``."""
     import dataclasses
@@ -103,18 +128,21 @@ def train_sft(wh, ref: str, base: str, output: str | Path, settings: TrainSettin
         peft_config = LoraConfig(r=settings.lora_r, lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,
                                  target_modules=targets, task_type="CAUSAL_LM")
     checkpoints = partial / "checkpoints"
-    args = SFTConfig(
+    common = dict(
         output_dir=str(checkpoints), max_steps=settings.max_steps, num_train_epochs=settings.epochs,
         learning_rate=settings.lr, lr_scheduler_type=settings.scheduler, **_warmup(SFTConfig, settings.warmup_ratio),
         weight_decay=settings.weight_decay, per_device_train_batch_size=settings.batch_size,
-        gradient_accumulation_steps=settings.grad_accum, max_length=settings.max_length,
-        completion_only_loss=True, seed=settings.seed, data_seed=settings.seed, bf16=bf16,
+        gradient_accumulation_steps=settings.grad_accum, seed=settings.seed, data_seed=settings.seed, bf16=bf16,
         gradient_checkpointing=settings.gradient_checkpointing, logging_steps=settings.logging_steps,
         save_strategy="steps" if settings.save_steps else "no", save_steps=settings.save_steps or 500,
         report_to=[], use_cpu=not cuda, dataloader_num_workers=0, disable_tqdm=not progress,
     )
-    trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
-                         processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
+    if settings.kd == "topk":
+        trainer = _kd_trainer(model, tokenizer, base, rows, settings, common, peft_config, callbacks)
+    else:
+        args = SFTConfig(**common, max_length=settings.max_length, completion_only_loss=True)
+        trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
+                             processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
     resume = checkpoints.exists() and any(checkpoints.glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if resume else None)
     if not trainer.is_world_process_zero():
@@ -129,7 +157,7 @@ def train_sft(wh, ref: str, base: str, output: str | Path, settings: TrainSettin
     shutil.rmtree(checkpoints, ignore_errors=True)
     curve = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
     manifest = {
-        **plan, "kind": "sft", "method": settings.method, "seed": settings.seed,
+        **plan, "kind": "kd" if settings.kd == "topk" else "sft", "method": settings.method, "seed": settings.seed,
         "steps": trainer.state.global_step, "epochs_done": trainer.state.epoch, "loss_curve": curve,
         "final_loss": curve[-1]["loss"] if curve else None, "resumed": resume, "bf16": bf16,
         "device": "cuda" if cuda else "cpu", "created_at": datetime.now(timezone.utc).isoformat(),
