@@ -247,3 +247,40 @@ def test_a_failed_commit_leaves_no_data_folder(tmp_path, monkeypatch):
     data = tmp_path / "wh" / "problems" / DATA
     assert not data.exists() or not any(data.iterdir())
     assert wh.versions("problems") == []
+
+
+def test_a_version_committed_by_rename_still_reads(tmp_path, capsys):
+    """A format-1 version (files inside ``vN/``, written by the rename protocol) reads, verifies and
+    serves SQL as before; the next commit is a format-2 ``v2`` beside it."""
+    import shutil
+
+    from tests.helpers import run_cli
+
+    wh = Warehouse(tmp_path)
+    commit_problems(wh, 8, seed=1)
+    version = tmp_path / "problems" / "v1"
+    data = json.loads((version / "manifest.json").read_text())
+    for entry in data["files"]:
+        (version / entry["path"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(tmp_path / data["data"] / entry["path"], version / entry["path"])
+    shutil.rmtree(tmp_path / "problems" / DATA)
+    data["format"] = 1
+    del data["data"]
+    (version / "manifest.json").write_text(json.dumps(data))
+    old = Warehouse(tmp_path)
+    assert old.read("problems@v1").num_rows == 8 and old.manifest("problems@v1").data is None
+    assert run_cli(capsys, "verify", "-w", str(tmp_path), "--csv")[1] == "version,status,problem\nproblems@v1,ok,\n"
+    assert commit_problems(old, 3, seed=2) == 2
+    assert Warehouse(tmp_path).manifest("problems@v2").format == 2
+    assert query(connect(old), "SELECT version, count(*) AS n FROM problems_all GROUP BY 1 ORDER BY 1").to_pylist() \
+        == [{"version": 1, "n": 8}, {"version": 2, "n": 3}]
+    # a format-1 manifest may not point elsewhere, and a format-2 one only at its own dataset's data
+    data["data"] = "other/_data/x"
+    (version / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(WarehouseError, match="format 1 manifest names a data folder"):
+        Warehouse(tmp_path).manifest("problems@v1")
+    v2 = tmp_path / "problems" / "v2" / "manifest.json"
+    for bad in ("other/_data/h-1-2-0123456789ab", "problems/_data/../../x", "/etc"):
+        v2.write_text(json.dumps({**json.loads(v2.read_text()), "data": bad}))
+        with pytest.raises(WarehouseError, match="names no data folder of its own dataset"):
+            Warehouse(tmp_path).manifest("problems@v2")
