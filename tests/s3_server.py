@@ -89,7 +89,7 @@ def start(folder: Path, binary: str) -> S3Server:
             "-master.volumeSizeLimitMB=64", "-volume.max=16"]
     log = open(folder / "weed.log", "wb")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_die_with_parent)
     server = S3Server(proc, f"http://127.0.0.1:{s3}", folder)
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
@@ -100,6 +100,16 @@ def start(folder: Path, binary: str) -> S3Server:
         time.sleep(0.5)
     server.stop()
     raise RuntimeError(f"weed server did not answer on {server.endpoint} in {START_SECONDS} s:\n{server.log_tail()}")
+
+
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM when the test process dies, even by kill -9."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _answers(endpoint: str) -> bool:
