@@ -25,15 +25,13 @@ def main() -> None:
 
     prefect_env.apply()
     start = time.perf_counter()
-    from flows.runners import task_runner
     from flows.star import star_flow
     from starmill.config import RunConfig
 
     cfg = RunConfig.model_validate({"source": {"procedural": {"n": args.n, "seed": 101, "difficulty": 1}},
                                     "runner": {"shard_size": args.shard_size}})
     root = tempfile.mkdtemp(prefix="starmill-flow-bench-")
-    summary = star_flow.with_options(task_runner=task_runner(cfg.runner))(config=cfg.model_dump(mode="json"),
-                                                                           warehouse=root)
+    summary = star_flow(config=cfg.model_dump(mode="json"), warehouse=root)
     wall = time.perf_counter() - start
     seconds = summary["seconds"]
     total = seconds["total"]

@@ -1,23 +1,37 @@
 """Quality filters for samples: one small class each; a filter only says keep (None) or a drop reason.
 
 The base class applies a filter to many samples and counts kept and dropped per reason, in the
-style of datatrove's filters.
+style of datatrove's filters. Filters are registered by name, so the run config composes them
+(``selection.filters``); text filters judge the whole output, a server's separate reasoning included.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import replace
-from typing import Iterable
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Iterable
 
 from schemas import ProblemRecord, SampleRecord
+from schemas.samples import Stage
+
+
+@dataclass(frozen=True)
+class FilterContext:
+    """What the run knows that a filter may need: the hinted template's own wording."""
+
+    hint_phrases: tuple[str, ...] = ()
 
 
 class SampleFilter:
     """Decides keep (``None``) or a drop reason for one sample of one problem."""
 
-    name = "filter"
+    name: ClassVar[str] = "filter"
+
+    @classmethod
+    def build(cls, options: dict[str, Any], context: FilterContext) -> "SampleFilter":
+        """The filter from its config options (a TypeError names an unknown option)."""
+        return cls(**options)
 
     def reason(self, sample: SampleRecord, problem: ProblemRecord) -> str | None:
         raise NotImplementedError
@@ -38,6 +52,16 @@ class SampleFilter:
         return out
 
 
+FILTERS: dict[str, type[SampleFilter]] = {}
+
+
+def register(cls: type[SampleFilter]) -> type[SampleFilter]:
+    """Class decorator: make a filter available by its ``name``."""
+    FILTERS[cls.name] = cls
+    return cls
+
+
+@register
 class Truncated(SampleFilter):
     """Output cut by the token limit, or an opened ``<think>`` never closed."""
 
@@ -51,14 +75,17 @@ class Truncated(SampleFilter):
         return None
 
 
+@register
 class Length(SampleFilter):
+    """The whole output (reasoning and answer) within ``min_chars``..``max_chars`` characters."""
+
     name = "length"
 
-    def __init__(self, min_chars: int, max_chars: int):
+    def __init__(self, min_chars: int = 1, max_chars: int = 8000):
         self.min_chars, self.max_chars = min_chars, max_chars
 
     def reason(self, sample, problem):
-        size = len(sample.completion.strip())
+        size = len(sample.output_text().strip())
         if size < self.min_chars:
             return "too_short"
         if size > self.max_chars:
@@ -79,6 +106,7 @@ def _script(ch: str) -> str | None:
     return head if head in _SCRIPTS else None
 
 
+@register
 class MixedLanguage(SampleFilter):
     """Text in more than one writing system (a common failure of multilingual teachers)."""
 
@@ -88,7 +116,7 @@ class MixedLanguage(SampleFilter):
         self.min_letters, self.max_share = min_letters, max_share
 
     def reason(self, sample, problem):
-        counts = Counter(s for s in map(_script, sample.completion) if s is not None)
+        counts = Counter(s for s in map(_script, sample.output_text()) if s is not None)
         if len(counts) < 2:
             return None
         expected = Counter(s for s in map(_script, problem.question) if s is not None)
@@ -103,6 +131,7 @@ _LEAK_WORDS = re.compile(r"\b(hint|hinted|given answer|answer (?:is )?given|we a
                          r"the (?:correct|expected) answer is)\b", re.I)
 
 
+@register
 class HintLeak(SampleFilter):
     """A rationalization that leans on the hint instead of reasoning to the answer.
 
@@ -115,8 +144,12 @@ class HintLeak(SampleFilter):
     def __init__(self, hint_phrases: Iterable[str] = ()):
         self.hint_phrases = [p.strip().lower() for p in hint_phrases if len(p.strip()) >= 12]
 
+    @classmethod
+    def build(cls, options, context):
+        return cls(**{"hint_phrases": context.hint_phrases, **options})
+
     def reason(self, sample, problem):
-        if sample.stage != "rationalization":
+        if sample.stage != Stage.RATIONALIZATION:
             return None
         text = sample.answer_text if sample.reasoning is None else sample.reasoning
         text = text if text is not None else sample.completion
@@ -135,9 +168,13 @@ def _mentions(text: str, answer: str) -> bool:
     return re.search(r"(?<![\w.])" + re.escape(answer) + r"(?![\w])", text) is not None
 
 
-def default_filters(min_chars: int, max_chars: int, mixed_language: bool, hint_phrases: Iterable[str] = ()):
-    filters: list[SampleFilter] = [Truncated(), Length(min_chars, max_chars)]
-    if mixed_language:
-        filters.append(MixedLanguage())
-    filters.append(HintLeak(hint_phrases))
-    return filters
+def get_filter(name: str, options: dict[str, Any] | None = None,
+               context: FilterContext = FilterContext()) -> SampleFilter:
+    """A new filter ``name`` with ``options``; an unknown name or option raises ValueError."""
+    cls = FILTERS.get(name)
+    if cls is None:
+        raise ValueError(f"unknown filter {name!r} (known: {', '.join(sorted(FILTERS))})")
+    try:
+        return cls.build(dict(options or {}), context)
+    except TypeError as exc:
+        raise ValueError(f"filter {name!r}: {exc}") from None

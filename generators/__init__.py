@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generators.base import Backend, GenerationError
+from generators.base import Backend, SettingsError
 
 BACKENDS = ("transformers", "vllm", "openai")
 
@@ -24,6 +24,6 @@ def load_backend(kind: str, model: str, **options: Any) -> Backend:
 
         base_url = options.pop("base_url", None)
         if not base_url:
-            raise GenerationError("the openai backend needs base_url (the server's /v1 URL)")
+            raise SettingsError("the openai backend needs base_url (the server's /v1 URL)")
         return OpenAIBackend(model, base_url, **options)
-    raise GenerationError(f"unknown backend {kind!r}: use one of {', '.join(BACKENDS)}")
+    raise SettingsError(f"unknown backend {kind!r}: use one of {', '.join(BACKENDS)}")

@@ -9,17 +9,40 @@ from schemas.errors import StarmillError
 Message = dict[str, str]  # {"role": ..., "content": ...}
 
 
+# Errors of our own code: the same call fails the same way, so a retry only wastes the wait.
+NOT_RETRIED = (TypeError, ValueError, AttributeError, NameError, ImportError, KeyError, IndexError, AssertionError,
+               NotImplementedError)
+
+
 class GenerationError(StarmillError):
-    """Bad settings, a missing model, a context overflow, an unreachable server."""
+    """Generation failed: an unreachable or failing server, an engine that could not start, … (retried)."""
+
+    retryable = True
 
 
-class RequestRefused(GenerationError):
+class SettingsError(GenerationError):
+    """Bad settings, a model that does not exist or load, a server refusing our requests (401, 404):
+    deterministic, so a shard that raises it is not retried."""
+
+    retryable = False
+
+
+class RequestRefused(SettingsError):
     """One request of a batch the engine cannot run (a prompt over the context, an empty prompt, a
     server's 4xx on it): the caller drops it with ``reason`` and runs its neighbours."""
 
     def __init__(self, message: str, *, request_id: str, reason: str):
         super().__init__(message)
         self.request_id, self.reason = request_id, reason
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether running the same work again may succeed: not for errors that say they are
+    deterministic (``SettingsError``) nor for errors of our own code (``NOT_RETRIED``)."""
+    flag = getattr(exc, "retryable", None)
+    if flag is not None:
+        return bool(flag)
+    return not isinstance(exc, NOT_RETRIED)
 
 
 @dataclass(frozen=True)
@@ -35,13 +58,13 @@ class SamplingParams:
 
     def __post_init__(self) -> None:
         if self.n < 1:
-            raise GenerationError(f"n must be >= 1, got {self.n}")
+            raise SettingsError(f"n must be >= 1, got {self.n}")
         if self.temperature < 0:
-            raise GenerationError(f"temperature must be >= 0, got {self.temperature}")
+            raise SettingsError(f"temperature must be >= 0, got {self.temperature}")
         if not 0 < self.top_p <= 1:
-            raise GenerationError(f"top_p must be in (0, 1], got {self.top_p}")
+            raise SettingsError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.max_tokens < 1:
-            raise GenerationError(f"max_tokens must be >= 1, got {self.max_tokens}")
+            raise SettingsError(f"max_tokens must be >= 1, got {self.max_tokens}")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -62,7 +85,7 @@ class GenerationRequest:
 
     def __post_init__(self) -> None:
         if (self.messages is None) == (self.text is None):
-            raise GenerationError("a request needs exactly one of messages or text")
+            raise SettingsError("a request needs exactly one of messages or text")
 
 
 @dataclass(frozen=True)
@@ -73,6 +96,7 @@ class Completion:
     completion_tokens: int
     reasoning: str | None = None  # a server's separate reasoning_content, when it has one
     logprobs: list[dict[str, float]] | None = None  # per token: top-k token -> logprob
+    token_ids: tuple[int, ...] | None = None  # the generated tokens, where the engine gives them
 
 
 @dataclass(frozen=True)

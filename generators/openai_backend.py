@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from generators import stopping
 from generators.base import (
-    Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused,
+    Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused, SettingsError,
 )
 
 log = logging.getLogger(__name__)
@@ -62,13 +62,13 @@ class OpenAIBackend:
         extra_body: dict[str, Any] | None = None,
     ) -> None:
         if max_concurrency < 1:
-            raise GenerationError(f"max_concurrency must be >= 1, got {max_concurrency}")
+            raise SettingsError(f"max_concurrency must be >= 1, got {max_concurrency}")
         if timeout <= 0:
-            raise GenerationError(f"timeout must be > 0 seconds, got {timeout}")
+            raise SettingsError(f"timeout must be > 0 seconds, got {timeout}")
         if max_retries < 0:
-            raise GenerationError(f"max_retries must be >= 0, got {max_retries}")
+            raise SettingsError(f"max_retries must be >= 0, got {max_retries}")
         if not base_url.startswith(("http://", "https://")):
-            raise GenerationError(f"base_url must start with http:// or https://, got {base_url!r}")
+            raise SettingsError(f"base_url must start with http:// or https://, got {base_url!r}")
         self.model = model
         self.base_url, self._basic_auth = split_credentials(base_url.rstrip("/"))
         self.api_key_env = api_key_env
@@ -260,7 +260,7 @@ class _Call:
                 message = b.redact(f"request {request.request_id}: {url}: {fatal}")
                 if status in REQUEST_REFUSED_STATUS:  # this request's fault (too long, bad content), not the server's
                     raise RequestRefused(message, request_id=request.request_id, reason="refused")
-                raise GenerationError(message)
+                raise SettingsError(message)  # 401, 403, 404: the same request fails the same way
             if attempt == b.max_retries:
                 break
             delay = retry_after if retry_after is not None else backoff(b, attempt)
@@ -338,14 +338,15 @@ def parse_response(request: GenerationRequest, body: Any) -> list[Completion]:
         else:
             counts = token_counts(parsed, usage.get("completion_tokens"))
             return [Completion(text=text, finish_reason=reason, prompt_tokens=prompt_tokens,
-                               completion_tokens=count, reasoning=reasoning, logprobs=logprobs)
-                    for (text, reason, reasoning, logprobs, _), count in zip(parsed, counts)]
+                               completion_tokens=count, reasoning=reasoning, logprobs=logprobs, token_ids=ids)
+                    for (text, reason, reasoning, logprobs, ids), count in zip(parsed, counts)]
     raise GenerationError(f"request {request.request_id}: the server's answer is not a completion"
                           f" ({problem}): {json.dumps(body)[:300]}")
 
 
-def parse_choice(choice: dict) -> tuple[str, str, str | None, list | None, int | None]:
-    """(text, finish_reason, reasoning, logprobs, own token count or None) of one choice."""
+def parse_choice(choice: dict) -> tuple[str, str, str | None, list | None, tuple[int, ...] | None]:
+    """(text, finish_reason, reasoning, logprobs, token ids or None) of one choice; vLLM sends the ids
+    when asked (``return_token_ids``)."""
     message = choice.get("message")
     if message is not None:  # chat
         text = message.get("content") or ""
@@ -361,9 +362,8 @@ def parse_choice(choice: dict) -> tuple[str, str, str | None, list | None, int |
     reason = choice.get("finish_reason")
     if reason in (None, "abort"):  # unfinished or aborted by the server
         reason = "error"
-    own = len(choice["token_ids"]) if choice.get("token_ids") is not None else (
-        len(logprobs) if logprobs is not None else None)
-    return text, reason, reasoning, logprobs, own
+    ids = choice.get("token_ids")
+    return text, reason, reasoning, logprobs, tuple(int(i) for i in ids) if ids is not None else None
 
 
 def chat_logprobs(block: dict | None) -> list[dict[str, float]] | None:
@@ -405,9 +405,10 @@ def text_logprobs(block: dict | None) -> list[dict[str, float]] | None:
 
 
 def token_counts(parsed: list[tuple], total: Any) -> list[int]:
-    """Each choice's own count when the server gives one; else the usage total, split over the
-    choices by text length when there are several (an estimate that keeps the exact total)."""
-    own = [p[4] for p in parsed]
+    """Each choice's own count when the server gives one (its token ids or logprobs); else the usage
+    total, split over the choices by text length when there are several (an estimate that keeps the
+    exact total)."""
+    own = [len(p[4]) if p[4] is not None else len(p[3]) if p[3] is not None else None for p in parsed]
     if all(c is not None for c in own):
         return own  # type: ignore[return-value]
     total = int(total or 0)

@@ -46,6 +46,12 @@ def backend_for(teacher: dict[str, Any]) -> Backend:
         return _BACKENDS[key]
 
 
+def use_backend(teacher: dict[str, Any], backend: Backend) -> None:
+    """Serve ``teacher`` with ``backend`` in this process (a stub in tests and benchmarks)."""
+    with _LOCK:
+        _BACKENDS[_key(teacher)] = backend
+
+
 def backend_lock(teacher: dict[str, Any]) -> threading.Lock:
     """The lock that serializes generate calls on one teacher's engine within this process."""
     with _LOCK:

@@ -1,30 +1,32 @@
 """From problems to generation shards and back to sample records.
 
-A shard is a fixed list of requests (one per problem and stage, asking for n completions) whose key
-is the content hash of its requests; the ledger stores finished shards under that key. Seeds derive
-from the run's base seed and the request, so a rerun asks exactly the same questions.
+A shard is a fixed list of requests (one per problem, asking for n completions) whose key is the
+content hash of its requests; the ledger stores finished shards under that key. Seeds derive from
+the run's base seed and the request, so a rerun asks exactly the same questions. A shard carries the
+strategy that planned it (``generators.strategies``), which runs it: one pass by default.
 """
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, replace
+from typing import Callable, Protocol, Sequence
 
 from generators.base import (
-    Backend, Completion, EngineInfo, GenerationRequest, Message, RequestRefused, SamplingParams,
+    Backend, Completion, EngineInfo, GenerationRequest, GenerationResult, Message, RequestRefused, SamplingParams,
 )
 from schemas import ProblemRecord, SampleRecord, content_hash
-from schemas.samples import sample_id
+from schemas.samples import Stage, sample_id
 
 log = logging.getLogger(__name__)
+Generate = Callable[[Sequence[GenerationRequest]], list[GenerationResult]]  # one engine call
 
 
 @dataclass(frozen=True)
 class PlannedRequest:
     key: str  # content hash of everything that determines the answer
     problem_id: str
-    stage: str  # "rationale" | "rationalization"
+    stage: Stage
     iteration: int
     messages: tuple[Message, ...]  # what the teacher sees (with the hint for rationalizations)
     training_prompt: tuple[Message, ...]  # what is stored for training (never with a hint)
@@ -34,14 +36,25 @@ class PlannedRequest:
     model: str  # as configured (an alias, a path or a Hub id)
     model_revision: str | None
 
+    def request(self) -> GenerationRequest:
+        return GenerationRequest(request_id=self.key, messages=list(self.messages), sampling=self.sampling)
+
+
+class ShardRunner(Protocol):
+    """What runs a shard's requests: a generation strategy (``generators.strategies``)."""
+
+    def run(self, requests: Sequence["PlannedRequest"], generate: Generate,
+            info: Callable[[], EngineInfo]) -> list[SampleRecord]: ...
+
 
 @dataclass(frozen=True)
 class Shard:
     key: str
-    stage: str
+    stage: Stage
     iteration: int
     index: int
     requests: tuple[PlannedRequest, ...]
+    strategy: ShardRunner | None = None  # the strategy that planned it runs it; None: one pass
 
     @property
     def problem_ids(self) -> list[str]:
@@ -64,43 +77,44 @@ def plan_requests(
     model: str,
     model_revision: str | None,
 ) -> list[PlannedRequest]:
-    """One request per problem; rationalizations show the gold answer as a hint to the teacher only."""
+    """One request per problem. A template with a ``{hint}`` shows the gold answer to the teacher
+    only: the sample is stored with the plain prompt of ``training_template_id``."""
     from generators.prompts import get_template
 
     template, plain = get_template(template_id), get_template(training_template_id)
+    stage = Stage(stage)
     planned = []
     for p in problems:
-        hint = p.gold_answer if stage == "rationalization" else None
-        seed = request_seed(base_seed, p.problem_id, stage, iteration)
-        params = SamplingParams(**{**sampling.as_dict(), "stop": tuple(sampling.stop), "seed": seed})
-        messages = tuple(template.render(p.question, hint=hint))
-        training = tuple(plain.render(p.question)) if stage == "rationalization" else messages
-        key = content_hash("request", p.problem_id, stage, iteration, template.id, template.hash,
+        seed = request_seed(base_seed, p.problem_id, stage.value, iteration)
+        params = replace(sampling, stop=tuple(sampling.stop), seed=seed)
+        messages = tuple(template.render(p.question, hint=p.gold_answer if template.takes_hint else None))
+        training = tuple(plain.render(p.question)) if template.takes_hint else messages
+        key = content_hash("request", p.problem_id, stage.value, iteration, template.id, template.hash,
                            model, model_revision, params.as_dict())
         planned.append(PlannedRequest(key, p.problem_id, stage, iteration, messages, training,
-                                      plain.id if stage == "rationalization" else template.id,
+                                      plain.id if template.takes_hint else template.id,
                                       template.hash, params, model, model_revision))
     return planned
 
 
-def plan_shards(requests: Sequence[PlannedRequest], shard_size: int) -> list[Shard]:
+def plan_shards(requests: Sequence[PlannedRequest], shard_size: int,
+                strategy: ShardRunner | None = None) -> list[Shard]:
     shards = []
     for index, start in enumerate(range(0, len(requests), shard_size)):
         chunk = tuple(requests[start : start + shard_size])
         key = content_hash("shard", [r.key for r in chunk])
-        shards.append(Shard(key, chunk[0].stage, chunk[0].iteration, index, chunk))
+        shards.append(Shard(key, chunk[0].stage, chunk[0].iteration, index, chunk, strategy))
     return shards
 
 
-def generate_each(backend: Backend, requests: Sequence[PlannedRequest]):
+def generate_each(generate: Generate, requests: Sequence[PlannedRequest]):
     """Results by request key, and the ``RequestRefused`` of each request the engine refused: a refused
     request is dropped and the batch runs again without it, so it never fails its neighbours. When a
     server refused every request (an HTTP 4xx), the settings are at fault, not one prompt: raise."""
     pending, refused = list(requests), {}
     while pending:
         try:
-            results = backend.generate([GenerationRequest(request_id=r.key, messages=list(r.messages),
-                                                          sampling=r.sampling) for r in pending])
+            results = generate([r.request() for r in pending])
         except RequestRefused as exc:
             if exc.request_id not in {r.key for r in pending}:
                 raise
@@ -114,38 +128,45 @@ def generate_each(backend: Backend, requests: Sequence[PlannedRequest]):
     return {}, refused
 
 
-def run_shard(backend: Backend, shard: Shard) -> list[SampleRecord]:
-    """Generate one shard and turn every completion into an (ungraded) sample record; a request the
+def sample_requests(requests: Sequence[PlannedRequest], generate: Generate,
+                    info: Callable[[], EngineInfo]) -> list[SampleRecord]:
+    """One pass: every completion of every request becomes an (ungraded) sample record; a request the
     engine refused becomes one empty sample dropped with the reason (e.g. ``context_overflow``)."""
-    from generators.parsing import split_output
-
-    by_key, refused = generate_each(backend, shard.requests)
+    by_key, refused = generate_each(generate, requests)
     samples = []
-    for request in shard.requests:
+    for request in requests:
         if request.key in refused:
-            samples.append(_sample(request, 0, Completion("", "error", 0, 0), backend.info(),
-                                   drop_reason=refused[request.key].reason))
+            samples.append(to_sample(request, 0, Completion("", "error", 0, 0), info(),
+                                     drop_reason=refused[request.key].reason))
             continue
         result = by_key[request.key]
-        for index, completion in enumerate(result.completions):
-            parts = split_output(completion.text, reasoning=completion.reasoning)
-            samples.append(_sample(request, index, completion, result.engine, reasoning=parts.reasoning,
-                                   answer_text=parts.answer))
+        samples += [to_sample(request, index, completion, result.engine)
+                    for index, completion in enumerate(result.completions)]
     return samples
 
 
-def _sample(request: PlannedRequest, index: int, completion: Completion, info: EngineInfo, *,
-            reasoning: str | None = None, answer_text: str | None = None,
-            drop_reason: str | None = None) -> SampleRecord:
+def run_shard(backend: Backend, shard: Shard, generate: Generate | None = None) -> list[SampleRecord]:
+    """Generate one shard with its strategy; ``generate`` (default: ``backend.generate``) is how each
+    engine call is made, e.g. under a lock."""
+    run = shard.strategy.run if shard.strategy is not None else sample_requests
+    return run(shard.requests, generate or backend.generate, backend.info)
+
+
+def to_sample(request: PlannedRequest, index: int, completion: Completion, info: EngineInfo, *,
+              drop_reason: str | None = None) -> SampleRecord:
+    """A completion as a sample record, its output split into reasoning and answer."""
+    from generators.parsing import split_output
+
+    parts = split_output(completion.text, reasoning=completion.reasoning) if drop_reason is None else None
     sampling = request.sampling.as_dict()
     return SampleRecord(
-        sample_id=sample_id(request.problem_id, request.stage, request.template_id, request.template_hash,
+        sample_id=sample_id(request.problem_id, request.stage.value, request.template_id, request.template_hash,
                             request.model, request.model_revision, sampling, request.sampling.seed, index),
-        problem_id=request.problem_id, stage=request.stage, iteration=request.iteration,
+        problem_id=request.problem_id, stage=request.stage.value, iteration=request.iteration,
         sample_index=index, template_id=request.template_id, template_hash=request.template_hash,
         prompt=[dict(m) for m in request.training_prompt], completion=completion.text,
-        reasoning=reasoning, answer_text=answer_text, extracted_answer=None,
-        finish_reason=completion.finish_reason, prompt_tokens=completion.prompt_tokens,
+        reasoning=parts.reasoning if parts else None, answer_text=parts.answer if parts else None,
+        extracted_answer=None, finish_reason=completion.finish_reason, prompt_tokens=completion.prompt_tokens,
         completion_tokens=completion.completion_tokens, model=request.model,
         model_revision=request.model_revision, engine=info.engine, engine_version=info.engine_version,
         sampling=json.dumps(sampling, sort_keys=True), seed=request.sampling.seed, drop_reason=drop_reason,

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from generators import stopping
 from generators.base import (
-    Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused,
+    Completion, EngineInfo, GenerationRequest, GenerationResult, RequestRefused, SettingsError,
 )
 from generators.weights import check_model_path, model_revision
 
@@ -32,13 +32,13 @@ class TransformersBackend:
         dtypes = {"auto": "auto", "bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16,
                   "float32": torch.float32, "fp32": torch.float32}
         if dtype not in dtypes:
-            raise GenerationError(f"dtype must be one of {sorted(dtypes)}, got {dtype!r}")
+            raise SettingsError(f"dtype must be one of {sorted(dtypes)}, got {dtype!r}")
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model, revision=revision, trust_remote_code=trust_remote_code)
             self.model = AutoModelForCausalLM.from_pretrained(
                 model, revision=revision, dtype=dtypes[dtype], trust_remote_code=trust_remote_code).to(self.device)
         except OSError as exc:
-            raise GenerationError(f"could not load model {model!r}: {str(exc).splitlines()[0]}") from None
+            raise SettingsError(f"could not load model {model!r}: {str(exc).splitlines()[0]}") from None
         self.model.eval()
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
@@ -57,7 +57,7 @@ class TransformersBackend:
     def _prompt_ids(self, request: GenerationRequest) -> list[int]:
         if request.messages is not None:
             if not self.tokenizer.chat_template:
-                raise GenerationError(f"model {self.model_id!r} has no chat template: send text prompts")
+                raise SettingsError(f"model {self.model_id!r} has no chat template: send text prompts")
             text = self.tokenizer.apply_chat_template(list(request.messages), tokenize=False, add_generation_prompt=True)
         else:
             text = request.text
@@ -136,7 +136,7 @@ class TransformersBackend:
                 top = self.torch.log_softmax(logits[step][row].float(), dim=-1).topk(s.logprobs)
                 logprobs.append({self.tokenizer.decode([i]): float(v) for v, i in zip(top.values.tolist(), top.indices.tolist())})
         return Completion(text=text, finish_reason=finish, prompt_tokens=prompt_len, completion_tokens=length,
-                          logprobs=logprobs)
+                          logprobs=logprobs, token_ids=tuple(token_list[:length]))
 
 
 def _on_stop(torch):

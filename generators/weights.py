@@ -6,7 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from generators.base import GenerationError
+from generators.base import SettingsError
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
 FULL_HASH_LIMIT = 2 << 30  # bytes; above this only a sample of each file is hashed
@@ -52,7 +52,7 @@ def check_model_path(model: str) -> None:
     if Path(model).expanduser().exists():
         return
     if model.startswith(("/", "./", "../", "~")) or model.count("/") > 1:
-        raise GenerationError(f"model path {model!r} does not exist")
+        raise SettingsError(f"model path {model!r} does not exist")
 
 
 def model_revision(model: str) -> str | None:

@@ -5,12 +5,13 @@ from schemas.evals import EvalRecord
 from schemas.models import ModelRecord
 from schemas.problems import ProblemRecord
 from schemas.rejects import RejectRecord
-from schemas.samples import SampleRecord
+from schemas.samples import SampleRecord, Stage
 from schemas.sft import SftRecord
 
 TABLES = {r.TABLE: r for r in (ProblemRecord, RejectRecord, SampleRecord, SftRecord, ModelRecord, EvalRecord)}
 
 __all__ = [
-    "EvalRecord", "ModelRecord", "ProblemRecord", "RejectRecord", "SampleRecord", "SftRecord", "SchemaVersionError", "StarmillError",
+    "EvalRecord", "ModelRecord", "ProblemRecord", "RejectRecord", "SampleRecord", "SftRecord", "SchemaVersionError",
+    "Stage", "StarmillError",
     "TABLES", "check_readable", "content_hash",
 ]

@@ -2,13 +2,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar
 
 import pyarrow as pa
 
 from schemas.base import Record, content_hash
 
-STAGES = ("rationale", "rationalization")
+
+class Stage(StrEnum):
+    """Which part of the STaR loop made a sample; stored as its value."""
+
+    RATIONALE = "rationale"  # sampled from the problem alone
+    RATIONALIZATION = "rationalization"  # sampled with the gold answer as a hint, stored without it
+
+
 VERDICTS = ("correct", "wrong", "unparseable_gold", "unparseable_pred", "timeout", "error")
 
 MESSAGE = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])
@@ -23,6 +31,11 @@ VERDICT = pa.struct(
         pa.field("seconds", pa.float64()),
     ]
 )
+
+
+def think_text(reasoning: str, answer: str) -> str:
+    """R1 style: ``<think>`` reasoning ``</think>`` then the answer."""
+    return f"<think>\n{reasoning.strip()}\n</think>\n\n{answer.strip()}"
 
 
 def sample_id(
@@ -46,7 +59,7 @@ def sample_id(
 class SampleRecord(Record):
     sample_id: str
     problem_id: str
-    stage: str  # "rationale" | "rationalization"
+    stage: str  # a Stage value
     iteration: int  # STaR iteration, from 0
     sample_index: int
     template_id: str
@@ -69,6 +82,13 @@ class SampleRecord(Record):
     correct: bool = False  # the primary checker's verdict == "correct"
     kept: bool = False
     drop_reason: str | None = None
+
+    def output_text(self) -> str:
+        """The whole output, reasoning included: a server's separate reasoning (``reasoning_content``)
+        is not in ``completion``, so it is joined to it here; what duplicate and length checks judge."""
+        if self.reasoning and self.reasoning not in self.completion:
+            return think_text(self.reasoning, self.completion)
+        return self.completion
 
     TABLE: ClassVar[str] = "samples"
     SCHEMA_VERSION: ClassVar[int] = 1

@@ -15,7 +15,7 @@ class SftRecord(Record):
     sample_id: str
     problem_id: str
     source: str
-    stage: str  # "rationale" | "rationalization"
+    stage: str  # a Stage value (schemas.samples)
     iteration: int
     prompt: list[dict[str, str]]  # hint-free chat prompt
     completion: str  # the full teacher output

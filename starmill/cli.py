@@ -13,11 +13,12 @@ import errno
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import click
 
-from schemas.errors import StarmillError
+from schemas.errors import StarmillError, StarmillWarning
 from starmill.commands import COMMANDS
 
 # OS errors that say something about the user's disk or paths, never about starmill's code
@@ -51,9 +52,29 @@ def os_error_line(exc: OSError, warehouse: str | None) -> str | None:
     return f"{reason} (in the warehouse {root})" if root else reason
 
 
+def _one_line_warnings(show):
+    """``warnings.showwarning`` that prints starmill's own warnings as one ``Warning:`` line."""
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, StarmillWarning):
+            click.echo(f"Warning: {message}", err=True)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     state: dict = {}  # what options saw (the warehouse root), for naming paths in OS errors
     debug = os.environ.get("STARMILL_DEBUG", "") not in ("", "0")
+    show, warnings.showwarning = warnings.showwarning, _one_line_warnings(warnings.showwarning)
+    try:
+        return _main(argv, state, debug)
+    finally:
+        warnings.showwarning = show
+
+
+def _main(argv: list[str] | None, state: dict, debug: bool) -> int:
     try:
         cli.main(args=argv, prog_name="starmill", standalone_mode=False, obj=state)
     except click.exceptions.Abort:

@@ -1,13 +1,14 @@
 """The run configuration: one YAML file, validated by pydantic; every default is stated here once."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from schemas.errors import StarmillError
+from schemas.errors import StarmillError, StarmillWarning
 from schemas.sources import SourceSpec
 
 DEMO_TEACHER = "starmill/demo-teacher"  # the committed demo model (generators/demo_teacher/)
@@ -20,6 +21,10 @@ SEED_MAX = 2**63 - 1
 
 class ConfigError(StarmillError):
     pass
+
+
+class ConfigDeprecation(StarmillWarning):
+    """A config key that still works but has moved (printed once on stderr)."""
 
 
 class _Strict(BaseModel):
@@ -65,18 +70,100 @@ class SamplingConfig(_Strict):
     max_tokens: int = Field(128, ge=1, le=1_000_000)
     seed: int = Field(0, ge=-SEED_MAX, le=SEED_MAX, description="base seed; each request's seed derives "
                       "from it and the request")
+    strategy: str = Field("independent", description="generation strategy of the rationale stage")
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy(cls, name: str) -> str:
+        return _strategy_of(name, "rationale")
+
+    def params(self):
+        """As ``generators.base.SamplingParams`` (n and the seed are the strategy's to set)."""
+        from generators.base import SamplingParams
+
+        return SamplingParams(n=self.n, temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
+                              max_tokens=self.max_tokens)
 
 
 class RationalizationConfig(_Strict):
     enabled: bool = True
     attempts: int = Field(2, ge=1, le=MAX_N, description="R: hinted attempts per unsolved problem")
+    strategy: str = Field("hinted", description="generation strategy of the rationalization stage")
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy(cls, name: str) -> str:
+        return _strategy_of(name, "rationalization")
+
+
+def _strategy_of(name: str, stage: str) -> str:
+    from generators.strategies import available
+    from schemas.samples import Stage
+
+    if name not in available(Stage(stage)):
+        raise ValueError(f"unknown {stage} strategy {name!r} (known: {', '.join(available(Stage(stage)))})")
+    return name
+
+
+class StepSpec(BaseModel):
+    """One filter or selector: ``{name: NAME, option: value, …}``, or just ``NAME``."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    name: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+    def pair(self) -> tuple[str, dict[str, Any]]:
+        return self.name, self.options
+
+
+DEFAULT_FILTERS = ["truncated", {"name": "length", "min_chars": 1, "max_chars": 8000}, "mixed_language", "hint_leak"]
+DEFAULT_SELECTOR = {"name": "distinct_correct", "near_duplicate_threshold": 0.9}
+
+
+class SelectionConfig(_Strict):
+    k: int = Field(2, ge=1, le=MAX_N, description="most rationales kept per problem")
+    filters: list[StepSpec] = Field(default_factory=lambda: [StepSpec.model_validate(f) for f in DEFAULT_FILTERS],
+                                    max_length=100, description="per-sample filters, in order")
+    selector: StepSpec = Field(default_factory=lambda: StepSpec.model_validate(DEFAULT_SELECTOR),
+                               description="per-problem selector; gets k")
+
+    @model_validator(mode="after")
+    def _known(self) -> "SelectionConfig":
+        """Every filter and the selector exist and take their options (built once, then dropped)."""
+        self.selection()
+        return self
+
+    def selection(self, context=None):
+        """The ``filters.selection.Selection`` this section describes."""
+        from filters.quality import FilterContext
+        from filters.selection import Selection
+
+        name, options = self.selector.pair()
+        return Selection.build([f.pair() for f in self.filters], (name, {"k": self.k, **options}),
+                               context or FilterContext())
 
 
 class FilterConfig(_Strict):
+    """The old ``filters:`` section (deprecated: ``selection.filters`` and ``selection.selector``)."""
+
     min_chars: int = Field(1, ge=0, le=10_000_000, description="shortest completion kept")
     max_chars: int = Field(8000, ge=1, le=10_000_000, description="longest completion kept")
     near_duplicate_threshold: float = Field(0.9, gt=0, le=1, description="Jaccard of 5-gram shingles")
     mixed_language: bool = Field(True, description="drop completions that mix writing systems")
+
+    def selection(self, k: int) -> dict[str, Any]:
+        filters = ["truncated", {"name": "length", "min_chars": self.min_chars, "max_chars": self.max_chars},
+                   *(["mixed_language"] if self.mixed_language else []), "hint_leak"]
+        selector = {"name": "distinct_correct", "near_duplicate_threshold": self.near_duplicate_threshold}
+        return {"k": k, "filters": filters, "selector": selector}
 
 
 class SelfConsistencyConfig(_Strict):
@@ -130,9 +217,10 @@ class RunConfig(_Strict):
     teacher: TeacherConfig = Field(default_factory=TeacherConfig)
     prompts: PromptConfig = Field(default_factory=PromptConfig)
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
-    k: int = Field(2, ge=1, le=MAX_N, description="most rationales kept per problem")
     rationalization: RationalizationConfig = Field(default_factory=RationalizationConfig)
-    filters: FilterConfig = Field(default_factory=FilterConfig)
+    selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    k: int | None = Field(None, ge=1, le=MAX_N, exclude=True, description="deprecated: selection.k")
+    filters: FilterConfig | None = Field(None, exclude=True, description="deprecated: selection.filters")
     self_consistency: SelfConsistencyConfig = Field(default_factory=SelfConsistencyConfig)
     iterations: IterationConfig = Field(default_factory=IterationConfig)
     checker: CheckerConfig = Field(default_factory=CheckerConfig)
@@ -141,6 +229,23 @@ class RunConfig(_Strict):
     warehouse_options: dict[str, Any] = Field(default_factory=dict, description="fsspec options of an object-store "
                                               "warehouse (endpoint_url, key, secret, client_kwargs…); never written to lineage")
     datasets: DatasetNames = Field(default_factory=DatasetNames)
+
+    @model_validator(mode="after")
+    def _moved_keys(self) -> "RunConfig":
+        """The old top-level ``k`` and ``filters:`` still work, each with a deprecation message."""
+        if self.k is None and self.filters is None:
+            return self
+        if "selection" in self.model_fields_set:
+            raise ValueError("give selection (k, filters, selector) only: top-level k and filters are its old "
+                             "spelling")
+        for key, now in (("k", "selection.k"), ("filters", "selection.filters and selection.selector")):
+            if getattr(self, key) is not None:
+                warnings.warn(f"config key '{key}' is deprecated: use {now}", ConfigDeprecation, stacklevel=2)
+        k = self.k if self.k is not None else self.selection.k
+        data = (self.filters or FilterConfig()).selection(k) if self.filters else {"k": k}
+        self.selection = SelectionConfig.model_validate(data)
+        self.k, self.filters = None, None
+        return self
 
     @field_validator("warehouse")
     @classmethod
@@ -233,6 +338,12 @@ def apply_overrides(config: RunConfig, overrides: tuple[str, ...] | list[str]) -
         path, raw = item.split("=", 1)
         node = data
         keys = path.strip().split(".")
+        if keys == ["k"]:  # its old place
+            warnings.warn("config key 'k' is deprecated: use selection.k", ConfigDeprecation, stacklevel=2)
+            keys = ["selection", "k"]
+        elif keys[0] == "filters":
+            raise ConfigError(f"--set {path.strip()}: 'filters' moved to selection.filters (e.g. --set "
+                              "'selection.filters=[truncated, {name: length, max_chars: 4000}]')")
         for key in keys[:-1]:
             if not isinstance(node.get(key), dict):
                 raise ConfigError(f"--set {path}: {key!r} is not a section")

@@ -1,8 +1,9 @@
 """Fixtures for export tests: ``sft`` versions written the way the STaR flow publishes them.
 
 ``make_sft_version`` writes ``SftRecord``s through ``Warehouse.writer`` with a manifest shaped like
-``starmill.pipeline.finish`` makes (the run config, models, sampling, counts per stage, drops per
-reason, parents, sources, prompts, checker, pass rates). A flow-made version can stand in for it.
+the STaR run's (``starmill.pipeline``: the run config, models, sampling, counts per stage, drops per
+reason, parents, sources, and the run report with prompts, checker and pass rates), or like an older
+run's loose keys. A flow-made version can stand in for it.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from generators.procedural import generate_problems
 from schemas import SftRecord
+from schemas.report import RunReport, pass_rate_histogram
 from generators.prompts import get_template
 from schemas.samples import sample_id
 from starmill.config import RunConfig
@@ -30,7 +32,7 @@ def question_of(row: dict) -> str:
 def build_rows(problems, config: dict, *, seed: int, reasoning: bool):
     """SftRecords, per-problem pass rates, and the counts and drops the flow would record."""
     rng = random.Random(seed)
-    n, k, attempts = config["sampling"]["n"], config["k"], config["rationalization"]["attempts"]
+    n, k, attempts = config["sampling"]["n"], config["selection"]["k"], config["rationalization"]["attempts"]
     rows, rates, counts, drops = [], {}, Counter(problems=len(problems)), Counter()
     template = get_template(TEMPLATES[0])
     for problem in problems:
@@ -70,14 +72,15 @@ def make_sft_version(tmp_path):
     wh = Warehouse(str(tmp_path / "wh"))
 
     def make(name: str = "sft", problems: int = 24, *, seed: int = 0, reasoning: bool = True,
-             license: str | None = "apache-2.0", pass_rates: str = "histogram", teacher_options: dict | None = None):
+             license: str | None = "apache-2.0", pass_rates: str = "report", teacher_options: dict | None = None):
+        """``pass_rates``: "report" (what the flow records), or how older manifests held them:
+        "histogram" (a loose ``pass_rate_histogram``) or "list" (``pass_rates``)."""
         source = {"uri": "procedural", "license": license, "procedural": {"n": problems, "seed": seed,
                                                                          "difficulty": 2}}
         config = RunConfig(source=source, teacher={"model": TEACHER, "revision": "r1",
                                                     "options": teacher_options or {}}).model_dump(mode="json")
         items = list(generate_problems(problems, seed=seed, difficulty=2))
         rows, rates, counts, drops = build_rows(items, config, seed=seed, reasoning=reasoning)
-        bins = Counter(min(int(r * 10), 9) for r in rates.values())
         extra = {
             "prompts": [get_template(t).describe() for t in TEMPLATES],
             "checker": {"name": "starmill", "version": "1"},
@@ -86,8 +89,15 @@ def make_sft_version(tmp_path):
                             "rationalization_attempted": sum(r == 0 for r in rates.values()),
                             "solved_by_rationalization": counts.get("kept.rationalization", 0)}],
         }
-        if pass_rates == "histogram":  # what the flow records
-            extra["pass_rate_histogram"] = {f"{b / 10:.1f}-{(b + 1) / 10:.1f}": bins.get(b, 0) for b in range(10)}
+        if pass_rates == "report":
+            report = RunReport(n=config["sampling"]["n"], k=config["selection"]["k"],
+                               attempts=config["rationalization"]["attempts"],
+                               iteration_count=config["iterations"]["count"], pass_at_k={"1": 0.5},
+                               pass_rate_histogram=pass_rate_histogram(rates.values()), verifiers={"starmill": "1"},
+                               **extra)
+            extra = {"report": report.model_dump(mode="json")}
+        elif pass_rates == "histogram":
+            extra["pass_rate_histogram"] = pass_rate_histogram(rates.values())
         elif pass_rates == "list":
             extra["pass_rates"] = [rates[p.problem_id] for p in items]
         writer = wh.writer(

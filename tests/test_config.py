@@ -1,22 +1,30 @@
-"""The run config: defaults, YAML loading, one clear error naming the key, overrides."""
+"""The run config: defaults, YAML loading, one clear error naming the key, overrides, the selection
+section and the old keys it replaced."""
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from starmill.config import ConfigError, RunConfig, apply_overrides, load_config
+from starmill.config import ConfigError, RunConfig, apply_overrides, load_config, parse_config
 from starmill.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def test_embedded_default_is_the_demo():
     cfg = load_config(None)
     assert cfg.source.uri == "procedural" and cfg.teacher.backend == "transformers"
     assert cfg.teacher.model == "starmill/demo-teacher"
-    assert (cfg.sampling.n, cfg.k, cfg.rationalization.attempts, cfg.iterations.count) == (4, 2, 2, 1)
+    assert (cfg.sampling.n, cfg.selection.k, cfg.rationalization.attempts, cfg.iterations.count) == (4, 2, 2, 1)
 
 
 def test_yaml_file(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("source:\n  uri: data.jsonl\n  preset: gsm8k\nsampling:\n  n: 8\nk: 3\nrunner:\n  shard_size: 4\n")
+    path.write_text("source:\n  uri: data.jsonl\n  preset: gsm8k\nsampling:\n  n: 8\nselection:\n  k: 3\n"
+                    "runner:\n  shard_size: 4\n")
     cfg = load_config(path)
-    assert (cfg.source.preset, cfg.sampling.n, cfg.k, cfg.runner.shard_size) == ("gsm8k", 8, 3, 4)
+    assert (cfg.source.preset, cfg.sampling.n, cfg.selection.k, cfg.runner.shard_size) == ("gsm8k", 8, 3, 4)
 
 
 @pytest.mark.parametrize("text,message", [
@@ -46,3 +54,61 @@ def test_overrides():
         apply_overrides(RunConfig(), ["sampling.temperature=-1"])
     with pytest.raises(ConfigError, match="'k' is not a section"):
         apply_overrides(RunConfig(), ["k.x=1"])
+
+
+def test_selection_is_composed_from_named_filters_and_a_selector():
+    from filters.quality import Length, MixedLanguage, Truncated
+    from filters.selection import DistinctCorrect
+
+    cfg = parse_config({"selection": {"k": 3, "filters": ["truncated", {"name": "length", "max_chars": 40}],
+                                      "selector": {"name": "distinct_correct", "near_duplicate_threshold": 0.5}}})
+    selection = cfg.selection.selection()
+    assert [type(f) for f in selection.filters] == [Truncated, Length] and selection.filters[1].max_chars == 40
+    assert isinstance(selection.selector, DistinctCorrect)
+    assert (selection.selector.k, selection.selector.near_duplicate_threshold) == (3, 0.5)
+    default = RunConfig().selection.selection()
+    assert [f.name for f in default.filters] == ["truncated", "length", "mixed_language", "hint_leak"]
+    assert not any(isinstance(f, MixedLanguage) for f in selection.filters)
+
+
+@pytest.mark.parametrize("section,message", [
+    ({"filters": ["nope"]}, "selection: unknown filter 'nope' (known: hint_leak, length, mixed_language, truncated)"),
+    ({"filters": [{"name": "length", "longest": 3}]}, "selection: filter 'length': "),
+    ({"selector": "best"}, "selection: unknown selector 'best' (known: distinct_correct)"),
+    ({"k": 0}, "selection.k: Input should be greater than or equal to 1"),
+])
+def test_bad_selection_names_the_key(section, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_config({"selection": section})
+
+
+def test_old_k_and_filters_still_work_with_a_deprecation_message(tmp_path, capsys):
+    from starmill.config import ConfigDeprecation
+
+    with pytest.warns(ConfigDeprecation, match="config key 'k' is deprecated: use selection.k"):
+        cfg = parse_config({"k": 3})
+    assert cfg.selection.k == 3 and "k" not in cfg.model_dump(mode="json")
+    with pytest.warns(ConfigDeprecation, match="config key 'filters' is deprecated"):
+        cfg = parse_config({"filters": {"max_chars": 50, "mixed_language": False, "near_duplicate_threshold": 0.8}})
+    assert [f.pair() for f in cfg.selection.filters] == [
+        ("truncated", {}), ("length", {"min_chars": 1, "max_chars": 50}), ("hint_leak", {})]
+    assert cfg.selection.selector.pair() == ("distinct_correct", {"near_duplicate_threshold": 0.8})
+    with pytest.warns(ConfigDeprecation):
+        assert apply_overrides(RunConfig(), ["k=5"]).selection.k == 5
+    with pytest.raises(ConfigError, match="give selection .* only"):
+        parse_config({"k": 3, "selection": {"k": 2}})
+    with pytest.raises(ConfigError, match="'filters' moved to selection.filters"):
+        apply_overrides(RunConfig(), ["filters.max_chars=5"])
+    # the CLI prints it as one line on stderr (here before a bad --set ends the command)
+    path = tmp_path / "old.yaml"
+    path.write_text("k: 3\n")
+    proc = subprocess.run([sys.executable, "-m", "starmill.cli", "run", str(path), "--set", "runner.kind=bogus"],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith("Warning: config key 'k' is deprecated: use selection.k\nError: --set: runner.kind")
+
+
+def test_strategies_are_chosen_by_name():
+    assert (RunConfig().sampling.strategy, RunConfig().rationalization.strategy) == ("independent", "hinted")
+    with pytest.raises(ConfigError, match=r"sampling.strategy: unknown rationale strategy 'hinted' \(known: indep"):
+        parse_config({"sampling": {"strategy": "hinted"}})

@@ -106,21 +106,24 @@ def test_card_numbers_equal_the_manifest(make_sft_version, tmp_path):
         assert f"| `{stage}` | {count} |" in body
     for reason, count in manifest["drops"].items():
         assert f"| `{reason}` | {count} |" in body
-    for label, count in manifest["pass_rate_histogram"].items():
+    report = manifest["report"]
+    for label, count in report["pass_rate_histogram"].items():
         assert f"| {label} | {count} |" in body
+    assert "as recorded in the run report: 30 problems, every problem of the run" in body
     config = manifest["config"]
     assert f"| n (samples per problem) | `{config['sampling']['n']}` |" in body
-    assert f"| k (kept per problem) | `{config['k']}` |" in body
+    assert f"| k (kept per problem) | `{config['selection']['k']}` |" in body
     assert f"| R (rationalization attempts) | `{config['rationalization']['attempts']}` |" in body
     assert f"| STaR iterations | `{config['iterations']['count']}` |" in body
     assert f"model `{config['teacher']['model']}`, revision `{config['teacher']['revision']}`" in body
     model = manifest["models"][0]
     assert f"| `{model['engine']}` | `{model['engine_version']}` | `{model['dtype']}` |" in body
     assert f"`{manifest['sources'][0]['fingerprint']}`" in body
-    for prompt in manifest["prompts"]:
+    for prompt in report["prompts"]:
         assert f"- id `{prompt['id']}`, hash `{prompt['hash']}` ({prompt['description']}):" in body
         assert f"  user:\n\n```\n{prompt['user']}\n```" in body
-    assert f"`{manifest['checker']['name']}` version `{manifest['checker']['version']}`" in body
+    assert f"`{report['checker']['name']}` version `{report['checker']['version']}`" in body
+    assert "| verifiers | `starmill` 1 |" in body and "| pass@k | `{\"1\": 0.5}` |" in body
     commit = manifest["git_commit"]  # None outside a git checkout
     assert manifest["command"] in body
     assert (f"git checkout {commit.removesuffix('+dirty')}" if commit else "git commit not recorded") in body
@@ -132,18 +135,28 @@ def test_card_numbers_equal_the_manifest(make_sft_version, tmp_path):
     assert "![Pass rates and lengths](pass_rates_and_lengths.png)" in body
 
 
-def test_card_bins_recorded_pass_rates_and_leaves_out_an_unrecorded_license(make_sft_version, tmp_path):
-    wh, ref = make_sft_version(problems=20, license=None, pass_rates="list")
+@pytest.mark.parametrize("recorded", ["list", "histogram"])
+def test_card_bins_an_older_manifests_pass_rates_and_leaves_out_an_unrecorded_license(make_sft_version, tmp_path,
+                                                                                       recorded):
+    """A manifest from before the run report: its loose pass rates (a list, or a histogram) binned the
+    one way the report bins them, n/k/R from its config."""
+    wh, ref = make_sft_version(problems=20, license=None, pass_rates=recorded)
     folder, *_ = export(wh, tmp_path, ref=ref)
     meta, body = read_card(folder)
     assert "license" not in meta
     assert "No license is given in this card's metadata" in body and "| procedural | not recorded |" in body
-    rates = wh.manifest(ref).model_dump()["pass_rates"]
-    for i in range(10):
-        low, high = i / 10, (i + 1) / 10
-        count = sum(1 for r in rates if low <= r < high or (i == 9 and r == 1.0))
-        assert f"| {low:.1f}–{high:.1f} | {count} |" in body
-    assert f"binned from the manifest's `pass_rates` ({len(rates)} problems" in body
+    data = wh.manifest(ref).model_dump()
+    rates = data.get("pass_rates") or [r["pass_rate"] for r in wh.read(ref).to_pylist()]
+    if recorded == "list":
+        for i in range(10):
+            low, high = i / 10, (i + 1) / 10
+            count = sum(1 for r in rates if low <= r < high or (i == 9 and r == 1.0))
+            assert f"| {low:.1f}-{high:.1f} | {count} |" in body
+    else:
+        for label, count in data["pass_rate_histogram"].items():
+            assert f"| {label} | {count} |" in body
+    assert "as recorded in the manifest (an older run): 20 problems" in body
+    assert "| k (kept per problem) | `2` |" in body and "| answer checker | `starmill` version `1` |" in body
 
 
 def test_reexport_is_byte_identical(make_sft_version, tmp_path):

@@ -24,7 +24,7 @@ def small_config(n=12, **extra):
     cfg = {
         "source": {"procedural": {"n": n, "seed": 7, "difficulty": 1}},
         "sampling": {"n": 4, "max_tokens": 64, "seed": 3},
-        "k": 2,
+        "selection": {"k": 2},
         "rationalization": {"attempts": 2},
         "runner": {"shard_size": 4, "max_workers": 2, "retries": 0},
     }
@@ -71,8 +71,12 @@ def test_flow_publishes_samples_and_sft_with_lineage(demo_run):
     assert manifest.parents == [summary["samples"], summary["problems"]]
     assert manifest.models[0]["model"] == "starmill/demo-teacher" and manifest.models[0]["revision"].startswith("sha256:")
     assert manifest.counts == counts and manifest.drops == summary["drops"]
-    assert manifest.config["k"] == 2 and manifest.sampling["n"] == 4
-    assert manifest.model_extra["checker"]["version"]
+    assert manifest.config["selection"]["k"] == 2 and manifest.sampling["n"] == 4
+    report = manifest.report
+    assert report.checker.version and report.verifiers == {"starmill": report.checker.version}
+    assert (report.n, report.k, report.attempts, report.iteration_count) == (4, 2, 2, 1)
+    assert report.pass_at_k == summary["pass_at_k"] and sum(report.pass_rate_histogram.values()) == 12
+    assert wh.manifest(summary["samples"]).report == report
     assert 0 <= summary["pass_at_k"]["1"] <= summary["pass_at_k"]["4"] <= 1
 
 
@@ -106,7 +110,6 @@ def test_rerun_takes_everything_from_the_ledger(demo_run, monkeypatch):
         raise AssertionError("a finished shard was generated again")
 
     monkeypatch.setattr(generators.sampling, "run_shard", refuse)
-    monkeypatch.setattr("starmill.pipeline.run_shard", refuse)
     again = run_flow(small_config(), root)
     assert again["counts"] == summary["counts"]
     first, second = table(root, summary["sft"]), table(root, again["sft"])
@@ -115,15 +118,48 @@ def test_rerun_takes_everything_from_the_ledger(demo_run, monkeypatch):
 
 
 def test_failing_shards_are_recorded_not_lost(prefect_harness, tmp_path):
+    """Without allow_partial the flow fails and publishes nothing; with it, the versions are partial."""
+    from starmill.pipeline import PartialRun
+    from warehouse.ledger import Ledger
+
     config = small_config(n=4, teacher={"backend": "openai", "model": "x", "base_url": "http://127.0.0.1:9/v1",
                                         "options": {"max_retries": 0, "timeout": 2}},
                           runner={"retries": 1, "retry_delay_seconds": 0})
-    summary = run_flow(config, tmp_path)
+    with pytest.raises(PartialRun, match="1 shard\\(s\\) failed after their retries .* nothing was published"):
+        run_flow(config, tmp_path)
+    wh = Warehouse(tmp_path)
+    assert wh.versions("samples") == [] and wh.versions("sft") == []
+    [run_key] = [p.name for p in (tmp_path / "_runs").iterdir()]
+    assert Ledger(tmp_path, run_key).failures()[0]["stage"] == "rationale"
+    summary = run_flow(config, tmp_path, allow_partial=True)
     assert summary["partial"] is True
     assert len(summary["failed_shards"]) == 1 and summary["failed_shards"][0]["problems"] == 4
     assert "GenerationError" in summary["failed_shards"][0]["error"]
     manifest = Warehouse(tmp_path).manifest(summary["samples"])
-    assert manifest.partial and manifest.model_extra["failed_shards"][0]["stage"] == "rationale"
+    assert manifest.partial and manifest.report.failed_shards[0].stage == "rationale"
+
+
+def test_the_deployed_flow_uses_the_configs_task_runner(prefect_harness, tmp_path, monkeypatch):
+    """``prefect deploy`` runs prefect.yaml's entrypoint with its parameters: runner.kind and max_workers
+    come from the config there, not from the flow's decoration."""
+    from prefect.flows import load_flow_from_entrypoint
+
+    import flows.runners
+
+    seen = []
+    real = flows.runners.task_runner
+
+    def spy(runner):
+        seen.append((runner.kind, runner.max_workers))
+        return real(runner)
+
+    monkeypatch.setattr(flows.runners, "task_runner", spy)  # before the entrypoint's module imports it
+    deployment = yaml.safe_load((REPO / "prefect.yaml").read_text())["deployments"][0]
+    flow = load_flow_from_entrypoint(str(REPO / deployment["entrypoint"]))
+    parameters = {**deployment["parameters"], "config": small_config(n=4, runner={"max_workers": 3}),
+                  "warehouse": str(tmp_path)}
+    summary = flow(**parameters)
+    assert seen == [("thread", 3)] and summary["counts"]["generated.rationale"] == 16
 
 
 def _cli(args, root, **kwargs):

@@ -191,7 +191,8 @@ def _leaks(folder: Path) -> list[str]:
 @pytest.mark.slow
 def test_a_run_and_its_export_leak_no_secret(tmp_path, capsys):
     """``starmill run`` with credentials in ``teacher.base_url``, a secret-named config value set on the
-    command line and a token in the environment (its shards fail: nothing listens on port 9), then
+    command line and a token in the environment (its shards fail: nothing listens on port 9; partial
+    results allowed), then
     ``starmill export``: the secrets are in no file and in no output."""
     wh, home = tmp_path / "wh", tmp_path / "prefect"
     wh.mkdir()
@@ -209,11 +210,12 @@ def test_a_run_and_its_export_leak_no_secret(tmp_path, capsys):
     env.pop("PREFECT_API_URL", None)
     out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     with open(out, "wb") as stdout, open(err, "wb") as stderr:
-        proc = subprocess.run([sys.executable, "-m", "starmill.cli", "run", str(config),
+        proc = subprocess.run([sys.executable, "-m", "starmill.cli", "run", str(config), "--allow-partial",
                                "--set", "teacher.options.extra_body.api_token=plainconfigsecret42"],
                               cwd=REPO, env=env, stdout=stdout, stderr=stderr, timeout=300)
     assert proc.returncode == 0, err.read_text()[-3000:]
-    assert "FAILED shard" in out.read_text() and "http://<redacted>@127.0.0.1:9/v1" in out.read_text()
+    # the backend keeps credentials out of its URL (basic auth), so errors name the bare URL
+    assert "FAILED shard" in out.read_text() and "http://127.0.0.1:9/v1/chat/completions" in out.read_text()
     manifest = json.loads((wh / "sft" / "v1" / "manifest.json").read_text())
     assert manifest["config"]["teacher"]["options"]["extra_body"]["api_token"] == MARK
     assert "api_token=<redacted>" in manifest["command"]

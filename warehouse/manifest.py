@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.report import RunReport
+
 MANIFEST_FORMAT = 2
 
 
@@ -51,6 +53,7 @@ class Manifest(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict)  # rows at every stage
     drops: dict[str, int] = Field(default_factory=dict)  # dropped rows per reason
     partial: bool = False
+    report: RunReport | None = None  # what the STaR run that made a samples or sft version found
     data: str | None = None  # the folder holding ``files``, relative to the warehouse root (format 2)
     files: list[FileEntry] = Field(default_factory=list)
 

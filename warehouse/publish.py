@@ -1,10 +1,14 @@
 """Publish a run's results as new immutable versions: ``samples`` (everything) and ``sft`` (kept)."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
+
+import pyarrow as pa
 
 from schemas import ProblemRecord, SampleRecord, SftRecord
 from warehouse.versions import Warehouse
+
+Rows = Iterable[pa.RecordBatch] | Sequence[SampleRecord] | Sequence[SftRecord]  # batches stream
 
 
 def sft_rows(
@@ -36,8 +40,8 @@ def publish_run(
     names: dict[str, str],
     config: dict[str, Any],
     problems_ref: str,
-    samples: Sequence[SampleRecord],
-    sft: Sequence[SftRecord],
+    samples: Rows,
+    sft: Rows,
     counts: dict[str, int],
     drops: dict[str, int],
     models: list[dict[str, Any]],
@@ -45,21 +49,26 @@ def publish_run(
     partial: bool,
     extra: dict[str, Any],
 ) -> tuple[str, str]:
-    """Commit the samples version, then the sft version whose parents name it. Returns both refs."""
+    """Commit the samples version, then the sft version whose parents name it, rows (or record batches)
+    written as they come. Returns both refs."""
     problems_manifest = wh.manifest(problems_ref)
     sources = [s.model_dump() for s in problems_manifest.sources]
-    common = dict(config=config, sources=sources, models=models, sampling=sampling, partial=partial)
-    with wh.writer(names["samples"], "samples", parents=[problems_ref], extra=extra, **common) as writer:
-        writer.write(sorted(samples, key=lambda s: s.sample_id))
+    common = dict(config=config, sources=sources, models=models, sampling=sampling, partial=partial, extra=extra,
+                  counts=counts, drops=drops)
+    samples_ref = _commit(wh, names["samples"], "samples", [problems_ref], samples, **common)
+    return samples_ref, _commit(wh, names["sft"], "sft", [samples_ref, problems_ref], sft, **common)
+
+
+def _commit(wh: Warehouse, name: str, kind: str, parents: list[str], rows: Rows, *, counts: dict[str, int],
+            drops: dict[str, int], **lineage: Any) -> str:
+    with wh.writer(name, kind, parents=parents, **lineage) as writer:
+        if isinstance(rows, Sequence):
+            writer.write(rows)
+        else:
+            for batch in rows:
+                writer.write(batch)
         for key, value in counts.items():
             writer.count(key, value)
         for key, value in drops.items():
             writer.drop(key, value)
-    samples_ref = f"{names['samples']}@v{writer.version}"
-    with wh.writer(names["sft"], "sft", parents=[samples_ref, problems_ref], extra=extra, **common) as writer:
-        writer.write(list(sft))
-        for key, value in counts.items():
-            writer.count(key, value)
-        for key, value in drops.items():
-            writer.drop(key, value)
-    return samples_ref, f"{names['sft']}@v{writer.version}"
+    return f"{name}@v{writer.version}"

@@ -1,10 +1,12 @@
-"""Summary of a version from its manifest and Parquet footers, after checking every file's sha256."""
+"""Summary of a version from its manifest (with the run report of a samples or sft version) and
+Parquet footers, after checking every file's sha256."""
 from __future__ import annotations
 
 from typing import Any
 
 import pyarrow.parquet as pq
 
+from schemas.report import RunReport
 from warehouse.integrity import verify_checksums
 from warehouse.versions import VersionRef, Warehouse
 
@@ -34,13 +36,15 @@ def summarize(wh: Warehouse, ref: VersionRef) -> dict[str, Any]:
             for f in arrow_schema or []
         ]
     data = manifest.model_dump(mode="json")
+    report = RunReport.from_manifest(data) if manifest.table in ("samples", "sft") else None
     return {
         "ref": str(ref),
         "rows": manifest.rows,
         "bytes": sum(f.bytes for f in manifest.files),
         "checksums": {"files": len(manifest.files), "verified": checked},
         "tables": manifest.tables,
-        "manifest": {k: v for k, v in data.items() if k not in ("files", "config")},
+        "manifest": {k: v for k, v in data.items() if k not in ("files", "config", "report")},
         "config": data.get("config"),
+        "report": report.model_dump(mode="json") if report is not None else None,
         "schema": schema,
     }

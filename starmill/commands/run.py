@@ -49,12 +49,16 @@ def print_summary(summary: dict) -> None:
               help="Warehouse root (default: the config's, then STARMILL_WAREHOUSE, then ./starmill-data).")
 @click.option("--publish-partial", is_flag=True,
               help="Generate nothing: publish what the ledger holds from an interrupted run, marked partial.")
+@click.option("--allow-partial", is_flag=True,
+              help="Publish even when shards failed after their retries (marked partial); without it such a run "
+                   "publishes nothing and exits 1.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set sampling.n=8 --set source.procedural.n=20 (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
-def command(config, warehouse, publish_partial, overrides, as_json) -> None:
+def command(config, warehouse, publish_partial, allow_partial, overrides, as_json) -> None:
     """Run the STaR flow: generate, check, rationalize, rejection-sample, publish. Ctrl-C or SIGTERM
-    stops it within seconds, publishes nothing and exits 130 (143)."""
+    stops it within seconds, publishes nothing and exits 130 (143); shards that fail after their
+    retries make it publish nothing and exit 1, unless --allow-partial."""
     from schemas.redact import redact_log_records
     from flows import prefect_env
     from starmill import interrupts
@@ -64,17 +68,15 @@ def command(config, warehouse, publish_partial, overrides, as_json) -> None:
     from starmill.config import apply_overrides, load_config
 
     cfg = apply_overrides(load_config(config), overrides)
-    from flows.runners import task_runner
     from flows.star import star_flow
 
-    flow = star_flow.with_options(task_runner=task_runner(cfg.runner))
     goodbye = farewell(config, warehouse, overrides)
     atexit.register(interrupts.stop_children_if_stopped)  # runs after Prefect's exit handlers (registered later)
     try:
         with interrupts.Stoppable(goodbye) as work:
             prefect_env.start_temporary_server()  # from the main thread: it dies with the process
-            summary = work.run(flow, config=cfg.model_dump(mode="json"), warehouse=warehouse,
-                               publish_partial=publish_partial)
+            summary = work.run(star_flow, config=cfg.model_dump(mode="json"), warehouse=warehouse,
+                               publish_partial=publish_partial, allow_partial=allow_partial)
     except interrupts.Interrupted as stop:
         click.echo(goodbye, err=True)
         raise SystemExit(stop.code) from None

@@ -30,7 +30,6 @@ def command(config, cron, name, timezone, warehouse) -> None:
     from starmill.config import load_config
 
     cfg = load_config(config)
-    from flows.runners import task_runner
     from flows.star import star_flow
 
     try:
@@ -38,7 +37,7 @@ def command(config, cron, name, timezone, warehouse) -> None:
     except Exception as exc:  # croniter's message names the bad field
         raise StarmillError(f"bad cron schedule {cron!r}: {exc}") from None
     click.echo(f"Serving deployment 'starmill-star/{name}' on '{cron}' ({timezone}); Ctrl-C stops.")
-    star_flow.with_options(task_runner=task_runner(cfg.runner)).serve(
+    star_flow.serve(
         name=name, cron=cron, parameters={"config": cfg.model_dump(mode="json"), "warehouse": warehouse},
         print_starting_message=False,
     )

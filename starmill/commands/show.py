@@ -39,6 +39,16 @@ def command(ref: str, warehouse: str, as_json: bool) -> None:
         "verified": (f"sha256 of {info['checksums']['verified']} files" if info["checksums"]["verified"]
                      else "sizes, rows and schemas (no checksums: written by an older starmill)"),
     }
+    report = info.get("report")
+    if report:
+        checker = report.get("checker") or {}
+        lines["pass@k"] = ", ".join(f"pass@{k} {v:.3f}" for k, v in report["pass_at_k"].items()) or "-"
+        lines["iterations"] = "; ".join(
+            f"{i['iteration']}: {i['solved_by_rationale']} + {i['solved_by_rationalization']} of {i['attempted']} solved"
+            for i in report["iterations"]) or "-"
+        lines["checker"] = f"{checker.get('name', '-')} {checker.get('version', '')}".strip()
+        if report["failed_shards"]:
+            lines["failed"] = f"{len(report['failed_shards'])} shard(s)"
     for key, value in lines.items():
         click.echo(f"  {key + ':':<10} {value}")
     for table, schema in info["schema"].items():

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from schemas.redact import redact, redact_text
+from schemas.report import RunReport, pass_rate_histogram
 from warehouse.export.chart import CHART
 from warehouse.export.decontaminate import REASON
 from warehouse.export.model import Export, Part
@@ -86,42 +87,17 @@ def licenses(parts: list[Part]) -> tuple[list[str] | None, list[list[str]]]:
     return (sorted(found) if complete and found else None), rows
 
 
-def histogram(values: list[float]) -> list[list[Any]]:
-    """Ten bins of width 0.1 over [0, 1]; 1.0 falls in the last."""
-    counts = [0] * 10
-    for v in values:
-        counts[min(9, max(0, int(round(v * 10, 9))))] += 1
-    return [[f"{i / 10:.1f}–{(i + 1) / 10:.1f}", c] for i, c in enumerate(counts)]
-
-
-def pass_rate_rows(part: Part) -> tuple[str, list[list[Any]]]:
-    """The version's pass-rate histogram: as recorded (``pass_rates`` or ``pass_rate_histogram``), else
-    from its rows, which only cover problems with a kept row."""
-    data = part.manifest.model_dump(mode="json")
-    for key in ("pass_rates", "pass_rate_histogram"):
-        recorded = data.get(key)
-        if isinstance(recorded, dict) and recorded:
-            return f"as recorded in the manifest (`{key}`)", [[k, v] for k, v in recorded.items()]
-        if isinstance(recorded, list) and recorded:
-            values = [r.get("pass_rate") if isinstance(r, dict) else r for r in recorded]
-            if all(isinstance(v, (int, float)) for v in values):
-                return (f"binned from the manifest's `{key}` ({len(values)} problems, every problem of the run)",
-                        histogram(values))
+def pass_rate_rows(part: Part, report: RunReport | None) -> tuple[str, list[list[Any]]]:
+    """The version's pass-rate histogram: as its run recorded it, else binned from its rows, which only
+    cover problems with a kept row."""
+    if report is not None and report.pass_rate_histogram:
+        where = "the run report" if part.manifest.report is not None else "the manifest (an older run)"
+        problems = sum(report.pass_rate_histogram.values())
+        return (f"as recorded in {where}: {problems} problems, every problem of the run",
+                [[k, v] for k, v in report.pass_rate_histogram.items()])
     return (f"{NOT_RECORDED} in the manifest; binned from the version's rows ({len(part.pass_rates)} problems "
-            "with a kept row, so unsolved problems are missing)", histogram(list(part.pass_rates.values())))
-
-
-def run_settings(data: dict[str, Any]) -> dict[str, Any]:
-    """n, k, R and iterations wherever the run config keeps them (flat, or in their sections)."""
-    config = data.get("config") or {}
-    iterations = config.get("iterations")
-    return {
-        "n": config.get("n", dig(config, "sampling", "n")),
-        "k": config.get("k"),
-        "R": dig(config, "rationalization", "attempts"),
-        "iterations": iterations.get("count") if isinstance(iterations, dict) else iterations,
-        "sampling": data.get("sampling") or config.get("sampling"),
-    }
+            "with a kept row, so unsolved problems are missing)",
+            [[k, v] for k, v in pass_rate_histogram(part.pass_rates.values()).items()])
 
 
 def yaml_header(export: Export) -> str:
@@ -144,7 +120,7 @@ def part_section(part: Part) -> str:
     data = redact(part.manifest.model_dump(mode="json"))  # config, command, sources, models, errors
     config = data.get("config") or {}
     teacher = config.get("teacher") or {}
-    run = run_settings(data)
+    report = RunReport.from_manifest(data) or RunReport()
     out = [f"## Lineage of `{part.ref}`", ""]
     out.append(table(["", ""], [
         ["created", shown(data.get("created_at"))],
@@ -152,13 +128,15 @@ def part_section(part: Part) -> str:
         ["parents", ", ".join(f"`{p}`" for p in data.get("parents") or []) or NOT_RECORDED],
         ["teacher", f"model {shown(teacher.get('model'))}, revision {shown(teacher.get('revision'))}, "
                     f"backend {shown(teacher.get('backend'))}"],
-        ["n (samples per problem)", shown(run["n"])],
-        ["k (kept per problem)", shown(run["k"])],
-        ["R (rationalization attempts)", shown(run["R"])],
-        ["STaR iterations", shown(run["iterations"])],
-        ["sampling", shown(run["sampling"])],
-        ["pass@k", shown(data.get("pass_at_k"))],
-        ["answer checker", f"{shown(dig(data, 'checker', 'name'))} version {shown(dig(data, 'checker', 'version'))}"],
+        ["n (samples per problem)", shown(report.n)],
+        ["k (kept per problem)", shown(report.k)],
+        ["R (rationalization attempts)", shown(report.attempts)],
+        ["STaR iterations", shown(report.iteration_count)],
+        ["sampling", shown(data.get("sampling") or config.get("sampling"))],
+        ["pass@k", shown(report.pass_at_k)],
+        ["answer checker", f"{shown(report.checker and report.checker.name)} version "
+                           f"{shown(report.checker and report.checker.version)}"],
+        ["verifiers", ", ".join(f"`{name}` {version}" for name, version in report.verifiers.items()) or NOT_RECORDED],
         ["partial", "yes: the run was stopped and published what had finished" if data.get("partial") else "no"],
     ]))
     out += ["", "### Sources", ""]
@@ -170,12 +148,12 @@ def part_section(part: Part) -> str:
         [shown(m.get("iteration")), shown(m.get("model")), shown(m.get("revision")),
          shown(m.get("engine") or m.get("backend")), shown(m.get("engine_version")), shown(m.get("dtype"))]
         for m in data.get("models") or []]) if data.get("models") else NOT_RECORDED)
-    yields = data.get("iterations")
-    if isinstance(yields, list) and yields and all(isinstance(y, dict) for y in yields):
-        keys = list(dict.fromkeys(k for y in yields for k in y))
-        out += ["", "### STaR iterations", "", table(keys, [[y.get(k, "") for k in keys] for y in yields])]
+    if report.iterations:
+        yields = [y.model_dump() for y in report.iterations]
+        keys = list(yields[0])
+        out += ["", "### STaR iterations", "", table(keys, [[y[k] for k in keys] for y in yields])]
     out += ["", "### Prompts", ""]
-    prompts = data.get("prompts") or []
+    prompts = report.prompts
     for p in prompts:
         about = f" ({p['description']})" if p.get("description") else ""
         out += [f"- id `{p.get('id')}`, hash `{p.get('hash')}`{about}:", ""]
@@ -196,7 +174,7 @@ def part_section(part: Part) -> str:
     out += ["### Rationalized rows", "",
             f"{part.rationalized} of {part.rows} rows ({share:.1%}) of `{part.ref}` come from STaR rationalization.",
             ""]
-    how, rows = pass_rate_rows(part)
+    how, rows = pass_rate_rows(part, report)
     out += ["### Pass-rate histogram", "", f"Per-problem pass rate (pass@1 estimate), {how}.", "",
             table(["pass rate", "problems"], rows), ""]
     out += ["### Reproduce this version", ""]

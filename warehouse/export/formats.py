@@ -5,7 +5,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from schemas.samples import MESSAGE
+from schemas.samples import MESSAGE, think_text
 
 FORMATS = ("messages", "prompt-completion", "raw")
 KEYS = ("problem_id", "sample_id", "stage", "source", "origin")  # kept beside the text in every format
@@ -16,8 +16,7 @@ def assistant_text(row: dict[str, Any]) -> str:
     """R1 style: ``<think>`` reasoning ``</think>`` then the answer, when the teacher reasoned."""
     reasoning = row.get("reasoning")
     if reasoning and reasoning.strip():
-        answer = row["answer_text"] if row.get("answer_text") is not None else row["final_answer"]
-        return f"<think>\n{reasoning.strip()}\n</think>\n\n{answer.strip()}"
+        return think_text(reasoning, row["answer_text"] if row.get("answer_text") is not None else row["final_answer"])
     return row["completion"]
 
 

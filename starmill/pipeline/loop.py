@@ -1,0 +1,167 @@
+"""The STaR loop as plain code, given a way to map shards (``map_stage(jobs) -> results``):
+
+    for each iteration (the teacher from ``NextModel`` after the first):
+        rationale stage on the problems still unsolved      (strategy ``sampling.strategy``)
+        rationalization stage on those still without a kept sample and with a gold answer
+    publish samples and sft, with the run report
+
+A stage plans requests with its strategy, cuts them into shards, maps them, and streams each finished
+shard from the ledger through grading and selection (``stream.Tally``). A shard that failed after its
+retries is recorded in the ledger; unless partial results are allowed the run then stops after that
+stage with ``PartialRun`` and publishes nothing (a rerun takes the finished shards from the ledger).
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any, Callable, Iterable, Sequence
+
+from tqdm.auto import tqdm
+
+from generators import stopping
+from generators.sampling import plan_shards
+from generators.strategies import PlanContext, Strategy, get_strategy
+from schemas.errors import StarmillError
+from schemas.report import FailedShard, IterationReport
+from starmill.config import RunConfig
+from starmill.pipeline.models import next_model
+from starmill.pipeline.publish import make_report, publish
+from starmill.pipeline.run import Run, model_record, prepare
+from starmill.pipeline.shards import DONE, FAILED, MISSING, STOPPED, RetryPolicy, ShardJob, ShardResult, map_in_process
+from starmill.pipeline.stream import Spool, Tally
+
+MapStage = Callable[[Sequence[ShardJob]], Iterable[ShardResult]]  # results in the order of the jobs
+
+
+class PartialRun(StarmillError):
+    """Shards failed after their retries; nothing was published."""
+
+
+class StarLoop:
+    def __init__(self, run: Run, map_stage: MapStage, *, allow_generate: bool = True, allow_partial: bool = False,
+                 progress: bool = True):
+        from filters.quality import FilterContext
+        from generators.prompts import get_template
+
+        cfg = run.config
+        self.run, self.map_stage, self.progress = run, map_stage, progress
+        self.allow_generate, self.allow_partial = allow_generate, allow_partial
+        self.rationale = get_strategy(cfg.sampling.strategy, template=cfg.prompts.template, n=cfg.sampling.n)
+        self.hinted = get_strategy(cfg.rationalization.strategy, template=cfg.prompts.rationalization_template,
+                                   n=cfg.rationalization.attempts, training_template=cfg.prompts.template)
+        hints = FilterContext(tuple(get_template(cfg.prompts.rationalization_template).hint_phrases()))
+        self.spool = Spool(run.ledger.path / "spool")
+        self.tally = Tally(run.problems, cfg.selection.selection(hints), self.spool, n=cfg.sampling.n,
+                           workers=cfg.checker.workers, timeout=cfg.checker.timeout,
+                           self_consistency=cfg.self_consistency.threshold if cfg.self_consistency.enabled else None)
+        self.next_model = next_model(cfg.iterations.models, cfg.iterations.command, run.ledger.path)
+        self.models: list[dict[str, Any]] = []
+        self.iterations: list[IterationReport] = []
+        self.failures: list[FailedShard] = []
+        self.missing: list[str] = []
+        self.left_out: set[str] = set()  # problems of failed or missing shards: no later stage gets them
+        self.timings: Counter = Counter()
+
+    def iterate(self) -> None:
+        """Every iteration; raises ``PartialRun`` (failed shards, not allowed) or ``Stopped``."""
+        from generators.registry import load_seconds
+
+        cfg, base = self.run.config, self.run.config.teacher.model_dump(mode="json")
+        remaining = list(self.run.order)
+        for iteration in range(cfg.iterations.count):
+            stopping.check()
+            teacher = base if iteration == 0 else self.next_model.teacher(
+                iteration, base, lambda path: self.spool.write_parquet("sft", path))
+            self.models.append(model_record(teacher, iteration))
+            solved = self.stage(self.rationale, remaining, teacher, iteration)
+            unsolved = [p for p in remaining if p not in solved and p not in self.left_out
+                        and self.run.problems[p].gold_answer]
+            attempted = unsolved if cfg.rationalization.enabled else []
+            rationalized = self.stage(self.hinted, attempted, teacher, iteration) if attempted else set()
+            self.models[-1] = model_record(teacher, iteration)  # now with the engine's details
+            self.timings["load_model"] += load_seconds(teacher)
+            self.iterations.append(IterationReport(
+                iteration=iteration, model=teacher["model"], attempted=len(remaining),
+                solved_by_rationale=len(solved), rationalization_attempted=len(attempted),
+                solved_by_rationalization=len(rationalized)))
+            remaining = [p for p in remaining if p not in solved | rationalized and p not in self.left_out]
+            if not remaining:
+                break
+
+    def stage(self, strategy: Strategy, problem_ids: list[str], teacher: dict[str, Any], iteration: int) -> set[str]:
+        """Generate one stage for ``problem_ids``; the problems that now have a kept sample."""
+        from generators.registry import model_identity
+
+        cfg, run = self.run.config, self.run
+        model, revision = model_identity(teacher)
+        context = PlanContext(iteration, cfg.sampling.params(), cfg.sampling.seed, model, revision)
+        requests = strategy.plan([run.problems[p] for p in problem_ids], context)
+        shards = plan_shards(requests, cfg.runner.shard_size, strategy)
+        jobs = [ShardJob(run.wh.root, run.run_key, teacher, shard, self.allow_generate) for shard in shards]
+        solved: set[str] = set()
+        failed_before = len(self.failures)
+        with tqdm(total=len(jobs), desc=f"generate {strategy.stage.value} (iteration {iteration})", unit="shard",
+                  disable=not self.progress) as bar:
+            for job, result in zip(jobs, self.map_stage(jobs)):
+                stopping.check()  # leaving cancels the shards not started; those in flight stop within a batch
+                solved |= self.collect(job, result)
+                bar.update()
+        if len(self.failures) > failed_before and not self.allow_partial:
+            raise PartialRun(partial_message(self.failures[failed_before:]))
+        return solved
+
+    def collect(self, job: ShardJob, result: ShardResult) -> set[str]:
+        shard = job.shard
+        if result.key != shard.key:
+            raise RuntimeError(f"map_stage gave shard {result.key} for {shard.key}: results must come in order")
+        self.timings["generate"] += result.seconds
+        if result.status == STOPPED:
+            raise stopping.Stopped()
+        if result.status in (FAILED, MISSING):
+            self.left_out.update(shard.problem_ids)
+            if result.status == MISSING:
+                self.missing.append(shard.key)
+                return set()
+            detail = {"stage": shard.stage.value, "iteration": shard.iteration, "problems": shard.problem_ids}
+            self.run.ledger.fail(shard.key, result.error or "unknown error", detail)
+            self.failures.append(FailedShard(shard=shard.key, stage=shard.stage.value, iteration=shard.iteration,
+                                             problems=len(shard.problem_ids), problem_ids=shard.problem_ids,
+                                             error=result.error or "unknown error"))
+            return set()
+        assert result.status == DONE, result.status
+        mark = time.perf_counter()
+        solved = self.tally.take(self.run.ledger.load(shard.key))
+        self.timings["check"] += time.perf_counter() - mark
+        return solved
+
+
+def partial_message(failures: list[FailedShard]) -> str:
+    first = failures[0]
+    return (f"{len(failures)} shard(s) failed after their retries (first: {first.stage}, iteration "
+            f"{first.iteration}, {first.problems} problems: {first.error}); nothing was published. Run the "
+            "same command again to retry them (finished shards come from the ledger), or add --allow-partial "
+            "to publish what finished, marked partial")
+
+
+def run_star(config: RunConfig, warehouse: str | None = None, map_stage: MapStage | None = None, *,
+             publish_partial: bool = False, allow_partial: bool = False, progress: bool = True) -> dict[str, Any]:
+    """The whole STaR run: prepare, iterate, publish; the run summary (with the report). Without
+    ``map_stage`` shards run one after another in this process."""
+    started = time.perf_counter()
+    run = prepare(config, warehouse)
+    prepared = time.perf_counter() - started
+    policy = RetryPolicy(config.runner.retries, config.runner.retry_delay_seconds)
+    loop = StarLoop(run, map_stage or map_in_process(policy), allow_generate=not publish_partial,
+                    allow_partial=allow_partial or publish_partial, progress=progress)
+    loop.timings["prepare"] = prepared
+    try:
+        loop.iterate()
+        mark = time.perf_counter()
+        found = make_report(run, loop.tally, loop.iterations, loop.failures, loop.missing)
+        summary = publish(run, loop.tally, loop.spool, loop.models, found)
+        loop.timings["select_and_publish"] += time.perf_counter() - mark
+    finally:
+        loop.spool.remove()
+    loop.timings["total"] = time.perf_counter() - started
+    summary["seconds"] = {k: round(v, 3) for k, v in loop.timings.items()}
+    return summary

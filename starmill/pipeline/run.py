@@ -1,0 +1,57 @@
+"""What one STaR run works with: its config, warehouse, problems, ledger and key."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from schemas import ProblemRecord, content_hash
+from schemas.errors import StarmillError
+from starmill.config import RunConfig
+from warehouse import Warehouse
+from warehouse.ledger import Ledger
+
+
+class RunError(StarmillError):
+    pass
+
+
+@dataclass
+class Run:
+    config: RunConfig
+    wh: Warehouse
+    problems_ref: str
+    problems: dict[str, ProblemRecord]
+    order: list[str]  # problem ids in source order
+    ledger: Ledger
+    run_key: str
+
+
+def run_key(config: RunConfig, problems_ref_fingerprint: str) -> str:
+    """What determines the generations: problems, teacher, prompts, sampling, R and iterations."""
+    parts = config.model_dump(mode="json", include={"teacher", "prompts", "sampling", "rationalization", "iterations"})
+    return content_hash("run", problems_ref_fingerprint, parts)[:16]
+
+
+def prepare(config: RunConfig, warehouse: str | None = None) -> Run:
+    from warehouse.sources import ensure_problems
+
+    wh = Warehouse(config.warehouse or warehouse, options=config.warehouse_options or None)
+    ref, problems = ensure_problems(wh, config.source, config.datasets.problems)
+    if not problems:
+        raise RunError(f"{ref} holds no problems: check the source and its rejects ({config.datasets.problems}_rejects)")
+    ids = [p.problem_id for p in problems]
+    key = run_key(config, content_hash(ids))
+    return Run(config, wh, ref, {p.problem_id: p for p in problems}, ids, Ledger(wh.root, key), key)
+
+
+def model_record(teacher: dict[str, Any], iteration: int) -> dict[str, Any]:
+    """The teacher of an iteration as the manifest records it (engine details filled in if loaded)."""
+    from generators.registry import loaded_info, model_identity
+
+    model, revision = model_identity(teacher)
+    record = {"iteration": iteration, "model": model, "revision": revision, "backend": teacher["backend"],
+              "options": teacher.get("options") or {}}
+    info = loaded_info(teacher)
+    if info is not None:
+        record.update(engine=info.engine, engine_version=info.engine_version, dtype=info.dtype)
+    return record

@@ -1,0 +1,121 @@
+"""Generation shards as jobs any executor can run, what one reports back, and the in-process mapper.
+
+A ``ShardJob`` names everything a worker needs (warehouse root, run key, teacher, shard); running it
+takes the shard from the ledger or generates and records it, and reports a small ``ShardResult``:
+the samples stay in the ledger, so nothing large travels back. ``map_in_process`` is a
+``map_stage`` for one process (tests, benchmarks); ``flows/star.py`` maps jobs as Prefect tasks.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
+
+from generators import stopping
+from generators.base import retryable
+from generators.sampling import Shard
+from schemas import SampleRecord
+from schemas.redact import redact_text
+from warehouse.ledger import Ledger
+
+DONE, FAILED, MISSING, STOPPED = "done", "failed", "missing", "stopped"
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    key: str
+    status: str  # done | failed (after its retries) | missing (not generated: a partial publish) | stopped
+    seconds: float = 0.0  # spent generating (0 when it came from the ledger)
+    samples: int = 0
+    tokens: int = 0  # completion tokens
+    error: str | None = None  # for failed: "Type: message", secrets redacted
+
+    @classmethod
+    def failure(cls, shard: Shard, exc: BaseException) -> "ShardResult":
+        return cls(shard.key, FAILED, error=redact_text(f"{type(exc).__name__}: {exc}"))
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    root: str  # the warehouse root (its store is opened with options once per process)
+    run_key: str
+    teacher: dict[str, Any]
+    shard: Shard
+    allow_generate: bool = True  # False for a partial publish: what the ledger lacks stays missing
+
+    def run(self) -> ShardResult:
+        """From the ledger, or generated and recorded; raises what generation raised, and ``Stopped``
+        once the run is asked to stop (nothing is recorded then)."""
+        ledger = Ledger(self.root, self.run_key)
+        samples, seconds = generate_shard(ledger, self.teacher, self.shard, self.allow_generate)
+        if samples is None:
+            return ShardResult(self.shard.key, MISSING)
+        return ShardResult(self.shard.key, DONE, seconds, len(samples), sum(s.completion_tokens for s in samples))
+
+
+def generate_shard(ledger: Ledger, teacher: dict[str, Any], shard: Shard,
+                   allow_generate: bool = True) -> tuple[list[SampleRecord] | None, float]:
+    """A shard's samples and the seconds spent generating them: from the ledger when it is there
+    (0 s), else generated and recorded. With ``allow_generate`` False (a partial publish), a shard not
+    in the ledger gives (None, 0). Raises ``Stopped`` once a stop is requested (nothing is recorded).
+    The engine's lock is taken per generate call, so a strategy that loops lets other shards in."""
+    stopping.check()
+    if ledger.has(shard.key):
+        return ledger.load(shard.key), 0.0
+    if not allow_generate:
+        return None, 0.0
+    from generators.registry import backend_for, backend_lock
+    from generators.sampling import run_shard
+
+    backend, lock = backend_for(teacher), backend_lock(teacher)
+
+    def generate(requests):
+        with lock:  # one generate call per engine at a time: engines and seeding are not thread-safe
+            return backend.generate(requests)
+
+    start = time.perf_counter()
+    samples = run_shard(backend, shard, generate)
+    seconds = time.perf_counter() - start
+    ledger.record(shard.key, samples)
+    return samples, seconds
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """A failing shard is tried again ``retries`` times, ``delay`` seconds first, doubling; errors
+    that say they are deterministic (bad settings, a missing model, a 4xx) and our own bugs are not."""
+
+    retries: int = 2
+    delay: float = 1.0
+
+    def delays(self) -> list[float]:
+        return [self.delay * 2**i for i in range(self.retries)]
+
+    @staticmethod
+    def should_retry(exc: BaseException) -> bool:
+        return not isinstance(exc, stopping.Stopped) and retryable(exc)
+
+
+def run_job(job: ShardJob, policy: RetryPolicy, sleep: Callable[[float], None] = time.sleep) -> ShardResult:
+    """One job under the retry policy: its result, a failure once retries are spent (or not worth
+    it), or ``stopped``."""
+    for delay in [*policy.delays(), None]:
+        try:
+            return job.run()
+        except stopping.Stopped:
+            return ShardResult(job.shard.key, STOPPED)
+        except Exception as exc:  # the policy decides; the loop records the failure
+            if delay is None or not policy.should_retry(exc):
+                return ShardResult.failure(job.shard, exc)
+            sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def map_in_process(policy: RetryPolicy) -> Callable[[Sequence[ShardJob]], Iterator[ShardResult]]:
+    """A ``map_stage`` that runs the jobs one after another in this process."""
+
+    def map_stage(jobs: Sequence[ShardJob]) -> Iterator[ShardResult]:
+        for job in jobs:
+            yield run_job(job, policy)
+
+    return map_stage

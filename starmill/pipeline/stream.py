@@ -1,0 +1,155 @@
+"""Samples stream shard by shard from the ledger through grading, the selection and a spool on
+local disk; what a run holds in memory is per-problem state (pass rates, pseudo-labels, which
+problems have a kept sample) and the samples of one shard.
+
+Every problem's samples of one stage and iteration are in one shard (one request per problem), and
+a later stage or iteration only gets problems with no kept sample yet, so selecting within a shard
+is selecting over the problem's whole history.
+"""
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from filters.selection import Selection, majority_labels, pass_at_k
+from schemas import ProblemRecord, SampleRecord, SftRecord
+from schemas.samples import Stage
+
+SPOOL_ROWS = 4096  # rows buffered per table before a row group is written
+TABLES = {"samples": SampleRecord, "sft": SftRecord}
+
+
+class Spool:
+    """The run's graded samples and sft rows, appended shard by shard to Parquet parts in ``folder``
+    and read back in batches when the run publishes."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        shutil.rmtree(self.folder, ignore_errors=True)  # what a stopped or killed run left
+        self.folder.mkdir(parents=True)
+        self.pending: dict[str, list] = {name: [] for name in TABLES}
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.parts: dict[str, list[Path]] = {name: [] for name in TABLES}
+        self.rows: Counter = Counter()
+
+    def add(self, table: str, records: list) -> None:
+        self.pending[table] += records
+        self.rows[table] += len(records)
+        if len(self.pending[table]) >= SPOOL_ROWS:
+            self._flush(table)
+
+    def _flush(self, table: str) -> None:
+        records, self.pending[table] = self.pending[table], []
+        if not records:
+            return
+        if table not in self.writers:
+            path = self.folder / f"{table}-{len(self.parts[table]):05d}.parquet"
+            self.parts[table].append(path)
+            self.writers[table] = pq.ParquetWriter(path, TABLES[table].arrow_schema(), compression="zstd")
+        self.writers[table].write_table(TABLES[table].to_table(records))
+
+    def _close(self, table: str) -> None:
+        self._flush(table)
+        writer = self.writers.pop(table, None)
+        if writer is not None:
+            writer.close()  # later rows start a new part
+
+    def batches(self, table: str) -> Iterator[pa.RecordBatch]:
+        self._close(table)
+        for path in self.parts[table]:
+            yield from pq.ParquetFile(path).iter_batches(batch_size=SPOOL_ROWS)
+
+    def write_parquet(self, table: str, path: Path) -> Path:
+        """Everything spooled of ``table`` so far as one Parquet file (``{sft}`` of an iteration command)."""
+        with pq.ParquetWriter(path, TABLES[table].arrow_schema(), compression="zstd") as writer:
+            for batch in self.batches(table):
+                writer.write_batch(batch)
+        return path
+
+    def remove(self) -> None:
+        for table in TABLES:
+            self._close(table)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class Tally:
+    """Grades and selects one shard's samples at a time, spools them, and keeps the per-problem state
+    and the counts the report needs."""
+
+    def __init__(self, problems: dict[str, ProblemRecord], selection: Selection, spool: Spool, *,
+                 n: int, workers: int, timeout: float, self_consistency: float | None):
+        self.problems, self.selection, self.spool = problems, selection, spool
+        self.workers, self.timeout, self.self_consistency = workers, timeout, self_consistency
+        self.ks = [k for k in sorted({1, min(2, n), n}) if k <= n]
+        self.counts: Counter = Counter()
+        self.drops: Counter = Counter()
+        self.filter_stats: Counter = Counter()
+        self.pass_sums: Counter = Counter()  # k -> sum over problems of pass@k (iteration-0 rationales)
+        self.rates: dict[str, float] = {}  # problem -> share of correct iteration-0 rationales
+        self.labels: dict[str, str] = {}  # problem without gold -> majority answer (self-consistency)
+        self.kept: set[str] = set()  # problems with a kept sample
+        self.verifiers: dict[str, str] = {}  # name -> version of every verdict seen
+
+    def take(self, samples: list[SampleRecord]) -> set[str]:
+        """Grade, select and spool one shard's samples; the problems that now have a kept sample."""
+        from filters.grading import grade
+        from warehouse.publish import sft_rows
+
+        labels = self._pseudo_labels(samples)
+        graded = grade(samples, self.problems, workers=self.workers, timeout=self.timeout, labels=labels)
+        final = self.selection.apply(graded, self.problems, self.filter_stats)
+        self._count(final)
+        self.spool.add("samples", final)
+        rows = sft_rows(final, self.problems, self.rates, self.labels)
+        self.spool.add("sft", rows)
+        solved = {r.problem_id for r in rows}
+        self.kept |= solved
+        self.counts["pseudo_labeled"] += sum(r.pseudo_label for r in rows)
+        return solved
+
+    def _pseudo_labels(self, samples: list[SampleRecord]) -> dict[str, str]:
+        if self.self_consistency is None:
+            return {}
+        from filters.grading import extracted_answers
+
+        unlabeled = [s for s in samples if not self.problems[s.problem_id].gold_answer and s.stage == Stage.RATIONALE]
+        if unlabeled:
+            votes = majority_labels(extracted_answers(unlabeled), self.self_consistency)
+            self.labels.update({p: answer for p, (answer, _) in votes.items()})
+        return {s.problem_id: self.labels[s.problem_id] for s in samples if s.problem_id in self.labels}
+
+    def _count(self, final: list[SampleRecord]) -> None:
+        total, right = Counter(), Counter()
+        for s in final:
+            self.counts[f"generated.{s.stage}"] += 1
+            self.counts[f"correct.{s.stage}"] += s.correct
+            self.counts[f"kept.{s.stage}"] += s.kept
+            if s.drop_reason:
+                self.drops[s.drop_reason] += 1
+            for verdict in s.verdicts:
+                self.verifiers[verdict["checker"]] = verdict["checker_version"]
+            if s.stage == Stage.RATIONALE and s.iteration == 0:
+                total[s.problem_id] += 1
+                right[s.problem_id] += s.correct
+        for problem_id, n in total.items():
+            self.rates[problem_id] = right[problem_id] / n
+            for k in self.ks:
+                self.pass_sums[k] += pass_at_k(n, right[problem_id], k)
+
+    def totals(self) -> dict[str, int]:
+        """Rows at every stage, as the manifests record them."""
+        counts = Counter(self.counts)
+        counts["problems"] = len(self.problems)
+        for key in ("generated", "correct", "kept"):
+            counts[key] = sum(v for k, v in self.counts.items() if k.startswith(f"{key}."))
+        counts["problems_solved"] = len(self.kept)
+        counts["problems_unsolved"] = len(self.problems) - len(self.kept)
+        return dict(counts)
+
+    def pass_at_k(self) -> dict[str, float]:
+        return {str(k): round(self.pass_sums[k] / max(len(self.rates), 1), 4) for k in self.ks}
