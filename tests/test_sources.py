@@ -157,3 +157,32 @@ def test_rows_without_answers_are_kept_when_answers_are_optional(tmp_path):
     assert rejects == []
     _, rejects, _ = split(SourceSpec(uri=str(path)))
     assert [r.reason for r in rejects] == ["missing_answer", "missing_answer"]
+
+
+def test_a_hub_source_is_fingerprinted_so_a_rerun_reuses_its_version(tmp_path, monkeypatch):
+    """The Hub is not reachable here: ``load_hub`` stands in with datasets built in memory, whose
+    fingerprint plays the part of the cache folder's (it names the dataset's commit)."""
+    import datasets
+
+    from warehouse.sources import ensure_problems, readers
+
+    rows = {"question": ["What is 2 + 3?", "What is 4 + 4?"], "answer": ["5", "8"]}
+    commit = {"fp": "aaaa"}
+
+    def load_hub(dataset_id, config, split, revision):
+        ds = datasets.Dataset.from_dict(rows)
+        ds._fingerprint = f"{dataset_id}-{commit['fp']}"
+        return ds
+
+    monkeypatch.setattr(readers, "load_hub", load_hub)
+    wh = Warehouse(str(tmp_path / "wh"))
+    spec = SourceSpec(uri="hf://someone/sums")
+    first, _ = ensure_problems(wh, spec)
+    assert wh.manifest(first).sources[0].fingerprint == "hf:someone/sums-aaaa"
+    assert ensure_problems(wh, spec)[0] == first  # same data: the same version, no new one
+    commit["fp"] = "bbbb"  # a new commit of the dataset
+    assert ensure_problems(wh, spec)[0] != first
+    pinned = SourceSpec(uri="hf://someone/sums", revision="0123456789abcdef0123456789abcdef01234567")
+    ref, _ = ensure_problems(wh, pinned)
+    assert wh.manifest(ref).sources[0].fingerprint == "hf-revision:0123456789abcdef0123456789abcdef01234567"
+    assert ensure_problems(wh, pinned)[0] == ref

@@ -59,9 +59,9 @@ def _rows(spec: SourceSpec) -> tuple[Iterator[RawRow], SourceEntry]:
                           "write hf://OWNER/NAME)")
     dataset_id = uri.removeprefix("hf://")
     ds = readers.load_hub(dataset_id, spec.hub_config, spec.split, spec.revision)
-    fingerprint = getattr(ds, "_fingerprint", None)
     return readers.read_datasets(ds), SourceEntry(name=name, uri=f"hf://{dataset_id}",
-                                                  fingerprint=fingerprint, license=spec.license)
+                                                  fingerprint=readers.hub_fingerprint(ds, spec.revision),
+                                                  license=spec.license)
 
 
 def _text(value: Any) -> str | None:
@@ -232,4 +232,9 @@ def _fingerprint(spec: SourceSpec) -> str | None:
 
         return fingerprint(spec.reasoning_gym)
     path = Path(spec.uri).expanduser()
-    return lineage.file_fingerprint(path) if path.exists() else None
+    if path.exists():
+        return lineage.file_fingerprint(path)
+    if looks_local(spec.uri):
+        return None
+    ds = readers.load_hub(spec.uri.removeprefix("hf://"), spec.hub_config, spec.split, spec.revision)
+    return readers.hub_fingerprint(ds, spec.revision)  # as ingest recorded it: the same data, the same version

@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -177,6 +178,22 @@ def load_hub(dataset_id: str, config: str | None, split: str | None, revision: s
             f"could not load {dataset_id!r} from the Hugging Face Hub ({first}). Check the id and your "
             "network or HF_TOKEN, or save the dataset locally and ingest the file or folder"
         ) from None
+
+
+def hub_fingerprint(ds: Any, revision: str | None) -> str | None:
+    """A Hub dataset's identity: the commit its revision names (40 hex digits), else the fingerprint
+    ``datasets`` gives the loaded data (a hash of its cache folder, which holds the dataset's commit),
+    so a new commit of the dataset is a new fingerprint and the same one is the same."""
+    if revision and re.fullmatch(r"[0-9a-f]{40}", revision):
+        return f"hf-revision:{revision}"
+    if hasattr(ds, "_fingerprint"):
+        return f"hf:{ds._fingerprint}"
+    parts = sorted((split, getattr(d, "_fingerprint", None)) for split, d in getattr(ds, "items", dict)())
+    if not parts or any(fp is None for _, fp in parts):
+        return None
+    from schemas import content_hash
+
+    return f"hf:{content_hash(parts)}"
 
 
 def check_text(path: Path, kind: str) -> None:
