@@ -86,3 +86,16 @@ def test_console_script_help_is_fast_and_light():
         capture_output=True, text=True, timeout=60,
     )
     assert probe.stdout.strip() == "[]"  # heavy libraries load only inside the commands that use them
+
+
+def test_every_warehouse_command_takes_the_warehouse_option_as_the_readme_says():
+    """The README: every command that reads or writes the warehouse takes --warehouse (-w), all but
+    check and generate, which work on answers and prompts only."""
+    from pathlib import Path
+
+    from starmill.commands import COMMANDS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "takes `--warehouse PATH` (`-w`, env\n`STARMILL_WAREHOUSE`): all but `check` and `generate`" in readme
+    takes = {c.name: any("--warehouse" in p.opts and "-w" in p.opts for p in c.params) for c in COMMANDS}
+    assert {name for name, yes in takes.items() if not yes} == {"check", "generate"}

@@ -272,3 +272,16 @@ def test_a_flow_made_version_exports_for_distillation(demo_run, tmp_path):
         assert assistant == {"role": "assistant", "content": sft[row["sample_id"]]["completion"]}
     card = (tmp_path / "out" / "README.md").read_text()
     assert summary["sft"] in card and f"| kept | {summary['counts']['kept']} |" in card.replace("`", "")
+
+
+def test_a_run_with_failed_shards_exits_1_and_publishes_nothing(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(small_config(n=4, teacher={
+        "backend": "openai", "model": "x", "base_url": "http://127.0.0.1:9/v1",
+        "options": {"max_retries": 0, "timeout": 2}})))
+    proc = _cli(["run", str(config), "--json"], tmp_path / "wh")
+    out, _ = proc.communicate(timeout=300)
+    err = (tmp_path / "wh" / "cli-0.log").read_text()
+    assert proc.returncode == 1 and out == "", err[-3000:]
+    assert "Error: 1 shard(s) failed after their retries" in err and "--allow-partial" in err
+    assert Warehouse(tmp_path / "wh").versions("sft") == []

@@ -84,7 +84,8 @@ class StarLoop:
                 iteration=iteration, model=teacher["model"], attempted=len(remaining),
                 solved_by_rationale=len(solved), rationalization_attempted=len(attempted),
                 solved_by_rationalization=len(rationalized)))
-            remaining = [p for p in remaining if p not in solved | rationalized and p not in self.left_out]
+            done = solved | rationalized | self.left_out
+            remaining = [p for p in remaining if p not in done]
             if not remaining:
                 break
 
