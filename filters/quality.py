@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Iterable
 
 from schemas import ProblemRecord, SampleRecord
+from schemas.registry import Registry
 from schemas.samples import Stage
 
 
@@ -52,16 +53,10 @@ class SampleFilter:
         return out
 
 
-FILTERS: dict[str, type[SampleFilter]] = {}
+FILTERS: Registry[SampleFilter] = Registry("filter")
 
 
-def register(cls: type[SampleFilter]) -> type[SampleFilter]:
-    """Class decorator: make a filter available by its ``name``."""
-    FILTERS[cls.name] = cls
-    return cls
-
-
-@register
+@FILTERS.register
 class Truncated(SampleFilter):
     """Output cut by the token limit, or an opened ``<think>`` never closed."""
 
@@ -75,7 +70,7 @@ class Truncated(SampleFilter):
         return None
 
 
-@register
+@FILTERS.register
 class Length(SampleFilter):
     """The whole output (reasoning and answer) within ``min_chars``..``max_chars`` characters."""
 
@@ -106,7 +101,7 @@ def _script(ch: str) -> str | None:
     return head if head in _SCRIPTS else None
 
 
-@register
+@FILTERS.register
 class MixedLanguage(SampleFilter):
     """Text in more than one writing system (a common failure of multilingual teachers)."""
 
@@ -131,7 +126,7 @@ _LEAK_WORDS = re.compile(r"\b(hint|hinted|given answer|answer (?:is )?given|we a
                          r"the (?:correct|expected) answer is)\b", re.I)
 
 
-@register
+@FILTERS.register
 class HintLeak(SampleFilter):
     """A rationalization that leans on the hint instead of reasoning to the answer.
 
@@ -171,10 +166,4 @@ def _mentions(text: str, answer: str) -> bool:
 def get_filter(name: str, options: dict[str, Any] | None = None,
                context: FilterContext = FilterContext()) -> SampleFilter:
     """A new filter ``name`` with ``options``; an unknown name or option raises ValueError."""
-    cls = FILTERS.get(name)
-    if cls is None:
-        raise ValueError(f"unknown filter {name!r} (known: {', '.join(sorted(FILTERS))})")
-    try:
-        return cls.build(dict(options or {}), context)
-    except TypeError as exc:
-        raise ValueError(f"filter {name!r}: {exc}") from None
+    return FILTERS.make(name, options, lambda cls, opts: cls.build(opts, context))

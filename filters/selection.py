@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Iterable, Sequence
 
 from filters.quality import FilterContext, SampleFilter, get_filter
 from schemas import ProblemRecord, SampleRecord
+from schemas.registry import Registry
 from schemas.samples import Stage
 
 STAGE_ORDER = {Stage.RATIONALE: 0, Stage.RATIONALIZATION: 1}
@@ -87,16 +88,10 @@ class Selector:
         raise NotImplementedError
 
 
-SELECTORS: dict[str, type[Selector]] = {}
+SELECTORS: Registry[Selector] = Registry("selector")
 
 
-def register(cls: type[Selector]) -> type[Selector]:
-    """Class decorator: make a selector available by its ``name``."""
-    SELECTORS[cls.name] = cls
-    return cls
-
-
-@register
+@SELECTORS.register
 class DistinctCorrect(Selector):
     """Rejection sampling: up to ``k`` correct, distinct samples. Earlier stages, iterations and sample
     indexes win; exact duplicates (after whitespace and case folding) and near duplicates (word 5-gram
@@ -137,13 +132,7 @@ class DistinctCorrect(Selector):
 
 def get_selector(name: str, options: dict[str, Any] | None = None) -> Selector:
     """A new selector ``name`` with ``options``; an unknown name or option raises ValueError."""
-    cls = SELECTORS.get(name)
-    if cls is None:
-        raise ValueError(f"unknown selector {name!r} (known: {', '.join(sorted(SELECTORS))})")
-    try:
-        return cls(**dict(options or {}))
-    except TypeError as exc:
-        raise ValueError(f"selector {name!r}: {exc}") from None
+    return SELECTORS.make(name, options)
 
 
 def by_problem(samples: Iterable[SampleRecord]) -> dict[str, list[SampleRecord]]:

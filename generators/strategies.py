@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Callable, ClassVar, Sequence
 
-from generators.base import EngineInfo, SamplingParams, SettingsError
+from generators.base import EngineInfo, SamplingParams
 from generators.sampling import Generate, PlannedRequest, plan_requests, sample_requests
 from schemas import ProblemRecord, SampleRecord
+from schemas.registry import Registry
 from schemas.samples import Stage
 
 
@@ -58,16 +59,10 @@ class Strategy:
         return f"{type(self).__name__}({self.describe()})"
 
 
-STRATEGIES: dict[str, type[Strategy]] = {}
+STRATEGIES: Registry[Strategy] = Registry("generation strategy")
 
 
-def register(cls: type[Strategy]) -> type[Strategy]:
-    """Class decorator: make a strategy available by its ``name``."""
-    STRATEGIES[cls.name] = cls
-    return cls
-
-
-@register
+@STRATEGIES.register
 class IndependentSamples(Strategy):
     """n independent samples of the plain prompt per problem (the rationale stage)."""
 
@@ -75,7 +70,7 @@ class IndependentSamples(Strategy):
     stage = Stage.RATIONALE
 
 
-@register
+@STRATEGIES.register
 class HintedRationalization(Strategy):
     """STaR rationalization: R attempts with the gold answer as a hint (``template`` has ``{hint}``),
     each stored with the hint-free prompt of ``training_template``."""
@@ -85,12 +80,9 @@ class HintedRationalization(Strategy):
 
 
 def available(stage: Stage | None = None) -> list[str]:
-    return sorted(name for name, cls in STRATEGIES.items() if stage is None or cls.stage == stage)
+    return STRATEGIES.names(lambda cls: stage is None or cls.stage == stage)
 
 
 def get_strategy(name: str, **options: Any) -> Strategy:
-    """A new strategy ``name`` built with ``options``; an unknown name raises ``SettingsError``."""
-    cls = STRATEGIES.get(name)
-    if cls is None:
-        raise SettingsError(f"unknown generation strategy {name!r} (known: {', '.join(available())})")
-    return cls(**options)
+    """A new strategy ``name`` built with ``options``; an unknown name or option raises ValueError."""
+    return STRATEGIES.make(name, options)

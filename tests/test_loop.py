@@ -171,7 +171,7 @@ def test_a_strategy_may_loop_and_takes_the_lock_per_call(tmp_path, monkeypatch):
             TwoRounds.between.append(registry.backend_lock(cfg_teacher["t"]).locked())
             return first[: len(first) // 2] + sample_requests(requests, generate, info)[len(first) // 2:]
 
-    monkeypatch.setitem(strategies.STRATEGIES, TwoRounds.name, TwoRounds)
+    monkeypatch.setitem(strategies.STRATEGIES.classes, TwoRounds.name, TwoRounds)
 
     cfg = config(tmp_path, QUESTIONS, sampling={"n": 2, "seed": 1, "strategy": "two_rounds_test"},
                  rationalization={"enabled": False})
