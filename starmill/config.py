@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from schemas.errors import StarmillError, StarmillWarning
+from schemas.samples import Stage
 from schemas.sources import SourceSpec
 
 DEMO_TEACHER = "starmill/demo-teacher"  # the committed demo model (generators/demo_teacher/)
@@ -75,7 +76,7 @@ class SamplingConfig(_Strict):
     @field_validator("strategy")
     @classmethod
     def _strategy(cls, name: str) -> str:
-        return _strategy_of(name, "rationale")
+        return _strategy_of(name, Stage.RATIONALE)
 
     def params(self):
         """As ``generators.base.SamplingParams`` (n and the seed are the strategy's to set)."""
@@ -93,15 +94,14 @@ class RationalizationConfig(_Strict):
     @field_validator("strategy")
     @classmethod
     def _strategy(cls, name: str) -> str:
-        return _strategy_of(name, "rationalization")
+        return _strategy_of(name, Stage.RATIONALIZATION)
 
 
-def _strategy_of(name: str, stage: str) -> str:
+def _strategy_of(name: str, stage: Stage) -> str:
     from generators.strategies import available
-    from schemas.samples import Stage
 
-    if name not in available(Stage(stage)):
-        raise ValueError(f"unknown {stage} strategy {name!r} (known: {', '.join(available(Stage(stage)))})")
+    if name not in available(stage):
+        raise ValueError(f"unknown {stage.value} strategy {name!r} (known: {', '.join(available(stage))})")
     return name
 
 

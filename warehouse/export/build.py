@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.redact import redact
+from schemas.samples import Stage
 from warehouse.lineage import starmill_version
 from warehouse.export import hub
 from warehouse.export.card import render_card, size_category
@@ -52,7 +53,7 @@ def _read(wh, ref: str, weight: float) -> tuple[Part, pa.Table]:
     stages = table.column("stage")
     rates = dict(zip(table.column("problem_id").to_pylist(), table.column("pass_rate").to_pylist()))
     part = Part(ref=ref, weight=weight, manifest=manifest, rows=table.num_rows,
-                rationalized=pc.sum(pc.equal(stages, "rationalization")).as_py() or 0, pass_rates=rates)
+                rationalized=pc.sum(pc.equal(stages, Stage.RATIONALIZATION.value)).as_py() or 0, pass_rates=rates)
     return part, table
 
 
@@ -80,7 +81,7 @@ def build_export(wh, settings: ExportSettings, repo_id: str | None = None) -> Ex
     rates = dict(zip(rows.column("problem_id").to_pylist(), rows.column("pass_rate").to_pylist()))
     return Export(
         settings=settings, parts=parts, eval_sets=eval_sets, splits=splits,
-        rationalized=pc.sum(pc.equal(rows.column("stage"), "rationalization")).as_py() or 0,
+        rationalized=pc.sum(pc.equal(rows.column("stage"), Stage.RATIONALIZATION.value)).as_py() or 0,
         pass_rates=[rates[p] for p in sorted(rates)], lengths=[len(assistant_text(r)) for r in content],
         repo_id=repo_id, command=redact(settings.command(parts)),
     )
