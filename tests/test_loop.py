@@ -212,3 +212,26 @@ def test_show_reads_the_report(tmp_path, capsys):
     code, out, _ = run_cli(capsys, "show", summary["sft"], "-w", str(tmp_path / "wh"), "--json")
     info = json.loads(out)
     assert info["report"]["k"] == 2 and "report" not in info["manifest"]
+
+
+def test_the_loop_never_imports_prefect(tmp_path):
+    """The plain loop in a fresh process: a whole run, and Prefect is not among the modules loaded."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = f"""
+import sys
+from generators.registry import use_backend
+from generators.stub_backend import StubBackend
+from starmill.config import parse_config
+from starmill.pipeline import run_star
+cfg = parse_config({{"source": {{"procedural": {{"n": 8}}}}, "teacher": {{"model": "stub"}}}})
+use_backend(cfg.teacher.model_dump(mode="json"), StubBackend())
+summary = run_star(cfg, {str(tmp_path / 'wh')!r}, progress=False)
+print(summary["sft"], sorted(m for m in sys.modules if m.split(".")[0] == "prefect"))
+"""
+    repo = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["sft@v1", "[]"]

@@ -40,6 +40,8 @@ def test_chat_matches_raw_llm_chat_for_a_seed(vllm_backend):
     assert [c.text for c in ours.completions] == [o.text for o in sorted(raw.outputs, key=lambda o: o.index)]
     assert {c.prompt_tokens for c in ours.completions} == {len(raw.prompt_token_ids)}
     assert [c.completion_tokens for c in ours.completions] == [len(o.token_ids) for o in raw.outputs]
+    raw_ids = [tuple(o.token_ids) for o in sorted(raw.outputs, key=lambda o: o.index)]
+    assert [c.token_ids for c in ours.completions] == raw_ids
 
 
 @pytest.mark.slow
