@@ -1,4 +1,6 @@
-"""starmill: the application shell (CLI, configuration, lineage helpers)."""
+"""starmill: the core (``pipeline``, the STaR loop; ``config``; ``training``; ``evaluation``) and,
+above ``flows``, the CLI shell (``cli``, ``commands``, ``output``, ``options``, ``interrupts``).
+The README's Architecture section and the import contract in pyproject.toml say who imports whom."""
 from importlib.metadata import PackageNotFoundError, version as _version
 
 try:
