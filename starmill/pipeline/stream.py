@@ -8,11 +8,14 @@ is selecting over the problem's whole history.
 """
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
+import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -25,12 +28,17 @@ TABLES = {"samples": SampleRecord, "sft": SftRecord}
 
 
 class Spool:
-    """The run's graded samples and sft rows, appended shard by shard to Parquet parts in ``folder``
-    and read back in batches when the run publishes."""
+    """The run's graded samples and sft rows, appended shard by shard to Parquet parts in a folder of
+    its own under ``parent`` and read back in batches when the run publishes."""
 
-    def __init__(self, folder: Path):
-        self.folder = Path(folder)
-        shutil.rmtree(self.folder, ignore_errors=True)  # what a stopped or killed run left
+    def __init__(self, parent: Path):
+        parent = Path(parent)
+        if parent.is_dir():  # what killed runs left (two runs of one config may spool at once)
+            for old in parent.iterdir():
+                pid = old.name.split("-")[0]
+                if not (pid.isdigit() and psutil.pid_exists(int(pid))):
+                    shutil.rmtree(old, ignore_errors=True)
+        self.folder = parent / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.folder.mkdir(parents=True)
         self.pending: dict[str, list] = {name: [] for name in TABLES}
         self.writers: dict[str, pq.ParquetWriter] = {}
