@@ -96,7 +96,7 @@ def test_kd_bad_input_is_one_error_line(make_sft_version, tmp_path, capsys):
         code, _, stderr = run_cli(capsys, "train", ref, "--base", STUDENT, "--output", str(tmp_path / "o"),
                                   "--kd", "topk", *extra, "-w", wh.root)
         assert code == 1 and message in stderr.strip().splitlines()[-1], stderr
-    assert not (tmp_path / "o").exists()
+        assert not (tmp_path / "o").exists() and not (tmp_path / "o.partial").exists()
 
 
 def test_kd_with_the_settings_object(make_sft_version, tmp_path):

@@ -67,17 +67,24 @@ def _partial(output: Path, plan: dict[str, Any]) -> Path:
     return partial
 
 
-def _kd_trainer(model, tokenizer, base: str, rows, settings: TrainSettings, common: dict, peft_config, callbacks):
-    """A trainer whose loss adds the teacher's top-k distribution (starmill.training.kd)."""
-    import datasets
-    from transformers import TrainingArguments
-
+def _load_teacher(settings: TrainSettings, tokenizer, base: str):
+    """The kd teacher, checked to share the student's tokenizer (before any folder is made)."""
     from starmill.training import kd
 
     if not settings.teacher:
         raise TrainError("--kd topk needs a teacher: --teacher MODEL (same tokenizer as the student)")
     teacher, teacher_tok = _load_base(settings.teacher)
     kd.check_same_tokenizer(tokenizer, teacher_tok, base, settings.teacher)
+    return teacher
+
+
+def _kd_trainer(model, tokenizer, teacher, rows, settings: TrainSettings, common: dict, peft_config, callbacks):
+    """A trainer whose loss adds the teacher's top-k distribution (starmill.training.kd)."""
+    import datasets
+    from transformers import TrainingArguments
+
+    from starmill.training import kd
+
     encoded = kd.encode_rows(tokenizer, rows, settings.max_length)
     kd.teacher_topk(teacher, encoded, settings.kd_topk)
     del teacher
@@ -117,6 +124,7 @@ def train_sft(wh, ref: str, base: str, output: str | Path, settings: TrainSettin
     bf16 = settings.bf16 if settings.bf16 is not None else bool(cuda and torch.cuda.is_bf16_supported())
     set_seed(settings.seed)
     model, tokenizer = _load_base(base)  # before any folder is made: a bad base leaves nothing
+    teacher = _load_teacher(settings, tokenizer, base) if settings.kd == "topk" else None
     plan = _plan(str(version), base, settings, len(rows))
     partial = _partial(output, plan)
     peft_config = None
@@ -138,7 +146,7 @@ def train_sft(wh, ref: str, base: str, output: str | Path, settings: TrainSettin
         report_to=[], use_cpu=not cuda, dataloader_num_workers=0, disable_tqdm=not progress,
     )
     if settings.kd == "topk":
-        trainer = _kd_trainer(model, tokenizer, base, rows, settings, common, peft_config, callbacks)
+        trainer = _kd_trainer(model, tokenizer, teacher, rows, settings, common, peft_config, callbacks)
     else:
         args = SFTConfig(**common, max_length=settings.max_length, completion_only_loss=True)
         trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
