@@ -68,16 +68,19 @@ def generate_shard(ledger: Ledger, teacher: dict[str, Any], shard: Shard,
     from generators.sampling import run_shard
 
     backend, lock = backend_for(teacher), backend_lock(teacher)
+    busy = [0.0]  # seconds in the engine, not waiting for it
 
     def generate(requests):
         with lock:  # one generate call per engine at a time: engines and seeding are not thread-safe
-            return backend.generate(requests)
+            start = time.perf_counter()
+            try:
+                return backend.generate(requests)
+            finally:
+                busy[0] += time.perf_counter() - start
 
-    start = time.perf_counter()
     samples = run_shard(backend, shard, generate)
-    seconds = time.perf_counter() - start
     ledger.record(shard.key, samples)
-    return samples, seconds
+    return samples, busy[0]
 
 
 @dataclass(frozen=True)
