@@ -33,6 +33,19 @@ VERDICT = pa.struct(
 )
 
 
+SCORE = pa.struct(
+    [
+        pa.field("scorer", pa.string()),  # e.g. "steps", "orm", "prm"
+        pa.field("version", pa.string()),
+        pa.field("value", pa.float64()),  # the sample's score (a process scorer: aggregated over steps)
+        pa.field("steps", pa.list_(pa.float64())),  # per-step values of a process scorer, else null
+    ]
+)
+TOKEN_IDS = pa.list_(pa.int32())
+TOPK_IDS = pa.list_(pa.list_(pa.int32()))  # per completion token: the teacher's top-k token ids
+TOPK_LOGPROBS = pa.list_(pa.list_(pa.float32()))  # and their logprobs, in the same order
+
+
 def think_text(reasoning: str, answer: str) -> str:
     """R1 style: ``<think>`` reasoning ``</think>`` then the answer."""
     return f"<think>\n{reasoning.strip()}\n</think>\n\n{answer.strip()}"
@@ -82,6 +95,10 @@ class SampleRecord(Record):
     correct: bool = False  # the primary checker's verdict == "correct"
     kept: bool = False
     drop_reason: str | None = None
+    scores: list[dict[str, Any]] = field(default_factory=list)  # SCORE rows, one per scorer that saw it
+    token_ids: list[int] | None = None  # the completion's tokens, stored when sampling.logprobs is on
+    topk_ids: list[list[int]] | None = None  # the teacher's top-k per completion token (logprobs on)
+    topk_logprobs: list[list[float]] | None = None
 
     def output_text(self) -> str:
         """The whole output, reasoning included: a server's separate reasoning (``reasoning_content``)
@@ -91,7 +108,7 @@ class SampleRecord(Record):
         return self.completion
 
     TABLE: ClassVar[str] = "samples"
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2  # 2: scores, token_ids, topk_ids, topk_logprobs (nullable; v1 reads)
     ARROW_SCHEMA: ClassVar[pa.Schema] = pa.schema(
         [
             pa.field("sample_id", pa.string(), nullable=False),
@@ -119,5 +136,9 @@ class SampleRecord(Record):
             pa.field("correct", pa.bool_(), nullable=False),
             pa.field("kept", pa.bool_(), nullable=False),
             pa.field("drop_reason", pa.string()),
+            pa.field("scores", pa.list_(SCORE)),
+            pa.field("token_ids", TOKEN_IDS),
+            pa.field("topk_ids", TOPK_IDS),
+            pa.field("topk_logprobs", TOPK_LOGPROBS),
         ]
     )

@@ -7,7 +7,7 @@ from typing import ClassVar
 import pyarrow as pa
 
 from schemas.base import Record
-from schemas.samples import MESSAGE
+from schemas.samples import MESSAGE, TOKEN_IDS, TOPK_IDS, TOPK_LOGPROBS
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +26,12 @@ class SftRecord(Record):
     pseudo_label: bool  # True when the label came from self-consistency, not a gold answer
     pass_rate: float  # the problem's share of correct first-stage samples (pass@1 estimate)
     model: str
+    token_ids: list[int] | None = None  # the teacher's completion tokens (when sampling.logprobs was on)
+    topk_ids: list[list[int]] | None = None  # its top-k per token, for logit distillation
+    topk_logprobs: list[list[float]] | None = None
 
     TABLE: ClassVar[str] = "sft"
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2  # 2: token_ids, topk_ids, topk_logprobs (nullable; v1 reads)
     ARROW_SCHEMA: ClassVar[pa.Schema] = pa.schema(
         [
             pa.field("sample_id", pa.string(), nullable=False),
@@ -45,5 +48,8 @@ class SftRecord(Record):
             pa.field("pseudo_label", pa.bool_(), nullable=False),
             pa.field("pass_rate", pa.float64(), nullable=False),
             pa.field("model", pa.string(), nullable=False),
+            pa.field("token_ids", TOKEN_IDS),
+            pa.field("topk_ids", TOPK_IDS),
+            pa.field("topk_logprobs", TOPK_LOGPROBS),
         ]
     )
