@@ -2,7 +2,10 @@
 
 Messages go to ``/chat/completions``, text to ``/completions``. Requests run concurrently (at most
 ``max_concurrency`` in flight); 429, 5xx, timeouts, dropped connections and unparseable bodies are
-retried with exponential backoff and jitter, honouring ``Retry-After``.
+retried with exponential backoff and jitter, honouring ``Retry-After``. Given several base URLs (one
+server per node: data-parallel generation), each request goes to the server with the fewest requests
+in flight; a server that fails to answer is set aside for a while and its requests retried on the
+others at once.
 
 Failure policy: when a request still fails after its retries, or the server answers something that
 is not a completion, ``generate`` cancels the rest of the batch and raises ``GenerationError``. A
@@ -40,6 +43,7 @@ N_REJECTED_STATUS = frozenset({400, 422})  # how servers refuse n > 1
 REQUEST_REFUSED_STATUS = frozenset({400, 413, 422})  # a refusal of the request itself (e.g. over the context)
 RETRY_AFTER_MAX = 600.0  # seconds: a longer Retry-After is taken as this
 PROBE_TIMEOUT = 5.0  # seconds for each GET that identifies a vLLM server
+SET_ASIDE_SECONDS = 10.0  # a server that failed is skipped this long while another one is up
 
 
 class OpenAIBackend:
@@ -48,8 +52,9 @@ class OpenAIBackend:
     def __init__(
         self,
         model: str,
-        base_url: str,
+        base_url: str | Sequence[str] | None = None,
         *,
+        base_urls: Sequence[str] | None = None,
         api_key_env: str = "OPENAI_API_KEY",
         max_concurrency: int = 16,
         timeout: float = 60.0,
@@ -67,10 +72,19 @@ class OpenAIBackend:
             raise SettingsError(f"timeout must be > 0 seconds, got {timeout}")
         if max_retries < 0:
             raise SettingsError(f"max_retries must be >= 0, got {max_retries}")
-        if not base_url.startswith(("http://", "https://")):
-            raise SettingsError(f"base_url must start with http:// or https://, got {base_url!r}")
+        urls = [base_url] if isinstance(base_url, str) else list(base_url or ())
+        urls += [u for u in base_urls or () if u not in urls]
+        if not urls:
+            raise SettingsError("the openai backend needs base_url (or options.base_urls: a list of servers)")
+        for url in urls:
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                raise SettingsError(f"base_url must start with http:// or https://, got {url!r}")
         self.model = model
-        self.base_url, self._basic_auth = split_credentials(base_url.rstrip("/"))
+        split = [split_credentials(u.rstrip("/")) for u in urls]
+        self.base_urls = [u for u, _ in split]  # without credentials: these reach messages and lineage
+        self._basic_auths = [auth for _, auth in split]
+        self.base_url, self._basic_auth = split[0]
+        self._set_aside: dict[int, float] = {}  # server index -> monotonic time it may be used again
         self.api_key_env = api_key_env
         self.max_concurrency = max_concurrency
         self.timeout = timeout
@@ -85,7 +99,8 @@ class OpenAIBackend:
         self._probed = False
 
     def __repr__(self) -> str:
-        return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r})"
+        urls = self.base_url if len(self.base_urls) == 1 else self.base_urls
+        return f"OpenAIBackend(model={self.model!r}, base_url={urls!r})"
 
     # -- Backend -----------------------------------------------------------------------------
 
@@ -118,10 +133,12 @@ class OpenAIBackend:
                         info: EngineInfo | None = None) -> list[GenerationResult]:
         info = info or EngineInfo("openai", self._server_version, self.model, self.revision, None)
         key = os.environ.get(self.api_key_env)
-        headers = self._auth_headers(key)
+        # one server: its credentials on the session; several: each request carries its server's
+        headers = self._auth_headers(key) if key or len(self.base_urls) == 1 else {}
         # aiohttp, not httpx: at 16-256 requests in flight httpx's pool was 10-50x slower than a raw
         # aiohttp client against the same server (bench/openai_client.py)
-        connector = aiohttp.TCPConnector(limit=self.max_concurrency, limit_per_host=self.max_concurrency)
+        connector = aiohttp.TCPConnector(limit=self.max_concurrency * len(self.base_urls),
+                                         limit_per_host=self.max_concurrency)
         gate = asyncio.Semaphore(self.max_concurrency)
         meter = _Meter(sum(r.sampling.n for r in requests), self.progress, self.model)
         session = aiohttp.ClientSession(headers=headers, connector=connector,
@@ -147,28 +164,46 @@ class OpenAIBackend:
         server. A server that is down is probed again on the next call."""
         if self._probed:
             return
-        headers = self._auth_headers(os.environ.get(self.api_key_env))
+        key = os.environ.get(self.api_key_env)
         timeout = min(PROBE_TIMEOUT, self.timeout)
-        try:
-            models = httpx.get(f"{self.base_url}/models", headers=headers, timeout=timeout)
-            owners = {m.get("owned_by") for m in models.json().get("data", [])} if models.status_code == 200 else set()
-            version = None
-            if "vllm" in owners:
-                answer = httpx.get(f"{self.base_url.removesuffix('/v1')}/version", timeout=timeout)
-                version = answer.json().get("version") if answer.status_code == 200 else None
-        except httpx.HTTPError:
+        for i, base in enumerate(self.base_urls):  # the first server that answers speaks for all
+            try:
+                models = httpx.get(f"{base}/models", headers=self._auth_headers(key, i), timeout=timeout)
+                owners = {m.get("owned_by") for m in models.json().get("data", [])} if models.status_code == 200 else set()
+                version = None
+                if "vllm" in owners:
+                    answer = httpx.get(f"{base.removesuffix('/v1')}/version", timeout=timeout)
+                    version = answer.json().get("version") if answer.status_code == 200 else None
+            except httpx.HTTPError:
+                continue
+            except (ValueError, AttributeError, TypeError):  # not JSON, or not the shape we know
+                version, owners = None, set()
+            break
+        else:
             return
-        except (ValueError, AttributeError, TypeError):  # not JSON, or not the shape we know
-            version, owners = None, set()
         self._probed = True
         if "vllm" in owners:
             self._server_version = f"vllm {version}" if isinstance(version, str) else "vllm"
 
-    def _auth_headers(self, key: str | None) -> dict[str, str]:
-        """The API key as a bearer token; without one, credentials the base_url carried (basic auth)."""
+    def _auth_headers(self, key: str | None, server: int = 0) -> dict[str, str]:
+        """The API key as a bearer token; without one, credentials the server's base_url carried (basic auth)."""
         if key:
             return {"Authorization": f"Bearer {key}"}
-        return {"Authorization": self._basic_auth.value} if self._basic_auth else {}
+        auth = self._basic_auths[server]
+        return {"Authorization": auth.value} if auth else {}
+
+    def _pick(self, in_flight: list[int], avoid: int | None) -> int:
+        """The server for the next attempt: fewest in flight among those not set aside (and not the one
+        that just failed, when there is another); all set aside, the least loaded of all."""
+        now = time.monotonic()
+        every = range(len(self.base_urls))
+        up = [i for i in every if self._set_aside.get(i, 0.0) <= now]
+        choices = [i for i in up if i != avoid] or up or [i for i in every if i != avoid] or list(every)
+        return min(choices, key=lambda i: in_flight[i])
+
+    def _another_up(self, failed: int) -> bool:
+        now = time.monotonic()
+        return any(i != failed and self._set_aside.get(i, 0.0) <= now for i in range(len(self.base_urls)))
 
     @property
     def is_vllm(self) -> bool:
@@ -185,6 +220,8 @@ class _Call:
     def __init__(self, backend: OpenAIBackend, client: aiohttp.ClientSession, gate: asyncio.Semaphore,
                  meter: "_Meter") -> None:
         self.b, self.client, self.gate, self.meter = backend, client, gate, meter
+        self.in_flight = [0] * len(backend.base_urls)  # per server, for least-outstanding balancing
+        self.per_request_auth = len(backend.base_urls) > 1 and not os.environ.get(backend.api_key_env)
 
     async def request(self, request: GenerationRequest) -> list[Completion]:
         n = request.sampling.n
@@ -225,18 +262,26 @@ class _Call:
         """POST with retries; returns (status, parsed JSON). Raises ``GenerationError`` when it gives up."""
         b = self.b
         chat = request.messages is not None
-        url = f"{b.base_url}/{'chat/completions' if chat else 'completions'}"
+        path = "chat/completions" if chat else "completions"
         payload = build_payload(b, request, n=n, seed=seed)
         problem = ""
+        server: int | None = None
         for attempt in range(b.max_retries + 1):
             retry_after: float | None = None
             fatal: str | None = None
             try:
                 async with self.gate:
-                    async with asyncio.timeout(b.timeout):
-                        async with self.client.post(url, json=payload) as response:
-                            raw = await response.read()
-                            status, retry_header = response.status, response.headers.get("retry-after")
+                    server = b._pick(self.in_flight, avoid=server)
+                    url = f"{b.base_urls[server]}/{path}"
+                    headers = b._auth_headers(None, server) if self.per_request_auth else None
+                    self.in_flight[server] += 1
+                    try:
+                        async with asyncio.timeout(b.timeout):
+                            async with self.client.post(url, json=payload, headers=headers) as response:
+                                raw = await response.read()
+                                status, retry_header = response.status, response.headers.get("retry-after")
+                    finally:
+                        self.in_flight[server] -= 1
             except TimeoutError:  # asyncio's and aiohttp's timeouts are both TimeoutError
                 problem = f"no answer within {b.timeout:g}s"
             except aiohttp.ClientConnectorError as exc:
@@ -264,6 +309,10 @@ class _Call:
             if attempt == b.max_retries:
                 break
             delay = retry_after if retry_after is not None else backoff(b, attempt)
+            if len(b.base_urls) > 1:
+                b._set_aside[server] = time.monotonic() + max(SET_ASIDE_SECONDS, retry_after or 0.0)
+                if b._another_up(server):
+                    delay = 0.0  # another server takes it now; this one is set aside
             log.warning("request %s: %s; retry %d/%d in %.2fs", request.request_id,
                         b.redact(problem), attempt + 1, b.max_retries, delay)
             await asyncio.sleep(delay)

@@ -34,7 +34,8 @@ def backend_for(teacher: dict[str, Any]) -> Backend:
         if key not in _BACKENDS:
             opts = dict(teacher.get("options") or {})
             if teacher.get("backend") == "openai":
-                opts.setdefault("base_url", teacher.get("base_url"))
+                servers = opts.get("base_urls") or [None]  # data parallel: one server per node
+                opts.setdefault("base_url", teacher.get("base_url") or servers[0])
             else:
                 if teacher.get("revision"):
                     opts.setdefault("revision", teacher["revision"])
