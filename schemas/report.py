@@ -43,6 +43,10 @@ class IterationReport(_Part):
     solved_by_rationale: int  # of those, problems with a kept rationale
     rationalization_attempted: int  # problems given to rationalization (0 when it is off)
     solved_by_rationalization: int  # problems with a kept rationalization (after the hint-leak filter)
+    heldout: dict[str, float] | None = None  # this iteration's model on the held-out set (iterations.eval)
+    evals: str | None = None  # the evals version that holds those answers
+    train_rows: int | None = None  # rows its model was fine-tuned on (iterations.train)
+    train_steps: int | None = None
 
 
 class FailedShard(_Part):
@@ -76,7 +80,10 @@ class RunReport(_Part):
     failed_shards: list[FailedShard] = Field(default_factory=list)
     missing_shards: int = 0  # not generated (a partial publish)
     filter_stats: dict[str, int] = Field(default_factory=dict)  # <filter>.kept / <filter>.dropped_<reason>
+    samples_spent: dict[str, Any] = Field(default_factory=dict)  # rationales per problem: total, mean, min, max, histogram
     seeds: dict[str, Any] = Field(default_factory=dict)
+    final_model: dict[str, Any] | None = None  # the outer loop's M(K): its folder, held-out metrics, rows
+    stopped_early: int | None = None  # the iteration early stopping ended the outer loop before
 
     @classmethod
     def from_manifest(cls, data: dict[str, Any]) -> "RunReport | None":

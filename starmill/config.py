@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from schemas.errors import StarmillError, StarmillWarning
+from starmill.training.settings import TrainSettings
 from schemas.samples import Stage
 from schemas.sources import SourceSpec
 
@@ -72,11 +73,27 @@ class SamplingConfig(_Strict):
     seed: int = Field(0, ge=-SEED_MAX, le=SEED_MAX, description="base seed; each request's seed derives "
                       "from it and the request")
     strategy: str = Field("independent", description="generation strategy of the rationale stage")
+    until_verified: int | None = Field(None, ge=1, le=MAX_N, description="adaptive budget: sample each problem "
+                                       "in rounds of n until this many distinct correct rationales are kept")
+    max_samples: int | None = Field(None, ge=1, le=MAX_N * 16, description="adaptive budget: most rationales "
+                                    "per problem over all rounds (needs until_verified)")
 
     @field_validator("strategy")
     @classmethod
     def _strategy(cls, name: str) -> str:
         return _strategy_of(name, Stage.RATIONALE)
+
+    @model_validator(mode="after")
+    def _budget(self) -> "SamplingConfig":
+        if (self.until_verified is None) != (self.max_samples is None):
+            raise ValueError("until_verified and max_samples go together (an adaptive budget needs both)")
+        if self.max_samples is not None and self.max_samples < self.n:
+            raise ValueError(f"max_samples ({self.max_samples}) is below n ({self.n}), the first round")
+        if self.strategy == "until_verified":
+            raise ValueError("strategy until_verified is set by until_verified and max_samples")
+        if self.until_verified is not None and self.strategy != "independent":
+            raise ValueError(f"until_verified samples in rounds of the 'independent' strategy, not {self.strategy!r}")
+        return self
 
     def params(self):
         """As ``generators.base.SamplingParams`` (n and the seed are the strategy's to set)."""
@@ -124,7 +141,10 @@ class StepSpec(BaseModel):
         return self.name, self.options
 
 
-DEFAULT_FILTERS = ["truncated", {"name": "length", "min_chars": 1, "max_chars": 8000}, "mixed_language", "hint_leak"]
+DEFAULT_FILTERS = ["truncated", {"name": "length", "min_chars": 1, "max_chars": 8000}, "mixed_language", "hint_leak",
+                   "bad_step"]
+DEFAULT_SCORERS = ["steps"]
+SELECTION_STRATEGIES = ("reject", "majority", "best_of_n", "weighted_best_of_n")
 DEFAULT_SELECTOR = {"name": "distinct_correct", "near_duplicate_threshold": 0.9}
 
 
@@ -133,7 +153,10 @@ class SelectionConfig(_Strict):
     filters: list[StepSpec] = Field(default_factory=lambda: [StepSpec.model_validate(f) for f in DEFAULT_FILTERS],
                                     max_length=100, description="per-sample filters, in order")
     selector: StepSpec = Field(default_factory=lambda: StepSpec.model_validate(DEFAULT_SELECTOR),
-                               description="per-problem selector; gets k")
+                               description="per-problem selector of strategy reject; gets k")
+    strategy: Literal[SELECTION_STRATEGIES] = Field("reject", description="reject (the selector: rejection "
+                                                    "sampling), majority, best_of_n or weighted_best_of_n")
+    scorer: str = Field("steps", description="the scorer best_of_n and weighted_best_of_n rank by (one of scorers:)")
 
     @model_validator(mode="after")
     def _known(self) -> "SelectionConfig":
@@ -147,6 +170,8 @@ class SelectionConfig(_Strict):
         from filters.selection import Selection
 
         name, options = self.selector.pair()
+        if self.strategy != "reject":
+            name, options = self.strategy, {"scorer": self.scorer} if "best_of_n" in self.strategy else {}
         return Selection.build([f.pair() for f in self.filters], (name, {"k": self.k, **options}),
                                context or FilterContext())
 
@@ -171,8 +196,27 @@ class SelfConsistencyConfig(_Strict):
     threshold: float = Field(0.6, gt=0, le=1, description="share of samples the majority answer needs")
 
 
+class IterationEvalConfig(_Strict):
+    source: str = Field(..., description="held-out problems: a problems version, procedural:n=…,seed=…,difficulty=…, "
+                        "or a file")
+    n: int = Field(8, ge=0, le=MAX_N, description="samples per problem for pass@k and maj@k")
+    temperature: float = Field(0.7, ge=0, le=100)
+    max_tokens: int | None = Field(None, ge=1, le=1_000_000, description="default: sampling.max_tokens")
+    seed: int = Field(0, ge=-SEED_MAX, le=SEED_MAX)
+    metric: str = Field("greedy_pass@1", description="what early stopping watches")
+
+
 class IterationConfig(_Strict):
     count: int = Field(1, ge=1, le=100, description="K: STaR iterations")
+    train: TrainSettings | None = Field(None, description="fine-tune the next model on each iteration's rows "
+                                        "(the STaR outer loop); settings as in `starmill train`")
+    train_from: Literal["base", "last"] = Field("base", description="base: restart from the configured teacher "
+                                                "each iteration (the paper); last: continue from the last model")
+    step_growth: float = Field(1.2, ge=1, le=10, description="train.max_steps grows by this factor each iteration")
+    resample: Literal["auto", "all", "unsolved"] = Field("auto", description="problems each iteration samples: "
+                                                        "all (the paper), unsolved; auto: all when training")
+    eval: IterationEvalConfig | None = Field(None, description="held-out evaluation of every model")
+    early_stop: bool = Field(True, description="stop when the held-out metric stops rising (needs eval)")
     models: list[str] = Field(default_factory=list, max_length=100, description="teacher for iterations "
                               "2..K, one each")
     command: str | None = Field(None, description="shell command run between iterations to make the next "
@@ -219,6 +263,8 @@ class RunConfig(_Strict):
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     rationalization: RationalizationConfig = Field(default_factory=RationalizationConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    scorers: list[StepSpec] = Field(default_factory=lambda: [StepSpec.model_validate(s) for s in DEFAULT_SCORERS],
+                                    max_length=20, description="scorers whose scores every sample stores")
     k: int | None = Field(None, ge=1, le=MAX_N, exclude=True, description="deprecated: selection.k")
     filters: FilterConfig | None = Field(None, exclude=True, description="deprecated: selection.filters")
     self_consistency: SelfConsistencyConfig = Field(default_factory=SelfConsistencyConfig)
@@ -245,6 +291,40 @@ class RunConfig(_Strict):
         data = (self.filters or FilterConfig()).selection(k) if self.filters else {"k": k}
         self.selection = SelectionConfig.model_validate(data)
         self.k, self.filters = None, None
+        return self
+
+    @field_validator("scorers")
+    @classmethod
+    def _scorers(cls, specs: list[StepSpec]) -> list[StepSpec]:
+        names = [s.name for s in specs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"a scorer is listed twice: {', '.join(names)}")
+        cls.build_scorers(specs)
+        return specs
+
+    @staticmethod
+    def build_scorers(specs: list[StepSpec]) -> list:
+        from filters.scorers import get_scorer
+
+        return [get_scorer(*s.pair()) for s in specs]
+
+    def scorer_objects(self) -> list:
+        """The ``filters.scorers.Scorer`` of each entry of ``scorers:``."""
+        return self.build_scorers(self.scorers)
+
+    @model_validator(mode="after")
+    def _search(self) -> "RunConfig":
+        sel, sampling = self.selection, self.sampling
+        if "best_of_n" in sel.strategy and sel.scorer not in [s.name for s in self.scorers]:
+            raise ValueError(f"selection.scorer {sel.scorer!r} is not in scorers: "
+                             f"({', '.join(s.name for s in self.scorers) or 'none'})")
+        if sampling.until_verified is not None:
+            if sel.strategy != "reject" or not sel.selection().selector.takes_before:
+                raise ValueError("sampling.until_verified selects round by round: it needs selection.strategy "
+                                 "reject with the distinct_correct selector")
+            if sampling.until_verified > sel.k:
+                raise ValueError(f"sampling.until_verified ({sampling.until_verified}) is above selection.k "
+                                 f"({sel.k}): no problem could reach it")
         return self
 
     @field_validator("warehouse")

@@ -1,7 +1,8 @@
 """The STaR loop as plain code, given a way to map shards (``map_stage(jobs) -> results``):
 
     for each iteration (the teacher from ``NextModel`` after the first):
-        rationale stage on the problems still unsolved      (strategy ``sampling.strategy``)
+        rationale stage on the problems still unsolved      (strategy ``sampling.strategy``; with
+                                                             ``sampling.until_verified``, in rounds)
         rationalization stage on those still without a kept sample and with a gold answer
     publish samples and sft, with the run report
 
@@ -46,32 +47,56 @@ class StarLoop:
         cfg = run.config
         self.run, self.map_stage, self.progress = run, map_stage, progress
         self.allow_generate, self.allow_partial = allow_generate, allow_partial
-        self.rationale = get_strategy(cfg.sampling.strategy, template=cfg.prompts.template, n=cfg.sampling.n)
+        if cfg.sampling.until_verified is not None:  # an adaptive budget: independent samples in rounds
+            self.rationale = get_strategy("until_verified", template=cfg.prompts.template, n=cfg.sampling.n,
+                                          target=cfg.sampling.until_verified, max_samples=cfg.sampling.max_samples)
+        else:
+            self.rationale = get_strategy(cfg.sampling.strategy, template=cfg.prompts.template, n=cfg.sampling.n)
         self.hinted = get_strategy(cfg.rationalization.strategy, template=cfg.prompts.rationalization_template,
                                    n=cfg.rationalization.attempts, training_template=cfg.prompts.template)
         hints = FilterContext(tuple(get_template(cfg.prompts.rationalization_template).hint_phrases()))
         self.spool = Spool(run.ledger.path / "spool")
         self.tally = Tally(run.problems, cfg.selection.selection(hints), self.spool, n=cfg.sampling.n,
                            workers=cfg.checker.workers, timeout=cfg.checker.timeout,
-                           self_consistency=cfg.self_consistency.threshold if cfg.self_consistency.enabled else None)
-        self.next_model = next_model(cfg.iterations.models, cfg.iterations.command, run.ledger.path)
+                           self_consistency=cfg.self_consistency.threshold if cfg.self_consistency.enabled else None,
+                           scorers=cfg.scorer_objects())
+        if cfg.iterations.train is not None:
+            from starmill.pipeline.training_step import TrainedModel
+
+            self.next_model = TrainedModel(run, run.ledger.path)
+        else:
+            self.next_model = next_model(cfg.iterations.models, cfg.iterations.command, run.ledger.path)
+        self.final_model: dict[str, Any] | None = None  # M(K) of the outer loop: trained after the last iteration
         self.models: list[dict[str, Any]] = []
         self.iterations: list[IterationReport] = []
         self.failures: list[FailedShard] = []
         self.missing: list[str] = []
         self.left_out: set[str] = set()  # problems of failed or missing shards: no later stage gets them
         self.timings: Counter = Counter()
+        self.stopped_early: int | None = None  # the iteration early stopping ended the loop before
 
     def iterate(self) -> None:
         """Every iteration; raises ``PartialRun`` (failed shards, not allowed) or ``Stopped``."""
         from generators.registry import load_seconds
 
+        from starmill.pipeline.training_step import StopIterations, TrainedModel
+
         cfg, base = self.run.config, self.run.config.teacher.model_dump(mode="json")
+        trains = isinstance(self.next_model, TrainedModel)
+        resample_all = cfg.iterations.resample == "all" or (cfg.iterations.resample == "auto" and trains)
+        kept = lambda path: self.spool.write_parquet("sft", path)  # noqa: E731
+        if trains:
+            self.next_model.baseline(base)
         remaining = list(self.run.order)
         for iteration in range(cfg.iterations.count):
             stopping.check()
-            teacher = base if iteration == 0 else self.next_model.teacher(
-                iteration, base, lambda path: self.spool.write_parquet("sft", path))
+            try:
+                teacher = base if iteration == 0 else self.next_model.teacher(iteration, base, kept)
+            except StopIterations:
+                self.stopped_early = iteration
+                break
+            if resample_all:
+                remaining = [p for p in self.run.order if p not in self.left_out]
             self.models.append(model_record(teacher, iteration))
             solved = self.stage(self.rationale, remaining, teacher, iteration)
             unsolved = [p for p in remaining if p not in solved and p not in self.left_out
@@ -83,11 +108,18 @@ class StarLoop:
             self.iterations.append(IterationReport(
                 iteration=iteration, model=teacher["model"], attempted=len(remaining),
                 solved_by_rationale=len(solved), rationalization_attempted=len(attempted),
-                solved_by_rationalization=len(rationalized)))
+                solved_by_rationalization=len(rationalized),
+                **(self.next_model.report(iteration) if trains else {})))
             done = solved | rationalized | self.left_out
             remaining = [p for p in remaining if p not in done]
-            if not remaining:
+            if not remaining and not resample_all:
                 break
+        else:
+            if trains:  # M(K): trained on the last iteration's rows and evaluated
+                self.next_model.final(len(self.iterations), base, kept)
+                self.final_model = {"iteration": len(self.iterations),
+                                    "model": str(self.run.ledger.path / f"model-it{len(self.iterations)}"),
+                                    **self.next_model.report(len(self.iterations))}
 
     def stage(self, strategy: Strategy, problem_ids: list[str], teacher: dict[str, Any], iteration: int) -> set[str]:
         """Generate one stage for ``problem_ids``; the problems that now have a kept sample."""
@@ -96,22 +128,50 @@ class StarLoop:
         cfg, run = self.run.config, self.run
         model, revision = model_identity(teacher)
         context = PlanContext(iteration, cfg.sampling.params(), cfg.sampling.seed, model, revision)
+        if strategy.rounds:
+            return self.rounds(strategy, problem_ids, teacher, context)
         requests = strategy.plan([run.problems[p] for p in problem_ids], context)
-        shards = plan_shards(requests, cfg.runner.shard_size, strategy)
-        jobs = [ShardJob(run.wh.root, run.run_key, teacher, shard, self.allow_generate) for shard in shards]
+        return self.shards(strategy, requests, teacher, iteration)
+
+    def rounds(self, strategy: Strategy, problem_ids: list[str], teacher: dict[str, Any],
+               context: PlanContext) -> set[str]:
+        """A strategy that samples in rounds (an adaptive budget): each round is planned from what the
+        earlier ones kept and spent, and its shards are graded and selected before the next."""
+        solved: set[str] = set()
+        start, pending, round_index = Counter(self.tally.spent), list(problem_ids), 0
+        try:
+            while pending:
+                spent = {p: self.tally.spent[p] - start[p] for p in pending}
+                sizes = strategy.round_sizes(pending, spent, self.tally.kept_count)
+                if not sizes:
+                    break
+                requests = strategy.plan_round([self.run.problems[p] for p in sizes], context, round_index, sizes)
+                solved |= self.shards(strategy, requests, teacher, context.iteration, round_index)
+                pending = [p for p in sizes if p not in self.left_out]
+                round_index += 1
+        finally:
+            self.tally.end_rounds()
+        return solved
+
+    def shards(self, strategy: Strategy, requests: list, teacher: dict[str, Any], iteration: int,
+               round_index: int | None = None) -> set[str]:
+        """Cut ``requests`` into shards, map them and take each finished one; the problems now solved."""
+        jobs = [ShardJob(self.run.wh.root, self.run.run_key, teacher, shard, self.allow_generate)
+                for shard in plan_shards(requests, self.run.config.runner.shard_size, strategy)]
         solved: set[str] = set()
         failed_before = len(self.failures)
-        with tqdm(total=len(jobs), desc=f"generate {strategy.stage.value} (iteration {iteration})", unit="shard",
+        where = f"iteration {iteration}" + ("" if round_index is None else f", round {round_index}")
+        with tqdm(total=len(jobs), desc=f"generate {strategy.stage.value} ({where})", unit="shard",
                   disable=not self.progress) as bar:
             for job, result in zip(jobs, self.map_stage(jobs)):
                 stopping.check()  # leaving cancels the shards not started; those in flight stop within a batch
-                solved |= self.collect(job, result)
+                solved |= self.collect(job, result, rounds=round_index is not None)
                 bar.update()
         if len(self.failures) > failed_before and not self.allow_partial:
             raise PartialRun(partial_message(self.failures[failed_before:]))
         return solved
 
-    def collect(self, job: ShardJob, result: ShardResult) -> set[str]:
+    def collect(self, job: ShardJob, result: ShardResult, rounds: bool = False) -> set[str]:
         shard = job.shard
         if result.key != shard.key:
             raise RuntimeError(f"map_stage gave shard {result.key} for {shard.key}: results must come in order")
@@ -131,7 +191,7 @@ class StarLoop:
             return set()
         assert result.status == DONE, result.status
         mark = time.perf_counter()
-        solved = self.tally.take(self.run.ledger.load(shard.key))
+        solved = self.tally.take(self.run.ledger.load(shard.key), rounds=rounds)
         self.timings["check"] += time.perf_counter() - mark
         return solved
 
@@ -158,7 +218,8 @@ def run_star(config: RunConfig, warehouse: str | None = None, map_stage: MapStag
     try:
         loop.iterate()
         mark = time.perf_counter()
-        found = make_report(run, loop.tally, loop.iterations, loop.failures, loop.missing)
+        found = make_report(run, loop.tally, loop.iterations, loop.failures, loop.missing, loop.final_model,
+                            loop.stopped_early)
         summary = publish(run, loop.tally, loop.spool, loop.models, found)
         loop.timings["select_and_publish"] += time.perf_counter() - mark
     finally:

@@ -11,7 +11,7 @@ from starmill.pipeline.stream import Spool, Tally
 
 
 def make_report(run: Run, tally: Tally, iterations: list[IterationReport], failures: list[FailedShard],
-                missing: list[str]) -> RunReport:
+                missing: list[str], final_model: dict | None = None, stopped_early: int | None = None) -> RunReport:
     from filters.answers import CHECKER, CHECKER_VERSION
     from generators.prompts import get_template
 
@@ -25,7 +25,7 @@ def make_report(run: Run, tally: Tally, iterations: list[IterationReport], failu
         iterations=iterations, checker=CheckerInfo(name=CHECKER, version=CHECKER_VERSION),
         verifiers=dict(sorted(tally.verifiers.items())), prompts=[get_template(t).describe() for t in templates],
         failed_shards=failures, missing_shards=len(missing), filter_stats=dict(sorted(tally.filter_stats.items())),
-        seeds={"base": cfg.sampling.seed},
+        samples_spent=tally.samples_spent(), seeds={"base": cfg.sampling.seed}, final_model=final_model, stopped_early=stopped_early,
     )
 
 

@@ -16,5 +16,10 @@ def training_rows(wh, ref, system_prompt: str | None = None) -> list[dict[str, A
     rows = wh.read(ref).select(COLUMNS).to_pylist()
     if not rows:
         raise TrainError(f"{ref} has no rows to train on")
+    return as_training_rows(rows, system_prompt)
+
+
+def as_training_rows(rows: list[dict[str, Any]], system_prompt: str | None = None) -> list[dict[str, Any]]:
+    """sft-table rows (dicts) as prompt-completion chat rows."""
     return [{"prompt": prompt_messages(r["prompt"], system_prompt),
              "completion": [{"role": "assistant", "content": assistant_text(r)}]} for r in rows]

@@ -7,8 +7,10 @@ the model and tokenizer (a LoRA adapter merged in, so transformers and vLLM load
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -109,6 +111,19 @@ def _warmup(config_class, ratio: float) -> dict[str, float]:
 
 def train_sft(wh, ref: str, base: str, output: str | Path, settings: TrainSettings | None = None,
               progress: bool = True, callbacks: list | None = None) -> TrainResult:
+    """Train on the rows of the sft version ``ref``."""
+    settings = settings or TrainSettings()
+    output = Path(output).expanduser().absolute()
+    if output.exists():
+        raise TrainError(f"{output} exists: pick a new --output (trained models are never overwritten)")
+    version = wh.resolve(ref)
+    rows = training_rows(wh, version, settings.system_prompt)
+    return train_rows(rows, str(version), base, output, settings, progress, callbacks)
+
+
+def train_rows(rows: list[dict], data: str, base: str, output: str | Path, settings: TrainSettings | None = None,
+               progress: bool = True, callbacks: list | None = None) -> TrainResult:
+    """Train on prompt-completion ``rows`` (``data`` names where they came from, for the manifest)."""
     import datasets
     import torch
     from transformers import set_seed
@@ -118,14 +133,14 @@ def train_sft(wh, ref: str, base: str, output: str | Path, settings: TrainSettin
     output = Path(output).expanduser().absolute()
     if output.exists():
         raise TrainError(f"{output} exists: pick a new --output (trained models are never overwritten)")
-    version = wh.resolve(ref)
-    rows = training_rows(wh, version, settings.system_prompt)
+    if not rows:
+        raise TrainError(f"{data} has no rows to train on")
     cuda = torch.cuda.is_available()
     bf16 = settings.bf16 if settings.bf16 is not None else bool(cuda and torch.cuda.is_bf16_supported())
     set_seed(settings.seed)
     model, tokenizer = _load_base(base)  # before any folder is made: a bad base leaves nothing
     teacher = _load_teacher(settings, tokenizer, base) if settings.kd == "topk" else None
-    plan = _plan(str(version), base, settings, len(rows))
+    plan = _plan(data, base, settings, len(rows))
     partial = _partial(output, plan)
     peft_config = None
     if settings.method == "lora":
@@ -152,7 +167,8 @@ def train_sft(wh, ref: str, base: str, output: str | Path, settings: TrainSettin
         trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
                              processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
     resume = checkpoints.exists() and any(checkpoints.glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if resume else None)
+    with contextlib.redirect_stdout(sys.stderr):  # the trainer prints its logs: keep stdout for results (--json)
+        trainer.train(resume_from_checkpoint=True if resume else None)
     if not trainer.is_world_process_zero():
         return TrainResult(output, {})
     final = trainer.model
@@ -175,6 +191,6 @@ def train_sft(wh, ref: str, base: str, output: str | Path, settings: TrainSettin
     (partial / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
     (partial / "plan.json").unlink()
     if curve:
-        plot_loss(curve, partial / "loss.png", title=f"SFT of {base} on {version}")
+        plot_loss(curve, partial / "loss.png", title=f"SFT of {base} on {data}")
     partial.rename(output)
     return TrainResult(output, manifest)
