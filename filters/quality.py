@@ -122,6 +122,19 @@ class MixedLanguage(SampleFilter):
         return None
 
 
+@FILTERS.register
+class BadStep(SampleFilter):
+    """A right final answer reached through a wrong arithmetic claim ("6 + 13 = 6. The answer is 6."):
+    the symbolic step checker (``filters.steps``) finds a claim that does not hold."""
+
+    name = "bad_step"
+
+    def reason(self, sample, problem):
+        from filters.steps import bad_steps
+
+        return "bad_step" if bad_steps(sample.output_text()) else None
+
+
 _LEAK_WORDS = re.compile(r"\b(hint|hinted|given answer|answer (?:is )?given|we are told the answer|"
                          r"the (?:correct|expected) answer is)\b", re.I)
 

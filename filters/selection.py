@@ -2,16 +2,18 @@
 
 ``Selection`` composes them (built from the run config's ``selection:`` section by name): every sample
 leaves with ``kept`` or a ``drop_reason``; a wrong answer is dropped first, with its verdict as the
-reason. Selectors are registered by name like filters: ``distinct_correct`` is rejection sampling
-(up to k correct, distinct samples), a later best-of-N ranks by a score. Self-consistency and pass
-rates are plain functions here too.
+reason. Selectors are registered by name like filters and chosen by ``selection.strategy``:
+``distinct_correct`` (``reject``) is rejection sampling (up to k correct, distinct samples);
+``majority`` keeps those of the largest answer cluster; ``best_of_n`` ranks by a scorer's value;
+``weighted_best_of_n`` sums the values over equivalent answers. Answer clustering, self-consistency
+labels and pass rates are plain functions here too (``starmill eval`` uses the same ones).
 """
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
 from dataclasses import replace
-from typing import Any, ClassVar, Iterable, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 from filters.quality import FilterContext, SampleFilter, get_filter
 from schemas import ProblemRecord, SampleRecord
@@ -79,16 +81,126 @@ def _order(sample: SampleRecord) -> tuple:
     return (STAGE_ORDER.get(sample.stage, 9), sample.iteration, sample.sample_index, sample.sample_id)
 
 
+def answers_equivalent(a: str, b: str) -> bool:
+    """Two extracted answers are one answer: the same after folding, or equal by the answer checker."""
+    if _answer_key(a) == _answer_key(b):
+        return True
+    from filters.answers import check_answer
+
+    return check_answer(a, b, pred_is_answer=True).correct
+
+
+Equivalent = Callable[[str, str], bool]
+
+
+def cluster_answers(answers: Sequence[str | None], equivalent: Equivalent = answers_equivalent) -> list[list[int]]:
+    """Indexes of ``answers`` grouped by equivalence (each compared with a cluster's first answer),
+    clusters in the order their first answer appears; an empty answer is in none."""
+    clusters: list[list[int]] = []
+    for i, answer in enumerate(answers):
+        if not answer:
+            continue
+        for cluster in clusters:
+            first = answers[cluster[0]]
+            if answer == first or equivalent(first, answer):
+                cluster.append(i)
+                break
+        else:
+            clusters.append([i])
+    return clusters
+
+
+def majority_choice(answers: Sequence[str | None], equivalent: Equivalent = answers_equivalent) -> list[int]:
+    """The indexes of the largest cluster (a tie goes to the answer seen first); [] with no answers."""
+    clusters = cluster_answers(answers, equivalent)
+    return max(clusters, key=len) if clusters else []  # max keeps the first of equal sizes
+
+
+def weighted_choice(answers: Sequence[str | None], scores: Sequence[float],
+                    equivalent: Equivalent = answers_equivalent) -> list[int]:
+    """The indexes of the cluster with the largest sum of scores (weighted best-of-N; a tie goes to the
+    answer seen first); [] with no answers."""
+    clusters = cluster_answers(answers, equivalent)
+    return max(clusters, key=lambda c: sum(scores[i] for i in c)) if clusters else []
+
+
+def best_choice(scores: Sequence[float]) -> int | None:
+    """The index of the highest score (the first of equal ones); None when there are none."""
+    return max(range(len(scores)), key=lambda i: (scores[i], -i)) if scores else None
+
+
 class Selector:
-    """Decides, for the samples of one problem, which are kept; every other one gets its reason."""
+    """Decides, for the samples of one problem, which are kept; every other one gets its reason.
+    ``before`` are samples of the problem kept earlier (an earlier round): they count toward k and
+    for duplicates, and are not returned."""
 
     name: ClassVar[str]
+    takes_before: ClassVar[bool] = False  # whether it can select round by round (adaptive budgets)
 
-    def select(self, samples: Sequence[SampleRecord]) -> list[SampleRecord]:
+    def select(self, samples: Sequence[SampleRecord], before: Sequence[SampleRecord] = ()) -> list[SampleRecord]:
         raise NotImplementedError
 
 
 SELECTORS: Registry[Selector] = Registry("selector")
+
+
+class _Distinct:
+    """Up to k samples of ``candidates`` in order, none a duplicate or near duplicate of another kept one
+    (or of one in ``before``); the reason of each that is not kept."""
+
+    def __init__(self, k: int, near_duplicate_threshold: float):
+        self.k, self.near_duplicate_threshold = k, near_duplicate_threshold
+
+    def reasons(self, candidates: Sequence[SampleRecord], before: Sequence[SampleRecord] = (),
+                over: str = "over_k") -> dict[str, str | None]:
+        kept_texts = {_normal(s.output_text()) for s in before}
+        kept_shingles = [shingles(s.output_text()) for s in before]
+        count, out = len(before), {}
+        for s in candidates:
+            text = s.output_text()
+            normal, grams = _normal(text), shingles(text)
+            if normal in kept_texts:
+                reason = "duplicate"
+            elif any(jaccard(grams, other) >= self.near_duplicate_threshold for other in kept_shingles):
+                reason = "near_duplicate"
+            elif count >= self.k:
+                reason = over
+            else:
+                reason = None
+                count += 1
+                kept_texts.add(normal)
+                kept_shingles.append(grams)
+            out[s.sample_id] = reason
+        return out
+
+
+def _finish(samples: Sequence[SampleRecord], reasons: dict[str, str | None]) -> list[SampleRecord]:
+    """Every sample in selection order with ``kept`` and its reason (already dropped ones stay dropped)."""
+    out = []
+    for s in sorted(samples, key=_order):
+        if s.drop_reason is not None or s.sample_id not in reasons:
+            out.append(replace(s, kept=False))
+        else:
+            out.append(replace(s, kept=reasons[s.sample_id] is None, drop_reason=reasons[s.sample_id]))
+    return out
+
+
+def _alive(samples: Sequence[SampleRecord]) -> list[SampleRecord]:
+    """Samples sorted by selection order, correctness marked; the caller filters for ``drop_reason``."""
+    return sorted(mark_incorrect(samples), key=_order)
+
+
+def _scores(samples: Sequence[SampleRecord], scorer: str, selector: str) -> list[float]:
+    from filters.scorers import score_of
+
+    values = []
+    for s in samples:
+        value = score_of(s, scorer)
+        if value is None:
+            raise ValueError(f"selector {selector!r}: sample {s.sample_id} has no {scorer!r} score "
+                             f"(list the scorer under scorers:)")
+        values.append(value)
+    return values
 
 
 @SELECTORS.register
@@ -99,35 +211,82 @@ class DistinctCorrect(Selector):
     judged on the whole output, so rationales that differ before the same answer are distinct."""
 
     name = "distinct_correct"
+    takes_before = True
 
     def __init__(self, k: int = 2, near_duplicate_threshold: float = 0.9):
         self.k, self.near_duplicate_threshold = k, near_duplicate_threshold
 
-    def select(self, samples):
-        kept_texts: set[str] = set()
-        kept_shingles: list[set[str]] = []
-        out = []
-        for s in sorted(samples, key=_order):
-            if s.drop_reason is None and not s.correct:
-                s = replace(s, kept=False, drop_reason=correctness_reason(s))
-            if s.drop_reason is not None:
-                out.append(replace(s, kept=False))
-                continue
-            text = s.output_text()
-            normal, grams = _normal(text), shingles(text)
-            if normal in kept_texts:
-                reason = "duplicate"
-            elif any(jaccard(grams, other) >= self.near_duplicate_threshold for other in kept_shingles):
-                reason = "near_duplicate"
-            elif len(kept_texts) >= self.k:
-                reason = "over_k"
-            else:
-                reason = None
-            if reason is None:
-                kept_texts.add(normal)
-                kept_shingles.append(grams)
-            out.append(replace(s, kept=reason is None, drop_reason=reason))
-        return out
+    def select(self, samples, before=()):
+        marked = _alive(samples)
+        alive = [s for s in marked if s.drop_reason is None]
+        return _finish(marked, _Distinct(self.k, self.near_duplicate_threshold).reasons(alive, before))
+
+
+@SELECTORS.register
+class Majority(Selector):
+    """Self-consistency: every sample with an extracted answer votes; answers are clustered by checker
+    equivalence, and up to ``k`` distinct correct samples of the largest cluster are kept. Correct
+    samples of another answer are dropped as ``not_majority`` (so a wrong majority keeps nothing)."""
+
+    name = "majority"
+
+    def __init__(self, k: int = 2, near_duplicate_threshold: float = 0.9):
+        self.k, self.near_duplicate_threshold = k, near_duplicate_threshold
+
+    def select(self, samples, before=()):
+        marked = _alive(samples)
+        winners = {marked[i].sample_id for i in majority_choice([s.extracted_answer for s in marked])}
+        alive = [s for s in marked if s.drop_reason is None]
+        distinct = _Distinct(self.k, self.near_duplicate_threshold)
+        reasons = distinct.reasons([s for s in alive if s.sample_id in winners])
+        reasons.update({s.sample_id: "not_majority" for s in alive if s.sample_id not in winners})
+        return _finish(marked, reasons)
+
+
+@SELECTORS.register
+class BestOfN(Selector):
+    """Best-of-N: the top ``k`` correct, distinct samples by ``scorer``'s value (ties: selection order);
+    the other correct ones are dropped as ``lower_score``."""
+
+    name = "best_of_n"
+
+    def __init__(self, k: int = 2, scorer: str = "steps", near_duplicate_threshold: float = 0.9):
+        self.scorer, self.k, self.near_duplicate_threshold = scorer, k, near_duplicate_threshold
+
+    def select(self, samples, before=()):
+        marked = _alive(samples)
+        alive = [s for s in marked if s.drop_reason is None]
+        values = dict(zip((s.sample_id for s in alive), _scores(alive, self.scorer, self.name)))
+        ranked = sorted(alive, key=lambda s: -values[s.sample_id])  # stable: ties keep selection order
+        return _finish(marked, _Distinct(self.k, self.near_duplicate_threshold).reasons(ranked, over="lower_score"))
+
+
+@SELECTORS.register
+class WeightedBestOfN(Selector):
+    """Weighted best-of-N: every sample with an extracted answer adds its ``scorer`` value to its answer
+    (clustered by checker equivalence); up to ``k`` correct, distinct samples of the best answer are kept,
+    best score first. Correct samples of another answer are dropped as ``not_best_answer``."""
+
+    name = "weighted_best_of_n"
+
+    def __init__(self, k: int = 2, scorer: str = "steps", near_duplicate_threshold: float = 0.9):
+        self.scorer, self.k, self.near_duplicate_threshold = scorer, k, near_duplicate_threshold
+
+    def select(self, samples, before=()):
+        marked = _alive(samples)
+        voters = [s for s in marked if s.extracted_answer]
+        values = dict(zip((s.sample_id for s in voters), _scores(voters, self.scorer, self.name)))
+        best = weighted_choice([s.extracted_answer for s in voters], [values[s.sample_id] for s in voters])
+        winners = {voters[i].sample_id for i in best}
+        alive = [s for s in marked if s.drop_reason is None]
+        ranked = sorted((s for s in alive if s.sample_id in winners), key=lambda s: -values[s.sample_id])
+        reasons = _Distinct(self.k, self.near_duplicate_threshold).reasons(ranked)
+        reasons.update({s.sample_id: "not_best_answer" for s in alive if s.sample_id not in winners})
+        return _finish(marked, reasons)
+
+
+STRATEGIES = {"reject": None, "majority": "majority", "best_of_n": "best_of_n",
+              "weighted_best_of_n": "weighted_best_of_n"}  # selection.strategy -> selector (reject: selection.selector)
 
 
 def get_selector(name: str, options: dict[str, Any] | None = None) -> Selector:
@@ -155,13 +314,18 @@ class Selection:
         return cls([get_filter(name, options, context) for name, options in filters], get_selector(*selector))
 
     def apply(self, samples: Iterable[SampleRecord], problems: dict[str, ProblemRecord],
-              stats: Counter | None = None) -> list[SampleRecord]:
-        """``samples`` must hold every sample of each problem they name (the selector sees them together)."""
+              stats: Counter | None = None,
+              before: dict[str, list[SampleRecord]] | None = None) -> list[SampleRecord]:
+        """``samples`` must hold every sample of each problem they name (the selector sees them together),
+        or, round by round, the new ones with the problem's kept samples so far in ``before``."""
         checked = mark_incorrect(samples)
         for f in self.filters:
             checked = f.apply(checked, problems, stats)
-        groups = by_problem(checked)
-        return [s for problem_id in sorted(groups) for s in self.selector.select(groups[problem_id])]
+        groups, before = by_problem(checked), before or {}
+        if any(before.values()) and not self.selector.takes_before:
+            raise ValueError(f"selector {self.selector.name!r} cannot select round by round")
+        return [s for problem_id in sorted(groups)
+                for s in self.selector.select(groups[problem_id], before.get(problem_id, ()))]
 
 
 def select(samples: Iterable[SampleRecord], k: int, near_duplicate_threshold: float) -> list[SampleRecord]:

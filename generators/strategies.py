@@ -6,8 +6,11 @@ MCTS), each call through ``generate``, which takes the engine's lock for that ca
     requests = strategy.plan(problems, context)            # one PlannedRequest per problem
     samples = strategy.run(requests, generate, info)        # SampleRecords, ungraded
 
-Two built-ins: ``independent`` (n samples of the plain prompt, the rationale stage) and ``hinted``
-(R attempts with the gold answer as a hint, stored with the plain prompt: STaR rationalization).
+Built in: ``independent`` (n samples of the plain prompt, the rationale stage), ``hinted`` (R attempts
+with the gold answer as a hint, stored with the plain prompt: STaR rationalization) and
+``until_verified`` (an adaptive budget: ``independent`` in rounds, set by ``sampling.until_verified``).
+A strategy with ``rounds`` is run by the loop round by round: each round's requests are shards of
+their own in the ledger, graded and selected before the next round is planned.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from typing import Any, Callable, ClassVar, Sequence
 
 from generators.base import EngineInfo, SamplingParams
 from generators.sampling import Generate, PlannedRequest, plan_requests, sample_requests
-from schemas import ProblemRecord, SampleRecord
+from schemas import ProblemRecord, SampleRecord, content_hash
 from schemas.registry import Registry
 from schemas.samples import Stage
 
@@ -37,6 +40,7 @@ class Strategy:
 
     name: ClassVar[str]
     stage: ClassVar[Stage]
+    rounds: ClassVar[bool] = False  # planned round by round by the loop (``plan_round``, ``round_sizes``)
 
     def __init__(self, template: str, *, n: int = 1, training_template: str | None = None) -> None:
         self.template, self.n, self.training_template = template, n, training_template or template
@@ -77,6 +81,46 @@ class HintedRationalization(Strategy):
 
     name = "hinted"
     stage = Stage.RATIONALIZATION
+
+
+@STRATEGIES.register
+class UntilVerified(IndependentSamples):
+    """An adaptive budget: rounds of up to n samples per problem until ``target`` distinct correct
+    rationales are kept or ``max_samples`` are spent, so easy problems stop early. Round 0 asks what
+    ``independent`` would; each later round has seeds of its own (its requests, so its shards, differ)."""
+
+    name = "until_verified"
+    rounds = True
+
+    def __init__(self, template: str, *, n: int = 1, target: int = 1, max_samples: int = 1,
+                 training_template: str | None = None) -> None:
+        if min(n, target, max_samples) < 1:
+            raise ValueError(f"until_verified: n ({n}), target ({target}) and max_samples ({max_samples}) "
+                             "must be at least 1")
+        super().__init__(template, n=n, training_template=training_template)
+        self.target, self.max_samples = target, max_samples
+
+    def round_sizes(self, problem_ids: Sequence[str], spent: dict[str, int], kept: dict[str, int]) -> dict[str, int]:
+        """Samples to ask each problem for in the next round: none once it has ``target`` kept or its
+        budget is spent, else n or what is left of the budget."""
+        return {p: min(self.n, self.max_samples - spent.get(p, 0)) for p in problem_ids
+                if kept.get(p, 0) < self.target and spent.get(p, 0) < self.max_samples}
+
+    def plan_round(self, problems: Sequence[ProblemRecord], context: PlanContext, round_index: int,
+                   sizes: dict[str, int]) -> list[PlannedRequest]:
+        seed = context.base_seed if round_index == 0 else int(content_hash("round", context.base_seed, round_index)[:12], 16)
+        planned: dict[str, PlannedRequest] = {}
+        for size in sorted(set(sizes.values())):
+            group = [p for p in problems if sizes[p.problem_id] == size]
+            for request in plan_requests(
+                    group, stage=self.stage, iteration=context.iteration, template_id=self.template,
+                    training_template_id=self.training_template, sampling=replace(context.sampling, n=size),
+                    base_seed=seed, model=context.model, model_revision=context.model_revision):
+                planned[request.problem_id] = request
+        return [planned[p.problem_id] for p in problems]
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "target": self.target, "max_samples": self.max_samples}
 
 
 def available(stage: Stage | None = None) -> list[str]:

@@ -1,4 +1,5 @@
-"""``starmill eval MODEL --on NAME[@vN]|SOURCE``: accuracy on held-out problems, written to ``evals``."""
+"""``starmill eval MODEL --on NAME[@vN]|SOURCE [--strategy S --scorer NAME]``: accuracy on held-out
+problems, written to ``evals``."""
 from __future__ import annotations
 
 import json
@@ -21,10 +22,15 @@ from starmill.options import warehouse_option
               show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-greedy", is_flag=True, help="Skip the greedy pass.")
+@click.option("--strategy", "strategies", multiple=True, type=click.Choice(["majority", "best_of_n", "weighted_best_of_n"]),
+              help="Also measure what this selection strategy chooses among the first k samples (STRATEGY@k); repeatable.")
+@click.option("--scorer", default="steps", show_default=True,
+              help="Scorer that best_of_n and weighted_best_of_n rank by (steps: the symbolic step checker).")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Also write a PNG of accuracy over every eval on these problems.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @warehouse_option
-def command(model, on, n, temperature, max_tokens, template, backend, seed, no_greedy, plot, as_json, warehouse) -> None:
+def command(model, on, n, temperature, max_tokens, template, backend, seed, no_greedy, strategies, scorer, plot,
+            as_json, warehouse) -> None:
     """Evaluate MODEL (a folder, a Hub id or starmill/demo-teacher) on held-out problems."""
     from pathlib import Path
 
@@ -37,7 +43,7 @@ def command(model, on, n, temperature, max_tokens, template, backend, seed, no_g
         raise click.UsageError("nothing to do: -n 0 with --no-greedy")
     wh = Warehouse(warehouse)
     settings = EvalSettings(n=n, temperature=temperature, max_tokens=max_tokens, template=template, seed=seed,
-                            backend=backend, greedy=not no_greedy)
+                            backend=backend, greedy=not no_greedy, strategies=tuple(strategies), scorer=scorer)
     report = evaluate(wh, model, on, settings)
     if plot:
         history = eval_history(wh, on=report.problems_ref)

@@ -1,13 +1,15 @@
 """Accuracy of one model on held-out problems: greedy pass@1, unbiased pass@k, maj@k.
 
 maj@k votes over the first k sampled answers, clustered by the answer checker's equivalence (``1/2``
-and ``0.5`` are one answer), not by string; a tie goes to the answer seen first.
+and ``0.5`` are one answer), not by string; a tie goes to the answer seen first. ``STRATEGY@k``
+(``--strategy``) is the accuracy of what a selection strategy chooses among the first k samples, by
+the same functions the pipeline's selectors use (``filters.selection``).
 """
 from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from filters.selection import pass_at_k
+from filters.selection import best_choice, majority_choice, pass_at_k, weighted_choice
 
 
 def ks_for(n: int) -> list[int]:
@@ -21,25 +23,35 @@ def ks_for(n: int) -> list[int]:
 
 def majority_correct(answers: Sequence[tuple[str | None, bool]], equivalent: Callable[[str, str], bool]) -> bool:
     """Whether the majority answer of ``(extracted answer, correct)`` pairs is a correct one."""
-    clusters: list[list] = []  # [representative, votes, correct]
-    for answer, correct in answers:
-        if not answer:
-            continue
-        for cluster in clusters:
-            if answer == cluster[0] or equivalent(cluster[0], answer):
-                cluster[1] += 1
-                break
-        else:
-            clusters.append([answer, 1, correct])
-    if not clusters:
-        return False
-    best = max(clusters, key=lambda c: c[1])  # max keeps the first of equal counts
-    return bool(best[2])
+    winners = majority_choice([a for a, _ in answers], equivalent)
+    return bool(winners) and bool(answers[winners[0]][1])
+
+
+def strategy_correct(strategy: str, answers: Sequence[tuple[str | None, bool, float]],
+                     equivalent: Callable[[str, str], bool]) -> bool:
+    """Whether the answer ``strategy`` chooses among ``(extracted answer, correct, score)`` is correct:
+    ``majority`` (largest cluster), ``best_of_n`` (highest score, first on ties) or
+    ``weighted_best_of_n`` (cluster with the largest sum of scores)."""
+    if strategy == "majority":
+        return majority_correct([(a, c) for a, c, _ in answers], equivalent)
+    if strategy == "best_of_n":
+        best = best_choice([v for _, _, v in answers])
+        return best is not None and bool(answers[best][1])
+    if strategy == "weighted_best_of_n":
+        winners = weighted_choice([a for a, _, _ in answers], [v for _, _, v in answers], equivalent)
+        return bool(winners) and bool(answers[winners[0]][1])
+    raise ValueError(f"unknown strategy {strategy!r} (known: {', '.join(EVAL_STRATEGIES)})")
+
+
+EVAL_STRATEGIES = ("majority", "best_of_n", "weighted_best_of_n")
 
 
 def accuracy(greedy: dict[str, bool], sampled: dict[str, list[tuple[str | None, bool]]],
-             equivalent: Callable[[str, str], bool]) -> dict[str, float]:
-    """Metrics over problems: ``greedy_pass@1``, ``pass@k`` and ``maj@k`` for k in ``ks_for(n)``."""
+             equivalent: Callable[[str, str], bool],
+             scored: dict[str, dict[str, list[tuple[str | None, bool, float]]]] | None = None) -> dict[str, float]:
+    """Metrics over problems: ``greedy_pass@1``, ``pass@k`` and ``maj@k`` for k in ``ks_for(n)``, and
+    ``STRATEGY@k`` for each strategy of ``scored`` (strategy -> problem -> (answer, correct, score)),
+    the accuracy of the answer it chooses among the first k samples."""
     out: dict[str, float] = {}
     if greedy:
         out["greedy_pass@1"] = sum(greedy.values()) / len(greedy)
@@ -48,4 +60,6 @@ def accuracy(greedy: dict[str, bool], sampled: dict[str, list[tuple[str | None, 
         for k in ks_for(n):
             out[f"pass@{k}"] = sum(pass_at_k(len(v), sum(c for _, c in v), k) for v in sampled.values()) / len(sampled)
             out[f"maj@{k}"] = sum(majority_correct(v[:k], equivalent) for v in sampled.values()) / len(sampled)
+            for strategy, rows in (scored or {}).items():
+                out[f"{strategy}@{k}"] = sum(strategy_correct(strategy, v[:k], equivalent) for v in rows.values()) / len(rows)
     return {k: round(v, 4) for k, v in out.items()}

@@ -26,6 +26,8 @@ class EvalSettings:
     options: dict[str, Any] = field(default_factory=dict)
     greedy: bool = True
     workers: int = 1  # answer-checker processes
+    strategies: tuple[str, ...] = ()  # selection strategies measured over the n samples (STRATEGY@k)
+    scorer: str = "steps"  # what best_of_n and weighted_best_of_n rank by
 
 
 @dataclass
@@ -81,6 +83,24 @@ def _samples(backend, teacher_model: str, revision, problems, settings: EvalSett
     return out
 
 
+def _scorer(settings: EvalSettings):
+    """The scorer the strategies rank by (None when none of them needs one); a bad name is an EvalError."""
+    from filters.scorers import get_scorer
+    from starmill.evaluation.metrics import EVAL_STRATEGIES
+
+    unknown = [s for s in settings.strategies if s not in EVAL_STRATEGIES]
+    if unknown:
+        raise EvalError(f"unknown strategy {unknown[0]!r} (known: {', '.join(EVAL_STRATEGIES)})")
+    if settings.strategies and settings.n < 1:
+        raise EvalError("--strategy chooses among sampled answers: give -n 1 or more")
+    if not any("best_of_n" in s for s in settings.strategies):
+        return None
+    try:
+        return get_scorer(settings.scorer)
+    except ValueError as exc:
+        raise EvalError(str(exc)) from None
+
+
 def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
              problems_name: str = "eval_problems", name: str = "evals") -> EvalReport:
     from filters.answers import CHECKER_VERSION, check_answer
@@ -90,6 +110,7 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
     from starmill.evaluation.overlap import overlap
 
     settings = settings or EvalSettings()
+    scorer = _scorer(settings)
     problems_ref, problems = _problems(wh, on, problems_name)
     if not problems:
         raise EvalError(f"{problems_ref} holds no problems")
@@ -101,6 +122,7 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
     rows: list[EvalRecord] = []
     greedy: dict[str, bool] = {}
     sampled: dict[str, list[tuple[str | None, bool]]] = defaultdict(list)
+    scores: dict[str, list[float]] = defaultdict(list)
     for mode in modes:
         graded = grade(_samples(backend, model_id, revision, problems, settings, mode), by_id,
                        workers=settings.workers, progress=True)
@@ -110,6 +132,8 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
                 greedy[s.problem_id] = s.correct
             else:
                 sampled[s.problem_id].append((s.extracted_answer, s.correct))
+                if scorer is not None:
+                    scores[s.problem_id].append(scorer.score(by_id[s.problem_id], s).value)
             rows.append(EvalRecord(
                 problem_id=s.problem_id, mode=mode, sample_index=s.sample_index, model=model_id,
                 model_revision=revision, completion=s.completion, extracted_answer=s.extracted_answer,
@@ -120,7 +144,9 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
     def equivalent(a: str, b: str) -> bool:
         return check_answer(a, b, pred_is_answer=True).correct
 
-    metrics = accuracy(greedy, dict(sampled), equivalent)
+    scored = {strategy: {p: [(a, c, v) for (a, c), v in zip(rows, scores.get(p, [0.0] * len(rows)))]
+                         for p, rows in sampled.items()} for strategy in settings.strategies}
+    metrics = accuracy(greedy, dict(sampled), equivalent, scored)
     seen = overlap(wh, model, problems)
     info = backend.info()
     writer = wh.writer(name, "evals", parents=[problems_ref, *seen["trained_on"]],
@@ -129,6 +155,8 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
                        sampling={"n": settings.n, "temperature": settings.temperature,
                                  "max_tokens": settings.max_tokens, "seed": settings.seed},
                        extra={"metrics": metrics, "overlap": seen, "eval_on": problems_ref,
+                              "strategies": list(settings.strategies),
+                              "scorer": None if scorer is None else {"name": scorer.name, "version": scorer.version},
                               "template": settings.template,
                               "checker": {"name": "starmill", "version": CHECKER_VERSION}})
     with writer:

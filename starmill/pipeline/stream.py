@@ -4,7 +4,9 @@ problems have a kept sample) and the samples of one shard.
 
 Every problem's samples of one stage and iteration are in one shard (one request per problem), and
 a later stage or iteration only gets problems with no kept sample yet, so selecting within a shard
-is selecting over the problem's whole history.
+is selecting over the problem's whole history. The one exception is an adaptive budget
+(``sampling.until_verified``): its rounds are shards of their own, and each round is selected with the
+problem's samples kept in earlier rounds (``rounds=True``), which Tally holds until the stage ends.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import shutil
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import psutil
 import pyarrow as pa
@@ -90,27 +92,40 @@ class Tally:
     and the counts the report needs."""
 
     def __init__(self, problems: dict[str, ProblemRecord], selection: Selection, spool: Spool, *,
-                 n: int, workers: int, timeout: float, self_consistency: float | None):
-        self.problems, self.selection, self.spool = problems, selection, spool
+                 n: int, workers: int, timeout: float, self_consistency: float | None, scorers: Sequence = ()):
+        self.problems, self.selection, self.spool, self.scorers = problems, selection, spool, list(scorers)
         self.workers, self.timeout, self.self_consistency = workers, timeout, self_consistency
         self.ks = [k for k in sorted({1, min(2, n), n}) if k <= n]
         self.counts: Counter = Counter()
         self.drops: Counter = Counter()
         self.filter_stats: Counter = Counter()
-        self.pass_sums: Counter = Counter()  # k -> sum over problems of pass@k (iteration-0 rationales)
+        self.seen: Counter = Counter()  # problem -> iteration-0 rationales (every round)
+        self.right: Counter = Counter()  # and of those, correct ones
         self.rates: dict[str, float] = {}  # problem -> share of correct iteration-0 rationales
+        self.spent: Counter = Counter()  # problem -> rationales generated, every iteration and round
+        self.kept_rows: dict[str, list[SampleRecord]] = {}  # problem -> kept samples of the rounds so far
+        self.kept_count: Counter = Counter()  # problem -> kept samples
         self.labels: dict[str, str] = {}  # problem without gold -> majority answer (self-consistency)
         self.kept: set[str] = set()  # problems with a kept sample
         self.verifiers: dict[str, str] = {}  # name -> version of every verdict seen
 
-    def take(self, samples: list[SampleRecord]) -> set[str]:
-        """Grade, select and spool one shard's samples; the problems that now have a kept sample."""
+    def take(self, samples: list[SampleRecord], rounds: bool = False) -> set[str]:
+        """Grade, score, select and spool one shard's samples; the problems that now have a kept sample.
+        With ``rounds`` the shard is one round of an adaptive budget: what earlier rounds kept of a
+        problem counts toward k and for duplicates."""
         from filters.grading import grade
+        from filters.scorers import score_samples
         from warehouse.publish import sft_rows
 
         labels = self._pseudo_labels(samples)
         graded = grade(samples, self.problems, workers=self.workers, timeout=self.timeout, labels=labels)
-        final = self.selection.apply(graded, self.problems, self.filter_stats)
+        scored = score_samples(graded, self.problems, self.scorers)
+        final = self.selection.apply(scored, self.problems, self.filter_stats,
+                                     before=self.kept_rows if rounds else None)
+        if rounds:
+            for s in final:
+                if s.kept:
+                    self.kept_rows.setdefault(s.problem_id, []).append(s)
         self._count(final)
         self.spool.add("samples", final)
         rows = sft_rows(final, self.problems, self.rates, self.labels)
@@ -131,8 +146,11 @@ class Tally:
             self.labels.update({p: answer for p, (answer, _) in votes.items()})
         return {s.problem_id: self.labels[s.problem_id] for s in samples if s.problem_id in self.labels}
 
+    def end_rounds(self) -> None:
+        """An adaptive stage is over: its kept samples need not be held any longer."""
+        self.kept_rows.clear()
+
     def _count(self, final: list[SampleRecord]) -> None:
-        total, right = Counter(), Counter()
         for s in final:
             self.counts[f"generated.{s.stage}"] += 1
             self.counts[f"correct.{s.stage}"] += s.correct
@@ -141,13 +159,13 @@ class Tally:
                 self.drops[s.drop_reason] += 1
             for verdict in s.verdicts:
                 self.verifiers[verdict["checker"]] = verdict["checker_version"]
+            self.kept_count[s.problem_id] += s.kept
+            if s.stage == Stage.RATIONALE:
+                self.spent[s.problem_id] += 1
             if s.stage == Stage.RATIONALE and s.iteration == 0:
-                total[s.problem_id] += 1
-                right[s.problem_id] += s.correct
-        for problem_id, n in total.items():
-            self.rates[problem_id] = right[problem_id] / n
-            for k in self.ks:
-                self.pass_sums[k] += pass_at_k(n, right[problem_id], k)
+                self.seen[s.problem_id] += 1
+                self.right[s.problem_id] += s.correct
+                self.rates[s.problem_id] = self.right[s.problem_id] / self.seen[s.problem_id]
 
     def totals(self) -> dict[str, int]:
         """Rows at every stage, as the manifests record them."""
@@ -160,4 +178,14 @@ class Tally:
         return dict(counts)
 
     def pass_at_k(self) -> dict[str, float]:
-        return {str(k): round(self.pass_sums[k] / max(len(self.rates), 1), 4) for k in self.ks}
+        sums = {k: sum(pass_at_k(n, self.right[p], k) for p, n in self.seen.items()) for k in self.ks}
+        return {str(k): round(sums[k] / max(len(self.seen), 1), 4) for k in self.ks}
+
+    def samples_spent(self) -> dict:
+        """Rationales generated per problem: total, mean, min, max and problems per count."""
+        counts = [self.spent[p] for p in self.problems if self.spent[p]]
+        if not counts:
+            return {}
+        histogram = Counter(counts)
+        return {"total": sum(counts), "mean": round(sum(counts) / len(counts), 4), "min": min(counts),
+                "max": max(counts), "problems_by_samples": {str(k): histogram[k] for k in sorted(histogram)}}
