@@ -97,6 +97,8 @@ class Completion:
     reasoning: str | None = None  # a server's separate reasoning_content, when it has one
     logprobs: list[dict[str, float]] | None = None  # per token: top-k token -> logprob
     token_ids: tuple[int, ...] | None = None  # the generated tokens, where the engine gives them
+    top_ids: tuple[tuple[int, ...], ...] | None = None  # per token: the top-k token ids, best first (logprobs on)
+    top_logprobs: tuple[tuple[float, ...], ...] | None = None  # and their logprobs (vLLM, transformers)
 
 
 @dataclass(frozen=True)

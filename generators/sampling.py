@@ -170,4 +170,13 @@ def to_sample(request: PlannedRequest, index: int, completion: Completion, info:
         completion_tokens=completion.completion_tokens, model=request.model,
         model_revision=request.model_revision, engine=info.engine, engine_version=info.engine_version,
         sampling=json.dumps(sampling, sort_keys=True), seed=request.sampling.seed, drop_reason=drop_reason,
+        **_logprob_fields(request, completion),
     )
+
+
+def _logprob_fields(request: PlannedRequest, completion: Completion) -> dict:
+    """The completion's tokens and top-k, stored only when the request asked for logprobs."""
+    if request.sampling.logprobs is None or completion.top_ids is None or completion.token_ids is None:
+        return {}
+    return {"token_ids": list(completion.token_ids), "topk_ids": [list(x) for x in completion.top_ids],
+            "topk_logprobs": [list(x) for x in completion.top_logprobs or ()]}

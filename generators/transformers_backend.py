@@ -129,14 +129,19 @@ class TransformersBackend:
         for stop in s.stop:
             if stop in text:
                 text, finish = text[: text.index(stop)], "stop"
-        logprobs = None
+        logprobs = top_ids = top_values = None
         if s.logprobs is not None and logits:
-            logprobs = []  # of the model's own distribution, before temperature and top-p/top-k (as vLLM)
-            for step in range(min(length, len(logits))):
+            logprobs, top_ids, top_values = [], [], []  # of the model's own distribution, before temperature
+            for step in range(min(length, len(logits))):  # and top-p/top-k (as vLLM)
                 top = self.torch.log_softmax(logits[step][row].float(), dim=-1).topk(s.logprobs)
-                logprobs.append({self.tokenizer.decode([i]): float(v) for v, i in zip(top.values.tolist(), top.indices.tolist())})
+                ids, values = top.indices.tolist(), top.values.tolist()
+                logprobs.append({self.tokenizer.decode([i]): float(v) for v, i in zip(values, ids)})
+                top_ids.append(tuple(ids))
+                top_values.append(tuple(float(v) for v in values))
         return Completion(text=text, finish_reason=finish, prompt_tokens=prompt_len, completion_tokens=length,
-                          logprobs=logprobs, token_ids=tuple(token_list[:length]))
+                          logprobs=logprobs, token_ids=tuple(token_list[:length]),
+                          top_ids=tuple(top_ids) if top_ids is not None else None,
+                          top_logprobs=tuple(top_values) if top_values is not None else None)
 
 
 def _on_stop(torch):

@@ -130,7 +130,7 @@ class VLLMBackend:
         except (ValueError, VLLMClientError) as exc:  # vLLM aborts what it had queued of the batch
             raise SettingsError(f"vLLM rejected the batch: {exc}") from exc
         info = self.info()
-        return [GenerationResult(request_id=r.request_id, completions=self._completions(out), engine=info)
+        return [GenerationResult(request_id=r.request_id, completions=self._completions(out, r.sampling.logprobs), engine=info)
                 for r, out in zip(requests, outputs)]
 
     def close(self) -> None:
@@ -166,12 +166,13 @@ class VLLMBackend:
                 " to generate; shorten the prompt or raise max_model_len",
                 request_id=request.request_id, reason="context_overflow")
 
-    def _completions(self, output: Any) -> list[Completion]:
+    def _completions(self, output: Any, request_k: int | None = None) -> list[Completion]:
         prompt_tokens = len(output.prompt_token_ids or ())
         return [
             Completion(text=c.text, finish_reason=finish_reason(c.finish_reason),
                        prompt_tokens=prompt_tokens, completion_tokens=len(c.token_ids),
-                       logprobs=self._logprobs(c.logprobs), token_ids=tuple(c.token_ids))
+                       logprobs=self._logprobs(c.logprobs), token_ids=tuple(c.token_ids),
+                       **top_k(c.logprobs, request_k))
             for c in sorted(output.outputs, key=lambda c: c.index)
         ]
 
@@ -189,6 +190,18 @@ class VLLMBackend:
                 top[f"token_id:{token_id}" if text in top else text] = lp.logprob
             out.append(top)
         return out
+
+
+def top_k(positions: Any, k: int | None) -> dict[str, Any]:
+    """``top_ids``/``top_logprobs`` of a completion: per token the k best (vLLM may add the sampled one)."""
+    if positions is None or not k:
+        return {}
+    ids, values = [], []
+    for position in positions:
+        best = sorted((position or {}).items(), key=lambda item: -item[1].logprob)[:k]
+        ids.append(tuple(int(token) for token, _ in best))
+        values.append(tuple(float(lp.logprob) for _, lp in best))
+    return {"top_ids": tuple(ids), "top_logprobs": tuple(values)}
 
 
 def to_vllm_params(request: GenerationRequest) -> Any:

@@ -73,6 +73,8 @@ class SamplingConfig(_Strict):
     seed: int = Field(0, ge=-SEED_MAX, le=SEED_MAX, description="base seed; each request's seed derives "
                       "from it and the request")
     strategy: str = Field("independent", description="generation strategy of the rationale stage")
+    logprobs: int | None = Field(None, ge=1, le=20, description="store the teacher's top-k token logprobs (and "
+                                 "its token ids) per completion token in samples and sft, for logit distillation")
     until_verified: int | None = Field(None, ge=1, le=MAX_N, description="adaptive budget: sample each problem "
                                        "in rounds of n until this many distinct correct rationales are kept")
     max_samples: int | None = Field(None, ge=1, le=MAX_N * 16, description="adaptive budget: most rationales "
@@ -100,7 +102,7 @@ class SamplingConfig(_Strict):
         from generators.base import SamplingParams
 
         return SamplingParams(n=self.n, temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
-                              max_tokens=self.max_tokens)
+                              max_tokens=self.max_tokens, logprobs=self.logprobs)
 
 
 class RationalizationConfig(_Strict):

@@ -91,7 +91,7 @@ def test_kd_bad_input_is_one_error_line(make_sft_version, tmp_path, capsys):
     wh, ref = make_sft_version(problems=4)
     other = tmp_path / "other"
     _other_tokenizer_model(other)
-    cases = [([], "needs a teacher"), (["--teacher", str(other)], "needs one tokenizer")]
+    cases = [([], "needs the teacher's logprobs"), (["--teacher", str(other)], "needs one tokenizer")]
     for extra, message in cases:
         code, _, stderr = run_cli(capsys, "train", ref, "--base", STUDENT, "--output", str(tmp_path / "o"),
                                   "--kd", "topk", *extra, "-w", wh.root)

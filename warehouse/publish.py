@@ -30,6 +30,7 @@ def sft_rows(
             gold_answer=problem.gold_answer or pseudo_labels.get(s.problem_id, ""),
             pseudo_label=not problem.gold_answer and s.problem_id in pseudo_labels,
             pass_rate=pass_rates.get(s.problem_id, 0.0), model=s.model,
+            token_ids=s.token_ids, topk_ids=s.topk_ids, topk_logprobs=s.topk_logprobs,
         ))
     return rows
 

@@ -9,14 +9,24 @@ from warehouse.export.formats import assistant_text, prompt_messages
 COLUMNS = ["prompt", "reasoning", "answer_text", "final_answer", "completion"]
 
 
-def training_rows(wh, ref, system_prompt: str | None = None) -> list[dict[str, Any]]:
+LOGPROB_COLUMNS = ["token_ids", "topk_ids", "topk_logprobs"]
+
+
+def training_rows(wh, ref, system_prompt: str | None = None, logprobs: bool = False) -> list[dict[str, Any]]:
+    """Prompt-completion rows of an sft version; with ``logprobs``, the stored teacher tokens and top-k too."""
     manifest = wh.manifest(ref)
     if manifest.table != "sft":
         raise TrainError(f"{ref} holds '{manifest.table}' rows: train on an 'sft' version (made by `starmill run`)")
-    rows = wh.read(ref).select(COLUMNS).to_pylist()
+    table = wh.read(ref)
+    columns = COLUMNS + [c for c in LOGPROB_COLUMNS if logprobs and c in table.column_names]
+    rows = table.select(columns).to_pylist()
     if not rows:
         raise TrainError(f"{ref} has no rows to train on")
-    return as_training_rows(rows, system_prompt)
+    converted = as_training_rows(rows, system_prompt)
+    if logprobs:
+        for out, row in zip(converted, rows):
+            out.update({c: row.get(c) for c in LOGPROB_COLUMNS})
+    return converted
 
 
 def as_training_rows(rows: list[dict[str, Any]], system_prompt: str | None = None) -> list[dict[str, Any]]:

@@ -36,6 +36,28 @@ def encode_rows(tokenizer, rows: Sequence[dict[str, Any]], max_length: int) -> l
     return out
 
 
+def encode_stored(tokenizer, rows: Sequence[dict[str, Any]], max_length: int) -> list[dict[str, Any]]:
+    """Rows that carry the teacher's own tokens and top-k (``sampling.logprobs`` was on): the sequence is
+    the prompt plus exactly those tokens (and the end token, whose target is the end token itself)."""
+    out = []
+    k = max(len(p) for r in rows for p in r["topk_ids"] or [[0]])
+    eos = tokenizer.eos_token_id
+    for row in rows:
+        if not row.get("token_ids") or not row.get("topk_ids"):
+            raise TrainError("some rows have no stored teacher logprobs: run with sampling.logprobs, or give --teacher")
+        prompt = tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=True,
+                                               return_dict=True)["input_ids"]
+        completion = list(row["token_ids"]) + [eos]
+        ids_k = [list(x) + [eos] * (k - len(x)) for x in row["topk_ids"]] + [[eos] * k]
+        lps_k = [list(x) + [-1e4] * (k - len(x)) for x in row["topk_logprobs"]] + [[0.0] + [-1e4] * (k - 1)]
+        ids = (prompt + completion)[:max_length]
+        n = len(ids)
+        out.append({"input_ids": ids, "labels": ([IGNORE] * len(prompt) + completion)[:n],
+                    "topk_ids": ([[0] * k] * len(prompt) + ids_k)[:n],
+                    "topk_logprobs": ([[0.0] * k] * len(prompt) + lps_k)[:n]})
+    return out
+
+
 def teacher_topk(teacher, encoded: list[dict[str, list[int]]], k: int, batch_size: int = 16) -> None:
     """Add ``topk_ids``/``topk_logprobs`` (k per position, aligned with ``labels``) from the teacher."""
     import torch

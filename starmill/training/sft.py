@@ -74,7 +74,8 @@ def _load_teacher(settings: TrainSettings, tokenizer, base: str):
     from starmill.training import kd
 
     if not settings.teacher:
-        raise TrainError("--kd topk needs a teacher: --teacher MODEL (same tokenizer as the student)")
+        raise TrainError("--kd topk needs the teacher's logprobs: rows made with sampling.logprobs, or --teacher "
+                         "MODEL (same tokenizer as the student)")
     teacher, teacher_tok = _load_base(settings.teacher)
     kd.check_same_tokenizer(tokenizer, teacher_tok, base, settings.teacher)
     return teacher
@@ -87,9 +88,12 @@ def _kd_trainer(model, tokenizer, teacher, rows, settings: TrainSettings, common
 
     from starmill.training import kd
 
-    encoded = kd.encode_rows(tokenizer, rows, settings.max_length)
-    kd.teacher_topk(teacher, encoded, settings.kd_topk)
-    del teacher
+    if teacher is None:  # the teacher's top-k stored with the rows (sampling.logprobs)
+        encoded = kd.encode_stored(tokenizer, rows, settings.max_length)
+    else:
+        encoded = kd.encode_rows(tokenizer, rows, settings.max_length)
+        kd.teacher_topk(teacher, encoded, settings.kd_topk)
+        del teacher
     if peft_config is not None:
         from peft import get_peft_model
 
@@ -117,7 +121,7 @@ def train_sft(wh, ref: str, base: str, output: str | Path, settings: TrainSettin
     if output.exists():
         raise TrainError(f"{output} exists: pick a new --output (trained models are never overwritten)")
     version = wh.resolve(ref)
-    rows = training_rows(wh, version, settings.system_prompt)
+    rows = training_rows(wh, version, settings.system_prompt, logprobs=settings.kd == "topk")
     return train_rows(rows, str(version), base, output, settings, progress, callbacks)
 
 
@@ -139,7 +143,8 @@ def train_rows(rows: list[dict], data: str, base: str, output: str | Path, setti
     bf16 = settings.bf16 if settings.bf16 is not None else bool(cuda and torch.cuda.is_bf16_supported())
     set_seed(settings.seed)
     model, tokenizer = _load_base(base)  # before any folder is made: a bad base leaves nothing
-    teacher = _load_teacher(settings, tokenizer, base) if settings.kd == "topk" else None
+    stored = settings.kd == "topk" and not settings.teacher and all(r.get("topk_ids") for r in rows)
+    teacher = _load_teacher(settings, tokenizer, base) if settings.kd == "topk" and not stored else None
     plan = _plan(data, base, settings, len(rows))
     partial = _partial(output, plan)
     peft_config = None

@@ -36,6 +36,9 @@ def format_rows(table: pa.Table, fmt: str, system_prompt: str | None = None) -> 
     prompts = [prompt_messages(r["prompt"], system_prompt) for r in rows]
     answers = [[{"role": "assistant", "content": assistant_text(r)}] for r in rows]
     keys = {k: table.column(k) for k in KEYS}
+    if "topk_ids" in table.column_names and table.column("topk_ids").null_count < table.num_rows:
+        # the teacher's tokens and top-k (sampling.logprobs), for logit distillation: compact ids + values
+        keys.update({f"teacher_{c}": table.column(c) for c in ("token_ids", "topk_ids", "topk_logprobs")})
     if fmt == "messages":
         text = {"messages": pa.array([p + a for p, a in zip(prompts, answers)], type=MESSAGES)}
     elif fmt == "prompt-completion":
