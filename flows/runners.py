@@ -6,6 +6,30 @@ from starmill.config import RunnerConfig
 
 
 def task_runner(runner: RunnerConfig):
+    """The runner, named in the flow run's log (``shards run on …``: what a deployment really used)."""
+    built = _build(runner)
+    _log(f"shards run on {describe(runner)}")
+    return built
+
+
+def describe(runner: RunnerConfig) -> str:
+    """``thread x3``, ``dask tcp://…``, ``ray 127.0.0.1:6379 (limit gpus)``: kind, size or address, limit."""
+    where = runner.address or (f"x{runner.max_workers}" if runner.kind == "thread" else f"local x{runner.max_workers}")
+    limit = f" (limit {runner.concurrency_limit})" if runner.concurrency_limit else ""
+    return f"{runner.kind} {where}{limit}"
+
+
+def _log(message: str) -> None:
+    from prefect.exceptions import MissingContextError
+    from prefect.logging import get_run_logger
+
+    try:
+        get_run_logger().info(message)
+    except MissingContextError:  # called outside a flow run (tests of the factory)
+        pass
+
+
+def _build(runner: RunnerConfig):
     if runner.kind == "thread":
         from prefect.task_runners import ThreadPoolTaskRunner
 
