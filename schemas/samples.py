@@ -29,6 +29,8 @@ VERDICT = pa.struct(
         pa.field("pred", pa.string()),  # the extracted prediction
         pa.field("gold", pa.string()),  # the extracted gold answer
         pa.field("seconds", pa.float64()),
+        pa.field("form", pa.string()),  # the declared answer form it was checked against (schema 2)
+        pa.field("detail", pa.string()),  # e.g. an LLM judge's reasoning (schema 2)
     ]
 )
 
@@ -108,7 +110,7 @@ class SampleRecord(Record):
         return self.completion
 
     TABLE: ClassVar[str] = "samples"
-    SCHEMA_VERSION: ClassVar[int] = 2  # 2: scores, token_ids, topk_ids, topk_logprobs (nullable; v1 reads)
+    SCHEMA_VERSION: ClassVar[int] = 2  # 2: scores, token_ids, topk_ids, topk_logprobs, verdict form/detail (nullable; v1 reads)
     ARROW_SCHEMA: ClassVar[pa.Schema] = pa.schema(
         [
             pa.field("sample_id", pa.string(), nullable=False),

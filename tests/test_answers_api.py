@@ -20,7 +20,8 @@ def test_verdict_rows_fit_the_samples_schema(checker_pool):
     assert array.to_pylist() == rows
     assert set(KINDS) == set(VERDICTS)
     assert rows[0] | {"seconds": 0} == {"checker": "starmill", "checker_version": CHECKER_VERSION, "verdict": "correct",
-                                        "rule": "string", "pred": "72", "gold": "72", "seconds": 0}
+                                        "rule": "string", "pred": "72", "gold": "72", "seconds": 0,
+                                        "form": None, "detail": None}
     assert rows[2]["pred"] is None and rows[2]["rule"] == "no_answer"
     assert len(rows[3]["pred"]) < 1100  # stored answers are clipped
     assert all(r["seconds"] >= 0 for r in rows)

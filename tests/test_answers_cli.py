@@ -151,7 +151,7 @@ def test_output_file_is_replaced_only_when_grading_finished(tmp_path, capsys, mo
 
 def test_declared_forms_from_the_command_line_and_from_records(tmp_path, capsys):
     row = json.loads(run(capsys, "check", "--gold", "23/131", "--pred", "92/524", "--pred-is-answer", "--form", "reduced")[1])
-    assert (row["verdict"], row["rule"]) == ("wrong", "form:reduced|form=reduced")
+    assert (row["verdict"], row["rule"], row["form"]) == ("wrong", "form:reduced", "reduced")
     assert json.loads(run(capsys, "check", "--gold", "23/131", "--pred", "92/524", "--pred-is-answer")[1])["verdict"] == "correct"
     source = tmp_path / "in.jsonl"
     source.write_text("\n".join(json.dumps(r) for r in [

@@ -12,10 +12,10 @@ MAX_STORED_CHARS = 1000  # extracted answers longer than this are stored truncat
 KINDS = ("correct", "wrong", "unparseable_gold", "unparseable_pred", "timeout", "error")
 
 
-def _clip(text: str | None) -> str | None:
-    if text is None or len(text) <= MAX_STORED_CHARS:
+def _clip(text: str | None, limit: int = MAX_STORED_CHARS) -> str | None:
+    if text is None or len(text) <= limit:
         return text
-    return text[:MAX_STORED_CHARS] + f"…[{len(text)} chars]"
+    return text[:limit] + f"…[{len(text)} chars]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,7 @@ class Verdict:
     checker: str = CHECKER
     checker_version: str = CHECKER_VERSION
     form: str | None = None  # the declared answer form it was checked against (``forms.Form``), if any
+    detail: str | None = None  # why, in words, where a verifier has more to say (an LLM judge's reasoning)
 
     def __post_init__(self) -> None:
         if self.verdict not in KINDS:
@@ -38,13 +39,9 @@ class Verdict:
         return self.verdict == "correct"
 
     def to_row(self) -> dict[str, Any]:
-        """The row for the ``verdicts`` list of the samples table (``schemas.samples.VERDICT``). Until that
-        schema has a ``form`` field, a declared form is kept in the rule: ``rational|form=reduced``."""
+        """The row for the ``verdicts`` list of the samples table (``schemas.samples.VERDICT``)."""
         from schemas.samples import VERDICT
 
         row = asdict(self)
-        row["pred"], row["gold"] = _clip(self.pred), _clip(self.gold)
-        keys = [f.name for f in VERDICT]
-        if self.form and "form" not in keys:
-            row["rule"] = f"{self.rule}|form={self.form}"
-        return {k: row[k] for k in keys}
+        row["pred"], row["gold"], row["detail"] = _clip(self.pred), _clip(self.gold), _clip(self.detail, 4000)
+        return {k: row[k] for k in (f.name for f in VERDICT)}

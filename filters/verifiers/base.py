@@ -44,5 +44,6 @@ class Verifier(ABC):
             yield self.verify(problem, output)
 
     def _verdict(self, verdict: str, rule: str, pred: str | None, gold: str | None, seconds: float,
-                 form: str | None = None) -> Verdict:
-        return Verdict(verdict, rule, pred, gold, seconds, checker=self.name, checker_version=self.version, form=form)
+                 form: str | None = None, detail: str | None = None) -> Verdict:
+        return Verdict(verdict, rule, pred, gold, seconds, checker=self.name, checker_version=self.version, form=form,
+                       detail=detail)
