@@ -15,15 +15,20 @@ def grade(
     timeout: float = 5.0,
     labels: dict[str, str] | None = None,
     progress: bool = False,
+    verifiers: Sequence | None = None,
 ) -> list[SampleRecord]:
     """Samples with their verdict, extracted answer and ``correct`` flag set.
 
     ``labels`` gives a pseudo gold answer for problems without one (self-consistency); a problem with
     neither is graded against its empty gold, which the checker reports as ``unparseable_gold``.
+    ``verifiers`` (``filters.verifiers``), when given, grade instead of the plain checker: every one
+    stores its verdict, the first decides ``correct``.
     """
     from filters.answers import check_batch
 
     labels = labels or {}
+    if verifiers:
+        return _grade_with(samples, problems, labels, list(verifiers))
     pairs = [(problems[s.problem_id].gold_answer or labels.get(s.problem_id, ""), s.completion) for s in samples]
     verdicts = check_batch(pairs, workers=workers, timeout=timeout)
     if progress:
@@ -34,6 +39,23 @@ def grade(
     for sample, verdict in zip(samples, verdicts):
         graded.append(replace(sample, extracted_answer=verdict.pred, verdicts=[verdict.to_row()],
                               correct=verdict.correct))
+    return graded
+
+
+def _grade_with(samples, problems, labels, verifiers) -> list[SampleRecord]:
+    def problem_of(s):
+        problem = problems[s.problem_id]
+        if not problem.gold_answer and s.problem_id in labels:
+            return replace(problem, gold_answer=labels[s.problem_id])
+        return problem
+
+    pairs = [(problem_of(s), s.completion) for s in samples]
+    per_verifier = [list(v.verify_batch(pairs)) for v in verifiers]
+    graded = []
+    for i, sample in enumerate(samples):
+        primary = per_verifier[0][i]
+        graded.append(replace(sample, extracted_answer=primary.pred, correct=primary.correct,
+                              verdicts=[verdicts[i].to_row() for verdicts in per_verifier]))
     return graded
 
 

@@ -76,6 +76,7 @@ class RunReport(_Part):
     iterations: list[IterationReport] = Field(default_factory=list)
     checker: CheckerInfo | None = None
     verifiers: dict[str, str] = Field(default_factory=dict)  # name -> version, of every verdict stored
+    verifier_disagreements: dict[str, int] = Field(default_factory=dict)  # "primary vs other" -> samples
     prompts: list[dict[str, Any]] = Field(default_factory=list)  # template id, hash, text
     failed_shards: list[FailedShard] = Field(default_factory=list)
     missing_shards: int = 0  # not generated (a partial publish)

@@ -30,6 +30,7 @@ from starmill.pipeline.publish import make_report, publish
 from starmill.pipeline.run import Run, model_record, prepare
 from starmill.pipeline.shards import DONE, FAILED, MISSING, STOPPED, RetryPolicy, ShardJob, ShardResult, map_in_process
 from starmill.pipeline.stream import Spool, Tally
+from starmill.verification import build_verifiers
 
 MapStage = Callable[[Sequence[ShardJob]], Iterable[ShardResult]]  # results in the order of the jobs
 
@@ -59,7 +60,8 @@ class StarLoop:
         self.tally = Tally(run.problems, cfg.selection.selection(hints), self.spool, n=cfg.sampling.n,
                            workers=cfg.checker.workers, timeout=cfg.checker.timeout,
                            self_consistency=cfg.self_consistency.threshold if cfg.self_consistency.enabled else None,
-                           scorers=cfg.scorer_objects())
+                           scorers=cfg.scorer_objects(), verifiers=build_verifiers(cfg.source, cfg.checker.workers,
+                                                                                   cfg.checker.timeout))
         if cfg.iterations.train is not None:
             from starmill.pipeline.training_step import TrainedModel
 

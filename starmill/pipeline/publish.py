@@ -23,7 +23,8 @@ def make_report(run: Run, tally: Tally, iterations: list[IterationReport], failu
         pass_rate_histogram=pass_rate_histogram(tally.rates.values()),
         rationalized_share=round(counts.get("kept.rationalization", 0) / max(counts["kept"], 1), 4),
         iterations=iterations, checker=CheckerInfo(name=CHECKER, version=CHECKER_VERSION),
-        verifiers=dict(sorted(tally.verifiers.items())), prompts=[get_template(t).describe() for t in templates],
+        verifiers=dict(sorted(tally.verifiers.items())),
+        verifier_disagreements=dict(sorted(tally.disagreements.items())), prompts=[get_template(t).describe() for t in templates],
         failed_shards=failures, missing_shards=len(missing), filter_stats=dict(sorted(tally.filter_stats.items())),
         samples_spent=tally.samples_spent(), seeds={"base": cfg.sampling.seed}, final_model=final_model, stopped_early=stopped_early,
     )

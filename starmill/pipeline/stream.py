@@ -92,8 +92,11 @@ class Tally:
     and the counts the report needs."""
 
     def __init__(self, problems: dict[str, ProblemRecord], selection: Selection, spool: Spool, *,
-                 n: int, workers: int, timeout: float, self_consistency: float | None, scorers: Sequence = ()):
+                 n: int, workers: int, timeout: float, self_consistency: float | None, scorers: Sequence = (),
+                 verifiers: Sequence | None = None):
         self.problems, self.selection, self.spool, self.scorers = problems, selection, spool, list(scorers)
+        self.grade_with = list(verifiers) if verifiers else None  # None: the plain checker
+        self.disagreements: Counter = Counter()  # "primary vs other" -> samples where they differ
         self.workers, self.timeout, self.self_consistency = workers, timeout, self_consistency
         self.ks = [k for k in sorted({1, min(2, n), n}) if k <= n]
         self.counts: Counter = Counter()
@@ -118,7 +121,8 @@ class Tally:
         from warehouse.publish import sft_rows
 
         labels = self._pseudo_labels(samples)
-        graded = grade(samples, self.problems, workers=self.workers, timeout=self.timeout, labels=labels)
+        graded = grade(samples, self.problems, workers=self.workers, timeout=self.timeout, labels=labels,
+                       verifiers=self.grade_with)
         scored = score_samples(graded, self.problems, self.scorers)
         final = self.selection.apply(scored, self.problems, self.filter_stats,
                                      before=self.kept_rows if rounds else None)
@@ -159,6 +163,9 @@ class Tally:
                 self.drops[s.drop_reason] += 1
             for verdict in s.verdicts:
                 self.verifiers[verdict["checker"]] = verdict["checker_version"]
+            for other in s.verdicts[1:]:
+                if (other["verdict"] == "correct") != s.correct:
+                    self.disagreements[f"{s.verdicts[0]['checker']} vs {other['checker']}"] += 1
             self.kept_count[s.problem_id] += s.kept
             if s.stage == Stage.RATIONALE:
                 self.spent[s.problem_id] += 1

@@ -1,0 +1,27 @@
+"""The verifiers a run grades with, built from its source's ``verifiers`` (the first decides)."""
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.errors import StarmillError
+
+
+def build_verifiers(source, workers: int = 1, timeout: float = 5.0) -> list[Any] | None:
+    """``None`` for the plain default (``[math]`` without a declared form): the checker's own fast path."""
+    import starmill.judging  # noqa: F401  (registers llm_judge)
+    from filters.verifiers import get_verifier
+
+    specs = source.verifier_specs()
+    if [name for name, _ in specs] == ["math"] and not specs[0][1] and source.answer_form is None \
+            and source.answer_form_field == "answer_form":
+        return None
+    out = []
+    for name, options in specs:
+        if name == "math":
+            options = {"form": source.answer_form, "form_field": source.answer_form_field, "workers": workers,
+                       "timeout": timeout, **options}
+        try:
+            out.append(get_verifier(name, **options))
+        except (ValueError, TypeError) as exc:
+            raise StarmillError(f"source.verifiers: {name}: {exc}") from None
+    return out
