@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -18,6 +20,7 @@ _BACKENDS: dict[str, Backend] = {}
 LOAD_SECONDS: dict[str, float] = {}  # engine start-up (imports and weights) per teacher, this process
 _GENERATE_LOCKS: dict[str, threading.Lock] = {}
 _LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def _key(teacher: dict[str, Any]) -> str:
@@ -44,6 +47,10 @@ def backend_for(teacher: dict[str, Any]) -> Backend:
             start = time.perf_counter()
             _BACKENDS[key] = load_backend(teacher["backend"], resolve_model(teacher["model"]), **opts)
             LOAD_SECONDS[key] = time.perf_counter() - start
+            # one engine per worker process (Dask, Ray, a worker per GPU): which process loaded which
+            log.info("teacher engine %s %s loaded in process %d in %.1fs (CUDA_VISIBLE_DEVICES=%s)",
+                     teacher["backend"], teacher["model"], os.getpid(), LOAD_SECONDS[key],
+                     os.environ.get("CUDA_VISIBLE_DEVICES", "unset"))
         return _BACKENDS[key]
 
 

@@ -85,3 +85,30 @@ def test_no_base_url_at_all_is_a_settings_error():
 
     with pytest.raises(SettingsError, match="needs base_url"):
         OpenAIBackend("m", None)
+
+
+# -- one engine per worker process -------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_two_dask_workers_load_one_engine_each_under_the_limit(prefect_server, tmp_path):
+    """runner.kind dask with 2 worker processes: each loads its own demo teacher (transformers) and
+    generates its shards, occupying a slot of the global limit (2: both engines at once)."""
+    import datetime
+
+    import httpx
+
+    from tests.test_schedule_and_scale import env_for, run_cli, tiny_config
+    from tests.test_work_pool import client_env, prefect
+
+    prefect(["gcl", "create", "engines", "--limit", "2"], client_env(prefect_server, tmp_path))
+    since = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    summary = run_cli(["run", str(tiny_config(tmp_path, kind="dask", max_workers=2, concurrency_limit="engines")),
+                       "--json"], {**env_for(prefect_server, tmp_path / "wh"), "PREFECT_LOGGING_EXTRA_LOGGERS": "generators", "PREFECT_LOGGING_ROOT_LEVEL": "INFO",
+                                   "DASK_TEMPORARY_DIRECTORY": str(tmp_path / "dask-tmp")})
+    assert summary["counts"]["generated.rationale"] == 12
+    logs = httpx.post(f"{prefect_server}/logs/filter", json={
+        "logs": {"timestamp": {"after_": since}}, "limit": 200}, timeout=10).json()
+    loaded = [entry for entry in logs if entry["message"].startswith("teacher engine transformers")]
+    pids = {entry["message"].split(" in process ")[1].split()[0] for entry in loaded}
+    assert len(pids) == 2 and all(entry["task_run_id"] for entry in loaded), [e["message"] for e in loaded]
