@@ -14,22 +14,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generators.train_demo_teacher import CONTEXT, OUT as TEACHER, save  # noqa: E402
+from generators.train_demo_teacher import OUT as TEACHER, _config, save  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "demo_student"
 SEED = 0  # weight init
 
 
 def student_config(tokenizer):
-    from transformers import LlamaConfig
-
     # 3 layers of width 160 (4 heads x 40): 0.98M parameters, a third of the teacher's
-    return LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=160, num_hidden_layers=3, num_attention_heads=4,
-        num_key_value_heads=4, head_dim=40, intermediate_size=432, max_position_embeddings=CONTEXT,
-        tie_word_embeddings=True, rope_theta=10000.0, bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-    )
+    return _config(tokenizer, hidden=160, layers=3, heads=4, head_dim=40, intermediate=432)
 
 
 def main() -> None:

@@ -150,12 +150,13 @@ def encode(tokenizer, messages, completion):
     return p_ids + c_ids, [-100] * len(p_ids) + c_ids
 
 
-def _config(tokenizer):
+def _config(tokenizer, hidden: int = 256, layers: int = 4, heads: int = 4, head_dim: int = 64, intermediate: int = 688):
+    """The demo teacher's Llama (the student's is a smaller one, generators/make_demo_student.py)."""
     from transformers import LlamaConfig
 
     return LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
-        num_key_value_heads=4, head_dim=64, intermediate_size=688, max_position_embeddings=CONTEXT,
+        vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+        num_key_value_heads=heads, head_dim=head_dim, intermediate_size=intermediate, max_position_embeddings=CONTEXT,
         tie_word_embeddings=True, rope_theta=10000.0, bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
     )

@@ -59,7 +59,8 @@ def _die_with_parent() -> None:
         pass
 
 
-def worker_main(conn, memory_mb: int, pdeathsig: bool) -> None:
+def start_worker(memory_mb: int, pdeathsig: bool) -> None:
+    """What every sandbox worker does first: die with its parent, cap its address space."""
     import resource
 
     if pdeathsig:
@@ -67,12 +68,11 @@ def worker_main(conn, memory_mb: int, pdeathsig: bool) -> None:
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from filters.answers.symbolic import decide_symbolic, warm
 
-    if "filters.answers._preload" not in sys.modules:
-        warm()
-    blocked: list[str] = []
-    install_guard(blocked)
+
+def serve(conn, blocked: list[str], handle) -> None:
+    """Answer JSON requests until the pipe closes: ``handle(message) -> (reply dict, retire)``; a sandbox
+    refusal during the call turns the reply into an ``error``. A retiring worker exits after replying."""
     conn.send_bytes(b'"ready"')
     while True:
         try:
@@ -81,19 +81,34 @@ def worker_main(conn, memory_mb: int, pdeathsig: bool) -> None:
             return
         if not data:
             return
-        retire = False
+        reply, retire = handle(json.loads(data))
+        if blocked:
+            reply.update(verdict="error", rule=f"blocked:{blocked[0]}")
+        conn.send_bytes(json.dumps({**reply, "blocked": blocked, "retire": retire}, default=str).encode())
+        blocked.clear()
+        if retire:
+            return
+
+
+def worker_main(conn, memory_mb: int, pdeathsig: bool) -> None:
+    start_worker(memory_mb, pdeathsig)
+    from filters.answers.symbolic import decide_symbolic, warm
+
+    if "filters.answers._preload" not in sys.modules:
+        warm()
+    blocked: list[str] = []
+    install_guard(blocked)
+
+    def handle(message) -> tuple[dict, bool]:
         try:
-            gold, pred, *form = json.loads(data)
+            gold, pred, *form = message
             verdict, rule = decide_symbolic(gold, pred, *form)
         except MemoryError:
-            verdict, rule, retire = "timeout", "memory_limit", True
+            return {"verdict": "timeout", "rule": "memory_limit"}, True
         except RecursionError:
             verdict, rule = "unparseable_pred", "too_deep"
         except Exception as exc:  # a checker bug: report it as a verdict, keep serving
             verdict, rule = "error", f"exception:{type(exc).__name__}"
-        if blocked:
-            verdict, rule = "error", f"blocked:{blocked[0]}"
-        conn.send_bytes(json.dumps({"verdict": verdict, "rule": rule, "blocked": blocked, "retire": retire}).encode())
-        blocked.clear()
-        if retire:
-            return
+        return {"verdict": verdict, "rule": rule}, False
+
+    serve(conn, blocked, handle)

@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from filters.answers.pool import CheckerPool
-from filters.answers.worker import _die_with_parent, install_guard
+from filters.answers.worker import install_guard, serve, start_worker
 
 DEFAULT_MEMORY_MB = 2048
 
@@ -27,44 +27,26 @@ def _resolve(path: str):
 
 
 def function_worker_main(conn, memory_mb: int, pdeathsig: bool, modules: tuple[str, ...]) -> None:
-    import resource
-
-    if pdeathsig:
-        _die_with_parent()
-    if memory_mb:
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    start_worker(memory_mb, pdeathsig)
     for name in modules:
         importlib.import_module(name)
     blocked: list[str] = []
     install_guard(blocked, allow_code=True)  # scorers eval answers and build dataclasses; side effects stay refused
-    conn.send_bytes(b'"ready"')
-    while True:
+
+    def handle(message) -> tuple[dict, bool]:
         try:
-            data = conn.recv_bytes()
-        except (EOFError, OSError):
-            return
-        if not data:
-            return
-        retire, value = False, None
-        try:
-            path, kwargs = json.loads(data)
+            path, kwargs = message
             value = _resolve(path)(**kwargs)
             json.dumps(value)  # the reply must be plain JSON
-            verdict, rule = "ok", "called"
+            return {"verdict": "ok", "rule": "called", "value": value}, False
         except MemoryError:
-            verdict, rule, retire = "timeout", "memory_limit", True
+            return {"verdict": "timeout", "rule": "memory_limit", "value": None}, True
         except RecursionError:
-            verdict, rule = "error", "too_deep"
+            return {"verdict": "error", "rule": "too_deep", "value": None}, False
         except Exception as exc:  # the function's bug or refusal: a verdict, not a crash
-            verdict, rule = "error", f"exception:{type(exc).__name__}"
-        if blocked:
-            verdict, rule = "error", f"blocked:{blocked[0]}"
-        conn.send_bytes(json.dumps({"verdict": verdict, "rule": rule, "value": value if verdict == "ok" else None,
-                                    "blocked": blocked, "retire": retire}, default=str).encode())
-        blocked.clear()
-        if retire:
-            return
+            return {"verdict": "error", "rule": f"exception:{type(exc).__name__}", "value": None}, False
+
+    serve(conn, blocked, handle)
 
 
 class FunctionPool:
