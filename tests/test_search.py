@@ -275,6 +275,18 @@ def test_until_verified_resumes_from_the_ledger_after_a_failed_round(tmp_path):
     assert summary["report"]["samples_spent"]["total"] == 14 and summary["counts"]["kept"] == 4
 
 
+def test_until_verified_budgets_are_per_stage_when_an_iteration_resamples_all(tmp_path):
+    from starmill.pipeline import run_star
+
+    cfg = adaptive(tmp_path, until_verified=1, iterations={"count": 2, "resample": "all"})
+    asked = Counter()
+    serve(cfg, rounds_respond(asked))
+    summary = run_star(cfg, str(tmp_path / "wh"), progress=False)
+    # iteration 0 as before but stopping at one kept; iteration 1 samples every problem again, afresh
+    assert [it["attempted"] for it in summary["iterations"]] == [3, 3]
+    assert asked["Compute 1 + 1."] == 4 and asked["Compute 3 + 3."] == 12
+
+
 # --- evaluation ---------------------------------------------------------------------------------
 
 def _same(a, b):

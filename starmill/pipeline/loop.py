@@ -140,11 +140,13 @@ class StarLoop:
         """A strategy that samples in rounds (an adaptive budget): each round is planned from what the
         earlier ones kept and spent, and its shards are graded and selected before the next."""
         solved: set[str] = set()
-        start, pending, round_index = Counter(self.tally.spent), list(problem_ids), 0
+        spent_before, kept_before = Counter(self.tally.spent), Counter(self.tally.kept_count)
+        pending, round_index = list(problem_ids), 0
         try:
-            while pending:
-                spent = {p: self.tally.spent[p] - start[p] for p in pending}
-                sizes = strategy.round_sizes(pending, spent, self.tally.kept_count)
+            while pending:  # budgets are per stage: an iteration that resamples all starts afresh
+                spent = {p: self.tally.spent[p] - spent_before[p] for p in pending}
+                kept = {p: self.tally.kept_count[p] - kept_before[p] for p in pending}
+                sizes = strategy.round_sizes(pending, spent, kept)
                 if not sizes:
                     break
                 requests = strategy.plan_round([self.run.problems[p] for p in sizes], context, round_index, sizes)
