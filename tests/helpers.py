@@ -17,7 +17,7 @@ def sample(problem_id, completion, *, index=0, stage="rationale", correct=True, 
         completion_tokens=5, model="m", model_revision=None, engine="test", engine_version=None,
         sampling="{}", seed=0,
         verdicts=[{"checker": "starmill", "checker_version": "1", "verdict": verdict, "rule": "r",
-                   "pred": extracted, "gold": "5", "seconds": 0.0}],
+                   "pred": extracted, "gold": "5", "seconds": 0.0, "form": None, "detail": None}],
         correct=correct,
     )
 

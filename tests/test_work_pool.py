@@ -88,6 +88,11 @@ def test_a_deployment_from_prefect_yaml_runs_on_a_process_worker_with_the_config
     finally:
         stop_worker(worker)
         worker_log.close()
+    deadline = time.time() + 60  # the run's logs reach the API in batches: under load after the run ends
+    while "shards run on thread x3" not in logs and time.time() < deadline:
+        time.sleep(1)
+        logs = [entry["message"] for entry in api.post("/logs/filter", json={
+            "logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200}).json()]
     assert "shards run on thread x3" in logs  # the run config's runner, not the flow's decoration
     assert Warehouse(tmp_path / "wh").versions("sft") == [1]
 
