@@ -26,7 +26,8 @@ pytestmark = pytest.mark.slow
 def client_env(url: str, tmp_path: Path) -> dict[str, str]:
     """A Prefect client of the test server: its own PREFECT_HOME, nothing sent out."""
     return {**os.environ, "PREFECT_API_URL": url, "PREFECT_HOME": str(tmp_path / "prefect-home"),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "STARMILL_HOME": str(REPO)}
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "STARMILL_HOME": str(REPO),
+            "PREFECT_LOGGING_LEVEL": "INFO"}  # an earlier in-process `starmill run` may have set WARNING here
 
 
 def prefect(args: list[str], env: dict[str, str]) -> str:
