@@ -11,6 +11,7 @@ not checked; "So 6 + 13 = 6" is, and is wrong.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -160,26 +161,20 @@ def _fmt(value: Fraction) -> str:
 
 
 def _check_chain(sides: list[str], text: str) -> StepCheck | None:
-    values = []
-    for side in sides:
-        tokens = _tokens(side)
-        value = _evaluate(tokens) if tokens is not None else None
-        if value is None:
-            return None
-        values.append(value)
-    if len(values) < 2 or not any(len(_tokens(s) or ()) > 1 for s in sides):  # "7 = 7": no claim
-        return None
-    verdict = "ok" if all(_link(sides[i + 1], values[i], values[i + 1]) for i in range(len(values) - 1)) else "wrong"
-    return StepCheck(text.strip(), verdict, tuple(_fmt(v) for v in values))
+    tokens = [_tokens(side) for side in sides]  # each side tokenized once
+    values = [_evaluate(t) if t is not None else None for t in tokens]
+    if len(values) < 2 or any(v is None for v in values) or not any(len(t) > 1 for t in tokens):
+        return None  # not all arithmetic, or "7 = 7": no claim
+    links = (_link(tokens[i + 1], values[i], values[i + 1]) for i in range(len(values) - 1))
+    return StepCheck(text.strip(), "ok" if all(links) else "wrong", tuple(_fmt(v) for v in values))
 
 
-def _link(right: str, left_value: Fraction, right_value: Fraction) -> bool:
+def _link(right: list[tuple[str, str]], left_value: Fraction, right_value: Fraction) -> bool:
     """One ``=`` of a chain holds, or is a running total ("5 + 3 = 8 + 2 = 10": the next side starts
     from the value so far), which people write and mean; only its arithmetic is judged."""
     if left_value == right_value:
         return True
-    tokens = _tokens(right) or []
-    return len(tokens) > 1 and tokens[0][0] == "num" and _number(tokens[0][1]) == left_value
+    return len(right) > 1 and right[0][0] == "num" and _number(right[0][1]) == left_value
 
 
 def _clause_start(prefix: str) -> bool:
@@ -198,6 +193,11 @@ CHAIN_RE = re.compile(
 
 def check_steps(text: str) -> list[StepCheck]:
     """Every checkable arithmetic claim in ``text``, in order, with its verdict."""
+    return list(_checked(text))
+
+
+@functools.lru_cache(maxsize=4096)  # the steps scorer and the bad_step filter read the same outputs in a row
+def _checked(text: str) -> tuple[StepCheck, ...]:
     checks: list[StepCheck] = []
     for note in CALC_RE.finditer(text):
         found = _check_chain(note.group(1).split("="), note.group(0))
@@ -220,7 +220,7 @@ def check_steps(text: str) -> list[StepCheck]:
             found = _check_chain(sides, claim)
             if found:
                 checks.append(found)
-    return checks
+    return tuple(checks)
 
 
 def bad_steps(text: str) -> list[StepCheck]:

@@ -66,7 +66,7 @@ def regrade(wh, ref: str, verifier_names: Sequence[str] = ("math",), name: str |
     problems_ref = _problems_ref(wh, manifest)
     problems = {p["problem_id"]: ProblemRecord.from_row(p) for p in wh.read(problems_ref).to_pylist()}
     verifiers = _verifiers(verifier_names, workers)
-    before = sorted({(v.get("checker"), v.get("checker_version")) for v in _first_verdicts(wh, version)} - {(None, None)})
+    before: set[tuple[str, str]] = set()  # the checkers that made the old verdicts
     changes: Counter = Counter()
     newly, dropped, rows = 0, 0, 0
     extra_keys = {k: v for k, v in (manifest.model_extra or {}).items() if k not in ("regraded",)}
@@ -86,6 +86,8 @@ def regrade(wh, ref: str, verifier_names: Sequence[str] = ("math",), name: str |
                 rows_ = [per[i].to_row() for per in verdicts]
                 primary = verdicts[0][i]
                 old = s.verdicts[0]["verdict"] if s.verdicts else "none"
+                if s.verdicts:
+                    before.add((s.verdicts[0]["checker"], s.verdicts[0]["checker_version"]))
                 changes[f"{old} -> {primary.verdict}"] += old != primary.verdict
                 kept, reason = s.kept, s.drop_reason
                 if s.kept and not primary.correct:
@@ -100,16 +102,10 @@ def regrade(wh, ref: str, verifier_names: Sequence[str] = ("math",), name: str |
         writer.count("rows", rows)
         writer.extra["regraded"] = {
             "from": str(version), "verifiers": [{"name": v.name, "version": v.version} for v in verifiers],
-            "checkers_before": [{"name": n, "version": ver} for n, ver in before],
+            "checkers_before": [{"name": n, "version": ver} for n, ver in sorted(before)],
             "verdict_changes": {k: v for k, v in changes.items() if v},
             "dropped_by_regrade": dropped, "newly_correct_unkept": newly,
         }
     return RegradeReport(str(version), f"{writer.name}@v{writer.version}",
                          {k: v for k, v in sorted(changes.items()) if v}, rows, newly, dropped)
 
-
-def _first_verdicts(wh, version):
-    for batch in wh.dataset(version).to_batches(columns=["verdicts"], batch_size=BATCH):
-        for row in batch.column(0).to_pylist():
-            if row:
-                yield row[0]

@@ -117,9 +117,6 @@ def train_sft(wh, ref: str, base: str, output: str | Path, settings: TrainSettin
               progress: bool = True, callbacks: list | None = None) -> TrainResult:
     """Train on the rows of the sft version ``ref``."""
     settings = settings or TrainSettings()
-    output = Path(output).expanduser().absolute()
-    if output.exists():
-        raise TrainError(f"{output} exists: pick a new --output (trained models are never overwritten)")
     version = wh.resolve(ref)
     rows = training_rows(wh, version, settings.system_prompt, logprobs=settings.kd == "topk")
     return train_rows(rows, str(version), base, output, settings, progress, callbacks)

@@ -5,7 +5,6 @@ the exact entry later (``gym_entry``), so the task's own ``score_answer`` can gr
 """
 from __future__ import annotations
 
-import functools
 import json
 from typing import Iterator
 
@@ -36,11 +35,12 @@ def task_seed(seed: int, task: str) -> int:
     return int(content_hash("gym", seed, task)[:8], 16)
 
 
-@functools.lru_cache(maxsize=64)
 def _dataset(task: str, size: int, seed: int, config_json: str):
     reasoning_gym = _module()
+    from filters.verifiers import gym_score  # the verifier rebuilds entries the same way
+
     try:
-        return reasoning_gym.create_dataset(task, size=size, seed=seed, **json.loads(config_json))
+        return gym_score.dataset(task, size, seed, config_json)
     except (KeyError, ValueError, TypeError, AssertionError) as exc:
         known = ", ".join(sorted(reasoning_gym.factory.DATASETS))
         raise SourceError(f"reasoning_gym task {task!r}: {exc} (tasks: {known})") from None
@@ -48,8 +48,10 @@ def _dataset(task: str, size: int, seed: int, config_json: str):
 
 def gym_entry(meta: dict[str, Any]) -> dict[str, Any]:
     """Rebuild the reasoning-gym entry a problem came from (for the task's own scorer)."""
-    ds = _dataset(meta["task"], meta["size"], meta["seed"], json.dumps(meta.get("config") or {}, sort_keys=True))
-    return ds[meta["index"]], ds
+    from filters.verifiers import gym_score
+
+    _dataset(meta["task"], meta["size"], meta["seed"], json.dumps(meta.get("config") or {}, sort_keys=True))
+    return gym_score.entry(meta)
 
 
 def iter_gym(spec: GymSpec, source: str, split: str) -> Iterator[ProblemRecord | RejectRecord]:
