@@ -76,12 +76,20 @@ class SamplingParams:
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """One prompt: chat messages (the backend applies the chat template) or raw text."""
+    """One prompt: chat messages (the backend applies the chat template) or raw text. ``prefix``
+    continues the answer from text already written (a search's partial path, a rollout from a step
+    prefix): the backend puts it after the rendered prompt, and the completion is what follows it."""
 
     request_id: str
     messages: Sequence[Message] | None = None
     text: str | None = None
     sampling: SamplingParams = field(default_factory=SamplingParams)
+    prefix: str | None = None
+
+    def rendered(self, chat_text: str | None = None) -> str:
+        """The prompt text with the prefix after it: ``chat_text`` is the chat template's rendering
+        of the messages (with the generation prompt); text requests use their text."""
+        return (self.text if chat_text is None else chat_text) + (self.prefix or "")  # type: ignore[operator]
 
     def __post_init__(self) -> None:
         if (self.messages is None) == (self.text is None):

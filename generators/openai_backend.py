@@ -354,10 +354,16 @@ def build_payload(b: OpenAIBackend, request: GenerationRequest, *, n: int, seed:
                                "max_tokens": s.max_tokens}
     if request.messages is not None:
         payload["messages"] = [dict(m) for m in request.messages]
+        if request.prefix:  # the answer so far, continued by the server (vLLM's chat extension)
+            if not b.is_vllm:
+                raise SettingsError(f"request {request.request_id}: continuing a partial answer needs a "
+                                    "vLLM-compatible server (continue_final_message); this server is not vLLM")
+            payload["messages"].append({"role": "assistant", "content": request.prefix})
+            payload["continue_final_message"], payload["add_generation_prompt"] = True, False
         if s.logprobs is not None:
             payload["logprobs"], payload["top_logprobs"] = True, s.logprobs
     else:
-        payload["prompt"] = request.text
+        payload["prompt"] = request.rendered()
         if s.logprobs is not None:
             payload["logprobs"] = s.logprobs
     if s.stop:

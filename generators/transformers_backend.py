@@ -58,9 +58,10 @@ class TransformersBackend:
         if request.messages is not None:
             if not self.tokenizer.chat_template:
                 raise SettingsError(f"model {self.model_id!r} has no chat template: send text prompts")
-            text = self.tokenizer.apply_chat_template(list(request.messages), tokenize=False, add_generation_prompt=True)
+            text = request.rendered(self.tokenizer.apply_chat_template(list(request.messages), tokenize=False,
+                                                                       add_generation_prompt=True))
         else:
-            text = request.text
+            text = request.rendered()
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
         if self.context and len(ids) + request.sampling.max_tokens > self.context:
             raise RequestRefused(

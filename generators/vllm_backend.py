@@ -99,12 +99,13 @@ class VLLMBackend:
         return self._info
 
     def render(self, request: GenerationRequest) -> str:
-        """The prompt text the engine sees: the chat template applied to messages, or the text."""
+        """The prompt text the engine sees: the chat template applied to messages, or the text; then
+        the request's prefix."""
         if request.messages is None:
-            return request.text  # type: ignore[return-value]
+            return request.rendered()
         try:
-            return self._tokenizer.apply_chat_template(
-                [dict(m) for m in request.messages], tokenize=False, add_generation_prompt=True)
+            return request.rendered(self._tokenizer.apply_chat_template(
+                [dict(m) for m in request.messages], tokenize=False, add_generation_prompt=True))
         except Exception as exc:
             raise SettingsError(
                 f"request {request.request_id}: cannot apply the chat template of {self._model!r}"

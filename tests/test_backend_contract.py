@@ -75,3 +75,44 @@ def test_the_readme_starts_vllm_servers_with_the_batch_size_vllm_cpu_needs():
     readme = (REPO / "README.md").read_text()
     commands = re.findall(r"python -m vllm\.entrypoints\.openai\.api_server[^`]*", readme)
     assert commands and all("--max-num-batched-tokens 32768" in " ".join(c.split()) for c in commands), commands
+
+
+# --- continuing a partial answer (search paths, rollouts from a step prefix) -------------------
+
+def _check_prefix_continues(backend):
+    whole = GenerationRequest("whole", messages=get_template("cot_zero_shot").render("Compute 12 + 5."),
+                              sampling=SamplingParams(n=1, temperature=0.0, max_tokens=24))
+    full = backend.generate([whole])[0].completions[0].text
+    cut = full.index("\n") + 1  # the first step, as a search has it
+    rest = backend.generate([GenerationRequest("rest", messages=whole.messages, sampling=whole.sampling,
+                                               prefix=full[:cut])])[0].completions[0]
+    assert "\n" in full[:-1] and rest.text  # something to continue, and it did
+    assert full[:cut] + rest.text == full  # greedy: the continuation is the rest of the same answer
+    assert rest.completion_tokens < backend.generate([whole])[0].completions[0].completion_tokens
+
+
+def test_transformers_continues_a_prefix(hf_backend):
+    _check_prefix_continues(hf_backend)
+
+
+@pytest.mark.slow
+def test_vllm_continues_a_prefix(vllm_backend):
+    _check_prefix_continues(vllm_backend)
+
+
+@pytest.mark.slow
+def test_a_vllm_server_continues_a_prefix(vllm_server):
+    from generators.openai_backend import OpenAIBackend
+
+    _check_prefix_continues(OpenAIBackend(vllm_server.model, vllm_server.base_url, progress=False))
+
+
+def test_a_server_that_is_not_vllm_refuses_a_prefix_with_a_clear_error():
+    from generators.openai_backend import OpenAIBackend, build_payload
+
+    backend = OpenAIBackend("m", "http://127.0.0.1:9/v1", progress=False)
+    request = GenerationRequest("r", messages=[{"role": "user", "content": "hi"}], prefix="1 + 1 = 2\n")
+    with pytest.raises(SettingsError, match="continuing a partial answer needs a vLLM-compatible server"):
+        build_payload(backend, request, n=1, seed=None)
+    text = build_payload(backend, GenerationRequest("t", text="Q: ", prefix="A:"), n=1, seed=None)
+    assert text["prompt"] == "Q: A:"
