@@ -4,14 +4,16 @@ from schemas.base import SchemaVersionError, check_readable, content_hash
 from schemas.evals import EvalRecord
 from schemas.models import ModelRecord
 from schemas.problems import ProblemRecord
+from schemas.prm import PrmRecord
 from schemas.rejects import RejectRecord
 from schemas.samples import SampleRecord, Stage
 from schemas.sft import SftRecord
 
-TABLES = {r.TABLE: r for r in (ProblemRecord, RejectRecord, SampleRecord, SftRecord, ModelRecord, EvalRecord)}
+TABLES = {r.TABLE: r for r in (ProblemRecord, RejectRecord, SampleRecord, SftRecord, ModelRecord, EvalRecord,
+                                   PrmRecord)}
 
 __all__ = [
-    "EvalRecord", "ModelRecord", "ProblemRecord", "RejectRecord", "SampleRecord", "SftRecord", "SchemaVersionError",
+    "EvalRecord", "ModelRecord", "PrmRecord", "ProblemRecord", "RejectRecord", "SampleRecord", "SftRecord", "SchemaVersionError",
     "Stage", "StarmillError",
     "TABLES", "check_readable", "content_hash",
 ]
