@@ -6,13 +6,15 @@ import click
 from starmill.options import warehouse_option
 
 FORMATS = ("messages", "prompt-completion", "raw")  # warehouse.export.FORMATS, without importing pyarrow
+STEPWISE = "stepwise"  # a prm version in TRL's stepwise-supervision layout (warehouse.export.stepwise)
 
 
 @click.command("export")
 @click.argument("ref")
 @click.option("--to", "target", required=True, help="A folder (absent or empty), or hf://OWNER/NAME.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="messages", show_default=True,
-              help="messages: TRL conversational; prompt-completion: TRL conversational pairs; raw: every column.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS + (STEPWISE,)), default="messages", show_default=True,
+              help="messages: TRL conversational; prompt-completion: TRL conversational pairs; raw: every column; "
+                   "stepwise: a prm version as TRL stepwise supervision.")
 @click.option("--test-size", type=float, default=0.0, show_default=True,
               help="Share of problems in a test split (by problem, never both sides); 0: train only.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and of mix sampling.")
@@ -32,6 +34,9 @@ def command(ref, target, fmt, test_size, seed, eval_sets, ngram, mix, system_pro
     from warehouse import Warehouse
     from warehouse.export import ExportError, ExportSettings, export_to_folder, export_to_hub, parse_target
 
+    if fmt == STEPWISE:
+        return _stepwise(Warehouse(warehouse), ref, target, test_size, seed, private, revision, commit_message,
+                         eval_sets or mix or system_prompt)
     settings = ExportSettings.make(ref=ref, format=fmt, test_size=test_size, seed=seed,
                                    decontaminate=list(eval_sets), ngram=ngram, mix=list(mix),
                                    system_prompt=system_prompt)
@@ -53,3 +58,17 @@ def command(ref, target, fmt, test_size, seed, eval_sets, ngram, mix, system_pro
             click.echo(f"  dropped {n:>6}  {reason}  ({part.ref})")
     if repo_id is None:
         click.echo(f'Load it: datasets.load_dataset("{target}")')
+
+
+def _stepwise(wh, ref, target, test_size, seed, private, revision, commit_message, sft_only) -> None:
+    from warehouse.export import ExportError
+    from warehouse.export.stepwise import export_stepwise
+
+    if sft_only:
+        raise ExportError("--decontaminate, --mix and --system-prompt apply to sft exports, not --format stepwise")
+    if not target.startswith("hf://") and (private or revision or commit_message):
+        raise ExportError("--private, --revision and --commit-message apply to hf:// targets only")
+    resolved, splits, files, where = export_stepwise(wh, ref, target, test_size=test_size, seed=seed, private=private,
+                                                     revision=revision, commit_message=commit_message)
+    sizes = ", ".join(f"{name} {t.num_rows} rows" for name, t in splits.items())
+    click.echo(f"Exported {resolved} (stepwise): {sizes}, {len(files)} files -> {where}")

@@ -1,0 +1,87 @@
+"""Monte Carlo rollouts from step prefixes, graded against the gold answer (Math-Shepherd).
+
+Each step prefix of a rationale becomes one request asking for R continuations of the answer after
+the prefix; a rollout's full text is prefix + continuation, and it counts as reaching the gold when
+the project's checker says ``correct`` (an unparseable answer does not). A prefix that already holds
+a final answer ("The answer is N.") needs no rollout: its own verdict is its label.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+from generators.base import GenerationRequest, RequestRefused, SamplingParams
+from schemas import content_hash
+
+Generate = Callable[[Sequence[GenerationRequest]], list]
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """R rollouts from one step prefix; ``key`` hashes everything that decides their text."""
+
+    key: str
+    messages: tuple[dict[str, str], ...]
+    prefix: str
+    sampling: SamplingParams
+
+    def request(self) -> GenerationRequest:
+        return GenerationRequest(request_id=self.key, messages=[dict(m) for m in self.messages],
+                                 sampling=self.sampling, prefix=self.prefix)
+
+
+def split_steps(text: str, delimiter: str) -> list[str]:
+    """The rationale's steps: split at ``delimiter``, blank pieces left out (a trailing newline is no
+    step); a text without the delimiter is one step."""
+    return [piece for piece in text.split(delimiter) if piece.strip()]
+
+
+def prefixes(steps: Sequence[str], delimiter: str) -> list[str]:
+    """The prefix ending at each step: the steps so far joined by the delimiter, with one after it
+    (where the model starts the next step)."""
+    return [delimiter.join(steps[: i + 1]) + delimiter for i in range(len(steps))]
+
+
+def plan_rollout(messages: Sequence[dict[str, str]], prefix: str, *, sample_id: str, step: int, rollouts: int,
+                 temperature: float, max_tokens: int, seed: int, model_key: str) -> Rollout:
+    """One request for ``rollouts`` continuations of ``prefix``; its seed derives from the content, so
+    a rerun asks exactly the same question."""
+    key = content_hash("prm-rollout", sample_id, step, prefix, list(messages), rollouts, temperature, max_tokens,
+                       seed, model_key)
+    sampling = SamplingParams(n=rollouts, temperature=temperature, max_tokens=max_tokens,
+                              seed=int(key[:8], 16) % (2**31 - 1))
+    return Rollout(key, tuple(dict(m) for m in messages), prefix, sampling)
+
+
+def run_rollouts(generate: Generate, rollouts: Sequence[Rollout]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Full rollout texts (prefix + continuation) per key, and the reason of each request the engine
+    refused (a prefix over the context): a refused request is left out and the batch runs again
+    without it, so it never fails its neighbours."""
+    pending, refused = list(rollouts), {}
+    while pending:
+        try:
+            results = generate([r.request() for r in pending])
+        except RequestRefused as exc:
+            if exc.request_id not in {r.key for r in pending}:
+                raise
+            refused[exc.request_id] = exc.reason
+            pending = [r for r in pending if r.key != exc.request_id]
+            continue
+        by_key = {r.key: r for r in pending}
+        texts = {res.request_id: [by_key[res.request_id].prefix + c.text for c in res.completions]
+                 for res in results}
+        return texts, refused
+    return {}, refused
+
+
+def reached_gold(pairs: Iterable[tuple[str, str]], workers: int = 1) -> list[bool]:
+    """For each (gold, text): whether the checker finds the text's final answer equal to the gold."""
+    from filters.answers import check_batch
+
+    return [v.correct for v in check_batch(pairs, workers=workers)]
+
+
+def has_final_answer(text: str) -> bool:
+    from filters.answers import extract_answer
+
+    return extract_answer(text).answer is not None
