@@ -128,9 +128,6 @@ def label_steps(wh, ref: str, settings: PrmSettings | None = None, name: str = "
     """Label every step of the samples in ``ref`` by rollouts and commit a version of ``name``."""
     import time
 
-    from tqdm.auto import tqdm
-
-    from filters.answers import CHECKER, CHECKER_VERSION
     from generators.registry import backend_for, model_identity
     from starmill import prm_rollouts as mc
 
@@ -142,61 +139,44 @@ def label_steps(wh, ref: str, settings: PrmSettings | None = None, name: str = "
     model_id, revision = model_identity(teacher)
     backend = backend_for(teacher)  # a model that does not exist fails here, before any work
     revision = revision or backend.info().model_revision or ""
-    model_key = f"{model_id}@{revision}"
     lineage = {"model": model_id, "revision": revision, "rollouts": settings.rollouts,
                "temperature": settings.temperature, "max_tokens": settings.max_tokens, "seed": settings.seed,
                "delimiter": settings.delimiter}
-    plans = []  # per sample: (sample, problem, steps, per step a Rollout or a terminal verdict text)
-    for s, problem in chosen:
-        steps = mc.split_steps(s.output_text(), settings.delimiter)
-        todo = []
-        for i, prefix in enumerate(mc.prefixes(steps, settings.delimiter)):
-            if mc.has_final_answer(prefix):
-                todo.append(prefix)
-            else:
-                todo.append(mc.plan_rollout(s.prompt, prefix, sample_id=s.sample_id, step=i,
-                                            rollouts=settings.rollouts, temperature=settings.temperature,
-                                            max_tokens=settings.max_tokens, seed=settings.seed, model_key=model_key))
-        plans.append((s, problem, steps, todo))
-    requests = [t for *_, todo in plans for t in todo if isinstance(t, mc.Rollout)]
-    texts: dict[str, list[str]] = {}
-    refused: dict[str, str] = {}
-    shards = range(0, len(requests), SHARD)
-    for at in tqdm(shards, desc="prm rollouts", unit="shard", disable=not progress):
-        got, bad = mc.run_rollouts(backend.generate, requests[at: at + SHARD])
-        texts.update(got)
-        refused.update(bad)
-    # every rollout text and every terminal prefix, graded in one stream
-    pairs, where = [], []
-    for n, (s, problem, steps, todo) in enumerate(plans):
-        for i, t in enumerate(todo):
-            for text in ([t] if isinstance(t, str) else texts.get(t.key, [])):
-                pairs.append((problem.gold_answer, text))
-                where.append((n, i))
-    hits: dict[tuple[int, int], list[bool]] = {}
-    for key, ok in zip(where, mc.reached_gold(pairs, workers=settings.workers)):
-        hits.setdefault(key, []).append(ok)
+    plans = [mc.plan(s, problem, settings, f"{model_id}@{revision}") for s, problem in chosen]
+    texts, refused = mc.roll(backend.generate, plans, SHARD, progress)
+    soft = mc.soft_labels(plans, texts, settings.workers)
     records = []
-    for n, (s, problem, steps, todo) in enumerate(plans):
-        if any(isinstance(t, mc.Rollout) and t.key in refused for t in todo):
-            reason = next(refused[t.key] for t in todo if isinstance(t, mc.Rollout) and t.key in refused)
+    for p, labels in zip(plans, soft):
+        reason = next((refused[r.key] for r in p.rollouts() if r.key in refused), None)
+        if reason is not None:
             skipped[f"refused:{reason}"] += 1
             continue
-        soft = [sum(hits[(n, i)]) / len(hits[(n, i)]) for i in range(len(steps))]
+        s = p.sample
         records.append(PrmRecord(
             prm_id=prm_id(s.sample_id, lineage), sample_id=s.sample_id, problem_id=s.problem_id,
-            prompt=[dict(m) for m in s.prompt], steps=steps, labels=[v > 0 for v in soft], soft_labels=soft,
-            rollouts=settings.rollouts, delimiter=settings.delimiter, gold_answer=problem.gold_answer,
+            prompt=[dict(m) for m in s.prompt], steps=p.steps, labels=[v > 0 for v in labels], soft_labels=labels,
+            rollouts=settings.rollouts, delimiter=settings.delimiter, gold_answer=p.problem.gold_answer,
             model=model_id, completer_version=revision))
     if not records:
         raise PrmDataError(f"no sample of {version} could be labelled: the engine refused every one "
                            f"({', '.join(f'{v} {k}' for k, v in sorted(skipped.items()))})")
-    info = backend.info()
-    n_steps = sum(len(r.steps) for r in records)
     generated = sum(len(v) for v in texts.values())
+    ref_out = _commit(wh, name, records, skipped, generated, version, problems_ref, teacher, backend.info(),
+                      lineage, settings)
+    n_steps = sum(len(r.steps) for r in records)
+    mean = sum(v for r in records for v in r.soft_labels) / n_steps
+    return PrmReport(ref_out, str(version), model_id, len(records), n_steps, generated,
+                     dict(sorted(skipped.items())), round(mean, 4), round(time.perf_counter() - start, 2))
+
+
+def _commit(wh, name, records, skipped, generated, version, problems_ref, teacher, info, lineage,
+            settings: PrmSettings) -> str:
+    from filters.answers import CHECKER, CHECKER_VERSION
+
     writer = wh.writer(name, "prm", parents=[str(version), problems_ref],
-                       models=[{"model": model_id, "revision": revision, "backend": teacher["backend"],
-                                "engine": info.engine, "engine_version": info.engine_version}],
+                       models=[{"model": lineage["model"], "revision": lineage["revision"],
+                                "backend": teacher["backend"], "engine": info.engine,
+                                "engine_version": info.engine_version}],
                        sampling={"n": settings.rollouts, "temperature": settings.temperature,
                                  "max_tokens": settings.max_tokens, "seed": settings.seed},
                        extra={"prm": {**lineage, "backend": teacher["backend"], "only": settings.only,
@@ -207,10 +187,8 @@ def label_steps(wh, ref: str, settings: PrmSettings | None = None, name: str = "
     with writer:
         writer.write(records)
         writer.count("rows", len(records))
-        writer.count("steps", n_steps)
+        writer.count("steps", sum(len(r.steps) for r in records))
         writer.count("rollouts", generated)
         for reason, count in skipped.items():
             writer.drop(reason, count)
-    mean = sum(v for r in records for v in r.soft_labels) / n_steps
-    return PrmReport(f"{writer.name}@v{writer.version}", str(version), model_id, len(records), n_steps, generated,
-                     dict(sorted(skipped.items())), round(mean, 4), round(time.perf_counter() - start, 2))
+    return f"{writer.name}@v{writer.version}"

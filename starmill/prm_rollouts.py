@@ -8,7 +8,7 @@ a final answer ("The answer is N.") needs no rollout: its own verdict is its lab
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from generators.base import GenerationRequest, RequestRefused, SamplingParams
 from schemas import content_hash
@@ -42,12 +42,11 @@ def prefixes(steps: Sequence[str], delimiter: str) -> list[str]:
     return [delimiter.join(steps[: i + 1]) + delimiter for i in range(len(steps))]
 
 
-def plan_rollout(messages: Sequence[dict[str, str]], prefix: str, *, sample_id: str, step: int, rollouts: int,
-                 temperature: float, max_tokens: int, seed: int, model_key: str) -> Rollout:
-    """One request for ``rollouts`` continuations of ``prefix``; its seed derives from the content, so
-    a rerun asks exactly the same question."""
-    key = content_hash("prm-rollout", sample_id, step, prefix, list(messages), rollouts, temperature, max_tokens,
-                       seed, model_key)
+def plan_rollout(messages: Sequence[dict[str, str]], prefix: str, *, rollouts: int, temperature: float,
+                 max_tokens: int, seed: int, model_key: str) -> Rollout:
+    """One request for ``rollouts`` continuations of ``prefix``; key and seed derive from the content, so
+    a rerun asks exactly the same question and rationales sharing a prefix share its rollouts."""
+    key = content_hash("prm-rollout", prefix, list(messages), rollouts, temperature, max_tokens, seed, model_key)
     sampling = SamplingParams(n=rollouts, temperature=temperature, max_tokens=max_tokens,
                               seed=int(key[:8], 16) % (2**31 - 1))
     return Rollout(key, tuple(dict(m) for m in messages), prefix, sampling)
@@ -85,3 +84,58 @@ def has_final_answer(text: str) -> bool:
     from filters.answers import extract_answer
 
     return extract_answer(text).answer is not None
+
+
+@dataclass
+class Plan:
+    """One rationale: its steps, and per step the rollouts from its prefix, or the prefix itself when
+    it already states a final answer (graded as it is)."""
+
+    sample: Any  # SampleRecord
+    problem: Any  # ProblemRecord
+    steps: list[str]
+    todo: list[Rollout | str]
+
+    def rollouts(self) -> list[Rollout]:
+        return [t for t in self.todo if isinstance(t, Rollout)]
+
+
+def plan(sample, problem, settings, model_key: str) -> Plan:
+    steps = split_steps(sample.output_text(), settings.delimiter)
+    todo: list[Rollout | str] = [
+        prefix if has_final_answer(prefix) else
+        plan_rollout(sample.prompt, prefix, rollouts=settings.rollouts, temperature=settings.temperature,
+                     max_tokens=settings.max_tokens, seed=settings.seed, model_key=model_key)
+        for prefix in prefixes(steps, settings.delimiter)]
+    return Plan(sample, problem, steps, todo)
+
+
+def roll(generate: Generate, plans: Sequence[Plan], shard: int, progress: bool = True):
+    """Run every distinct rollout request of the plans, ``shard`` requests per engine call, with a
+    progress bar; (texts by key, refusal reasons by key)."""
+    from tqdm.auto import tqdm
+
+    unique = list({r.key: r for p in plans for r in p.rollouts()}.values())
+    texts: dict[str, list[str]] = {}
+    refused: dict[str, str] = {}
+    for at in tqdm(range(0, len(unique), shard), desc="prm rollouts", unit="shard", disable=not progress):
+        got, bad = run_rollouts(generate, unique[at: at + shard])
+        texts.update(got)
+        refused.update(bad)
+    return texts, refused
+
+
+def soft_labels(plans: Sequence[Plan], texts: dict[str, list[str]], workers: int = 1) -> list[list[float]]:
+    """Per plan, per step: the share of its rollouts that reach the gold (a stated answer: 1.0 or 0.0);
+    every text graded in one stream. A refused step (no texts) gets 0.0, and its plan is skipped."""
+    pairs, where = [], []
+    for n, p in enumerate(plans):
+        for i, t in enumerate(p.todo):
+            for text in [t] if isinstance(t, str) else texts.get(t.key, []):
+                pairs.append((p.problem.gold_answer, text))
+                where.append((n, i))
+    hits: dict[tuple[int, int], list[bool]] = {}
+    for at, ok in zip(where, reached_gold(pairs, workers)):
+        hits.setdefault(at, []).append(ok)
+    return [[sum(hits.get((n, i), [])) / max(len(hits.get((n, i), [])), 1) for i in range(len(p.steps))]
+            for n, p in enumerate(plans)]

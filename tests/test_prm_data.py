@@ -68,8 +68,9 @@ def test_labels_where_the_answer_is_known_from_every_prefix(labelled):
         assert row["labels"] == [v > 0 for v in KNOWN[text]]
         assert row["gold_answer"] == "17" and row["rollouts"] == 4 and row["delimiter"] == "\n"
         assert row["prompt"][-1]["content"].startswith(QUESTION)  # the training prompt, no hint
-    # only prefixes without a stated answer are rolled out: the first step of the first three
-    assert report.rollouts == 3 * 4 and report.steps == 9 and report.rows == 5
+    # only prefixes without a stated answer are rolled out (the first step of the first three), and the
+    # two rationales that open with "9 + 8 = 17" share that prefix's rollouts
+    assert report.rollouts == 2 * 4 and report.steps == 9 and report.rows == 5
     assert report.skipped == {"no_gold_answer": 1}
 
 
@@ -81,7 +82,7 @@ def test_lineage_and_sql(labelled, capsys):
     assert {k: prm[k] for k in ("model", "rollouts", "temperature", "seed", "delimiter", "max_tokens")} == {
         "model": DEMO, "rollouts": 4, "temperature": 0.7, "seed": 0, "delimiter": "\n", "max_tokens": 96}
     assert prm["revision"] and manifest.models[0]["engine"] == "transformers"
-    assert manifest.counts == {"rows": 5, "steps": 9, "rollouts": 12} and manifest.drops == {"no_gold_answer": 1}
+    assert manifest.counts == {"rows": 5, "steps": 9, "rollouts": 8} and manifest.drops == {"no_gold_answer": 1}
     row = wh.read(report.ref).to_pylist()[0]
     assert row["model"] == DEMO and row["completer_version"] == prm["revision"]
     code, out, err = run_cli(capsys, "sql", "SELECT avg(len(steps)) AS n, sum(len(labels)) AS l FROM prm",
