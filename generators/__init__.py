@@ -8,6 +8,9 @@ from generators.base import Backend, SettingsError
 
 BACKENDS = ("transformers", "vllm", "openai")
 
+import generators.mcts  # noqa: E402,F401  registers the tree searches (beam, dvts, mcts) as strategies
+import generators.search  # noqa: E402,F401
+
 
 def load_backend(kind: str, model: str, **options: Any) -> Backend:
     """A backend by kind; heavy engines are imported only here."""

@@ -8,12 +8,13 @@ from schemas.prm import PrmRecord
 from schemas.rejects import RejectRecord
 from schemas.samples import SampleRecord, Stage
 from schemas.sft import SftRecord
+from schemas.tree import TreeRecord
 
-TABLES = {r.TABLE: r for r in (ProblemRecord, RejectRecord, SampleRecord, SftRecord, ModelRecord, EvalRecord,
+TABLES = {r.TABLE: r for r in (ProblemRecord, RejectRecord, SampleRecord, SftRecord, ModelRecord, EvalRecord, TreeRecord,
                                    PrmRecord)}
 
 __all__ = [
     "EvalRecord", "ModelRecord", "PrmRecord", "ProblemRecord", "RejectRecord", "SampleRecord", "SftRecord", "SchemaVersionError",
     "Stage", "StarmillError",
-    "TABLES", "check_readable", "content_hash",
+    "TABLES", "TreeRecord", "check_readable", "content_hash",
 ]

@@ -64,6 +64,44 @@ class PromptConfig(_Strict):
         return name
 
 
+class SearchConfig(_Strict):
+    """A tree search's settings (``sampling.strategy`` beam, dvts or mcts; unused otherwise)."""
+
+    beam_width: int = Field(4, ge=1, le=MAX_N, description="beam: partial paths kept per depth (B)")
+    expansions: int = Field(4, ge=1, le=MAX_N, description="steps sampled per expanded node (M)")
+    max_depth: int = Field(8, ge=1, le=1000, description="most steps per path")
+    subtrees: int = Field(4, ge=1, le=MAX_N, description="dvts: independent subtrees")
+    simulations: int = Field(8, ge=1, le=MAX_N * 16, description="mcts: select-expand-rollout rounds")
+    c_uct: float = Field(1.0, ge=0, le=100, description="mcts: exploration weight of UCT")
+    scorer: StepSpec = Field(default_factory=lambda: StepSpec(name="steps"), description="the path scorer that "
+                             "guides the search (steps: the symbolic step checker; a reward model)")
+    delimiter: str = Field("\n", min_length=1, max_length=64, description="what ends a step (the stop string)")
+    step_tokens: int | None = Field(None, ge=1, le=1_000_000, description="most tokens per step; default "
+                                    "sampling.max_tokens")
+    reward: Literal["score", "score_and_answer"] = Field("score_and_answer", description="mcts: the reward "
+                                                         "backed up (the score, or the score times the gold "
+                                                         "answer's check; eval always uses the score)")
+
+    @field_validator("scorer")
+    @classmethod
+    def _scorer(cls, spec: "StepSpec") -> "StepSpec":
+        from filters.scorers import get_scorer
+
+        get_scorer(*spec.pair())
+        return spec
+
+    def options(self, name: str) -> dict[str, Any]:
+        """The strategy options of ``name`` (beam, dvts or mcts)."""
+        common = {"expansions": self.expansions, "max_depth": self.max_depth, "delimiter": self.delimiter,
+                  "step_tokens": self.step_tokens}
+        extra = {"beam": {"beam_width": self.beam_width}, "dvts": {"subtrees": self.subtrees},
+                 "mcts": {"simulations": self.simulations, "c_uct": self.c_uct}}
+        return {**common, **extra.get(name, {})}
+
+
+TREE_STRATEGIES = ("beam", "dvts", "mcts")
+
+
 class SamplingConfig(_Strict):
     n: int = Field(4, ge=1, le=MAX_N, description="rationales per problem")
     temperature: float = Field(0.7, ge=0, le=100)
@@ -79,6 +117,8 @@ class SamplingConfig(_Strict):
                                        "in rounds of n until this many distinct correct rationales are kept")
     max_samples: int | None = Field(None, ge=1, le=MAX_N * 16, description="adaptive budget: most rationales "
                                     "per problem over all rounds (needs until_verified)")
+    search: SearchConfig = Field(default_factory=SearchConfig, description="tree search settings (strategy "
+                                 "beam, dvts or mcts)")
 
     @field_validator("strategy")
     @classmethod
@@ -246,8 +286,9 @@ class DatasetNames(_Strict):
     problems: str = "problems"
     samples: str = "samples"
     sft: str = "sft"
+    tree: str = Field("tree", description="a tree search's nodes (sampling.strategy beam, dvts, mcts)")
 
-    @field_validator("problems", "samples", "sft")
+    @field_validator("problems", "samples", "sft", "tree")
     @classmethod
     def _name(cls, name: str) -> str:
         from warehouse.versions import check_name

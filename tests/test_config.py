@@ -110,5 +110,5 @@ def test_old_k_and_filters_still_work_with_a_deprecation_message(tmp_path, capsy
 
 def test_strategies_are_chosen_by_name():
     assert (RunConfig().sampling.strategy, RunConfig().rationalization.strategy) == ("independent", "hinted")
-    with pytest.raises(ConfigError, match=r"sampling.strategy: unknown rationale strategy 'hinted' \(known: indep"):
+    with pytest.raises(ConfigError, match=r"sampling.strategy: unknown rationale strategy 'hinted' \(known: beam, dvts, indep"):
         parse_config({"sampling": {"strategy": "hinted"}})

@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from schemas import SampleRecord
+from schemas import SampleRecord, TreeRecord
 from warehouse.storage import Storage, open_storage
 
 RUNS = "_runs"
@@ -85,6 +85,43 @@ class Ledger:
         pq.write_table(table, sink, compression="zstd")
         self.storage.write_bytes(self._shard(key), sink.getvalue().to_pybytes())
         self.storage.remove(self._failed(key))
+
+    def record_tree(self, key: str, nodes: list[TreeRecord]) -> None:
+        """A tree search's nodes of one shard, written before the shard itself, so a shard in the
+        ledger has its tree (its recorded engine calls are cleared once the shard is in)."""
+        sink = pa.BufferOutputStream()
+        pq.write_table(TreeRecord.to_table(nodes), sink, compression="zstd")
+        self.storage.write_bytes(f"{self.folder}/tree/{key}.parquet", sink.getvalue().to_pybytes())
+
+    def load_tree(self, key: str) -> list[TreeRecord]:
+        """The shard's tree rows; none for a shard no tree search made."""
+        try:
+            data = self.storage.read_bytes(f"{self.folder}/tree/{key}.parquet")
+        except FileNotFoundError:
+            return []
+        return [TreeRecord.from_row(r) for r in pq.read_table(pa.BufferReader(data)).to_pylist()]
+
+    def _call(self, shard: str, call: str) -> str:
+        return f"{self.folder}/calls/{shard}/{call}.json"
+
+    def load_call(self, shard: str, call: str) -> list | None:
+        """One recorded engine call of an unfinished shard's search (``generators.replay``), or None."""
+        try:
+            return json.loads(self.storage.read_text(self._call(shard, call)))
+        except FileNotFoundError:
+            return None
+        except ValueError:  # cut short or damaged: asked again
+            return None
+
+    def record_call(self, shard: str, call: str, results: list) -> None:
+        self.storage.write_text(self._call(shard, call), json.dumps(results, sort_keys=True))
+
+    def calls(self, shard: str) -> int:
+        """Engine calls recorded for ``shard``'s unfinished search."""
+        return len(self._names(f"calls/{shard}", ".json"))
+
+    def clear_calls(self, shard: str) -> None:
+        self.storage.remove_tree(f"{self.folder}/calls/{shard}")
 
     def fail(self, key: str, error: str, detail: dict) -> None:
         payload = json.dumps({"shard": key, "error": error, **detail}, sort_keys=True)

@@ -22,15 +22,22 @@ from starmill.options import warehouse_option
               show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-greedy", is_flag=True, help="Skip the greedy pass.")
-@click.option("--strategy", "strategies", multiple=True, type=click.Choice(["majority", "best_of_n", "weighted_best_of_n"]),
-              help="Also measure what this selection strategy chooses among the first k samples (STRATEGY@k); repeatable.")
+@click.option("--strategy", "strategies", multiple=True,
+              type=click.Choice(["majority", "best_of_n", "weighted_best_of_n", "beam", "dvts", "mcts"]),
+              help="Also measure what this selection strategy chooses among the first k samples (STRATEGY@k), or "
+                   "run this tree search with a budget of -n paths, guided by --scorer (beam@N, dvts@N, mcts@N); "
+                   "repeatable.")
+@click.option("--search", "search", multiple=True, metavar="KEY=VALUE",
+              help="A tree search setting (sampling.search: expansions, max_depth, delimiter, step_tokens, c_uct); "
+                   "repeatable.")
 @click.option("--scorer", default="steps", show_default=True,
-              help="Scorer that best_of_n and weighted_best_of_n rank by (steps: the symbolic step checker).")
+              help="Scorer that best_of_n and weighted_best_of_n rank by and that guides a tree search (steps: the "
+                   "symbolic step checker).")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Also write a PNG of accuracy over every eval on these problems.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @warehouse_option
-def command(model, on, n, temperature, max_tokens, template, backend, seed, no_greedy, strategies, scorer, plot,
-            as_json, warehouse) -> None:
+def command(model, on, n, temperature, max_tokens, template, backend, seed, no_greedy, strategies, search, scorer,
+            plot, as_json, warehouse) -> None:
     """Evaluate MODEL (a folder, a Hub id or starmill/demo-teacher) on held-out problems."""
     from pathlib import Path
 
@@ -39,11 +46,14 @@ def command(model, on, n, temperature, max_tokens, template, backend, seed, no_g
     from starmill.output import render
     from warehouse import Warehouse
 
+    from starmill.evaluation.search import search_settings
+
     if n == 0 and no_greedy:
         raise click.UsageError("nothing to do: -n 0 with --no-greedy")
     wh = Warehouse(warehouse)
     settings = EvalSettings(n=n, temperature=temperature, max_tokens=max_tokens, template=template, seed=seed,
-                            backend=backend, greedy=not no_greedy, strategies=tuple(strategies), scorer=scorer)
+                            backend=backend, greedy=not no_greedy, strategies=tuple(strategies), scorer=scorer,
+                            search=search_settings(search))
     report = evaluate(wh, model, on, settings)
     if plot:
         history = eval_history(wh, on=report.problems_ref)

@@ -3,7 +3,8 @@
 maj@k votes over the first k sampled answers, clustered by the answer checker's equivalence (``1/2``
 and ``0.5`` are one answer), not by string; a tie goes to the answer seen first. ``STRATEGY@k``
 (``--strategy``) is the accuracy of what a selection strategy chooses among the first k samples, by
-the same functions the pipeline's selectors use (``filters.selection``).
+the same functions the pipeline's selectors use (``filters.selection``). A tree search (beam, dvts,
+mcts) is its own run with a budget of N paths: ``STRATEGY@N`` (``starmill.evaluation.search``).
 """
 from __future__ import annotations
 
@@ -40,10 +41,11 @@ def strategy_correct(strategy: str, answers: Sequence[tuple[str | None, bool, fl
     if strategy == "weighted_best_of_n":
         winners = weighted_choice([a for a, _, _ in answers], [v for _, _, v in answers], equivalent)
         return bool(winners) and bool(answers[winners[0]][1])
-    raise ValueError(f"unknown strategy {strategy!r} (known: {', '.join(EVAL_STRATEGIES)})")
+    raise ValueError(f"unknown strategy {strategy!r} (a selection strategy: {', '.join(SELECTION_STRATEGIES)})")
 
 
-EVAL_STRATEGIES = ("majority", "best_of_n", "weighted_best_of_n")
+SELECTION_STRATEGIES = ("majority", "best_of_n", "weighted_best_of_n")  # choose among the n samples
+EVAL_STRATEGIES = (*SELECTION_STRATEGIES, "beam", "dvts", "mcts")  # the last three search (starmill.evaluation.search)
 
 
 def accuracy(greedy: dict[str, bool], sampled: dict[str, list[tuple[str | None, bool]]],

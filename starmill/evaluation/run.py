@@ -27,7 +27,8 @@ class EvalSettings:
     greedy: bool = True
     workers: int = 1  # answer-checker processes
     strategies: tuple[str, ...] = ()  # selection strategies measured over the n samples (STRATEGY@k)
-    scorer: str = "steps"  # what best_of_n and weighted_best_of_n rank by
+    scorer: str = "steps"  # what best_of_n and weighted_best_of_n rank by, and what guides beam, dvts and mcts
+    search: dict[str, Any] = field(default_factory=dict)  # tree search settings (sampling.search keys); N is n
 
 
 @dataclass
@@ -38,6 +39,7 @@ class EvalReport:
     metrics: dict[str, float]
     overlap: dict[str, Any]
     problems: int
+    search: dict[str, dict[str, int]] = field(default_factory=dict)  # tree strategy -> tokens and nodes it used
 
 
 def _problems(wh, on: str, name: str) -> tuple[str, list[ProblemRecord]]:
@@ -84,6 +86,8 @@ def _samples(backend, teacher_model: str, revision, problems, settings: EvalSett
 
 
 def _scorer(settings: EvalSettings):
+    from starmill.evaluation.search import TREE
+
     """The scorer the strategies rank by (None when none of them needs one); a bad name is an EvalError."""
     from filters.scorers import get_scorer
     from starmill.evaluation.metrics import EVAL_STRATEGIES
@@ -93,7 +97,7 @@ def _scorer(settings: EvalSettings):
         raise EvalError(f"unknown strategy {unknown[0]!r} (known: {', '.join(EVAL_STRATEGIES)})")
     if settings.strategies and settings.n < 1:
         raise EvalError("--strategy chooses among sampled answers: give -n 1 or more")
-    if not any("best_of_n" in s for s in settings.strategies):
+    if not any("best_of_n" in s or s in TREE for s in settings.strategies):
         return None
     try:
         return get_scorer(settings.scorer)
@@ -108,6 +112,7 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
     from generators.registry import backend_for, model_identity
     from starmill.evaluation.metrics import accuracy
     from starmill.evaluation.overlap import overlap
+    from starmill.evaluation.search import TREE, run_search
 
     settings = settings or EvalSettings()
     scorer = _scorer(settings)
@@ -145,8 +150,13 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
         return check_answer(a, b, pred_is_answer=True).correct
 
     scored = {strategy: {p: [(a, c, v) for (a, c), v in zip(rows, scores.get(p, [0.0] * len(rows)))]
-                         for p, rows in sampled.items()} for strategy in settings.strategies}
+                         for p, rows in sampled.items()} for strategy in settings.strategies if strategy not in TREE}
     metrics = accuracy(greedy, dict(sampled), equivalent, scored)
+    used = {}
+    for strategy in [s for s in settings.strategies if s in TREE]:  # a search of budget N = n paths
+        found, metrics[f"{strategy}@{settings.n}"], used[strategy] = run_search(
+            strategy, backend, model_id, revision, problems, settings, scorer, equivalent)
+        rows += found
     seen = overlap(wh, model, problems)
     info = backend.info()
     writer = wh.writer(name, "evals", parents=[problems_ref, *seen["trained_on"]],
@@ -155,7 +165,7 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
                        sampling={"n": settings.n, "temperature": settings.temperature,
                                  "max_tokens": settings.max_tokens, "seed": settings.seed},
                        extra={"metrics": metrics, "overlap": seen, "eval_on": problems_ref,
-                              "strategies": list(settings.strategies),
+                              "strategies": list(settings.strategies), "search": used,
                               "scorer": None if scorer is None else {"name": scorer.name, "version": scorer.version},
                               "template": settings.template,
                               "checker": {"name": "starmill", "version": CHECKER_VERSION}})
@@ -163,4 +173,4 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
         writer.write(rows)
         writer.count("problems", len(problems))
         writer.count("rows", len(rows))
-    return EvalReport(f"{name}@v{writer.version}", problems_ref, model_id, metrics, seen, len(problems))
+    return EvalReport(f"{name}@v{writer.version}", problems_ref, model_id, metrics, seen, len(problems), used)

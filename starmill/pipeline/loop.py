@@ -24,7 +24,7 @@ from generators.sampling import plan_shards
 from generators.strategies import PlanContext, Strategy, get_strategy
 from schemas.errors import StarmillError
 from schemas.report import FailedShard, IterationReport
-from starmill.config import RunConfig
+from starmill.config import TREE_STRATEGIES, RunConfig
 from starmill.pipeline.models import next_model
 from starmill.pipeline.publish import make_report, publish
 from starmill.pipeline.run import Run, model_record, prepare
@@ -51,6 +51,13 @@ class StarLoop:
         if cfg.sampling.until_verified is not None:  # an adaptive budget: independent samples in rounds
             self.rationale = get_strategy("until_verified", template=cfg.prompts.template, n=cfg.sampling.n,
                                           target=cfg.sampling.until_verified, max_samples=cfg.sampling.max_samples)
+        elif cfg.sampling.strategy in TREE_STRATEGIES:  # a search guided by a scorer; MCTS may use the gold answer
+            from filters.scorers import get_scorer
+
+            from starmill.tree_search import tree_strategy
+
+            self.rationale = tree_strategy(cfg.sampling.strategy, cfg.sampling.search, template=cfg.prompts.template,
+                                           scorer=get_scorer(*cfg.sampling.search.scorer.pair()), gold=run.problems)
         else:
             self.rationale = get_strategy(cfg.sampling.strategy, template=cfg.prompts.template, n=cfg.sampling.n)
         self.hinted = get_strategy(cfg.rationalization.strategy, template=cfg.prompts.rationalization_template,
@@ -196,6 +203,7 @@ class StarLoop:
         assert result.status == DONE, result.status
         mark = time.perf_counter()
         solved = self.tally.take(self.run.ledger.load(shard.key), rounds=rounds)
+        self.spool.add("tree", self.run.ledger.load_tree(shard.key))  # a tree search's nodes, else none
         self.timings["check"] += time.perf_counter() - mark
         return solved
 

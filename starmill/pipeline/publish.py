@@ -44,8 +44,17 @@ def publish(run: Run, tally: Tally, spool: Spool, models: list[dict[str, Any]], 
         drops=dict(tally.drops), models=models, sampling=cfg.sampling.model_dump(mode="json"), partial=partial,
         extra={"report": found.model_dump(mode="json")},
     )
+    tree_ref = None
+    if spool.rows["tree"]:  # a tree search ran: its nodes, queryable as ``tree``
+        from warehouse.publish import publish_tree
+
+        tree_ref = publish_tree(run.wh, cfg.datasets.tree, samples_ref, spool.batches("tree"),
+                                config=cfg.model_dump(mode="json"), models=models,
+                                sampling=cfg.sampling.model_dump(mode="json"), partial=partial,
+                                counts={"nodes": spool.rows["tree"]})
     return summary(found, problems=run.problems_ref, samples=samples_ref, sft=sft_ref, counts=counts,
-                   drops=dict(tally.drops), partial=partial, warehouse=run.wh.root)
+                   drops=dict(tally.drops), partial=partial, warehouse=run.wh.root,
+                   **({"tree": tree_ref} if tree_ref else {}))
 
 
 def summary(found: RunReport, **published: Any) -> dict[str, Any]:

@@ -78,6 +78,16 @@ def generate_shard(ledger: Ledger, teacher: dict[str, Any], shard: Shard,
             finally:
                 busy[0] += time.perf_counter() - start
 
+    if getattr(shard.strategy, "tree", False):  # a tree search: its calls replay after a kill, its nodes kept
+        from generators.replay import replayed
+
+        calls = replayed(generate, lambda call: ledger.load_call(shard.key, call),
+                         lambda call, results: ledger.record_call(shard.key, call, results))
+        samples, nodes = shard.strategy.search(shard.requests, calls, backend.info)
+        ledger.record_tree(shard.key, nodes)
+        ledger.record(shard.key, samples)
+        ledger.clear_calls(shard.key)
+        return samples, busy[0]
     samples = run_shard(backend, shard, generate)
     ledger.record(shard.key, samples)
     return samples, busy[0]

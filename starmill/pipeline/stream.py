@@ -22,11 +22,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from filters.selection import Selection, majority_labels, pass_at_k
-from schemas import ProblemRecord, SampleRecord, SftRecord
+from schemas import ProblemRecord, SampleRecord, SftRecord, TreeRecord
 from schemas.samples import Stage
 
 SPOOL_ROWS = 4096  # rows buffered per table before a row group is written
-TABLES = {"samples": SampleRecord, "sft": SftRecord}
+TABLES = {"samples": SampleRecord, "sft": SftRecord, "tree": TreeRecord}
 
 
 class Spool:
