@@ -13,11 +13,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas import PrmRecord, ProblemRecord, SampleRecord
+from schemas import PrmRecord, ProblemRecord, SampleRecord, content_hash
 from schemas.errors import StarmillError
 from schemas.prm import prm_id
 
 SHARD = 64  # rollout requests (step prefixes) per generate call
+RUNS = "_runs"  # where a labelling run keeps its finished shards until it commits (resumable)
 ONLY = ("all", "correct")
 
 
@@ -143,7 +144,9 @@ def label_steps(wh, ref: str, settings: PrmSettings | None = None, name: str = "
                "temperature": settings.temperature, "max_tokens": settings.max_tokens, "seed": settings.seed,
                "delimiter": settings.delimiter}
     plans = [mc.plan(s, problem, settings, f"{model_id}@{revision}") for s, problem in chosen]
-    texts, refused = mc.roll(backend.generate, plans, SHARD, progress)
+    run_key = content_hash("prm-run", str(version), name, lineage, settings.only, settings.limit)
+    cache = mc.ShardCache(wh.storage, wh.storage.path(RUNS, f"prm-{run_key}"))
+    texts, refused = mc.roll(backend.generate, plans, SHARD, progress, cache)
     soft = mc.soft_labels(plans, texts, settings.workers)
     records = []
     for p, labels in zip(plans, soft):
@@ -163,6 +166,7 @@ def label_steps(wh, ref: str, settings: PrmSettings | None = None, name: str = "
     generated = sum(len(v) for v in texts.values())
     ref_out = _commit(wh, name, records, skipped, generated, version, problems_ref, teacher, backend.info(),
                       lineage, settings)
+    cache.clear()  # the version holds it all now
     n_steps = sum(len(r.steps) for r in records)
     mean = sum(v for r in records for v in r.soft_labels) / n_steps
     return PrmReport(ref_out, str(version), model_id, len(records), n_steps, generated,

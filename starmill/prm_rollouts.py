@@ -7,6 +7,7 @@ a final answer ("The answer is N.") needs no rollout: its own verdict is its lab
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
@@ -110,16 +111,46 @@ def plan(sample, problem, settings, model_key: str) -> Plan:
     return Plan(sample, problem, steps, todo)
 
 
-def roll(generate: Generate, plans: Sequence[Plan], shard: int, progress: bool = True):
+class ShardCache:
+    """Finished rollout shards of one labelling run, one JSON file each (written whole or not at all),
+    so a killed run resumes from them; removed once the version is committed."""
+
+    def __init__(self, storage, folder: str):
+        self.storage, self.folder = storage, folder
+
+    def get(self, key: str) -> dict | None:
+        try:
+            data = json.loads(self.storage.read_text(f"{self.folder}/{key}.json"))
+        except (FileNotFoundError, ValueError):  # not there, or damaged: generated again
+            return None
+        return data if isinstance(data, dict) and {"texts", "refused"} <= set(data) else None
+
+    def put(self, key: str, texts: dict, refused: dict) -> None:
+        self.storage.write_text(f"{self.folder}/{key}.json", json.dumps({"texts": texts, "refused": refused}))
+
+    def clear(self) -> None:
+        self.storage.remove_tree(self.folder)
+
+
+def roll(generate: Generate, plans: Sequence[Plan], shard: int, progress: bool = True,
+         cache: ShardCache | None = None):
     """Run every distinct rollout request of the plans, ``shard`` requests per engine call, with a
-    progress bar; (texts by key, refusal reasons by key)."""
+    progress bar, skipping the shards ``cache`` holds; (texts by key, refusal reasons by key)."""
     from tqdm.auto import tqdm
 
     unique = list({r.key: r for p in plans for r in p.rollouts()}.values())
     texts: dict[str, list[str]] = {}
     refused: dict[str, str] = {}
     for at in tqdm(range(0, len(unique), shard), desc="prm rollouts", unit="shard", disable=not progress):
-        got, bad = run_rollouts(generate, unique[at: at + shard])
+        chunk = unique[at: at + shard]
+        key = content_hash("prm-shard", [r.key for r in chunk])
+        done = cache.get(key) if cache is not None else None
+        if done is None:
+            got, bad = run_rollouts(generate, chunk)
+            if cache is not None:
+                cache.put(key, got, bad)
+        else:
+            got, bad = done["texts"], done["refused"]
         texts.update(got)
         refused.update(bad)
     return texts, refused

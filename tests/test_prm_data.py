@@ -104,10 +104,10 @@ def test_a_rerun_gives_the_same_rows(labelled, tmp_path):
 class ScriptedCompleter:
     """Continues every prefix with R scripted texts, recording each request it is sent."""
 
-    def __init__(self, texts):
+    def __init__(self, texts, fail_at=None):
         from generators.base import EngineInfo
 
-        self.texts, self.requests = texts, []
+        self.texts, self.requests, self.calls, self.fail_at = texts, [], 0, fail_at
         self._info = EngineInfo("scripted", "1", "scripted", "rev1", None)
 
     def info(self):
@@ -117,8 +117,11 @@ class ScriptedCompleter:
         pass
 
     def generate(self, requests):
-        from generators.base import Completion, GenerationResult
+        from generators.base import Completion, GenerationError, GenerationResult
 
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise GenerationError("the engine died")
         self.requests += requests
         return [GenerationResult(r.request_id, [Completion(self.texts[i % len(self.texts)], "stop", 1, 1)
                                                 for i in range(r.sampling.n)], self._info) for r in requests]
@@ -160,6 +163,35 @@ def test_hard_label_is_any_rollout_reaching_the_gold(tmp_path):
         release(teacher)
     row = wh.read(report.ref).to_pylist()[0]
     assert row["soft_labels"] == [0.25, 0.0] and row["labels"] == [True, False]
+
+
+def test_a_killed_run_resumes_from_its_finished_shards(tmp_path, monkeypatch):
+    from generators.base import GenerationError
+    from generators.registry import release, use_backend
+    from starmill import prm_data
+    from starmill.prm_data import PrmSettings, label_steps
+
+    monkeypatch.setattr(prm_data, "SHARD", 1)  # one step prefix per engine call
+    teacher = {"backend": "transformers", "model": "scripted-resume", "revision": None, "options": {}}
+    texts = ["9 + 8 = 17\n17 - 1 = 16\n16 + 1 = 17\nThe answer is 17.", "9 + 8 = 18\nThe answer is 18."]
+    settings = PrmSettings(rollouts=2, model="scripted-resume")
+    wh = _warehouse(tmp_path / "wh", texts=texts)
+    try:
+        use_backend(teacher, ScriptedCompleter(["The answer is 17.", "The answer is 5."], fail_at=3))
+        with pytest.raises(GenerationError):
+            label_steps(wh, "samples", settings, progress=False)
+        assert wh.versions("prm") == []
+        again = ScriptedCompleter(["The answer is 17.", "The answer is 5."])
+        use_backend(teacher, again)
+        report = label_steps(wh, "samples", settings, progress=False)
+        clean = _warehouse(tmp_path / "clean", texts=texts)
+        use_backend(teacher, ScriptedCompleter(["The answer is 17.", "The answer is 5."]))
+        expected = label_steps(clean, "samples", settings, progress=False)
+    finally:
+        release(teacher)
+    assert again.calls == 2  # four prefixes: two finished before the kill, the third failed
+    assert wh.read(report.ref).to_pylist() == clean.read(expected.ref).to_pylist()
+    assert not (tmp_path / "wh" / "_runs").exists() or not any((tmp_path / "wh" / "_runs").iterdir())
 
 
 def test_only_correct_and_limit(tmp_path, capsys):
