@@ -4,59 +4,20 @@
     scorer.score(problem, sample)          # Score(value=0.0, steps=(1.0, 0.0))
     samples = score_samples(samples, problems, [scorer])   # each sample's ``scores`` row set
 
-Built in: ``steps``, the symbolic step checker (``filters.steps``) as a rule-based process scorer.
-``orm``, ``prm`` and ``llm_judge`` (reward models, a generative judge) are named but not built yet:
-asking for them raises a ``ValueError`` that says so.
+Built in: ``steps``, the symbolic step checker (``filters.steps``) as a rule-based process scorer;
+``orm`` and ``prm``, reward models starmill trained (``filters.reward_scorers``); ``llm_judge``, a
+generative judge, is registered by ``starmill.scorers`` (it runs through a generation backend).
+A bad name or option raises ``ScorerError`` (a ``ValueError`` and a ``StarmillError``): one clear line.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Iterable, Sequence
+from dataclasses import replace
+from typing import Any, Iterable, Sequence
 
+from filters import reward_scorers  # noqa: F401  (registers orm and prm)
+from filters.scorer_base import (AGGREGATES, SCORERS, Score, Scorer, ScorerError, aggregate,  # noqa: F401
+                                 check_aggregate)
 from schemas import ProblemRecord, SampleRecord
-from schemas.registry import Registry
-
-FUTURE = {"orm": "a sequence-classification reward model", "prm": "a process reward model",
-          "llm_judge": "a generative judge"}
-AGGREGATES = ("min", "last", "product", "mean")
-
-
-@dataclass(frozen=True)
-class Score:
-    value: float
-    steps: tuple[float, ...] | None = None  # a process scorer's per-step values
-
-
-class Scorer:
-    """Scores one sample of one problem; subclasses set ``name`` and ``version``."""
-
-    name: ClassVar[str]
-    version: ClassVar[str]
-
-    def score(self, problem: ProblemRecord, sample: SampleRecord) -> Score:
-        raise NotImplementedError
-
-    def row(self, problem: ProblemRecord, sample: SampleRecord) -> dict[str, Any]:
-        found = self.score(problem, sample)
-        return {"scorer": self.name, "version": self.version, "value": float(found.value),
-                "steps": None if found.steps is None else [float(v) for v in found.steps]}
-
-
-SCORERS: Registry[Scorer] = Registry("scorer")
-
-
-def aggregate(values: Sequence[float], how: str) -> float:
-    """One value of per-step values; no steps at all is 1.0 (nothing was found wrong)."""
-    if not values:
-        return 1.0
-    if how == "min":
-        return min(values)
-    if how == "last":
-        return values[-1]
-    if how == "product":
-        return math.prod(values)
-    return sum(values) / len(values)
 
 
 @SCORERS.register
@@ -68,15 +29,20 @@ class StepsScorer(Scorer):
     version = "1"
 
     def __init__(self, aggregate: str = "min"):
-        if aggregate not in AGGREGATES:
-            raise ValueError(f"scorer 'steps': aggregate {aggregate!r} is not one of {', '.join(AGGREGATES)}")
-        self.aggregate = aggregate
+        self.aggregate = check_aggregate("steps", aggregate)
 
     def score(self, problem, sample):
+        return self.score_texts([sample.prompt], [sample.output_text()])[0]
+
+    def score_texts(self, prompts: Sequence[Any], texts: Sequence[str]) -> list[Score]:
+        """Any texts, partial paths too (the prompts are not needed: the claims are checked on their own)."""
         from filters.steps import check_steps
 
-        steps = tuple(1.0 if c.verdict == "ok" else 0.0 for c in check_steps(sample.output_text()))
-        return Score(aggregate(steps, self.aggregate), steps)
+        out = []
+        for text in texts:
+            steps = tuple(1.0 if c.verdict == "ok" else 0.0 for c in check_steps(text))
+            out.append(Score(aggregate(steps, self.aggregate), steps))
+        return out
 
 
 def available() -> list[str]:
@@ -84,11 +50,14 @@ def available() -> list[str]:
 
 
 def get_scorer(name: str, options: dict[str, Any] | None = None) -> Scorer:
-    """A new scorer ``name`` with ``options``; unknown names, options and future scorers raise ValueError."""
-    if name in FUTURE and name not in SCORERS.classes:
-        raise ValueError(f"scorer {name!r} ({FUTURE[name]}) is not available yet (available: "
-                         f"{', '.join(available())})")
-    return SCORERS.make(name, options)
+    """A new scorer ``name`` with ``options``; an unknown name or a bad option raises ScorerError.
+    Model scorers load nothing here (their model loads on first use, once per process)."""
+    try:
+        return SCORERS.make(name, options)
+    except ScorerError:
+        raise
+    except ValueError as exc:
+        raise ScorerError(str(exc)) from None
 
 
 def score_samples(samples: Iterable[SampleRecord], problems: dict[str, ProblemRecord],
@@ -96,12 +65,14 @@ def score_samples(samples: Iterable[SampleRecord], problems: dict[str, ProblemRe
     """Samples with one ``scores`` row per scorer (a scorer's earlier row on a sample is replaced)."""
     if not scorers:
         return list(samples)
+    samples = list(samples)
     names = {s.name for s in scorers}
+    items = [(problems[s.problem_id], s) for s in samples]
+    found = [[scorer.as_row(score) for score in scorer.score_many(items)] for scorer in scorers]  # batched
     out = []
-    for sample in samples:
-        problem = problems[sample.problem_id]
+    for i, sample in enumerate(samples):
         rows = [r for r in sample.scores or [] if r["scorer"] not in names]
-        out.append(replace(sample, scores=rows + [s.row(problem, sample) for s in scorers]))
+        out.append(replace(sample, scores=rows + [per_scorer[i] for per_scorer in found]))
     return out
 
 

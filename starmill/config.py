@@ -347,6 +347,7 @@ class RunConfig(_Strict):
 
     @staticmethod
     def build_scorers(specs: list[StepSpec]) -> list:
+        import starmill.scorers  # noqa: F401  (registers llm_judge, which runs through a backend)
         from filters.scorers import get_scorer
 
         return [get_scorer(*s.pair()) for s in specs]

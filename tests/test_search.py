@@ -47,14 +47,18 @@ def test_no_checkable_claim_scores_one_with_no_steps_and_rows_are_stored():
 
 
 @pytest.mark.parametrize("name, options, message", [
-    ("orm", {}, "scorer 'orm' (a sequence-classification reward model) is not available yet (available: steps)"),
-    ("prm", {}, "scorer 'prm' (a process reward model) is not available yet"),
-    ("llm_judge", {}, "scorer 'llm_judge' (a generative judge) is not available yet"),
-    ("nope", {}, "unknown scorer 'nope' (known: steps)"),
+    ("orm", {}, "scorer 'orm' needs model: a folder made by `starmill train --task orm`"),
+    ("prm", {}, "scorer 'prm' needs model: a folder made by `starmill train --task prm`"),
+    ("orm", {"model": "generators/demo_teacher"}, "scorer 'orm': generators/demo_teacher is not a "
+                                                  "sequence-classification model"),
+    ("llm_judge", {}, "scorer 'llm_judge' needs model"),
+    ("nope", {}, "unknown scorer 'nope' (known: llm_judge, orm, prm, steps)"),
     ("steps", {"aggregate": "max"}, "scorer 'steps': aggregate 'max' is not one of min, last, product, mean"),
     ("steps", {"delimiter": "\n"}, "scorer 'steps': "),
 ])
 def test_scorer_errors_are_one_clear_value_error(name, options, message):
+    import starmill.scorers  # noqa: F401  (registers llm_judge)
+
     with pytest.raises(ValueError) as err:
         get_scorer(name, options)
     assert str(err.value).startswith(message)
@@ -139,7 +143,7 @@ def test_weighted_best_of_n_sums_scores_over_equivalent_answers():
 @pytest.mark.parametrize("data, message", [
     ({"selection": {"strategy": "best_of_n"}, "scorers": []}, "selection.scorer 'steps' is not in scorers: (none)"),
     ({"selection": {"strategy": "vote"}}, "selection.strategy: Input should be 'reject', 'majority'"),
-    ({"scorers": ["orm"]}, "scorers: scorer 'orm' (a sequence-classification reward model) is not available yet"),
+    ({"scorers": ["orm"]}, "scorers: scorer 'orm' needs model: a folder made by `starmill train --task orm`"),
     ({"scorers": ["steps", "steps"]}, "scorers: a scorer is listed twice: steps, steps"),
     ({"sampling": {"until_verified": 1}}, "sampling: until_verified and max_samples go together"),
     ({"sampling": {"until_verified": 0, "max_samples": 4}}, "sampling.until_verified: Input should be greater"),
@@ -318,5 +322,5 @@ def test_eval_cli_reports_strategy_at_k(tmp_path, capsys):
     assert {f"{s}@{k}" for s in ("majority", "best_of_n", "weighted_best_of_n") for k in (1, 2, 4)} <= set(m)
     assert m["majority@4"] == m["maj@4"] and m["best_of_n@1"] == m["maj@1"]  # one sample: nothing to choose
     code, out, err = run_cli(capsys, "eval", TEACHER, "--on", "procedural:n=2,seed=1", "-n", "2",
-                             "--strategy", "best_of_n", "--scorer", "orm", "-w", str(tmp_path / "wh"))
-    assert code == 1 and "scorer 'orm' (a sequence-classification reward model) is not available yet" in err
+                             "--strategy", "best_of_n", "--scorer", TEACHER, "-w", str(tmp_path / "wh"))
+    assert code == 1 and err.startswith(f"Error: --scorer {TEACHER}: has no starmill_training.json with a task")

@@ -1,4 +1,5 @@
-"""``starmill train SFT[@vN] --base MODEL --output DIR``: fine-tune a model on a version's rows."""
+"""``starmill train REF --base MODEL --output DIR [--task sft|orm|prm]``: fine-tune a model on a version's
+rows, or train a reward model (orm: on a samples version's verdicts; prm: on a prm version)."""
 from __future__ import annotations
 
 import json
@@ -20,6 +21,9 @@ def _overrides(values: tuple[str, ...]) -> dict[str, str]:
 
 @click.command("train")
 @click.argument("ref")
+@click.option("--task", type=click.Choice(["sft", "orm", "prm"]), default="sft", show_default=True,
+              help="sft: fine-tune on an sft version; orm: an outcome reward model on a samples version's verdicts; "
+                   "prm: a process reward model on a prm version.")
 @click.option("--base", required=True, help="Model to start from: a local folder, a Hub id, or starmill/demo-teacher.")
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="New folder for the trained model.")
 @click.option("--max-steps", type=int, help="Optimizer steps (overrides epochs).")
@@ -33,13 +37,17 @@ def _overrides(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--no-record", is_flag=True, help="Don't add the model to the warehouse's models dataset.")
 @click.option("--json", "as_json", is_flag=True, help="Print the training manifest as JSON.")
 @warehouse_option
-def command(ref, base, output, max_steps, epochs, lr, lora, kd, kd_alpha, teacher, overrides, no_record, as_json,
+def command(ref, task, base, output, max_steps, epochs, lr, lora, kd, kd_alpha, teacher, overrides, no_record, as_json,
             warehouse) -> None:
-    """Supervised fine-tuning on REF (an sft version, NAME or NAME@vN), loss on the completions only.
+    """Supervised fine-tuning on REF (an sft version, NAME or NAME@vN), loss on the completions only; with
+    --task orm|prm, a reward model on a samples or prm version instead.
 
     Example: starmill train sft --base starmill/demo-teacher --output models/m1 --max-steps 200
+
+    Reward models: starmill train samples --task orm --base starmill/demo-teacher --output models/orm
     """
     from starmill.training import TrainSettings, train_sft
+    from starmill.training.reward import train_reward
     from starmill.training.registry import record_model
     from warehouse import Warehouse
 
@@ -49,7 +57,10 @@ def command(ref, base, output, max_steps, epochs, lr, lora, kd, kd_alpha, teache
         flags["method"] = "lora"
     settings = TrainSettings().with_overrides({**_overrides(overrides), **flags})
     wh = Warehouse(warehouse)
-    result = train_sft(wh, ref, base, output, settings, progress=not as_json)
+    if task == "sft":
+        result = train_sft(wh, ref, base, output, settings, progress=not as_json)
+    else:
+        result = train_reward(wh, ref, task, base, output, settings, progress=not as_json)
     recorded = None if no_record else record_model(wh, result.manifest, str(result.output))
     if as_json:
         click.echo(json.dumps({**result.manifest, "output": str(result.output), "recorded": recorded}, indent=1))

@@ -100,9 +100,30 @@ def _scorer(settings: EvalSettings):
     if not any("best_of_n" in s or s in TREE for s in settings.strategies):
         return None
     try:
-        return get_scorer(settings.scorer)
+        return get_scorer(*_scorer_spec(settings.scorer))
     except ValueError as exc:
         raise EvalError(str(exc)) from None
+
+
+def _scorer_spec(scorer: str) -> tuple[str, dict[str, Any]]:
+    """``--scorer``: a scorer's name, or the folder of a reward model starmill trained (its training
+    manifest's task says orm or prm)."""
+    from pathlib import Path
+
+    import starmill.scorers  # noqa: F401  (registers llm_judge)
+    from filters.reward_models import TRAINING_MANIFEST, training_manifest
+
+    if not Path(scorer).expanduser().is_dir():
+        if "/" in scorer or scorer.startswith("."):
+            raise EvalError(f"--scorer {scorer!r}: no such folder (give a scorer name or a reward model's folder)")
+        return scorer, {}
+    manifest = training_manifest(str(Path(scorer).expanduser()))
+    task = manifest.get("task", manifest.get("kind"))
+    if task not in ("orm", "prm"):
+        why = f"was trained with --task {task}" if task else f"has no {TRAINING_MANIFEST} with a task"
+        raise EvalError(f"--scorer {scorer}: {why}, so it is no reward model starmill trained; train one with "
+                        "`starmill train SAMPLES --task orm|prm`, or give a scorer name")
+    return task, {"model": str(Path(scorer).expanduser())}
 
 
 def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,

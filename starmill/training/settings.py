@@ -39,6 +39,8 @@ class TrainSettings(BaseModel):
     kd_alpha: float = Field(0.5, ge=0, le=1, description="weight of the distillation term (1 - it: cross-entropy)")
     kd_topk: int = Field(8, ge=1, le=256, description="teacher tokens per position")
     teacher: str | None = Field(None, description="the teacher for kd (same tokenizer as the student)")
+    pairs_per_problem: int = Field(4, ge=1, le=10_000, description="orm: (correct, wrong) pairs per problem at most")
+    step_tag: str = Field("~", min_length=1, description="prm: the one-token tag after each step whose label is learnt")
 
     def with_overrides(self, overrides: dict[str, object]) -> "TrainSettings":
         """``--set train.KEY=VALUE`` values (strings; pydantic converts and checks them)."""

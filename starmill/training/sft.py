@@ -113,6 +113,28 @@ def _warmup(config_class, ratio: float) -> dict[str, float]:
     return {"warmup_ratio": ratio} if "warmup_ratio" in names else {"warmup_steps": ratio}
 
 
+def _devices(settings: TrainSettings) -> tuple[bool, bool]:
+    """(a GPU is there, bf16 mixed precision is on)."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return cuda, settings.bf16 if settings.bf16 is not None else bool(cuda and torch.cuda.is_bf16_supported())
+
+
+def trainer_args(settings: TrainSettings, checkpoints: Path, config_class, progress: bool) -> dict[str, Any]:
+    """The ``TrainingArguments`` every starmill training shares (SFT, kd, reward models)."""
+    cuda, bf16 = _devices(settings)
+    return dict(
+        output_dir=str(checkpoints), max_steps=settings.max_steps, num_train_epochs=settings.epochs,
+        learning_rate=settings.lr, lr_scheduler_type=settings.scheduler, **_warmup(config_class, settings.warmup_ratio),
+        weight_decay=settings.weight_decay, per_device_train_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.grad_accum, seed=settings.seed, data_seed=settings.seed, bf16=bf16,
+        gradient_checkpointing=settings.gradient_checkpointing, logging_steps=settings.logging_steps,
+        save_strategy="steps" if settings.save_steps else "no", save_steps=settings.save_steps or 500,
+        report_to=[], use_cpu=not cuda, dataloader_num_workers=0, disable_tqdm=not progress,
+    )
+
+
 def train_sft(wh, ref: str, base: str, output: str | Path, settings: TrainSettings | None = None,
               progress: bool = True, callbacks: list | None = None) -> TrainResult:
     """Train on the rows of the sft version ``ref``."""
@@ -126,7 +148,6 @@ def train_rows(rows: list[dict], data: str, base: str, output: str | Path, setti
                progress: bool = True, callbacks: list | None = None) -> TrainResult:
     """Train on prompt-completion ``rows`` (``data`` names where they came from, for the manifest)."""
     import datasets
-    import torch
     from transformers import set_seed
     from trl import SFTConfig, SFTTrainer
 
@@ -136,8 +157,7 @@ def train_rows(rows: list[dict], data: str, base: str, output: str | Path, setti
         raise TrainError(f"{output} exists: pick a new --output (trained models are never overwritten)")
     if not rows:
         raise TrainError(f"{data} has no rows to train on")
-    cuda = torch.cuda.is_available()
-    bf16 = settings.bf16 if settings.bf16 is not None else bool(cuda and torch.cuda.is_bf16_supported())
+    cuda, bf16 = _devices(settings)
     set_seed(settings.seed)
     model, tokenizer = _load_base(base)  # before any folder is made: a bad base leaves nothing
     stored = settings.kd == "topk" and not settings.teacher and all(r.get("topk_ids") for r in rows)
@@ -153,15 +173,7 @@ def train_rows(rows: list[dict], data: str, base: str, output: str | Path, setti
         peft_config = LoraConfig(r=settings.lora_r, lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,
                                  target_modules=targets, task_type="CAUSAL_LM")
     checkpoints = partial / "checkpoints"
-    common = dict(
-        output_dir=str(checkpoints), max_steps=settings.max_steps, num_train_epochs=settings.epochs,
-        learning_rate=settings.lr, lr_scheduler_type=settings.scheduler, **_warmup(SFTConfig, settings.warmup_ratio),
-        weight_decay=settings.weight_decay, per_device_train_batch_size=settings.batch_size,
-        gradient_accumulation_steps=settings.grad_accum, seed=settings.seed, data_seed=settings.seed, bf16=bf16,
-        gradient_checkpointing=settings.gradient_checkpointing, logging_steps=settings.logging_steps,
-        save_strategy="steps" if settings.save_steps else "no", save_steps=settings.save_steps or 500,
-        report_to=[], use_cpu=not cuda, dataloader_num_workers=0, disable_tqdm=not progress,
-    )
+    common = trainer_args(settings, checkpoints, SFTConfig, progress)
     if settings.kd == "topk":
         trainer = _kd_trainer(model, tokenizer, teacher, rows, settings, common, peft_config, callbacks)
     else:
