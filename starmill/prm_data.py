@@ -94,6 +94,15 @@ def teacher_for(manifest, settings: PrmSettings) -> dict[str, Any]:
     return {"backend": backend, "model": model, "revision": None, "options": {**kept, **settings.options}}
 
 
+def _check_target(wh, name: str) -> None:
+    """Before any rollout: the name is valid and holds ``prm`` rows, if it exists."""
+    from warehouse.versions import check_name
+
+    check_name(name)
+    if wh.versions(name) and (table := wh.manifest(wh.resolve(name)).table) != "prm":
+        raise PrmDataError(f"dataset {name!r} holds '{table}' rows, not 'prm': choose another --name")
+
+
 def _inputs(wh, ref: str, settings: PrmSettings):
     version = wh.resolve(ref)
     manifest = wh.manifest(version)
@@ -135,6 +144,7 @@ def label_steps(wh, ref: str, settings: PrmSettings | None = None, name: str = "
     settings = settings or PrmSettings()
     settings.check()
     start = time.perf_counter()
+    _check_target(wh, name)
     version, manifest, problems_ref, chosen, skipped = _inputs(wh, ref, settings)
     teacher = teacher_for(manifest, settings)
     model_id, revision = model_identity(teacher)

@@ -244,6 +244,7 @@ def test_bad_input_is_one_error_line(labelled, tmp_path, capsys):
         (["prm-data", "missing"], "no dataset 'missing'"),
         (["prm-data", "samples", "--model", str(tmp_path / "no-such-model")], "does not exist"),
         (["prm-data", "samples", "--name", "Bad-Name"], "bad dataset name"),
+        (["prm-data", "samples", "--name", "problems"], "dataset 'problems' holds 'problems' rows, not 'prm'"),
         (["export", "samples", "--format", "stepwise", "--to", str(tmp_path / "x")],
          "--format stepwise takes a 'prm' version"),
     ]

@@ -40,9 +40,6 @@ def command(ref, rollouts, model, backend, base_url, only, limit, temperature, m
     """Label every step of a samples version's rationales by rollouts (Math-Shepherd hard and soft labels)."""
     from starmill.prm_data import PrmSettings, label_steps
     from warehouse import Warehouse
-    from warehouse.versions import check_name
-
-    check_name(name)
     settings = PrmSettings(rollouts=rollouts, model=model, backend=backend,
                            options={"base_url": base_url} if base_url else {}, only=only, limit=limit,
                            temperature=temperature, max_tokens=max_tokens, delimiter=unescape(delimiter),
