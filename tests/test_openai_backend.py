@@ -1,13 +1,14 @@
 """OpenAIBackend against a real `vllm serve` on 127.0.0.1 and against scripted local servers."""
 import asyncio
 import logging
+import time
 import traceback
 import uuid
 
 import pytest
 
 from generators.base import GenerationError, GenerationRequest, SamplingParams
-from generators.openai_backend import OpenAIBackend
+from generators.openai_backend import OpenAIBackend, run_private
 from tests.fixtures_engines import MAX_MODEL_LEN, Reply, chat_body, stop_point
 
 QUESTION = [{"role": "user", "content": "What is 12 + 7?"}]
@@ -240,9 +241,65 @@ def test_concurrency_is_bounded(scripted_server):
     assert scripted_server.max_in_flight == 3
 
 
+def test_samples_split_off_after_a_refused_n_fill_every_worker(scripted_server):
+    def respond(seen):
+        if seen.body["n"] > 1:
+            return Reply(400, {"error": {"message": "n must be 1"}})
+        return Reply(body=chat_body(seen.body), delay=0.2)
+
+    scripted_server.respond = respond
+    backend = OpenAIBackend("m", scripted_server.base_url, max_concurrency=3, **FAST)
+    [result] = backend.generate([ask(n=7, seed=10)])
+    assert [c.text for c in result.completions] == [f"sample 0 seed {10 + i}" for i in range(7)]
+    assert scripted_server.max_in_flight == 3  # one request's samples run side by side, still bounded
+
+
+def test_the_first_error_ends_the_batch_without_waiting_for_the_rest(scripted_server):
+    def respond(seen):
+        if seen.body["messages"][0]["content"] == "bad":
+            return Reply(400, {"error": {"message": "nope"}})
+        return Reply(body=chat_body(seen.body), delay=3.0)
+
+    scripted_server.respond = respond
+    batch = [ask(request_id=f"slow{i}") for i in range(3)] + [ask([{"role": "user", "content": "bad"}], "bad")]
+    start = time.monotonic()
+    with pytest.raises(GenerationError, match="request bad: .*HTTP 400: nope"):
+        OpenAIBackend("m", scripted_server.base_url, max_concurrency=4, **FAST).generate(batch)
+    assert time.monotonic() - start < 2.0  # the slow ones were cancelled, not awaited
+
+
+def test_bodies_are_json_even_where_orjson_gives_up(scripted_server):
+    big = 2 ** 70  # over 64 bits: orjson refuses it, the stdlib writes it
+    backend = OpenAIBackend("m", scripted_server.base_url, extra_body={"tag": big, "note": "é"}, **FAST)
+    backend.generate([ask(seed=1)])
+    [seen] = scripted_server.posts()
+    assert (seen.body["tag"], seen.body["note"], seen.body["seed"]) == (big, "é", 1)
+    assert seen.headers["Content-Type"] == "application/json"
+
+
+def test_generate_runs_on_uvloop_where_installed():
+    uvloop = pytest.importorskip("uvloop")
+
+    async def loop_type():
+        return type(asyncio.get_running_loop())
+
+    assert run_private(loop_type()) is uvloop.Loop
+
+
+def test_an_empty_batch_needs_no_server():
+    backend = OpenAIBackend("m", "http://127.0.0.1:1/v1", **FAST)
+    assert backend.generate([]) == [] and asyncio.run(backend.agenerate([])) == []
+
+
 def test_progress_bar_reports_tokens_per_second(scripted_server, capsys):
     OpenAIBackend("m", scripted_server.base_url, backoff_base=0.01).generate([ask(n=2)])
     assert "tok/s" in capsys.readouterr().err
+
+
+def test_progress_bar_ends_on_every_sample_however_fast_they_come(scripted_server, capsys):
+    OpenAIBackend("m", scripted_server.base_url, backoff_base=0.01).generate(
+        [ask(request_id=str(i), n=2) for i in range(25)])  # redraws are at most every 0.1 s
+    assert "50/50" in capsys.readouterr().err.split("\r")[-1]
 
 
 def test_api_key_is_sent_but_never_kept_logged_or_raised(scripted_server, monkeypatch, caplog, capsys):
