@@ -8,8 +8,9 @@ guided by an injected path scorer (generators never import filters).
 A step is what the teacher writes up to ``delimiter`` (the stop string). Every depth level of every
 problem of a shard is one engine call. ``beam``: the root is expanded ``beam_width × expansions``
 times, then the best ``beam_width`` unfinished paths by score are each expanded ``expansions`` times,
-until ``beam_width`` paths are finished or ``max_depth``; the finished paths, best first, become the
-samples (the best unfinished one when none finished). ``dvts``: ``subtrees`` independent searches, each
+until ``beam_width`` paths are finished or ``max_depth`` (beams are distinct paths: a copy of a kept
+one is pruned); the finished paths, best first, become the samples (the best unfinished one when
+none finished). ``dvts``: ``subtrees`` independent searches, each
 keeping its one best child of ``expansions`` per level; each subtree's path becomes a sample. The
 budget N (paths) is ``beam_width × expansions`` for beam and ``subtrees × expansions`` for dvts.
 """
@@ -64,8 +65,10 @@ class TreeSearch(Strategy):
         return {**super().describe(), **self.settings()}
 
     def plan(self, problems: Sequence[ProblemRecord], context: PlanContext) -> list[PlannedRequest]:
-        """As ``independent``, keyed by the search settings too (another search is other samples)."""
-        return [replace(r, key=content_hash("search", r.key, self.name, self.settings()))
+        """As ``independent``, keyed by the search settings and what guides it too (another search is
+        other samples)."""
+        guide = {"scorer": getattr(self.score, "identity", None), "reward": getattr(self.reward, "identity", None)}
+        return [replace(r, key=content_hash("search", r.key, self.name, self.settings(), guide))
                 for r in super().plan(problems, context)]
 
     def run(self, requests: Sequence[PlannedRequest], generate: Generate,
@@ -106,13 +109,19 @@ class TreeSearch(Strategy):
         leaf.selected = True
         leaf.sample_id = content_hash("sample", request.key, leaf.node_id)
         finish = "stop" if leaf.answer is not None or leaf.finish_reason == "stop" else "length"  # else: unfinished
-        completion = Completion(leaf.path, finish, 0, leaf.path_tokens())
+        completion = Completion(leaf.path, finish, leaf.prompt_length(), leaf.path_tokens())
         return replace(to_sample(request, index, completion, info()), sample_id=leaf.sample_id)
 
 
 def best(nodes: Sequence[Node]) -> list[Node]:
     """By score, highest first (stable: the first of equal scores first)."""
     return sorted(nodes, key=lambda n: -(n.score if n.score is not None else float("-inf")))
+
+
+def distinct(nodes: Sequence[Node]) -> list[Node]:
+    """The first node of each path text: two beams on one path would spend the budget twice."""
+    seen: set[str] = set()
+    return [n for n in nodes if not (n.path in seen or seen.add(n.path))]
 
 
 @STRATEGIES.register
@@ -143,7 +152,7 @@ class BeamSearch(TreeSearch):
                 grown[i] += children
             for i, children in enumerate(grown):
                 finished[i] += [c for c in children if c.terminal]
-                beams[i] = best([c for c in children if not c.terminal])[: self.beam_width]
+                beams[i] = distinct(best([c for c in children if not c.terminal]))[: self.beam_width]
         return [[root] for root in roots]
 
     def chosen(self, roots):

@@ -35,6 +35,7 @@ class Node:
     rollout: bool = False
     finish_reason: str = "stop"
     tokens: int = 0
+    prompt_tokens: int = 0  # of the prompt and prefix this step continued
     answer: str | None = None
     selected: bool = False
     sample_id: str | None = None
@@ -52,6 +53,13 @@ class Node:
     @property
     def value(self) -> float | None:
         return self.value_sum / self.visits if self.visits else None
+
+    def prompt_length(self) -> int:
+        """Tokens of the prompt alone: what the first step of this path continued."""
+        node = self
+        while node.parent is not None and node.parent.depth > 0:
+            node = node.parent
+        return node.prompt_tokens
 
     def path_tokens(self) -> int:
         node, total = self, 0
@@ -140,6 +148,7 @@ def _grow(job: Expansion, index: int, c: Completion, delimiter: str, final: Fina
     node = job.node.child(index, job.kind)
     node.step, node.tokens, node.finish_reason, node.rollout = c.text, c.completion_tokens, c.finish_reason, \
         job.kind == "rollout"
+    node.prompt_tokens = c.prompt_tokens
     node.answer = final(job.node.path + c.text)
     # the stop string is not in the text: a step that ended on it (no answer yet) gets it back
     ended = node.answer is not None or c.finish_reason != "stop" or not c.text.strip() or node.rollout

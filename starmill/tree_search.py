@@ -17,11 +17,17 @@ class PathScore:
 
     def __init__(self, scorer: Any):
         self.scorer = scorer
+        self.identity = {"name": scorer.name, "version": scorer.version, "options": _options(scorer)}
 
     def __call__(self, prompts: Sequence[Sequence[dict]], texts: Sequence[str]) -> list[float]:
         if hasattr(self.scorer, "score_texts"):
             return [s.value for s in self.scorer.score_texts([list(p) for p in prompts], list(texts))]
         return [self.scorer.score(None, _as_sample(p, t)).value for p, t in zip(prompts, texts)]
+
+
+def _options(scorer: Any) -> dict[str, Any]:
+    """A scorer's settings as far as they are plain values (a reward model's folder, an aggregate)."""
+    return {k: v for k, v in sorted(vars(scorer).items()) if isinstance(v, (str, int, float, bool, type(None)))}
 
 
 def _as_sample(prompt: Sequence[dict], text: str) -> SampleRecord:
@@ -44,6 +50,8 @@ class FinalAnswer:
 
 class GoldReward:
     """1.0 when a finished path's answer is the gold answer, else 0.0 (data generation only)."""
+
+    identity = {"name": "gold_answer"}
 
     def __init__(self, problems: dict[str, ProblemRecord]):
         self.gold = {p: r.gold_answer for p, r in problems.items() if r.gold_answer}

@@ -118,6 +118,26 @@ def test_every_problem_of_a_shard_shares_each_depth_call():
     assert sorted(s.completion for s in samples) == sorted(ends) * 2 or {s.completion for s in samples} == ends
 
 
+def test_a_search_is_keyed_by_its_settings_and_its_guide():
+    def key(name="beam", scorer=None, **budgets):
+        strategy = tree_strategy(name, SearchConfig(), template="cot_zero_shot", scorer=scorer or get_scorer("steps"),
+                                 **budgets)
+        return strategy.plan([P], CONTEXT)[0].key
+
+    assert key() == key() and len({key(), key(beam_width=2), key(scorer=Constant()), key("dvts"),
+                                   key(scorer=get_scorer("steps", {"aggregate": "mean"}))}) == 5
+    gold = tree_strategy("mcts", SearchConfig(), template="cot_zero_shot", scorer=Constant(), gold={P.problem_id: P})
+    assert gold.plan([P], CONTEXT)[0].key != key("mcts", scorer=Constant())  # a gold reward is another search
+
+
+def test_beams_are_distinct_paths(monkeypatch):
+    monkeypatch.setitem(NEXT, "", ["2 + 3 = 5"])  # both root expansions write the same first step
+    samples, nodes, backend = search("beam", beam_width=2, expansions=1)
+    assert Counter(n.depth for n in nodes) == {1: 2, 2: 1, 3: 1}  # the copy is not expanded again
+    assert backend.requests == 3 and [s.completion for s in samples] == ["2 + 3 = 5\n5 + 4 = 8\nThe answer is 8."]
+    assert samples[0].prompt_tokens == 5 and samples[0].completion_tokens == len(samples[0].completion.split())
+
+
 def test_dvts_runs_independent_subtrees_each_giving_one_path():
     samples, nodes, backend = search("dvts", subtrees=2, expansions=2)
     assert [s.completion for s in samples] == [RIGHT, RIGHT]
