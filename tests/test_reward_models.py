@@ -260,3 +260,24 @@ def test_llm_judge_scorer_through_a_server_and_the_demo_teacher(scripted_server)
     assert real.score(p, sample(p.problem_id, "The answer is 5.")).value in (0.0, 1.0)  # a 3M model: any verdict
     with pytest.raises(ScorerError, match="scorer 'llm_judge' needs model"):
         get_scorer("llm_judge", {})
+
+
+def test_a_run_stores_reward_model_scores_and_selects_by_them(trained, tmp_path):
+    from starmill.pipeline import run_star
+    from tests.test_loop import QUESTIONS, config, serve
+    from tests.test_search import voting
+
+    orm, prm = str(trained["orm"].output), str(trained["prm"].output)
+    cfg = config(tmp_path, QUESTIONS, sampling={"n": 5, "seed": 1}, rationalization={"enabled": False},
+                 scorers=["steps", {"name": "orm", "model": orm}, {"name": "prm", "model": prm}],
+                 selection={"k": 1, "strategy": "best_of_n", "scorer": "orm"})
+    serve(cfg, voting)
+    summary = run_star(cfg, str(tmp_path / "wh"), progress=False)
+    samples = Warehouse(tmp_path / "wh").read(summary["samples"]).to_pylist()
+    assert all([r["scorer"] for r in s["scores"]] == ["steps", "orm", "prm"] for s in samples)
+    assert all(len(s["scores"][2]["steps"]) == len([x for x in s["completion"].split("\n") if x.strip()])
+               for s in samples)
+    for problem_id in {s["problem_id"] for s in samples if s["kept"]}:
+        mine = [s for s in samples if s["problem_id"] == problem_id and s["correct"]]
+        kept = [s for s in mine if s["kept"]]
+        assert len(kept) == 1 and kept[0]["scores"][1]["value"] == max(s["scores"][1]["value"] for s in mine)
