@@ -25,6 +25,8 @@ def print_summary(summary: dict) -> None:
     click.echo(f"Made {summary['samples']} ({counts.get('generated', 0)} samples) and {summary['sft']} "
                f"({counts.get('kept', 0)} training rows) from {summary['problems']}"
                + ("  [PARTIAL]" if summary["partial"] else ""))
+    if summary.get("tree"):
+        click.echo(f"The search tree: {summary['tree']} (starmill sql \"SELECT depth, count(*) FROM tree GROUP BY 1\")")
     width = max(len(k) for k in counts) if counts else 0
     for key, value in sorted(counts.items()):
         click.echo(f"  {key:<{width}}  {value}")
