@@ -119,7 +119,7 @@ def verified(rows) -> int:
 
 
 def print_data_generation(sampled, searched, searches, ks) -> None:
-    print("\n| strategy at N | generated tokens | verified distinct rationales | per 1,000 tokens | problems with one |")
+    print("\n| strategy at N | generated tokens | verified distinct rationales | per 1,000 tokens | problems with a correct path |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for k in ks:
         first = [r for r in sampled if r["sample_index"] < k]
