@@ -86,11 +86,11 @@ def _samples(backend, teacher_model: str, revision, problems, settings: EvalSett
 
 
 def _scorer(settings: EvalSettings):
-    from starmill.evaluation.search import TREE
-
-    """The scorer the strategies rank by (None when none of them needs one); a bad name is an EvalError."""
+    """The scorer the strategies rank by or search with (None when none needs one): a name, or a reward
+    model's folder (``--scorer PATH``); a bad one is an EvalError."""
     from filters.scorers import get_scorer
     from starmill.evaluation.metrics import EVAL_STRATEGIES
+    from starmill.evaluation.search import TREE
 
     unknown = [s for s in settings.strategies if s not in EVAL_STRATEGIES]
     if unknown:
