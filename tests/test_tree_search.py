@@ -170,8 +170,11 @@ def test_mcts_reward_uses_the_gold_answer_only_when_given():
     assert tree_strategy("mcts", SearchConfig(), template="cot_zero_shot", scorer=Constant()).reward is None
 
 
-def test_the_demo_teacher_continues_paths_step_by_step(hf_backend):
+@pytest.mark.parametrize("engine", ["hf_backend", "vllm_backend"])
+def test_the_demo_teacher_continues_paths_step_by_step(engine, request):
     from generators.procedural import generate_problems
+
+    backend = request.getfixturevalue(engine)  # transformers, then vLLM: both continue a prefix
 
     problems = list(generate_problems(2, seed=7, difficulty=1, split="test"))
     for name, budgets in (("beam", {"beam_width": 1, "expansions": 2}), ("dvts", {"subtrees": 2, "expansions": 1}),
@@ -182,9 +185,9 @@ def test_the_demo_teacher_continues_paths_step_by_step(hf_backend):
 
         def generate(requests):
             calls.append(len(requests))
-            return hf_backend.generate(requests)
+            return backend.generate(requests)
 
-        samples, nodes = strategy.search(strategy.plan(problems, CONTEXT), generate, hf_backend.info)
+        samples, nodes = strategy.search(strategy.plan(problems, CONTEXT), generate, backend.info)
         assert samples and nodes and len(calls) <= 2 * 4
         by_id = {n.node_id: n for n in nodes}
         for leaf in (n for n in nodes if n.selected):
