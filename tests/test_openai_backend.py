@@ -206,6 +206,12 @@ def test_fills_up_when_the_server_returns_fewer_choices(scripted_server):
     assert [c.text for c in result.completions] == ["sample 0 seed 7", "sample 0 seed 8", "sample 0 seed 9"]
 
 
+def test_extra_choices_beyond_n_are_dropped(scripted_server):
+    scripted_server.respond = lambda seen: Reply(body=chat_body({**seen.body, "n": seen.body["n"] + 2}))
+    [result] = OpenAIBackend("m", scripted_server.base_url, **FAST).generate([ask(n=2, seed=4)])
+    assert [c.text for c in result.completions] == ["sample 0 seed 4", "sample 1 seed 4"]
+
+
 def test_use_n_false_sends_one_request_per_sample(scripted_server):
     OpenAIBackend("m", scripted_server.base_url, use_n=False, **FAST).generate([ask(n=4)])
     assert [s.body["n"] for s in scripted_server.posts()] == [1, 1, 1, 1]
