@@ -116,7 +116,9 @@ def plot(results: dict, few: dict, maj: str, path: Path) -> None:
     ax.set_xticks(range(len(longest)), [p["model"] for p in longest])
     ax.set_xlabel("STaR iteration (model M_i)")
     ax.set_ylabel("held-out accuracy")
-    ax.set_ylim(0, 1)
+    top = max([v for r in results.values() for p in r["points"] for v in p["heldout"].values()
+               if isinstance(v, (int, float))] + [few.get("greedy_pass@1", 0)], default=0)
+    ax.set_ylim(0, min(1.0, max(0.1, 1.4 * top)))  # room to see a change at low accuracy
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
