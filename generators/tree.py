@@ -73,12 +73,17 @@ class Node:
             return math.inf
         return self.value_sum / self.visits + c * math.sqrt(math.log(max(self.parent.visits, 1)) / self.visits)
 
+    def added(self) -> str:
+        """What this node adds to its parent's path: the step and the delimiter it ended on, so the
+        steps of a node's ancestors, joined with nothing, are its path."""
+        return self.path[len(self.parent.path):] if self.parent is not None else self.path
+
     def record(self, request: PlannedRequest, strategy: str) -> TreeRecord:
         return TreeRecord(
             problem_id=request.problem_id, stage=request.stage.value, iteration=request.iteration, strategy=strategy,
             search_key=request.key, node_id=self.node_id,
             parent_id=self.parent.node_id if self.parent is not None and self.parent.depth > 0 else None,
-            depth=self.depth, subtree=self.subtree, step=self.step, score=self.score, visits=self.visits,
+            depth=self.depth, subtree=self.subtree, step=self.added(), score=self.score, visits=self.visits,
             value=self.value if strategy == "mcts" else None, terminal=self.terminal, rollout=self.rollout,
             finish_reason=self.finish_reason, completion_tokens=self.tokens, answer=self.answer,
             selected=self.selected, sample_id=self.sample_id)

@@ -25,7 +25,7 @@ class TreeRecord(Record):
     parent_id: str | None  # None at depth 1 (the root is not a row)
     depth: int  # steps from the root, from 1
     subtree: int  # dvts: which independent subtree; 0 otherwise
-    step: str  # the text this node adds to its parent's path
+    step: str  # the text this node adds to its parent's path, with the delimiter it ended on: steps joined are the path
     score: float | None  # the scorer's value of the path up to here
     visits: int  # mcts: simulations through this node; 0 otherwise
     value: float | None  # mcts: mean backed-up reward; None otherwise

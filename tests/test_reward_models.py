@@ -281,3 +281,34 @@ def test_a_run_stores_reward_model_scores_and_selects_by_them(trained, tmp_path)
         mine = [s for s in samples if s["problem_id"] == problem_id and s["correct"]]
         kept = [s for s in mine if s["kept"]]
         assert len(kept) == 1 and kept[0]["scores"][1]["value"] == max(s["scores"][1]["value"] for s in mine)
+
+
+def test_a_trained_prm_guides_beam_search_from_config_on_the_demo_teacher(trained, tmp_path):
+    """`sampling.search.scorer: {name: prm, model: DIR}`: every node of the tree carries the PRM's value
+    of its path (recomputed here from the tree rows), so the search was ranked by the trained model."""
+    from starmill.config import parse_config
+    from starmill.pipeline import run_star
+
+    source = tmp_path / "problems.jsonl"
+    source.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n"
+                              for q, a in {"Compute 12 + 30.": "42", "Compute 7 + 5.": "12"}.items()))
+    prm = str(trained["prm"].output)
+    cfg = parse_config({"source": {"uri": str(source)}, "teacher": {"backend": "transformers", "model": TEACHER},
+                        "sampling": {"strategy": "beam", "seed": 3, "max_tokens": 24, "temperature": 1.0,
+                                     "search": {"beam_width": 2, "expansions": 2, "max_depth": 3,
+                                                "scorer": {"name": "prm", "model": prm}}},
+                        "rationalization": {"enabled": False}, "runner": {"shard_size": 2, "retries": 0}})
+    summary = run_star(cfg, str(tmp_path / "wh"), progress=False)
+    wh = Warehouse(tmp_path / "wh")
+    nodes = {n["node_id"]: n for n in wh.read(summary["tree"]).to_pylist()}
+    prompts = {s["problem_id"]: s["prompt"] for s in wh.read(summary["samples"]).to_pylist()}
+    assert len(nodes) >= 8 and {n["strategy"] for n in nodes.values()} == {"beam"}
+
+    def path(node):  # a node's steps, from depth 1, joined with nothing
+        return (path(nodes[node["parent_id"]]) if node["parent_id"] else "") + node["step"]
+
+    scorer = get_scorer("prm", {"model": prm})
+    ordered = list(nodes.values())
+    expected = scorer.score_texts([prompts[n["problem_id"]] for n in ordered], [path(n) for n in ordered])
+    assert [round(n["score"], 5) for n in ordered] == [round(e.value, 5) for e in expected]
+    assert any(0.0 < n["score"] < 1.0 for n in ordered)  # a model's probabilities, not the step checker's 0/1

@@ -100,8 +100,8 @@ def test_beam_keeps_the_paths_the_step_checker_scores_best_one_call_per_depth():
     while node is not None:  # parent ids lead back to depth 1, whose parent is the root (no row)
         path.append(node.step)
         node = by_id.get(node.parent_id)
-    assert "\n".join(reversed(path)) == RIGHT
-    assert {n.step: n.score for n in nodes if n.depth == 1} == {"2 + 3 = 6": 0.0, "2 + 3 = 5": 1.0}
+    assert "".join(reversed(path)) == RIGHT  # each step keeps the delimiter it ended on
+    assert {n.step: n.score for n in nodes if n.depth == 1} == {"2 + 3 = 6\n": 0.0, "2 + 3 = 5\n": 1.0}
     # without a verifier the first candidate wins and the search walks the wrong path
     strategy = tree_strategy("beam", SearchConfig(), template="cot_zero_shot", scorer=Constant(), beam_width=1,
                              expansions=2)
@@ -152,7 +152,7 @@ def test_mcts_backs_up_rewards_and_counts_visits():
     assert samples[0].completion == RIGHT  # best value first
     rollouts = [n for n in nodes if n.rollout]
     assert len(rollouts) == 3 and all(n.terminal and n.visits == 1 for n in rollouts)
-    depth1 = {n.step: n for n in nodes if n.depth == 1}
+    depth1 = {n.step.rstrip("\n"): n for n in nodes if n.depth == 1}
     assert sum(n.visits for n in depth1.values()) == 4  # every simulation went through one child of the root
     assert (depth1["2 + 3 = 5"].visits, depth1["2 + 3 = 5"].value) == (2, 0.5)
     assert (depth1["2 + 3 = 6"].visits, depth1["2 + 3 = 6"].value) == (2, 0.0)
@@ -196,7 +196,7 @@ def test_the_demo_teacher_continues_paths_step_by_step(engine, request):
                 steps.append(node.step)
                 node = by_id.get(node.parent_id)
             sample = next(s for s in samples if s.sample_id == leaf.sample_id)
-            assert sample.completion == "\n".join(reversed(steps))  # each step continued its parent's path
+            assert sample.completion == "".join(reversed(steps))  # each step continued its parent's path
             assert sample.prompt[-1]["role"] == "user" and "answer is" not in sample.prompt[-1]["content"]
 
 
