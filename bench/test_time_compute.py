@@ -40,6 +40,8 @@ def main() -> None:
     parser.add_argument("--png", type=Path, help="also plot accuracy against N")
     parser.add_argument("--search", default="beam,dvts", help="tree searches to run (of beam,dvts,mcts; '' none)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    parser.add_argument("--scorer", default="steps", help="what best-of-N ranks by and the searches follow: a "
+                        "scorer name, or a reward model's folder (starmill train --task orm|prm)")
     parser.add_argument("--mcts-max", type=int, default=8, help="largest N for mcts (it makes 2 calls a simulation)")
     args = parser.parse_args()
     searches = [s for s in args.search.split(",") if s]
@@ -51,7 +53,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         wh = Warehouse(folder)
-        settings = EvalSettings(n=args.n, temperature=args.temperature, strategies=STRATEGIES, scorer="steps")
+        settings = EvalSettings(n=args.n, temperature=args.temperature, strategies=STRATEGIES, scorer=args.scorer)
         start = time.perf_counter()
         report = evaluate(wh, str(DEMO), f"procedural:n={args.problems},seed={HELD_OUT_SEED},difficulty={args.difficulty}",
                           settings)
@@ -65,7 +67,8 @@ def main() -> None:
           + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()) + "\n")
     ks = ks_for(args.n)
     columns = ["pass@N (oracle)", *STRATEGIES, *searches]
-    print("| N | " + " | ".join(f"{c} (steps)" if "best_of_n" in c or c in searches else c for c in columns) + " |")
+    tag = scorer_label(args.scorer)
+    print("| N | " + " | ".join(f"{c} ({tag})" if "best_of_n" in c or c in searches else c for c in columns) + " |")
     print("|" + " ---: |" * (len(columns) + 1))
     rows = []
     for k in ks:
@@ -81,7 +84,15 @@ def main() -> None:
                                          "greedy": m["greedy_pass@1"], "columns": columns, "rows": rows,
                                          "seconds": seconds}, indent=1))
     if args.png:
-        plot(args.png, rows, columns, m["greedy_pass@1"], report.problems, args.difficulty)
+        plot(args.png, rows, columns, m["greedy_pass@1"], report.problems, args.difficulty, tag)
+
+
+def scorer_label(spec: str) -> str:
+    """``steps``, or a reward model's task and folder name (``prm: prm-model``)."""
+    from starmill.evaluation.run import _scorer_spec
+
+    name, options = _scorer_spec(spec)
+    return f"{name}: {Path(options['model']).name}" if "model" in options else name
 
 
 def run_searches(searches, problems, settings, args, seconds) -> dict:
@@ -96,7 +107,9 @@ def run_searches(searches, problems, settings, args, seconds) -> dict:
 
     teacher = {"backend": "transformers", "model": str(DEMO), "revision": None, "options": {}}
     backend, (model_id, revision) = backend_for(teacher), model_identity(teacher)
-    scorer = get_scorer("steps")
+    from starmill.evaluation.run import _scorer_spec
+
+    scorer = get_scorer(*_scorer_spec(args.scorer))
     out = {}
     for name in searches:
         start = time.perf_counter()
@@ -131,7 +144,7 @@ def print_data_generation(sampled, searched, searches, ks) -> None:
             print(f"| {name}@{k} | {tokens} | {hits} | {1000 * hits / max(tokens, 1):.2f} | {solved} |")
 
 
-def plot(path, rows, columns, greedy, problems, difficulty) -> None:
+def plot(path, rows, columns, greedy, problems, difficulty, scorer: str = "steps") -> None:
     """Accuracy against N (left) and against the tokens generated per problem (right: equal compute,
     where MCTS's expansions and rollouts and the pruned branches of beam and DVTS count too)."""
     import matplotlib
@@ -151,7 +164,7 @@ def plot(path, rows, columns, greedy, problems, difficulty) -> None:
         ax.set_xlabel(label)
     axes[0].set_ylabel("accuracy")
     axes[0].legend(fontsize=8)
-    fig.suptitle(f"demo teacher, {problems} held-out problems (difficulty {difficulty}); scorer: steps")
+    fig.suptitle(f"demo teacher, {problems} held-out problems (difficulty {difficulty}); scorer: {scorer}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     print(f"\nPNG: {path}")
