@@ -103,7 +103,8 @@ def plan_shards(requests: Sequence[PlannedRequest], shard_size: int,
     for index, start in enumerate(range(0, len(requests), shard_size)):
         chunk = tuple(requests[start : start + shard_size])
         key = content_hash("shard", [r.key for r in chunk])
-        shards.append(Shard(key, chunk[0].stage, chunk[0].iteration, index, chunk, strategy))
+        runner = strategy.for_shard(chunk) if hasattr(strategy, "for_shard") else strategy  # type: ignore[union-attr]
+        shards.append(Shard(key, chunk[0].stage, chunk[0].iteration, index, chunk, runner))
     return shards
 
 

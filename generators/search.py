@@ -16,6 +16,7 @@ budget N (paths) is ``beam_width × expansions`` for beam and ``subtrees × expa
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from typing import Any, Callable, ClassVar, Sequence
 
@@ -74,6 +75,16 @@ class TreeSearch(Strategy):
     def run(self, requests: Sequence[PlannedRequest], generate: Generate,
             info: Callable[[], EngineInfo]) -> list[SampleRecord]:
         return self.search(requests, generate, info)[0]
+
+    def for_shard(self, requests: Sequence[PlannedRequest]) -> "TreeSearch":
+        """This search for one shard: a reward holding per-problem data (the gold answers) keeps only
+        the shard's problems', so what travels to a worker does not grow with the run."""
+        narrowed = getattr(self.reward, "narrowed", None)
+        if narrowed is None:
+            return self
+        shard = copy.copy(self)
+        shard.reward = narrowed({r.problem_id for r in requests})
+        return shard
 
     def search(self, requests: Sequence[PlannedRequest], generate: Generate,
                info: Callable[[], EngineInfo]) -> tuple[list[SampleRecord], list[TreeRecord]]:

@@ -56,6 +56,12 @@ class GoldReward:
     def __init__(self, problems: dict[str, ProblemRecord]):
         self.gold = {p: r.gold_answer for p, r in problems.items() if r.gold_answer}
 
+    def narrowed(self, problem_ids: set[str]) -> "GoldReward":
+        """The same reward for ``problem_ids`` only (one shard's)."""
+        shard = GoldReward({})
+        shard.gold = {p: g for p, g in self.gold.items() if p in problem_ids}
+        return shard
+
     def __call__(self, problem_id: str, text: str) -> float:
         from filters.answers import check_answer
 

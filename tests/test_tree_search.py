@@ -170,6 +170,25 @@ def test_mcts_reward_uses_the_gold_answer_only_when_given():
     assert tree_strategy("mcts", SearchConfig(), template="cot_zero_shot", scorer=Constant()).reward is None
 
 
+def test_each_shard_carries_only_its_own_problems_gold_answers():
+    import pickle
+
+    from generators.sampling import plan_shards
+
+    def shards(count):
+        many = [problem(f"Compute {i} + 1.", str(i + 1)) for i in range(count)]
+        strategy = tree_strategy("mcts", SearchConfig(), template="cot_zero_shot", scorer=Constant(),
+                                 gold={p.problem_id: p for p in many}, simulations=1, expansions=1)
+        return strategy, plan_shards(strategy.plan(many, CONTEXT), 2, strategy)
+
+    strategy, planned = shards(40)
+    assert len(strategy.reward.gold) == 40 and len(planned) == 20
+    for shard in planned:
+        assert set(shard.strategy.reward.gold) == set(shard.problem_ids)
+    small, large = (len(pickle.dumps(shards(n)[1][0])) for n in (4, 400))
+    assert large < small * 1.1  # a shard's size does not grow with the run
+
+
 @pytest.mark.parametrize("engine", ["hf_backend", "vllm_backend"])
 def test_the_demo_teacher_continues_paths_step_by_step(engine, request):
     from generators.procedural import generate_problems
