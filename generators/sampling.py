@@ -108,25 +108,32 @@ def plan_shards(requests: Sequence[PlannedRequest], shard_size: int,
     return shards
 
 
-def generate_each(generate: Generate, requests: Sequence[PlannedRequest]):
-    """Results by request key, and the ``RequestRefused`` of each request the engine refused: a refused
-    request is dropped and the batch runs again without it, so it never fails its neighbours. When a
-    server refused every request (an HTTP 4xx), the settings are at fault, not one prompt: raise."""
+def skip_refused(generate: Generate, requests: Sequence[GenerationRequest]
+                 ) -> tuple[dict[str, GenerationResult], dict[str, RequestRefused]]:
+    """One engine call for ``requests``: results by request id, and the ``RequestRefused`` of each
+    request the engine refused (a prompt over the context, …): that request is dropped and the batch
+    runs again without it, so it never fails its neighbours."""
     pending, refused = list(requests), {}
     while pending:
         try:
-            results = generate([r.request() for r in pending])
+            return {r.request_id: r for r in generate(pending)}, refused
         except RequestRefused as exc:
-            if exc.request_id not in {r.key for r in pending}:
+            if exc.request_id not in {r.request_id for r in pending}:
                 raise
-            log.warning("%s; recorded as a %s sample, the rest of the shard goes on", exc, exc.reason)
             refused[exc.request_id] = exc
-            pending = [r for r in pending if r.key != exc.request_id]
-            continue
-        return {r.request_id: r for r in results}, refused
-    if all(exc.reason == "refused" for exc in refused.values()):
-        raise next(iter(refused.values()))
+            pending = [r for r in pending if r.request_id != exc.request_id]
     return {}, refused
+
+
+def generate_each(generate: Generate, requests: Sequence[PlannedRequest]):
+    """``skip_refused`` for planned requests, each refusal logged. When a server refused every request
+    (an HTTP 4xx), the settings are at fault, not one prompt: raise."""
+    results, refused = skip_refused(generate, [r.request() for r in requests])
+    for exc in refused.values():
+        log.warning("%s; recorded as a %s sample, the rest of the shard goes on", exc, exc.reason)
+    if refused and len(refused) == len(requests) and all(exc.reason == "refused" for exc in refused.values()):
+        raise next(iter(refused.values()))
+    return results, refused
 
 
 def sample_requests(requests: Sequence[PlannedRequest], generate: Generate,

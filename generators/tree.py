@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
-from generators.base import Completion, GenerationRequest, Message, RequestRefused
-from generators.sampling import Generate, PlannedRequest
+from generators.base import Completion, GenerationRequest, Message
+from generators.sampling import Generate, PlannedRequest, skip_refused
 from schemas import content_hash
 from schemas.tree import TreeRecord
 
@@ -123,19 +123,10 @@ def expand(jobs: Sequence[Expansion], generate: Generate, *, delimiter: str, ste
     end there); the new children of each job, scored, terminal at a final answer, at the end of the
     output or at ``max_depth``."""
     requests = [j.generation(delimiter, step_tokens if j.kind == "step" else rollout_tokens) for j in jobs]
-    pending, by_id = list(range(len(jobs))), {}
-    while pending:
-        try:
-            results = generate([requests[i] for i in pending])
-        except RequestRefused as exc:
-            refused = [i for i in pending if requests[i].request_id == exc.request_id]
-            if not refused:
-                raise
-            jobs[refused[0]].node.terminal, jobs[refused[0]].node.finish_reason = True, exc.reason
-            pending = [i for i in pending if i != refused[0]]
-            continue
-        by_id = {r.request_id: r for r in results}
-        break
+    by_id, refused = skip_refused(generate, requests)
+    for job, request in zip(jobs, requests):
+        if request.request_id in refused:  # the engine refused this node's prompt: its path ends there
+            job.node.terminal, job.node.finish_reason = True, refused[request.request_id].reason
     out = []
     for job, request in zip(jobs, requests):
         result = by_id.get(request.request_id)

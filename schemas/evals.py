@@ -26,6 +26,16 @@ class EvalRecord(Record):
     temperature: float
     seed: int | None
 
+    @classmethod
+    def of_sample(cls, s, *, mode: str, model: str, revision: str | None, gold_answer: str,
+                  temperature: float) -> "EvalRecord":
+        """The row of one graded sample (a ``SampleRecord``) of an eval in ``mode``."""
+        return cls(problem_id=s.problem_id, mode=mode, sample_index=s.sample_index, model=model,
+                   model_revision=revision, completion=s.completion, extracted_answer=s.extracted_answer,
+                   gold_answer=gold_answer, verdict=s.verdicts[0]["verdict"] if s.verdicts else "error",
+                   correct=s.correct, finish_reason=s.finish_reason, completion_tokens=s.completion_tokens,
+                   temperature=temperature, seed=s.seed)
+
     TABLE: ClassVar[str] = "evals"
     SCHEMA_VERSION: ClassVar[int] = 1
     ARROW_SCHEMA: ClassVar[pa.Schema] = pa.schema(

@@ -16,6 +16,7 @@ from typing import Any
 from schemas import PrmRecord, ProblemRecord, SampleRecord, content_hash
 from schemas.errors import StarmillError
 from schemas.prm import prm_id
+from warehouse.lineage import problems_parent
 
 SHARD = 64  # rollout requests (step prefixes) per generate call
 RUNS = "_runs"  # where a labelling run keeps its finished shards until it commits (resumable)
@@ -70,17 +71,6 @@ class PrmReport:
     seconds: float
 
 
-def _problems_ref(wh, manifest) -> str:
-    for parent in manifest.parents:
-        try:
-            if wh.manifest(parent).table == "problems":
-                return parent
-        except StarmillError:
-            continue
-    raise PrmDataError(f"{manifest.dataset}@v{manifest.version} names no readable problems version among its "
-                       f"parents ({', '.join(manifest.parents) or 'none'}): can't find the gold answers")
-
-
 def teacher_for(manifest, settings: PrmSettings) -> dict[str, Any]:
     """The completer's config: as given, else the last model the samples version records, else the demo
     teacher."""
@@ -111,7 +101,7 @@ def _inputs(wh, ref: str, settings: PrmSettings):
     table = wh.read(version)
     if table.num_rows == 0:
         raise PrmDataError(f"{version} holds no samples")
-    problems_ref = _problems_ref(wh, manifest)
+    problems_ref = problems_parent(wh, manifest, PrmDataError)
     problems = {p["problem_id"]: ProblemRecord.from_row(p) for p in wh.read(problems_ref).to_pylist()}
     chosen, skipped = [], Counter()
     for row in table.to_pylist():

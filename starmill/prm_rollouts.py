@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
-from generators.base import GenerationRequest, RequestRefused, SamplingParams
+from generators.base import GenerationRequest, SamplingParams
+from generators.sampling import Generate, skip_refused
 from schemas import content_hash
-
-Generate = Callable[[Sequence[GenerationRequest]], list]
 
 
 @dataclass(frozen=True)
@@ -57,21 +56,10 @@ def run_rollouts(generate: Generate, rollouts: Sequence[Rollout]) -> tuple[dict[
     """Full rollout texts (prefix + continuation) per key, and the reason of each request the engine
     refused (a prefix over the context): a refused request is left out and the batch runs again
     without it, so it never fails its neighbours."""
-    pending, refused = list(rollouts), {}
-    while pending:
-        try:
-            results = generate([r.request() for r in pending])
-        except RequestRefused as exc:
-            if exc.request_id not in {r.key for r in pending}:
-                raise
-            refused[exc.request_id] = exc.reason
-            pending = [r for r in pending if r.key != exc.request_id]
-            continue
-        by_key = {r.key: r for r in pending}
-        texts = {res.request_id: [by_key[res.request_id].prefix + c.text for c in res.completions]
-                 for res in results}
-        return texts, refused
-    return {}, refused
+    results, refused = skip_refused(generate, [r.request() for r in rollouts])
+    by_key = {r.key: r for r in rollouts}
+    texts = {key: [by_key[key].prefix + c.text for c in res.completions] for key, res in results.items()}
+    return texts, {key: exc.reason for key, exc in refused.items()}
 
 
 def reached_gold(pairs: Iterable[tuple[str, str]], workers: int = 1) -> list[bool]:

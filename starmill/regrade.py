@@ -13,6 +13,7 @@ from typing import Sequence
 
 from schemas import ProblemRecord, SampleRecord
 from schemas.errors import StarmillError
+from warehouse.lineage import problems_parent
 
 BATCH = 4096  # sample rows graded at a time
 
@@ -29,18 +30,6 @@ class RegradeReport:
     rows: int
     newly_correct_unkept: int
     dropped_by_regrade: int
-
-
-def _problems_ref(wh, manifest) -> str:
-    """The parent that holds the gold answers: the one whose rows are problems."""
-    for parent in manifest.parents:
-        try:
-            if wh.manifest(parent).table == "problems":
-                return parent
-        except StarmillError:
-            continue
-    raise RegradeError(f"{manifest.dataset}@v{manifest.version} names no readable problems version among its "
-                       f"parents ({', '.join(manifest.parents) or 'none'}): can't find the gold answers")
 
 
 def _verifiers(names: Sequence[str], workers: int):
@@ -63,7 +52,7 @@ def regrade(wh, ref: str, verifier_names: Sequence[str] = ("math",), name: str |
     manifest = wh.manifest(version)
     if manifest.table != "samples":
         raise RegradeError(f"{version} holds '{manifest.table}' rows: regrade a samples version")
-    problems_ref = _problems_ref(wh, manifest)
+    problems_ref = problems_parent(wh, manifest, RegradeError)
     problems = {p["problem_id"]: ProblemRecord.from_row(p) for p in wh.read(problems_ref).to_pylist()}
     verifiers = _verifiers(verifier_names, workers)
     before: set[tuple[str, str]] = set()  # the checkers that made the old verdicts

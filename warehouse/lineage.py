@@ -10,6 +10,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from schemas.errors import StarmillError
 from schemas.redact import redact, redact_argv  # noqa: F401  (redact: what the writer applies to lineage)
 
 
@@ -60,3 +61,16 @@ def file_fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:
             while block := handle.read(chunk):
                 digest.update(block)
     return "sha256:" + digest.hexdigest()
+
+
+def problems_parent(wh, manifest, error: type[StarmillError]) -> str:
+    """The parent of a version that holds its gold answers: the first readable one whose rows are
+    problems; raises ``error`` when it names none."""
+    for parent in manifest.parents:
+        try:
+            if wh.manifest(parent).table == "problems":
+                return parent
+        except StarmillError:
+            continue
+    raise error(f"{manifest.dataset}@v{manifest.version} names no readable problems version among its "
+                f"parents ({', '.join(manifest.parents) or 'none'}): can't find the gold answers")

@@ -153,19 +153,15 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
         graded = grade(_samples(backend, model_id, revision, problems, settings, mode), by_id,
                        workers=settings.workers, progress=True)
         for s in graded:
-            verdict = s.verdicts[0]["verdict"] if s.verdicts else "error"
             if mode == "greedy":
                 greedy[s.problem_id] = s.correct
             else:
                 sampled[s.problem_id].append((s.extracted_answer, s.correct))
                 if scorer is not None:
                     scores[s.problem_id].append(scorer.score(by_id[s.problem_id], s).value)
-            rows.append(EvalRecord(
-                problem_id=s.problem_id, mode=mode, sample_index=s.sample_index, model=model_id,
-                model_revision=revision, completion=s.completion, extracted_answer=s.extracted_answer,
-                gold_answer=by_id[s.problem_id].gold_answer, verdict=verdict, correct=s.correct,
-                finish_reason=s.finish_reason, completion_tokens=s.completion_tokens,
-                temperature=0.0 if mode == "greedy" else settings.temperature, seed=s.seed))
+            rows.append(EvalRecord.of_sample(s, mode=mode, model=model_id, revision=revision,
+                                             gold_answer=by_id[s.problem_id].gold_answer,
+                                             temperature=0.0 if mode == "greedy" else settings.temperature))
 
     def equivalent(a: str, b: str) -> bool:
         return check_answer(a, b, pred_is_answer=True).correct

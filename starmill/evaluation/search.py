@@ -14,11 +14,12 @@ from schemas import EvalRecord, ProblemRecord
 from schemas.errors import StarmillError
 
 TREE = ("beam", "dvts", "mcts")
+SHARD = 64  # problems per search (each depth level is one engine call for all of them)
+SET_BY_N = ("beam_width", "subtrees", "simulations")  # budgets -n sets
 
 
 class SearchSettingsError(StarmillError):
     """A tree search asked for with bad settings (-n 0, an unknown or out-of-range --search)."""
-SHARD = 64  # problems per search (each depth level is one engine call for all of them)
 
 
 def budgets(name: str, n: int, expansions: int) -> dict[str, int]:
@@ -50,17 +51,14 @@ def search_settings(pairs: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-SET_BY_N = ("beam_width", "subtrees", "simulations")
-
 
 def _config(search: dict[str, Any]):
-    from starmill.config import ConfigError, SearchConfig, parse_config
+    from starmill.config import ConfigError, parse_config
 
     try:
-        parse_config({"sampling": {"search": search}}, "--search")
+        return parse_config({"sampling": {"search": search}}, "--search").sampling.search
     except ConfigError as exc:
         raise SearchSettingsError(str(exc).replace("sampling.search.", "")) from None
-    return SearchConfig.model_validate(search)
 
 
 def search_strategy(name: str, n: int, scorer: Any, template: str, search: dict[str, Any] | None = None):
@@ -101,12 +99,9 @@ def run_search(name: str, backend, model_id: str, revision, problems: Sequence[P
         per: dict[str, list] = {}
         for s in graded:
             per.setdefault(s.problem_id, []).append(s)
-            rows.append(EvalRecord(
-                problem_id=s.problem_id, mode=name, sample_index=s.sample_index, model=model_id,
-                model_revision=revision, completion=s.completion, extracted_answer=s.extracted_answer,
-                gold_answer=by_id[s.problem_id].gold_answer, verdict=s.verdicts[0]["verdict"] if s.verdicts else "error",
-                correct=s.correct, finish_reason=s.finish_reason, completion_tokens=s.completion_tokens,
-                temperature=settings.temperature, seed=s.seed))
+            rows.append(EvalRecord.of_sample(s, mode=name, model=model_id, revision=revision,
+                                             gold_answer=by_id[s.problem_id].gold_answer,
+                                             temperature=settings.temperature))
         for paths in per.values():
             winners = weighted_choice([s.extracted_answer for s in paths], [weight[s.sample_id] for s in paths],
                                       equivalent)

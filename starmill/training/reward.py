@@ -10,21 +10,16 @@ steps, loss curve, step tag and delimiter for a PRM) and ``loss.png``. The token
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from filters import reward_models as rm
 from generators.registry import resolve_model
-from generators.weights import weights_hash
-from starmill.training.plot import plot_loss
 from starmill.training.reward_data import orm_pairs, prm_rows
 from starmill.training.settings import TrainError, TrainSettings
-from starmill.training.sft import MANIFEST, TrainResult, _devices, _partial, _plan, trainer_args
-from warehouse import lineage
+from starmill.training.sft import TrainResult, _partial, _plan, trainer_args, write_output
 
 TASKS = ("orm", "prm")
 LABELS = {0: "bad", 1: "good"}  # the PRM's two classes; the scorers read P(good), the last one
@@ -143,21 +138,10 @@ def train_reward(wh, ref: str, task: str, base: str, output: str | Path, setting
 
 def _finish(trainer, partial: Path, output: Path, plan: dict, settings: TrainSettings, task: str,
             delimiter: str | None, resume: bool, base: str) -> TrainResult:
-    cuda, bf16 = _devices(settings)
     curve = [{"step": h["step"], "loss": h["loss"], **({"accuracy": h["accuracy"]} if "accuracy" in h else {})}
              for h in trainer.state.log_history if "loss" in h]
-    manifest = {
-        **plan, "kind": task, "method": "full", "seed": settings.seed, "steps": trainer.state.global_step,
-        "epochs_done": trainer.state.epoch, "loss_curve": curve, "final_loss": curve[-1]["loss"] if curve else None,
-        "resumed": resume, "bf16": bf16, "device": "cuda" if cuda else "cpu",
-        "step_tag": settings.step_tag if task == "prm" else None, "delimiter": delimiter,
-        "value": "sigmoid of the reward" if task == "orm" else "P(good) at each step's tag",
-        "created_at": datetime.now(timezone.utc).isoformat(), "starmill_version": lineage.starmill_version(),
-        "git_commit": lineage.git_commit(), "command": lineage.command_line(), "weights": weights_hash(partial),
-    }
-    (partial / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    (partial / "plan.json").unlink()
-    if curve:
-        plot_loss(curve, partial / "loss.png", title=f"{task.upper()} from {base} on {plan['data'][0]}")
-    partial.rename(output)
-    return TrainResult(output, manifest)
+    fields = {**plan, "kind": task, "method": "full", "seed": settings.seed,
+              "step_tag": settings.step_tag if task == "prm" else None, "delimiter": delimiter,
+              "value": "sigmoid of the reward" if task == "orm" else "P(good) at each step's tag"}
+    return write_output(trainer, partial, output, fields, curve, settings, resume,
+                        title=f"{task.upper()} from {base} on {plan['data'][0]}")

@@ -157,7 +157,6 @@ def train_rows(rows: list[dict], data: str, base: str, output: str | Path, setti
         raise TrainError(f"{output} exists: pick a new --output (trained models are never overwritten)")
     if not rows:
         raise TrainError(f"{data} has no rows to train on")
-    cuda, bf16 = _devices(settings)
     set_seed(settings.seed)
     model, tokenizer = _load_base(base)  # before any folder is made: a bad base leaves nothing
     stored = settings.kd == "topk" and not settings.teacher and all(r.get("topk_ids") for r in rows)
@@ -194,9 +193,18 @@ def train_rows(rows: list[dict], data: str, base: str, output: str | Path, setti
     tokenizer.save_pretrained(str(partial))
     shutil.rmtree(checkpoints, ignore_errors=True)
     curve = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
+    fields = {"kind": "kd" if settings.kd == "topk" else "sft", "method": settings.method, "seed": settings.seed}
+    return write_output(trainer, partial, output, {**plan, **fields}, curve, settings, resume,
+                        title=f"SFT of {base} on {data}")
+
+
+def write_output(trainer, partial: Path, output: Path, fields: dict[str, Any], curve: list[dict], settings: TrainSettings,
+                 resume: bool, title: str) -> TrainResult:
+    """The end of every training: the manifest (``fields``, then the run's steps, loss curve, devices and
+    lineage) and the loss plot in ``partial``, which then becomes ``output``."""
+    cuda, bf16 = _devices(settings)
     manifest = {
-        **plan, "kind": "kd" if settings.kd == "topk" else "sft", "method": settings.method, "seed": settings.seed,
-        "steps": trainer.state.global_step, "epochs_done": trainer.state.epoch, "loss_curve": curve,
+        **fields, "steps": trainer.state.global_step, "epochs_done": trainer.state.epoch, "loss_curve": curve,
         "final_loss": curve[-1]["loss"] if curve else None, "resumed": resume, "bf16": bf16,
         "device": "cuda" if cuda else "cpu", "created_at": datetime.now(timezone.utc).isoformat(),
         "starmill_version": lineage.starmill_version(), "git_commit": lineage.git_commit(),
@@ -205,6 +213,6 @@ def train_rows(rows: list[dict], data: str, base: str, output: str | Path, setti
     (partial / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
     (partial / "plan.json").unlink()
     if curve:
-        plot_loss(curve, partial / "loss.png", title=f"SFT of {base} on {data}")
+        plot_loss(curve, partial / "loss.png", title=title)
     partial.rename(output)
     return TrainResult(output, manifest)
