@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -98,40 +99,79 @@ def test_a_deployment_from_prefect_yaml_runs_on_a_process_worker_with_the_config
     assert Warehouse(tmp_path / "wh").versions("sft") == [1]
 
 
+def shard_tasks_running(api: httpx.Client, warehouse: str) -> int:
+    """How many generate-shard tasks of the flow run writing to ``warehouse`` are running (inside the
+    task body, where the concurrency slot is taken)."""
+    runs = [run["id"] for run in api.post("/flow_runs/filter", json={
+        "sort": "EXPECTED_START_TIME_DESC", "limit": 20}).json()
+            if run["parameters"].get("warehouse") == warehouse]
+    if not runs:
+        return 0
+    return api.post("/task_runs/count", json={"flow_runs": {"id": {"any_": runs}},
+                                              "task_runs": {"state": {"type": {"any_": ["RUNNING"]}}}}).json()
+
+
 def test_a_global_concurrency_limit_serializes_generation_across_two_runs(prefect_server, tmp_path):
     """Limit 1, two `starmill run`s at once on one teacher server: each request is tagged with its
-    run (the model name), and no request of one run is in flight while one of the other is."""
+    run (the model name). The server holds the first run's first request until the other run has shard
+    tasks running, so both runs want the slot at once whatever their start-up times; then no request of
+    one run is in flight while one of the other is, and the other run waited for the first."""
     env = client_env(prefect_server, tmp_path)
     prefect(["gcl", "create", "teacher-gpus", "--limit", "1"], env)
+    api = httpx.Client(base_url=prefect_server, timeout=10)
+    warehouses = {name: str(tmp_path / name) for name in ("run-a", "run-b")}
     server = ScriptedServer()
-    server.respond = lambda seen: Reply(body=chat_body(seen.body), delay=0.6)
+    spans: dict[str, list[tuple[float, float]]] = {"run-a": [], "run-b": []}
+    gate = {"first": None, "other_waited": False, "released": None}
+    lock = threading.Lock()
+
+    def respond(seen):
+        name = seen.body["model"]
+        with lock:
+            first = gate["first"] is None
+            if first:
+                gate["first"] = name
+        if first:  # hold the slot until the other run's shards are running (and so wait for it)
+            other = next(n for n in warehouses if n != name)
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and not gate["other_waited"]:
+                gate["other_waited"] = shard_tasks_running(api, warehouses[other]) > 0
+                time.sleep(0.5)
+            time.sleep(1.0)  # its shards are past the task's start, at the slot
+            gate["released"] = time.monotonic()
+        spans[name].append((seen.at, time.monotonic() + 0.6))
+        return Reply(body=chat_body(seen.body), delay=0.6)
+
+    server.respond = respond
     runs = []
     try:
         for name in ("run-a", "run-b"):
             cfg = {"source": {"procedural": {"n": 8, "seed": 11, "difficulty": 1}},
-                   "teacher": {"backend": "openai", "model": name, "base_url": server.base_url},
+                   "teacher": {"backend": "openai", "model": name, "base_url": server.base_url,
+                               "options": {"timeout": 600}},
                    "sampling": {"n": 2, "max_tokens": 16, "seed": 5}, "rationalization": {"attempts": 1},
                    "runner": {"shard_size": 2, "retries": 0, "max_workers": 4, "concurrency_limit": "teacher-gpus"}}
             path = tmp_path / f"{name}.yaml"
             path.write_text(yaml.safe_dump(cfg))
             runs.append(subprocess.Popen(
                 [sys.executable, "-m", "starmill.cli", "run", str(path), "--json"], cwd=REPO,
-                env={**env, "STARMILL_WAREHOUSE": str(tmp_path / name)}, stdout=subprocess.PIPE,
+                env={**env, "STARMILL_WAREHOUSE": warehouses[name]}, stdout=subprocess.PIPE,
                 stderr=open(tmp_path / f"{name}.log", "w"), text=True))
         for name, proc in zip(("run-a", "run-b"), runs):
-            proc.wait(timeout=400)
+            proc.wait(timeout=500)
             assert proc.returncode == 0, (tmp_path / f"{name}.log").read_text()[-3000:]
     finally:
         for proc in runs:
             if proc.poll() is None:
                 proc.kill()
         server.close()
-    spans = {name: [(s.at, s.at + 0.6) for s in server.posts() if s.body["model"] == name] for name in ("run-a", "run-b")}
-    assert all(spans.values()), "a run sent no requests"
+    assert gate["other_waited"], "the second run never had a shard running while the first held the slot"
+    first = gate["first"]
+    other = next(n for n in spans if n != first)
+    assert spans[first] and spans[other], "a run sent no requests"
+    # the other run was at the slot while the first one's first request was held: it sent nothing until then
+    assert min(s for s, _ in spans[other]) >= gate["released"] + 0.6 - 0.05
     a, b = spans["run-a"], spans["run-b"]
-    window = lambda spans: (min(s for s, _ in spans), max(e for _, e in spans))  # noqa: E731
-    (a0, a1), (b0, b1) = window(a), window(b)
-    assert a0 < b1 and b0 < a1, "the two runs did not generate at the same time: the test shows nothing"
     overlaps = [(x, y) for x in a for y in b if x[0] < y[1] - 0.05 and y[0] < x[1] - 0.05]
     assert not overlaps, f"{len(overlaps)} requests of the two runs overlapped under limit 1"
-    print(f"limit 1: {len(a)} + {len(b)} requests, windows {a0 - a0:.1f}-{a1 - a0:.1f}s and {b0 - a0:.1f}-{b1 - a0:.1f}s, no overlap")
+    print(f"limit 1: {len(a)} + {len(b)} requests, {first} first, no overlap")
