@@ -85,8 +85,54 @@ def test_orm_and_prm_training_manifests(trained):
     assert orm["rows"] == 6 * 4  # 2 right x 2 wrong per problem, capped at pairs_per_problem=4
     assert "accuracy" in orm["loss_curve"][0]  # RewardTrainer's pairwise accuracy
     assert (prm["step_tag"], prm["delimiter"], prm["rows"]) == ("~", "\n", 24) and orm["step_tag"] is None
+    assert prm["labels"] == "hard" and orm["labels"] is None
     config = json.loads((trained["prm"].output / "config.json").read_text())
     assert config["architectures"] == ["LlamaForTokenClassification"] and config["id2label"]["1"] == "good"
+
+
+def test_the_prm_loss_is_cross_entropy_against_the_target_p_good():
+    import torch
+
+    from starmill.training.reward import soft_tag_loss
+
+    torch.manual_seed(0)
+    logits = torch.randn(2, 5, 2, requires_grad=True)
+    hard = torch.tensor([[-100, 1, -100, 0, 1], [0, -100, -100, -100, 1]], dtype=torch.float32)
+    expected = torch.nn.functional.cross_entropy(logits.reshape(-1, 2), hard.long().reshape(-1), ignore_index=-100)
+    assert torch.allclose(soft_tag_loss({"logits": logits}, hard), expected)  # 0/1 targets: the usual loss
+    assert torch.allclose(soft_tag_loss({"logits": logits}, hard, num_items_in_batch=10), expected * 5 / 10)
+    soft = torch.full((1, 1), 0.25)
+    at = torch.tensor([[[0.0, 0.0]]], requires_grad=True)
+    soft_tag_loss({"logits": at}, soft).backward()
+    assert at.grad.abs().max() > 0.1  # P(good) = 0.5 is not the target 0.25: it moves
+    best = torch.tensor([[[0.0, math.log(0.25 / 0.75)]]], requires_grad=True)
+    soft_tag_loss({"logits": best}, soft).backward()
+    assert best.grad.abs().max() < 1e-6  # P(good) = 0.25 is the minimum
+
+
+def test_a_prm_learns_soft_labels(trained, tmp_path):
+    """Soft labels (the share of rollouts that reached the gold) reach the loss: from the same seed and
+    rows, the first step's loss differs from the hard labels' one; out-of-range values are refused."""
+    wh, rows = trained["wh"], trained["rows"]
+    table = prm_table(rows)
+    soft = [[0.25 if good else 0.0 for good in labels] for labels in table.column("labels").to_pylist()]
+    with wh.writer("prm_soft", "prm", parents=["samples@v1"]) as writer:
+        writer.write(table.set_column(table.schema.get_field_index("soft_labels"), "soft_labels",
+                                      pa.array(soft, pa.list_(pa.float64()))))
+    settings = FAST.model_copy(update={"prm_labels": "soft"})
+    learnt = train_reward(wh, "prm_soft", "prm", TEACHER, tmp_path / "soft", settings, progress=False)
+    assert learnt.manifest["labels"] == "soft" and learnt.manifest["settings"]["prm_labels"] == "soft"
+    hard = train_reward(wh, "prm_soft", "prm", TEACHER, tmp_path / "hard", FAST, progress=False)
+    first = lambda result: result.manifest["loss_curve"][0]["loss"]  # noqa: E731
+    assert first(hard) == pytest.approx(first(trained["prm"]))  # same seed, same hard labels
+    assert abs(first(learnt) - first(hard)) > 1e-3
+    bad = [[1.5] * len(labels) for labels in soft]
+    with wh.writer("prm_bad", "prm", parents=["samples@v1"]) as writer:
+        writer.write(table.set_column(table.schema.get_field_index("soft_labels"), "soft_labels",
+                                      pa.array(bad, pa.list_(pa.float64()))))
+    with pytest.raises(TrainError, match=r"prm_bad@v1: a row has soft_labels outside \[0, 1\]"):
+        train_reward(wh, "prm_bad", "prm", TEACHER, tmp_path / "bad", settings, progress=False)
+    assert not (tmp_path / "bad").exists() and not (tmp_path / "bad.partial").exists()
 
 
 def test_orm_training_is_seeded_and_pairs_are_capped(trained, tmp_path):

@@ -1,6 +1,9 @@
 """Reward models: ``--task orm`` (TRL's ``RewardTrainer`` on preference pairs from a ``samples`` version)
 and ``--task prm`` (token classification at the step tags of a ``prm`` version, as TRL's PRMTrainer did
-before TRL 1.x removed it: the transformers ``Trainer`` with labels -100 everywhere but the tags).
+before TRL 1.x removed it: the transformers ``Trainer`` with labels -100 everywhere but the tags). A PRM
+learns hard labels or Math-Shepherd's soft ones (``train.prm_labels``) with one loss: the cross-entropy of
+the two classes against the target P(good) at each tag, which is the usual cross-entropy when the target is
+0 or 1.
 
 Same conventions as SFT (``starmill.training.sft``): the work runs in ``OUTPUT.partial`` and is renamed at
 the end; the folder holds the model, its tokenizer, ``starmill_training.json`` (task, data, base model,
@@ -54,7 +57,22 @@ def _collate_prm(features: list[dict[str, Any]], pad_id: int) -> dict[str, Any]:
     ids = [f["input_ids"] for f in features]
     return {"input_ids": torch.tensor(rm.pad(ids, pad_id)),
             "attention_mask": torch.tensor(rm.pad([[1] * len(r) for r in ids], 0)),
-            "labels": torch.tensor(rm.pad([f["labels"] for f in features], rm.IGNORE))}
+            "labels": torch.tensor(rm.pad([f["labels"] for f in features], float(rm.IGNORE)), dtype=torch.float32)}
+
+
+def soft_tag_loss(outputs, labels, num_items_in_batch=None):
+    """Cross-entropy of the per-token (bad, good) logits against the target P(good) at the tagged tokens
+    (``labels`` is P(good) there, ``IGNORE`` elsewhere), summed and divided by the tags in the whole
+    (accumulated) batch."""
+    import torch
+
+    logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
+    tagged = labels != rm.IGNORE
+    log_p = torch.log_softmax(logits[tagged].float(), dim=-1)
+    target = labels[tagged].to(log_p.dtype)
+    total = -(target * log_p[:, 1] + (1 - target) * log_p[:, 0]).sum()
+    count = num_items_in_batch if num_items_in_batch is not None else tagged.sum()
+    return total / torch.clamp(torch.as_tensor(count, device=total.device, dtype=total.dtype), min=1)
 
 
 def _orm_trainer(model, tokenizer, pairs, settings: TrainSettings, checkpoints: Path, progress, callbacks):
@@ -85,14 +103,15 @@ def _prm_trainer(model, tokenizer, rows, tag: int, delimiter: str, settings: Tra
     for row in rows:
         ids, positions = rm.prm_ids(tokenizer, row["prompt"], row["steps"], tag, delimiter, settings.max_length)
         labels = [rm.IGNORE] * len(ids)
-        for position, good in zip(positions, row["labels"]):
+        for position, good in zip(positions, row["labels"]):  # P(good): 0/1, or a soft label
             if position is not None:
-                labels[position] = int(good)
+                labels[position] = float(good)
         encoded.append({"input_ids": ids, "labels": labels})
     args = TrainingArguments(**trainer_args(settings, checkpoints, TrainingArguments, progress),
                              remove_unused_columns=False)
     return Trainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(encoded),
-                   data_collator=lambda f: _collate_prm(f, tokenizer.pad_token_id), callbacks=callbacks)
+                   data_collator=lambda f: _collate_prm(f, tokenizer.pad_token_id), callbacks=callbacks,
+                   compute_loss_func=soft_tag_loss)
 
 
 def train_reward(wh, ref: str, task: str, base: str, output: str | Path, settings: TrainSettings | None = None,
@@ -113,7 +132,7 @@ def train_reward(wh, ref: str, task: str, base: str, output: str | Path, setting
     if task == "orm":
         rows = orm_pairs(wh, version, settings.pairs_per_problem, settings.seed)
     else:
-        rows, delimiter = prm_rows(wh, version)
+        rows, delimiter = prm_rows(wh, version, settings.prm_labels)
     set_seed(settings.seed)  # the new head's initial weights
     with contextlib.redirect_stdout(sys.stderr):  # transformers prints a load report of the new head
         model, tokenizer = _load_base(base, task)  # before any folder is made: a bad base leaves nothing
@@ -142,6 +161,7 @@ def _finish(trainer, partial: Path, output: Path, plan: dict, settings: TrainSet
              for h in trainer.state.log_history if "loss" in h]
     fields = {**plan, "kind": task, "method": "full", "seed": settings.seed,
               "step_tag": settings.step_tag if task == "prm" else None, "delimiter": delimiter,
+              "labels": settings.prm_labels if task == "prm" else None,
               "value": "sigmoid of the reward" if task == "orm" else "P(good) at each step's tag"}
     return write_output(trainer, partial, output, fields, curve, settings, resume,
                         title=f"{task.upper()} from {base} on {plan['data'][0]}")

@@ -1,5 +1,5 @@
 """Training rows for reward models: ORM preference pairs from a ``samples`` version's verdicts, PRM
-step-labelled rationales from a ``prm`` version (Math-Shepherd hard labels)."""
+step-labelled rationales from a ``prm`` version (Math-Shepherd hard or soft labels)."""
 from __future__ import annotations
 
 import random
@@ -41,19 +41,24 @@ def orm_pairs(wh, ref, pairs_per_problem: int, seed: int) -> list[dict[str, Any]
     return pairs
 
 
-def prm_rows(wh, ref) -> tuple[list[dict[str, Any]], str]:
-    """(rows ``{"prompt", "steps", "labels"}``, the delimiter they were split at) of a ``prm`` version."""
+def prm_rows(wh, ref, labels: str = "hard") -> tuple[list[dict[str, Any]], str]:
+    """(rows ``{"prompt", "steps", "labels"}``, the delimiter they were split at) of a ``prm`` version; a
+    step's label is P(good) as a float: 0 or 1 (``hard``), or the share of its rollouts that reached the
+    gold answer (``soft``)."""
     manifest = wh.manifest(ref)
     if manifest.table != "prm":
         raise TrainError(f"{ref} holds '{manifest.table}' rows: --task prm trains on a 'prm' version (made by "
                          "`starmill prm-data`)")
     rows, delimiters = [], set()
-    for row in wh.read(ref).select(["prompt", "steps", "labels", "delimiter"]).to_pylist():
-        steps, labels = row["steps"] or [], row["labels"] or []
-        if len(steps) != len(labels):
-            raise TrainError(f"{ref}: a row has {len(steps)} steps but {len(labels)} labels")
+    column = "labels" if labels == "hard" else "soft_labels"
+    for row in wh.read(ref).select(["prompt", "steps", column, "delimiter"]).to_pylist():
+        steps, values = row["steps"] or [], row[column] or []
+        if len(steps) != len(values):
+            raise TrainError(f"{ref}: a row has {len(steps)} steps but {len(values)} {column}")
+        if any(v is None or not 0.0 <= float(v) <= 1.0 for v in values):
+            raise TrainError(f"{ref}: a row has {column} outside [0, 1]: {values}")
         if steps:
-            rows.append({"prompt": row["prompt"], "steps": steps, "labels": [bool(x) for x in labels]})
+            rows.append({"prompt": row["prompt"], "steps": steps, "labels": [float(v) for v in values]})
             delimiters.add(row["delimiter"])
     if not rows:
         raise TrainError(f"{ref} has no labelled steps to train on")

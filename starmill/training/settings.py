@@ -41,6 +41,8 @@ class TrainSettings(BaseModel):
     teacher: str | None = Field(None, description="the teacher for kd (same tokenizer as the student)")
     pairs_per_problem: int = Field(4, ge=1, le=10_000, description="orm: (correct, wrong) pairs per problem at most")
     step_tag: str = Field("~", min_length=1, description="prm: the one-token tag after each step whose label is learnt")
+    prm_labels: Literal["hard", "soft"] = Field("hard", description="prm: learn Math-Shepherd's hard labels (a "
+                                                "rollout reached the gold) or soft ones (the share that did)")
 
     def with_overrides(self, overrides: dict[str, object]) -> "TrainSettings":
         """``--set train.KEY=VALUE`` values (strings; pydantic converts and checks them)."""
