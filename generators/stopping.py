@@ -1,6 +1,7 @@
-"""A run's stop request: set by ``starmill run`` on Ctrl-C or SIGTERM, checked by backends between
-batches, by shards before they start and by the pipeline before it publishes, so a stop takes
-seconds and leaves only finished shards behind.
+"""A run's stop request: set by ``starmill run`` on Ctrl-C or SIGTERM, checked by backends inside a
+batch (vLLM between engine steps, transformers between tokens, the OpenAI client while it awaits), by
+shards before they start and by the pipeline before it publishes, so a stop takes seconds and leaves
+only finished shards behind.
 
 One flag per process: remote task-runner workers (Dask, Ray) finish the shard they hold.
 """

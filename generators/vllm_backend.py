@@ -4,6 +4,11 @@ Prompts are rendered and tokenized here (the model's chat template for messages)
 that does not fit the context fails with a clear error naming the request before anything runs;
 the engine then gets token ids, so nothing is tokenized twice. ``n`` goes to the engine as one
 request, so the n samples share the prompt's KV cache.
+
+The batch is queued with ``LLM.enqueue`` and the engine stepped here, as ``LLM.generate`` would, so a
+stop request (``generators.stopping``: Ctrl-C, SIGTERM) is seen between engine steps: the batch's
+requests are aborted in the engine, which goes on serving, and ``Stopped`` is raised within a step
+instead of after the whole batch.
 """
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import gc
 import os
 from typing import Any, Sequence
 
+from generators import stopping
 from generators.base import (
     Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused, SamplingParams,
     SettingsError,
@@ -127,12 +133,33 @@ class VLLMBackend:
         from vllm.exceptions import VLLMClientError
 
         try:
-            outputs = self._llm.generate(prompts, params, use_tqdm=self._progress)
-        except (ValueError, VLLMClientError) as exc:  # vLLM aborts what it had queued of the batch
+            outputs = self._run(prompts, params)
+        except (ValueError, VLLMClientError) as exc:  # what it had queued of the batch is aborted
             raise SettingsError(f"vLLM rejected the batch: {exc}") from exc
         info = self.info()
         return [GenerationResult(request_id=r.request_id, completions=self._completions(out, r.sampling.logprobs), engine=info)
                 for r, out in zip(requests, outputs)]
+
+    def _run(self, prompts: list[Any], params: list[Any]) -> list[Any]:
+        """The outputs of ``prompts``, in order; between engine steps a stop request aborts them all."""
+        stopping.check()
+        engine = self._llm.llm_engine
+        ids = self._llm.enqueue(prompts, params, use_tqdm=False)  # vLLM aborts a partly queued batch itself
+        outputs = []
+        bar = _progress_bar(len(ids)) if self._progress else None
+        try:
+            while engine.has_unfinished_requests():
+                stopping.check()
+                outputs.extend(out for out in engine.step() if out.finished)
+                if bar is not None:
+                    bar.update(len(outputs) - bar.n)
+        except BaseException:  # a stop, Ctrl-C, an engine error: the engine keeps nothing of this batch
+            engine.abort_request(ids, internal=True)
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        return sorted(outputs, key=lambda out: int(out.request_id))  # ids count up in queueing order
 
     def close(self) -> None:
         llm, self._llm = getattr(self, "_llm", None), None
@@ -203,6 +230,12 @@ def top_k(positions: Any, k: int | None) -> dict[str, Any]:
         ids.append(tuple(int(token) for token, _ in best))
         values.append(tuple(float(lp.logprob) for _, lp in best))
     return {"top_ids": tuple(ids), "top_logprobs": tuple(values)}
+
+
+def _progress_bar(total: int) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="vllm", unit="req", dynamic_ncols=True, mininterval=0.5)
 
 
 def to_vllm_params(request: GenerationRequest) -> Any:

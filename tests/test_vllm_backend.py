@@ -114,6 +114,36 @@ def test_context_overflow_names_the_request_and_the_engine_goes_on(vllm_backend)
 
 
 @pytest.mark.slow
+def test_a_stop_request_ends_the_batch_between_engine_steps_and_the_engine_goes_on(vllm_backend, monkeypatch):
+    """Ctrl-C mid-batch: the backend sees the stop at the next engine step, not after the batch; the
+    batch's requests are aborted in the engine, and the next batch gives what it gave before."""
+    from generators import stopping
+
+    batch = [ask(request_id=f"r{i}", n=4, seed=i, max_tokens=48, temperature=1.0) for i in range(4)]
+    before = texts(vllm_backend.generate(batch))
+    engine = vllm_backend.llm.llm_engine
+    real_step, steps = engine.step, []
+
+    def step():
+        steps.append(1)
+        if len(steps) == 3:
+            stopping.request()  # as the Ctrl-C handler does, from wherever it runs
+        return real_step()
+
+    monkeypatch.setattr(engine, "step", step)
+    stopping.reset()
+    try:
+        with pytest.raises(stopping.Stopped):
+            vllm_backend.generate(batch)
+    finally:
+        stopping.reset()
+        monkeypatch.undo()
+    assert len(steps) == 3  # stopped at the next step: the batch needs many more (48 tokens each)
+    assert not engine.has_unfinished_requests()
+    assert texts(vllm_backend.generate(batch)) == before
+
+
+@pytest.mark.slow
 def test_bad_sampling_settings_are_a_generation_error(vllm_backend):
     with pytest.raises(GenerationError, match="request q: bad sampling settings"):
         vllm_backend.generate([ask(top_k=-5)])
