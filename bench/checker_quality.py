@@ -4,6 +4,7 @@ wrong answer). Target: 0 false accepts.
 
     .venv/bin/python bench/checker_quality.py                 # starmill and math-verify
     .venv/bin/python bench/checker_quality.py --no-math-verify
+    .venv/bin/python bench/checker_quality.py --suite tests/data/answers/heldout.jsonl --no-math-verify --show
 
 "Agree" compares correct vs not correct (as bench/checker.py does); "exact" also requires the same kind of
 not-correct (wrong vs unparseable_*). math-verify gets the same pairs (bare answers wrapped in ``$…$``)
@@ -25,8 +26,8 @@ SUITE = Path(__file__).resolve().parent.parent / "tests" / "data" / "answers" / 
 LIMIT = 5.0  # seconds per check, both checkers
 
 
-def load_suite() -> list[dict]:
-    return [json.loads(line) for line in SUITE.read_text(encoding="utf-8").splitlines() if line.strip()]
+def load_suite(path: Path = SUITE) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def starmill_verdicts(cases: list[dict]) -> list[str]:
@@ -74,9 +75,10 @@ def table(cases: list[dict], verdicts: dict[str, list[str]]) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-math-verify", action="store_true", help="only starmill")
-    parser.add_argument("--show", action="store_true", help="list every false accept")
+    parser.add_argument("--show", action="store_true", help="list every false accept and false reject")
+    parser.add_argument("--suite", type=Path, default=SUITE, help="labelled JSONL to score (default: the suite)")
     args = parser.parse_args()
-    cases = load_suite()
+    cases = load_suite(args.suite)
     verdicts = {"starmill": starmill_verdicts(cases)}
     if not args.no_math_verify:
         verdicts["math-verify"] = math_verify_verdicts(cases)
@@ -86,6 +88,11 @@ def main() -> None:
               f"{100 * r['exact'] / r['cases']:>6.1f}% {r['false_accepts']:>9} {r['false_rejects']:>9}")
     ours = [c["id"] for c, v in zip(cases, verdicts["starmill"]) if v == "correct" and c["expect"] != "correct"]
     print(f"\nstarmill false accepts: {len(ours)} (target 0)" + (f": {', '.join(ours)}" if ours else ""))
+    if args.show:
+        for case, verdict in zip(cases, verdicts["starmill"]):
+            if (verdict == "correct") != (case["expect"] == "correct"):
+                kind = "false accept" if verdict == "correct" else "false reject"
+                print(f"  starmill {kind} {case['id']}: gold {case['gold']!r}, pred {case['pred'][:60]!r} -> {verdict}")
     if args.show and "math-verify" in verdicts:
         theirs = [c for c, v in zip(cases, verdicts["math-verify"]) if v == "correct" and c["expect"] != "correct"]
         for c in theirs:
