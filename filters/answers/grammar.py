@@ -63,14 +63,17 @@ class Parser(Commands):
 
     def term(self) -> sympy.Expr:
         node = self.power()
+        divided = False  # the last operator was / or \div
         while tok := self.peek():
             if tok[1] in ("*", "\\cdot", "\\times"):
                 self.take()
-                node = node * self.signed_power()
+                node, divided = node * self.signed_power(), False
             elif tok[1] in ("/", "\\div"):
                 self.take()
-                node = node / self.signed_power()
+                node, divided = node / self.signed_power(), True
             elif self.implicit and self.starts_primary(tok) and tok[0] != "num":  # "2 3" is not 6
+                if divided:  # 1/2x, 6/2(1+2): (1/2)x or 1/(2x)? Either reading is a guess
+                    raise Unsupported("an implicit product after a division")
                 rhs = self.power()
                 self.implicit_symbols |= bool(node.free_symbols or rhs.free_symbols)
                 node = node * rhs

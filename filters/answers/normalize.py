@@ -46,6 +46,7 @@ RELATIONS = [(re.compile(p), r) for p, r in (
     (r"!=|≠|\\ne(?![a-zA-Z])", r"\\neq "), (r"\\gt(?![a-zA-Z])", ">"), (r"\\lt(?![a-zA-Z])", "<"),
 )]
 PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+DIGIT_GAP = re.compile(r"(?<=[\d.])\s+(?=[\d.])")  # 7 2, 1 1/2, 2 .5: a space between digits is never nothing
 OR_WORDS = re.compile(r"\\lor(?![a-zA-Z])|\\vee(?![a-zA-Z])")
 
 
@@ -170,5 +171,6 @@ def normalize(answer: str) -> Normalized:
 
 
 def squash(text: str) -> str:
-    """The key for plain string equality: no whitespace at all."""
-    return "".join(text.split())
+    """The key for plain string equality: no whitespace, except one space between two digits (``7 2`` is
+    not ``72``, nor ``1 1/2`` ``11/2``; spaced thousands were joined by normalization)."""
+    return " ".join("".join(part.split()) for part in DIGIT_GAP.split(text))
