@@ -89,13 +89,23 @@ def round_half_away(value: Fraction, digits: int) -> Fraction:
     return Fraction(rounded if value >= 0 else -rounded, 10**digits)
 
 
+def terminates(value: Fraction) -> bool:
+    """Whether ``value`` has a finite decimal expansion (36, 1/8): then a decimal must write it exactly."""
+    d = value.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1
+
+
 def within_tolerance(gold: complex | Fraction, pred: complex | Fraction) -> bool:
     return abs(pred - gold) <= REL_TOL * abs(gold)
 
 
 def numbers_match(gold: Number, pred: Number, scale: Fraction = Fraction(1), exact: bool = False) -> tuple[bool, str]:
     """Exact when both are exact; a decimal gold with d digits accepts what rounds to it at d digits;
-    otherwise relative tolerance 1e-6. ``exact`` (the declared form) allows neither."""
+    otherwise relative tolerance 1e-6, except for an exact gold a decimal can write exactly (35.9999999 is
+    not 36). ``exact`` (the declared form) allows neither."""
     target = gold.value * scale
     decimals = gold.decimals
     if decimals is not None and scale != 1:
@@ -106,6 +116,6 @@ def numbers_match(gold: Number, pred: Number, scale: Fraction = Fraction(1), exa
         return False, "exact"
     if decimals is not None:
         return round_half_away(pred.value, decimals) == target, "rounding"
-    if gold.exact and pred.exact:
+    if gold.exact and (pred.exact or terminates(target)):
         return False, "rational"
     return within_tolerance(target, pred.value), "tolerance"

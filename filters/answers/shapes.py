@@ -2,6 +2,7 @@
 function the caller passes, so the same rules hold in the fast path and in the symbolic workers."""
 from __future__ import annotations
 
+import re
 from typing import Callable, Optional
 
 from filters.answers.structure import Decision, Node, is_label, same_label
@@ -36,7 +37,17 @@ def _unordered(gold: tuple[Node, ...], pred: tuple[Node, ...], leaf: Leaf, kind:
     return True, kind
 
 
+def _constant(text: str) -> bool:
+    """No variable outside LaTeX commands (``7``, ``\\frac{\\sqrt3}{2}``, ``2\\pi``)."""
+    return not re.search(r"[a-zA-Z]", re.sub(r"\\[a-zA-Z]+", "", text))
+
+
 def _equations(g: Node, p: Node, leaf: Leaf, ordered: bool) -> Decision | None:
+    value = g.items[0]
+    if is_label(g.text) and value.kind == "scalar" and _constant(value.text) and not is_label(p.text):
+        if p.items[0].kind == "scalar" and is_label(p.items[0].text) and _constant(p.text):
+            return _equations(g, Node("eq", p.items[0].text, (Node("scalar", p.text),)), leaf, ordered)  # 3 = x
+        return False, "equation:unsolved"  # x + 2 = 9 restates "solve for x"; x = 7 solves it
     if is_label(g.text) and is_label(p.text):  # x = 3 against x = 3; y = 2x+3 against f(x) = 2x+3
         if not same_label(g.text, p.text):
             return False, "equation:variable"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 
 Decision = tuple[bool, str]
 
@@ -20,7 +19,6 @@ INEQUALITY = {"<": (True, "<"), "\\lt": (True, "<"), ">": (True, ">"), "\\gt": (
 LABEL = re.compile(rf"(?:{SIMPLE_VAR.pattern})|\((?:{SIMPLE_VAR.pattern})(?:\s*,\s*(?:{SIMPLE_VAR.pattern}))+\)"
                    r"|\|\s*[A-Z]{1,3}\s*\||[A-Z]{2,3}|\\overline\{[A-Z]{2}\}|m?\\angle\s*[A-Z]{1,3}")
 DEPENDENT = re.compile(r"[a-zA-Z]\([a-z]\)")  # f(x): names the same thing as y
-LINEAR = re.compile(r"([-+]?\s*(?:\d+(?:\.\d+)?)?)\s*([a-zA-Z])")  # -x, 2x, -2.5y
 FLIP = {"<": ">", ">": "<", "\\le": "\\ge", "\\ge": "\\le"}
 MAX_ITEMS = 64
 BRACKET = {"\\langle": "<", "\\rangle": ">"}
@@ -80,26 +78,12 @@ def same_label(gold: str, pred: str) -> bool:
     return g == p or ("y" in (g, p) and bool(DEPENDENT.fullmatch(p if g == "y" else g)))
 
 
-def _linear(text: str) -> tuple[Fraction, str] | None:
-    """``-2x`` as (-2, "x"); None for anything but a number times one letter."""
-    m = LINEAR.fullmatch(text.strip())
-    if not m:
-        return None
-    coefficient = m[1].replace(" ", "")
-    value = Fraction(coefficient + "1" if coefficient in ("", "+", "-") else coefficient)
-    return (value, m[2]) if value else None
-
-
 def _inequality(parts: list[str], ops: list[str]) -> Node | None:
-    """``x > 3``, ``x \\le 5``, ``1 < x \\le 4``, ``-2x \\ge -6`` as intervals."""
-    if len(parts) == 2 and not SIMPLE_VAR.fullmatch(parts[0]) and (
-            SIMPLE_VAR.fullmatch(parts[1]) or (_linear(parts[1]) and not _linear(parts[0]))):
+    """Solved inequalities (``x > 3``, ``5 \\ge x``, ``1 < x \\le 4``) as intervals. An unsolved one
+    (``-2x \\ge -6``, ``-x > -1``) is the problem restated, not its solution: it stays unread."""
+    if len(parts) == 2 and not SIMPLE_VAR.fullmatch(parts[0]) and SIMPLE_VAR.fullmatch(parts[1]):
         flipped = FLIP.get(ops[0])
         return _inequality([parts[1], parts[0]], [flipped]) if flipped else None  # 5 \ge x is x \le 5
-    if len(parts) == 2 and not SIMPLE_VAR.fullmatch(parts[0]) and ops[0] in FLIP and (linear := _linear(parts[0])):
-        coefficient, var = linear
-        op = ops[0] if coefficient > 0 else FLIP[ops[0]]
-        return _inequality([var, f"\\frac{{{parts[1]}}}{{{coefficient}}}"], [op])  # -x > -1 is x < 1
     if len(parts) == 2 and SIMPLE_VAR.fullmatch(parts[0]):
         strict, direction = INEQUALITY[ops[0]]
         end = "(" if strict else "["

@@ -12,7 +12,7 @@ import sympy
 from filters.answers.compare import Backend, Unparseable, decide, fast_leaf, read_gold
 from filters.answers.forms import NO_FORM, Form, is_prime_factorization, parse_form
 from filters.answers.latex import Parsed, Unsupported, parse_factors, parse_latex
-from filters.answers.numeric import REL_TOL, parse_number, round_half_away
+from filters.answers.numeric import REL_TOL, parse_number, round_half_away, terminates
 from filters.answers.structure import Decision, split_top
 
 
@@ -97,8 +97,8 @@ def compare_exprs(gold: sympy.Basic, pred: sympy.Basic, decimals: int | None, go
             if decimals is not None and gold_value is not None and p.is_real:
                 exact = sympy.Rational(p)
                 return round_half_away(Fraction(int(exact.p), int(exact.q)), decimals) == gold_value, "rounding"
-            if inexact:
-                return _close(g, p, tol), "tolerance"
+            if inexact and not (gold.is_Rational and terminates(Fraction(int(gold.p), int(gold.q)))):
+                return _close(g, p, tol), "tolerance"  # 9.9999999 is not \binom{5}{2}: 10 can be written exactly
             same = _exact_equal(gold, pred, g, p)
             if same is not None:
                 return same, "numeric"

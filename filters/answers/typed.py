@@ -92,6 +92,16 @@ def _integer_value(atom: Atom | None, text: str) -> int | None:
     return int(text) if DECIMAL_INT.fullmatch(text) else None
 
 
+def _base(atom: Atom | None) -> tuple[int, bool]:
+    """The base an integer is written in, and whether it was named by a subscript (``1011_2``)."""
+    if atom is None:
+        return 10, False
+    if m := PREFIXED.fullmatch(atom.text):
+        return BASES[m[2].lower()], False
+    m = SUBSCRIPT.fullmatch(atom.text)
+    return (int(m[3]), int(m[3]) != 10) if m else (10, False)
+
+
 def _proportional(gold: tuple, pred: tuple) -> bool:
     if len(gold) != len(pred) or not any(gold):
         return False
@@ -109,6 +119,9 @@ def compare_atoms(gold: Atom | None, pred: Atom | None, gold_text: str, pred_tex
         g, p = _integer_value(gold, gold_text), _integer_value(pred, pred_text)
         if g is None or p is None:
             return False, "type:integer"
+        (gold_base, gold_sub), (pred_base, pred_sub) = _base(gold), _base(pred)
+        if (gold_sub or pred_sub) and gold_base != pred_base:
+            return False, "integer:base"  # "Express 11 in base 2": 11 is the question, 1011_2 the answer
         return g == p, "integer"
     if gold is None or pred is None:
         if kinds == {"duration"}:
