@@ -54,10 +54,40 @@ class ModelScorer(Scorer):
         return out
 
 
+ENGINES = ("transformers", "vllm")
+
+
 @SCORERS.register
 class OrmScorer(ModelScorer):
+    """``engine: transformers`` (default) batches ``batch_size`` sequences through the model;
+    ``engine: vllm`` hands every sequence to vLLM's pooling runner at once (``filters.reward_vllm``),
+    ``engine_options`` going to ``vllm.LLM`` (e.g. ``gpu_memory_utilization`` beside a teacher)."""
+
     name = "orm"
     task = "orm"
+
+    def __init__(self, *, model: str | None = None, batch_size: int = 16, max_length: int = 512,
+                 engine: str = "transformers", engine_options: dict[str, Any] | None = None):
+        super().__init__(model=model, batch_size=batch_size, max_length=max_length)
+        if engine not in ENGINES:
+            raise ScorerError(f"scorer 'orm': engine {engine!r} is not one of {', '.join(ENGINES)}")
+        if engine_options is not None and (not isinstance(engine_options, dict) or engine != "vllm"):
+            raise ScorerError("scorer 'orm': engine_options is a mapping of vllm.LLM settings, for engine: vllm")
+        self.engine, self.engine_options = engine, dict(engine_options or {})
+
+    def score_texts(self, prompts: Sequence[Any], texts: Sequence[str]) -> list[Score]:
+        if self.engine != "vllm":
+            return super().score_texts(prompts, texts)
+        from filters import reward_vllm
+
+        if len(prompts) != len(texts):
+            raise ScorerError(f"scorer 'orm': {len(prompts)} prompts for {len(texts)} texts")
+        if not texts:
+            return []
+        llm = _checked(reward_vllm.engine, self.model, self.max_length, self.engine_options)
+        tokenizer = llm.get_tokenizer()
+        ids = [rm.orm_ids(tokenizer, p, t, self.max_length) for p, t in zip(prompts, texts)]
+        return [Score(v) for v in reward_vllm.classify(llm, ids)]
 
     def _batch(self, prompts, texts):
         import torch

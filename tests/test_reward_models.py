@@ -170,6 +170,37 @@ def test_orm_scorer_scores_samples_in_batches(trained):
         pytest.approx(values[0])  # a scorer travels to a worker as its options; the model loads there
 
 
+@pytest.mark.slow
+def test_orm_scorer_on_vllms_pooling_runner_gives_the_transformers_values(trained):
+    """engine: vllm (a real vllm.LLM, runner pooling, on the trained ORM) scores what transformers does."""
+    from filters import reward_vllm
+
+    rows, problems = trained["rows"], trained["problems"]
+    items = [(problems[s.problem_id], s) for s in rows]
+    on_hf = get_scorer("orm", {"model": str(trained["orm"].output)})
+    on_vllm = get_scorer("orm", {"model": str(trained["orm"].output), "engine": "vllm",
+                                 "engine_options": {"enforce_eager": True}})
+    assert pickle.loads(pickle.dumps(on_vllm)).engine == "vllm"  # options only: it travels to workers
+    try:
+        expected = [s.value for s in on_hf.score_many(items)]
+        found = [s.value for s in on_vllm.score_many(items)]
+        assert on_vllm.score_texts([], []) == []
+    finally:
+        reward_vllm.close_engines()
+    assert len(set(round(v, 4) for v in expected)) > 1  # the samples get different rewards: a real comparison
+    assert found == pytest.approx(expected, abs=2e-3)
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"engine": "onnx"}, "engine 'onnx' is not one of transformers, vllm"),
+    ({"engine_options": {"enforce_eager": True}}, "engine_options is a mapping of vllm.LLM settings, for engine: vllm"),
+    ({"engine": "vllm", "engine_options": "fast"}, "engine_options is a mapping"),
+])
+def test_bad_orm_engine_options_are_one_error(trained, options, message):
+    with pytest.raises(ScorerError, match=message):
+        get_scorer("orm", {"model": str(trained["orm"].output), **options})
+
+
 def test_prm_scorer_gives_one_value_per_step_and_scores_partial_paths(trained):
     scorer = get_scorer("prm", {"model": str(trained["prm"].output)})
     assert (scorer.step_tag, scorer.delimiter) == ("~", "\n")  # read from the training manifest
