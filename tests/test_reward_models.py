@@ -188,7 +188,7 @@ def test_orm_scorer_on_vllms_pooling_runner_gives_the_transformers_values(traine
     finally:
         reward_vllm.close_engines()
     assert len(set(round(v, 4) for v in expected)) > 1  # the samples get different rewards: a real comparison
-    assert found == pytest.approx(expected, abs=2e-3)
+    assert found == pytest.approx(expected, abs=5e-3)  # vLLM's CPU kernels: ~1e-3 apart
 
 
 @pytest.mark.parametrize("options,message", [
