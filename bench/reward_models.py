@@ -1,6 +1,6 @@
 """Reward models starmill trains from its own data, on the demo teacher: an ORM (`train --task orm` on a
 run's verdicts) and a PRM (`prm-data` step labels, then `train --task prm`), scored on held-out samples
-against the symbolic step checker.
+against the symbolic step checker; the PRM twice, on Math-Shepherd's hard and soft labels.
 
     .venv/bin/python bench/reward_models.py                        # difficulty 1, 200 + 100 problems, n=4
     .venv/bin/python bench/reward_models.py --difficulty 2 --steps 300
@@ -62,11 +62,11 @@ def best_of_n(samples, values) -> float:
     return sum(picks) / len(picks)
 
 
-def trained(task: str, ref: str, models: Path, fast: list[str]) -> dict:
-    """The training manifest of models/TASK, trained now unless a last run left it."""
-    out = models / task
+def trained(task: str, ref: str, models: Path, fast: list[str], name: str | None = None, *extra: str) -> dict:
+    """The training manifest of models/NAME (default: TASK), trained now unless a last run left it."""
+    out = models / (name or task)
     if not out.exists():
-        starmill("train", ref, "--task", task, "--base", DEMO, "--output", str(out), *fast)
+        starmill("train", ref, "--task", task, "--base", DEMO, "--output", str(out), *fast, *extra)
     return json.loads((out / "starmill_training.json").read_text())
 
 
@@ -101,6 +101,7 @@ def main() -> None:
     if not wh.versions("prm"):
         starmill("prm-data", "samples@v1", "--rollouts", str(args.rollouts), *w)
     prm = trained("prm", "prm@v1", models, fast)
+    prm_soft = trained("prm", "prm@v1", models, fast, "prm_soft", "--set", "train.prm_labels=soft")
 
     from filters.scorers import get_scorer
     from schemas import SampleRecord
@@ -109,15 +110,17 @@ def main() -> None:
     held = [s for s in held if s.problem_id not in trained_on and s.verdicts]
     labels = [s.correct for s in held]
     scorers = {"steps (min)": get_scorer("steps"), "orm": get_scorer("orm", {"model": str(models / "orm")})}
-    for how in ("min", "last", "mean"):
-        scorers[f"prm ({how})"] = get_scorer("prm", {"model": str(models / "prm"), "aggregate": how})
+    for label in ("prm", "prm_soft"):
+        for how in ("min", "last", "mean"):
+            scorers[f"{label} ({how})"] = get_scorer("prm", {"model": str(models / label), "aggregate": how})
     problems = {s.problem_id for s in held}
     first = sum(s.correct for s in held if s.sample_index == 0) / len(problems)
     oracle = len({s.problem_id for s in held if s.correct}) / len(problems)
     print(f"\nheld-out: {len(held)} samples of {len(problems)} problems, {sum(labels)} correct; "
           f"first sample {first:.3f}, oracle pass@{args.n} {oracle:.3f}")
     print(f"ORM: {orm['rows']} pairs, {orm['steps']} steps, final loss {orm['final_loss']:.3f}; "
-          f"PRM: {prm['rows']} rationales, {prm['steps']} steps, final loss {prm['final_loss']:.3f}\n")
+          f"PRM: {prm['rows']} rationales, {prm['steps']} steps, final loss {prm['final_loss']:.3f} (hard labels), "
+          f"{prm_soft['final_loss']:.3f} (soft labels: the loss of a soft target has a floor above 0)\n")
     print(f"| scorer | AUROC (correct vs wrong) | best_of_{args.n} accuracy |\n| --- | ---: | ---: |")
     for name, scorer in scorers.items():
         values = [s.value for s in scorer.score_many([(None, s) for s in held])]
