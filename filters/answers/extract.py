@@ -115,10 +115,21 @@ def _answer_tags(text: str) -> list[str]:
         i = j + 9
 
 
-def _find(text: str, *, lenient: bool) -> Extraction:
+def _after_box(text: str) -> str | None:
+    """A ``####`` or "the answer is" answer written after the last box, if any."""
+    hashes = [h.strip() for h in _rest_of_lines(HASHES, text) if h.strip()]
+    rests = [r for r in _rest_of_lines(PHRASE, text) if not PHRASE.match(r.lstrip("* \t"))]
+    later = hashes + [p for p in map(_phrase_answer, rests) if p]
+    return later[-1] if later and not BOX.search(later[-1]) else None
+
+
+def _find(text: str, *, lenient: bool, after_box: bool = False) -> Extraction:
     spans = [b for b in _boxes(text) if b[0]]
     if spans:
         boxes = tuple(b[0] for b in spans)
+        after = _after_box(text[spans[-1][2]:]) if after_box else None  # "\\boxed{4} … the answer is 5": two answers
+        if after:
+            return Extraction(boxes[-1], "boxed", boxes + (after,))  # the box, checked against what follows
         return Extraction(boxes[-1], "boxed", boxes, _together(text, spans))
     hashes = [h.strip() for h in _rest_of_lines(HASHES, text) if h.strip()]
     if hashes:
@@ -150,7 +161,7 @@ def extract_answer(output: str, *, lenient: bool = False) -> Extraction:
         output = output.rsplit("</think>", 1)[1]
     elif "<think>" in output:
         return Extraction(None, "truncated_think")
-    return _find(output, lenient=lenient)
+    return _find(output, lenient=lenient, after_box=True)
 
 
 def extract_gold(solution: str) -> Extraction:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 
 GOLD_LETTER = re.compile(r"\(?([A-J])\)?\.?|\(([a-j])\)")
-PRED_LETTER = re.compile(r"\(([A-Ja-j])\)(?=$|[\s.:,/&])|([A-Ja-j])\)?(?=$|[\s.:),/&])")
+# A bare letter followed by "=" is an equation (E = mc^2), and a bare lowercase one followed by a word is
+# an article or a pronoun ("a prime number", "i think"), not a choice.
+PRED_LETTER = re.compile(r"\(([A-Ja-j])\)(?=$|[\s.:,/&])|([A-J])\)?(?=$|[.:),/&]|\s+(?![\s=]))"
+                         r"|([a-j])\)?(?=$|[.:),/&]|\s+(?![\sa-z=]))")
+ARTICLE = re.compile(r"A\s+(?!(?:is|was|because|since|as|and|or|would|should|must)\b)[a-z]")  # "A prime number"
 ANOTHER = re.compile(r"\(([A-Ja-j])\)|^\s*(?:,|/|&|\bor\b|\band\b)\s*\(?([A-Ja-j])\)?(?![A-Za-z])")
 
 
@@ -17,9 +21,9 @@ def gold_letter(text: str) -> str | None:
 def decide_letter(letter: str, pred: str) -> tuple[str, str]:
     """(verdict, rule) for a letter gold: the prediction's leading letter, unless it names another."""
     m = PRED_LETTER.match(pred)
-    if m is None:
+    if m is None or ARTICLE.match(pred):
         return "wrong", "letter"
-    found, rest = (m[1] or m[2]).upper(), pred[m.end():]
+    found, rest = (m[1] or m[2] or m[3]).upper(), pred[m.end():]
     other = ANOTHER.search(rest)
     if other and (other[1] or other[2]).upper() != found:
         return "wrong", "multiple_answers"
