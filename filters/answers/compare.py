@@ -79,6 +79,9 @@ def _by_value(g: Normalized, p: Normalized, backend: Backend, form: Form) -> Dec
     scales = [Fraction(1)]
     if g.percent != p.percent and gold_node.kind == pred_node.kind == "scalar":
         scales.append(Fraction(1, 100) if g.percent else Fraction(100))
+        gold_number = parse_number(g.text) if p.percent else None
+        if gold_number is not None and 0 < abs(gold_number.value) < 1:
+            scales = scales[1:]  # gold 0.5: 50% is it, 0.5% is a two-hundredth of it
     decisions = []
     for scale in scales:
         d = compare_nodes(gold_node, pred_node, lambda a, b, s=scale: backend.leaf(a, b, s, form), form.ordered)
