@@ -115,8 +115,8 @@ def _answer_tags(text: str) -> list[str]:
         i = j + 9
 
 
-def _after_box(text: str) -> str | None:
-    """A ``####`` or "the answer is" answer written after the last box, if any."""
+def _later_answer(text: str) -> str | None:
+    """A ``####`` or "the answer is" answer written after the chosen one (``text`` is what follows it)."""
     hashes = [h.strip() for h in _rest_of_lines(HASHES, text) if h.strip()]
     rests = [r for r in _rest_of_lines(PHRASE, text) if not PHRASE.match(r.lstrip("* \t"))]
     later = hashes + [p for p in map(_phrase_answer, rests) if p]
@@ -127,13 +127,15 @@ def _find(text: str, *, lenient: bool, after_box: bool = False) -> Extraction:
     spans = [b for b in _boxes(text) if b[0]]
     if spans:
         boxes = tuple(b[0] for b in spans)
-        after = _after_box(text[spans[-1][2]:]) if after_box else None  # "\\boxed{4} … the answer is 5": two answers
+        after = _later_answer(text[spans[-1][2]:]) if after_box else None  # "\\boxed{4} … the answer is 5": two answers
         if after:
             return Extraction(boxes[-1], "boxed", boxes + (after,))  # the box, checked against what follows
         return Extraction(boxes[-1], "boxed", boxes, _together(text, spans))
     hashes = [h.strip() for h in _rest_of_lines(HASHES, text) if h.strip()]
     if hashes:
-        return Extraction(hashes[-1], "hashes", tuple(hashes))
+        tail = text[text.rfind("####"):].partition("\n")[2]  # "#### 72 … wait, the answer is 70"
+        after = _later_answer(tail) if after_box else None
+        return Extraction(hashes[-1], "hashes", tuple(hashes) + ((after,) if after else ()))
     # "Final Answer: The final answer is 5": the outer marker only introduces the inner one
     rests = [r for r in _rest_of_lines(PHRASE, text) if not PHRASE.match(r.lstrip("* \t"))]
     phrases = [p for p in map(_phrase_answer, rests) if p]
