@@ -108,12 +108,15 @@ class Expansion:
     node: Node
     count: int
     kind: str = "step"  # step | rollout
+    offset: int = 0  # children the node already has of this kind (a widened node): new ids and seeds
 
     def generation(self, delimiter: str, max_tokens: int) -> GenerationRequest:
-        seed = int(content_hash("expand", self.request.key, self.node.node_id, self.kind)[:8], 16) % (2**31 - 1)
+        again = (self.offset,) if self.offset else ()  # a first expansion keeps the ids it always had
+        seed = int(content_hash("expand", self.request.key, self.node.node_id, self.kind, *again)[:8], 16) % (2**31 - 1)
         stop = (delimiter,) if self.kind == "step" else ()
         sampling = replace(self.request.sampling, n=self.count, stop=stop, max_tokens=max_tokens, seed=seed)
-        return GenerationRequest(request_id=content_hash(self.request.key, self.node.node_id, self.kind, self.count),
+        return GenerationRequest(request_id=content_hash(self.request.key, self.node.node_id, self.kind, self.count,
+                                                         *again),
                                  messages=list(self.request.messages), sampling=sampling, prefix=self.node.path or None)
 
 
@@ -141,7 +144,7 @@ def expand(jobs: Sequence[Expansion], generate: Generate, *, delimiter: str, ste
 
 
 def _grow(job: Expansion, index: int, c: Completion, delimiter: str, final: Final, max_depth: int) -> Node:
-    node = job.node.child(index, job.kind)
+    node = job.node.child(job.offset + index, job.kind)
     node.step, node.tokens, node.finish_reason, node.rollout = c.text, c.completion_tokens, c.finish_reason, \
         job.kind == "rollout"
     node.prompt_tokens = c.prompt_tokens

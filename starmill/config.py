@@ -73,6 +73,8 @@ class SearchConfig(_Strict):
     subtrees: int = Field(4, ge=1, le=MAX_N, description="dvts: independent subtrees")
     simulations: int = Field(8, ge=1, le=MAX_N * 16, description="mcts: select-expand-rollout rounds")
     c_uct: float = Field(1.0, ge=0, le=100, description="mcts: exploration weight of UCT")
+    widening: float = Field(0.0, ge=0, le=1, description="mcts: progressive widening exponent α (a node gets "
+                            "more children while it has fewer than expansions × visits^α); 0: off")
     scorer: StepSpec = Field(default_factory=lambda: StepSpec(name="steps"), description="the path scorer that "
                              "guides the search (steps: the symbolic step checker; a reward model)")
     delimiter: str = Field("\n", min_length=1, max_length=64, description="what ends a step (the stop string)")
@@ -95,7 +97,7 @@ class SearchConfig(_Strict):
         common = {"expansions": self.expansions, "max_depth": self.max_depth, "delimiter": self.delimiter,
                   "step_tokens": self.step_tokens}
         extra = {"beam": {"beam_width": self.beam_width}, "dvts": {"subtrees": self.subtrees},
-                 "mcts": {"simulations": self.simulations, "c_uct": self.c_uct}}
+                 "mcts": {"simulations": self.simulations, "c_uct": self.c_uct, "widening": self.widening}}
         return {**common, **extra.get(name, {})}
 
 

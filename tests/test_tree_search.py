@@ -159,6 +159,37 @@ def test_mcts_backs_up_rewards_and_counts_visits():
     assert backend.calls == 2 + 2 + 1 + 2  # expand + rollout, except where the pick already ended
 
 
+def test_mcts_progressive_widening_gives_visited_nodes_more_children_with_new_seeds():
+    """widening α: a node with fewer step children than expansions × visits^α is expanded again, with
+    new node ids, request ids and seeds (so a real engine samples other steps); α = 0 keeps M children."""
+    seen = []
+
+    class Recording(Scripted):
+        def generate(self, requests):
+            seen.extend((r.request_id, r.sampling.seed, r.prefix or "", r.sampling.n) for r in requests)
+            return super().generate(requests)
+
+    def run(**budgets):
+        seen.clear()
+        strategy = tree_strategy("mcts", SearchConfig(), template="cot_zero_shot", scorer=get_scorer("steps"),
+                                 simulations=6, expansions=1, **budgets)
+        samples, nodes = strategy.search(strategy.plan([P], CONTEXT), Recording().generate, Scripted().info)
+        return strategy, nodes, list(seen)
+
+    narrow, fixed, fixed_seen = run()
+    wide, widened, wide_seen = run(widening=0.5)
+    root_children = lambda nodes: [n for n in nodes if n.depth == 1 and not n.rollout]  # noqa: E731
+    assert len(root_children(fixed)) == 1  # M = 1, never widened
+    assert len(root_children(widened)) >= 3  # 1 × visits^0.5 grows past 1, then 2
+    at_root = [(rid, seed) for rid, seed, prefix, n in wide_seen if prefix == "" and n == 1]
+    assert len(at_root) == len(root_children(widened)) and len({seed for _, seed in at_root}) == len(at_root)
+    assert len({rid for rid, _ in at_root}) == len(at_root)
+    assert len({n.node_id for n in widened}) == len(widened)
+    assert len(wide_seen) > len(fixed_seen)
+    assert "widening" not in narrow.settings() and wide.settings()["widening"] == 0.5
+    assert narrow.plan([P], CONTEXT)[0].key != wide.plan([P], CONTEXT)[0].key  # another search, another key
+
+
 def test_mcts_reward_uses_the_gold_answer_only_when_given():
     strategy = tree_strategy("mcts", SearchConfig(), template="cot_zero_shot", scorer=Constant(),
                              gold={P.problem_id: P}, simulations=2, expansions=1)
@@ -197,7 +228,8 @@ def test_the_demo_teacher_continues_paths_step_by_step(engine, request):
 
     problems = list(generate_problems(2, seed=7, difficulty=1, split="test"))
     for name, budgets in (("beam", {"beam_width": 1, "expansions": 2}), ("dvts", {"subtrees": 2, "expansions": 1}),
-                          ("mcts", {"simulations": 2, "expansions": 1})):
+                          ("mcts", {"simulations": 2, "expansions": 1}),
+                          ("mcts", {"simulations": 3, "expansions": 1, "widening": 1.0})):
         strategy = tree_strategy(name, SearchConfig(max_depth=4), template="cot_zero_shot",
                                  scorer=get_scorer("steps"), **budgets)
         calls = []
@@ -228,6 +260,7 @@ def test_the_demo_teacher_continues_paths_step_by_step(engine, request):
     ("dvts", {"max_depth": 0}, "dvts: max_depth must be a whole number of at least 1, got 0"),
     ("mcts", {"simulations": 0}, "mcts: simulations must be a whole number of at least 1, got 0"),
     ("mcts", {"c_uct": -1.0}, "mcts: c_uct must be a finite number of at least 0, got -1.0"),
+    ("mcts", {"widening": 1.5}, "mcts: widening must be a finite number between 0 and 1, got 1.5"),
     ("beam", {"delimiter": ""}, "beam: the step delimiter must be a non-empty string"),
     ("beam", {"subtrees": 2}, "generation strategy 'beam': unexpected option 'subtrees'"),
 ])

@@ -28,7 +28,7 @@ from starmill.options import warehouse_option
                    "run this tree search with a budget of -n paths, guided by --scorer (beam@N, dvts@N, mcts@N); "
                    "repeatable.")
 @click.option("--search", "search", multiple=True, metavar="KEY=VALUE",
-              help="A tree search setting (sampling.search: expansions, max_depth, delimiter, step_tokens, c_uct); "
+              help="A tree search setting (sampling.search: expansions, max_depth, delimiter, step_tokens, c_uct, widening); "
                    "repeatable.")
 @click.option("--scorer", default="steps", show_default=True,
               help="Scorer that best_of_n and weighted_best_of_n rank by and that guides a tree search (steps: the "
