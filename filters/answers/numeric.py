@@ -103,7 +103,8 @@ def within_tolerance(gold: complex | Fraction, pred: complex | Fraction) -> bool
 
 
 def numbers_match(gold: Number, pred: Number, scale: Fraction = Fraction(1), exact: bool = False) -> tuple[bool, str]:
-    """Exact when both are exact; a decimal gold with d digits accepts what rounds to it at d digits;
+    """Exact when both are exact; a decimal gold with d digits accepts an exact value that has no finite
+    decimal (1/3, 0.\\overline{3}) and rounds to it at d digits, never another decimal (2.49 is not 2.5);
     otherwise relative tolerance 1e-6, except for an exact gold a decimal can write exactly (35.9999999 is
     not 36). ``exact`` (the declared form) allows neither."""
     target = gold.value * scale
@@ -115,6 +116,8 @@ def numbers_match(gold: Number, pred: Number, scale: Fraction = Fraction(1), exa
     if exact:
         return False, "exact"
     if decimals is not None:
+        if terminates(pred.value):
+            return False, "rounding"  # 2.49, 2.45, 249/100 are other decimals than 2.5, not 2.5 rounded
         return round_half_away(pred.value, decimals) == target, "rounding"
     if gold.exact and (pred.exact or terminates(target)):
         return False, "rational"

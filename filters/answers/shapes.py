@@ -57,6 +57,12 @@ def _equations(g: Node, p: Node, leaf: Leaf, ordered: bool) -> Decision | None:
     return False, "structure"
 
 
+def _point_or_interval(g: Node, p: Node) -> bool:
+    """A gold ``(a, b)`` with finite ends may be a point; an inequality (``a < x < b``) is an interval."""
+    return (g.brackets == "()" and not g.text and bool(p.text) and len(g.items) == 2
+            and not any("\\infty" in item.text for item in g.items))
+
+
 def compare_nodes(gold: Node, pred: Node, leaf: Leaf, ordered: bool = False) -> Decision | None:
     """Two shapes; lists compare as unordered collections unless ``ordered`` (a declared form)."""
     g, p = gold, pred
@@ -77,6 +83,8 @@ def compare_nodes(gold: Node, pred: Node, leaf: Leaf, ordered: bool = False) -> 
         return _all(list(zip(g.items, p.items)), leaf, "list", ordered)
     if g.kind in sets and p.kind in sets:
         return _unordered(g.items, p.items, leaf, "set", ordered)
+    if "set" in (g.kind, p.kind):
+        return False, "type:set"  # \{3\} is a set, 3 a number (the other side is no collection)
     if g.kind in sets and len(g.items) == 1 and p.kind not in sets:
         return compare_nodes(g.items[0], p, leaf, ordered)
     if p.kind in sets and len(p.items) == 1 and g.kind not in sets:
@@ -90,6 +98,8 @@ def compare_nodes(gold: Node, pred: Node, leaf: Leaf, ordered: bool = False) -> 
             return False, "tuple:size"
         if len(g.items) == 2 and g.brackets != p.brackets:
             return False, "interval:ends"
+        if _point_or_interval(g, p):
+            return False, "interval:point"
         if g.text and p.text and "".join(g.text.split()) != "".join(p.text.split()):
             return False, "interval:variable"  # x < 3 is not y < 3
         return _all(list(zip(g.items, p.items)), leaf, "interval" if g.brackets not in ("()", "<>") else "tuple", ordered)

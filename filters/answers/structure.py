@@ -143,7 +143,11 @@ def parse_structure(text: str) -> Node:
         text = approx[-1] if not head else "=".join(approx) if is_label(head) and not split_top(head, {"="})[1:] else head
     parts = split_top(text, {"=", "\\in"})
     if len(parts) >= 2 and all(parts):
-        return Node("eq", parts[0], items=(parse_structure(parts[-1]),))
+        value = parse_structure(parts[-1])
+        if len(parts) == 2 and value.kind == "seq" and len(value.items) == 2 and not value.text \
+                and SIMPLE_VAR.fullmatch(parts[0]) and len(split_top(text, {"\\in"})) == 2:
+            return Node("seq", parts[0], value.items, value.brackets)  # x \in (1, 2): an interval in x, as 1 < x < 2
+        return Node("eq", parts[0], items=(value,))
     return Node("scalar", text)
 
 

@@ -84,7 +84,9 @@ def _exact_equal(gold: sympy.Expr, pred: sympy.Expr, g: sympy.Expr, p: sympy.Exp
     return bool(sympy.Abs(d) <= EXACT_TOL * min(magnitude, 1))
 
 
-def compare_exprs(gold: sympy.Basic, pred: sympy.Basic, decimals: int | None, gold_value: Fraction | None, inexact: bool) -> Decision:
+def compare_exprs(gold: sympy.Basic, pred: sympy.Basic, decimals: int | None, gold_value: Fraction | None, inexact: bool,
+                  pred_decimal: bool = False) -> Decision:
+    """``pred_decimal``: the prediction was written with a decimal point, so it rounds to no decimal gold."""
     if gold == pred:
         return True, "symbolic"
     if not (isinstance(gold, sympy.Expr) and isinstance(pred, sympy.Expr)):
@@ -95,6 +97,8 @@ def compare_exprs(gold: sympy.Basic, pred: sympy.Basic, decimals: int | None, go
         g, p = _value(gold), _value(pred)
         if g is not None and p is not None:
             if decimals is not None and gold_value is not None and p.is_real:
+                if pred_decimal or (pred.is_Rational and terminates(Fraction(int(pred.p), int(pred.q)))):
+                    return bool(pred.is_Rational) and Fraction(int(pred.p), int(pred.q)) == gold_value, "rounding"
                 exact = sympy.Rational(p)
                 return round_half_away(Fraction(int(exact.p), int(exact.q)), decimals) == gold_value, "rounding"
             if inexact and not (gold.is_Rational and terminates(Fraction(int(gold.p), int(gold.q)))):
@@ -155,7 +159,7 @@ def symbolic_leaf(gold: str, pred: str, scale: Fraction = Fraction(1), form: For
         decimals = max(decimals + (2 if scale < 1 else -2), 0)
     gold_value = number.value * scale if number is not None else None
     inexact = (g.inexact or p.inexact) and not form.exact
-    return compare_exprs(gold_expr, p.expr, decimals, gold_value, inexact)
+    return compare_exprs(gold_expr, p.expr, decimals, gold_value, inexact, p.inexact)
 
 
 def _irreducible(factor: sympy.Expr) -> bool:
