@@ -399,8 +399,10 @@ def test_eval_cli_reports_search_at_n(tmp_path, capsys):
                              "-n", "2", "--strategy", "dvts", "--scorer", "steps", "--no-greedy", "--json",
                              "--search", "max_depth=4", "-w", str(tmp_path / "wh"))
     assert code == 0, err
-    metrics = json.loads(out)["metrics"]
+    found = json.loads(out)
+    metrics = found["metrics"]
     assert 0.0 <= metrics["dvts@2"] <= 1.0 and "pass@2" in metrics
+    assert found["search"]["dvts"]["tokens"] > 0 and found["search"]["dvts"]["nodes"] >= 3  # what it cost
 
 
 def test_path_hooks_score_partial_paths_and_read_final_answers():
