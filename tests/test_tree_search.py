@@ -394,6 +394,17 @@ def test_eval_search_never_sees_the_gold_answer(tmp_path, monkeypatch):
     assert report.search["beam"]["tokens"] > 0 and report.search["mcts"]["nodes"] > 0
 
 
+PATHS_SQL = """
+WITH RECURSIVE up(leaf, parent, depth, step) AS (
+  SELECT node_id, parent_id, depth, step FROM evals_tree WHERE selected
+  UNION ALL
+  SELECT up.leaf, t.parent_id, t.depth, t.step FROM evals_tree t JOIN up ON t.node_id = up.parent)
+SELECT count(*) AS paths
+FROM (SELECT leaf, string_agg(step, '' ORDER BY depth) AS path FROM up GROUP BY leaf) p
+JOIN evals_tree t ON t.node_id = p.leaf
+JOIN evals e ON e.problem_id = t.problem_id AND e.mode = t.strategy AND e.completion = p.path"""
+
+
 def test_eval_cli_reports_search_at_n(tmp_path, capsys):
     code, out, err = run_cli(capsys, "eval", "starmill/demo-teacher", "--on", "procedural:n=3,seed=5,difficulty=1",
                              "-n", "2", "--strategy", "dvts", "--scorer", "steps", "--no-greedy", "--json",
@@ -403,6 +414,16 @@ def test_eval_cli_reports_search_at_n(tmp_path, capsys):
     metrics = found["metrics"]
     assert 0.0 <= metrics["dvts@2"] <= 1.0 and "pass@2" in metrics
     assert found["search"]["dvts"]["tokens"] > 0 and found["search"]["dvts"]["nodes"] >= 3  # what it cost
+    from warehouse import Warehouse
+
+    wh = Warehouse(tmp_path / "wh")  # every node the search expanded, a tree version under the evals version
+    assert found["tree"] == "evals_tree@v1" and wh.manifest("evals_tree@v1").parents == [found["evals"]]
+    nodes = wh.read("evals_tree@v1").to_pylist()
+    assert len(nodes) == found["search"]["dvts"]["nodes"] and {n["strategy"] for n in nodes} == {"dvts"}
+    assert sum(n["completion_tokens"] for n in nodes) == found["search"]["dvts"]["tokens"]
+    code, out, err = run_cli(capsys, "sql", PATHS_SQL, "--json", "-w", str(tmp_path / "wh"))
+    assert code == 0, err
+    assert json.loads(out)[0]["paths"] == sum(n["selected"] for n in nodes) > 0  # each selected path is an evals row
 
 
 def test_path_hooks_score_partial_paths_and_read_final_answers():

@@ -60,13 +60,16 @@ def command(model, on, n, temperature, max_tokens, template, backend, seed, no_g
         plot_history(history, Path(plot), title=f"held-out accuracy on {report.problems_ref}")
     if as_json:
         click.echo(json.dumps({"evals": report.ref, "problems": report.problems_ref, "model": report.model,
-                               "metrics": report.metrics, "overlap": report.overlap, "search": report.search},
+                               "metrics": report.metrics, "overlap": report.overlap, "search": report.search,
+                               "tree": report.tree},
                               indent=1))
         return
     click.echo(f"{report.model} on {report.problems_ref} ({report.problems} problems) -> {report.ref}")
     click.echo(render(["metric", "value"], [[k, f"{v:.3f}"] for k, v in report.metrics.items()], "table"))
     for strategy, used in report.search.items():
         click.echo(f"{strategy}: " + ", ".join(f"{v:,} {k}" for k, v in used.items()))
+    if report.tree:
+        click.echo(f"Search trees: {report.tree} (starmill sql \"SELECT * FROM {report.tree.split('@')[0]}\")")
     seen = report.overlap
     if seen["trained_on"]:
         click.echo(f"Overlap with the training data ({', '.join(seen['trained_on'])}): "

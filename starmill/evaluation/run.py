@@ -40,6 +40,7 @@ class EvalReport:
     overlap: dict[str, Any]
     problems: int
     search: dict[str, dict[str, int]] = field(default_factory=dict)  # tree strategy -> tokens and nodes it used
+    tree: str | None = None  # the version of the searches' nodes (``tree`` rows, parent: the evals version)
 
 
 def _problems(wh, on: str, name: str) -> tuple[str, list[ProblemRecord]]:
@@ -169,10 +170,10 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
     scored = {strategy: {p: [(a, c, v) for (a, c), v in zip(rows, scores.get(p, [0.0] * len(rows)))]
                          for p, rows in sampled.items()} for strategy in settings.strategies if strategy not in TREE}
     metrics = accuracy(greedy, dict(sampled), equivalent, scored)
-    used = {}
+    used, tree = {}, []
     for strategy in [s for s in settings.strategies if s in TREE]:  # a search of budget N = n paths
         found, metrics[f"{strategy}@{settings.n}"], used[strategy] = run_search(
-            strategy, backend, model_id, revision, problems, settings, scorer, equivalent)
+            strategy, backend, model_id, revision, problems, settings, scorer, equivalent, tree)
         rows += found
     seen = overlap(wh, model, problems)
     info = backend.info()
@@ -190,4 +191,15 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
         writer.write(rows)
         writer.count("problems", len(problems))
         writer.count("rows", len(rows))
-    return EvalReport(f"{name}@v{writer.version}", problems_ref, model_id, metrics, seen, len(problems), used)
+    ref = f"{name}@v{writer.version}"
+    tree_ref = _publish_tree(wh, f"{name}_tree", ref, tree, used) if tree else None
+    return EvalReport(ref, problems_ref, model_id, metrics, seen, len(problems), used, tree_ref)
+
+
+def _publish_tree(wh, name: str, evals_ref: str, nodes: list, used: dict[str, dict[str, int]]) -> str:
+    """Every node the eval's searches expanded, as a ``tree`` version whose parent is the evals version
+    (its selected paths are that version's rows of mode beam, dvts or mcts)."""
+    with wh.writer(name, "tree", parents=[evals_ref], extra={"search": used}) as writer:
+        writer.write(nodes)
+        writer.count("nodes", len(nodes))
+    return f"{name}@v{writer.version}"

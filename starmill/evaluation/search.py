@@ -73,9 +73,10 @@ def search_strategy(name: str, n: int, scorer: Any, template: str, search: dict[
 
 
 def run_search(name: str, backend, model_id: str, revision, problems: Sequence[ProblemRecord], settings,
-               scorer: Any, equivalent: Callable[[str, str], bool]) -> tuple[list[EvalRecord], float, dict[str, int]]:
+               scorer: Any, equivalent: Callable[[str, str], bool],
+               tree: list | None = None) -> tuple[list[EvalRecord], float, dict[str, int]]:
     """Rows of every returned path (mode ``name``), the accuracy of the search's answer, and the
-    tokens it generated and nodes it expanded."""
+    tokens it generated and nodes it expanded; every node goes to ``tree`` (``TreeRecord`` rows) when given."""
     from tqdm.auto import tqdm
 
     from filters.grading import grade
@@ -94,6 +95,8 @@ def run_search(name: str, backend, model_id: str, revision, problems: Sequence[P
         samples, nodes = strategy.search(shard.requests, backend.generate, backend.info)
         used["tokens"] += sum(n.completion_tokens for n in nodes)
         used["nodes"] += len(nodes)
+        if tree is not None:
+            tree += nodes
         weight = {n.sample_id: (n.value if name == "mcts" else n.score) or 0.0 for n in nodes if n.selected}
         graded = grade(samples, by_id, workers=settings.workers, progress=False)
         per: dict[str, list] = {}
