@@ -4,6 +4,7 @@ and a few-shot baseline of M0.
 
     .venv/bin/python bench/star_curve.py                        # level 2, 400 problems, K = 3
     .venv/bin/python bench/star_curve.py --problems 200 --iterations 2 --steps 60    # a quick look
+    .venv/bin/python bench/star_curve.py --problems 3000 --iterations 1 --variants with --out /tmp/p.png
 
 Each variant is one `starmill run` with `iterations.train` (restart from the base each iteration, steps
 growing 20%) and `iterations.eval` (greedy pass@1 and maj@n on held-out problems of another seed); early
@@ -72,6 +73,8 @@ def main() -> None:
     parser.add_argument("--eval", type=int, default=200, help="held-out problems")
     parser.add_argument("--eval-n", type=int, default=8)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "star_curve.png")
+    parser.add_argument("--variants", choices=("both", "with", "without"), default="both",
+                        help="with and/or without rationalization (one alone: a quicker look at one setting)")
     args = parser.parse_args()
     args.held_out = f"procedural:n={args.eval},seed=777,difficulty={args.difficulty}"
     sys.path.insert(0, str(ROOT))
@@ -82,8 +85,11 @@ def main() -> None:
         tmp = Path(tmp)
         few = starmill(["eval", "starmill/demo-teacher", "--on", args.held_out, "-n", str(args.eval_n),
                         "--template", "cot_few_shot", "--json", "-w", str(tmp / "fewshot")], "few-shot M0")
-        results = {"with rationalization": variant(tmp, "star", args, True),
-                   "without rationalization": variant(tmp, "norat", args, False)}
+        results = {}
+        if args.variants in ("both", "with"):
+            results["with rationalization"] = variant(tmp, "star", args, True)
+        if args.variants in ("both", "without"):
+            results["without rationalization"] = variant(tmp, "norat", args, False)
     rows = [["few-shot M0", "-", f"{few['metrics'].get('greedy_pass@1', 0):.3f}", f"{few['metrics'].get(maj, 0):.3f}",
              "-", "-"]]
     for label, result in results.items():
