@@ -85,6 +85,7 @@ class RunReport(_Part):
     seeds: dict[str, Any] = Field(default_factory=dict)
     final_model: dict[str, Any] | None = None  # the outer loop's M(K): its folder, held-out metrics, rows
     stopped_early: int | None = None  # the iteration early stopping ended the outer loop before
+    best_model: dict[str, Any] | None = None  # the outer loop's model with the best held-out metric (M0 included)
 
     @classmethod
     def from_manifest(cls, data: dict[str, Any]) -> "RunReport | None":

@@ -38,6 +38,11 @@ def test_two_iterations_train_evaluate_and_resume(tmp_path):
     final = report.final_model
     assert final["iteration"] == 2 and final["train_steps"] == round(2 * 1.2) and final["heldout"]
     assert w.versions("evals") == [1, 2, 3]  # M0, M1, M2
+    best, metric = report.best_model, report.best_model["metric"]
+    values = [first["heldout"][metric], second["heldout"][metric], final["heldout"][metric]]
+    expected = values.index(max(values))  # the earliest of equals
+    assert (best["iteration"], best["value"]) == (expected, values[expected]) and summary["best_model"] == best
+    assert best["model"] == [first["model"], second["model"], final["model"]][expected]
     assert [r["kind"] for r in w.read("models").to_pylist()] == ["sft", "sft"]
     model_time = Path(second["model"], "model.safetensors").stat().st_mtime_ns
 
@@ -57,6 +62,7 @@ def test_early_stop_when_heldout_accuracy_stops_rising(tmp_path):
     report = Warehouse(str(tmp_path / "wh")).manifest("sft").report
     assert report.stopped_early == 1 and report.final_model is None
     assert only["heldout"]["greedy_pass@1"] > 0
+    assert report.best_model["iteration"] == 0 and report.best_model["model"] == only["model"]  # M0 stays best
 
 
 def test_iterations_command_makes_the_next_model(tmp_path):

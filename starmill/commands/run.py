@@ -33,6 +33,9 @@ def print_summary(summary: dict) -> None:
     if summary["drops"]:
         click.echo("Dropped samples by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["drops"].items())))
     click.echo("pass@k: " + ", ".join(f"pass@{k} {v:.3f}" for k, v in summary["pass_at_k"].items()))
+    best = summary.get("best_model")
+    if best:
+        click.echo(f"Best model: M{best['iteration']} (held-out {best['metric']} {best['value']:.3f}): {best['model']}")
     for failed in summary["failed_shards"]:
         click.echo(f"FAILED shard ({failed['stage']}, iteration {failed['iteration']}, {failed['problems']} "
                    f"problems): {failed['error']}")

@@ -83,6 +83,7 @@ class StarLoop:
         self.left_out: set[str] = set()  # problems of failed or missing shards: no later stage gets them
         self.timings: Counter = Counter()
         self.stopped_early: int | None = None  # the iteration early stopping ended the loop before
+        self.best_model: dict[str, Any] | None = None  # the model with the best held-out metric (M0 included)
 
     def iterate(self) -> None:
         """Every iteration; raises ``PartialRun`` (failed shards, not allowed) or ``Stopped``."""
@@ -129,6 +130,8 @@ class StarLoop:
                 self.final_model = {"iteration": len(self.iterations),
                                     "model": str(self.run.ledger.path / f"model-it{len(self.iterations)}"),
                                     **self.next_model.report(len(self.iterations))}
+        if trains:
+            self.best_model = self.next_model.best_model(base)
 
     def stage(self, strategy: Strategy, problem_ids: list[str], teacher: dict[str, Any], iteration: int) -> set[str]:
         """Generate one stage for ``problem_ids``; the problems that now have a kept sample."""
@@ -231,7 +234,7 @@ def run_star(config: RunConfig, warehouse: str | None = None, map_stage: MapStag
         loop.iterate()
         mark = time.perf_counter()
         found = make_report(run, loop.tally, loop.iterations, loop.failures, loop.missing, loop.final_model,
-                            loop.stopped_early)
+                            loop.stopped_early, loop.best_model)
         summary = publish(run, loop.tally, loop.spool, loop.models, found)
         loop.timings["select_and_publish"] += time.perf_counter() - mark
     finally:

@@ -26,6 +26,10 @@ class NextModel:
     def teacher(self, iteration: int, base: Teacher, kept: KeptRows) -> Teacher:
         raise NotImplementedError
 
+    def best_model(self, base: Teacher) -> dict[str, Any] | None:
+        """The model with the best held-out metric, when this kind of next model evaluates any."""
+        return None
+
 
 class SameTeacher(NextModel):
     """No new model: the same teacher samples again (new seeds) on what is still unsolved."""

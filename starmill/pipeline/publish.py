@@ -11,7 +11,8 @@ from starmill.pipeline.stream import Spool, Tally
 
 
 def make_report(run: Run, tally: Tally, iterations: list[IterationReport], failures: list[FailedShard],
-                missing: list[str], final_model: dict | None = None, stopped_early: int | None = None) -> RunReport:
+                missing: list[str], final_model: dict | None = None, stopped_early: int | None = None,
+                best_model: dict | None = None) -> RunReport:
     from filters.answers import CHECKER, CHECKER_VERSION
     from generators.prompts import get_template
 
@@ -27,6 +28,7 @@ def make_report(run: Run, tally: Tally, iterations: list[IterationReport], failu
         verifier_disagreements=dict(sorted(tally.disagreements.items())), prompts=[get_template(t).describe() for t in templates],
         failed_shards=failures, missing_shards=len(missing), filter_stats=dict(sorted(tally.filter_stats.items())),
         samples_spent=tally.samples_spent(), seeds={"base": cfg.sampling.seed}, final_model=final_model, stopped_early=stopped_early,
+        best_model=best_model,
     )
 
 
@@ -62,7 +64,8 @@ def summary(found: RunReport, **published: Any) -> dict[str, Any]:
     pass@k, iterations and failed shards."""
     data = found.model_dump(mode="json")
     return {**published, "pass_at_k": data["pass_at_k"], "iterations": data["iterations"],
-            "failed_shards": data["failed_shards"], "missing_shards": data["missing_shards"], "report": data}
+            "failed_shards": data["failed_shards"], "missing_shards": data["missing_shards"],
+            "best_model": data["best_model"], "report": data}
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:

@@ -108,6 +108,16 @@ class TrainedModel(NextModel):
     def _score(self, metrics: dict[str, Any]) -> float:
         return float(metrics.get(self.cfg.eval.metric, 0.0))
 
+    def best_model(self, base: Teacher) -> dict[str, Any] | None:
+        """The evaluated model (M0 included) with the highest held-out metric, the earliest of equals: what
+        the loop found best, which is not always M(K) (a later model can fall back)."""
+        if not self.heldout:
+            return None
+        iteration = max(sorted(self.heldout), key=lambda i: self._score(self.heldout[i]))
+        model = base["model"] if iteration == 0 else str(self.workdir / f"model-it{iteration}")
+        return {"iteration": iteration, "model": model, "metric": self.cfg.eval.metric,
+                "value": self._score(self.heldout[iteration]), "evals": self.heldout[iteration].get("evals")}
+
     def report(self, iteration: int) -> dict[str, Any]:
         """What the iteration report records about the model of ``iteration``."""
         trained = self.trained.get(iteration) or {}
