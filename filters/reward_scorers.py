@@ -48,6 +48,10 @@ class ModelScorer(Scorer):
         """One score per (prompt, text); the text may be a partial path."""
         if len(prompts) != len(texts):
             raise ScorerError(f"scorer {self.name!r}: {len(prompts)} prompts for {len(texts)} texts")
+        return self._score_all(prompts, texts)
+
+    def _score_all(self, prompts: Sequence[Any], texts: Sequence[str]) -> list[Score]:
+        """The scores of equally many prompts and texts: ``batch_size`` at a time through ``_batch``."""
         out: list[Score] = []
         for start in range(0, len(texts), self.batch_size):
             out += self._batch(prompts[start:start + self.batch_size], texts[start:start + self.batch_size])
@@ -75,13 +79,11 @@ class OrmScorer(ModelScorer):
             raise ScorerError("scorer 'orm': engine_options is a mapping of vllm.LLM settings, for engine: vllm")
         self.engine, self.engine_options = engine, dict(engine_options or {})
 
-    def score_texts(self, prompts: Sequence[Any], texts: Sequence[str]) -> list[Score]:
+    def _score_all(self, prompts: Sequence[Any], texts: Sequence[str]) -> list[Score]:
         if self.engine != "vllm":
-            return super().score_texts(prompts, texts)
+            return super()._score_all(prompts, texts)
         from filters import reward_vllm
 
-        if len(prompts) != len(texts):
-            raise ScorerError(f"scorer 'orm': {len(prompts)} prompts for {len(texts)} texts")
         if not texts:
             return []
         llm = _checked(reward_vllm.engine, self.model, self.max_length, self.engine_options)

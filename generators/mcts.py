@@ -5,8 +5,9 @@ by UCT (mean value + ``c_uct`` × exploration), expand it by sampling ``expansio
 call), roll the best new child out to the end of the answer (one more call), and back the reward up
 to the root. With progressive widening (``widening`` α > 0) selection also stops at a node whose
 step children number fewer than ``expansions`` × visits^α and widens it by ``expansions`` more (new
-seeds), so well-visited nodes get more alternatives instead of a fixed M. The reward of a finished path is the path scorer's value, times the injected ``reward``
-(a check against the gold answer) when data generation gives one; eval never does. A path without a
+seeds), so well-visited nodes get more alternatives instead of a fixed M. The reward of a finished
+path is the path scorer's value, times the injected ``reward`` (a check against the gold answer) when
+data generation gives one; eval never does. A path without a
 final answer rewards 0. Every path rolled out or ended becomes a sample, best value first.
 """
 from __future__ import annotations

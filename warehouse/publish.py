@@ -60,10 +60,11 @@ def publish_run(
     return samples_ref, _commit(wh, names["sft"], "sft", [samples_ref, problems_ref], sft, **common)
 
 
-def publish_tree(wh: Warehouse, name: str, samples_ref: str, rows: Rows, *, counts: dict[str, int],
+def publish_tree(wh: Warehouse, name: str, parent: str, rows: Rows, *, counts: dict[str, int],
                  **lineage: Any) -> str:
-    """Commit a tree search's nodes (``tree`` rows) as a version whose parent is the samples version."""
-    return _commit(wh, name, "tree", [samples_ref], rows, counts=counts, drops={}, **lineage)
+    """Commit a tree search's nodes (``tree`` rows) as a version whose parent is the version of its
+    selected paths (a run's samples, an eval's evals)."""
+    return _commit(wh, name, "tree", [parent], rows, counts=counts, drops={}, **lineage)
 
 
 def _commit(wh: Warehouse, name: str, kind: str, parents: list[str], rows: Rows, *, counts: dict[str, int],

@@ -84,6 +84,11 @@ def _exact_equal(gold: sympy.Expr, pred: sympy.Expr, g: sympy.Expr, p: sympy.Exp
     return bool(sympy.Abs(d) <= EXACT_TOL * min(magnitude, 1))
 
 
+def _fraction(expr: sympy.Basic) -> Fraction | None:
+    """A sympy rational as a ``Fraction``; None for anything else."""
+    return Fraction(int(expr.p), int(expr.q)) if expr.is_Rational else None
+
+
 def compare_exprs(gold: sympy.Basic, pred: sympy.Basic, decimals: int | None, gold_value: Fraction | None, inexact: bool,
                   pred_decimal: bool = False) -> Decision:
     """``pred_decimal``: the prediction was written with a decimal point, so it rounds to no decimal gold."""
@@ -97,11 +102,12 @@ def compare_exprs(gold: sympy.Basic, pred: sympy.Basic, decimals: int | None, go
         g, p = _value(gold), _value(pred)
         if g is not None and p is not None:
             if decimals is not None and gold_value is not None and p.is_real:
-                if pred_decimal or (pred.is_Rational and terminates(Fraction(int(pred.p), int(pred.q)))):
-                    return bool(pred.is_Rational) and Fraction(int(pred.p), int(pred.q)) == gold_value, "rounding"
-                exact = sympy.Rational(p)
-                return round_half_away(Fraction(int(exact.p), int(exact.q)), decimals) == gold_value, "rounding"
-            if inexact and not (gold.is_Rational and terminates(Fraction(int(gold.p), int(gold.q)))):
+                pred_q = _fraction(pred)
+                if pred_decimal or (pred_q is not None and terminates(pred_q)):
+                    return pred_q == gold_value, "rounding"
+                return round_half_away(_fraction(sympy.Rational(p)), decimals) == gold_value, "rounding"
+            gold_q = _fraction(gold)
+            if inexact and not (gold_q is not None and terminates(gold_q)):
                 return _close(g, p, tol), "tolerance"  # 9.9999999 is not \binom{5}{2}: 10 can be written exactly
             same = _exact_equal(gold, pred, g, p)
             if same is not None:

@@ -192,14 +192,9 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
         writer.count("problems", len(problems))
         writer.count("rows", len(rows))
     ref = f"{name}@v{writer.version}"
-    tree_ref = _publish_tree(wh, f"{name}_tree", ref, tree, used) if tree else None
+    tree_ref = None
+    if tree:  # every node the searches expanded; their selected paths are this version's beam/dvts/mcts rows
+        from warehouse.publish import publish_tree
+
+        tree_ref = publish_tree(wh, f"{name}_tree", ref, tree, counts={"nodes": len(tree)}, extra={"search": used})
     return EvalReport(ref, problems_ref, model_id, metrics, seen, len(problems), used, tree_ref)
-
-
-def _publish_tree(wh, name: str, evals_ref: str, nodes: list, used: dict[str, dict[str, int]]) -> str:
-    """Every node the eval's searches expanded, as a ``tree`` version whose parent is the evals version
-    (its selected paths are that version's rows of mode beam, dvts or mcts)."""
-    with wh.writer(name, "tree", parents=[evals_ref], extra={"search": used}) as writer:
-        writer.write(nodes)
-        writer.count("nodes", len(nodes))
-    return f"{name}@v{writer.version}"
