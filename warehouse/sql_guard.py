@@ -4,7 +4,8 @@ The connection itself is the fence (DuckDB's own settings, locked before any use
 can be read only under the warehouse root, a folder or a store URL read through the registered fsspec
 filesystem (DuckDB follows symlinks and ``..`` before it checks), no
 extension is installed, loaded or autoloaded, no Python object is scanned, nothing spills to a temp
-folder, and no setting can be changed back. Reading the warehouse's own files directly
+folder, memory is capped (``memory_limit``, a share of the machine rather than DuckDB's 80%), and no
+setting can be changed back. Reading the warehouse's own files directly
 (``read_parquet('<root>/…')``) is allowed: they are what the views read. Writing is not, anywhere:
 ``COPY … TO`` is a write *inside* the allowed folder, and ``EXPLAIN ANALYZE`` runs the statement it
 explains, so only one plain SELECT (or a plain ``EXPLAIN`` of one) is accepted, and table functions
@@ -13,20 +14,24 @@ that bypass the catalog (raw Arrow pointers, ``query()``, logging, checkpoints) 
 from __future__ import annotations
 
 import json
+import re
 
 import duckdb
 
 from warehouse.errors import QueryError
 
+MEMORY_LIMIT = "25%"  # of the machine's memory, for one query's working set (DuckDB's own default is 80%)
+SIZE_RE = re.compile(r"[0-9]+(\.[0-9]+)?\s*(%|B|[KMGT]i?B)", re.IGNORECASE)  # what DuckDB's memory_limit reads
 
 
-def confinement(root: str) -> list[tuple[str, str, object]]:
+def confinement(root: str, memory_limit: str = MEMORY_LIMIT) -> list[tuple[str, str, object]]:
     """(setting, SQL value, value read back), in the order that works: the allowed folder before
     external access goes off, the lock last. ``root`` is a local folder or a store URL
     (``s3://bucket/prefix``): DuckDB checks a registered filesystem's paths against it the same way."""
     folder = root.rstrip("/") + "/"
     return [
         ("temp_directory", "''", ""),  # no spill folder: it would be one more allowed directory
+        ("memory_limit", _lit(memory_limit.strip()), _memory_read_back(memory_limit)),
         ("allowed_directories", "[" + _lit(folder) + "]", [folder]),
         ("enable_external_access", "false", False),
         ("autoinstall_known_extensions", "false", False),
@@ -51,9 +56,24 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def confine(con: duckdb.DuckDBPyConnection, root: str) -> None:
+def _memory_read_back(limit: str) -> str:
+    """How DuckDB reads ``limit`` back (``'4GB'`` -> ``'3.7 GiB'``), from a scratch connection; a size it
+    does not take is a ``QueryError``."""
+    if not SIZE_RE.fullmatch(limit.strip()):
+        raise QueryError(f"bad memory limit {limit!r}: give a size such as 4GB, 512MB or 25% (of the machine's memory)")
+    scratch = duckdb.connect(":memory:")
+    try:
+        scratch.execute(f"SET memory_limit = {_lit(limit.strip())}")
+        return scratch.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    except duckdb.Error as exc:
+        raise QueryError(f"bad memory limit {limit!r}: {first_line(exc)}") from None
+    finally:
+        scratch.close()
+
+
+def confine(con: duckdb.DuckDBPyConnection, root: str, memory_limit: str = MEMORY_LIMIT) -> None:
     """Apply the settings, then read them back: a setting that did not take is an error, not a hole."""
-    settings = confinement(root)
+    settings = confinement(root, memory_limit)
     for name, value, _ in settings:
         con.execute(f"SET {name} = {value}")
     found = {name: con.execute(f"SELECT current_setting('{name}')").fetchone()[0] for name, _, _ in settings}
