@@ -24,6 +24,8 @@ def commit(wh, name, n, seed=0):
     with wh.writer(name, "problems") as writer:
         writer.write(generate_problems(n, seed=seed))
         writer.write([RejectRecord("s", 1, "missing_question", "no question", "{}")], table="rejects")
+        writer.count("problems", n)
+        writer.count("rejects", 1)
     return writer.version
 
 
@@ -93,9 +95,21 @@ def swapped_file_and_manifest(root, tmp):
     def change(data):
         entry = next(f for f in data["files"] if f["table"] == "problems")
         entry.update(bytes=part(root).stat().st_size, rows=1)
-        data["tables"]["problems"] = 1
+        data["tables"]["problems"] = data["counts"]["problems"] = 1
     edit_manifest(root, change)
     return "problems/part-00000.parquet holds table 'rejects', its manifest says 'problems' (a file swapped in?)"
+
+
+def edited_counts(root, tmp):
+    """Every file as committed, but the rows the manifest's counts promise edited by hand."""
+    edit_manifest(root, lambda d: d["counts"].update(problems=60))
+    return "its counts say problems=60, but its 'problems' files hold 6 rows"
+
+
+def edited_main_count(root, tmp):
+    """``rows`` (eval, regrade, prm-data) counts the main table."""
+    edit_manifest(root, lambda d: d["counts"].update(rows=5))
+    return "its counts say rows=5, but its 'problems' files hold 6 rows"
 
 
 def linked_out(root, tmp):
@@ -118,7 +132,7 @@ def renamed_dataset(root, tmp):
 
 
 DAMAGE = [truncate, delete, corrupt_manifest, not_a_manifest, unknown_format, newer_format, swapped_file,
-          swapped_file_and_manifest, linked_out, copied_folder, renamed_dataset]
+          swapped_file_and_manifest, edited_counts, edited_main_count, linked_out, copied_folder, renamed_dataset]
 
 
 @pytest.mark.parametrize("damage", DAMAGE, ids=lambda f: f.__name__)

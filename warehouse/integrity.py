@@ -3,7 +3,8 @@
 Opening a version (``Warehouse.manifest``) checks the cheap things: the manifest parses, is of a
 known format, names its own dataset and folder (a copied ``v9`` holding ``v1``'s manifest is caught)
 and a data folder of its own dataset, and every file is there, inside the warehouse, of the recorded size, with the recorded row count and
-table schema in its Parquet footer. ``verify_checksums`` (``starmill show``, ``starmill verify``) also
+table schema in its Parquet footer; per table, the files' rows add up to the manifest's ``tables`` and
+to its ``counts`` where a count names the table (``rows``: the main one). ``verify_checksums`` (``starmill show``, ``starmill verify``) also
 hashes every byte against the sha256 recorded at commit.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ from warehouse.manifest import MANIFEST_FORMAT, Manifest
 
 DATA = "_data"  # <dataset>/_data/<writer>/: a writer's files, never listed by readers
 DATA_ID_RE = re.compile(r"[A-Za-z0-9_.]{1,80}-[0-9]{1,10}-[0-9]{1,12}-[0-9a-f]{12}")  # host-pid-time-random
+MAIN_COUNTS = {"rows", "nodes"}  # counts of the main table's rows (eval, regrade, prm-data; a tree's nodes)
 
 
 def _first_line(exc: Exception) -> str:
@@ -102,7 +104,8 @@ def _check_data_folder(ref, manifest: Manifest, fmt: int) -> None:
 
 
 def _check_listing(ref, manifest: Manifest) -> None:
-    """Every file path stays in the version folder; per table, the files' rows add up."""
+    """Every file path stays in the version folder; per table, the files' rows add up, to what the
+    counts recorded at commit say too."""
     if manifest.table not in manifest.tables:
         raise DamagedVersion(str(ref), f"its manifest lists no '{manifest.table}' table")
     for entry in manifest.files:
@@ -118,6 +121,11 @@ def _check_listing(ref, manifest: Manifest) -> None:
         if sum(f.rows for f in entries) != rows:
             raise DamagedVersion(str(ref), f"its '{table}' files add up to {sum(f.rows for f in entries)} rows, "
                                            f"the manifest says {rows}")
+    for key, promised in manifest.counts.items():  # a count that names a table promises its rows too
+        table = manifest.table if key in MAIN_COUNTS else key
+        if table in manifest.tables and promised != manifest.tables[table]:
+            raise DamagedVersion(str(ref), f"its counts say {key}={promised}, but its '{table}' files hold "
+                                           f"{manifest.tables[table]} rows")
 
 
 def check_files(storage, ref, manifest: Manifest) -> None:
