@@ -17,19 +17,17 @@ BLOCKED_EVENTS = (
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
-def install_guard(blocked: list[str], allow_code: bool = False) -> None:
+def install_guard(blocked: list[str]) -> None:
     """Refuse, from now on in this process, everything model text should never be able to do; each
-    refusal is appended to ``blocked`` (the tests use this in a throwaway process too). ``allow_code``
-    lets compile/exec of strings through (third-party scorers build classes and eval answers) while
-    processes, sockets, file writes and the rest stay refused."""
+    refusal is appended to ``blocked`` (the tests use this in a throwaway process too). This is a
+    tripwire over starmill's own checker code, not a sandbox: code starmill did not write runs in
+    ``filters.isolation``."""
 
     def refuse(event: str) -> None:
         blocked.append(event)
         raise PermissionError(f"refused by the answer checker's sandbox: {event}")
 
     def hook(event: str, args: tuple) -> None:
-        if allow_code and event in ("compile", "exec"):
-            return
         if event == "compile":
             filename = args[1] if len(args) > 1 else None
             if not isinstance(filename, (str, bytes)) or not os.path.isfile(filename):
