@@ -70,7 +70,7 @@ def test_eval_reports_overlap_with_training_data_and_plots(make_sft_version, tmp
                                        "-n", "2", "--plot", str(png), "-w", wh.root)
         assert code == 0, stderr
     assert f"Overlap with the training data ({ref}): {len(sft_ids)} problems by id" in stdout
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"Plot: {png}\n" in stdout
     from starmill.evaluation.plot import eval_history
 
     history = eval_history(wh, on="eval_problems@v1")
@@ -83,9 +83,19 @@ def test_eval_bad_input_is_one_error_line(make_sft_version, tmp_path, capsys):
         ([str(tmp_path / "no-model"), "--on", "procedural:n=2"], "does not exist"),
         ([TEACHER, "--on", "procedural:x=2"], "bad procedural source"),
         ([TEACHER, "--on", ref], "holds 'sft' rows"),
+        ([TEACHER, "--on", "procedural:n=-3"],
+         "bad procedural source 'procedural:n=-3': n: Input should be greater than or equal to 0"),
+        ([TEACHER, "--on", "procedural:n=two"], "bad procedural source 'procedural:n=two': n: Input should be a valid integer"),
+    ]
+    on = ["--on", "procedural:n=2"]  # a good source: a bad --plot must fail before it is evaluated
+    cases += [
+        ([TEACHER, *on, "--plot", str(tmp_path / "acc.txt")], "the plot is a PNG, give a file name ending in .png"),
+        ([TEACHER, *on, "--plot", str(tmp_path / "hostname")], "the plot is a PNG, give a file name ending in .png"),
+        ([TEACHER, *on, "--plot", str(tmp_path / "no" / "acc.png")], f"--plot '{tmp_path / 'no' / 'acc.png'}': its folder does not exist"),
     ]
     for args, message in cases:
         code, _, stderr = run_cli(capsys, "eval", *args, "-w", wh.root)
         assert code == 1 and stderr.strip().splitlines()[-1].startswith("Error:") and message in stderr, (args, stderr)
         assert "Traceback" not in stderr
     assert not wh.versions("evals")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "wh") == []  # no plot written anywhere

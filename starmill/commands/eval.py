@@ -39,10 +39,8 @@ from starmill.options import warehouse_option
 def command(model, on, n, temperature, max_tokens, template, backend, seed, no_greedy, strategies, search, scorer,
             plot, as_json, warehouse) -> None:
     """Evaluate MODEL (a folder, a Hub id or starmill/demo-teacher) on held-out problems."""
-    from pathlib import Path
-
     from starmill.evaluation import EvalSettings, evaluate
-    from starmill.evaluation.plot import eval_history, plot_history
+    from starmill.evaluation.plot import eval_history, plot_history, plot_path
     from starmill.output import render
     from warehouse import Warehouse
 
@@ -50,14 +48,15 @@ def command(model, on, n, temperature, max_tokens, template, backend, seed, no_g
 
     if n == 0 and no_greedy:
         raise click.UsageError("nothing to do: -n 0 with --no-greedy")
+    png = plot_path(plot) if plot else None  # before any work: a bad path fails now, not after the evaluation
     wh = Warehouse(warehouse)
     settings = EvalSettings(n=n, temperature=temperature, max_tokens=max_tokens, template=template, seed=seed,
                             backend=backend, greedy=not no_greedy, strategies=tuple(strategies), scorer=scorer,
                             search=search_settings(search))
     report = evaluate(wh, model, on, settings)
-    if plot:
+    if png:
         history = eval_history(wh, on=report.problems_ref)
-        plot_history(history, Path(plot), title=f"held-out accuracy on {report.problems_ref}")
+        plot_history(history, png, title=f"held-out accuracy on {report.problems_ref}")
     if as_json:
         click.echo(json.dumps({"evals": report.ref, "problems": report.problems_ref, "model": report.model,
                                "metrics": report.metrics, "overlap": report.overlap, "search": report.search,
@@ -74,5 +73,5 @@ def command(model, on, n, temperature, max_tokens, template, backend, seed, no_g
     if seen["trained_on"]:
         click.echo(f"Overlap with the training data ({', '.join(seen['trained_on'])}): "
                    f"{seen['by_id']} problems by id, {seen['by_ngram']} more by 8-gram")
-    if plot:
-        click.echo(f"Plot: {plot}")
+    if png:
+        click.echo(f"Plot: {png}")

@@ -1,7 +1,28 @@
 """Accuracy per evaluation (per STaR iteration when the evals are of successive models), as a PNG."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from schemas.errors import StarmillError
+
+
+class PlotError(StarmillError):
+    pass
+
+
+def plot_path(text: str) -> Path:
+    """Where ``--plot`` writes, checked before any work: a ``.png`` file in a folder that exists and can be
+    written (matplotlib would otherwise fail after the evaluation, or add ``.png`` to a path without one)."""
+    path = Path(text).expanduser()
+    if path.suffix.lower() != ".png":
+        raise PlotError(f"--plot {text!r}: the plot is a PNG, give a file name ending in .png")
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        raise PlotError(f"--plot {text!r}: its folder does not exist")
+    if path.is_dir() or not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise PlotError(f"--plot {text!r}: cannot write there")
+    return path
 
 
 def eval_history(wh, name: str = "evals", on: str | None = None) -> list[dict]:
@@ -35,5 +56,5 @@ def plot_history(history: list[dict], path: Path, title: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, format="png")  # exactly at ``path``: with a format, matplotlib adds no suffix
     plt.close(fig)

@@ -45,6 +45,8 @@ class EvalReport:
 
 def _problems(wh, on: str, name: str) -> tuple[str, list[ProblemRecord]]:
     """``on``: a problems version in the warehouse, or a source (``procedural:n=…,seed=…``, a file)."""
+    from pydantic import ValidationError
+
     from warehouse.sources import SourceSpec, ensure_problems
 
     from warehouse.versions import NAME_RE
@@ -63,7 +65,11 @@ def _problems(wh, on: str, name: str) -> tuple[str, list[ProblemRecord]]:
             if not sep or key not in ("n", "seed", "difficulty"):
                 raise EvalError(f"bad procedural source {on!r}: use procedural:n=N,seed=S,difficulty=D")
             options[key] = value
-        spec = SourceSpec(uri="procedural", split="test", procedural=options)
+        try:
+            spec = SourceSpec(uri="procedural", split="test", procedural=options)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise EvalError(f"bad procedural source {on!r}: {err['loc'][-1]}: {err['msg']}") from None
     else:
         spec = SourceSpec(uri=on, split="test")
     return ensure_problems(wh, spec, name)
