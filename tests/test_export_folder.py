@@ -1,5 +1,6 @@
 """Export to a folder: loads with `datasets`, messages, split by problem, the card, decontamination,
 mixes, and byte-identical re-exports."""
+import hashlib
 import json
 import os
 import subprocess
@@ -242,9 +243,13 @@ def test_an_existing_non_empty_folder_is_refused_and_left_alone(make_sft_version
     wh, ref = make_sft_version(problems=6)
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("mine")
+    (tmp_path / "out" / "sub").mkdir()
+    (tmp_path / "out" / "sub" / "notes.md").write_text("also mine")
     with pytest.raises(FolderNotEmpty, match="already exists and is not empty"):
         export(wh, tmp_path, ref=ref)
-    assert folder_hashes(tmp_path / "out") == {"keep.txt": folder_hashes(tmp_path / "out")["keep.txt"]}
+    assert (tmp_path / "out" / "keep.txt").read_text() == "mine"  # what was written before, not a re-read
+    assert folder_hashes(tmp_path / "out") == {"keep.txt": hashlib.sha256(b"mine").hexdigest(),
+                                               "sub/notes.md": hashlib.sha256(b"also mine").hexdigest()}
     assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name]
     (tmp_path / "empty").mkdir()
     folder, *_ = export(wh, tmp_path, "empty", ref=ref)  # an empty folder is fine

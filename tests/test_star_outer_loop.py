@@ -46,10 +46,43 @@ def test_two_iterations_train_evaluate_and_resume(tmp_path):
     assert [r["kind"] for r in w.read("models").to_pylist()] == ["sft", "sft"]
     model_time = Path(second["model"], "model.safetensors").stat().st_mtime_ns
 
+    # the rerun reads each model's evaluation back from its folder: written here by hand, M1 is best and
+    # M2 falls back below it (M(K) is not always the best model)
+    workdir = Path(second["model"]).parent
+    for path, value in [(workdir / "m0-heldout.json", 0.5), (Path(second["model"], "heldout.json"), 0.75),
+                        (Path(final["model"], "heldout.json"), 0.625)]:
+        path.write_text(json.dumps({**json.loads(path.read_text()), "greedy_pass@1": value}))
     again = run_star(config(), wh, progress=False)  # a rerun: ledger, model folders and evals are reused
     assert w.versions("evals") == [1, 2, 3]
     assert Path(second["model"], "model.safetensors").stat().st_mtime_ns == model_time
-    assert [i["heldout"] for i in again["iterations"]] == [first["heldout"], second["heldout"]]
+    assert [i["heldout"]["greedy_pass@1"] for i in again["iterations"]] == [0.5, 0.75]
+    assert [i["heldout"]["pass@1"] for i in again["iterations"]] == [first["heldout"]["pass@1"],
+                                                                    second["heldout"]["pass@1"]]
+    assert again["best_model"] == {"iteration": 1, "model": second["model"], "metric": "greedy_pass@1",
+                                   "value": 0.75, "evals": second["evals"]}
+
+
+def test_best_model_is_the_best_heldout_metric_the_earliest_of_equals(tmp_path):
+    """The plain rule, on metrics written by hand: a later model can win, an earlier one can win over
+    M(K), a tie keeps the earlier model, M0 is the configured model itself."""
+    from types import SimpleNamespace
+
+    from starmill.pipeline.training_step import TrainedModel
+
+    step = TrainedModel(SimpleNamespace(config=config()), tmp_path)
+    base = {"model": "starmill/demo-teacher"}
+    assert step.best_model(base) is None  # nothing evaluated
+    step.heldout = {0: {"greedy_pass@1": 0.25, "evals": "evals@v1"}, 1: {"greedy_pass@1": 0.5, "evals": "evals@v2"},
+                    2: {"greedy_pass@1": 0.375, "evals": "evals@v3"}}
+    assert step.best_model(base) == {"iteration": 1, "model": str(tmp_path / "model-it1"),
+                                     "metric": "greedy_pass@1", "value": 0.5, "evals": "evals@v2"}
+    step.heldout[3] = {"greedy_pass@1": 0.5, "evals": "evals@v4"}
+    assert step.best_model(base)["iteration"] == 1  # a tie: the earlier model
+    step.heldout[4] = {"greedy_pass@1": 0.625, "evals": "evals@v5"}
+    assert step.best_model(base)["model"] == str(tmp_path / "model-it4")
+    step.heldout = {0: {"greedy_pass@1": 0.5, "evals": "evals@v1"}, 1: {"greedy_pass@1": 0.125, "evals": "evals@v2"}}
+    assert step.best_model(base) == {"iteration": 0, "model": "starmill/demo-teacher", "metric": "greedy_pass@1",
+                                     "value": 0.5, "evals": "evals@v1"}
 
 
 def test_early_stop_when_heldout_accuracy_stops_rising(tmp_path):

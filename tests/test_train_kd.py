@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from starmill.training import TrainSettings, train_sft
+from starmill.training import TrainSettings, train_rows, train_sft
 from starmill.training.kd import IGNORE, encode_rows, kd_loss, teacher_topk
 from tests.helpers import run_cli
 
@@ -104,3 +104,61 @@ def test_kd_with_the_settings_object(make_sft_version, tmp_path):
     settings = TrainSettings(kd="topk", teacher=TEACHER, kd_topk=2, max_steps=1, batch_size=4, lr=1e-3)
     result = train_sft(wh, ref, STUDENT, tmp_path / "m", settings, progress=False)
     assert result.manifest["kind"] == "kd" and result.manifest["steps"] == 1
+
+
+KD_ROWS = [{"prompt": [{"role": "user", "content": f"What is {a} + {b}?"}],
+            "completion": [{"role": "assistant", "content": f"{a} + {b} = {a + b}\nThe answer is {a + b}."}]}
+           for a, b in [(12, 7), (30, 45), (8, 9), (61, 23)]]
+
+
+def _loss_terms_by_hand(base, rows, k):
+    """(cross-entropy to the tokens, cross-entropy to the teacher's renormalized top-k) of ``base`` before
+    training, token-weighted over all rows: one row at a time, no padding, written apart from kd_loss."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    student = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    teacher = AutoModelForCausalLM.from_pretrained(TEACHER, dtype=torch.float32)
+    tok = AutoTokenizer.from_pretrained(STUDENT)
+    ce = kd = 0.0
+    count = 0
+    with torch.no_grad():
+        for row in encode_rows(tok, rows, 256):
+            ids = torch.tensor([row["input_ids"]])
+            s = torch.log_softmax(student(input_ids=ids).logits[0].float(), -1)
+            t = torch.log_softmax(teacher(input_ids=ids).logits[0].float(), -1)
+            for pos, label in enumerate(row["labels"]):
+                if label == IGNORE:
+                    continue
+                ce -= float(s[pos - 1, label])  # the logits at pos - 1 predict the token at pos
+                top = t[pos - 1].topk(k)
+                kd -= float((torch.softmax(top.values, -1) * s[pos - 1, top.indices]).sum())
+                count += 1
+    return ce / count, kd / count
+
+
+def test_the_kd_term_changes_the_loss_and_the_weights(tmp_path):
+    """Same seed, same rows, same steps: alpha 0.7 against alpha 0 (plain cross-entropy). The first
+    logged loss (the base on the one batch of all rows) is 0.3 x CE + 0.7 x KD by hand, and the trained
+    weights differ; with the distillation term gone both would be CE and the weights equal. The base is
+    the teacher's own weights: the untrained demo student is near uniform, where both terms are about
+    ln(vocab) whatever the target."""
+    import torch
+    from safetensors.torch import load_file
+
+    ce, kd = _loss_terms_by_hand(TEACHER, KD_ROWS, k=8)
+    assert abs(kd - ce) > 0.1, (ce, kd)  # the teacher's top-k is measurably not the one-hot target
+    trained = {}
+    for alpha in (0.7, 0.0):
+        settings = TrainSettings(kd="topk", teacher=TEACHER, kd_topk=8, kd_alpha=alpha, max_steps=2, batch_size=4,
+                                 lr=1e-3, logging_steps=1, seed=7)
+        result = train_rows(KD_ROWS, "kd-rows", TEACHER, tmp_path / f"alpha-{alpha}", settings, progress=False)
+        first = result.manifest["loss_curve"][0]
+        assert first["step"] == 1
+        expected = (1 - alpha) * ce + alpha * kd
+        assert math.isclose(first["loss"], expected, rel_tol=1e-4), (alpha, first["loss"], ce, kd)
+        trained[alpha] = load_file(str(result.output / "model.safetensors"))
+    assert trained[0.7].keys() == trained[0.0].keys()
+    moved = max(float((trained[0.7][name] - trained[0.0][name]).abs().max()) for name in trained[0.7])
+    assert moved > 1e-4  # the distillation term moved the weights somewhere plain SFT did not
+    assert not any(torch.isnan(w).any() for w in trained[0.7].values())
