@@ -47,6 +47,10 @@ def closed_port() -> int:
     (["export", "sft", "--to", "{tmp}/out", "--private"], "Error: --private, --revision and --commit-message apply"),
     (["export", "sft", "--to", "{tmp}/out", "--decontaminate", "{tmp}/none.jsonl"],
      "Error: evaluation set '{tmp}/none.jsonl' not found"),
+    (["export", "sft", "--to", "/proc/self/x"],  # no folder can be made there
+     "Error: cannot write the export to /proc/self/x: No such file or directory (nothing was left there)"),
+    (["export", "sft", "--to", "/proc/self/x/y"],
+     "Error: cannot write the export to /proc/self/x/y: No such file or directory (nothing was left there)"),
     (["export", "sft", "--to", "hf://not a repo"], "Error: bad Hub target 'hf://not a repo'"),
     (["export", "sft", "--to", "hf://me/data"],
      "Error: no Hugging Face token: set HF_TOKEN or log in with `hf auth login`"),

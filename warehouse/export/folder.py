@@ -44,15 +44,17 @@ def check_target(dest: Path) -> None:
 @contextlib.contextmanager
 def staged_folder(dest: str | os.PathLike) -> Iterator[Path]:
     """Yield an empty staging folder that becomes ``dest`` when the block succeeds. On any failure the
-    staging folder and the parents it made are removed; a full, read-only or forbidden disk is an
-    ``ExportError`` naming ``dest``."""
+    staging folder and the parents it made are removed; a full, read-only or forbidden disk, or a place
+    where no folder can be made (``/proc/self/x``), is an ``ExportError`` naming ``dest``."""
     dest = Path(dest).expanduser().absolute()
     check_target(dest)
     made = [p for p in [dest.parent, *dest.parent.parents] if not p.exists()]
     staging = dest.parent / f".{dest.name}.staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    started = False
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging.mkdir()
+        started = True
         yield staging
         _fsync_tree(staging)
         check_target(dest)  # someone may have filled it meanwhile
@@ -64,8 +66,8 @@ def staged_folder(dest: str | os.PathLike) -> Iterator[Path]:
         for folder in made:  # parents we created, innermost first
             with contextlib.suppress(OSError):
                 folder.rmdir()
-        if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
-            raise ExportError(f"cannot write the export to {dest}: {os.strerror(exc.errno)} "
+        if isinstance(exc, OSError) and (exc.errno in DISK_ERRNOS or not started):  # not started: no folder there
+            raise ExportError(f"cannot write the export to {dest}: {os.strerror(exc.errno or errno.EIO)} "
                               "(nothing was left there)") from None
         raise
 
