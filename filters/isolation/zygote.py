@@ -278,15 +278,15 @@ def _call(request, channel_fds, own_namespace):
         chunks.append(chunk)
     os.close(read_fd)
     exit_status = None
-    while failure is None:
-        done, raw = os.waitpid(pid, os.WNOHANG)
-        if done:
-            exit_status = raw
-            break
-        if time.monotonic() >= deadline:
-            failure = {"status": "timeout", "rule": "time_limit"}
-            break
-        time.sleep(0.001)
+    if failure is None:  # the reply is in: wait for the child to exit, up to the deadline
+        pidfd = os.pidfd_open(pid)
+        try:
+            if select.select([pidfd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                exit_status = os.waitpid(pid, 0)[1]
+            else:
+                failure = {"status": "timeout", "rule": "time_limit"}
+        finally:
+            os.close(pidfd)
     _reap_all(pid, own_namespace)
     _wipe_scratch()
     seconds = time.monotonic() - started
