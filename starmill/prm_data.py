@@ -21,6 +21,8 @@ from warehouse.lineage import problems_parent
 SHARD = 64  # rollout requests (step prefixes) per generate call
 RUNS = "_runs"  # where a labelling run keeps its finished shards until it commits (resumable)
 ONLY = ("all", "correct")
+MAX_ROLLOUTS = 1024  # per step prefix, as sampling.n allows in a run config (a billion asked for ~520 GB)
+MAX_TOKENS = 1_000_000  # per rollout
 
 
 class PrmDataError(StarmillError):
@@ -42,10 +44,10 @@ class PrmSettings:
     workers: int = 1  # answer-checker processes
 
     def check(self) -> None:
-        if self.rollouts < 1:
-            raise PrmDataError(f"--rollouts must be at least 1, got {self.rollouts}")
-        if self.max_tokens < 1:
-            raise PrmDataError(f"--max-tokens must be at least 1, got {self.max_tokens}")
+        if not 1 <= self.rollouts <= MAX_ROLLOUTS:
+            raise PrmDataError(f"--rollouts must be from 1 to {MAX_ROLLOUTS}, got {self.rollouts}")
+        if not 1 <= self.max_tokens <= MAX_TOKENS:
+            raise PrmDataError(f"--max-tokens must be from 1 to {MAX_TOKENS:,}, got {self.max_tokens}")
         if self.limit is not None and self.limit < 1:
             raise PrmDataError(f"--limit must be at least 1, got {self.limit}")
         if self.temperature < 0:

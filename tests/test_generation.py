@@ -118,3 +118,14 @@ def test_generate_cli_prints_jsonl(capsys, tmp_path):
     bad.write_text('{"q": 1}\n')
     assert main(["generate", "--file", str(bad)]) == 1
     assert "bad.jsonl:1: expected a JSON object" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["-n", "1000000000"], "Error: -n must be from 1 to 1024, got 1000000000"),
+    (["-n", "0"], "Error: -n must be from 1 to 1024, got 0"),
+    (["--max-tokens", "2000000"], "Error: --max-tokens must be from 1 to 1,000,000, got 2000000"),
+])
+def test_generate_sizes_are_bounded_before_any_work(capsys, tmp_path, argv, message):
+    model = str(tmp_path / "no-model")  # never reached: the sizes are checked first
+    assert main(["generate", "--prompt", "x", "--model", model, *argv]) == 1
+    assert capsys.readouterr().err == message + "\n"

@@ -234,8 +234,10 @@ def test_bad_input_is_one_error_line(labelled, tmp_path, capsys):
     with Warehouse(wh.root).writer("empty", "samples", parents=["problems@v1"]) as writer:
         writer.write([])
     cases = [
-        (["prm-data", "samples", "--rollouts", "0"], "--rollouts must be at least 1, got 0"),
-        (["prm-data", "samples", "--max-tokens", "0"], "--max-tokens must be at least 1"),
+        (["prm-data", "samples", "--rollouts", "0"], "--rollouts must be from 1 to 1024, got 0"),
+        (["prm-data", "samples", "--rollouts", "1000000000"], "--rollouts must be from 1 to 1024, got 1000000000"),
+        (["prm-data", "samples", "--max-tokens", "0"], "--max-tokens must be from 1 to 1,000,000, got 0"),
+        (["prm-data", "samples", "--max-tokens", "1000000001"], "--max-tokens must be from 1 to 1,000,000"),
         (["prm-data", "samples", "--limit", "0"], "--limit must be at least 1"),
         (["prm-data", "samples", "--delimiter", ""], "the step delimiter is empty"),
         (["prm-data", "samples", "--temperature", "0", "--rollouts", "4"], "every rollout is the same"),

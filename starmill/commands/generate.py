@@ -5,6 +5,9 @@ import json
 
 import click
 
+MAX_N = 1024  # completions per prompt, as sampling.n allows in a run config
+MAX_TOKENS = 1_000_000  # per completion
+
 
 @click.command("generate")
 @click.option("--backend", type=click.Choice(["transformers", "vllm", "openai"]), default="transformers",
@@ -16,7 +19,7 @@ import click
 @click.option("--file", "file", type=click.Path(exists=True, dir_okay=False),
               help="Problems: a JSONL file with a 'question' field per line.")
 @click.option("--template", default="cot_zero_shot", show_default=True, help="Prompt template id or YAML path.")
-@click.option("-n", "n", type=int, default=4, show_default=True, help="Completions per prompt.")
+@click.option("-n", "n", type=int, default=4, show_default=True, help="Completions per prompt (1 to 1024).")
 @click.option("--temperature", type=float, default=0.7, show_default=True)
 @click.option("--top-p", type=float, default=1.0, show_default=True)
 @click.option("--max-tokens", type=int, default=128, show_default=True)
@@ -34,6 +37,10 @@ def command(backend, model, base_url, prompt, file, template, n, temperature, to
 
     if (prompt is None) == (file is None):
         raise StarmillError("give exactly one of --prompt TEXT or --file PROBLEMS.jsonl")
+    if not 1 <= n <= MAX_N:  # before any work: the engine would try to hold them all at once
+        raise StarmillError(f"-n must be from 1 to {MAX_N}, got {n}")
+    if not 1 <= max_tokens <= MAX_TOKENS:
+        raise StarmillError(f"--max-tokens must be from 1 to {MAX_TOKENS:,}, got {max_tokens}")
     questions = [prompt] if prompt is not None else _questions(file)
     opts = {}
     for item in options:

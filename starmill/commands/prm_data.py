@@ -18,7 +18,8 @@ def unescape(value: str) -> str:
 
 @click.command("prm-data")
 @click.argument("ref")
-@click.option("--rollouts", "-r", type=int, default=8, show_default=True, help="Rollouts from every step prefix.")
+@click.option("--rollouts", "-r", type=int, default=8, show_default=True,
+              help="Rollouts from every step prefix (1 to 1024).")
 @click.option("--model", default=None,
               help="Completer: a path or alias (default: the model the samples version records, else the demo teacher).")
 @click.option("--backend", type=click.Choice(["transformers", "vllm", "openai"]), default=None,
