@@ -85,13 +85,15 @@ def test_eval_bad_input_is_one_error_line(make_sft_version, tmp_path, capsys):
         ([TEACHER, "--on", ref], "holds 'sft' rows"),
         ([TEACHER, "--on", "procedural:n=-3"],
          "bad procedural source 'procedural:n=-3': n: Input should be greater than or equal to 0"),
-        ([TEACHER, "--on", "procedural:n=two"], "bad procedural source 'procedural:n=two': n: Input should be a valid integer"),
+        ([TEACHER, "--on", "procedural:n=two"],
+         "bad procedural source 'procedural:n=two': n: Input should be a valid integer"),
     ]
     on = ["--on", "procedural:n=2"]  # a good source: a bad --plot must fail before it is evaluated
     cases += [
         ([TEACHER, *on, "--plot", str(tmp_path / "acc.txt")], "the plot is a PNG, give a file name ending in .png"),
         ([TEACHER, *on, "--plot", str(tmp_path / "hostname")], "the plot is a PNG, give a file name ending in .png"),
-        ([TEACHER, *on, "--plot", str(tmp_path / "no" / "acc.png")], f"--plot '{tmp_path / 'no' / 'acc.png'}': its folder does not exist"),
+        ([TEACHER, *on, "--plot", str(tmp_path / "no" / "acc.png")],
+         f"--plot '{tmp_path / 'no' / 'acc.png'}': its folder does not exist"),
     ]
     for args, message in cases:
         code, _, stderr = run_cli(capsys, "eval", *args, "-w", wh.root)

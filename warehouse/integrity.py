@@ -4,8 +4,8 @@ Opening a version (``Warehouse.manifest``) checks the cheap things: the manifest
 known format, names its own dataset and folder (a copied ``v9`` holding ``v1``'s manifest is caught)
 and a data folder of its own dataset, and every file is there, inside the warehouse, of the recorded size, with the recorded row count and
 table schema in its Parquet footer; per table, the files' rows add up to the manifest's ``tables`` and
-to its ``counts`` where a count names the table (``rows``: the main one). ``verify_checksums`` (``starmill show``, ``starmill verify``) also
-hashes every byte against the sha256 recorded at commit.
+to its ``counts`` where a count names the table (``rows``: the main one). ``verify_checksums``
+(``starmill show``, ``starmill verify``) also hashes every byte against the sha256 recorded at commit.
 """
 from __future__ import annotations
 
