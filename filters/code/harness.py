@@ -1,0 +1,281 @@
+"""The trusted harness that runs a model's program against its tests, inside the sandbox (standard
+library only: it starts as a file with ``python -I``; never imported by starmill).
+
+    python -I harness.py PAYLOAD_FD RESULT_FD
+
+PAYLOAD_FD holds JSON {secret, spec, program}; it is read and closed before the program is loaded, so
+the tests and the secret live only in this process's memory. The program and the tests run in this
+process (no new processes in the sandbox); what keeps the program from forging a pass:
+
+- the reply is one write to RESULT_FD, ``t <i> <status>`` per test then ``end <secret>``, made only after
+  the last test ran; an exit, a crash or a print before that leaves no secret;
+- an audit hook (permanent once added) refuses every way to a frame or to other objects (``sys._getframe``,
+  tracebacks' and generators' frames, ``gc``, tracing), ctypes and signal handlers, and files outside the
+  libraries, /tmp and /input, so the program cannot read the secret or the tests, or reach this code;
+- everything this code uses after the program loaded is bound beforehand (patched builtins or modules do
+  not reach it); the tests see their own copy of the builtins, and the modules they import are compared
+  with a snapshot after the last test (a patched module fails every test);
+- a tested function's return values must be plain data (exact builtin types): an object whose ``__eq__``
+  always says yes fails the test.
+"""
+import builtins
+import io
+import json
+import os
+import sys
+
+FRAME_ATTRS = ("tb_frame", "gi_frame", "cr_frame", "ag_frame")
+BLOCKED_EVENTS = ("gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames", "sys.settrace",
+                  "sys.setprofile", "sys.addaudithook", "os.chdir", "os.symlink", "os.link", "os.chroot",
+                  "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "ctypes.addressof", "ctypes.call_function",
+                  "cpython.run_command", "cpython.remote_debugger_script", "os.system", "os.exec", "os.posix_spawn",
+                  "os.fork", "os.forkpty", "subprocess.Popen")
+BLOCKED_IMPORTS = ("ctypes", "_ctypes", "signal", "_signal", "faulthandler", "_testcapi", "_testinternalcapi",
+                   "_testbuffer", "_xxsubinterpreters", "_posixsubprocess", "resource", "tracemalloc")
+OPEN_PATHS = ("/tmp/", "/input/")
+OPEN_FILES = ("/dev/null", "/dev/urandom", "/dev/random", "/dev/zero", "/dev/stdin", "/dev/stdout", "/dev/stderr",
+              "/etc/localtime", "/etc/passwd", "/etc/group")
+PLAIN_ATOMS = (int, float, complex, str, bytes, bool, type(None))
+PLAIN_CONTAINERS = (list, tuple, set, frozenset, dict)
+MAX_PLAIN_ITEMS = 1_000_000
+
+
+
+def main():
+    payload_fd, result_fd = int(sys.argv[1]), int(sys.argv[2])
+    chunks = []
+    while True:
+        chunk = os.read(payload_fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(payload_fd)
+    payload = json.loads(b"".join(chunks))
+    del chunks
+    secret, spec, source = payload["secret"], payload["spec"], payload["program"]
+    del payload
+    for name in ("_signal", "signal", "ctypes", "_ctypes", "faulthandler"):  # importing them again meets the hook
+        sys.modules.pop(name, None)
+
+    # Everything used once the program is loaded is bound here: the program may patch builtins and modules
+    # (this one too), and only the methods of exact builtin types are beyond its reach.
+    _type, _len, _range, _exec, _compile, _id, _list = type, len, range, exec, compile, id, list
+    _Base, _Assertion, _Memory, _Exit, _Syntax = BaseException, AssertionError, MemoryError, SystemExit, SyntaxError
+    _ValueError, _RuntimeError, _PermissionError = ValueError, RuntimeError, PermissionError
+    _int, _str, _bytes, _dict, _function = int, str, bytes, dict, type(main)
+    _write, _exit, _open, _read, _close, _dup2 = os.write, os._exit, os.open, os.read, os.close, os.dup2
+    _io_open, _O_RDONLY, _O_WRITE = io.open, os.O_RDONLY, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    _sys, _modules, _builtins = sys, sys.modules, builtins
+    frame_attrs, blocked_events, blocked_imports = FRAME_ATTRS, BLOCKED_EVENTS, BLOCKED_IMPORTS
+    open_paths, open_files, max_items = OPEN_PATHS, OPEN_FILES, MAX_PLAIN_ITEMS
+    atom_ids = frozenset(id(t) for t in PLAIN_ATOMS)  # identity, never ==: a metaclass can make a class equal int
+    container_ids = frozenset(id(t) for t in PLAIN_CONTAINERS)
+    dict_id = id(dict)
+    clean_builtins = dict(builtins.__dict__)
+    roots = tuple(r.rstrip("/") + "/" for r in {sys.prefix, sys.base_prefix, sys.exec_prefix} if r)
+    roots += tuple(p.rstrip("/") + "/" for p in sys.path if p and "site-packages" in p)
+    kind = spec["kind"]
+    n_tests = {"functional": 1, "asserts": len(spec.get("asserts") or ()), "stdio": len(spec.get("cases") or ())}[kind]
+    flags = []  # one entry per non-plain value a tested function returned during the current test
+
+    def plain(value):
+        stack, seen = [value], 0
+        while stack:
+            item = stack.pop()
+            seen += 1
+            if seen > max_items:
+                return False
+            kind_id = _id(_type(item))
+            if kind_id in atom_ids:
+                continue
+            if kind_id not in container_ids:
+                return False
+            if kind_id == dict_id:
+                stack.extend(_list(item.keys()))
+                stack.extend(_list(item.values()))
+            else:
+                stack.extend(_list(item))
+        return True
+
+    def watch(fn):
+        def tested(*args, **kwargs):
+            value = fn(*args, **kwargs)
+            if not plain(value):
+                flags.append(1)
+            return value
+        return tested
+
+    def allowed_path(path):
+        if _type(path) is _int:
+            return True
+        if _type(path) is _bytes:
+            try:
+                path = path.decode("utf-8")
+            except _Base:
+                return False
+        if _type(path) is not _str or ".." in path or "\x00" in path:
+            return False
+        if not path.startswith("/"):
+            return "proc" not in path  # relative to /tmp, which nothing can leave (chdir and symlinks refused)
+        return path in open_files or path.startswith(open_paths) or path.startswith(roots)
+
+    def hook(event, args):
+        if event == "sys._getframe":
+            raise _ValueError("call stack is not deep enough")  # what callers of _getframe already handle
+        if event == "object.__getattr__" and _len(args) > 1 and args[1] in frame_attrs:
+            raise _RuntimeError("frames are not available to tested code")
+        if event == "import" and (_type(args[0]) is not _str or args[0] in blocked_imports):
+            raise _RuntimeError("that module is not available to tested code")
+        if event in blocked_events or event.startswith("ctypes."):
+            raise _RuntimeError(event + " is not available to tested code")
+        if event == "open" and not allowed_path(args[0]):
+            raise _PermissionError("cannot open that here")
+
+    def same_lines(got, expected):
+        """Equal line by line without trailing whitespace, trailing blank lines ignored."""
+        def lines(text):
+            rows = [line.rstrip() for line in text.split("\n")]
+            while rows and not rows[-1]:
+                rows.pop()
+            return rows
+        return lines(got) == lines(expected)
+
+    def write_file(path, text):
+        fd = _open(path, _O_WRITE, 0o600)
+        data = text.encode("utf-8")
+        while data:
+            data = data[_write(fd, data):]
+        _close(fd)
+
+    def read_file(path):
+        fd, chunks = _open(path, _O_RDONLY), []
+        while True:
+            chunk = _read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        _close(fd)
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    def run_stdio(code):
+        """Each case: the program from the top in a fresh namespace, the case on fd 0, fd 1 captured."""
+        results = []
+        for given, expected in spec["cases"]:
+            write_file("/tmp/.case_in", given)
+            for path, flags_, target in (("/tmp/.case_in", _O_RDONLY, 0), ("/tmp/.case_out", _O_WRITE, 1)):
+                fd = _open(path, flags_, 0o600)
+                if fd != target:  # the program may have closed 0 or 1 (open(0) does), so the open took it
+                    _dup2(fd, target)
+                    _close(fd)
+            stdout = _io_open(1, "w", encoding="utf-8", closefd=False)
+            _sys.stdin, _sys.stdout = _io_open(0, "r", encoding="utf-8", closefd=False), stdout
+            status = "ran"
+            try:
+                _exec(code, {"__builtins__": _builtins, "__name__": "__main__"})
+            except _Exit as stop:
+                status = "ran" if stop.code is None or (_type(stop.code) is _int and stop.code == 0) else "exit"
+            except _Memory:
+                status = "memory"
+            except _Base:
+                status = "error"
+            try:
+                stdout.flush()
+            except _Base:
+                pass
+            if status == "ran":
+                status = "pass" if same_lines(read_file("/tmp/.case_out"), expected) else "fail"
+            results.append(status)
+        return results
+
+    def run_tests(program_ns):
+        results = []
+        for n in _range(n_tests):
+            del flags[:]
+            status = "pass"
+            try:
+                if kind == "functional":
+                    fn = program_ns.get(spec["entry_point"])
+                    if _type(fn) is not _function:
+                        results.append("missing_entry")
+                        continue
+                    candidate = watch(fn)
+                    tests_ns[spec["entry_point"]] = candidate  # a few checks call the function by its name
+                    tests[n](candidate)
+                else:
+                    ns = _dict(tests_ns)
+                    for name in spec["names"]:
+                        if name in program_ns and name not in tests_ns:
+                            value = program_ns[name]
+                            if _type(value) is _function:
+                                ns[name] = watch(value)
+                            elif plain(value):
+                                ns[name] = value
+                    _exec(tests[n], ns)
+            except _Assertion:
+                status = "fail"
+            except _Memory:
+                status = "memory"
+            except _Exit:
+                status = "exit"
+            except _Base:
+                status = "error"
+            results.append("not_plain" if flags else status)
+        return results
+
+    # The tests' own namespace, built before the program exists: gold code only, clean builtins.
+    tests_ns = {"__builtins__": clean_builtins, "__name__": "tests"}
+    tests = []
+    for gold in (spec.get("prompt"), spec.get("setup")):
+        if gold:
+            exec(compile(gold, "<gold>", "exec"), tests_ns)
+    if kind == "functional":
+        exec(compile(spec["test"], "<test>", "exec"), tests_ns)
+        tests.append(tests_ns["check"])
+    elif kind == "asserts":
+        tests = [compile(text, f"<assert {n}>", "exec") for n, text in enumerate(spec["asserts"])]
+    watched = {}
+    for name in spec.get("imports") or ():
+        if name in sys.modules:
+            watched[name] = (sys.modules[name], dict(sys.modules[name].__dict__))
+    if kind != "stdio":
+        sys.stdout = sys.stderr = io.StringIO()
+
+    sys.addaudithook(hook)  # from here on the program may be running
+    try:
+        code = _compile(source, "<program>", "exec")
+    except _Base:
+        code = None
+    if code is None:
+        results = ["syntax_error"] * n_tests
+    elif kind == "stdio":
+        results = run_stdio(code)
+    else:
+        program_ns, load = {"__builtins__": _builtins, "__name__": "solution"}, "ok"
+        try:
+            _exec(code, program_ns)
+        except _Memory:
+            load = "memory"
+        except _Exit:
+            load = "exit"
+        except _Base:
+            load = "load_error"
+        results = run_tests(program_ns) if load == "ok" else [load] * n_tests
+    for name, (module, snapshot) in watched.items():
+        current = module.__dict__
+        intact = _modules.get(name) is module
+        for key, value in snapshot.items():
+            if current.get(key, flags) is not value:
+                intact = False
+        if not intact:
+            results = ["tampered"] * n_tests
+    if _len(results) != n_tests:
+        results = ["harness_error"] * n_tests
+    reply = "".join(["t %d %s\n" % (n, results[n]) for n in _range(n_tests)]) + "end " + secret + "\n"
+    data = reply.encode("utf-8")
+    while data:
+        data = data[_write(result_fd, data):]
+    _exit(0)
+
+
+if __name__ == "__main__":
+    main()
