@@ -1,5 +1,6 @@
 """Whole-process checker benchmark: `starmill check FILE` against a math-verify `parse`/`verify` loop
-over the same GSM8K-style rows, each in its own process, in the same run.
+over the same GSM8K-style rows, each in its own process, in the same run. starmill runs twice: with its
+default worker count (CPUs, at most 4) and with one worker, the like-for-like row against one process.
 
     .venv/bin/python bench/checker_cli.py                  # 200,000 rows
     .venv/bin/python bench/checker_cli.py --rows 20000
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -63,21 +65,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         rows, ours_out, theirs_out = Path(tmp) / "rows.jsonl", Path(tmp) / "ours.jsonl", Path(tmp) / "mv.json"
         write_rows(rows, args.rows)
-        ours = timed([sys.executable, "-m", "starmill.cli", "check", str(rows), "--gold-field", "gold",
-                      "--pred-field", "pred", "-o", str(ours_out)])
+        command = [sys.executable, "-m", "starmill.cli", "check", str(rows), "--gold-field", "gold", "--pred-field",
+                   "pred", "-o", str(ours_out)]
+        ours = timed(command)
+        ours_ok = [json.loads(line)["verdict"]["verdict"] == "correct" for line in ours_out.read_text().splitlines()]
+        one = timed(command + ["--workers", "1"])
+        one_ok = [json.loads(line)["verdict"]["verdict"] == "correct" for line in ours_out.read_text().splitlines()]
         theirs = timed([sys.executable, "-c", MATH_VERIFY_LOOP, str(rows), str(theirs_out)])
         labels = [json.loads(line)["label"] for line in rows.read_text().splitlines()]
-        ours_ok = [json.loads(line)["verdict"]["verdict"] == "correct" for line in ours_out.read_text().splitlines()]
         theirs_ok = json.loads(theirs_out.read_text())
-    table = [
-        ["starmill check FILE", f"{ours:.1f}", f"{args.rows / ours:,.0f}",
-         f"{sum(a == (b == 'correct') for a, b in zip(ours_ok, labels)) / len(labels):.4f}"],
-        ["math-verify parse/verify loop", f"{theirs:.1f}", f"{args.rows / theirs:,.0f}",
-         f"{sum(a == (b == 'correct') for a, b in zip(theirs_ok, labels)) / len(labels):.4f}"],
-    ]
-    print(f"\n{args.rows:,} GSM8K-style rows, whole processes")
-    print(render(["checker", "seconds", "rows/s", "agreement with labels"], table, "table"))
-    print(f"ratio: {theirs / ours:.1f}x")
+    workers = max(1, min(os.cpu_count() or 1, 4))  # check's default (filters/answers/pool.py)
+
+    def row(name: str, seconds: float, ok: list[bool]) -> list[str]:
+        agreement = sum(a == (b == "correct") for a, b in zip(ok, labels)) / len(labels)
+        return [name, f"{seconds:.1f}", f"{args.rows / seconds:,.0f}", f"{agreement:.4f}", f"{theirs / seconds:.1f}x"]
+
+    table = [row(f"starmill check FILE ({workers} workers, the default)", ours, ours_ok),
+             row("starmill check FILE --workers 1", one, one_ok),
+             row("math-verify parse/verify loop (one process)", theirs, theirs_ok)]
+    print(f"\n{args.rows:,} GSM8K-style rows, whole processes, {os.cpu_count()} CPUs")
+    print(render(["checker", "seconds", "rows/s", "agreement with labels", "speed vs math-verify"], table, "table"))
 
 
 if __name__ == "__main__":
