@@ -1,0 +1,288 @@
+"""The viewer's SQL: one function per thing a page shows, each a few bound-parameter queries.
+
+View names come from the warehouse's own listing (checked dataset names, quoted); every value that
+comes from a request (a problem id, a filter, a search, an offset) is a bound ``$parameter``. Rows
+page in file order with LIMIT/OFFSET: DuckDB keeps insertion order, and versions never change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.samples import VERDICTS
+from starmill.viewer.catalog import Catalog, Dataset, NotFound
+from warehouse.sql_views import ident
+
+PAGE_ROWS = 50
+SNIPPET = 240  # characters of a long text shown in a row list
+MAX_PROBLEM_ROWS = 400  # rows per dataset on a problem page
+TEXT = {"samples": "completion", "sft": "completion", "evals": "completion", "problems": "question", "tree": "step"}
+COLUMNS = {  # what a row list shows, per table kind
+    "samples": ["sample_id", "problem_id", "stage", "iteration", "sample_index", "kept", "drop_reason",
+                "verdicts[1].verdict AS verdict", "verdicts[1].rule AS rule", "extracted_answer",
+                "verdicts[1].gold AS gold", "finish_reason"],
+    "sft": ["sample_id", "problem_id", "source", "stage", "iteration", "final_answer", "gold_answer", "pass_rate",
+            "pseudo_label"],
+    "problems": ["problem_id", "source", "split", "gold_answer"],
+    "evals": ["problem_id", "mode", "sample_index", "model", "verdict", "correct", "extracted_answer", "gold_answer"],
+    "prm": ["prm_id", "sample_id", "problem_id", "len(steps) AS steps", "list_count(list_filter(labels, x -> x)) AS good_steps",
+            "rollouts", "model"],
+    "models": ["model_id", "path", "kind", "base_model", "method", "rows", "steps", "final_loss", "created_at"],
+}
+KEYS = {"samples": "sample_id", "sft": "sample_id", "problems": "problem_id", "prm": "prm_id", "tree": "node_id",
+        "models": "model_id", "evals": "concat_ws('/', problem_id, mode, sample_index, model)"}  # one row's identity
+STATE = {"samples": "concat_ws('/', kept, drop_reason, verdicts[1].verdict)", "sft": "md5(completion)",
+         "evals": "concat_ws('/', verdict, extracted_answer)", "problems": "md5(concat_ws('/', question, gold_answer))"}
+STAGES = ("rationale", "rationalization")
+
+
+@dataclass
+class Filters:
+    stage: str = ""
+    verdict: str = ""
+    reason: str = ""  # a drop reason, or "kept"
+    source: str = ""
+    q: str = ""
+
+    def active(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v}
+
+
+def filter_options(cat: Catalog, ds: Dataset, version: int) -> dict[str, list[str]]:
+    """The values each filter offers, from manifests (no scan)."""
+    kind, manifest = ds.kind, ds.manifests[version]
+    options: dict[str, list[str]] = {}
+    if kind in ("samples", "sft", "tree"):
+        options["stage"] = list(STAGES)
+    if kind in ("samples", "evals"):
+        options["verdict"] = list(VERDICTS)
+    if kind == "samples":
+        options["reason"] = ["kept", *sorted(manifest.get("drops") or {})]
+    if kind in ("samples", "sft", "problems", "evals", "tree", "prm"):
+        names = {s.get("name") for s in manifest.get("sources") or [] if s.get("name")}
+        problems = problems_parent(cat, ds.name, version)
+        if problems:
+            names |= {s.get("name") for s in problems[2].get("sources") or [] if s.get("name")}
+        if names and (kind in ("sft", "problems") or problems):
+            options["source"] = sorted(names)
+    if kind in TEXT:
+        options["q"] = []
+    return options
+
+
+def problems_parent(cat: Catalog, name: str, version: int) -> tuple[Dataset, int, dict] | None:
+    """The nearest ``problems`` version up the lineage of NAME@vN (for the source filter)."""
+    seen, todo = set(), [(name, version)]
+    while todo:
+        dataset, v = todo.pop(0)
+        ds = cat.datasets.get(dataset)
+        if ds is None or v not in ds.manifests or (dataset, v) in seen:
+            continue
+        seen.add((dataset, v))
+        if ds.kind == "problems" and (dataset, v) != (name, version):
+            return ds, v, ds.manifests[v]
+        todo += [parse_ref(p) for p in ds.manifests[v].get("parents") or [] if parse_ref(p)]
+    return None
+
+
+def parse_ref(text: str) -> tuple[str, int] | None:
+    name, _, version = str(text).partition("@")
+    version = version.lstrip("v")
+    return (name, int(version)) if name and version.isdigit() else None
+
+
+def rows(cat: Catalog, ds: Dataset, version: int, filters: Filters, offset: int) -> tuple[list[dict], bool]:
+    """One page of a version's rows (and whether there is a next page)."""
+    kind = ds.kind
+    view, params = ds.view(version)
+    where, more = [], dict(params)
+    columns = COLUMNS.get(kind, ["*"])
+    if kind in TEXT:
+        columns = columns + [f"left({TEXT[kind]}, {SNIPPET}) AS text", f"length({TEXT[kind]}) AS text_chars"]
+    if filters.stage and kind in ("samples", "sft", "tree"):
+        where.append("stage = $stage")
+        more["stage"] = filters.stage
+    if filters.verdict and kind in ("samples", "evals"):
+        where.append("verdicts[1].verdict = $verdict" if kind == "samples" else "verdict = $verdict")
+        more["verdict"] = filters.verdict
+    if filters.reason and kind == "samples":
+        where.append("kept" if filters.reason == "kept" else "drop_reason = $reason")
+        if filters.reason != "kept":
+            more["reason"] = filters.reason
+    if filters.source:
+        if kind in ("sft", "problems"):
+            where.append("source = $source")
+        else:
+            parent = problems_parent(cat, ds.name, version)
+            if parent is None:
+                raise NotFound(f"{ds.name}@v{version} names no problems version: it cannot be filtered by source")
+            pview, pparams = parent[0].view(parent[1])
+            inner = pview.replace("$version", "$problems_version")
+            where.append(f"problem_id IN (SELECT problem_id FROM {inner} AND source = $source)"
+                         if pparams else f"problem_id IN (SELECT problem_id FROM {inner} WHERE source = $source)")
+            if pparams:
+                more["problems_version"] = pparams["version"]
+        more["source"] = filters.source
+    if filters.q and kind in TEXT:
+        id_column = "sample_id" if kind in ("samples", "sft") else "problem_id"
+        where.append(f"(strpos(lower({TEXT[kind]}), lower($q)) > 0 OR {id_column} = $q)")
+        more["q"] = filters.q
+    sql = f"SELECT {', '.join(columns)} FROM {view}"
+    if where:
+        sql += (" AND " if params else " WHERE ") + " AND ".join(where)
+    sql += f" LIMIT {PAGE_ROWS + 1} OFFSET $offset"
+    more["offset"] = offset
+    found = cat.query(sql, more)
+    return found[:PAGE_ROWS], len(found) > PAGE_ROWS
+
+
+def searches(cat: Catalog, ds: Dataset, version: int, filters: Filters, offset: int,
+             per_page: int = 5) -> tuple[list[dict], bool]:
+    """A tree version: one page of its searches (one per problem and stage), each with its nodes."""
+    view, params = ds.view(version)
+    glue = " AND " if params else " WHERE "
+    where, more = "", dict(params)
+    if filters.stage:
+        where, more["stage"] = glue + "stage = $stage", filters.stage
+    if filters.q:
+        where += (" AND " if where or params else " WHERE ") + "(problem_id = $q OR strpos(lower(step), lower($q)) > 0)"
+        more["q"] = filters.q
+    keys = cat.query(f"SELECT search_key, any_value(problem_id) AS problem_id, any_value(strategy) AS strategy, "
+                     f"any_value(stage) AS stage, count(*) AS nodes, max(score) AS best FROM {view}{where} "
+                     f"GROUP BY search_key ORDER BY problem_id, search_key LIMIT {per_page + 1} OFFSET $offset",
+                     {**more, "offset": offset})
+    has_more, keys = len(keys) > per_page, keys[:per_page]
+    if not keys:
+        return [], False
+    nodes = cat.query(f"SELECT * FROM {view}{glue}list_contains($keys, search_key) ORDER BY depth, node_id",
+                      {**params, "keys": [k["search_key"] for k in keys]})
+    for key in keys:
+        key["tree"] = [n for n in nodes if n["search_key"] == key["search_key"]]
+    return keys, has_more
+
+
+def rejects(cat: Catalog, ds: Dataset, version: int, limit: int = 20) -> list[dict]:
+    """The first rejected rows of the latest version (older versions' side tables have no view)."""
+    if version != ds.latest or "rejects" not in (ds.manifests[version].get("tables") or {}):
+        return []
+    return cat.query(f"SELECT source, row_index, reason, detail, left(raw, {SNIPPET}) AS raw "
+                     f"FROM {ident(ds.name + '_rejects')} LIMIT {limit}")
+
+
+def _select(cat: Catalog, ds: Dataset, view: str, wanted: list[str]) -> str:
+    """The wanted columns, NULL for those the view lacks (older schemas); the latest version's number
+    when the view is the latest version alone."""
+    have = cat.has_columns(view)
+    return ", ".join(c if c in have else f"{ds.latest} AS version" if c == "version" else f"NULL AS {c}"
+                     for c in wanted)
+
+
+def _served(ds: Dataset) -> str | None:
+    """The view holding every served version of ``ds`` (the latest alone when NAME_all is left out)."""
+    if ds.all_served:
+        return ds.name + "_all"
+    return ds.name if ds.latest in ds.manifests else None
+
+
+def problem(cat: Catalog, problem_id: str) -> dict[str, Any]:
+    """Everything the warehouse holds about one problem, per dataset and version."""
+    out: dict[str, Any] = {"problem": None, "in": [], "samples": [], "sft": {}, "evals": [], "trees": [], "prm": []}
+    for ds in cat.of_kind("problems"):
+        view = _served(ds)
+        if view is None:
+            continue
+        select = _select(cat, ds, view, ["version", "problem_id", "source", "split", "question", "gold_answer",
+                                         "gold_solution", "metadata"])
+        for row in cat.query(f"SELECT {select} FROM {ident(view)} WHERE problem_id = $p", {"p": problem_id}):
+            out["problem"] = out["problem"] or row
+            out["in"].append(f"{ds.name}@v{row['version']}")
+    sample_columns = ["version", "sample_id", "stage", "iteration", "sample_index", "completion", "reasoning",
+                      "answer_text", "extracted_answer", "finish_reason", "completion_tokens", "model", "verdicts",
+                      "correct", "kept", "drop_reason", "scores"]
+    for kind, key, columns, order in (
+        ("samples", "samples", sample_columns, "version, iteration, stage, sample_index"),
+        ("evals", "evals", ["version", "mode", "sample_index", "model", "completion", "extracted_answer", "gold_answer",
+                            "verdict", "correct", "finish_reason"], "version, mode, sample_index"),
+        ("prm", "prm", ["version", "prm_id", "sample_id", "steps", "labels", "soft_labels", "rollouts", "model"], "version"),
+        ("tree", "trees", ["version", "search_key", "strategy", "stage", "node_id", "parent_id", "depth", "step", "score",
+                           "visits", "value", "terminal", "selected", "answer", "sample_id"], "version, search_key, depth"),
+    ):
+        for ds in cat.of_kind(kind):
+            view = _served(ds)
+            if view is None:
+                continue
+            select = _select(cat, ds, view, columns)
+            found = cat.query(f"SELECT {select} FROM {ident(view)} WHERE problem_id = $p ORDER BY {order} "
+                              f"LIMIT {MAX_PROBLEM_ROWS}", {"p": problem_id})
+            out[key] += [{"dataset": ds.name, **row} for row in found]
+    for ds in cat.of_kind("sft"):
+        view = _served(ds)
+        if view is None:
+            continue
+        select = _select(cat, ds, view, ["version", "sample_id"])
+        for row in cat.query(f"SELECT {select} FROM {ident(view)} WHERE problem_id = $p", {"p": problem_id}):
+            out["sft"].setdefault(row["sample_id"], []).append(f"{ds.name}@v{row['version']}")
+    if out["problem"] is None and not any(out[k] for k in ("samples", "evals", "trees", "prm")):
+        raise NotFound(f"no problem {problem_id!r} in {cat.root}")
+    return out
+
+
+def diff(cat: Catalog, a: tuple[Dataset, int], b: tuple[Dataset, int], examples: int = 20) -> dict[str, Any]:
+    """Rows added, removed and changed from A to B (by each row's key), and problems added and removed."""
+    (da, va), (db, vb) = a, b
+    if da.kind != db.kind:
+        raise NotFound(f"{da.name}@v{va} holds {da.kind} rows and {db.name}@v{vb} {db.kind} rows: nothing to compare")
+    kind = da.kind
+    if kind not in KEYS:
+        raise NotFound(f"{kind} versions cannot be compared")
+    key = KEYS[kind]
+    state = STATE.get(kind, "NULL")
+    problem = "problem_id" if kind != "models" else "NULL"
+    view_a, params_a = da.view(va)
+    view_b, params_b = db.view(vb)
+    view_a = view_a.replace("$version", "$va")
+    view_b = view_b.replace("$version", "$vb")
+    params = {**({"va": va} if params_a else {}), **({"vb": vb} if params_b else {})}
+
+    def compute() -> dict[str, Any]:
+        side = "SELECT {key} AS k, {state} AS s, {problem} AS p FROM {view}"
+        sql = (f"WITH a AS ({side.format(key=key, state=state, problem=problem, view=view_a)}), "
+               f"b AS ({side.format(key=key, state=state, problem=problem, view=view_b)}), "
+               "j AS MATERIALIZED (SELECT a.k AS ak, b.k AS bk, a.s AS sa, b.s AS sb, coalesce(a.p, b.p) AS p "
+               "FROM a FULL JOIN b ON a.k = b.k) "
+               "SELECT count(*) FILTER (WHERE ak IS NULL) AS added, count(*) FILTER (WHERE bk IS NULL) AS removed, "
+               "count(*) FILTER (WHERE ak IS NOT NULL AND bk IS NOT NULL AND sa IS DISTINCT FROM sb) AS changed, "
+               "count(*) FILTER (WHERE ak IS NOT NULL AND bk IS NOT NULL) AS same_key, "
+               f"list_slice(list({{'key': bk, 'p': p}}) FILTER (WHERE ak IS NULL), 1, {examples}) AS added_keys, "
+               f"list_slice(list({{'key': ak, 'p': p}}) FILTER (WHERE bk IS NULL), 1, {examples}) AS removed_keys, "
+               f"list_slice(list({{'key': ak, 'p': p, 'from': sa, 'to': sb}}) FILTER (WHERE ak IS NOT NULL AND bk IS NOT NULL "
+               f"AND sa IS DISTINCT FROM sb), 1, {examples}) AS changed_rows, "
+               "(SELECT count(*) FROM (SELECT p FROM j GROUP BY p HAVING count(ak) = 0)) AS problems_added, "
+               "(SELECT count(*) FROM (SELECT p FROM j GROUP BY p HAVING count(bk) = 0)) AS problems_removed "
+               "FROM j")
+        found = cat.query(sql, params)[0]
+        if kind == "samples":  # drops per reason as the rows say (a regrade's manifest counts no drops)
+            reasons = [{r["drop_reason"]: r["n"] for r in cat.query(
+                f"SELECT drop_reason, count(*) AS n FROM {view} AND NOT kept GROUP BY ALL" if "$" in view else
+                f"SELECT drop_reason, count(*) AS n FROM {view} WHERE NOT kept GROUP BY ALL", side)}
+                for view, side in ((view_a, {"va": va} if params_a else {}), (view_b, {"vb": vb} if params_b else {}))]
+            found["drops"] = _changes(*reasons)
+        return found
+
+    summary = dict(cat.cached(("diff", da.name, va, db.name, vb), compute))
+    for key in ("added_keys", "removed_keys", "changed_rows"):
+        summary[key] = summary[key] or []
+    ma, mb = da.manifests[va], db.manifests[vb]
+    if "drops" not in summary:
+        summary["drops"] = _changes(ma.get("drops") or {}, mb.get("drops") or {})
+    counts_a, counts_b = ma.get("counts") or {}, mb.get("counts") or {}
+    shared = set(counts_a) & set(counts_b)  # a stage only one side counted says nothing about the other
+    summary["counts"] = _changes({k: counts_a[k] for k in shared}, {k: counts_b[k] for k in shared})
+    summary["rows"] = ((ma.get("tables") or {}).get(kind, 0), (mb.get("tables") or {}).get(kind, 0))
+    summary["key"] = KEYS.get(kind, "row hash")
+    summary["state"] = STATE.get(kind)
+    return summary
+
+
+def _changes(a: dict, b: dict) -> list[tuple[str, int, int, int]]:
+    return [(str(k), a.get(k, 0), b.get(k, 0), b.get(k, 0) - a.get(k, 0)) for k in sorted(set(a) | set(b), key=str)]
