@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from schemas.errors import StarmillError
+from schemas.model_folder import ModelFolderError, check_model_folder
 
 TRAINING_MANIFEST = "starmill_training.json"  # what starmill.training writes next to the weights
 IGNORE = -100
@@ -38,15 +39,17 @@ def training_manifest(model: str) -> dict[str, Any]:
 
 
 def check_head(model: str, task: str) -> None:
-    """A clear error when the folder ``model`` holds no model of ``task``'s kind (read from its config.json;
-    nothing is loaded). A name that is no local folder is left to the loader."""
-    folder = Path(model)
-    if not folder.is_dir():
-        return
+    """A clear error when ``model`` is no folder holding a loadable model of ``task``'s kind (read from its
+    files; nothing is loaded or run): a reward model is a local folder `starmill train` wrote."""
+    folder = Path(model).expanduser()
+    if not folder.exists():
+        raise RewardModelError(f"scorer {task!r}: model folder {model!r} does not exist (give the folder "
+                               f"`starmill train --task {task} --output DIR` wrote)")
     try:
+        check_model_folder(model, f"scorer {task!r}: model")
         config = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError):
-        raise RewardModelError(f"scorer {task!r}: {model} holds no model (no readable config.json)") from None
+    except ModelFolderError as exc:
+        raise RewardModelError(str(exc)) from None
     suffix, kind = HEADS[task]
     architectures = config.get("architectures") or []
     if not any(str(a).endswith(suffix) for a in architectures):
@@ -72,8 +75,8 @@ def _load(model: str, task: str):
     check_head(model, task)
     auto = AutoModelForSequenceClassification if task == "orm" else AutoModelForTokenClassification
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model)
-        loaded = auto.from_pretrained(model, dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=False)
+        loaded = auto.from_pretrained(model, dtype=torch.float32, trust_remote_code=False, use_safetensors=True)
     except (OSError, ValueError) as exc:
         raise RewardModelError(f"scorer {task!r}: model {model!r} could not be loaded: "
                                f"{str(exc).splitlines()[0]}") from None

@@ -189,8 +189,8 @@ def main() -> None:
     if args.init_from:
         from transformers import AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(args.init_from)
-        model = LlamaForCausalLM.from_pretrained(args.init_from, dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(args.init_from, trust_remote_code=False)
+        model = LlamaForCausalLM.from_pretrained(args.init_from, dtype=torch.float32, use_safetensors=True)
     else:
         tokenizer = build_tokenizer([c for m, c, q in data[:20000]] + [m[-1]["content"] for m, c, q in data[:20000]])
         model = LlamaForCausalLM(_config(tokenizer))

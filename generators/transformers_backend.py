@@ -16,10 +16,18 @@ from generators.base import (
 from generators.weights import check_model_path, model_revision
 
 
+DTYPES = ("auto", "bf16", "bfloat16", "float16", "float32", "fp32")
+
+
+def check_dtype(dtype: str) -> None:
+    if dtype not in DTYPES:
+        raise SettingsError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
+
+
 class TransformersBackend:
     def __init__(self, model: str, *, revision: str | None = None, dtype: str = "auto", device: str | None = None,
                  batch_size: int = 64, trust_remote_code: bool = False) -> None:
-        check_model_path(model)
+        check_model_path(model, trust_remote_code=trust_remote_code)
         import torch
         import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -31,13 +39,13 @@ class TransformersBackend:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtypes = {"auto": "auto", "bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16,
                   "float32": torch.float32, "fp32": torch.float32}
-        if dtype not in dtypes:
-            raise SettingsError(f"dtype must be one of {sorted(dtypes)}, got {dtype!r}")
+        check_dtype(dtype)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model, revision=revision, trust_remote_code=trust_remote_code)
             self.model = AutoModelForCausalLM.from_pretrained(
-                model, revision=revision, dtype=dtypes[dtype], trust_remote_code=trust_remote_code).to(self.device)
-        except OSError as exc:
+                model, revision=revision, dtype=dtypes[dtype], trust_remote_code=trust_remote_code,
+                use_safetensors=True).to(self.device)  # never a pickle: loading one can run code
+        except (OSError, ValueError) as exc:
             raise SettingsError(f"could not load model {model!r}: {str(exc).splitlines()[0]}") from None
         self.model.eval()
         self.tokenizer.padding_side = "left"

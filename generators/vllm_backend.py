@@ -47,7 +47,7 @@ class VLLMBackend:
         progress: bool = False,
         **engine_kwargs: Any,
     ) -> None:
-        check_model_path(model)
+        check_model_path(model, trust_remote_code=bool(engine_kwargs.get("trust_remote_code")))
         vllm = import_vllm()
         from vllm.platforms import current_platform
 

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from generators.base import SettingsError
+from schemas.model_folder import ModelFolderError, check_model_folder
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
 FULL_HASH_LIMIT = 2 << 30  # bytes; above this only a sample of each file is hashed
@@ -47,12 +48,14 @@ def snapshot_revision(model_dir: str | Path) -> str | None:
     return None
 
 
-def check_model_path(model: str) -> None:
-    """Fail fast on a local path that does not exist (a hub id like ``org/name`` passes)."""
-    if Path(model).expanduser().exists():
-        return
-    if model.startswith(("/", "./", "../", "~")) or model.count("/") > 1:
-        raise SettingsError(f"model path {model!r} does not exist")
+def check_model_path(model: str, trust_remote_code: bool = False) -> None:
+    """Fail fast on a local path that is no loadable model folder (missing, no config.json, pickle or
+    truncated weights, remote code not opted into); a hub id like ``org/name`` passes."""
+    try:
+        check_model_folder(model, trust_remote_code=trust_remote_code,
+                           remote_code_hint=" (set trust_remote_code: true in teacher.options if you trust it)")
+    except ModelFolderError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def model_revision(model: str) -> str | None:

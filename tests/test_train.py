@@ -98,7 +98,7 @@ def test_train_bad_input_is_one_error_line(make_sft_version, tmp_path, capsys):
     (tmp_path / "exists").mkdir()
     cases = [
         (["empty", "--base", TEACHER], "has no rows to train on"),
-        ([ref, "--base", str(tmp_path / "no-such-model")], "could not be loaded"),
+        ([ref, "--base", str(tmp_path / "no-such-model")], "does not exist"),
         ([ref, "--base", TEACHER, "--set", "train.nope=1"], "unknown training setting 'nope'"),
         ([ref, "--base", TEACHER, "--set", "train.lr=abc"], "train.lr:"),
         ([ref, "--base", TEACHER, "--set", "train.max_steps=1e23"], "train.max_steps:"),

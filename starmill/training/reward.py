@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from filters import reward_models as rm
-from generators.registry import resolve_model
 from starmill.training.reward_data import orm_pairs, prm_rows
 from starmill.training.settings import TrainError, TrainSettings
-from starmill.training.sft import TrainResult, _partial, _plan, trainer_args, write_output
+from starmill.training.sft import TrainResult, _partial, _plan, check_base, trainer_args, write_output
 
 TASKS = ("orm", "prm")
 LABELS = {0: "bad", 1: "good"}  # the PRM's two classes; the scorers read P(good), the last one
@@ -33,15 +32,15 @@ def _load_base(base: str, task: str):
     import torch
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
 
-    path = resolve_model(base)
+    path = check_base(base)
+    safe = {"dtype": torch.float32, "trust_remote_code": False, "use_safetensors": True}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
         if task == "orm":
-            model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=torch.float32)
+            model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, **safe)
         else:
             model = AutoModelForTokenClassification.from_pretrained(path, num_labels=2, id2label=LABELS,
-                                                                    label2id={v: k for k, v in LABELS.items()},
-                                                                    dtype=torch.float32)
+                                                                    label2id={v: k for k, v in LABELS.items()}, **safe)
     except (OSError, ValueError) as exc:
         raise TrainError(f"base model {base!r} could not be loaded: {str(exc).splitlines()[0]} "
                          "(give a local model folder, or a Hub id when the Hub is reachable)") from None

@@ -18,6 +18,7 @@ from typing import Any
 
 from generators.registry import model_identity, resolve_model
 from generators.weights import weights_hash
+from schemas.model_folder import ModelFolderError, check_model_folder
 from starmill.training.data import training_rows
 from starmill.training.plot import plot_loss
 from starmill.training.settings import TrainError, TrainSettings
@@ -32,14 +33,25 @@ class TrainResult:
     manifest: dict[str, Any]
 
 
+def check_base(base: str) -> str:
+    """The path or Hub id to load ``base`` from, once its folder looks loadable (nothing is run)."""
+    path = resolve_model(base)
+    try:
+        check_model_folder(path, "base model")
+    except ModelFolderError as exc:
+        raise TrainError(str(exc)) from None
+    return path
+
+
 def _load_base(base: str):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    path = resolve_model(base)
+    path = check_base(base)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)  # bf16 is autocast's job
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, trust_remote_code=False,
+                                                     use_safetensors=True)  # bf16 is autocast's job
     except (OSError, ValueError) as exc:
         raise TrainError(f"base model {base!r} could not be loaded: {str(exc).splitlines()[0]} "
                          "(give a local model folder, or a Hub id when the Hub is reachable)") from None
