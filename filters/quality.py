@@ -54,6 +54,17 @@ class SampleFilter:
 
 
 FILTERS: Registry[SampleFilter] = Registry("filter")
+MAX_CHARS = 10_000_000  # the longest bound a length filter takes (a completion of millions of characters is no rationale)
+
+
+def bounded(where: str, value: Any, low: float, high: float, integer: bool = True) -> Any:
+    """``value`` when it is a number (an integer when ``integer``; never a bool) from ``low`` to ``high``,
+    else a ValueError naming ``where``."""
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+        what = "an integer" if integer else "a number"
+        raise ValueError(f"{where} must be {what} from {low} to {high}, got {value!r}")
+    return value
 
 
 @FILTERS.register
@@ -77,7 +88,11 @@ class Length(SampleFilter):
     name = "length"
 
     def __init__(self, min_chars: int = 1, max_chars: int = 8000):
-        self.min_chars, self.max_chars = min_chars, max_chars
+        self.min_chars = bounded("filter 'length': min_chars", min_chars, 0, MAX_CHARS)
+        self.max_chars = bounded("filter 'length': max_chars", max_chars, 1, MAX_CHARS)
+        if min_chars > max_chars:
+            raise ValueError(f"filter 'length': min_chars ({min_chars}) is above max_chars ({max_chars}): every "
+                             "sample would be dropped")
 
     def reason(self, sample, problem):
         size = len(sample.output_text().strip())
@@ -108,7 +123,8 @@ class MixedLanguage(SampleFilter):
     name = "mixed_language"
 
     def __init__(self, min_letters: int = 8, max_share: float = 0.05):
-        self.min_letters, self.max_share = min_letters, max_share
+        self.min_letters = bounded("filter 'mixed_language': min_letters", min_letters, 0, MAX_CHARS)
+        self.max_share = bounded("filter 'mixed_language': max_share", max_share, 0, 1, integer=False)
 
     def reason(self, sample, problem):
         counts = Counter(s for s in map(_script, sample.output_text()) if s is not None)

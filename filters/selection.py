@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from dataclasses import replace
 from typing import Any, Callable, ClassVar, Iterable, Sequence
 
-from filters.quality import FilterContext, SampleFilter, get_filter
+from filters.quality import FilterContext, SampleFilter, bounded, get_filter
 from schemas import ProblemRecord, SampleRecord
 from schemas.registry import Registry
 from schemas.samples import Stage
@@ -144,6 +144,20 @@ class Selector:
 SELECTORS: Registry[Selector] = Registry("selector")
 
 
+MAX_K = 1_000_000  # the most samples a selector keeps per problem (config bounds selection.k tighter)
+
+
+def distinct_options(selector: str, k: Any, near_duplicate_threshold: Any) -> tuple[int, float]:
+    """``(k, near_duplicate_threshold)`` checked: k from 1, the threshold in (0, 1]."""
+    k = bounded(f"selector {selector!r}: k", k, 1, MAX_K)
+    threshold = bounded(f"selector {selector!r}: near_duplicate_threshold", near_duplicate_threshold, 0, 1,
+                        integer=False)
+    if threshold == 0:
+        raise ValueError(f"selector {selector!r}: near_duplicate_threshold must be above 0 (0 calls every pair "
+                         "of samples a duplicate)")
+    return k, threshold
+
+
 class _Distinct:
     """Up to k samples of ``candidates`` in order, none a duplicate or near duplicate of another kept one
     (or of one in ``before``); the reason of each that is not kept."""
@@ -214,7 +228,7 @@ class DistinctCorrect(Selector):
     takes_before = True
 
     def __init__(self, k: int = 2, near_duplicate_threshold: float = 0.9):
-        self.k, self.near_duplicate_threshold = k, near_duplicate_threshold
+        self.k, self.near_duplicate_threshold = distinct_options(self.name, k, near_duplicate_threshold)
 
     def select(self, samples, before=()):
         marked = _alive(samples)
@@ -231,7 +245,7 @@ class Majority(Selector):
     name = "majority"
 
     def __init__(self, k: int = 2, near_duplicate_threshold: float = 0.9):
-        self.k, self.near_duplicate_threshold = k, near_duplicate_threshold
+        self.k, self.near_duplicate_threshold = distinct_options(self.name, k, near_duplicate_threshold)
 
     def select(self, samples, before=()):
         marked = _alive(samples)
@@ -251,7 +265,8 @@ class BestOfN(Selector):
     name = "best_of_n"
 
     def __init__(self, k: int = 2, scorer: str = "steps", near_duplicate_threshold: float = 0.9):
-        self.scorer, self.k, self.near_duplicate_threshold = scorer, k, near_duplicate_threshold
+        self.scorer = scorer
+        self.k, self.near_duplicate_threshold = distinct_options(self.name, k, near_duplicate_threshold)
 
     def select(self, samples, before=()):
         marked = _alive(samples)
@@ -270,7 +285,8 @@ class WeightedBestOfN(Selector):
     name = "weighted_best_of_n"
 
     def __init__(self, k: int = 2, scorer: str = "steps", near_duplicate_threshold: float = 0.9):
-        self.scorer, self.k, self.near_duplicate_threshold = scorer, k, near_duplicate_threshold
+        self.scorer = scorer
+        self.k, self.near_duplicate_threshold = distinct_options(self.name, k, near_duplicate_threshold)
 
     def select(self, samples, before=()):
         marked = _alive(samples)

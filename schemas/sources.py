@@ -6,13 +6,22 @@ warehouse's readers turn one into problems (``warehouse.sources``).
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 MAX_CHARS = 32_000  # default longest question or answer (source.max_chars); longer rows: too_long
 
 AnswerFormat = Literal["plain", "gsm8k", "boxed"]
+
+
+def _not_a_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("Input should be a valid integer, not true or false")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_not_a_bool)]  # digits as text pass (eval's procedural:n=8), a bool never
 
 
 class Preset(BaseModel):
@@ -43,8 +52,8 @@ class GymSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     tasks: dict[str, float] = Field(..., description="task name -> weight (share of size)")
-    size: int = Field(100, ge=1, le=GYM_MAX_SIZE, description="problems over all tasks")
-    seed: int = Field(0, description="the same seed gives the same problems")
+    size: Int = Field(100, ge=1, le=GYM_MAX_SIZE, description="problems over all tasks")
+    seed: Int = Field(0, description="the same seed gives the same problems")
     config: dict[str, dict[str, Any]] = Field(default_factory=dict, description="task name -> its config options")
 
     @field_validator("tasks")
@@ -60,9 +69,9 @@ class GymSpec(BaseModel):
 
 class ProceduralSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    n: int = Field(200, ge=0, le=10_000_000, description="number of problems")
-    seed: int = Field(0, ge=-(2**63), le=2**63 - 1, description="the same seed gives the same problems")
-    difficulty: int = Field(1, ge=1, le=5, description="1: one + or - on numbers to 20 … 5: 3-5 steps with * and /")
+    n: Int = Field(200, ge=0, le=10_000_000, description="number of problems")
+    seed: Int = Field(0, ge=-(2**63), le=2**63 - 1, description="the same seed gives the same problems")
+    difficulty: Int = Field(1, ge=1, le=5, description="1: one + or - on numbers to 20 … 5: 3-5 steps with * and /")
 
 
 class SourceSpec(BaseModel):
@@ -82,11 +91,11 @@ class SourceSpec(BaseModel):
     hub_config: str | None = None
     revision: str | None = None
     license: str | None = Field(None, description="the source's license, carried to dataset cards")
-    limit: int | None = Field(None, ge=1, description="read at most this many rows")
-    max_chars: int = Field(MAX_CHARS, ge=1, le=10_000_000, description="longest question (or answer) in "
+    limit: Int | None = Field(None, ge=1, description="read at most this many rows")
+    max_chars: Int = Field(MAX_CHARS, ge=1, le=10_000_000, description="longest question (or answer) in "
                            "characters; a longer row is rejected as too_long")
-    require_answer: bool = Field(True, description="reject rows without an answer; false keeps them with an "
-                                 "empty gold answer (for self-consistency pseudo-labels)")
+    require_answer: StrictBool = Field(True, description="reject rows without an answer; false keeps them with an "
+                                       "empty gold answer (for self-consistency pseudo-labels)")
     procedural: ProceduralSpec = Field(default_factory=ProceduralSpec)
     verifiers: list[str | dict[str, Any]] = Field(default_factory=lambda: ["math"], min_length=1, max_length=8,
                                                  description="verifiers that grade this source's samples, by "
@@ -94,8 +103,8 @@ class SourceSpec(BaseModel):
     answer_form: str | None = Field(None, description="the answer form every problem asks for (reduced, "
                                     "factored, sig_figs:N, decimal_places:N, exact, case_sensitive, ordered)")
     answer_form_field: str = Field("answer_form", description="metadata field that declares a problem's own form")
-    keep_unparseable_gold: bool = Field(False, description="keep rows whose gold the primary verifier can't "
-                                        "read (they can never be selected) instead of rejecting them")
+    keep_unparseable_gold: StrictBool = Field(False, description="keep rows whose gold the primary verifier can't "
+                                              "read (they can never be selected) instead of rejecting them")
     reasoning_gym: GymSpec | None = Field(None, description="reasoning-gym tasks (uri 'reasoning_gym', "
                                           "needs starmill[gym])")
 

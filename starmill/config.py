@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator, model_validator,
+)
 
 from schemas.errors import StarmillError, StarmillWarning
 from starmill.training.settings import TrainSettings
@@ -67,19 +69,19 @@ class PromptConfig(_Strict):
 class SearchConfig(_Strict):
     """A tree search's settings (``sampling.strategy`` beam, dvts or mcts; unused otherwise)."""
 
-    beam_width: int = Field(4, ge=1, le=MAX_N, description="beam: partial paths kept per depth (B)")
-    expansions: int = Field(4, ge=1, le=MAX_N, description="steps sampled per expanded node (M)")
-    max_depth: int = Field(8, ge=1, le=1000, description="most steps per path")
-    subtrees: int = Field(4, ge=1, le=MAX_N, description="dvts: independent subtrees")
-    simulations: int = Field(8, ge=1, le=MAX_N * 16, description="mcts: select-expand-rollout rounds")
+    beam_width: StrictInt = Field(4, ge=1, le=MAX_N, description="beam: partial paths kept per depth (B)")
+    expansions: StrictInt = Field(4, ge=1, le=MAX_N, description="steps sampled per expanded node (M)")
+    max_depth: StrictInt = Field(8, ge=1, le=1000, description="most steps per path")
+    subtrees: StrictInt = Field(4, ge=1, le=MAX_N, description="dvts: independent subtrees")
+    simulations: StrictInt = Field(8, ge=1, le=MAX_N * 16, description="mcts: select-expand-rollout rounds")
     c_uct: float = Field(1.0, ge=0, le=100, description="mcts: exploration weight of UCT")
     widening: float = Field(0.0, ge=0, le=1, description="mcts: progressive widening exponent α (a node gets "
                             "more children while it has fewer than expansions × visits^α); 0: off")
     scorer: StepSpec = Field(default_factory=lambda: StepSpec(name="steps"), description="the path scorer that "
                              "guides the search (steps: the symbolic step checker; a reward model)")
     delimiter: str = Field("\n", min_length=1, max_length=64, description="what ends a step (the stop string)")
-    step_tokens: int | None = Field(None, ge=1, le=1_000_000, description="most tokens per step; default "
-                                    "sampling.max_tokens")
+    step_tokens: StrictInt | None = Field(None, ge=1, le=1_000_000, description="most tokens per step; default "
+                                          "sampling.max_tokens")
     reward: Literal["score", "score_and_answer"] = Field("score_and_answer", description="mcts: the reward "
                                                          "backed up (the score, or the score times the gold "
                                                          "answer's check; eval always uses the score)")
@@ -105,20 +107,20 @@ TREE_STRATEGIES = ("beam", "dvts", "mcts")
 
 
 class SamplingConfig(_Strict):
-    n: int = Field(4, ge=1, le=MAX_N, description="rationales per problem")
+    n: StrictInt = Field(4, ge=1, le=MAX_N, description="rationales per problem")
     temperature: float = Field(0.7, ge=0, le=100)
     top_p: float = Field(1.0, gt=0, le=1)
-    top_k: int = Field(-1, ge=-1, le=1_000_000)
-    max_tokens: int = Field(128, ge=1, le=1_000_000)
-    seed: int = Field(0, ge=-SEED_MAX, le=SEED_MAX, description="base seed; each request's seed derives "
-                      "from it and the request")
+    top_k: StrictInt = Field(-1, ge=-1, le=1_000_000)
+    max_tokens: StrictInt = Field(128, ge=1, le=1_000_000)
+    seed: StrictInt = Field(0, ge=-SEED_MAX, le=SEED_MAX, description="base seed; each request's seed derives "
+                            "from it and the request")
     strategy: str = Field("independent", description="generation strategy of the rationale stage")
-    logprobs: int | None = Field(None, ge=1, le=20, description="store the teacher's top-k token logprobs (and "
-                                 "its token ids) per completion token in samples and sft, for logit distillation")
-    until_verified: int | None = Field(None, ge=1, le=MAX_N, description="adaptive budget: sample each problem "
-                                       "in rounds of n until this many distinct correct rationales are kept")
-    max_samples: int | None = Field(None, ge=1, le=MAX_N * 16, description="adaptive budget: most rationales "
-                                    "per problem over all rounds (needs until_verified)")
+    logprobs: StrictInt | None = Field(None, ge=1, le=20, description="store the teacher's top-k token logprobs (and "
+                                       "its token ids) per completion token in samples and sft, for logit distillation")
+    until_verified: StrictInt | None = Field(None, ge=1, le=MAX_N, description="adaptive budget: sample each problem "
+                                             "in rounds of n until this many distinct correct rationales are kept")
+    max_samples: StrictInt | None = Field(None, ge=1, le=MAX_N * 16, description="adaptive budget: most rationales "
+                                          "per problem over all rounds (needs until_verified)")
     search: SearchConfig = Field(default_factory=SearchConfig, description="tree search settings (strategy "
                                  "beam, dvts or mcts)")
 
@@ -148,8 +150,8 @@ class SamplingConfig(_Strict):
 
 
 class RationalizationConfig(_Strict):
-    enabled: bool = True
-    attempts: int = Field(2, ge=1, le=MAX_N, description="R: hinted attempts per unsolved problem")
+    enabled: StrictBool = True
+    attempts: StrictInt = Field(2, ge=1, le=MAX_N, description="R: hinted attempts per unsolved problem")
     strategy: str = Field("hinted", description="generation strategy of the rationalization stage")
 
     @field_validator("strategy")
@@ -193,7 +195,7 @@ DEFAULT_SELECTOR = {"name": "distinct_correct", "near_duplicate_threshold": 0.9}
 
 
 class SelectionConfig(_Strict):
-    k: int = Field(2, ge=1, le=MAX_N, description="most rationales kept per problem")
+    k: StrictInt = Field(2, ge=1, le=MAX_N, description="most rationales kept per problem")
     filters: list[StepSpec] = Field(default_factory=lambda: [StepSpec.model_validate(f) for f in DEFAULT_FILTERS],
                                     max_length=100, description="per-sample filters, in order")
     selector: StepSpec = Field(default_factory=lambda: StepSpec.model_validate(DEFAULT_SELECTOR),
@@ -223,10 +225,17 @@ class SelectionConfig(_Strict):
 class FilterConfig(_Strict):
     """The old ``filters:`` section (deprecated: ``selection.filters`` and ``selection.selector``)."""
 
-    min_chars: int = Field(1, ge=0, le=10_000_000, description="shortest completion kept")
-    max_chars: int = Field(8000, ge=1, le=10_000_000, description="longest completion kept")
+    min_chars: StrictInt = Field(1, ge=0, le=10_000_000, description="shortest completion kept")
+    max_chars: StrictInt = Field(8000, ge=1, le=10_000_000, description="longest completion kept")
     near_duplicate_threshold: float = Field(0.9, gt=0, le=1, description="Jaccard of 5-gram shingles")
-    mixed_language: bool = Field(True, description="drop completions that mix writing systems")
+    mixed_language: StrictBool = Field(True, description="drop completions that mix writing systems")
+
+    @model_validator(mode="after")
+    def _range(self) -> "FilterConfig":
+        if self.min_chars > self.max_chars:
+            raise ValueError(f"min_chars ({self.min_chars}) is above max_chars ({self.max_chars}): every sample "
+                             "would be dropped")
+        return self
 
     def selection(self, k: int) -> dict[str, Any]:
         filters = ["truncated", {"name": "length", "min_chars": self.min_chars, "max_chars": self.max_chars},
@@ -236,22 +245,22 @@ class FilterConfig(_Strict):
 
 
 class SelfConsistencyConfig(_Strict):
-    enabled: bool = Field(False, description="label problems without a gold answer by majority vote")
+    enabled: StrictBool = Field(False, description="label problems without a gold answer by majority vote")
     threshold: float = Field(0.6, gt=0, le=1, description="share of samples the majority answer needs")
 
 
 class IterationEvalConfig(_Strict):
     source: str = Field(..., description="held-out problems: a problems version, procedural:n=…,seed=…,difficulty=…, "
                         "or a file")
-    n: int = Field(8, ge=0, le=MAX_N, description="samples per problem for pass@k and maj@k")
+    n: StrictInt = Field(8, ge=0, le=MAX_N, description="samples per problem for pass@k and maj@k")
     temperature: float = Field(0.7, ge=0, le=100)
-    max_tokens: int | None = Field(None, ge=1, le=1_000_000, description="default: sampling.max_tokens")
-    seed: int = Field(0, ge=-SEED_MAX, le=SEED_MAX)
+    max_tokens: StrictInt | None = Field(None, ge=1, le=1_000_000, description="default: sampling.max_tokens")
+    seed: StrictInt = Field(0, ge=-SEED_MAX, le=SEED_MAX)
     metric: str = Field("greedy_pass@1", description="what early stopping watches")
 
 
 class IterationConfig(_Strict):
-    count: int = Field(1, ge=1, le=100, description="K: STaR iterations")
+    count: StrictInt = Field(1, ge=1, le=100, description="K: STaR iterations")
     train: TrainSettings | None = Field(None, description="fine-tune the next model on each iteration's rows "
                                         "(the STaR outer loop); settings as in `starmill train`")
     train_from: Literal["base", "last"] = Field("base", description="base: restart from the configured teacher "
@@ -260,7 +269,7 @@ class IterationConfig(_Strict):
     resample: Literal["auto", "all", "unsolved"] = Field("auto", description="problems each iteration samples: "
                                                         "all (the paper), unsolved; auto: all when training")
     eval: IterationEvalConfig | None = Field(None, description="held-out evaluation of every model")
-    early_stop: bool = Field(True, description="stop when the held-out metric stops rising (needs eval)")
+    early_stop: StrictBool = Field(True, description="stop when the held-out metric stops rising (needs eval)")
     models: list[str] = Field(default_factory=list, max_length=100, description="teacher for iterations "
                               "2..K, one each")
     command: str | None = Field(None, description="shell command run between iterations to make the next "
@@ -269,15 +278,15 @@ class IterationConfig(_Strict):
 
 
 class CheckerConfig(_Strict):
-    workers: int = Field(1, ge=1, le=256, description="processes for the symbolic path")
+    workers: StrictInt = Field(1, ge=1, le=256, description="processes for the symbolic path")
     timeout: float = Field(5.0, gt=0, le=3600, description="hard time limit per symbolic check, seconds")
 
 
 class RunnerConfig(_Strict):
     kind: Literal["thread", "dask", "ray"] = "thread"
-    shard_size: int = Field(16, ge=1, le=100_000, description="problems per generation task")
-    max_workers: int = Field(2, ge=1, le=1024, description="threads (thread runner)")
-    retries: int = Field(2, ge=0, le=100, description="retries of a failing shard")
+    shard_size: StrictInt = Field(16, ge=1, le=100_000, description="problems per generation task")
+    max_workers: StrictInt = Field(2, ge=1, le=1024, description="threads (thread runner)")
+    retries: StrictInt = Field(2, ge=0, le=100, description="retries of a failing shard")
     retry_delay_seconds: float = Field(1.0, ge=0, le=3600, description="first retry delay; doubles each retry")
     concurrency_limit: str | None = Field(None, description="Prefect global concurrency limit that "
                                           "generation tasks occupy (guards GPUs across flows)")
@@ -310,7 +319,7 @@ class RunConfig(_Strict):
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     scorers: list[StepSpec] = Field(default_factory=lambda: [StepSpec.model_validate(s) for s in DEFAULT_SCORERS],
                                     max_length=20, description="scorers whose scores every sample stores")
-    k: int | None = Field(None, ge=1, le=MAX_N, exclude=True, description="deprecated: selection.k")
+    k: StrictInt | None = Field(None, ge=1, le=MAX_N, exclude=True, description="deprecated: selection.k")
     filters: FilterConfig | None = Field(None, exclude=True, description="deprecated: selection.filters")
     self_consistency: SelfConsistencyConfig = Field(default_factory=SelfConsistencyConfig)
     iterations: IterationConfig = Field(default_factory=IterationConfig)
@@ -405,11 +414,37 @@ def parse_config(data: dict[str, Any] | None, origin: str = "config") -> RunConf
         raise ConfigError(f"{origin}: " + "; ".join(problems)) from None
 
 
+class DuplicateKey(yaml.YAMLError):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (plain YAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        lines: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *alias` merges, it is no key
+                continue
+            key, line = self.construct_object(key_node, deep=deep), key_node.start_mark.line + 1
+            try:
+                if key in lines:
+                    where = f"line {line}" if lines[key] == line else f"lines {lines[key]} and {line}"
+                    raise DuplicateKey(f"key {key!r} is given twice in one mapping ({where})")
+                lines[key] = line
+            except TypeError:  # an unhashable key: the constructor reports it
+                continue
+        return super().construct_mapping(node, deep=deep)
+
+
 def _yaml(text: str, origin: str) -> Any:
-    """``yaml.safe_load`` with every way it can fail as one ``ConfigError``, and a bound on the size
-    of what it built (aliases expanded), so a YAML bomb is refused instead of validated."""
+    """``yaml.safe_load`` (a key given twice refused) with every way it can fail as one ``ConfigError``,
+    and a bound on the size of what it built (aliases expanded), so a YAML bomb is refused instead of
+    validated."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except DuplicateKey as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{origin} is not valid YAML: {str(exc).splitlines()[0]}") from None
     except RecursionError:

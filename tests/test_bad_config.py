@@ -12,8 +12,28 @@ NAME = "use lowercase letters, digits and _"
 @pytest.mark.parametrize("override,message", [
     ("sampling.n=[1", "--set sampling.n is not valid YAML"),
     ("sampling.n=1e23", "--set: sampling.n: Input should be a valid integer"),
-    ("sampling.n=1.0e+23", "--set: sampling.n: Unable to parse input string as an integer"),
-    ("sampling.n=2.0e+3", "--set: sampling.n: Input should be less than or equal to 1024"),
+    ("sampling.n=1.0e+23", "--set: sampling.n: Input should be a valid integer"),
+    ("sampling.n=2.0e+3", "--set: sampling.n: Input should be a valid integer"),  # strict: no floats
+    ("sampling.n=2000", "--set: sampling.n: Input should be less than or equal to 1024"),
+    ("sampling.n=true", "--set: sampling.n: Input should be a valid integer"),  # a bool is no count
+    ("selection.k=false", "--set: selection.k: Input should be a valid integer"),
+    ("rationalization.enabled=1", "--set: rationalization.enabled: Input should be a valid boolean"),
+    ("source.procedural.n=true", "--set: source.procedural.n: Input should be a valid integer, not true or false"),
+    ("iterations.train={max_steps: true}", "--set: iterations.train.max_steps: Input should be a valid integer, not"),
+    ("selection.filters=[{name: length, min_chars: 50, max_chars: 10}]",
+     "--set: selection: filter 'length': min_chars (50) is above max_chars (10): every sample would be dropped"),
+    ("selection.filters=[{name: length, max_chars: -5}]",
+     "--set: selection: filter 'length': max_chars must be an integer from 1 to 10000000, got -5"),
+    ("selection.filters=[{name: length, min_chars: 1.0e+99}]",
+     "--set: selection: filter 'length': min_chars must be an integer from 0 to 10000000, got 1e+99"),
+    ("selection.filters=[{name: length, max_chars: true}]",
+     "--set: selection: filter 'length': max_chars must be an integer from 1 to 10000000, got True"),
+    ("selection.filters=[{name: mixed_language, max_share: 7}]",
+     "--set: selection: filter 'mixed_language': max_share must be a number from 0 to 1, got 7"),
+    ("selection.selector={name: distinct_correct, near_duplicate_threshold: 0}",
+     "--set: selection: selector 'distinct_correct': near_duplicate_threshold must be above 0"),
+    ("selection.selector={name: distinct_correct, near_duplicate_threshold: -1}",
+     "--set: selection: selector 'distinct_correct': near_duplicate_threshold must be a number from 0 to 1"),
     ("sampling.temperature=.inf", "--set: sampling.temperature: Input should be a finite number"),
     ("sampling.temperature=.nan", "--set: sampling.temperature: Input should be a finite number"),
     ("sampling.max_tokens=99999999", "--set: sampling.max_tokens: Input should be less than or equal to 1000000"),
@@ -62,6 +82,10 @@ def billion_laughs() -> str:
     ("prompts:\n  template: /etc/passwd\n", ": prompts.template: unknown prompt template '/etc/passwd'"),
     ("datasets:\n  sft: ../evil\n", f": datasets.sft: bad dataset name '../evil': {NAME}"),
     ("k: " + "9" * 5000 + "\n", ": Exceeds the limit (4300 digits)"),
+    ("sampling:\n  n: 2\n  temperature: 0\n  n: 64\n", ": key 'n' is given twice in one mapping (lines 2 and 4)"),
+    ("source: {uri: procedural, uri: /etc/passwd}\n", ": key 'uri' is given twice in one mapping (line 1)"),
+    ("sampling:\n  n: true\n", ": sampling.n: Input should be a valid integer"),
+    ("filters:\n  min_chars: 50\n  max_chars: 10\n", ": filters: min_chars (50) is above max_chars (10)"),
 ])
 def test_bad_config_file_is_refused(tmp_path, content, message):
     path = tmp_path / "bad.yaml"
