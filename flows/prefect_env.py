@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 
+from schemas.errors import StarmillError
+
 DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
@@ -17,6 +19,22 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 def apply() -> None:
     for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)
+
+
+def quiet_user_errors() -> None:
+    """Prefect's console leaves out the record (and traceback) of a flow that failed with an error the
+    user can fix (a ``StarmillError``): the CLI prints it as one ``Error:`` line. Prefect's API log keeps it."""
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler) and _not_a_user_error not in handler.filters:
+            handler.addFilter(_not_a_user_error)
+
+
+def _not_a_user_error(record) -> bool:
+    return not (record.exc_info and isinstance(record.exc_info[1], StarmillError))
 
 
 def die_with_parent():

@@ -12,21 +12,29 @@ import generators.mcts  # noqa: E402,F401  registers the tree searches (beam, dv
 import generators.search  # noqa: E402,F401
 
 
-def load_backend(kind: str, model: str, **options: Any) -> Backend:
-    """A backend by kind; heavy engines are imported only here."""
+def backend_class(kind: str) -> type:
+    """The class of backend ``kind`` (its module imports its engine only when one is built)."""
     if kind == "transformers":
         from generators.transformers_backend import TransformersBackend
 
-        return TransformersBackend(model, **options)
+        return TransformersBackend
     if kind == "vllm":
         from generators.vllm_backend import VLLMBackend
 
-        return VLLMBackend(model, **options)
+        return VLLMBackend
     if kind == "openai":
         from generators.openai_backend import OpenAIBackend
 
+        return OpenAIBackend
+    raise SettingsError(f"unknown backend {kind!r}: use one of {', '.join(BACKENDS)}")
+
+
+def load_backend(kind: str, model: str, **options: Any) -> Backend:
+    """A backend by kind; heavy engines are imported only here."""
+    backend = backend_class(kind)
+    if kind == "openai":
         base_url = options.pop("base_url", None)
         if not base_url:
             raise SettingsError("the openai backend needs base_url (the server's /v1 URL)")
-        return OpenAIBackend(model, base_url, **options)
-    raise SettingsError(f"unknown backend {kind!r}: use one of {', '.join(BACKENDS)}")
+        return backend(model, base_url, **options)
+    return backend(model, **options)

@@ -1,6 +1,7 @@
 """One loaded backend per teacher per process, shared by every task that runs in it."""
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -9,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from generators.base import Backend
-from generators.weights import snapshot_revision, weights_hash
+from generators.base import Backend, SettingsError
+from generators.weights import check_model_path, snapshot_revision, weights_hash
 
 DEMO_ALIAS = "starmill/demo-teacher"
 DEMO_PATH = Path(__file__).resolve().parent / "demo_teacher"
@@ -21,6 +22,7 @@ LOAD_SECONDS: dict[str, float] = {}  # engine start-up (imports and weights) per
 _GENERATE_LOCKS: dict[str, threading.Lock] = {}
 _LOCK = threading.Lock()
 log = logging.getLogger(__name__)
+KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}  # of backend options
 
 
 def _key(teacher: dict[str, Any]) -> str:
@@ -52,6 +54,50 @@ def backend_for(teacher: dict[str, Any]) -> Backend:
                      teacher["backend"], teacher["model"], os.getpid(), LOAD_SECONDS[key],
                      os.environ.get("CUDA_VISIBLE_DEVICES", "unset"))
         return _BACKENDS[key]
+
+
+def check_teacher(teacher: dict[str, Any], where: str = "teacher") -> None:
+    """The teacher's settings checked without loading anything: a known backend, options it takes (of the
+    right kind: a number where its default is one), a loadable local model folder, a server for openai."""
+    from generators import BACKENDS, backend_class
+
+    kind, model, opts = teacher.get("backend"), str(teacher.get("model")), dict(teacher.get("options") or {})
+    if kind not in BACKENDS:
+        raise SettingsError(f"{where}: unknown backend {kind!r} (use one of {', '.join(BACKENDS)})")
+    params = inspect.signature(backend_class(kind)).parameters
+    known = {n: p for n, p in params.items() if n != "model" and p.kind != p.VAR_KEYWORD}
+    for name, value in opts.items():
+        param = known.get(name)
+        if param is None:
+            if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+                continue  # vLLM's engine arguments: vLLM checks them as it starts
+            raise SettingsError(f"{where}: the {kind} backend has no option {name!r} "
+                                f"(its options: {', '.join(sorted(known))})")
+        default = param.default
+        if isinstance(default, (bool, int, float, str)) and not _same_kind(value, default):
+            raise SettingsError(f"{where}: option {name} of the {kind} backend must be {KINDS[type(default)]} "
+                                f"(default {default!r}), got {value!r}")
+    if kind == "openai":
+        if not (teacher.get("base_url") or opts.get("base_url") or opts.get("base_urls")):
+            raise SettingsError(f"{where}: the openai backend needs base_url (the server's /v1 URL)")
+        return
+    if kind == "transformers":
+        from generators.transformers_backend import check_dtype
+
+        check_dtype(teacher.get("dtype") or "auto")
+    try:
+        check_model_path(resolve_model(model), trust_remote_code=opts.get("trust_remote_code") is True)
+    except SettingsError as exc:
+        raise SettingsError(f"{where}: {exc}") from None
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    """``value`` can stand where ``default`` does: a bool for a bool, a number (not a bool) for a number."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, (int, float)):
+        return isinstance(value, (int, float)) and (isinstance(default, float) or isinstance(value, int))
+    return isinstance(value, type(default))
 
 
 def use_backend(teacher: dict[str, Any], backend: Backend) -> None:

@@ -34,11 +34,13 @@ class LLMJudgeVerifier(Verifier):
     def __init__(self, *, model: str, backend: str = "transformers", base_url: str | None = None,
                  template: str = "llm_judge", max_tokens: int = 256, options: dict | None = None):
         from generators.prompts import get_template
+        from generators.registry import check_teacher
 
         self.template = get_template(template)
         self.version = f"1+{self.template.id}:{self.template.hash}"
         self.teacher = {"backend": backend, "model": model, "revision": None, "base_url": base_url,
                         "options": options or {}}
+        check_teacher(self.teacher, "judge")  # a missing folder or bad option now, not at the first verdict
         self.max_tokens = max_tokens
 
     def verify(self, problem: Any, output: str) -> Verdict:

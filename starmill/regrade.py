@@ -39,8 +39,13 @@ def _verifiers(names: Sequence[str], workers: int):
     for name in names:
         try:
             out.append(get_verifier(name, workers=workers) if name == "math" else get_verifier(name))
-        except (ValueError, TypeError) as exc:
+        except ValueError as exc:
             raise RegradeError(str(exc)) from None
+        except TypeError as exc:  # an option it needs that a bare name can't give (python's function)
+            reason = str(exc).split("() ", 1)[-1]
+            raise RegradeError(f"verifier {name!r} can't be built from its name alone ({reason}): --verifier "
+                               "takes names only; grade with it in a run (source.verifiers: [{name: "
+                               f"{name}, …}}])") from None
     return out
 
 

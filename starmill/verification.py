@@ -22,6 +22,6 @@ def build_verifiers(source, workers: int = 1, timeout: float = 5.0) -> list[Any]
                        "timeout": timeout, **options}
         try:
             out.append(get_verifier(name, **options))
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, StarmillError) as exc:
             raise StarmillError(f"source.verifiers: {name}: {exc}") from None
     return out

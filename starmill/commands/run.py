@@ -73,8 +73,12 @@ def command(config, warehouse, publish_partial, allow_partial, overrides, as_jso
     from starmill.config import apply_overrides, load_config
 
     cfg = apply_overrides(load_config(config), overrides)
+    from starmill.pipeline import preflight
+
+    preflight(cfg, warehouse, generate=not publish_partial)  # before Prefect: a mistake is one line, at once
     from flows.star import star_flow
 
+    prefect_env.quiet_user_errors()
     goodbye = farewell(config, warehouse, overrides)
     atexit.register(interrupts.stop_children_if_stopped)  # runs after Prefect's exit handlers (registered later)
     try:

@@ -6,14 +6,16 @@ publishes ``samples`` and ``sft`` with a typed run report.
     run.py      the run: config, warehouse, problems, ledger, key
     shards.py   shard jobs, their results, retries, the in-process mapper
     stream.py   grading and selection shard by shard; the spool on local disk
+    preflight.py checks made before anything is generated (source, teachers, judges, warehouse)
     models.py   the step between iterations (which teacher samples next)
     loop.py     the iterations and stages
     publish.py  the report, the versions, the summary
 """
 from starmill.pipeline.loop import MapStage, PartialRun, StarLoop, run_star
+from starmill.pipeline.preflight import preflight
 from starmill.pipeline.publish import summary_markdown
 from starmill.pipeline.run import Run, RunError, prepare
 from starmill.pipeline.shards import RetryPolicy, ShardJob, ShardResult, generate_shard, map_in_process
 
 __all__ = ["MapStage", "PartialRun", "RetryPolicy", "Run", "RunError", "ShardJob", "ShardResult", "StarLoop",
-           "generate_shard", "map_in_process", "prepare", "run_star", "summary_markdown"]
+           "generate_shard", "map_in_process", "preflight", "prepare", "run_star", "summary_markdown"]

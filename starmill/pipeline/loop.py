@@ -27,6 +27,7 @@ from schemas.report import FailedShard, IterationReport
 from starmill.config import TREE_STRATEGIES, RunConfig
 from starmill.pipeline.models import next_model
 from starmill.pipeline.publish import make_report, publish
+from starmill.pipeline.preflight import preflight
 from starmill.pipeline.run import Run, model_record, prepare
 from starmill.pipeline.shards import DONE, FAILED, MISSING, STOPPED, RetryPolicy, ShardJob, ShardResult, map_in_process
 from starmill.pipeline.stream import Spool, Tally
@@ -224,6 +225,7 @@ def run_star(config: RunConfig, warehouse: str | None = None, map_stage: MapStag
     """The whole STaR run: prepare, iterate, publish; the run summary (with the report). Without
     ``map_stage`` shards run one after another in this process."""
     started = time.perf_counter()
+    preflight(config, warehouse, generate=not publish_partial)
     run = prepare(config, warehouse)
     prepared = time.perf_counter() - started
     policy = RetryPolicy(config.runner.retries, config.runner.retry_delay_seconds)

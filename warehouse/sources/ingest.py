@@ -1,8 +1,10 @@
 """Turn a source into ``ProblemRecord``s and ``RejectRecord``s, and commit them as a version."""
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any, Iterator
@@ -39,24 +41,41 @@ def looks_local(uri: str) -> bool:
     return uri.startswith((".", "/", "~")) or Path(uri).suffix.lower() in LOCAL_SUFFIXES or not HUB_RE.match(uri)
 
 
+def check_source(spec: SourceSpec) -> None:
+    """A local source that can't be read, refused before anything runs; a Hub id is left to its loader."""
+    uri = spec.uri
+    if uri in ("procedural", "reasoning_gym"):
+        return
+    path = Path(uri).expanduser()
+    if path.is_file():
+        if path.suffix.lower() not in READERS:
+            raise SourceError(f"{uri}: unknown file type {path.suffix!r} (use one of {', '.join(READERS)})")
+        try:
+            path.open("rb").close()
+        except OSError as exc:
+            raise SourceError(f"source file {uri!r} can't be read: {exc.strerror or exc}") from None
+    elif path.is_dir():
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise SourceError(f"source folder {uri!r} can't be read: {os.strerror(errno.EACCES)}")
+    elif path.exists():
+        raise SourceError(f"source {uri!r} is not a regular file or folder")
+    elif looks_local(uri):
+        raise SourceError(f"source file {uri!r} not found (no such file or folder; for a Hub dataset "
+                          "write hf://OWNER/NAME)")
+
+
 def _rows(spec: SourceSpec) -> tuple[Iterator[RawRow], SourceEntry]:
+    check_source(spec)
     name, uri = source_name(spec), spec.uri
     path = Path(uri).expanduser()
     if path.is_file():
-        reader = READERS.get(path.suffix.lower())
-        if reader is None:
-            raise SourceError(f"{uri}: unknown file type {path.suffix!r} (use one of {', '.join(READERS)})")
+        reader = READERS[path.suffix.lower()]
         return reader(path), SourceEntry(name=name, uri=str(path.resolve()),
                                          fingerprint=lineage.file_fingerprint(path), license=spec.license)
     if path.is_dir():
         ds = readers.load_from_disk(path)
         return readers.read_datasets(ds), SourceEntry(name=name, uri=str(path.resolve()),
                                                       fingerprint=lineage.file_fingerprint(path), license=spec.license)
-    if path.exists():
-        raise SourceError(f"source {uri!r} is not a regular file or folder")
-    if looks_local(uri):
-        raise SourceError(f"source file {uri!r} not found (no such file or folder; for a Hub dataset "
-                          "write hf://OWNER/NAME)")
     dataset_id = uri.removeprefix("hf://")
     ds = readers.load_hub(dataset_id, spec.hub_config, spec.split, spec.revision)
     return readers.read_datasets(ds), SourceEntry(name=name, uri=f"hf://{dataset_id}",

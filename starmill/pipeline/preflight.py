@@ -1,0 +1,29 @@
+"""What a run checks before it generates anything (``starmill run`` before Prefect starts, ``run_star`` as
+it begins): the settings this machine can make wrong where the YAML is fine (a source file, a model
+folder, a backend option, a read-only warehouse), so a mistake is one error at once instead of a
+traceback after minutes of generation. Nothing is loaded, run or written."""
+from __future__ import annotations
+
+from starmill.config import RunConfig
+from starmill.pipeline.run import RunError
+
+
+def preflight(config: RunConfig, warehouse: str | None = None, generate: bool = True) -> None:
+    """Raise the first problem: the source, the teachers and judges (unless nothing is ``generate``d),
+    the warehouse. Scorers' model folders are checked as the config loads."""
+    from generators.registry import check_teacher
+    from starmill.verification import build_verifiers
+    from warehouse.root import not_writable
+    from warehouse.sources import check_source
+    from warehouse.storage import resolve_root
+
+    check_source(config.source)
+    if generate:
+        teacher = config.teacher.model_dump(mode="json")
+        check_teacher(teacher)
+        for i, model in enumerate(config.iterations.models):
+            check_teacher({**teacher, "model": model, "revision": None}, f"iterations.models[{i}]")
+        build_verifiers(config.source)  # a judge's model and options, a verifier's own settings
+    problem = not_writable(resolve_root(config.warehouse or warehouse))
+    if problem is not None:
+        raise RunError(problem)
