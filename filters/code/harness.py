@@ -38,6 +38,7 @@ OPEN_FILES = ("/dev/null", "/dev/urandom", "/dev/random", "/dev/zero", "/dev/std
 PLAIN_ATOMS = (int, float, complex, str, bytes, bool, type(None))
 PLAIN_CONTAINERS = (list, tuple, set, frozenset, dict)
 MAX_PLAIN_ITEMS = 1_000_000
+VOLATILE_SYS = ("stdin", "stdout", "stderr", "last_type", "last_value", "last_traceback", "ps1", "ps2")
 
 
 
@@ -233,12 +234,37 @@ def main():
         tests.append(tests_ns["check"])
     elif kind == "asserts":
         tests = [compile(text, f"<assert {n}>", "exec") for n, text in enumerate(spec["asserts"])]
-    watched = {}
-    for name in spec.get("imports") or ():
-        if name in sys.modules:
-            watched[name] = (sys.modules[name], dict(sys.modules[name].__dict__))
     if kind != "stdio":
         sys.stdout = sys.stderr = io.StringIO()
+    # The modules the gold code imports, their classes and functions, as they are now: the program must
+    # leave them as it found them (a patched math.isclose or Fraction.__eq__ fails every test).
+    module_dict, class_dict, module_type = type(sys).__dict__["__dict__"].__get__, type.__dict__["__dict__"].__get__, type(sys)
+    watched, seen = [], set()
+
+    def namespace(obj, category):
+        if category == "module":
+            return module_dict(obj)
+        if category == "class":
+            return class_dict(obj)
+        return {"code": obj.__code__, "defaults": obj.__defaults__, "kwdefaults": obj.__kwdefaults__}
+
+    for name in spec.get("imports") or ():
+        try:
+            __import__(name)
+        except BaseException:
+            continue
+        module = sys.modules.get(name)
+        if type(module) is not module_type or id(module) in seen:
+            continue
+        seen.add(id(module))
+        items = {k: v for k, v in module_dict(module).items() if not (name == "sys" and k in VOLATILE_SYS)}
+        watched.append((module, "module", items, name))
+        for value in list(items.values()):
+            category = "class" if isinstance(value, type) else "function" if type(value) is _function else None
+            if category and id(value) not in seen:
+                seen.add(id(value))
+                watched.append((value, category, dict(namespace(value, category)), None))
+    watched = [(obj, _type(obj), category, items, name) for obj, category, items, name in watched]
 
     sys.addaudithook(hook)  # from here on the program may be running
     try:
@@ -260,14 +286,17 @@ def main():
         except _Base:
             load = "load_error"
         results = run_tests(program_ns) if load == "ok" else [load] * n_tests
-    for name, (module, snapshot) in watched.items():
-        current = module.__dict__
-        intact = _modules.get(name) is module
-        for key, value in snapshot.items():
+    intact = True
+    for obj, kind_of, category, items, name in watched:
+        if _type(obj) is not kind_of or (name is not None and _modules.get(name) is not obj):
+            intact = False
+            continue
+        current = namespace(obj, category)
+        for key, value in items.items():
             if current.get(key, flags) is not value:
                 intact = False
-        if not intact:
-            results = ["tampered"] * n_tests
+    if not intact:
+        results = ["tampered"] * n_tests
     if _len(results) != n_tests:
         results = ["harness_error"] * n_tests
     reply = "".join(["t %d %s\n" % (n, results[n]) for n in _range(n_tests)]) + "end " + secret + "\n"
