@@ -235,3 +235,29 @@ def test_humaneval_canonical_solutions_are_correct_and_broken_ones_wrong():
     verdicts = list(verifier.verify_batch(broken))
     assert all(v.verdict == "wrong" for v in verdicts), [v.rule for v in verdicts if v.verdict != "wrong"]
     assert time.perf_counter() - started < 120
+
+
+def test_starmill_check_with_the_code_verifier(tmp_path, capsys):
+    from starmill.cli import main
+
+    source = tmp_path / "programs.jsonl"
+    source.write_text("\n".join([
+        json.dumps({"id": 1, "tests": ADD, "completion": f"```python\n{GOOD}```"}),
+        json.dumps({"id": 2, "tests": json.dumps({"kind": "stdio", "cases": [{"input": "2\n", "output": "4\n"}]}),
+                    "completion": "print(int(input()) * 3)"}),
+        "{not json",
+        json.dumps({"id": 3, "tests": {"kind": "functional"}, "completion": GOOD}),
+        json.dumps({"id": 4, "tests": ADD, "completion": "import sys\nsys.exit(0)"}),
+    ]) + "\n")
+    out_file = tmp_path / "graded.jsonl"
+    code = main(["check", str(source), "--verifier", "code", "--gold-field", "tests", "--pred-field", "completion",
+                 "--workers", "2", "-o", str(out_file)])
+    _, err = capsys.readouterr()
+    assert code == 1 and "line 3: not valid JSON" in err and "graded 4 records" in err
+    rows = [json.loads(line) for line in out_file.read_text().splitlines()]
+    assert [(r["id"], r["verdict"]["verdict"], r["verdict"]["rule"]) for r in rows] == [
+        (1, "correct", "passed"), (2, "wrong", "wrong_answer"), (3, "unparseable_gold", "bad_spec"), (4, "wrong", "exit")]
+    assert main(["check", "--verifier", "code", "--gold", json.dumps(ADD), "--pred", GOOD]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "correct"
+    assert main(["check", "--verifier", "code", "--steps", "--gold", "1", "--pred", "1"]) == 1
+    assert "--verifier grades with that verifier alone" in capsys.readouterr().err

@@ -34,8 +34,11 @@ NO_MARK_HINT = ("{n} of {total} predictions had no marked answer (\\boxed{{}}, '
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds per symbolic check.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Symbolic checks at once [default: CPUs, at most 4].")
 @click.option("--steps", is_flag=True, help="Also check every arithmetic step of the output (a, op b = c) exactly.")
+@click.option("--verifier", default=None, metavar="NAME",
+              help="Grade with this verifier (code, exact, numeric, …) instead of the answer checker; the gold field "
+                   "may hold a JSON object (code: the test spec).")
 def command(file, gold, pred, gold_field, pred_field, output, gold_mode, pred_is_answer, form, form_field, lenient,
-            timeout, workers, steps) -> None:
+            timeout, workers, steps, verifier) -> None:
     """Check final answers against gold answers and print verdicts as JSON.
 
     A gold holding '####', \\boxed{} or "The answer is" is read as a solution, anything else as a bare
@@ -45,7 +48,14 @@ def command(file, gold, pred, gold_field, pred_field, output, gold_mode, pred_is
     starmill check --gold 72 --pred 'so \\boxed{72}'
     starmill check --gold 23/131 --pred 92/524 --pred-is-answer --form reduced
     starmill check samples.jsonl --gold-field gold_answer --pred-field completion -o graded.jsonl
+    starmill check programs.jsonl --verifier code --gold-field tests --pred-field completion
     """
+    if verifier is not None:
+        if form or form_field or steps or lenient or gold_mode or pred_is_answer:
+            raise StarmillError("--verifier grades with that verifier alone: drop --form, --form-field, --steps, "
+                                "--lenient, --gold-is-*, --pred-is-answer")
+        _verify(verifier, file, gold, pred, gold_field, pred_field, output, workers)
+        return
     from filters.answers import parse_form
 
     try:
@@ -72,6 +82,28 @@ def command(file, gold, pred, gold_field, pred_field, output, gold_mode, pred_is
     if gold is not None or pred is not None:
         raise StarmillError("give FILE or --gold/--pred, not both")
     _grade_file(file, gold_field, pred_field, form_field, output, dict(options, workers=workers), steps)
+
+
+def _verify(name: str, file, gold, pred, gold_field: str, pred_field: str, output: str | None, workers) -> None:
+    from filters.verifiers import get_verifier
+    from filters.verifiers.records import verify_lines
+
+    try:
+        chosen = get_verifier(name, **({"workers": workers} if workers else {}))
+    except TypeError:  # a verifier that grades one at a time
+        chosen = get_verifier(name)
+    except ValueError as exc:
+        raise StarmillError(str(exc)) from None
+    if file is None:
+        if gold is None or pred is None:
+            raise StarmillError("give FILE, or both --gold and --pred")
+        click.echo(json.dumps(chosen.verify({"gold_answer": gold}, pred).to_row(), ensure_ascii=False))
+        return
+    if gold is not None or pred is not None:
+        raise StarmillError("give FILE or --gold/--pred, not both")
+    source = click.open_file(file, encoding="utf-8", errors="replace")
+    with source:
+        _write_graded(verify_lines(source, chosen, gold_field, pred_field), output, pred_field)
 
 
 def _steps(text: str | None) -> list[dict]:
@@ -102,14 +134,21 @@ def _sink(output: str | None):
 
 def _grade_file(path: str, gold_field: str, pred_field: str, form_field: str | None, output: str | None,
                 options: dict, steps: bool = False) -> None:
-    from tqdm import tqdm
-
     from filters.answers.records import grade_lines
 
-    counts, bad, unmarked = Counter(), 0, 0
     source = click.open_file(path, encoding="utf-8", errors="replace")
-    with source, _sink(output) as sink, tqdm(unit=" checks", file=sys.stderr, disable=None, dynamic_ncols=True) as bar:
-        for item in grade_lines(source, gold_field, pred_field, form_field=form_field, **options):
+    with source:
+        _write_graded(grade_lines(source, gold_field, pred_field, form_field=form_field, **options), output, pred_field,
+                      steps)
+
+
+def _write_graded(items, output: str | None, pred_field: str, steps: bool = False) -> None:
+    """Write each graded record with its verdict, list the lines that could not be graded, print a summary."""
+    from tqdm import tqdm
+
+    counts, bad, unmarked = Counter(), 0, 0
+    with _sink(output) as sink, tqdm(unit=" checks", file=sys.stderr, disable=None, dynamic_ncols=True) as bar:
+        for item in items:
             if item.verdict is None:
                 bad += 1
                 bar.write(f"line {item.line}: {item.problem}; skipped", file=sys.stderr)
