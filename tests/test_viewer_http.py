@@ -58,6 +58,9 @@ def test_version_page_shows_manifest_report_lineage_and_rows(viewer, viewer_ware
     ("reason=bad_step", ["bad_step"], ["badge ok\">kept"]),
     ("stage=rationalization", ["No rows match these filters"], []),
     ("q=frac", ["frac"], ["I think it is"]),
+    ("q=FRAC", ["frac"], ["I think it is"]),  # any case
+    ("q=%25", ["No rows match these filters"], []),  # % and _ are literal
+    ("q=I_think", ["No rows match these filters"], []),
 ])
 def test_filters(viewer, query, present, absent):
     status, _, body = get(viewer + "/datasets/samples/v1?" + query)
@@ -124,6 +127,7 @@ def test_evals_tree_and_diff(viewer, viewer_warehouse):
     assert summary["changed"] == "2"  # k 2 -> 1: one kept sample of each solved problem is over_k now
     drops = re.search(r'<tr><td class="reason">over_k</td><td class="num">(\d+)</td><td class="num">(\d+)</td>', body)
     assert drops.groups() == ("2", "4")
+    assert body.count("true / - / correct → false / over_k / correct") == 2  # the changed rows, named
     status, _, body = get(viewer + "/diff?" + urllib.parse.urlencode({"a": a, "b": refs["evals"]}))
     assert status == 404 and "nothing to compare" in body
     assert get(viewer + "/diff?a=samples&b=samples@v2")[0] == 400

@@ -20,6 +20,7 @@ from warehouse.sql_views import ident
 
 RECHECK = 2.0  # seconds between two listings of the warehouse
 CACHE_ENTRIES = 64  # results of expensive queries over immutable versions (diffs)
+QUERY_SECONDS = 30.0  # a page's query running longer is stopped (the page says so)
 
 
 class NotFound(Exception):
@@ -88,7 +89,7 @@ class Catalog:
             self.checked = time.monotonic()
             if listing == self.listing and self.session is not None:
                 return
-            session = connect(self.wh)
+            session = connect(self.wh, timeout=QUERY_SECONDS)
             datasets = {name: Dataset(name, list(versions)) for name, versions in listing}
             for health in session.damaged:
                 found = datasets.setdefault(health.name, Dataset(health.name, health.versions))

@@ -29,10 +29,10 @@ COLUMNS = {  # what a row list shows, per table kind
             "rollouts", "model"],
     "models": ["model_id", "path", "kind", "base_model", "method", "rows", "steps", "final_loss", "created_at"],
 }
-KEYS = {"samples": "sample_id", "sft": "sample_id", "problems": "problem_id", "prm": "prm_id", "tree": "node_id",
-        "models": "model_id", "evals": "concat_ws('/', problem_id, mode, sample_index, model)"}  # one row's identity
-STATE = {"samples": "concat_ws('/', kept, drop_reason, verdicts[1].verdict)", "sft": "md5(completion)",
-         "evals": "concat_ws('/', verdict, extracted_answer)", "problems": "md5(concat_ws('/', question, gold_answer))"}
+KEYS = {"samples": ["sample_id"], "sft": ["sample_id"], "problems": ["problem_id"], "prm": ["prm_id"],
+        "tree": ["node_id"], "models": ["model_id"], "evals": ["problem_id", "mode", "sample_index", "model"]}  # a row's identity
+STATE = {"samples": ["kept", "drop_reason", "verdicts[1].verdict"], "sft": ["completion", "final_answer"],
+         "evals": ["verdict", "extracted_answer"], "problems": ["question", "gold_answer"]}  # what a matched row may change
 STAGES = ("rationale", "rationalization")
 
 
@@ -125,7 +125,7 @@ def rows(cat: Catalog, ds: Dataset, version: int, filters: Filters, offset: int)
         more["source"] = filters.source
     if filters.q and kind in TEXT:
         id_column = "sample_id" if kind in ("samples", "sft") else "problem_id"
-        where.append(f"(strpos(lower({TEXT[kind]}), lower($q)) > 0 OR {id_column} = $q)")
+        where.append(f"(contains(lower({TEXT[kind]}), lower($q)) OR {id_column} = $q)")  # faster than ILIKE … ESCAPE
         more["q"] = filters.q
     sql = f"SELECT {', '.join(columns)} FROM {view}"
     if where:
@@ -145,7 +145,7 @@ def searches(cat: Catalog, ds: Dataset, version: int, filters: Filters, offset: 
     if filters.stage:
         where, more["stage"] = glue + "stage = $stage", filters.stage
     if filters.q:
-        where += (" AND " if where or params else " WHERE ") + "(problem_id = $q OR strpos(lower(step), lower($q)) > 0)"
+        where += (" AND " if where or params else " WHERE ") + "(problem_id = $q OR contains(lower(step), lower($q)))"
         more["q"] = filters.q
     keys = cat.query(f"SELECT search_key, any_value(problem_id) AS problem_id, any_value(strategy) AS strategy, "
                      f"any_value(stage) AS stage, count(*) AS nodes, max(score) AS best FROM {view}{where} "
@@ -235,43 +235,47 @@ def diff(cat: Catalog, a: tuple[Dataset, int], b: tuple[Dataset, int], examples:
     kind = da.kind
     if kind not in KEYS:
         raise NotFound(f"{kind} versions cannot be compared")
-    key = KEYS[kind]
-    state = STATE.get(kind, "NULL")
+    key, state = ", ".join(KEYS[kind]), ", ".join(STATE.get(kind, ["NULL"]))
     problem = "problem_id" if kind != "models" else "NULL"
-    view_a, params_a = da.view(va)
-    view_b, params_b = db.view(vb)
-    view_a = view_a.replace("$version", "$va")
-    view_b = view_b.replace("$version", "$vb")
-    params = {**({"va": va} if params_a else {}), **({"vb": vb} if params_b else {})}
+    sides = []
+    for ds, version, name in ((da, va, "va"), (db, vb, "vb")):
+        view, params = ds.view(version)
+        sides.append((view.replace("$version", f"${name}"), {name: version} if params else {}))
+    (view_a, params_a), (view_b, params_b) = sides
 
     def compute() -> dict[str, Any]:
-        side = "SELECT {key} AS k, {state} AS s, {problem} AS p FROM {view}"
+        # joined on 64-bit hashes of the key (a string join of two 1M-row versions costs several times more)
+        side = "SELECT hash({key}) AS k, hash({state}) AS s, hash({problem}) AS p FROM {view}"
         sql = (f"WITH a AS ({side.format(key=key, state=state, problem=problem, view=view_a)}), "
                f"b AS ({side.format(key=key, state=state, problem=problem, view=view_b)}), "
                "j AS MATERIALIZED (SELECT a.k AS ak, b.k AS bk, a.s AS sa, b.s AS sb, coalesce(a.p, b.p) AS p "
                "FROM a FULL JOIN b ON a.k = b.k) "
                "SELECT count(*) FILTER (WHERE ak IS NULL) AS added, count(*) FILTER (WHERE bk IS NULL) AS removed, "
-               "count(*) FILTER (WHERE ak IS NOT NULL AND bk IS NOT NULL AND sa IS DISTINCT FROM sb) AS changed, "
+               "count(*) FILTER (WHERE ak IS NOT NULL AND bk IS NOT NULL AND sa <> sb) AS changed, "
                "count(*) FILTER (WHERE ak IS NOT NULL AND bk IS NOT NULL) AS same_key, "
-               f"list_slice(list({{'key': bk, 'p': p}}) FILTER (WHERE ak IS NULL), 1, {examples}) AS added_keys, "
-               f"list_slice(list({{'key': ak, 'p': p}}) FILTER (WHERE bk IS NULL), 1, {examples}) AS removed_keys, "
-               f"list_slice(list({{'key': ak, 'p': p, 'from': sa, 'to': sb}}) FILTER (WHERE ak IS NOT NULL AND bk IS NOT NULL "
-               f"AND sa IS DISTINCT FROM sb), 1, {examples}) AS changed_rows, "
+               f"list_slice(list(bk) FILTER (WHERE ak IS NULL), 1, {examples}) AS added_keys, "
+               f"list_slice(list(ak) FILTER (WHERE bk IS NULL), 1, {examples}) AS removed_keys, "
+               f"list_slice(list(ak) FILTER (WHERE ak IS NOT NULL AND bk IS NOT NULL AND sa <> sb), 1, {examples}) "
+               "AS changed_keys, "
                "(SELECT count(*) FROM (SELECT p FROM j GROUP BY p HAVING count(ak) = 0)) AS problems_added, "
                "(SELECT count(*) FROM (SELECT p FROM j GROUP BY p HAVING count(bk) = 0)) AS problems_removed "
                "FROM j")
-        found = cat.query(sql, params)[0]
+        found = cat.query(sql, {**params_a, **params_b})[0]
+        for name in ("added_keys", "removed_keys", "changed_keys"):
+            found[name] = found[name] or []  # list() of no rows is NULL
+        rows_a = _examples(cat, view_a, params_a, key, state, problem, found["removed_keys"] + found["changed_keys"])
+        rows_b = _examples(cat, view_b, params_b, key, state, problem, found["added_keys"] + found["changed_keys"])
+        found["added_keys"] = [rows_b[h] for h in found["added_keys"] if h in rows_b]
+        found["removed_keys"] = [rows_a[h] for h in found["removed_keys"] if h in rows_a]
+        found["changed_rows"] = [{**rows_a[h], "from": rows_a[h]["state"], "to": rows_b[h]["state"]}
+                                 for h in found.pop("changed_keys") if h in rows_a and h in rows_b]
         if kind == "samples":  # drops per reason as the rows say (a regrade's manifest counts no drops)
-            reasons = [{r["drop_reason"]: r["n"] for r in cat.query(
-                f"SELECT drop_reason, count(*) AS n FROM {view} AND NOT kept GROUP BY ALL" if "$" in view else
-                f"SELECT drop_reason, count(*) AS n FROM {view} WHERE NOT kept GROUP BY ALL", side)}
-                for view, side in ((view_a, {"va": va} if params_a else {}), (view_b, {"vb": vb} if params_b else {}))]
-            found["drops"] = _changes(*reasons)
+            found["drops"] = _changes(*[{r["drop_reason"]: r["n"] for r in cat.query(
+                f"SELECT drop_reason, count(*) AS n FROM {_where(view)} NOT kept GROUP BY ALL", params)}
+                for view, params in sides])
         return found
 
     summary = dict(cat.cached(("diff", da.name, va, db.name, vb), compute))
-    for key in ("added_keys", "removed_keys", "changed_rows"):
-        summary[key] = summary[key] or []
     ma, mb = da.manifests[va], db.manifests[vb]
     if "drops" not in summary:
         summary["drops"] = _changes(ma.get("drops") or {}, mb.get("drops") or {})
@@ -279,9 +283,26 @@ def diff(cat: Catalog, a: tuple[Dataset, int], b: tuple[Dataset, int], examples:
     shared = set(counts_a) & set(counts_b)  # a stage only one side counted says nothing about the other
     summary["counts"] = _changes({k: counts_a[k] for k in shared}, {k: counts_b[k] for k in shared})
     summary["rows"] = ((ma.get("tables") or {}).get(kind, 0), (mb.get("tables") or {}).get(kind, 0))
-    summary["key"] = KEYS.get(kind, "row hash")
-    summary["state"] = STATE.get(kind)
+    summary["key"] = ", ".join(KEYS[kind])
+    summary["state"] = ", ".join(STATE[kind]) if kind in STATE else None
     return summary
+
+
+def _where(view: str) -> str:
+    """``view`` ready for one more condition."""
+    return f"{view} AND" if " WHERE " in view else f"{view} WHERE"
+
+
+def _examples(cat: Catalog, view: str, params: dict, key: str, state: str, problem: str,
+              hashes: list[int]) -> dict[int, dict[str, Any]]:
+    """The rows behind a few key hashes: their key, problem and state as text."""
+    if not hashes:
+        return {}
+    show = " || ' / ' || ".join(f"coalesce(CAST({c} AS VARCHAR), '-')" for c in [c.strip() for c in state.split(",")])
+    shown = " || '/' || ".join(f"CAST({c} AS VARCHAR)" for c in [c.strip() for c in key.split(",")])
+    rows = cat.query(f"SELECT hash({key}) AS h, {shown} AS key, {problem} AS p, left({show}, 80) AS state "
+                     f"FROM {_where(view)} list_contains($hashes, hash({key}))", {**params, "hashes": hashes})
+    return {r.pop("h"): r for r in rows}
 
 
 def _changes(a: dict, b: dict) -> list[tuple[str, int, int, int]]:
