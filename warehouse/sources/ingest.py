@@ -21,13 +21,14 @@ from warehouse.sources.readers import RAW_LIMIT, RawRow, SourceError
 HUB_RE = re.compile(r"^(hf://)?[A-Za-z0-9][\w.-]*/[\w.-]+$")
 READERS = {".jsonl": readers.read_jsonl, ".ndjson": readers.read_jsonl, ".json": readers.read_json,
            ".csv": readers.read_csv, ".parquet": readers.read_parquet}
+BUILT_IN = ("procedural", "reasoning_gym", "humaneval")  # sources that are no file or Hub id
 LOCAL_SUFFIXES = {*READERS, ".tsv", ".txt", ".arrow", ".gz", ".zip", ".xlsx", ".yaml", ".yml"}
 
 
 def source_name(spec: SourceSpec) -> str:
     if spec.name:
         return spec.name
-    if spec.uri in ("procedural", "reasoning_gym"):
+    if spec.uri in BUILT_IN:
         return spec.uri
     path = Path(spec.uri)
     return path.stem if path.exists() else spec.uri.removeprefix("hf://")
@@ -44,7 +45,7 @@ def looks_local(uri: str) -> bool:
 def check_source(spec: SourceSpec) -> None:
     """A local source that can't be read, refused before anything runs; a Hub id is left to its loader."""
     uri = spec.uri
-    if uri in ("procedural", "reasoning_gym"):
+    if uri in BUILT_IN:
         return
     path = Path(uri).expanduser()
     if path.is_file():
@@ -186,6 +187,14 @@ def _iter_records(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectReco
 
             records = itertools.islice(records, spec.limit)
         return records, entry
+    if spec.uri == "humaneval":
+        import itertools
+
+        from warehouse.sources.humaneval import fingerprint, iter_humaneval
+
+        entry = SourceEntry(name=source_name(spec), uri="humaneval", fingerprint=fingerprint(),
+                            license=spec.license or "mit")
+        return itertools.islice(iter_humaneval(source_name(spec), spec.split), spec.limit), entry
     rows, entry = _rows(spec)
     fields, name = spec.fields(), source_name(spec)
 
@@ -250,6 +259,10 @@ def _fingerprint(spec: SourceSpec) -> str | None:
         from warehouse.sources.gym import fingerprint
 
         return fingerprint(spec.reasoning_gym)
+    if spec.uri == "humaneval":
+        from warehouse.sources.humaneval import fingerprint
+
+        return fingerprint()
     path = Path(spec.uri).expanduser()
     if path.exists():
         return lineage.file_fingerprint(path)
