@@ -228,3 +228,35 @@ def test_render_escapes_and_marks():
     fenced = str(text('```html\n<script>alert(1)</script>\n```'))
     assert "<script>" not in fenced and "&lt;" in fenced
     assert 'class="text tex"' not in str(text("It costs $5 and $6.")) and 'class="text tex"' in str(text(r"$\frac12$"))
+
+
+def test_an_object_store_warehouse():
+    """The same pages over a store with no folders and no rename (fsspec's memory://, the gs:// path)."""
+    import uuid
+
+    import fsspec
+
+    from starmill.viewer.server import make_server
+    from tests.helpers import problem, sample
+    from warehouse import Warehouse
+
+    root = f"memory://viewer-{uuid.uuid4().hex[:8]}/wh"
+    wh = Warehouse(root)
+    item = problem()
+    with wh.writer("problems", "problems") as writer:
+        writer.write([item])
+    with wh.writer("samples", "samples", parents=["problems@v1"]) as writer:
+        writer.write([sample(item.problem_id, "<b>2 + 3 = 5</b>\nThe answer is 5.", extracted="5")])
+    server = make_server(root, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = server.url.rstrip("/")
+        assert 'href="/datasets/samples"' in get(base + "/")[2]
+        status, _, body = get(base + "/datasets/samples")
+        assert status == 200 and "&lt;b&gt;2 + 3 = 5&lt;/b&gt;" in body
+        status, _, body = get(base + f"/problems/{item.problem_id}")
+        assert status == 200 and "Compute 2 + 3." in body and 'mark class="ans right"' in body
+    finally:
+        server.shutdown()
+        server.server_close()
+        fsspec.filesystem("memory").rm(root[len("memory://"):].split("/")[0], recursive=True)
