@@ -283,3 +283,17 @@ def test_ingest_humaneval_offline(tmp_path):
     assert verifier.verify(first, first.gold_solution[len(first.question):]).verdict == "correct"
     assert verifier.verify(first, f"```python\n{first.gold_solution}```").verdict == "correct"
     assert verifier.verify(first, "    return False\n").verdict == "wrong"
+
+
+def test_ordinary_programs_still_run(verifier):
+    """The harness's refusals leave ordinary code alone: namedtuple, dataclasses, enum, warnings and numpy
+    (whose optional ctypes import is refused as an ImportError) load; an error is named on stderr."""
+    spec = {"kind": "asserts", "asserts": ["assert f(3) == 6"]}
+    program = ("import collections, dataclasses, enum, warnings, fractions, re\nimport numpy as np\n"
+               "P = collections.namedtuple('P', 'a b')\n@dataclasses.dataclass\nclass C:\n    x: int\n"
+               "class E(enum.Enum):\n    A = 1\nwarnings.warn('careful')\n"
+               "def f(x):\n    return int(np.int64(P(x, C(x)).a) * 2)\n")
+    assert grade(verifier, program, spec).verdict == "correct"
+    failed = grade(verifier, "def f(x):\n    raise KeyError('lost')\n", spec)
+    assert (failed.verdict, failed.rule) == ("wrong", "runtime_error")
+    assert json.loads(failed.detail)["stderr"] == "KeyError: lost\n"

@@ -62,7 +62,8 @@ def main():
     # (this one too), and only the methods of exact builtin types are beyond its reach.
     _type, _len, _range, _exec, _compile, _id, _list = type, len, range, exec, compile, id, list
     _Base, _Assertion, _Memory, _Exit, _Syntax = BaseException, AssertionError, MemoryError, SystemExit, SyntaxError
-    _ValueError, _RuntimeError, _PermissionError = ValueError, RuntimeError, PermissionError
+    _ValueError, _RuntimeError, _PermissionError, _ImportError = ValueError, RuntimeError, PermissionError, ImportError
+    _type_name, _exc_str, noted = type.__dict__["__name__"].__get__, BaseException.__str__, []
     _int, _str, _bytes, _dict, _function = int, str, bytes, dict, type(main)
     _write, _exit, _open, _read, _close, _dup2 = os.write, os._exit, os.open, os.read, os.close, os.dup2
     _io_open, _O_RDONLY, _O_WRITE = io.open, os.O_RDONLY, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
@@ -120,13 +121,24 @@ def main():
             return "proc" not in path  # relative to /tmp, which nothing can leave (chdir and symlinks refused)
         return path in open_files or path.startswith(open_paths) or path.startswith(roots)
 
+    def note(exc):
+        """The first error's type and message on fd 2, for people reading a failed run (never for the verdict)."""
+        if noted:
+            return
+        noted.append(1)
+        try:
+            text = _type_name(_type(exc)) + ": " + _exc_str(exc)
+            _write(2, text[:300].encode("utf-8", "replace") + b"\n")
+        except _Base:
+            pass
+
     def hook(event, args):
         if event == "sys._getframe":
             raise _ValueError("call stack is not deep enough")  # what callers of _getframe already handle
         if event == "object.__getattr__" and _len(args) > 1 and args[1] in frame_attrs:
             raise _RuntimeError("frames are not available to tested code")
         if event == "import" and (_type(args[0]) is not _str or args[0] in blocked_imports):
-            raise _RuntimeError("that module is not available to tested code")
+            raise _ImportError("that module is not available to tested code")
         if event in blocked_events or event.startswith("ctypes."):
             raise _RuntimeError(event + " is not available to tested code")
         if event == "open" and not allowed_path(args[0]):
@@ -177,8 +189,9 @@ def main():
                 status = "ran" if stop.code is None or (_type(stop.code) is _int and stop.code == 0) else "exit"
             except _Memory:
                 status = "memory"
-            except _Base:
+            except _Base as exc:
                 status = "error"
+                note(exc)
             try:
                 stdout.flush()
             except _Base:
@@ -218,8 +231,9 @@ def main():
                 status = "memory"
             except _Exit:
                 status = "exit"
-            except _Base:
+            except _Base as exc:
                 status = "error"
+                note(exc)
             results.append("not_plain" if flags else status)
         return results
 
@@ -283,8 +297,9 @@ def main():
             load = "memory"
         except _Exit:
             load = "exit"
-        except _Base:
+        except _Base as exc:
             load = "load_error"
+            note(exc)
         results = run_tests(program_ns) if load == "ok" else [load] * n_tests
     intact = True
     for obj, kind_of, category, items, name in watched:

@@ -97,8 +97,8 @@ class CodeVerifier(Verifier):
             kind, rule = FAILURES[next(r for r in run.results if r != "pass")]
         else:
             kind, rule = RUN_FAILURES[run.status]
-            if run.stderr:
-                detail["stderr"] = run.stderr[-300:]
+        if run.stderr and kind != "correct":
+            detail["stderr"] = run.stderr[-300:]
         return self._verdict(kind, rule, program, gold, seconds, detail=json.dumps(detail))
 
     def verify_batch(self, items: Iterable[tuple[Any, str]]) -> Iterator[Any]:
