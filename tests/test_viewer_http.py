@@ -189,6 +189,11 @@ def test_a_non_local_bind_needs_its_token(viewer_warehouse):
             assert response.status == 200 and response.url.endswith("/datasets/samples")
         with opener.open(base + "/datasets/sft") as response:
             assert response.status == 200
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1])
+        conn.request("GET", "//elsewhere.example/x?token=s3cret")  # the redirect stays on this site
+        response = conn.getresponse()
+        assert response.status == 303 and response.getheader("Location") == "/elsewhere.example/x"
+        conn.close()
     finally:
         server.shutdown()
         server.server_close()
@@ -260,3 +265,26 @@ def test_an_object_store_warehouse():
         server.shutdown()
         server.server_close()
         fsspec.filesystem("memory").rm(root[len("memory://"):].split("/")[0], recursive=True)
+
+
+def test_a_version_committed_while_it_runs_shows_up(tmp_path, monkeypatch):
+    from generators.procedural import generate_problems
+    from starmill.viewer import catalog
+    from starmill.viewer.server import make_server
+    from warehouse import Warehouse
+
+    monkeypatch.setattr(catalog, "RECHECK", 0.0)  # list the warehouse on every request
+    wh = Warehouse(str(tmp_path / "wh"))
+    for seed in (1, 2):
+        if seed == 2:
+            server = make_server(str(tmp_path / "wh"), port=0)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            assert 'href="/datasets/problems/v2"' not in get(server.url)[2]
+        with wh.writer("problems", "problems") as writer:
+            writer.write(generate_problems(3, seed=seed))
+    try:
+        assert 'href="/datasets/problems/v2"' in get(server.url)[2]
+        assert get(server.url + "datasets/problems/v2")[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -150,7 +150,8 @@ class Handler(BaseHTTPRequestHandler):
             rest = {k: v for k, v in args.items() if k != "token"}
             cookie = f"{COOKIE}={self.server.token}; HttpOnly; SameSite=Strict; Path=/"
             self._send(HTTPStatus.SEE_OTHER, "", "text/plain", head=head,
-                       extra={"Location": parts.path + (f"?{urlencode(rest)}" if rest else ""), "Set-Cookie": cookie})
+                       extra={"Location": "/" + parts.path.lstrip("/") + (f"?{urlencode(rest)}" if rest else ""),
+                              "Set-Cookie": cookie})  # "//host" would leave this site
             return
         if parts.path in self.server.static:
             body, kind = self.server.static[parts.path]
