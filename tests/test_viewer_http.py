@@ -119,6 +119,9 @@ def test_evals_tree_and_diff(viewer, viewer_warehouse):
     assert status == 200 and "Accuracy against N" in body and "<polyline" in body and "greedy_pass@1" in body
     status, _, body = get(viewer + "/datasets/tree")
     assert status == 200 and '<ul class="tree">' in body and "selected" in body
+    assert '<ul class="tree">' in get(viewer + "/datasets/tree?source=problems&q=" + urllib.parse.quote("2 + 3 = 6"))[2]
+    assert "No searches match" in get(viewer + "/datasets/tree?source=elsewhere")[2]
+    assert "No searches match" in get(viewer + "/datasets/tree?stage=rationalization")[2]
     a, b = refs["samples"]
     status, _, body = get(viewer + "/diff?" + urllib.parse.urlencode({"a": a, "b": b}))
     assert status == 200

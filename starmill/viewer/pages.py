@@ -197,8 +197,4 @@ def error(cat: Catalog, heading: str, message: str) -> str:
     return _page("error.html", cat, title=heading, heading=heading, message=message)
 
 
-def tree_of(nodes: list[dict]) -> list[dict]:
-    return _tree(nodes)
-
-
-_env.globals.update(tree_of=tree_of)
+_env.globals.update(tree_of=_tree)

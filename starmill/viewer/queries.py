@@ -95,10 +95,19 @@ def rows(cat: Catalog, ds: Dataset, version: int, filters: Filters, offset: int)
     """One page of a version's rows (and whether there is a next page)."""
     kind = ds.kind
     view, params = ds.view(version)
-    where, more = [], dict(params)
     columns = COLUMNS.get(kind, ["*"])
     if kind in TEXT:
         columns = columns + [f"left({TEXT[kind]}, {SNIPPET}) AS text", f"length({TEXT[kind]}) AS text_chars"]
+    where, more = _conditions(cat, ds, version, filters)
+    sql = f"SELECT {', '.join(columns)} FROM {_where(view, where)} LIMIT {PAGE_ROWS + 1} OFFSET $offset"
+    found = cat.query(sql, {**params, **more, "offset": offset})
+    return found[:PAGE_ROWS], len(found) > PAGE_ROWS
+
+
+def _conditions(cat: Catalog, ds: Dataset, version: int, filters: Filters) -> tuple[list[str], dict[str, Any]]:
+    """The filters as SQL conditions on the version's rows, and their bound values."""
+    kind = ds.kind
+    where, more = [], {}
     if filters.stage and kind in ("samples", "sft", "tree"):
         where.append("stage = $stage")
         more["stage"] = filters.stage
@@ -117,9 +126,8 @@ def rows(cat: Catalog, ds: Dataset, version: int, filters: Filters, offset: int)
             if parent is None:
                 raise NotFound(f"{ds.name}@v{version} names no problems version: it cannot be filtered by source")
             pview, pparams = parent[0].view(parent[1])
-            inner = pview.replace("$version", "$problems_version")
-            where.append(f"problem_id IN (SELECT problem_id FROM {inner} AND source = $source)"
-                         if pparams else f"problem_id IN (SELECT problem_id FROM {inner} WHERE source = $source)")
+            pview = pview.replace("$version", "$problems_version")
+            where.append(f"problem_id IN (SELECT problem_id FROM {_where(pview, ['source = $source'])})")
             if pparams:
                 more["problems_version"] = pparams["version"]
         more["source"] = filters.source
@@ -127,34 +135,22 @@ def rows(cat: Catalog, ds: Dataset, version: int, filters: Filters, offset: int)
         id_column = "sample_id" if kind in ("samples", "sft") else "problem_id"
         where.append(f"(contains(lower({TEXT[kind]}), lower($q)) OR {id_column} = $q)")  # faster than ILIKE … ESCAPE
         more["q"] = filters.q
-    sql = f"SELECT {', '.join(columns)} FROM {view}"
-    if where:
-        sql += (" AND " if params else " WHERE ") + " AND ".join(where)
-    sql += f" LIMIT {PAGE_ROWS + 1} OFFSET $offset"
-    more["offset"] = offset
-    found = cat.query(sql, more)
-    return found[:PAGE_ROWS], len(found) > PAGE_ROWS
+    return where, more
 
 
 def searches(cat: Catalog, ds: Dataset, version: int, filters: Filters, offset: int,
              per_page: int = 5) -> tuple[list[dict], bool]:
     """A tree version: one page of its searches (one per problem and stage), each with its nodes."""
     view, params = ds.view(version)
-    glue = " AND " if params else " WHERE "
-    where, more = "", dict(params)
-    if filters.stage:
-        where, more["stage"] = glue + "stage = $stage", filters.stage
-    if filters.q:
-        where += (" AND " if where or params else " WHERE ") + "(problem_id = $q OR contains(lower(step), lower($q)))"
-        more["q"] = filters.q
+    where, more = _conditions(cat, ds, version, filters)
     keys = cat.query(f"SELECT search_key, any_value(problem_id) AS problem_id, any_value(strategy) AS strategy, "
-                     f"any_value(stage) AS stage, count(*) AS nodes, max(score) AS best FROM {view}{where} "
+                     f"any_value(stage) AS stage, count(*) AS nodes, max(score) AS best FROM {_where(view, where)} "
                      f"GROUP BY search_key ORDER BY problem_id, search_key LIMIT {per_page + 1} OFFSET $offset",
-                     {**more, "offset": offset})
+                     {**params, **more, "offset": offset})
     has_more, keys = len(keys) > per_page, keys[:per_page]
     if not keys:
         return [], False
-    nodes = cat.query(f"SELECT * FROM {view}{glue}list_contains($keys, search_key) ORDER BY depth, node_id",
+    nodes = cat.query(f"SELECT * FROM {_where(view, ['list_contains($keys, search_key)'])} ORDER BY depth, node_id",
                       {**params, "keys": [k["search_key"] for k in keys]})
     for key in keys:
         key["tree"] = [n for n in nodes if n["search_key"] == key["search_key"]]
@@ -288,9 +284,14 @@ def diff(cat: Catalog, a: tuple[Dataset, int], b: tuple[Dataset, int], examples:
     return summary
 
 
-def _where(view: str) -> str:
-    """``view`` ready for one more condition."""
-    return f"{view} AND" if " WHERE " in view else f"{view} WHERE"
+def _where(view: str, conditions: list[str] | None = None) -> str:
+    """``view`` (a FROM clause, perhaps with its own WHERE) with ``conditions`` added; without any, ready
+    for one more."""
+    if conditions is None:
+        return f"{view} AND" if " WHERE " in view else f"{view} WHERE"
+    if not conditions:
+        return view
+    return f"{view} {'AND' if ' WHERE ' in view else 'WHERE'} " + " AND ".join(conditions)
 
 
 def _examples(cat: Catalog, view: str, params: dict, key: str, state: str, problem: str,
