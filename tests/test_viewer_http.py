@@ -291,3 +291,14 @@ def test_a_version_committed_while_it_runs_shows_up(tmp_path, monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_search_by_id(viewer, viewer_warehouse):
+    from warehouse import Warehouse
+
+    root, refs = viewer_warehouse
+    sample_id = Warehouse(str(root)).read(refs["samples"][0]).column("sample_id")[5].as_py()
+    body = get(viewer + f"/datasets/samples/v1?q={sample_id}")[2]
+    assert body.count("<tr>", body.index("<tbody>", body.index('id="rows"'))) == 1 and sample_id in body
+    body = get(viewer + f"/datasets/problems?q={refs['problem_id']}")[2]
+    assert body.count("<tr>", body.index("<tbody>", body.index('id="rows"'))) == 1
