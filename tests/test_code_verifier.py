@@ -92,6 +92,25 @@ HACKS = {
     "traces calls": ("import sys\nsys.settrace(lambda *a: None)\n" + GOOD, "runtime_error"),
     "patches the harness module": ("import __main__\n__main__.FRAME_ATTRS = ()\n__main__.main = None\n"
                                    "import sys\ndef add(a, b):\n    sys._getframe(1)\n", "runtime_error"),
+    "creates _signal with _imp": ("import _imp, importlib.machinery\n"
+                                  "_imp.create_builtin(importlib.machinery.ModuleSpec('_signal', None))\n" + GOOD,
+                                  "runtime_error"),
+    "loads native code copied to /tmp": ("import glob, shutil, sys, importlib.machinery as m, importlib.util as u\n"
+                                         "src = glob.glob(sys.base_prefix + '/lib/python3*/lib-dynload/_json*.so')[0]\n"
+                                         "shutil.copyfile(src, '/tmp/_json.so')\n"
+                                         "loader = m.ExtensionFileLoader('_json', '/tmp/_json.so')\n"
+                                         "loader.create_module(u.spec_from_file_location('_json', '/tmp/_json.so',"
+                                         " loader=loader))\n" + GOOD, "runtime_error"),
+    "loads _testcapi under a package name": ("import glob, sys, importlib.machinery as m, importlib.util as u\n"
+                                             "src = glob.glob(sys.base_prefix + '/lib/python3*/lib-dynload/_testcapi*.so')[0]\n"
+                                             "loader = m.ExtensionFileLoader('p._testcapi', src)\n"
+                                             "loader.create_module(u.spec_from_file_location('p._testcapi', src,"
+                                             " loader=loader))\n" + GOOD, "runtime_error"),
+    "imports cffi from the environment": ("import sys, glob\n"
+                                          "sys.path += glob.glob(sys.prefix + '/lib/python3*/site-packages')\n"
+                                          "import _cffi_backend\n" + GOOD, "runtime_error"),
+    "builds bytecode by hand": ("code = (lambda: 1).__code__.replace(co_consts=())\n" + GOOD, "runtime_error"),
+    "loads bytecode with marshal": ("import marshal\nmarshal.loads(marshal.dumps(1))\n" + GOOD, "runtime_error"),
     "forges a reply on every descriptor": ("import os\nfor fd in range(3, 64):\n    try:\n"
                                            "        os.write(fd, b't 0 pass\\nend ' + b'0' * 64 + b'\\n')\n"
                                            "    except OSError:\n        pass\n" + GOOD, "tampered"),
@@ -286,14 +305,21 @@ def test_ingest_humaneval_offline(tmp_path):
 
 
 def test_ordinary_programs_still_run(verifier):
-    """The harness's refusals leave ordinary code alone: namedtuple, dataclasses, enum, warnings and numpy
-    (whose optional ctypes import is refused as an ImportError) load; an error is named on stderr."""
+    """The harness's refusals leave ordinary code alone: namedtuple, dataclasses, enum, warnings, fractions
+    load; the environment's packages (numpy) only with site_packages; an error is named on stderr."""
     spec = {"kind": "asserts", "asserts": ["assert f(3) == 6"]}
-    program = ("import collections, dataclasses, enum, warnings, fractions, re\nimport numpy as np\n"
+    program = ("import collections, dataclasses, enum, warnings, fractions, re, heapq, bisect, itertools, json\n"
                "P = collections.namedtuple('P', 'a b')\n@dataclasses.dataclass\nclass C:\n    x: int\n"
                "class E(enum.Enum):\n    A = 1\nwarnings.warn('careful')\n"
-               "def f(x):\n    return int(np.int64(P(x, C(x)).a) * 2)\n")
+               "def f(x):\n    return int(fractions.Fraction(P(x, C(x)).a) * 2)\n")
     assert grade(verifier, program, spec).verdict == "correct"
+    numpy = "import numpy as np\ndef f(x):\n    return int(np.int64(x) * 2)\n"
+    refused = grade(verifier, numpy, spec)
+    assert (refused.verdict, refused.rule) == ("wrong", "runtime_error")
+    assert "ModuleNotFoundError: No module named 'numpy'" in json.loads(refused.detail)["stderr"]
+    opened = get_verifier("code", site_packages=True)
+    assert opened.version == "1+site-packages"
+    assert opened.verify({"gold_answer": json.dumps(spec)}, numpy).verdict == "correct"
     failed = grade(verifier, "def f(x):\n    raise KeyError('lost')\n", spec)
     assert (failed.verdict, failed.rule) == ("wrong", "runtime_error")
     assert json.loads(failed.detail)["stderr"] == "KeyError: lost\n"

@@ -29,9 +29,13 @@ BLOCKED_EVENTS = ("gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys
                   "sys.setprofile", "sys.addaudithook", "os.chdir", "os.symlink", "os.link", "os.chroot",
                   "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "ctypes.addressof", "ctypes.call_function",
                   "cpython.run_command", "cpython.remote_debugger_script", "os.system", "os.exec", "os.posix_spawn",
-                  "os.fork", "os.forkpty", "subprocess.Popen")
-BLOCKED_IMPORTS = ("ctypes", "_ctypes", "signal", "_signal", "faulthandler", "_testcapi", "_testinternalcapi",
-                   "_testbuffer", "_xxsubinterpreters", "_posixsubprocess", "resource", "tracemalloc")
+                  "os.fork", "os.forkpty", "subprocess.Popen",
+                  "code.__new__", "marshal.loads", "marshal.load")  # hand-made bytecode reads memory
+# Modules by name (any package prefix) or prefix: memory access, signal handlers (they get frames), tracing.
+BLOCKED_IMPORTS = ("ctypes", "signal", "_signal", "faulthandler", "_posixsubprocess", "resource", "tracemalloc",
+                   "_lsprof", "cProfile", "profile", "pdb", "bdb")
+BLOCKED_PREFIXES = ("_ctypes", "_test", "_xx", "xx")
+LIBRARY_DIRS = ("/site-packages/", "/dist-packages/")
 OPEN_PATHS = ("/tmp/", "/input/")
 OPEN_FILES = ("/dev/null", "/dev/urandom", "/dev/random", "/dev/zero", "/dev/stdin", "/dev/stdout", "/dev/stderr",
               "/etc/localtime", "/etc/passwd", "/etc/group")
@@ -40,6 +44,10 @@ PLAIN_CONTAINERS = (list, tuple, set, frozenset, dict)
 MAX_PLAIN_ITEMS = 1_000_000
 VOLATILE_SYS = ("stdin", "stdout", "stderr", "last_type", "last_value", "last_traceback", "ps1", "ps2")
 
+
+
+def refuse_builtin(spec):
+    raise ImportError("builtin modules are loaded before the program runs")
 
 
 def main():
@@ -54,9 +62,14 @@ def main():
     payload = json.loads(b"".join(chunks))
     del chunks
     secret, spec, source = payload["secret"], payload["spec"], payload["program"]
+    payload_site_packages = payload.get("site_packages")
     del payload
     for name in ("_signal", "signal", "ctypes", "_ctypes", "faulthandler"):  # importing them again meets the hook
         sys.modules.pop(name, None)
+    for name in sys.builtin_module_names:  # loaded now, so nothing needs _imp.create_builtin once the program runs
+        if name not in BLOCKED_IMPORTS and not name.startswith(BLOCKED_PREFIXES) and name not in sys.modules:
+            __import__(name)
+    site_packages = bool(payload_site_packages)
 
     # Everything used once the program is loaded is bound here: the program may patch builtins and modules
     # (this one too), and only the methods of exact builtin types are beyond its reach.
@@ -68,14 +81,16 @@ def main():
     _write, _exit, _open, _read, _close, _dup2 = os.write, os._exit, os.open, os.read, os.close, os.dup2
     _io_open, _O_RDONLY, _O_WRITE = io.open, os.O_RDONLY, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     _sys, _modules, _builtins = sys, sys.modules, builtins
-    frame_attrs, blocked_events, blocked_imports = FRAME_ATTRS, BLOCKED_EVENTS, BLOCKED_IMPORTS
+    frame_attrs, blocked_events, blocked_imports, blocked_prefixes = FRAME_ATTRS, BLOCKED_EVENTS, BLOCKED_IMPORTS, BLOCKED_PREFIXES
+    library_dirs = LIBRARY_DIRS
     open_paths, open_files, max_items = OPEN_PATHS, OPEN_FILES, MAX_PLAIN_ITEMS
     atom_ids = frozenset(id(t) for t in PLAIN_ATOMS)  # identity, never ==: a metaclass can make a class equal int
     container_ids = frozenset(id(t) for t in PLAIN_CONTAINERS)
     dict_id = id(dict)
     clean_builtins = dict(builtins.__dict__)
+    # Code loads only from the standard library (and the environment's packages where the verifier allows
+    # them: native extensions there can read this process's memory, the secret included).
     roots = tuple(r.rstrip("/") + "/" for r in {sys.prefix, sys.base_prefix, sys.exec_prefix} if r)
-    roots += tuple(p.rstrip("/") + "/" for p in sys.path if p and "site-packages" in p)
     kind = spec["kind"]
     n_tests = {"functional": 1, "asserts": len(spec.get("asserts") or ()), "stdio": len(spec.get("cases") or ())}[kind]
     flags = []  # one entry per non-plain value a tested function returned during the current test
@@ -119,7 +134,12 @@ def main():
             return False
         if not path.startswith("/"):
             return "proc" not in path  # relative to /tmp, which nothing can leave (chdir and symlinks refused)
-        return path in open_files or path.startswith(open_paths) or path.startswith(roots)
+        return path in open_files or path.startswith(open_paths) or library(path)
+
+    def library(path):
+        if not path.startswith(roots) or ".." in path:
+            return False
+        return site_packages or not (library_dirs[0] in path or library_dirs[1] in path)
 
     def note(exc):
         """The first error's type and message on fd 2, for people reading a failed run (never for the verdict)."""
@@ -137,8 +157,15 @@ def main():
             raise _ValueError("call stack is not deep enough")  # what callers of _getframe already handle
         if event == "object.__getattr__" and _len(args) > 1 and args[1] in frame_attrs:
             raise _RuntimeError("frames are not available to tested code")
-        if event == "import" and (_type(args[0]) is not _str or args[0] in blocked_imports):
-            raise _ImportError("that module is not available to tested code")
+        if event == "import":
+            name, filename = args[0], args[1]
+            if _type(name) is not _str:
+                raise _ImportError("that module is not available to tested code")
+            last = name.rpartition(".")[2]
+            if last in blocked_imports or last.startswith(blocked_prefixes):
+                raise _ImportError("that module is not available to tested code")
+            if filename is not None and (_type(filename) is not _str or not library(filename)):
+                raise _ImportError("code loads only from the standard library here")
         if event in blocked_events or event.startswith("ctypes."):
             raise _RuntimeError(event + " is not available to tested code")
         if event == "open" and not allowed_path(args[0]):
@@ -280,6 +307,12 @@ def main():
                 watched.append((value, category, dict(namespace(value, category)), None))
     watched = [(obj, _type(obj), category, items, name) for obj, category, items, name in watched]
 
+    if not site_packages:
+        sys.path[:] = [p for p in sys.path if not any(d.rstrip("/") in p for d in LIBRARY_DIRS)]
+    sys.pycache_prefix = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".no-bytecode")  # read-only, empty:
+    # every import compiles from source (bytecode files are loaded with marshal, which is refused)
+    import _imp
+    _imp.create_builtin = refuse_builtin  # creates a fresh _signal, bypassing sys.modules and the import event
     sys.addaudithook(hook)  # from here on the program may be running
     try:
         code = _compile(source, "<program>", "exec")

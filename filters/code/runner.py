@@ -72,11 +72,15 @@ def limits_for(spec: CodeSpec, time_limit: float | None = None, memory_mb: int |
     return Limits(wall_seconds=wall, cpu_seconds=int(wall) + 1, memory_mb=memory_mb or spec.memory_mb)
 
 
-def run_tests(spec: CodeSpec, program: str, *, isolation: str = "bwrap", limits: Limits | None = None) -> TestRun:
-    """Run ``program`` against ``spec`` in a fresh sandbox (``isolation``: bwrap, or none to opt out)."""
+def run_tests(spec: CodeSpec, program: str, *, isolation: str = "bwrap", limits: Limits | None = None,
+              site_packages: bool = False) -> TestRun:
+    """Run ``program`` against ``spec`` in a fresh sandbox (``isolation``: bwrap, or none to opt out).
+    The program imports from the standard library only, unless ``site_packages`` (the environment's
+    packages too; their native code can read the harness's memory, so a program could forge its pass)."""
     require(isolation)
     secret = secrets.token_hex(32)
-    payload = json.dumps({"secret": secret, "spec": harness_spec(spec), "program": program}).encode()
+    payload = json.dumps({"secret": secret, "spec": harness_spec(spec), "program": program,
+                          "site_packages": bool(site_packages)}).encode()
     payload_fd = os.memfd_create("starmill-tests")
     reply_read, reply_write = os.pipe()
     try:

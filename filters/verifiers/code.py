@@ -48,13 +48,15 @@ def code_gold(problem: Any) -> Any:
 @register
 class CodeVerifier(Verifier):
     """Runs the output's program against the problem's tests (``time_limit`` per test, ``memory_mb`` for the
-    run: each overrides the spec's; ``workers`` programs at once in ``verify_batch``)."""
+    run: each overrides the spec's; ``workers`` programs at once in ``verify_batch``). Programs import from
+    the standard library only; ``site_packages: true`` opens the environment's packages too (numpy, …),
+    whose native code could read the harness's secret: a weaker guarantee, stated in the version."""
 
     name = "code"
     version = "1"
 
     def __init__(self, *, isolation: str = "bwrap", time_limit: float | None = None, memory_mb: int | None = None,
-                 workers: int = 1):
+                 workers: int = 1, site_packages: bool = False):
         if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
                                        or not 0 < time_limit <= 600):
             raise ValueError("code verifier: time_limit must be seconds in (0, 600]")
@@ -63,7 +65,14 @@ class CodeVerifier(Verifier):
         if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 64:
             raise ValueError("code verifier: workers must be an integer from 1 to 64")
         require(isolation)  # no sandbox here: one clear error before any generation
+        if not isinstance(site_packages, bool):
+            raise ValueError("code verifier: site_packages must be true or false")
         self.isolation, self.time_limit, self.memory_mb, self.workers = isolation, time_limit, memory_mb, workers
+        self.site_packages = site_packages
+        if site_packages:
+            log.warning("verifier code lets programs import the environment's packages (site_packages: true): native "
+                        "extensions can read the harness's memory, so a program could forge a pass")
+            self.version = f"{self.version}+site-packages"
         if isolation == "none":
             log.warning("verifier code runs model-written programs WITHOUT isolation (isolation: none)")
             self.version = f"{self.version}+unisolated"
@@ -85,7 +94,7 @@ class CodeVerifier(Verifier):
         started = time.perf_counter() if started is None else started
         try:
             run = run_tests(spec, program, isolation=self.isolation,
-                            limits=limits_for(spec, self.time_limit, self.memory_mb))
+                            limits=limits_for(spec, self.time_limit, self.memory_mb), site_packages=self.site_packages)
         except IsolationError as exc:
             return self._verdict("error", "isolation", program, gold, time.perf_counter() - started, detail=str(exc))
         seconds = time.perf_counter() - started
