@@ -100,6 +100,26 @@ def test_pass_rates_and_pass_at_k():
     assert pass_at_k(4, 0, 4) == 0.0 and pass_at_k(4, 2, 3) == 1.0
 
 
+def test_a_jaccard_at_the_threshold_is_a_near_duplicate():
+    p = problem()
+    six = "one two three four five six"  # two word 5-grams
+    eight = six + " seven eight"  # four, the same two among them: Jaccard 2/4
+    out = select([sample(p.problem_id, six, index=0), sample(p.problem_id, eight, index=1)], k=5,
+                 near_duplicate_threshold=0.5)
+    assert reasons(out) == [(0, "rationale", True, None), (1, "rationale", False, "near_duplicate")]
+
+
+def test_pass_at_k_when_the_wrong_samples_just_fill_k():
+    assert pass_at_k(4, 2, 2) == pytest.approx(1 - 1 / 6)  # 1 - C(2,2)/C(4,2)
+    assert pass_at_k(5, 2, 3) == pytest.approx(1 - 1 / 10)  # 1 - C(3,3)/C(5,3)
+
+
+def test_a_majority_share_at_the_threshold_labels_the_problem():
+    q = problem("q?", "")
+    votes = [sample(q.problem_id, "", index=i, extracted=a) for i, a in enumerate(["1", "2", "1", "3"])]
+    assert majority_labels(votes, threshold=0.5) == {q.problem_id: ("1", 0.5)}
+
+
 def test_majority_labels_need_the_threshold():
     p, q = problem("p?", ""), problem("q?", "")
     votes = [sample(p.problem_id, "", index=i, extracted=a) for i, a in enumerate(["7", " 7", "7.", "8"])]

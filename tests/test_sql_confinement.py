@@ -204,3 +204,21 @@ def test_parse_param_keeps_values_as_given():
     assert parse_param("f:bool=False") == ("f", False)
     with pytest.raises(QueryError, match="is not of type float"):
         parse_param("x:float=abc")
+
+
+def test_a_setting_that_does_not_take_is_an_error(site, monkeypatch):
+    """Every setting is read back: one that reads back other than it was set (a DuckDB that ignores or
+    renamed it) fails the connection instead of leaving a hole."""
+    from warehouse import sql_guard
+
+    root, _ = site
+    real = sql_guard.confinement
+
+    def expecting_other(*args, **kwargs):
+        return [(name, value, "other" if name == "enable_external_access" else back)
+                for name, value, back in real(*args, **kwargs)]
+
+    monkeypatch.setattr(sql_guard, "confinement", expecting_other)
+    with pytest.raises(QueryError) as caught:
+        connect(Warehouse(root))
+    assert str(caught.value) == "could not confine DuckDB to the warehouse (settings: {'enable_external_access': False})"

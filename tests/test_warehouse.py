@@ -249,6 +249,56 @@ def test_a_failed_commit_leaves_no_data_folder(tmp_path, monkeypatch):
     assert wh.versions("problems") == []
 
 
+def test_the_local_commit_is_one_conditional_create(tmp_path, monkeypatch):
+    """A create where a manifest already is refuses and keeps the first; a writer that listed the versions
+    before another one committed takes the next number and never replaces that version."""
+    wh = Warehouse(tmp_path)
+    path = wh.storage.path("x", "v1", "manifest.json")
+    assert wh.storage.create_new(path, b"first") is True
+    assert wh.storage.create_new(path, b"second") is False
+    assert wh.storage.read_bytes(path) == b"first"
+    assert commit_problems(Warehouse(tmp_path), 5, seed=1) == 1
+    first = wh.read("problems@v1").column("problem_id").to_pylist()
+    stale = Warehouse(tmp_path)
+    monkeypatch.setattr(stale, "versions", lambda name: [])  # listed before v1 was committed
+    assert commit_problems(stale, 7, seed=2) == 2
+    assert wh.versions("problems") == [1, 2]
+    assert wh.read("problems@v1").column("problem_id").to_pylist() == first
+    assert wh.read("problems@v2").num_rows == 7
+
+
+def test_a_data_folder_removed_before_the_commit_commits_nothing(tmp_path, monkeypatch):
+    """A second writer that takes this one for dead removes its data folder: the commit finds its file
+    gone and fails, rather than make a version that names files that are not there."""
+    import warehouse.writer
+
+    wh = Warehouse(tmp_path)
+    with pytest.raises(WarehouseError, match="is not there as written"):
+        with wh.writer("problems", "problems") as writer:
+            writer.write(ProblemRecord.to_table(list(generate_problems(5, seed=0))))  # its file is open now
+            monkeypatch.setattr(warehouse.writer, "is_dead", lambda name, now=None: True)
+            Warehouse(tmp_path).writer("problems", "problems").abort()  # cleans "dead" folders as it starts
+    assert wh.versions("problems") == []
+
+
+def test_a_manifest_that_landed_after_all_keeps_its_files(tmp_path, monkeypatch):
+    """The create fails after the manifest landed (a store's timeout after the PUT went through): the
+    version exists, so the failing writer keeps its files and the version reads."""
+    from warehouse.storage import Storage
+
+    real = Storage.create_new
+
+    def lands_then_fails(self, path, data, scratch=None):
+        real(self, path, data, scratch)
+        raise OSError(110, "Connection timed out")
+
+    monkeypatch.setattr(Storage, "create_new", lands_then_fails)
+    wh = Warehouse(tmp_path)
+    with pytest.raises(OSError, match="timed out"):
+        commit_problems(wh, 6, seed=3)
+    assert wh.versions("problems") == [1] and wh.read("problems@v1").num_rows == 6
+
+
 def test_a_version_committed_by_rename_still_reads(tmp_path, capsys):
     """A format-1 version (files inside ``vN/``, written by the rename protocol) reads, verifies and
     serves SQL as before; the next commit is a format-2 ``v2`` beside it."""
