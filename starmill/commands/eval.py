@@ -20,6 +20,12 @@ from starmill.options import warehouse_option
 @click.option("--template", default="cot_zero_shot", show_default=True, help="Prompt template id.")
 @click.option("--backend", type=click.Choice(["transformers", "vllm", "openai"]), default="transformers",
               show_default=True)
+@click.option("--base-url", help="openai backend: the server's /v1 URL (as teacher.base_url in a run config).")
+@click.option("--api-key-env", help="openai backend: the environment variable holding the API key "
+              "(as teacher.options.api_key_env; default OPENAI_API_KEY).")
+@click.option("--preset", type=click.Choice(["gsm8k", "math", "plain"]), default="plain", show_default=True,
+              help="A problems file's field mapping, as for `starmill ingest`: gsm8k (question, answer '#### 72'), "
+                   "math (problem, solution \\boxed{}), plain (question, answer).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-greedy", is_flag=True, help="Skip the greedy pass.")
 @click.option("--strategy", "strategies", multiple=True,
@@ -36,8 +42,8 @@ from starmill.options import warehouse_option
 @click.option("--plot", type=click.Path(dir_okay=False), help="Also write a PNG of accuracy over every eval on these problems.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @warehouse_option
-def command(model, on, n, temperature, max_tokens, template, backend, seed, no_greedy, strategies, search, scorer,
-            plot, as_json, warehouse) -> None:
+def command(model, on, n, temperature, max_tokens, template, backend, base_url, api_key_env, preset, seed, no_greedy,
+            strategies, search, scorer, plot, as_json, warehouse) -> None:
     """Evaluate MODEL (a folder, a Hub id or starmill/demo-teacher) on held-out problems."""
     from starmill.evaluation import EvalSettings, evaluate
     from starmill.evaluation.plot import eval_history, plot_history, plot_path
@@ -52,7 +58,8 @@ def command(model, on, n, temperature, max_tokens, template, backend, seed, no_g
     wh = Warehouse(warehouse)
     settings = EvalSettings(n=n, temperature=temperature, max_tokens=max_tokens, template=template, seed=seed,
                             backend=backend, greedy=not no_greedy, strategies=tuple(strategies), scorer=scorer,
-                            search=search_settings(search))
+                            search=search_settings(search), preset=preset, base_url=base_url,
+                            options={"api_key_env": api_key_env} if api_key_env else {})
     report = evaluate(wh, model, on, settings)
     if png:
         history = eval_history(wh, on=report.problems_ref)

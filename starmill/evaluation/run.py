@@ -29,6 +29,8 @@ class EvalSettings:
     strategies: tuple[str, ...] = ()  # selection strategies measured over the n samples (STRATEGY@k)
     scorer: str = "steps"  # what best_of_n and weighted_best_of_n rank by, and what guides beam, dvts and mcts
     search: dict[str, Any] = field(default_factory=dict)  # tree search settings (sampling.search keys); N is n
+    preset: str = "plain"  # how a source file's fields map to problems (gsm8k, math, plain), as for ingest
+    base_url: str | None = None  # openai backend: the server's /v1 URL
 
 
 @dataclass
@@ -43,7 +45,7 @@ class EvalReport:
     tree: str | None = None  # the version of the searches' nodes (``tree`` rows, parent: the evals version)
 
 
-def _problems(wh, on: str, name: str) -> tuple[str, list[ProblemRecord]]:
+def _problems(wh, on: str, name: str, preset: str = "plain") -> tuple[str, list[ProblemRecord]]:
     """``on``: a problems version in the warehouse, or a source (``procedural:n=…,seed=…``, a file)."""
     from pydantic import ValidationError
 
@@ -71,8 +73,8 @@ def _problems(wh, on: str, name: str) -> tuple[str, list[ProblemRecord]]:
             err = exc.errors()[0]
             raise EvalError(f"bad procedural source {on!r}: {err['loc'][-1]}: {err['msg']}") from None
     else:
-        spec = SourceSpec(uri=on, split="test")
-    return ensure_problems(wh, spec, name)
+        spec = SourceSpec(uri=on, split="test", preset=preset)
+    return ensure_problems(wh, spec, name, need_problems=True)
 
 
 def _samples(backend, teacher_model: str, revision, problems, settings: EvalSettings, mode: str) -> list[SampleRecord]:
@@ -137,17 +139,19 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
              problems_name: str = "eval_problems", name: str = "evals") -> EvalReport:
     from filters.answers import CHECKER_VERSION, check_answer
     from filters.grading import grade
-    from generators.registry import backend_for, model_identity
+    from generators.registry import backend_for, check_teacher, model_identity
     from starmill.evaluation.metrics import accuracy
     from starmill.evaluation.overlap import overlap
     from starmill.evaluation.search import TREE, run_search
 
     settings = settings or EvalSettings()
     scorer = _scorer(settings)
-    problems_ref, problems = _problems(wh, on, problems_name)
+    teacher = {"backend": settings.backend, "model": model, "revision": None, "options": settings.options,
+               "base_url": settings.base_url}
+    check_teacher(teacher, where="eval")  # before any problem is read or version written
+    problems_ref, problems = _problems(wh, on, problems_name, settings.preset)
     if not problems:
         raise EvalError(f"{problems_ref} holds no problems")
-    teacher = {"backend": settings.backend, "model": model, "revision": None, "options": settings.options}
     model_id, revision = model_identity(teacher)
     backend = backend_for(teacher)
     by_id = {p.problem_id: p for p in problems}

@@ -215,8 +215,9 @@ def _iter_records(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectReco
     return generate(), entry
 
 
-def ingest(warehouse, spec: SourceSpec, name: str = "problems") -> Manifest:
-    """Write a source as a new version of the problems dataset ``name``, rejects included."""
+def ingest(warehouse, spec: SourceSpec, name: str = "problems", need_problems: bool = False) -> Manifest:
+    """Write a source as a new version of the problems dataset ``name``, rejects included. With
+    ``need_problems`` a source that yields none commits nothing: a SourceError names the reject reasons."""
     records, entry = iter_problems(spec)
     writer = warehouse.writer(name, "problems", config={"source": spec.model_dump(mode="json")}, sources=[entry])
     with writer:
@@ -229,13 +230,28 @@ def ingest(warehouse, spec: SourceSpec, name: str = "problems") -> Manifest:
             else:
                 writer.write([record], table="rejects")
                 writer.drop(record.reason)
+        if need_problems and read == sum(writer.drops.values()):
+            raise SourceError(no_problems_message(spec, read, writer.drops))
         writer.count("read", read)
         writer.count("problems", read - sum(writer.drops.values()))
         writer.count("rejects", sum(writer.drops.values()))
     return warehouse.manifest(f"{name}@v{writer.version}")
 
 
-def ensure_problems(warehouse, spec: SourceSpec, name: str = "problems") -> tuple[str, list[ProblemRecord]]:
+def no_problems_message(spec: SourceSpec, read: int, drops: dict[str, int]) -> str:
+    """Why a source gave no problems: the rows read and the reject reasons, with a hint at the preset."""
+    if not read:
+        return f"{spec.uri} holds no problems (no rows read)"
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(drops.items(), key=lambda kv: -kv[1]))
+    hint = ""
+    if spec.preset == "plain" and ("unparseable_gold" in drops or "missing_question" in drops
+                                   or "missing_answer" in drops):
+        hint = " (is it GSM8K or MATH? give --preset gsm8k or --preset math)"
+    return f"{spec.uri} holds no problems: all {read} rows were rejected ({reasons}){hint}"
+
+
+def ensure_problems(warehouse, spec: SourceSpec, name: str = "problems",
+                    need_problems: bool = False) -> tuple[str, list[ProblemRecord]]:
     """The problems of ``spec``: the latest version of ``name`` when it was made from the same source
     (same settings and fingerprint), else a newly ingested version. Returns ("name@vN", problems)."""
     source = spec.model_dump(mode="json")
@@ -246,7 +262,7 @@ def ensure_problems(warehouse, spec: SourceSpec, name: str = "problems") -> tupl
             previous = manifest.sources[0].fingerprint
             if previous == _fingerprint(spec):
                 return str(ref), [ProblemRecord.from_row(r) for r in warehouse.read(ref).to_pylist()]
-    manifest = ingest(warehouse, spec, name)
+    manifest = ingest(warehouse, spec, name, need_problems=need_problems)
     ref = f"{name}@v{manifest.version}"
     return ref, [ProblemRecord.from_row(r) for r in warehouse.read(ref).to_pylist()]
 
