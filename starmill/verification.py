@@ -13,7 +13,7 @@ def build_verifiers(source, workers: int = 1, timeout: float = 5.0) -> list[Any]
 
     specs = source.verifier_specs()
     if [name for name, _ in specs] == ["math"] and not specs[0][1] and source.answer_form is None \
-            and source.answer_form_field == "answer_form":
+            and source.answer_form_field == "answer_form" and not _declares_forms(source):
         return None
     out = []
     for name, options in specs:
@@ -25,3 +25,13 @@ def build_verifiers(source, workers: int = 1, timeout: float = 5.0) -> list[Any]
         except (ValueError, TypeError, StarmillError) as exc:
             raise StarmillError(f"source.verifiers: {name}: {exc}") from None
     return out
+
+
+def _declares_forms(source) -> bool:
+    """Problems of this source carry ``metadata.answer_form`` (reasoning-gym tasks with a form), which only
+    the ``math`` verifier reads, not the plain checker's fast path."""
+    if getattr(source, "reasoning_gym", None) is None:
+        return False
+    from warehouse.sources.gym import answer_forms
+
+    return bool(answer_forms(source.reasoning_gym))

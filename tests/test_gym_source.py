@@ -1,5 +1,6 @@
 """reasoning-gym as a problem source: weighted task sizes, determinism, entries rebuilt for scoring."""
 import json
+import re
 
 import pytest
 
@@ -82,3 +83,26 @@ def test_bad_gym_sections_are_refused(data, message):
 
     with pytest.raises(ValidationError, match=message):
         SourceSpec.model_validate(data)
+
+
+def test_tasks_with_an_answer_form_declare_it_and_the_math_verifier_grades_it():
+    from filters.verifiers import get_verifier
+    from starmill.verification import build_verifiers
+    from warehouse.sources import SourceSpec
+
+    spec = GymSpec(tasks={"fraction_simplification": 1, "prime_factorization": 1, "gcd": 1}, size=6, seed=3)
+    records = list(iter_gym(spec, "gym", "train"))
+    forms = {json.loads(r.metadata)["task"]: json.loads(r.metadata).get("answer_form") for r in records}
+    assert forms == {"fraction_simplification": "reduced", "prime_factorization": "factored", "gcd": None}
+    math = get_verifier("math")
+    for record in records:
+        task = json.loads(record.metadata)["task"]
+        assert math.verify(record, f"The answer is \\boxed{{{record.gold_answer}}}").correct
+        if task == "fraction_simplification":  # the same value, not in lowest terms
+            n, d = re.findall(r"\d+", record.gold_answer)  # "138/583" or "$\\frac{138}{583}$"
+            unreduced = math.verify(record, f"\\boxed{{{int(n) * 2}/{int(d) * 2}}}")
+            assert (unreduced.verdict, unreduced.rule) == ("wrong", "form:reduced")
+    source = SourceSpec.model_validate({"reasoning_gym": spec.model_dump()})
+    assert build_verifiers(source) is not None  # not the plain checker's fast path, which reads no form
+    plain = SourceSpec.model_validate({"reasoning_gym": {"tasks": {"gcd": 1}, "size": 2}})
+    assert build_verifiers(plain) is None

@@ -1,7 +1,9 @@
 """reasoning-gym as a problem source: procedural tasks with their own scorers (``starmill[gym]``).
 
 Each problem carries ``metadata.reasoning_gym = {task, size, seed, config, index}``: enough to rebuild
-the exact entry later (``gym_entry``), so the task's own ``score_answer`` can grade it.
+the exact entry later (``gym_entry``), so the task's own ``score_answer`` can grade it. A task whose
+answer has a form (``ANSWER_FORMS``) also stores ``metadata.answer_form``, which the ``math`` verifier
+reads, so grading by value and form needs no configuration.
 """
 from __future__ import annotations
 
@@ -11,6 +13,19 @@ from typing import Iterator
 from schemas import ProblemRecord, RejectRecord, content_hash
 from schemas.sources import GymSpec
 from warehouse.sources.readers import SourceError
+
+# task -> the answer form its question asks for (filters.answers.forms); integrals need no entry: their
+# gold ends in "+ C", a symbol the checker then requires of the answer too
+ANSWER_FORMS = {
+    "fraction_simplification": "reduced",  # "Simplify the fraction … to its lowest terms"
+    "prime_factorization": "factored",  # "Write the factors separated by ×"
+    "power_function": "sig_figs:3",  # "correct to 3 significant figures" (the gold has every digit)
+}
+
+
+def answer_forms(spec: GymSpec) -> dict[str, str]:
+    """The declared form of each of ``spec``'s tasks that has one."""
+    return {task: ANSWER_FORMS[task] for task in spec.tasks if task in ANSWER_FORMS}
 
 def _module():
     try:
@@ -78,8 +93,11 @@ def iter_gym(spec: GymSpec, source: str, split: str) -> Iterator[ProblemRecord |
                                    json.dumps({"task": task, "index": index}))
                 continue
             extra = json.loads(json.dumps(entry.get("metadata") or {}, default=str))
+            metadata = {"reasoning_gym": meta, "task": task, "gym": extra}
+            if task in ANSWER_FORMS:
+                metadata["answer_form"] = ANSWER_FORMS[task]
             yield ProblemRecord.make(source=source, question=str(entry["question"]), gold_answer=str(answer),
-                                     split=split, metadata={"reasoning_gym": meta, "task": task, "gym": extra})
+                                     split=split, metadata=metadata)
 
 
 def fingerprint(spec: GymSpec) -> str:
