@@ -4,7 +4,9 @@ Messages go to ``/chat/completions``, text to ``/completions``. Requests run con
 of ``max_concurrency`` workers on one aiohttp session, bodies in and out through orjson, on uvloop's
 event loop where it is installed (together as fast as a raw aiohttp client, bench/openai_client.py).
 429, 5xx, timeouts, dropped connections and unparseable bodies are retried with exponential backoff
-and jitter, honouring ``Retry-After``; a request waiting for its retry keeps its worker. Given several
+and jitter, honouring ``Retry-After``; a request waiting for its retry keeps its worker. Each server has a
+``RateLimit`` (``generators.ratelimit``): ``rpm``/``tpm`` budgets, and a pause while its
+``x-ratelimit-remaining-*`` headers say a budget is spent or a 429's ``Retry-After`` runs. Given several
 base URLs (one server per node: data-parallel generation), each request goes to the server with the
 fewest requests in flight; a server that fails to answer is set aside for a while and its requests
 retried on the others at once.
@@ -42,6 +44,7 @@ except ImportError:  # not built for Windows: asyncio's own loop
     uvloop = None
 
 from generators import stopping
+from generators.ratelimit import RateLimit, request_tokens
 from generators.base import (
     Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused, SettingsError,
 )
@@ -76,6 +79,9 @@ class OpenAIBackend:
         revision: str | None = None,
         progress: bool = True,
         extra_body: dict[str, Any] | None = None,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        rate_window: float = 60.0,
     ) -> None:
         if max_concurrency < 1:
             raise SettingsError(f"max_concurrency must be >= 1, got {max_concurrency}")
@@ -96,6 +102,8 @@ class OpenAIBackend:
         self._basic_auths = [auth for _, auth in split]
         self.base_url, self._basic_auth = split[0]
         self._set_aside: dict[int, float] = {}  # server index -> monotonic time it may be used again
+        # per server: a budget is per endpoint (rate_window: the provider's minute; shorter in tests)
+        self.limits = [RateLimit(rpm, tpm, window=rate_window) for _ in self.base_urls]
         self.api_key_env = api_key_env
         self.max_concurrency = max_concurrency
         self.timeout = timeout
@@ -326,6 +334,7 @@ class _Call:
         b, several = self.b, self.several
         urls = self.urls["chat/completions" if request.messages is not None else "completions"]
         data = encode_json(build_payload(b, request, n=n, seed=seed))  # once, for every attempt
+        tokens = request_tokens(request, n)  # what a tokens-per-minute budget counts for it
         problem = ""
         server: int | None = None
         for attempt in range(b.max_retries + 1):
@@ -334,11 +343,14 @@ class _Call:
             server = b._pick(self.in_flight, avoid=server) if several else 0
             url = urls[server]
             headers = b._auth_headers(None, server) if self.per_request_auth else None
+            limit = b.limits[server]
+            sent = await limit.acquire(tokens)
             self.in_flight[server] += 1
             try:
                 async with self.client.post(url, data=data, headers=headers) as response:  # the session's timeout
                     raw = await response.read()
                     status = response.status
+                    limit.observe(response.headers)
                     retry_header = response.headers.get("retry-after") if status != 200 else None
             except TimeoutError:  # asyncio's and aiohttp's timeouts are both TimeoutError
                 problem = f"no answer within {b.timeout:g}s"
@@ -351,12 +363,16 @@ class _Call:
                     return status, None
                 if status == 200:
                     try:
-                        return status, orjson.loads(raw)
+                        body = orjson.loads(raw)
+                        limit.settle(sent, used_tokens(body))
+                        return status, body
                     except ValueError:
                         problem = f"malformed JSON in the answer: {raw[:200]!r}"
                 elif status in RETRY_STATUS or status >= 500:
                     problem = f"HTTP {status}: {server_message(raw)}"
                     retry_after = parse_retry_after(retry_header)
+                    if retry_after is not None:  # the server's wait holds for every request to it
+                        limit.pause(retry_after)
                 else:
                     fatal = describe_refusal(b, status, raw)
             finally:
@@ -368,7 +384,9 @@ class _Call:
                 raise SettingsError(message)  # 401, 403, 404: the same request fails the same way
             if attempt == b.max_retries:
                 break
-            delay = retry_after if retry_after is not None else backoff(b, attempt)
+            # jitter on a Retry-After too, so that the waiting workers do not all come back at once
+            delay = retry_after + random.uniform(0, min(1.0, retry_after / 10)) if retry_after is not None \
+                else backoff(b, attempt)
             if several:
                 b._set_aside[server] = time.monotonic() + max(SET_ASIDE_SECONDS, retry_after or 0.0)
                 if b._another_up(server):
@@ -548,6 +566,18 @@ def token_counts(parsed: list[tuple], total: Any) -> list[int]:
     for i in sorted(range(len(shares)), key=lambda i: counts[i] - shares[i])[: total - sum(counts)]:
         counts[i] += 1  # largest remainders first
     return counts
+
+
+def used_tokens(body: Any) -> int | None:
+    """Total tokens an answer's usage reports (None when it reports none)."""
+    try:
+        usage = body.get("usage") or {}
+        total = usage.get("total_tokens")
+        if total is None and "completion_tokens" in usage:
+            total = int(usage.get("prompt_tokens") or 0) + int(usage["completion_tokens"] or 0)
+        return int(total) if total is not None else None
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def server_message(raw: bytes) -> str:
