@@ -44,3 +44,56 @@ def test_eval_openai_without_base_url_is_one_error_line(tmp_path, capsys):
                               "-w", str(tmp_path / "wh"))
     assert code == 1 and stderr.strip() == "Error: eval: the openai backend needs base_url (the server's /v1 URL)"
     assert not (tmp_path / "wh" / "eval_problems").exists()
+
+
+def _plain_flow(monkeypatch):
+    """``starmill run`` with the flow swapped for the plain run (no Prefect server): the CLI's own output."""
+    import flows.star
+    from flows import prefect_env
+    from starmill.config import parse_config
+    from starmill.pipeline import run_star
+
+    monkeypatch.setattr(prefect_env, "start_temporary_server", lambda: None)
+    monkeypatch.setattr(flows.star, "star_flow", lambda config, warehouse, **kw: run_star(
+        parse_config(config), warehouse, progress=False, **kw))
+
+
+def test_a_run_that_keeps_nothing_warns_and_a_resume_says_what_came_from_the_ledger(tmp_path, capsys, monkeypatch):
+    import yaml
+
+    _plain_flow(monkeypatch)
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({
+        "source": {"procedural": {"n": 4, "seed": 7, "difficulty": 1}},
+        "sampling": {"n": 1, "max_tokens": 1, "seed": 3},  # one token: never an answer, nothing kept
+        "rationalization": {"attempts": 1},
+        "runner": {"shard_size": 2, "retries": 0}}))
+    wh = str(tmp_path / "wh")
+    code, stdout, stderr = run_cli(capsys, "run", str(config), "-w", wh, "--json")
+    assert code == 0, stderr
+    assert stdout.endswith("}\n")  # a final newline
+    summary = json.loads(stdout)
+    assert summary["counts"]["kept"] == 0
+    warning = ("the run kept 0 training rows: sft@v1 is empty (see the drop reasons; "
+               "starmill sql \"SELECT drop_reason, count(*) FROM samples GROUP BY 1\")")
+    assert summary["warnings"] == [warning] and f"Warning: {warning}\n" in stderr
+    assert summary["shards"]["from_ledger"] == 0 and summary["shards"]["generated"] > 0
+    assert "Resumed" not in stderr
+    code, stdout, stderr = run_cli(capsys, "run", str(config), "-w", wh)
+    assert code == 0, stderr
+    done = summary["shards"]["generated"]
+    assert f"Resumed: {done} of {done} shard(s) came from the ledger, 0 generated now.\n" in stderr
+
+
+def test_training_shows_progress_not_a_dict_per_step(make_sft_version, tmp_path, capsys):
+    from tests.test_eval import TEACHER
+
+    wh, ref = make_sft_version(problems=8)
+    code, stdout, stderr = run_cli(capsys, "train", ref, "--base", TEACHER, "--output", str(tmp_path / "m"),
+                                   "--max-steps", "4", "--set", "train.logging_steps=1", "--set",
+                                   "train.batch_size=2", "--json", "--no-record", "-w", wh.root)
+    assert code == 0, stderr
+    assert stdout.endswith("}\n") and json.loads(stdout)["steps"] == 4
+    assert "{'loss'" not in stderr and "'train_runtime'" not in stderr  # the trainer's dicts
+    lines = [line for line in stderr.splitlines() if line.startswith("train: step ")]
+    assert [line.split(" loss ")[0] for line in lines] == [f"train: step {i}/4" for i in (1, 2, 3, 4)]

@@ -89,6 +89,13 @@ def command(config, warehouse, publish_partial, allow_partial, overrides, as_jso
     except interrupts.Interrupted as stop:
         click.echo(goodbye, err=True)
         raise SystemExit(stop.code) from None
+    resumed = (summary.get("shards") or {}).get("from_ledger", 0)
+    if resumed:
+        done = resumed + summary["shards"]["generated"]
+        click.echo(f"Resumed: {resumed} of {done} shard(s) came from the ledger, "
+                   f"{summary['shards']['generated']} generated now.", err=True)
+    for warning in summary.get("warnings", []):
+        click.echo(f"Warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
     else:

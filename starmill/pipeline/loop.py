@@ -48,6 +48,7 @@ class StarLoop:
 
         cfg = run.config
         self.run, self.map_stage, self.progress = run, map_stage, progress
+        self.shard_sources = {"generated": 0, "from_ledger": 0}  # done shards: generated now, or by an earlier run
         self.allow_generate, self.allow_partial = allow_generate, allow_partial
         if cfg.sampling.until_verified is not None:  # an adaptive budget: independent samples in rounds
             self.rationale = get_strategy("until_verified", template=cfg.prompts.template, n=cfg.sampling.n,
@@ -205,6 +206,7 @@ class StarLoop:
                                              error=result.error or "unknown error"))
             return set()
         assert result.status == DONE, result.status
+        self.shard_sources["from_ledger" if result.from_ledger else "generated"] += 1
         mark = time.perf_counter()
         solved = self.tally.take(self.run.ledger.load(shard.key), rounds=rounds)
         self.spool.add("tree", self.run.ledger.load_tree(shard.key))  # a tree search's nodes, else none
@@ -243,4 +245,5 @@ def run_star(config: RunConfig, warehouse: str | None = None, map_stage: MapStag
         loop.spool.remove()
     loop.timings["total"] = time.perf_counter() - started
     summary["seconds"] = {k: round(v, 3) for k, v in loop.timings.items()}
+    summary["shards"] = dict(loop.shard_sources)
     return summary

@@ -54,8 +54,12 @@ def publish(run: Run, tally: Tally, spool: Spool, models: list[dict[str, Any]], 
                                 config=cfg.model_dump(mode="json"), models=models,
                                 sampling=cfg.sampling.model_dump(mode="json"), partial=partial,
                                 counts={"nodes": spool.rows["tree"]})
+    warnings = []
+    if not counts.get("kept", 0):  # published all the same (the samples say why), but never silently
+        warnings.append(f"the run kept 0 training rows: {sft_ref} is empty (see the drop reasons; "
+                        f"starmill sql \"SELECT drop_reason, count(*) FROM {cfg.datasets.samples} GROUP BY 1\")")
     return summary(found, problems=run.problems_ref, samples=samples_ref, sft=sft_ref, counts=counts,
-                   drops=dict(tally.drops), partial=partial, warehouse=run.wh.root,
+                   drops=dict(tally.drops), partial=partial, warehouse=run.wh.root, warnings=warnings,
                    **({"tree": tree_ref} if tree_ref else {}))
 
 

@@ -29,6 +29,7 @@ class ShardResult:
     samples: int = 0
     tokens: int = 0  # completion tokens
     error: str | None = None  # for failed: "Type: message", secrets redacted
+    from_ledger: bool = False  # done by an earlier run (a resume), not generated now
 
     @classmethod
     def failure(cls, shard: Shard, exc: BaseException) -> "ShardResult":
@@ -47,10 +48,12 @@ class ShardJob:
         """From the ledger, or generated and recorded; raises what generation raised, and ``Stopped``
         once the run is asked to stop (nothing is recorded then)."""
         ledger = Ledger(self.root, self.run_key)
+        resumed = ledger.has(self.shard.key)
         samples, seconds = generate_shard(ledger, self.teacher, self.shard, self.allow_generate)
         if samples is None:
             return ShardResult(self.shard.key, MISSING)
-        return ShardResult(self.shard.key, DONE, seconds, len(samples), sum(s.completion_tokens for s in samples))
+        return ShardResult(self.shard.key, DONE, seconds, len(samples), sum(s.completion_tokens for s in samples),
+                           from_ledger=resumed)
 
 
 def generate_shard(ledger: Ledger, teacher: dict[str, Any], shard: Shard,

@@ -144,6 +144,9 @@ def train_reward(wh, ref: str, task: str, base: str, output: str | Path, setting
     else:
         trainer = _prm_trainer(model, tokenizer, rows, tag, delimiter, settings, checkpoints, progress, callbacks)
     resume = checkpoints.exists() and any(checkpoints.glob("checkpoint-*"))
+    from starmill.training.progress import show_progress
+
+    show_progress(trainer, bar=progress)
     with contextlib.redirect_stdout(sys.stderr):  # keep stdout for results (--json)
         trainer.train(resume_from_checkpoint=True if resume else None)
     if not trainer.is_world_process_zero():

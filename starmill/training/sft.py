@@ -163,6 +163,8 @@ def train_rows(rows: list[dict], data: str, base: str, output: str | Path, setti
     from transformers import set_seed
     from trl import SFTConfig, SFTTrainer
 
+    from starmill.training.progress import show_progress
+
     settings = settings or TrainSettings()
     output = Path(output).expanduser().absolute()
     if output.exists():
@@ -192,6 +194,7 @@ def train_rows(rows: list[dict], data: str, base: str, output: str | Path, setti
         trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
                              processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
     resume = checkpoints.exists() and any(checkpoints.glob("checkpoint-*"))
+    show_progress(trainer, bar=progress)
     with contextlib.redirect_stdout(sys.stderr):  # the trainer prints its logs: keep stdout for results (--json)
         trainer.train(resume_from_checkpoint=True if resume else None)
     if not trainer.is_world_process_zero():
