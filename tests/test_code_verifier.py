@@ -221,6 +221,9 @@ def test_extraction():
     assert extract_program("```bash\nls\n```").rule == "no_code"
     assert extract_program("```python\nx = 1\n```</think>no code here").rule == "no_code"
     assert extract_program("x = 1").rule == "bare"
+    cut = extract_program("```python\nx = 1\n```\nthen\n```python\ny = 2\n")
+    assert (cut.program, cut.rule) == ("y = 2\n", "fenced_unclosed")
+    assert extract_program("```python\nx = 1\n```\n```bash\nls\n").program == "x = 1\n"
     prompt = "def f(x):\n    \"\"\"doc\"\"\"\n"
     assert extract_program("    return x\n", prompt=prompt, entry_point="f").program == prompt + "    return x\n"
     whole = extract_program("def f(x):\n    return x\n", prompt=prompt, entry_point="f")

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 
 MAX_PROGRAM_CHARS = 200_000  # a longer program is refused before parsing
 FENCE = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)^[ \t]*```", re.DOTALL | re.MULTILINE)
+OPEN_FENCE = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n", re.MULTILINE)
 PYTHON_TAGS = ("", "python", "py", "python3", "py3")
 
 
 @dataclass(frozen=True, slots=True)
 class Extracted:
     program: str | None  # the whole program to run (the prompt prepended where it completes one)
-    rule: str  # fenced | bare | continuation | no_code | syntax_error | too_long
+    rule: str  # fenced | fenced_unclosed | bare | continuation | no_code | syntax_error | too_long
 
 
 def parses(text: str) -> bool:
@@ -52,7 +53,10 @@ def extract_program(output: str, *, prompt: str | None = None, entry_point: str 
     if len(text) > MAX_PROGRAM_CHARS:
         return Extracted(None, "too_long")
     blocks = [body for tag, body in FENCE.findall(text) if tag.lower() in PYTHON_TAGS]
-    if blocks:
+    unclosed = OPEN_FENCE.search(FENCE.sub("", text))  # an output cut off inside its last block
+    if unclosed and unclosed.group(1).lower() in PYTHON_TAGS:
+        code, rule = text[text.rindex(unclosed.group(0)) + len(unclosed.group(0)):], "fenced_unclosed"
+    elif blocks:
         code, rule = blocks[-1], "fenced"
     elif text.strip() and parses(text):
         code, rule = text, "bare"

@@ -15,8 +15,12 @@ import sys
 from dataclasses import dataclass, field
 from importlib import resources
 
+from typing import TYPE_CHECKING
+
 from filters.isolation import Limits, require, run_program
-from schemas.code import CodeSpec
+
+if TYPE_CHECKING:  # schemas is not importable in the function sandbox, which loads filters.verifiers
+    from schemas.code import CodeSpec
 
 STATUSES = ("pass", "fail", "error", "exit", "memory", "syntax_error", "load_error", "missing_entry", "not_plain",
             "tampered", "harness_error")
