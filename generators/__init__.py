@@ -6,7 +6,7 @@ from typing import Any
 
 from generators.base import Backend, SettingsError
 
-BACKENDS = ("transformers", "vllm", "openai")
+BACKENDS = ("transformers", "vllm", "openai", "openai-batch")
 
 import generators.mcts  # noqa: E402,F401  registers the tree searches (beam, dvts, mcts) as strategies
 import generators.search  # noqa: E402,F401
@@ -26,13 +26,19 @@ def backend_class(kind: str) -> type:
         from generators.openai_backend import OpenAIBackend
 
         return OpenAIBackend
+    if kind == "openai-batch":
+        from generators.openai_batch import OpenAIBatchBackend
+
+        return OpenAIBatchBackend
     raise SettingsError(f"unknown backend {kind!r}: use one of {', '.join(BACKENDS)}")
 
 
 def load_backend(kind: str, model: str, **options: Any) -> Backend:
     """A backend by kind; heavy engines are imported only here."""
+    if kind == "openai" and options.pop("batch", False) is True:  # teacher option batch: true
+        kind = "openai-batch"
     backend = backend_class(kind)
-    if kind == "openai":
+    if kind in ("openai", "openai-batch"):
         base_url = options.pop("base_url", None)
         if not base_url:
             raise SettingsError("the openai backend needs base_url (the server's /v1 URL)")

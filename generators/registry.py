@@ -38,7 +38,7 @@ def backend_for(teacher: dict[str, Any]) -> Backend:
     with _LOCK:
         if key not in _BACKENDS:
             opts = dict(teacher.get("options") or {})
-            if teacher.get("backend") == "openai":
+            if teacher.get("backend") in ("openai", "openai-batch"):
                 servers = opts.get("base_urls") or [None]  # data parallel: one server per node
                 opts.setdefault("base_url", teacher.get("base_url") or servers[0])
             else:
@@ -62,6 +62,10 @@ def check_teacher(teacher: dict[str, Any], where: str = "teacher") -> None:
     from generators import BACKENDS, backend_class
 
     kind, model, opts = teacher.get("backend"), str(teacher.get("model")), dict(teacher.get("options") or {})
+    if kind == "openai" and "batch" in opts:  # batch: true is the openai-batch backend
+        if not isinstance(opts["batch"], bool):
+            raise SettingsError(f"{where}: option batch of the openai backend must be true or false, got {opts['batch']!r}")
+        kind = "openai-batch" if opts.pop("batch") else kind
     if kind not in BACKENDS:
         raise SettingsError(f"{where}: unknown backend {kind!r} (use one of {', '.join(BACKENDS)})")
     params = inspect.signature(backend_class(kind)).parameters
@@ -77,7 +81,7 @@ def check_teacher(teacher: dict[str, Any], where: str = "teacher") -> None:
         if isinstance(default, (bool, int, float, str)) and not _same_kind(value, default):
             raise SettingsError(f"{where}: option {name} of the {kind} backend must be {KINDS[type(default)]} "
                                 f"(default {default!r}), got {value!r}")
-    if kind == "openai":
+    if kind in ("openai", "openai-batch"):
         if not (teacher.get("base_url") or opts.get("base_url") or opts.get("base_urls")):
             raise SettingsError(f"{where}: the openai backend needs base_url (the server's /v1 URL)")
         return
@@ -146,6 +150,6 @@ def model_identity(teacher: dict[str, Any]) -> tuple[str, str | None]:
     if teacher.get("revision"):
         return model, teacher["revision"]
     path = Path(resolve_model(model)).expanduser()
-    if teacher.get("backend") != "openai" and path.is_dir():
+    if teacher.get("backend") not in ("openai", "openai-batch") and path.is_dir():
         return model, snapshot_revision(path) or weights_hash(path)
     return model, None

@@ -123,6 +123,17 @@ class Ledger:
     def clear_calls(self, shard: str) -> None:
         self.storage.remove_tree(f"{self.folder}/calls/{shard}")
 
+    def load_batch(self, key: str) -> dict | None:
+        """A Batch API call's ids (uploaded file, batch) recorded by an earlier run, or None."""
+        try:
+            return json.loads(self.storage.read_text(f"{self.folder}/batches/{key}.json"))
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def record_batch(self, key: str, data: dict) -> None:
+        """Recorded as soon as the provider gives an id, so a rerun polls that batch, never makes another."""
+        self.storage.write_text(f"{self.folder}/batches/{key}.json", json.dumps(data, sort_keys=True))
+
     def fail(self, key: str, error: str, detail: dict) -> None:
         payload = json.dumps({"shard": key, "error": error, **detail}, sort_keys=True)
         self.storage.write_text(self._failed(key), payload)

@@ -7,6 +7,7 @@ the samples stay in the ledger, so nothing large travels back. ``map_in_process`
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
@@ -70,13 +71,18 @@ def generate_shard(ledger: Ledger, teacher: dict[str, Any], shard: Shard,
     from generators.registry import backend_for, backend_lock
     from generators.sampling import run_shard
 
-    backend, lock = backend_for(teacher), backend_lock(teacher)
+    backend = backend_for(teacher)
+    # one generate call per engine at a time (engines and seeding are not thread-safe), except a
+    # backend whose calls are independent: the Batch API's shards wait for their batches side by side
+    lock = contextlib.nullcontext() if getattr(backend, "concurrent_calls", False) else backend_lock(teacher)
     busy = [0.0]  # seconds in the engine, not waiting for it
 
     def generate(requests):
-        with lock:  # one generate call per engine at a time: engines and seeding are not thread-safe
+        with lock:
             start = time.perf_counter()
             try:
+                if getattr(backend, "keeps_batches", False):  # a rerun polls the batches this run made
+                    return backend.generate(requests, state=ledger)
                 return backend.generate(requests)
             finally:
                 busy[0] += time.perf_counter() - start
