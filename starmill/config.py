@@ -35,14 +35,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # .inf / .nan are never a setting
 
 
+class PriceConfig(_Strict):
+    """What a hosted teacher costs, in the provider's currency (USD for OpenAI) per million tokens."""
+
+    input_per_million: float = Field(..., ge=0, le=1_000_000, description="prompt tokens")
+    output_per_million: float = Field(..., ge=0, le=1_000_000, description="completion tokens (reasoning included)")
+    batch_discount: float = Field(0.5, gt=0, le=1, description="price factor in batch mode (the Batch API: half)")
+
+
 class TeacherConfig(_Strict):
-    backend: Literal["transformers", "vllm", "openai"] = "transformers"
+    backend: Literal["transformers", "vllm", "openai", "openai-batch"] = "transformers"
     model: str = Field(DEMO_TEACHER, description="local path or Hub id (vllm/transformers), model name (openai)")
     revision: str | None = None
     base_url: str | None = Field(None, description="openai backend: the server's /v1 URL")
     dtype: str = "auto"
     options: dict[str, Any] = Field(default_factory=dict, description="passed to the backend "
-                                    "(e.g. tensor_parallel_size, data_parallel_size, gpu_memory_utilization)")
+                                    "(e.g. tensor_parallel_size, data_parallel_size, gpu_memory_utilization; "
+                                    "openai: rpm, tpm, batch)")
+    price: PriceConfig | None = Field(None, description="per-million-token prices: the run report's cost figures "
+                                      "and run --dry-run's estimate")
+
+    @property
+    def batch(self) -> bool:
+        """Generation through the Batch API (backend openai-batch, or the openai backend's batch: true)."""
+        return self.backend == "openai-batch" or (self.backend == "openai" and self.options.get("batch") is True)
 
 
 class PromptConfig(_Strict):
