@@ -111,6 +111,11 @@ HACKS = {
                                           "import _cffi_backend\n" + GOOD, "runtime_error"),
     "builds bytecode by hand": ("code = (lambda: 1).__code__.replace(co_consts=())\n" + GOOD, "runtime_error"),
     "loads bytecode with marshal": ("import marshal\nmarshal.loads(marshal.dumps(1))\n" + GOOD, "runtime_error"),
+    "leaves a thread that could swap the reply": ("import threading, time\n"
+                                                  "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+                                                  + GOOD, "no_result"),
+    "points the reply descriptor at a file": ("import os, sys\nfd = os.open('/tmp/reply', os.O_WRONLY | os.O_CREAT)\n"
+                                              "os.dup2(fd, int(sys.argv[2]))\n" + GOOD, "no_result"),
     "forges a reply on every descriptor": ("import os\nfor fd in range(3, 64):\n    try:\n"
                                            "        os.write(fd, b't 0 pass\\nend ' + b'0' * 64 + b'\\n')\n"
                                            "    except OSError:\n        pass\n" + GOOD, "tampered"),
@@ -326,3 +331,14 @@ def test_ordinary_programs_still_run(verifier):
     failed = grade(verifier, "def f(x):\n    raise KeyError('lost')\n", spec)
     assert (failed.verdict, failed.rule) == ("wrong", "runtime_error")
     assert json.loads(failed.detail)["stderr"] == "KeyError: lost\n"
+
+
+def test_no_reply_while_the_program_could_still_act(verifier):
+    """A thread left running, or the reply descriptor swapped for a file, could read the secret back and
+    forge a reply: the harness then sends none (and says why on stderr)."""
+    thread = "import threading, time\nthreading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n" + GOOD
+    swapped = "import os, sys\nos.dup2(os.open('/tmp/reply', os.O_WRONLY | os.O_CREAT), int(sys.argv[2]))\n" + GOOD
+    for program, why in ((thread, "threads of the program were still running"), (swapped, "descriptor was replaced")):
+        verdict = grade(verifier, program)
+        assert (verdict.verdict, verdict.rule) == ("wrong", "no_result")
+        assert why in json.loads(verdict.detail)["stderr"]

@@ -79,6 +79,12 @@ def main():
     _type_name, _exc_str, noted = type.__dict__["__name__"].__get__, BaseException.__str__, []
     _int, _str, _bytes, _dict, _function = int, str, bytes, dict, type(main)
     _write, _exit, _open, _read, _close, _dup2 = os.write, os._exit, os.open, os.read, os.close, os.dup2
+    import _thread
+    import gc
+
+    _fstat, _threads, _gc_disable = os.fstat, _thread._count, gc.disable
+    reply_stat = os.fstat(result_fd)
+    reply_id = (reply_stat.st_dev, reply_stat.st_ino)  # the pipe to starmill, to know it again at the end
     _io_open, _O_RDONLY, _O_WRITE = io.open, os.O_RDONLY, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     _sys, _modules, _builtins = sys, sys.modules, builtins
     frame_attrs, blocked_events, blocked_imports, blocked_prefixes = FRAME_ATTRS, BLOCKED_EVENTS, BLOCKED_IMPORTS, BLOCKED_PREFIXES
@@ -349,6 +355,17 @@ def main():
         results = ["harness_error"] * n_tests
     reply = "".join(["t %d %s\n" % (n, results[n]) for n in _range(n_tests)]) + "end " + secret + "\n"
     data = reply.encode("utf-8")
+    # From here on no program code may run: a thread of the program or a garbage-collector callback could
+    # point the reply descriptor at a file, read the secret back and forge a reply. So: no collections,
+    # no other thread alive, and the descriptor still the pipe it was; else no reply at all.
+    _gc_disable()
+    if _threads() != 0:
+        _write(2, b"threads of the program were still running after the last test: no reply\n")
+        _exit(0)
+    reply_stat = _fstat(result_fd)
+    if (reply_stat.st_dev, reply_stat.st_ino) != reply_id:
+        _write(2, b"the reply descriptor was replaced: no reply\n")
+        _exit(0)
     while data:
         data = data[_write(result_fd, data):]
     _exit(0)
