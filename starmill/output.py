@@ -5,6 +5,7 @@ import csv
 import functools
 import io
 import json
+import textwrap
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Callable
@@ -68,17 +69,26 @@ def render(columns: list[str], rows: list[list[Any]], fmt: str) -> str:
 
 
 def _table(columns: list[str], rows: list[list[Any]], width: int = 60) -> str:
-    """A plain-text grid; long cells are cut to ``width`` characters with an ellipsis."""
-    def cut(text: str) -> str:
-        text = text.replace("\n", "\\n")
-        return text if len(text) <= width else text[: width - 1] + "…"
-
-    cells = [[cut(_cell(v)) for v in r] for r in rows]
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    line = "  ".join("-" * w for w in widths)
-    out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(), line]
-    out += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
+    """A plain-text grid; long cells wrap at ``width`` characters and keep their own line breaks, so
+    every character shows (a row of several lines is set off by a blank line)."""
+    cells = [[_wrap(_cell(v), width) for v in r] for r in rows]
+    widths = [max([len(c)] + [len(line) for row in cells for line in row[i]]) for i, c in enumerate(columns)]
+    out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(), "  ".join("-" * w for w in widths)]
+    tall = any(len(cell) > 1 for row in cells for cell in row)
+    for n, row in enumerate(cells):
+        if tall and n:
+            out.append("")
+        for i in range(max((len(cell) for cell in row), default=1)):
+            out.append("  ".join((cell[i] if i < len(cell) else "").ljust(w) for cell, w in zip(row, widths)).rstrip())
     return "\n".join(out)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """A cell's lines: its own line breaks kept, each line wrapped at ``width`` (long words broken)."""
+    lines: list[str] = []
+    for line in text.expandtabs(4).replace("\r\n", "\n").split("\n"):
+        lines += textwrap.wrap(line, width, replace_whitespace=False, drop_whitespace=True) or [""]
+    return lines or [""]
 
 
 def emit_arrow(table, fmt: str) -> None:

@@ -97,3 +97,44 @@ def test_training_shows_progress_not_a_dict_per_step(make_sft_version, tmp_path,
     assert "{'loss'" not in stderr and "'train_runtime'" not in stderr  # the trainer's dicts
     lines = [line for line in stderr.splitlines() if line.startswith("train: step ")]
     assert [line.split(" loss ")[0] for line in lines] == [f"train: step {i}/4" for i in (1, 2, 3, 4)]
+
+
+def test_table_cells_wrap_with_real_newlines_and_csv_json_stay_exact():
+    from starmill.output import render
+
+    text = "First line.\n" + "word " * 30 + "end"
+    table = render(["id", "text"], [[1, text], [2, "short"]], "table")
+    assert "\\n" not in table and "…" not in table
+    assert "".join(table.replace(" ", "")) .count("word") == 30  # every character shows
+    lines = table.splitlines()
+    assert lines[2].split(None, 1) == ["1", "First line."] and max(len(line) for line in lines) <= 4 + 60
+    assert lines[-1].split() == ["2", "short"] and lines[-2] == ""  # a tall row is set off by a blank line
+    assert render(["id", "text"], [[1, text]], "csv") == f'id,text\n1,"{text}"'
+    assert json.loads(render(["id", "text"], [[1, text]], "json")) == [{"id": 1, "text": text}]
+
+
+def test_show_problem_prints_every_attempt_with_its_hinted_prompt(tmp_path, capsys):
+    from starmill.config import parse_config
+    from starmill.pipeline import run_star
+    from warehouse import Warehouse
+
+    wh = str(tmp_path / "wh")
+    summary = run_star(parse_config({"source": {"procedural": {"n": 2, "seed": 7, "difficulty": 1}},
+                                     "sampling": {"n": 1, "max_tokens": 1, "seed": 3},
+                                     "rationalization": {"attempts": 1}}), wh, progress=False)
+    rows = Warehouse(wh).read(summary["samples"]).to_pylist()
+    hinted = next(r for r in rows if r["stage"] == "rationalization")
+    pid = hinted["problem_id"]
+    problem = next(p for p in Warehouse(wh).read(summary["problems"]).to_pylist() if p["problem_id"] == pid)
+    code, stdout, stderr = run_cli(capsys, "show-problem", pid, "-w", wh)
+    assert code == 0, stderr
+    assert stdout.startswith(f"Problem {pid} (") and f"Gold: {problem['gold_answer']}" in stdout
+    assert stdout.count("samples@v1  iteration 0") == sum(r["problem_id"] == pid for r in rows) == 2
+    assert f"rationalization #0  dropped: {hinted['drop_reason']}" in stdout
+    assert "Hinted prompt (what the teacher saw):" in stdout and problem["gold_answer"] in stdout.split(
+        "Hinted prompt")[1].split("Training prompt")[0]
+    found = json.loads(run_cli(capsys, "show-problem", pid, "--json", "-w", wh)[1])
+    assert [s["stage"] for s in found["samples"]] == ["rationale", "rationalization"]
+    assert found["samples"][1]["hinted_prompt"][-1]["content"].count(problem["gold_answer"]) >= 1
+    code, _, stderr = run_cli(capsys, "show-problem", "0" * 32, "-w", wh)
+    assert code == 1 and stderr == f"Error: no problem {'0' * 32!r} in {Warehouse(wh).root}\n"
