@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from filters.answers.words import number_phrases, parse_number_words
+
 BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
 BRACE = re.compile(r"\\[{}]|[{}]")
 HASHES = re.compile(r"####[ \t]*")
@@ -22,6 +24,19 @@ BARE_BOX = re.compile(r"[^\s$]+")
 LINE_CAP = 5000  # look at most this far after a marker; longer answers are rejected later anyway
 SENTENCE_END = re.compile(r"\.(?:\s|$)|,\s+(?=[a-zA-Z]{2})")  # "72. Then…", "5 apples, as computed"
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+TAIL_END = re.compile(r"\.(?:\s|$)|\n")  # the end of the final answer's sentence
+# A number in the rest of that sentence (not an exponent or index: cm^2, V_1; not after \approx: a rounding)
+TAIL_NUMBER = re.compile(r"\\approx\s*\$?\s*-?\d[\d,]*(?:\.\d+)?|[\^_]\s*\{[^{}]*\}|[\^_]\s*-?\d+|(?<![\w.])(-?\d[\d,]*(?:\.\d+)?)")
+WORDS_ONLY = re.compile(r"(?:\\text\{)?[A-Za-z][A-Za-z'’ \t-]*\}?")
+ASIDE = re.compile(r"\s+\((?=[a-zA-Z]{2})")  # "1,200 (that is …)": an aside opens
+HEADING = re.compile(r"(?:(?:Step|Part|Case)\s+\d+\s*:?\s*)?[A-Z][a-z]+(?:[ \t]+[A-Za-z]+){0,5}:?[ \t]*")
+PROSE = re.compile(r"(?:[A-Za-z][A-Za-z'’]*[ \t]+)*\\?\$?[ \t]*(-?\d[\d,]*(?:\.\d+)?)[ \t]*(?:\\?%)?(?:[ \t]+[A-Za-z][A-Za-z'’]*)*")
+# Words that change what a number in a sentence means: a negation, a hedge, a bound, a comparison, a number word
+PROSE_BLOCK = re.compile(
+    r"\b(?:not|no|never|cannot|can't|isn't|wasn't|aren't|except|unless|or|maybe|possibly|perhaps|probably|likely|"
+    r"about|around|approximately|roughly|nearly|almost|over|under|least|most|more|less|fewer|than|between|up|"
+    r"guess|if|half|twice|double|triple|dozen|zero|one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|"
+    r"million|billion|percent|times)\b", re.IGNORECASE)
 MAX_BOX_GAP = 40  # characters between boxes that answer together ("\\boxed{1} and x = \\boxed{2}")
 MATH_OPEN = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 
@@ -81,16 +96,49 @@ def _together(text: str, boxes: list[tuple[str, int, int]]) -> bool:
 
 
 def _phrase_answer(rest: str) -> str:
+    return _phrase_split(rest)[0]
+
+
+def _phrase_split(rest: str, aside: bool = False) -> tuple[str, str]:
+    """(the answer, the rest of its sentence); ``aside`` also ends the answer where a parenthesis of words opens."""
     rest = rest.strip().strip("*").strip()
     for opener, closer in MATH_OPEN.items():
         if rest.startswith(opener):
             j = rest.find(closer, len(opener))
             if j > 0:
-                return rest[: j + len(closer)]
+                return rest[: j + len(closer)], _sentence(rest[j + len(closer):])
     m = SENTENCE_END.search(rest)
+    if aside and (a := ASIDE.search(rest)) and (m is None or a.start() < m.start()):
+        m = a
+    tail = ""
     if m:
-        rest = rest[: m.start()]
-    return rest.strip().rstrip(".").strip().strip("*").strip()
+        rest, tail = rest[: m.start()], _sentence(rest[m.start():])
+    return rest.strip().rstrip(".").strip().strip("*").strip(), tail
+
+
+def _sentence(text: str) -> str:
+    """``text`` up to the end of its sentence (a full stop or a line break)."""
+    m = TAIL_END.search(text, 1 if text.startswith(".") else 0)
+    return text[: m.start()] if m else text[:LINE_CAP]
+
+
+def tail_numbers(tail: str, answer: str = "") -> tuple[str, ...]:
+    """Numbers written in the rest of the final answer's sentence ("\\boxed{3} (or possibly 4)", "The answer
+    is 64 squares, plus 1 more … is 65"): each is a second final answer, so one that differs makes the
+    answer ambiguous. Exponents and indices (cm^2, V_1) and roundings after ``\\approx`` are not answers."""
+    if WORDS_ONLY.fullmatch(answer) and parse_number_words(answer) is None:
+        return ()  # "yes, because 3 > 2": an answer in words has no rival in a number
+    found = [m[1] for m in TAIL_NUMBER.finditer(tail) if m[1]]
+    return tuple(n for n in found if n.strip("-,")) + number_phrases(tail)
+
+
+def _prose(answer: str) -> str:
+    """The number of an answer written as a plain sentence ("The total cost is 18 dollars"), when it is
+    the sentence's only number and no word around it changes what it means; else the answer unchanged."""
+    m = PROSE.fullmatch(answer)
+    if m and " " in answer.strip() and not PROSE_BLOCK.search(answer) and answer[:1].isalpha():
+        return m[1] + ("%" if "%" in answer else "")
+    return answer
 
 
 def _rest_of_lines(pattern: re.Pattern, text: str) -> list[str]:
@@ -99,6 +147,21 @@ def _rest_of_lines(pattern: re.Pattern, text: str) -> list[str]:
     for m in pattern.finditer(text):
         j = text.find("\n", m.end(), m.end() + LINE_CAP)
         found.append(text[m.end() : j if j >= 0 else m.end() + LINE_CAP])
+    return found
+
+
+def _hash_lines(text: str) -> list[tuple[str, int]]:
+    """(the text after ``####``, where its line ends) for each ``####`` line that is not a markdown heading
+    ("#### Explanation" followed by a line of text introduces a section: it is no answer)."""
+    found = []
+    for m in HASHES.finditer(text):
+        j = text.find("\n", m.end(), m.end() + LINE_CAP)
+        end = j if j >= 0 else min(len(text), m.end() + LINE_CAP)
+        rest = text[m.end():end]
+        following = text[end + 1: end + 200].lstrip(" \t").split("\n", 1)[0] if j >= 0 else ""
+        if HEADING.fullmatch(rest) and following.strip():
+            continue
+        found.append((rest, end))
     return found
 
 
@@ -117,7 +180,7 @@ def _answer_tags(text: str) -> list[str]:
 
 def _later_answer(text: str) -> str | None:
     """A ``####`` or "the answer is" answer written after the chosen one (``text`` is what follows it)."""
-    hashes = [h.strip() for h in _rest_of_lines(HASHES, text) if h.strip()]
+    hashes = [h.strip() for h, _ in _hash_lines(text) if h.strip()]
     rests = [r for r in _rest_of_lines(PHRASE, text) if not PHRASE.match(r.lstrip("* \t"))]
     later = hashes + [p for p in map(_phrase_answer, rests) if p]
     return later[-1] if later and not BOX.search(later[-1]) else None
@@ -130,20 +193,32 @@ def _find(text: str, *, lenient: bool, after_box: bool = False) -> Extraction:
         after = _later_answer(text[spans[-1][2]:]) if after_box else None  # "\\boxed{4} … the answer is 5": two answers
         if after:
             return Extraction(boxes[-1], "boxed", boxes + (after,))  # the box, checked against what follows
+        trailing = tail_numbers(_sentence(text[spans[-1][2]:]), boxes[-1]) if after_box else ()
+        if trailing:  # "\\boxed{3} (or possibly 4)"
+            return Extraction(boxes[-1], "boxed", boxes + trailing)
         return Extraction(boxes[-1], "boxed", boxes, _together(text, spans))
-    hashes = [h.strip() for h in _rest_of_lines(HASHES, text) if h.strip()]
+    lines = _hash_lines(text)
+    hashes = [h.strip() for h, _ in lines if h.strip()]
     if hashes:
-        tail = text[text.rfind("####"):].partition("\n")[2]  # "#### 72 … wait, the answer is 70"
-        after = _later_answer(tail) if after_box else None
-        return Extraction(hashes[-1], "hashes", tuple(hashes) + ((after,) if after else ()))
+        if not after_box:
+            return Extraction(hashes[-1], "hashes", tuple(hashes))
+        last, tail = _phrase_split(hashes[-1], aside=True)  # "#### 1,200 (that is …)"
+        last = last or hashes[-1]
+        after = _later_answer(text[lines[-1][1]:])  # "#### 72 … wait, the answer is 70"
+        return Extraction(last, "hashes", tuple(hashes[:-1]) + (last,) + tail_numbers(tail, last) + ((after,) if after else ()))
     # "Final Answer: The final answer is 5": the outer marker only introduces the inner one
-    rests = [r for r in _rest_of_lines(PHRASE, text) if not PHRASE.match(r.lstrip("* \t"))]
-    phrases = [p for p in map(_phrase_answer, rests) if p]
-    if phrases:
-        return Extraction(phrases[-1], "phrase", tuple(phrases))
-    lines = [p for p in map(_phrase_answer, _rest_of_lines(LINE_ANSWER, text)) if p]  # a weaker marker: only alone
-    if lines:
-        return Extraction(lines[-1], "phrase", tuple(lines))
+    for pattern in (PHRASE, LINE_ANSWER):  # a line opening "Answer:" is a weaker marker: only alone
+        rests = _rest_of_lines(pattern, text)
+        if pattern is PHRASE:
+            rests = [r for r in rests if not PHRASE.match(r.lstrip("* \t"))]
+        split = [_phrase_split(r, aside=after_box) for r in rests]
+        found = [(p, t) for p, t in split if p]
+        if found:
+            answers = tuple(p for p, _ in found)
+            if not after_box:
+                return Extraction(answers[-1], "phrase", answers)
+            last = _prose(answers[-1])
+            return Extraction(last, "phrase", answers[:-1] + (last,) + tail_numbers(found[-1][1], last))
     tags = [t for t in _answer_tags(text) if t]
     if tags:
         return Extraction(tags[-1], "answer_tag", tuple(tags))

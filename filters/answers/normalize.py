@@ -7,6 +7,8 @@ import functools
 import re
 from dataclasses import dataclass
 
+from filters.answers.words import parse_number_words
+
 MATH_DELIMS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 WRAPPERS = (
     "boxed", "fbox", "text", "textbf", "textit", "textrm", "textnormal", "textup", "mathrm", "mathbf",
@@ -149,6 +151,8 @@ def _pipeline(answer: str, keep_units: bool) -> tuple[str, bool]:
         if text.endswith(suffix) and len(text) > len(suffix):
             text, percent = text[: -len(suffix)].strip(), True
             break
+    if text[:1].isalpha() and (value := parse_number_words(text)) is not None:
+        text = str(value)  # "three hundred five" is 305, "a half" 1/2
     text = _strip_units(text, keep_units)
     text = THOUSANDS.sub(lambda m: m[1] + m[2].replace(",", ""), text)
     if SPACED_THOUSANDS.fullmatch(text):

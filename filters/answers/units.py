@@ -12,8 +12,10 @@ ALIASES = {
     "yd": "yard", "mi": "mile", "mg": "milligram", "g": "gram", "kg": "kilogram", "lb": "pound", "lbs": "pound",
     "oz": "ounce", "ml": "milliliter", "l": "liter", "litre": "liter", "s": "second", "sec": "second", "secs": "second",
     "min": "minute", "mins": "minute", "h": "hour", "hr": "hour", "hrs": "hour", "usd": "dollar", "deg": "degree",
-    "mph": "mile/hour", "kph": "kilometer/hour",
+    "mph": "mile/hour", "kph": "kilometer/hour", "rad": "radian",
 }
+DEGREE_MARK = re.compile(r"\^\s*\{?\s*\\circ|\\circ(?![a-zA-Z])|°|\\degree(?![a-zA-Z])")
+TRIG = re.compile(r"(?:arc)?(?:sin|cos|tan|sec|csc|cot)(?![a-zA-Z])")
 POWER = re.compile(r"\^\{?(\d)\}?$")
 
 
@@ -27,13 +29,17 @@ def _word(word: str) -> str:
 
 
 def dropped_unit(answer: Normalized) -> str | None:
-    """The unit words normalization dropped from the end of the answer, canonical; None if none."""
+    """The unit words normalization dropped from the end of the answer, canonical; None if none. A degree
+    mark outside a trigonometric function is the unit "degree" (``60^\\circ`` is not ``60 radians``)."""
+    degree = bool(DEGREE_MARK.search(answer.source)) and not TRIG.search(answer.source)
     plain = answer.plain
     if plain == answer.text or not plain.startswith(answer.text):
-        return None
+        return "degree" if degree else None
     unit = plain[len(answer.text):].strip()
     if not unit:
-        return None
+        return "degree" if degree else None
+    if degree:
+        unit = "degree " + unit  # 100^\\circ C is not 100^\\circ F
     power = POWER.search(unit)
     words = POWER.sub("", unit) if power else unit
     canonical = " ".join(_word(w) for w in re.split(r"[\s]+", words) if w)

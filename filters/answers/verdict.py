@@ -6,8 +6,9 @@ from typing import Any
 
 CHECKER = "starmill"
 # Bump on any change that can alter a verdict, so a dataset can be re-graded by a newer checker.
-CHECKER_VERSION = "2.2.0"  # 2.0: typed answers, declared forms, no fallback parser; 2.1: held-out audit fixes;
+CHECKER_VERSION = "2.3.0"  # 2.0: typed answers, declared forms, no fallback parser; 2.1: held-out audit fixes;
 # 2.2: no rounding of a decimal prediction, (a, b) is no inequality, a one-element set is no number
+# 2.3: hedges and other numbers after the final answer, degrees vs other units, number words, answer shapes (issue 24)
 MAX_STORED_CHARS = 1000  # extracted answers longer than this are stored truncated
 
 KINDS = ("correct", "wrong", "unparseable_gold", "unparseable_pred", "timeout", "error")
