@@ -1,70 +1,22 @@
 """Quality filters for samples: one small class each; a filter only says keep (None) or a drop reason.
 
-The base class applies a filter to many samples and counts kept and dropped per reason, in the
-style of datatrove's filters. Filters are registered by name, so the run config composes them
-(``selection.filters``); text filters judge the whole output, a server's separate reasoning included.
+The base class (``filters.sample_filter``) applies a filter to many samples and counts kept and dropped per
+reason, in the style of datatrove's filters. Filters are registered by name, so the run config composes them
+(``selection.filters``); text filters judge the whole output, a server's separate reasoning included. The
+long-trace filters of R1-style thoughts are in ``filters.traces``.
 """
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Iterable
+from typing import Any, Iterable
 
-from schemas import ProblemRecord, SampleRecord
-from schemas.registry import Registry
+import filters.traces  # noqa: F401  the long-trace filters, registered in FILTERS by get_filter's name
+from filters.sample_filter import (FILTERS, MAX_CHARS, FilterContext, SampleFilter, _mentions,  # noqa: F401
+                                   _script, bounded)
 from schemas.samples import Stage
 
-
-@dataclass(frozen=True)
-class FilterContext:
-    """What the run knows that a filter may need: the hinted template's own wording."""
-
-    hint_phrases: tuple[str, ...] = ()
-
-
-class SampleFilter:
-    """Decides keep (``None``) or a drop reason for one sample of one problem."""
-
-    name: ClassVar[str] = "filter"
-
-    @classmethod
-    def build(cls, options: dict[str, Any], context: FilterContext) -> "SampleFilter":
-        """The filter from its config options (a TypeError names an unknown option)."""
-        return cls(**options)
-
-    def reason(self, sample: SampleRecord, problem: ProblemRecord) -> str | None:
-        raise NotImplementedError
-
-    def apply(
-        self, samples: Iterable[SampleRecord], problems: dict[str, ProblemRecord], stats: Counter | None = None
-    ) -> list[SampleRecord]:
-        """Samples with ``drop_reason`` set where this filter drops them (already dropped ones pass through)."""
-        out = []
-        for sample in samples:
-            if sample.drop_reason is None:
-                why = self.reason(sample, problems[sample.problem_id])
-                if why is not None:
-                    sample = replace(sample, kept=False, drop_reason=why)
-                if stats is not None:
-                    stats[f"{self.name}.{'dropped_' + why if why else 'kept'}"] += 1
-            out.append(sample)
-        return out
-
-
-FILTERS: Registry[SampleFilter] = Registry("filter")
-MAX_CHARS = 10_000_000  # the longest bound a length filter takes (a completion of millions of characters is no rationale)
-
-
-def bounded(where: str, value: Any, low: float, high: float, integer: bool = True) -> Any:
-    """``value`` when it is a number (an integer when ``integer``; never a bool) from ``low`` to ``high``,
-    else a ValueError naming ``where``."""
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
-        what = "an integer" if integer else "a number"
-        raise ValueError(f"{where} must be {what} from {low} to {high}, got {value!r}")
-    return value
+LENGTH_MAX_CHARS = 200_000  # the length filter's default: an R1 trace of 32k tokens (~130k characters) and its answer
 
 
 @FILTERS.register
@@ -87,7 +39,7 @@ class Length(SampleFilter):
 
     name = "length"
 
-    def __init__(self, min_chars: int = 1, max_chars: int = 8000):
+    def __init__(self, min_chars: int = 1, max_chars: int = LENGTH_MAX_CHARS):
         self.min_chars = bounded("filter 'length': min_chars", min_chars, 0, MAX_CHARS)
         self.max_chars = bounded("filter 'length': max_chars", max_chars, 1, MAX_CHARS)
         if min_chars > max_chars:
@@ -101,19 +53,6 @@ class Length(SampleFilter):
         if size > self.max_chars:
             return "too_long"
         return None
-
-
-# Scripts that count as languages; Greek is left out because mathematics uses its letters.
-_SCRIPTS = ("LATIN", "CJK", "HIRAGANA", "KATAKANA", "HANGUL", "CYRILLIC", "ARABIC", "HEBREW",
-            "DEVANAGARI", "THAI", "BENGALI", "TAMIL", "ARMENIAN", "GEORGIAN", "ETHIOPIC")
-
-
-def _script(ch: str) -> str | None:
-    if not ch.isalpha() or ord(ch) < 128:
-        return "LATIN" if ch.isascii() and ch.isalpha() else None
-    name = unicodedata.name(ch, "")
-    head = name.split(" ")[0]
-    return head if head in _SCRIPTS else None
 
 
 @FILTERS.register
@@ -186,10 +125,6 @@ class HintLeak(SampleFilter):
             if _mentions(head, gold):
                 return "answer_before_reasoning"
         return None
-
-
-def _mentions(text: str, answer: str) -> bool:
-    return re.search(r"(?<![\w.])" + re.escape(answer) + r"(?![\w])", text) is not None
 
 
 def get_filter(name: str, options: dict[str, Any] | None = None,

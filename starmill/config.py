@@ -203,8 +203,10 @@ class StepSpec(BaseModel):
         return self.name, self.options
 
 
-DEFAULT_FILTERS = ["truncated", {"name": "length", "min_chars": 1, "max_chars": 8000}, "mixed_language", "hint_leak",
-                   "bad_step"]
+# length: 200,000 characters holds an R1 trace of 32k tokens; the long-trace filters (filters/traces.py) judge
+# the thought itself; their defaults come from bench/long_trace_filters.py (overthinking is opt-in)
+DEFAULT_FILTERS = ["truncated", {"name": "length", "min_chars": 1, "max_chars": 200_000}, "mixed_language", "hint_leak",
+                   "bad_step", "think_format", "thought_budget", "repetition", "thought_language", "thought_answer"]
 DEFAULT_SCORERS = ["steps"]
 SELECTION_STRATEGIES = ("reject", "majority", "best_of_n", "weighted_best_of_n")
 DEFAULT_SELECTOR = {"name": "distinct_correct", "near_duplicate_threshold": 0.9}
@@ -242,7 +244,7 @@ class FilterConfig(_Strict):
     """The old ``filters:`` section (deprecated: ``selection.filters`` and ``selection.selector``)."""
 
     min_chars: StrictInt = Field(1, ge=0, le=10_000_000, description="shortest completion kept")
-    max_chars: StrictInt = Field(8000, ge=1, le=10_000_000, description="longest completion kept")
+    max_chars: StrictInt = Field(200_000, ge=1, le=10_000_000, description="longest completion kept")
     near_duplicate_threshold: float = Field(0.9, gt=0, le=1, description="Jaccard of 5-gram shingles")
     mixed_language: StrictBool = Field(True, description="drop completions that mix writing systems")
 

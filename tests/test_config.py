@@ -67,12 +67,16 @@ def test_selection_is_composed_from_named_filters_and_a_selector():
     assert isinstance(selection.selector, DistinctCorrect)
     assert (selection.selector.k, selection.selector.near_duplicate_threshold) == (3, 0.5)
     default = RunConfig().selection.selection()
-    assert [f.name for f in default.filters] == ["truncated", "length", "mixed_language", "hint_leak", "bad_step"]
+    assert [f.name for f in default.filters] == ["truncated", "length", "mixed_language", "hint_leak", "bad_step",
+                                                 "think_format", "thought_budget", "repetition", "thought_language",
+                                                 "thought_answer"]
+    assert default.filters[1].max_chars == 200_000
     assert not any(isinstance(f, MixedLanguage) for f in selection.filters)
 
 
 @pytest.mark.parametrize("section,message", [
-    ({"filters": ["nope"]}, "selection: unknown filter 'nope' (known: bad_step, hint_leak, length, mixed_language, truncated)"),
+    ({"filters": ["nope"]}, "selection: unknown filter 'nope' (known: bad_step, hint_leak, length, mixed_language, overthinking, "
+     "repetition, think_format, thought_answer, thought_budget, thought_language, truncated)"),
     ({"filters": [{"name": "length", "longest": 3}]}, "selection: filter 'length': "),
     ({"selector": "best"}, "selection: unknown selector 'best' (known: best_of_n, distinct_correct, majority, weighted_best_of_n)"),
     ({"k": 0}, "selection.k: Input should be greater than or equal to 1"),
