@@ -179,6 +179,7 @@ def test_stdio_spec(verifier):
     assert grade(verifier, "import sys\na, b = map(int, sys.stdin.read().split())\nsys.stdout.write(f'{a+b}   \\n\\n')\n"
                  "sys.exit(0)\n", spec).verdict == "correct"
     assert grade(verifier, "a, b = map(int, open(0).read().split())\nprint(a + b)\n", spec).verdict == "correct"
+    assert grade(verifier, "a, b = map(int, input().split())\nprint(a + b)\nexit()\n", spec).verdict == "correct"
     wrong = grade(verifier, "a, b = map(int, input().split())\nprint(a * b if a == 5 else a + b)\n", spec)
     assert (wrong.verdict, wrong.rule, json.loads(wrong.detail)["tests"]) == ("wrong", "wrong_answer", ["pass", "fail"])
     for hack in ("print(3)\nimport os\nos._exit(0)\n", "import sys\nprint('passed')\nsys.exit(0)\n",

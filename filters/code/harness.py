@@ -46,6 +46,11 @@ VOLATILE_SYS = ("stdin", "stdout", "stderr", "last_type", "last_value", "last_tr
 
 
 
+def leave(code=None):
+    """``exit`` and ``quit`` as ``site`` defines them (the harness runs without ``site``)."""
+    raise SystemExit(code)
+
+
 def refuse_builtin(spec):
     raise ImportError("builtin modules are loaded before the program runs")
 
@@ -70,6 +75,10 @@ def main():
         if name not in BLOCKED_IMPORTS and not name.startswith(BLOCKED_PREFIXES) and name not in sys.modules:
             __import__(name)
     site_packages = bool(payload_site_packages)
+
+    for name in ("exit", "quit"):
+        if not hasattr(builtins, name):
+            setattr(builtins, name, leave)
 
     # Everything used once the program is loaded is bound here: the program may patch builtins and modules
     # (this one too), and only the methods of exact builtin types are beyond its reach.
