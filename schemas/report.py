@@ -86,6 +86,7 @@ class RunReport(_Part):
     final_model: dict[str, Any] | None = None  # the outer loop's M(K): its folder, held-out metrics, rows
     stopped_early: int | None = None  # the iteration early stopping ended the outer loop before
     best_model: dict[str, Any] | None = None  # the outer loop's model with the best held-out metric (M0 included)
+    cost: dict[str, Any] = Field(default_factory=dict)  # teacher tokens and price: schemas.cost.cost_figures
 
     @classmethod
     def from_manifest(cls, data: dict[str, Any]) -> "RunReport | None":

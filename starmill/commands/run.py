@@ -33,6 +33,10 @@ def print_summary(summary: dict) -> None:
     if summary["drops"]:
         click.echo("Dropped samples by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["drops"].items())))
     click.echo("pass@k: " + ", ".join(f"pass@{k} {v:.3f}" for k, v in summary["pass_at_k"].items()))
+    if (summary.get("cost") or {}).get("tokens"):
+        from schemas.cost import cost_line
+
+        click.echo("Teacher: " + cost_line(summary["cost"]))
     best = summary.get("best_model")
     if best:
         click.echo(f"Best model: M{best['iteration']} (held-out {best['metric']} {best['value']:.3f}): {best['model']}")
@@ -60,7 +64,9 @@ def print_summary(summary: dict) -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set sampling.n=8 --set source.procedural.n=20 (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
-def command(config, warehouse, publish_partial, allow_partial, overrides, as_json) -> None:
+@click.option("--dry-run", is_flag=True, help="Print the most teacher tokens (and cost, with teacher.price) the run "
+              "can spend, and exit: nothing is generated or written.")
+def command(config, warehouse, publish_partial, allow_partial, overrides, as_json, dry_run) -> None:
     """Run the STaR flow: generate, check, rationalize, rejection-sample, publish. Ctrl-C or SIGTERM
     stops it within seconds, publishes nothing and exits 130 (143); shards that fail after their
     retries make it publish nothing and exit 1, unless --allow-partial."""
@@ -76,6 +82,12 @@ def command(config, warehouse, publish_partial, allow_partial, overrides, as_jso
     from starmill.pipeline import preflight
 
     preflight(cfg, warehouse, generate=not publish_partial)  # before Prefect: a mistake is one line, at once
+    if dry_run:
+        from starmill.pipeline.estimate import estimate, estimate_lines
+
+        figures = estimate(cfg)
+        click.echo(json.dumps(figures, indent=2) if as_json else "\n".join(estimate_lines(figures)))
+        return
     from flows.star import star_flow
 
     prefect_env.quiet_user_errors()

@@ -47,6 +47,10 @@ def command(ref: str, warehouse: str, as_json: bool) -> None:
             f"{i['iteration']}: {i['solved_by_rationale']} + {i['solved_by_rationalization']} of {i['attempted']} solved"
             for i in report["iterations"]) or "-"
         lines["checker"] = f"{checker.get('name', '-')} {checker.get('version', '')}".strip()
+        if (report.get("cost") or {}).get("tokens"):
+            from schemas.cost import cost_line
+
+            lines["cost"] = cost_line(report["cost"])
         if report["failed_shards"]:
             lines["failed"] = f"{len(report['failed_shards'])} shard(s)"
     for key, value in lines.items():

@@ -29,6 +29,7 @@ def make_report(run: Run, tally: Tally, iterations: list[IterationReport], failu
         failed_shards=failures, missing_shards=len(missing), filter_stats=dict(sorted(tally.filter_stats.items())),
         samples_spent=tally.samples_spent(), seeds={"base": cfg.sampling.seed}, final_model=final_model, stopped_early=stopped_early,
         best_model=best_model,
+        cost=tally.cost(cfg.teacher.price.model_dump() if cfg.teacher.price else None, cfg.teacher.batch),
     )
 
 
@@ -69,7 +70,7 @@ def summary(found: RunReport, **published: Any) -> dict[str, Any]:
     data = found.model_dump(mode="json")
     return {**published, "pass_at_k": data["pass_at_k"], "iterations": data["iterations"],
             "failed_shards": data["failed_shards"], "missing_shards": data["missing_shards"],
-            "best_model": data["best_model"], "report": data}
+            "best_model": data["best_model"], "cost": data["cost"], "report": data}
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:

@@ -111,6 +111,7 @@ class Tally:
         self.labels: dict[str, str] = {}  # problem without gold -> majority answer (self-consistency)
         self.kept: set[str] = set()  # problems with a kept sample
         self.verifiers: dict[str, str] = {}  # name -> version of every verdict seen
+        self.tokens: Counter = Counter()  # prompt, completion, counted (samples without usage: from text)
 
     def take(self, samples: list[SampleRecord], rounds: bool = False) -> set[str]:
         """Grade, score, select and spool one shard's samples; the problems that now have a kept sample.
@@ -167,12 +168,36 @@ class Tally:
                 if (other["verdict"] == "correct") != s.correct:
                     self.disagreements[f"{s.verdicts[0]['checker']} vs {other['checker']}"] += 1
             self.kept_count[s.problem_id] += s.kept
+            self._tokens(s)
             if s.stage == Stage.RATIONALE:
                 self.spent[s.problem_id] += 1
             if s.stage == Stage.RATIONALE and s.iteration == 0:
                 self.seen[s.problem_id] += 1
                 self.right[s.problem_id] += s.correct
                 self.rates[s.problem_id] = self.right[s.problem_id] / self.seen[s.problem_id]
+
+    def _tokens(self, s: SampleRecord) -> None:
+        """The teacher's tokens of one sample: its usage, or counted from its text when the server gave none."""
+        if s.drop_reason in ("refused", "context_overflow", "empty_prompt"):
+            return  # never generated: an engine's refusal costs nothing
+        if s.prompt_tokens or s.completion_tokens:
+            self.tokens["prompt"] += s.prompt_tokens
+            self.tokens["completion"] += s.completion_tokens
+            return
+        from schemas.cost import text_tokens
+
+        self.tokens["prompt"] += text_tokens("".join(str(m.get("content") or "") for m in s.prompt))
+        self.tokens["completion"] += text_tokens(s.completion + (s.reasoning or ""))
+        self.tokens["counted"] += 1
+
+    def cost(self, price: dict | None, batch: bool) -> dict:
+        """Tokens and cost of every sample, per sample, per kept row and per solved problem."""
+        from schemas.cost import cost_figures
+
+        counts = self.totals()
+        return cost_figures(self.tokens["prompt"], self.tokens["completion"], samples=counts["generated"],
+                            kept_rows=counts["kept"], solved=counts["problems_solved"],
+                            counted_samples=self.tokens["counted"], price=price, batch=batch)
 
     def totals(self) -> dict[str, int]:
         """Rows at every stage, as the manifests record them."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from schemas.cost import cost_line
 from schemas.redact import redact, redact_text
 from schemas.report import RunReport, pass_rate_histogram
 from warehouse.export.chart import CHART
@@ -137,6 +138,7 @@ def part_section(part: Part) -> str:
         ["answer checker", f"{shown(report.checker and report.checker.name)} version "
                            f"{shown(report.checker and report.checker.version)}"],
         ["verifiers", ", ".join(f"`{name}` {version}" for name, version in report.verifiers.items()) or NOT_RECORDED],
+        ["teacher cost", cost_line(report.cost) or NOT_RECORDED],
         ["partial", "yes: the run was stopped and published what had finished" if data.get("partial") else "no"],
     ]))
     out += ["", "### Sources", ""]
