@@ -171,6 +171,11 @@ def test_asserts_spec(verifier):
     assert json.loads(half.detail)["pass_rate"] == pytest.approx(0.6667)
     cheat = grade(verifier, "class Y:\n    def __eq__(s, o):\n        return True\nsquare = Y()\n", spec)
     assert cheat.verdict != "correct"
+    shadow = {"kind": "asserts", "asserts": ["assert sorted(order([3, 1])) == [1, 3]", "assert len(order([2])) == 1"]}
+    assert grade(verifier, "def order(xs):\n    return sorted(xs)\n", shadow).verdict == "correct"
+    cheat = grade(verifier, "def sorted(xs):\n    return [1, 3]\ndef len(xs):\n    return 1\n"
+                            "def order(xs):\n    return []\n", shadow)
+    assert (cheat.verdict, cheat.rule) == ("wrong", "wrong_answer")
 
 
 def test_stdio_spec(verifier):

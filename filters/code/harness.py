@@ -244,7 +244,9 @@ def main():
         return results
 
     def run_tests(program_ns):
-        results = []
+        """Each test with the program's functions watched; an assert sees the program's names, except
+        the builtins it uses (a program's own sorted or len would decide the assert)."""
+        results, entry = [], spec.get("entry_point")
         for n in _range(n_tests):
             del flags[:]
             status = "pass"
@@ -260,7 +262,7 @@ def main():
                 else:
                     ns = _dict(tests_ns)
                     for name in spec["names"]:
-                        if name in program_ns and name not in tests_ns:
+                        if name in program_ns and name not in tests_ns and (name not in clean_builtins or name == entry):
                             value = program_ns[name]
                             if _type(value) is _function:
                                 ns[name] = watch(value)
