@@ -53,7 +53,7 @@ class BatchServer:
             return
         out, err = [], []
         for line in self.inputs(batch):
-            question = line["body"]["messages"][0]["content"]
+            question = line["body"]["messages"][-1]["content"]
             if question in self.fail_once:
                 self.fail_once.discard(question)
                 err.append({"custom_id": line["custom_id"], "response": {"status_code": 500, "body": {
@@ -254,3 +254,29 @@ def test_an_unreachable_provider_is_a_clear_error(tmp_path):
     quick = OpenAIBatchBackend("gpt-test", f"http://127.0.0.1:{free_port()}/v1", max_retries=0, timeout=2)
     with pytest.raises(GenerationError, match=r"POST http://127.0.0.1:\d+/v1/files: ConnectError"):
         quick.generate([ask(0)])
+
+
+def test_a_run_in_batch_mode_records_its_batches_in_the_ledger_and_a_rerun_makes_none(batch_server, tmp_path):
+    from starmill.config import parse_config
+    from starmill.pipeline import run_star
+
+    config = parse_config({
+        "source": {"procedural": {"n": 4, "seed": 7, "difficulty": 1}},
+        "teacher": {"backend": "openai-batch", "model": "gpt-test", "base_url": batch_server.base_url,
+                    "options": {"poll_interval": 0.01},
+                    "price": {"input_per_million": 1.0, "output_per_million": 2.0}},
+        "sampling": {"n": 2, "max_tokens": 32, "seed": 1}, "rationalization": {"attempts": 1},
+        "runner": {"shard_size": 2, "retries": 0}})
+    wh = tmp_path / "wh"
+    summary = run_star(config, str(wh), progress=False)
+    made = len(batch_server.batches)
+    # no answer is right ("answer 0 to question …"): 2 shards of rationales, then 2 of rationalizations
+    assert made == 4 and summary["counts"]["generated"] == 4 * 2 + 4 * 1
+    assert sum(batch_server.answered.values()) == 8  # one line per request, n samples each
+    records = list(wh.glob("_runs/*/batches/*.json"))
+    assert sorted(json.loads(r.read_text())["batch_id"] for r in records) == sorted(batch_server.batches)
+    cost = summary["cost"]
+    assert cost["batch"] is True and cost["usd"] == pytest.approx(
+        (cost["prompt_tokens"] * 1 + cost["completion_tokens"] * 2) / 1e6 * 0.5)
+    run_star(config, str(wh), progress=False)
+    assert len(batch_server.batches) == made
