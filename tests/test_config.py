@@ -30,7 +30,7 @@ def test_yaml_file(tmp_path):
 @pytest.mark.parametrize("text,message", [
     ("sampling:\n  n: 0\n", "sampling.n: Input should be greater than or equal to 1"),
     ("sampling:\n  nn: 3\n", "sampling.nn: unknown key"),
-    ("teacher:\n  backend: tgi\n", "teacher.backend: Input should be 'transformers', 'vllm' or 'openai'"),
+    ("teacher:\n  backend: tgi\n", "teacher.backend: Input should be 'transformers', 'vllm', 'openai' or 'openai-batch'"),
     ("k: [1]\n", "k: Input should be a valid integer"),
     ("- a\n- b\n", "the top level must be a mapping"),
     ("a: [\n", "is not valid YAML"),
