@@ -119,6 +119,8 @@ def decide(gold: str, pred: str, backend: Backend = FAST, form: Form = NO_FORM) 
         return "unparseable_pred", "empty"
     if letter := letters.gold_letter(g.text):
         return letters.decide_letter(letter, p.text)
+    if option := letters.gold_option(g.text):
+        return _decide_option(*option, p.text, backend, form)
     try:
         decided = _by_value(g, p, backend, form)
         if decided is not None and decided[0] and (form.reduced or form.factored):
@@ -129,6 +131,23 @@ def decide(gold: str, pred: str, backend: Backend = FAST, form: Form = NO_FORM) 
     if decided is None:
         return None
     return ("correct" if decided[0] else "wrong"), decided[1]
+
+
+def _decide_option(letter: str, option: str, pred: str, backend: Backend, form: Form) -> tuple[str, str] | None:
+    """A gold naming its option (``(B) 42``): a prediction opening with a letter is graded by the letter
+    (``B``, ``(B)``), and any text after it must be the option's (``(B) 41`` is wrong); a prediction with
+    no letter is compared with the option's text (``42``)."""
+    found = letters.pred_letter(pred)
+    if found is None:
+        return decide(option, pred, backend, form)
+    verdict = letters.decide_letter(letter, pred)
+    rest = found[1].strip().lstrip(".:)").strip()
+    if verdict[0] != "correct" or not rest:
+        return verdict
+    decided = decide(option, rest, backend, form)
+    if decided is None:
+        return None
+    return ("correct", "letter") if decided[0] == "correct" else ("wrong", "letter:text")
 
 
 def _readable(node: Node, backend: Backend) -> bool | None:
@@ -149,7 +168,7 @@ def read_gold(gold: str, backend: Backend = FAST) -> tuple[str, str] | None:
         return "unparseable_gold", "empty"
     try:
         atom = typed.classify(g.text, g.plain)
-        if letters.gold_letter(g.text) or atom is not None:
+        if letters.gold_letter(g.text) or letters.gold_option(g.text) or atom is not None:
             typed.compare_atoms(atom, atom, g.text, g.text)  # raises for an ambiguous date
             return "correct", "readable"
         readable = _readable(parse_structure(g.text), backend)

@@ -30,13 +30,19 @@ TAIL_NUMBER = re.compile(r"\\approx\s*\$?\s*-?\d[\d,]*(?:\.\d+)?|[\^_]\s*\{[^{}]
 WORDS_ONLY = re.compile(r"(?:\\text\{)?[A-Za-z][A-Za-z'’ \t-]*\}?")
 ASIDE = re.compile(r"\s+\((?=[a-zA-Z]{2})")  # "1,200 (that is …)": an aside opens
 HEADING = re.compile(r"(?:(?:Step|Part|Case)\s+\d+\s*:?\s*)?[A-Z][a-z]+(?:[ \t]+[A-Za-z]+){0,5}:?[ \t]*")
-PROSE = re.compile(r"(?:[A-Za-z][A-Za-z'’]*[ \t]+)*\\?\$?[ \t]*(-?\d[\d,]*(?:\.\d+)?)[ \t]*(?:\\?%)?(?:[ \t]+[A-Za-z][A-Za-z'’]*)*")
-# Words that change what a number in a sentence means: a negation, a hedge, a bound, a comparison, a number word
+# A sentence stating one number: words, a verb that states it, the number, then at most four words
+PROSE = re.compile(r"(?:[A-Za-z][A-Za-z'’]*[ \t]+)*(?:is|are|was|were|equals|be|costs?|pays?|paid|has|have|had|gets?|got|"
+                   r"makes?|made|earns?|earned|needs?|needed|takes?|took|spends?|spent|sells?|sold|buys?|bought|"
+                   r"totals?|reads?|scored?|weighs?)[ \t]+\\?\$?[ \t]*(-?\d[\d,]*(?:\.\d+)?)[ \t]*(?:\\?%)?"
+                   r"(?:[ \t]+[A-Za-z][A-Za-z'’]*){0,4}", re.IGNORECASE)
+# Words that change what a number in a sentence means: a negation, a hedge, a bound, a comparison, arithmetic
+# still to do, a number word
 PROSE_BLOCK = re.compile(
-    r"\b(?:not|no|never|cannot|can't|isn't|wasn't|aren't|except|unless|or|maybe|possibly|perhaps|probably|likely|"
-    r"about|around|approximately|roughly|nearly|almost|over|under|least|most|more|less|fewer|than|between|up|"
-    r"guess|if|half|twice|double|triple|dozen|zero|one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|"
-    r"million|billion|percent|times)\b", re.IGNORECASE)
+    r"\b(?:not|no|never|cannot|can't|isn't|wasn't|aren't|won't|incorrect|wrong|false|except|unless|instead|or|maybe|"
+    r"possibly|perhaps|probably|likely|about|around|approximately|roughly|nearly|almost|over|under|least|most|more|"
+    r"less|fewer|than|between|up|guess|if|plus|minus|off|divided|before|after|without|extra|additional|half|twice|"
+    r"double|triple|dozen|zero|one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|"
+    r"percent|times)\b", re.IGNORECASE)
 MAX_BOX_GAP = 40  # characters between boxes that answer together ("\\boxed{1} and x = \\boxed{2}")
 MATH_OPEN = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 
@@ -136,7 +142,7 @@ def _prose(answer: str) -> str:
     """The number of an answer written as a plain sentence ("The total cost is 18 dollars"), when it is
     the sentence's only number and no word around it changes what it means; else the answer unchanged."""
     m = PROSE.fullmatch(answer)
-    if m and " " in answer.strip() and not PROSE_BLOCK.search(answer) and answer[:1].isalpha():
+    if m and not PROSE_BLOCK.search(answer):
         return m[1] + ("%" if "%" in answer else "")
     return answer
 

@@ -13,6 +13,25 @@ ARTICLE = re.compile(r"A\s+(?!(?:is|was|because|since|as|and|or|would|should|mus
 ANOTHER = re.compile(r"\(([A-Ja-j])\)|^\s*(?:,|/|&|\bor\b|\band\b)\s*\(?([A-Ja-j])\)?(?![A-Za-z])")
 
 
+GOLD_OPTION = re.compile(r"\(([A-J])\)\s*(\S.*)|([A-J])[.)]\s+(\S.*)", re.DOTALL)  # (B) 42, B. 42, B) 42
+
+
+def gold_option(text: str) -> tuple[str, str] | None:
+    """(letter, option text) of a gold that carries its option's text (``(B) 42``), else None."""
+    m = GOLD_OPTION.fullmatch(text.strip())
+    if m is None or re.search(r"\([A-J]\)", m[2] or m[4]):
+        return None  # "(A) and (C)" names two options: no option's text
+    return (m[1] or m[3]), (m[2] or m[4]).strip()
+
+
+def pred_letter(pred: str) -> tuple[str, str] | None:
+    """(letter, the text after it) when the prediction opens with a choice letter, else None."""
+    m = PRED_LETTER.match(pred)
+    if m is None or ARTICLE.match(pred):
+        return None
+    return (m[1] or m[2] or m[3]).upper(), pred[m.end():]
+
+
 def gold_letter(text: str) -> str | None:
     m = GOLD_LETTER.fullmatch(text)
     return (m[1] or m[2]).upper() if m else None

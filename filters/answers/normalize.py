@@ -24,6 +24,11 @@ KEEP_WORDS = {
     "or", "and", "to", "pi", "sqrt", "sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "exp", "inf",
     "infty", "infinity", "thousand", "million", "billion", "trillion", "hundred", "mod", "i", "e",
     "percent", "undefined", "none", "no", "yes", "true", "false", "odd", "even", "not",
+    # a verb, a verdict, a bound, a hedge or arithmetic: "18 is incorrect", "12 dozen", "5 or more", "5 squared"
+    "is", "are", "was", "were", "be", "wrong", "incorrect", "right", "correct", "dozen", "dozens", "score", "gross",
+    "more", "less", "fewer", "least", "most", "than", "at", "about", "around", "approximately", "roughly", "nearly",
+    "almost", "maybe", "possibly", "perhaps", "probably", "over", "under", "plus", "minus", "times", "half", "twice",
+    "double", "triple", "squared", "cubed", "if", "but", "only", "unless", "except",
 }
 SPACES = re.compile(r"(?<!\\)\\(?:quad|qquad|[,;: ])|~")
 SIZES = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg|middle)(?![a-zA-Z])")
@@ -49,6 +54,9 @@ RELATIONS = [(re.compile(p), r) for p, r in (
 )]
 PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 DIGIT_GAP = re.compile(r"(?<=[\d.])\s+(?=[\d.])")  # 7 2, 1 1/2, 2 .5: a space between digits is never nothing
+NO_SOLUTION = re.compile(r"no\s+solutions?", re.IGNORECASE)
+ALL_REALS = re.compile(r"(?P<var>.*\\in\s*)?(?:\\mathbb\s*\{\s*R\s*\}|\\mathbb\s+R|ℝ|all\s+real\s+numbers|all\s+reals)",
+                       re.IGNORECASE)
 OR_WORDS = re.compile(r"\\lor(?![a-zA-Z])|\\vee(?![a-zA-Z])")
 
 
@@ -151,6 +159,10 @@ def _pipeline(answer: str, keep_units: bool) -> tuple[str, bool]:
         if text.endswith(suffix) and len(text) > len(suffix):
             text, percent = text[: -len(suffix)].strip(), True
             break
+    if NO_SOLUTION.fullmatch(text):
+        text = "\\emptyset"  # the empty solution set
+    elif m := ALL_REALS.fullmatch(text):
+        text = (m["var"] or "") + "(-\\infty,\\infty)"  # \\mathbb{R}, all real numbers
     if text[:1].isalpha() and (value := parse_number_words(text)) is not None:
         text = str(value)  # "three hundred five" is 305, "a half" 1/2
     text = _strip_units(text, keep_units)

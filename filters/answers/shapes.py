@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Callable, Optional
 
-from filters.answers.structure import Decision, Node, is_label, same_label
+from dataclasses import replace
+
+from filters.answers.structure import SIMPLE_VAR, Decision, Node, is_label, same_label
 
 Leaf = Callable[[str, str], Optional[Decision]]  # (gold scalar, pred scalar) -> decision or None (unknown)
 
@@ -63,11 +65,46 @@ def _point_or_interval(g: Node, p: Node) -> bool:
             and not any("\\infty" in item.text for item in g.items))
 
 
+def _as_union(node: Node) -> Node:
+    """``x < -2 or x > 3`` (inequalities in one variable joined by "or") as the union of their intervals."""
+    if node.kind == "or" and len(node.items) >= 2 and all(n.kind == "seq" and n.text for n in node.items):
+        names = {"".join(n.text.split()) for n in node.items}
+        if len(names) == 1:
+            return Node("union", node.items[0].text, tuple(replace(n, text="") for n in node.items))
+    return node
+
+
+def _components(node: Node) -> dict[str, Node] | None:
+    """Named components: ``(a,b,c) = (3,4,5)`` or ``a=3, b=4, c=5`` as {name: value}; None otherwise."""
+    if node.kind == "eq" and node.text.strip().startswith("(") and node.items[0].kind == "seq" \
+            and node.items[0].brackets == "()":
+        names = ["".join(n.split()) for n in node.text.strip()[1:-1].split(",")]
+        values = node.items[0].items
+    elif node.kind == "list" and all(n.kind == "eq" and SIMPLE_VAR.fullmatch(n.text.strip()) for n in node.items):
+        names, values = ["".join(n.text.split()) for n in node.items], [n.items[0] for n in node.items]
+    else:
+        return None
+    if len(names) < 2 or len(names) != len(values) or len(set(names)) != len(names):
+        return None
+    return dict(zip(names, values))
+
+
+def _labelled(g: Node, p: Node, leaf: Leaf, ordered: bool) -> Decision | None:
+    """A labelled tuple against labelled components (``(a,b,c) = (3,4,5)``, ``b=4, a=3, c=5``)."""
+    gold, pred = _components(g), _components(p)
+    if set(gold) != set(pred):
+        return False, "labelled:names"
+    return _all([(gold[k], pred[k]) for k in gold], leaf, "labelled", ordered)
+
+
 def compare_nodes(gold: Node, pred: Node, leaf: Leaf, ordered: bool = False) -> Decision | None:
     """Two shapes; lists compare as unordered collections unless ``ordered`` (a declared form)."""
     g, p = gold, pred
     if g.kind == "scalar" and p.kind == "scalar":
         return leaf(g.text, p.text)
+    if {g.kind, p.kind} == {"eq", "list"} and _components(g) is not None and _components(p) is not None:
+        return _labelled(g, p, leaf, ordered)
+    g, p = _as_union(g), _as_union(p)
     if g.kind == "eq" and p.kind == "eq":
         return _equations(g, p, leaf, ordered)
     if g.kind == "eq" and is_label(g.text):
@@ -92,6 +129,8 @@ def compare_nodes(gold: Node, pred: Node, leaf: Leaf, ordered: bool = False) -> 
     if p.kind == "list" and g.kind == "scalar":
         return False, "multiple_answers"
     if g.kind == "union" and p.kind == "union":
+        if g.text and p.text and "".join(g.text.split()) != "".join(p.text.split()):
+            return False, "union:variable"
         return _unordered(g.items, p.items, leaf, "union", ordered)
     if g.kind == "seq" and p.kind == "seq":
         if len(g.items) != len(p.items):

@@ -20,6 +20,9 @@ LABEL = re.compile(rf"(?:{SIMPLE_VAR.pattern})|\((?:{SIMPLE_VAR.pattern})(?:\s*,
                    r"|\|\s*[A-Z]{1,3}\s*\||[A-Z]{2,3}|\\overline\{[A-Z]{2}\}|m?\\angle\s*[A-Z]{1,3}")
 DEPENDENT = re.compile(r"[a-zA-Z]\([a-z]\)")  # f(x): names the same thing as y
 FLIP = {"<": ">", ">": "<", "\\le": "\\ge", "\\ge": "\\le"}
+ABS_VAR = re.compile(r"\|\s*([a-zA-Z])\s*\|")  # |x| > 1
+CONSTANT = re.compile(r"\d+(?:\.\d+)?")
+NOT_EQUAL = re.compile(rf"({SIMPLE_VAR.pattern})\s*\\neq\s*(-?\d+(?:\.\d+)?)")  # x \neq 0
 MAX_ITEMS = 64
 BRACKET = {"\\langle": "<", "\\rangle": ">"}
 
@@ -27,7 +30,7 @@ BRACKET = {"\\langle": "<", "\\rangle": ">"}
 @dataclass(frozen=True, slots=True)
 class Node:
     kind: str  # scalar | eq | seq | set | list | or | union | matrix
-    text: str = ""  # scalar text; for eq the left side; for an interval from an inequality its variable
+    text: str = ""  # scalar text; for eq the left side; for an interval or union from an inequality its variable
     items: tuple["Node", ...] = ()
     brackets: str = ""  # seq: opening and closing bracket, e.g. "[)"
     shape: tuple[int, int] = (0, 0)  # matrix rows, columns
@@ -81,6 +84,8 @@ def same_label(gold: str, pred: str) -> bool:
 def _inequality(parts: list[str], ops: list[str]) -> Node | None:
     """Solved inequalities (``x > 3``, ``5 \\ge x``, ``1 < x \\le 4``) as intervals. An unsolved one
     (``-2x \\ge -6``, ``-x > -1``) is the problem restated, not its solution: it stays unread."""
+    if len(parts) == 2 and (m := ABS_VAR.fullmatch(parts[0])) and CONSTANT.fullmatch(parts[1]):
+        return _absolute(m[1], parts[1], *INEQUALITY[ops[0]])
     if len(parts) == 2 and not SIMPLE_VAR.fullmatch(parts[0]) and SIMPLE_VAR.fullmatch(parts[1]):
         flipped = FLIP.get(ops[0])
         return _inequality([parts[1], parts[0]], [flipped]) if flipped else None  # 5 \ge x is x \le 5
@@ -95,6 +100,16 @@ def _inequality(parts: list[str], ops: list[str]) -> Node | None:
         right = ")" if INEQUALITY[ops[1]][0] else "]"
         return Node("seq", parts[1], (Node("scalar", parts[0]), Node("scalar", parts[2])), left + right)
     return None
+
+
+def _absolute(var: str, bound: str, strict: bool, direction: str) -> Node:
+    """``|x| < c`` is the interval (-c, c); ``|x| > c`` the union of (-inf, -c) and (c, inf)."""
+    low, high = Node("scalar", f"-{bound}"), Node("scalar", bound)
+    if direction == "<":
+        return Node("seq", var, (low, high), "()" if strict else "[]")
+    below = Node("seq", "", (Node("scalar", "-\\infty"), low), "()" if strict else "(]")
+    above = Node("seq", "", (high, Node("scalar", "\\infty")), "()" if strict else "[)")
+    return Node("union", var, (below, above))
 
 
 def _items(parts: list[str]) -> tuple[Node, ...]:
@@ -132,6 +147,10 @@ def parse_structure(text: str) -> Node:
     if len(pm) == 2 and pm[1]:
         base = f"({pm[0]})" if pm[0] else "0"
         return Node("list", items=(Node("scalar", f"{base}+({pm[1]})"), Node("scalar", f"{base}-({pm[1]})")))
+    if m := NOT_EQUAL.fullmatch(text):  # x \neq 0: the line without a point
+        point = Node("scalar", m[2])
+        return Node("union", m[1], (Node("seq", "", (Node("scalar", "-\\infty"), point), "()"),
+                                    Node("seq", "", (point, Node("scalar", "\\infty")), "()")))
     ops = [m.group() for m in TOKEN.finditer(text) if m.group() in INEQUALITY]
     if ops and len(ops) <= 2:
         found = _inequality(_split_ops(text, ops), ops)

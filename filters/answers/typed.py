@@ -19,6 +19,9 @@ SUBSCRIPT = re.compile(r"([-+]?)([0-9][0-9a-zA-Z]*|[A-Z]{2,})_\{?(\d{1,2})\}?")
 BASES = {"x": 16, "b": 2, "o": 8}
 DECIMAL_INT = re.compile(r"[-+]?\d+")
 RATIO = re.compile(r"[-+]?\d+(?:\.\d+)?(?:\s*:\s*[-+]?\d+(?:\.\d+)?)+")
+# A ratio named by what it compares: V_1:V_2 = 11:21, AB : BC = 3:4, [ABC]:[DEF] = 1:4
+RATIO_NAME = r"(?:[A-Za-z](?:_\{?\w+\}?)?|[A-Z]{2,3}|\[[A-Z]{2,4}\])"
+LABELLED_RATIO = re.compile(rf"{RATIO_NAME}(?:\s*:\s*{RATIO_NAME})+\s*=\s*(?P<ratio>{RATIO.pattern})")
 TEXT = re.compile(r"[A-Za-z][A-Za-z'’\-]*(?:\s+[A-Za-z][A-Za-z'’\-]*)*")
 # Words the expression parser reads as functions or constants, and connectives of a list of symbols.
 MATH_WORDS = {
@@ -71,6 +74,8 @@ def classify(text: str, plain: str | None = None) -> Atom | None:
     if text[0] in "-+0123456789ABCDEF" and (value := _integer(text)) is not None:
         return Atom("integer", value, text)
     if ":" in text:
+        if (m := LABELLED_RATIO.fullmatch(text)) and len(m["ratio"].split(":")) == text.split("=")[0].count(":") + 1:
+            return Atom("ratio", tuple(Fraction(t.strip()) for t in m["ratio"].split(":")), text)
         if (seconds := clock.parse_time(plain)) is not None or (seconds := clock.parse_time(text)) is not None:
             return Atom("time", seconds, plain)
         if RATIO.fullmatch(text):
@@ -108,6 +113,13 @@ def _proportional(gold: tuple, pred: tuple) -> bool:
     return all(gold[i] * pred[j] == gold[j] * pred[i] for i in range(len(gold)) for j in range(len(gold)))
 
 
+def _as_ratio(atom: Atom) -> Atom:
+    """A time written as a ratio (``11:21``) read as one, when the other side is a labelled ratio."""
+    if atom.kind == "time" and RATIO.fullmatch(atom.text.strip()):
+        return Atom("ratio", tuple(Fraction(t.strip()) for t in atom.text.split(":")), atom.text)
+    return atom
+
+
 def compare_atoms(gold: Atom | None, pred: Atom | None, gold_text: str, pred_text: str,
                   case_sensitive: bool = False) -> Decision | None:
     """The decision when either side is an atom, None when neither is (or when a duration meets a bare
@@ -130,6 +142,8 @@ def compare_atoms(gold: Atom | None, pred: Atom | None, gold_text: str, pred_tex
     for side, atom in (("gold", gold), ("pred", pred)):
         if atom.kind == "date" and atom.value == clock.AMBIGUOUS:
             raise Unparseable(side, "date:ambiguous")
+    if {gold.kind, pred.kind} == {"time", "ratio"} and any(LABELLED_RATIO.fullmatch(a.text) for a in (gold, pred)):
+        gold, pred = _as_ratio(gold), _as_ratio(pred)  # 11:21 against V_1:V_2 = 11:21: the label says ratio
     if gold.kind != pred.kind:
         return False, "type:mismatch"
     if gold.kind == "date":
