@@ -81,3 +81,30 @@ def test_regrade_bad_input_is_one_error_line(tmp_path, capsys):
         code, _, stderr = run_cli(capsys, "regrade", *args, "-w", wh.root)
         assert code == 1 and stderr.strip().splitlines()[-1].startswith("Error:") and message in stderr, (args, stderr)
     assert wh.versions("samples") == [1]
+
+
+def test_regrade_reselect_publishes_a_new_sft_version_from_the_new_samples(tmp_path, capsys):
+    from warehouse import Warehouse
+
+    wh = _old_version(Warehouse(str(tmp_path / "wh")))
+    code, stdout, stderr = run_cli(capsys, "regrade", "samples@v1", "--reselect", "--json", "-w", wh.root)
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    reselected = report["reselected"]
+    assert report["result"] == "samples@v2" and reselected["sft"] == "sft@v1"
+    # s0 (a false accept) leaves; s1 (6228 is 0x1854) and s2 are kept: k=2 distinct correct ones
+    assert (reselected["rows_before"], reselected["rows_after"]) == (2, 2)
+    assert (reselected["added"], reselected["removed"]) == (1, 1)
+    assert (reselected["added_ids"], reselected["removed_ids"]) == (["s1"], ["s0"])
+    assert reselected["drops_before"] == {"wrong_answer": 1} and reselected["drops_after"] == {"wrong_answer": 1}
+    rows = {r["sample_id"]: r for r in wh.read("samples@v2").to_pylist()}
+    assert {k for k, r in rows.items() if r["kept"]} == {"s1", "s2"}
+    assert rows["s0"]["drop_reason"] == "wrong_answer"
+    assert sorted(r["sample_id"] for r in wh.read("sft@v1").to_pylist()) == ["s1", "s2"]
+    manifest = wh.manifest("sft@v1")
+    assert manifest.parents == ["samples@v2", "problems@v1"]
+    assert manifest.model_extra["reselected"]["samples_from"] == "samples@v1"
+    code, stdout, _ = run_cli(capsys, "regrade", "samples@v1", "--reselect", "--sft-name", "sft_fixed", "-w", wh.root)
+    assert code == 0 and "Reselected -> sft_fixed@v1: 2 -> 2 rows (+1 added, -1 removed)" in stdout
+    code, _, stderr = run_cli(capsys, "regrade", "samples@v1", "--sft-name", "x", "-w", wh.root)
+    assert code == 1 and stderr.strip() == "Error: --sft-name goes with --reselect"
