@@ -97,6 +97,15 @@ def _labelled(g: Node, p: Node, leaf: Leaf, ordered: bool) -> Decision | None:
     return _all([(gold[k], pred[k]) for k in gold], leaf, "labelled", ordered)
 
 
+def _condition(g: Node, p: Node, leaf: Leaf, ordered: bool) -> Decision | None:
+    """Two conditions of a piecewise answer: intervals by their ends and variable, words as written."""
+    if g.kind == p.kind == "seq":
+        return compare_nodes(g, p, leaf, ordered)
+    if g.kind == p.kind == "scalar" and "".join(g.text.split()).lower() == "".join(p.text.split()).lower():
+        return True, "condition"
+    return False, "cases:condition"
+
+
 def compare_nodes(gold: Node, pred: Node, leaf: Leaf, ordered: bool = False) -> Decision | None:
     """Two shapes; lists compare as unordered collections unless ``ordered`` (a declared form)."""
     g, p = gold, pred
@@ -142,6 +151,14 @@ def compare_nodes(gold: Node, pred: Node, leaf: Leaf, ordered: bool = False) -> 
         if g.text and p.text and "".join(g.text.split()) != "".join(p.text.split()):
             return False, "interval:variable"  # x < 3 is not y < 3
         return _all(list(zip(g.items, p.items)), leaf, "interval" if g.brackets not in ("()", "<>") else "tuple", ordered)
+    if g.kind == "cases" and p.kind == "cases":
+        return _unordered(g.items, p.items, leaf, "cases", ordered)
+    if g.kind == "piece" and p.kind == "piece":
+        condition = _condition(g.items[1], p.items[1], leaf, ordered)
+        if condition is not None and not condition[0]:
+            return condition
+        value = compare_nodes(g.items[0], p.items[0], leaf, ordered)
+        return None if value is None or condition is None else value
     if g.kind == "matrix" and p.kind == "matrix":
         if g.shape != p.shape:
             return False, "matrix:shape"

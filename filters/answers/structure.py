@@ -9,7 +9,9 @@ from dataclasses import dataclass
 Decision = tuple[bool, str]
 
 OPEN = {"(": ")", "[": "]", "\\{": "\\}", "\\langle": "\\rangle"}
-TOKEN = re.compile(r"\\langle|\\rangle|\\\{|\\\}|\\cup(?![a-zA-Z])|\\pm(?![a-zA-Z])|\\begin\{[a-z]*matrix\}|\\end\{[a-z]*matrix\}|\\[a-zA-Z]+|[()\[\]{},;=<>]|\bor\b|\band\b")
+TOKEN = re.compile(r"\\langle|\\rangle|\\\{|\\\}|\\cup(?![a-zA-Z])|\\pm(?![a-zA-Z])|\\begin\{(?:[a-z]*matrix|cases)\}|\\end\{(?:[a-z]*matrix|cases)\}|\\[a-zA-Z]+|[()\[\]{},;=<>]|\bor\b|\band\b")
+CASES = re.compile(r"\\begin\{cases\}(.*)\\end\{cases\}", re.DOTALL)
+CONDITION_WORDS = re.compile(r"^(?:,|\s|if\b|for\b|when\b|:)+")
 MATRIX = re.compile(r"\\begin\{([pb]?matrix|array)\}(?:\{[lcr|]*\})?(.*)\\end\{\1\}", re.DOTALL)
 SIMPLE_VAR = re.compile(r"[a-zA-Z](?:_\{?\w+\}?)?|\\(?:alpha|beta|gamma|theta|lambda|mu|phi|omega|varphi)|[a-zA-Z](?:\^\{-1\})?\([a-zA-Z]\)")
 INEQUALITY = {"<": (True, "<"), "\\lt": (True, "<"), ">": (True, ">"), "\\gt": (True, ">"),
@@ -29,7 +31,7 @@ BRACKET = {"\\langle": "<", "\\rangle": ">"}
 
 @dataclass(frozen=True, slots=True)
 class Node:
-    kind: str  # scalar | eq | seq | set | list | or | union | matrix
+    kind: str  # scalar | eq | seq | set | list | or | union | matrix | cases | piece
     text: str = ""  # scalar text; for eq the left side; for an interval or union from an inequality its variable
     items: tuple["Node", ...] = ()
     brackets: str = ""  # seq: opening and closing bracket, e.g. "[)"
@@ -112,6 +114,23 @@ def _absolute(var: str, bound: str, strict: bool, direction: str) -> Node:
     return Node("union", var, (below, above))
 
 
+def _cases(body: str) -> Node:
+    """``\\begin{cases} x & x \\ge 0 \\\\ -x & x < 0 \\end{cases}``: pieces of (value, condition); a
+    condition is an inequality read as an interval, or its words (``otherwise``)."""
+    pieces = []
+    for row in re.split(r"\\\\", body):
+        if not row.strip():
+            continue
+        value, amp, condition = row.partition("&")
+        condition = CONDITION_WORDS.sub("", condition.strip()).strip().rstrip(".,").strip()
+        if not amp or not condition or "&" in condition:
+            return Node("scalar", f"\\begin{{cases}}{body}\\end{{cases}}")  # unreadable: the parser refuses it
+        read = parse_structure(condition)
+        pieces.append(Node("piece", items=(parse_structure(value.strip().rstrip(",").strip()),
+                                          read if read.kind == "seq" and read.text else Node("scalar", condition))))
+    return Node("cases", items=tuple(pieces[:MAX_ITEMS]))
+
+
 def _items(parts: list[str]) -> tuple[Node, ...]:
     """Parsed elements of a set or list; ``1 \\pm \\sqrt{5}`` inside one counts as two elements."""
     nodes = [parse_structure(p) for p in parts[:MAX_ITEMS] if p]
@@ -124,6 +143,8 @@ def parse_structure(text: str) -> Node:
         parts = split_top(text, seps)
         if len(parts) > 1:
             return Node(kind, items=_items(parts))
+    if m := CASES.fullmatch(text):
+        return _cases(m[1])
     if m := MATRIX.fullmatch(text):
         rows = [[c.strip() for c in r.split("&")] for r in re.split(r"\\\\", m[2]) if r.strip()]
         if rows and len({len(r) for r in rows}) == 1:
