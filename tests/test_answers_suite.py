@@ -18,6 +18,7 @@ CATEGORIES = {
     "numeric_context", "forms_reduced", "forms_factored", "forms_sig_figs", "forms_decimal_places", "forms_exact",
     "forms_case", "forms_ordered",
     "unseen_shapes",  # labelled from the policy in shapes the checker has no specific code for
+    "answer_shapes",  # issue 24: hedges after the answer, unit words, number words, option golds, unions, cases
 }
 
 
