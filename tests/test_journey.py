@@ -138,3 +138,45 @@ def test_show_problem_prints_every_attempt_with_its_hinted_prompt(tmp_path, caps
     assert found["samples"][1]["hinted_prompt"][-1]["content"].count(problem["gold_answer"]) >= 1
     code, _, stderr = run_cli(capsys, "show-problem", "0" * 32, "-w", wh)
     assert code == 1 and stderr == f"Error: no problem {'0' * 32!r} in {Warehouse(wh).root}\n"
+
+
+def test_eval_reports_the_clean_rest_beside_all_problems(make_sft_version, tmp_path, capsys):
+    from tests.test_eval import TEACHER
+
+    wh, ref = make_sft_version(problems=12)  # procedural difficulty 2, seed 0
+    out = tmp_path / "m1"
+    code, _, stderr = run_cli(capsys, "train", ref, "--base", TEACHER, "--output", str(out), "--max-steps", "1",
+                              "--set", "train.batch_size=4", "--no-record", "-w", wh.root)
+    assert code == 0, stderr
+    on = ["--on", "procedural:n=20,seed=0,difficulty=2", "-n", "2", "--strategy", "majority"]
+    code, stdout, stderr = run_cli(capsys, "eval", str(out), *on, "--json", "-w", wh.root)
+    assert code == 0, stderr
+    result = json.loads(stdout)
+    flagged = set(result["overlap"]["problem_ids"])
+    assert 0 < len(flagged) < 20 and result["clean"]["problems"] == 20 - len(flagged)
+    code, rows, _ = run_cli(capsys, "sql", "-w", wh.root, "--format", "json",
+                            "SELECT problem_id, mode, correct FROM evals")
+    clean = [r for r in json.loads(rows) if r["problem_id"] not in flagged]
+    greedy = [r["correct"] for r in clean if r["mode"] == "greedy"]
+    sampled = [r["correct"] for r in clean if r["mode"] == "sampled"]
+    assert result["clean"]["metrics"]["greedy_pass@1"] == round(sum(greedy) / len(greedy), 4)
+    assert result["clean"]["metrics"]["pass@1"] == round(sum(sampled) / len(sampled), 4)
+    assert set(result["clean"]["metrics"]) == set(result["metrics"])  # majority@2 too
+    code, stdout, _ = run_cli(capsys, "eval", str(out), *on, "-w", wh.root)
+    header = stdout.splitlines()[1].split()
+    assert header == ["metric", "all", "20", "clean", str(20 - len(flagged))]
+
+
+def test_the_plot_joins_only_a_model_to_the_one_it_was_trained_from():
+    from starmill.evaluation.plot import series
+
+    history = [{"model": "a", "base": None, "metrics": {"greedy_pass@1": 0.5, "pass@1": 0.4, "pass@4": 0.8,
+                                                         "maj@4": 0.6, "majority@4": 0.6}},
+               {"model": "b", "base": None, "metrics": {"greedy_pass@1": 0.6, "pass@1": 0.5, "pass@4": 0.9}},
+               {"model": "b-it1", "base": "b", "metrics": {"greedy_pass@1": 0.7, "pass@1": 0.6, "pass@4": 1.0,
+                                                           "beam@4": 0.7}}]
+    drawn = {s["metric"]: s for s in series(history)}
+    assert list(drawn) == ["greedy_pass@1", "beam@4", "maj@4", "majority@4", "pass@1", "pass@4"]
+    assert drawn["pass@4"]["points"] == [(0, 0.8), (1, 0.9), (2, 1.0)]
+    assert drawn["pass@4"]["segments"] == [((1, 0.9), (2, 1.0))]  # a and b are unrelated: no line between them
+    assert drawn["majority@4"]["points"] == [(0, 0.6)] and drawn["majority@4"]["segments"] == []

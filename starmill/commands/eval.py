@@ -66,12 +66,18 @@ def command(model, on, n, temperature, max_tokens, template, backend, base_url, 
         plot_history(history, png, title=f"held-out accuracy on {report.problems_ref}")
     if as_json:
         click.echo(json.dumps({"evals": report.ref, "problems": report.problems_ref, "model": report.model,
-                               "metrics": report.metrics, "overlap": report.overlap, "search": report.search,
-                               "tree": report.tree},
+                               "metrics": report.metrics, "clean": report.clean, "overlap": report.overlap,
+                               "search": report.search, "tree": report.tree},
                               indent=1))
         return
     click.echo(f"{report.model} on {report.problems_ref} ({report.problems} problems) -> {report.ref}")
-    click.echo(render(["metric", "value"], [[k, f"{v:.3f}"] for k, v in report.metrics.items()], "table"))
+    if report.overlap["trained_on"]:  # beside all problems, those the model never saw in training
+        clean = report.clean["metrics"]
+        click.echo(render(["metric", f"all {report.problems}", f"clean {report.clean['problems']}"],
+                          [[k, f"{v:.3f}", f"{clean[k]:.3f}" if k in clean else "-"] for k, v in report.metrics.items()],
+                          "table"))
+    else:
+        click.echo(render(["metric", "value"], [[k, f"{v:.3f}"] for k, v in report.metrics.items()], "table"))
     for strategy, used in report.search.items():
         click.echo(f"{strategy}: " + ", ".join(f"{v:,} {k}" for k, v in used.items()))
     if report.tree:

@@ -28,10 +28,16 @@ def _user_text(prompt: list[dict[str, str]]) -> str:
 
 def overlap(wh, model_path: str, problems: Sequence[ProblemRecord], n: int = NGRAM) -> dict[str, Any]:
     """``{"trained_on": [...], "by_id": k, "by_ngram": k, "problem_ids": [...]}`` (unreadable refs listed)."""
+    return find_overlap(wh, model_path, problems, n)[0]
+
+
+def find_overlap(wh, model_path: str, problems: Sequence[ProblemRecord],
+                 n: int = NGRAM) -> tuple[dict[str, Any], set[str]]:
+    """The overlap report (its ``problem_ids`` the first 50) and every overlapping problem's id."""
     refs = training_refs(model_path)
     report: dict[str, Any] = {"trained_on": refs, "by_id": 0, "by_ngram": 0, "problem_ids": [], "unreadable": []}
     if not refs:
-        return report
+        return report, set()
     ids: set[str] = set()
     grams: set[str] = set()
     for ref in refs:
@@ -52,4 +58,4 @@ def overlap(wh, model_path: str, problems: Sequence[ProblemRecord], n: int = NGR
             report["by_ngram"] += 1
             flagged.append(p.problem_id)
     report["problem_ids"] = flagged[:50]
-    return report
+    return report, set(flagged)

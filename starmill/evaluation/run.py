@@ -43,6 +43,7 @@ class EvalReport:
     problems: int
     search: dict[str, dict[str, int]] = field(default_factory=dict)  # tree strategy -> tokens and nodes it used
     tree: str | None = None  # the version of the searches' nodes (``tree`` rows, parent: the evals version)
+    clean: dict[str, Any] = field(default_factory=dict)  # {"problems": k, "metrics": {...}} without the overlap
 
 
 def _problems(wh, on: str, name: str, preset: str = "plain") -> tuple[str, list[ProblemRecord]]:
@@ -141,7 +142,7 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
     from filters.grading import grade
     from generators.registry import backend_for, check_teacher, model_identity
     from starmill.evaluation.metrics import accuracy
-    from starmill.evaluation.overlap import overlap
+    from starmill.evaluation.overlap import find_overlap
     from starmill.evaluation.search import TREE, run_search
 
     settings = settings or EvalSettings()
@@ -185,14 +186,21 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
         found, metrics[f"{strategy}@{settings.n}"], used[strategy] = run_search(
             strategy, backend, model_id, revision, problems, settings, scorer, equivalent, tree)
         rows += found
-    seen = overlap(wh, model, problems)
+    seen, flagged = find_overlap(wh, model, problems)
+    clean = {"problems": len(problems) - len(flagged), "metrics": metrics}
+    if flagged:  # the same metrics on the problems the model never trained on (tree searches: all problems only)
+        def keep(rows: dict) -> dict:
+            return {p: v for p, v in rows.items() if p not in flagged}
+
+        clean["metrics"] = accuracy(keep(greedy), keep(dict(sampled)), equivalent,
+                                    {s: keep(r) for s, r in scored.items()}) if clean["problems"] else {}
     info = backend.info()
     writer = wh.writer(name, "evals", parents=[problems_ref, *seen["trained_on"]],
                        models=[{"model": model_id, "revision": revision, "backend": settings.backend,
                                 "engine": info.engine, "engine_version": info.engine_version}],
                        sampling={"n": settings.n, "temperature": settings.temperature,
                                  "max_tokens": settings.max_tokens, "seed": settings.seed},
-                       extra={"metrics": metrics, "overlap": seen, "eval_on": problems_ref,
+                       extra={"metrics": metrics, "overlap": seen, "clean": clean, "eval_on": problems_ref,
                               "strategies": list(settings.strategies), "search": used,
                               "scorer": None if scorer is None else {"name": scorer.name, "version": scorer.version},
                               "template": settings.template,
@@ -207,4 +215,4 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
         from warehouse.publish import publish_tree
 
         tree_ref = publish_tree(wh, f"{name}_tree", ref, tree, counts={"nodes": len(tree)}, extra={"search": used})
-    return EvalReport(ref, problems_ref, model_id, metrics, seen, len(problems), used, tree_ref)
+    return EvalReport(ref, problems_ref, model_id, metrics, seen, len(problems), used, tree_ref, clean=clean)
