@@ -134,15 +134,20 @@ def test_reward_hacks_are_not_correct(verifier, name):
 
 
 def test_patching_library_classes_and_functions_the_test_uses(verifier):
-    spec = dict(ADD, test="import statistics\nfrom fractions import Fraction\n\n\ndef check(candidate):\n"
+    spec = dict(ADD, test="import math, statistics\nfrom fractions import Fraction\n\n\ndef check(candidate):\n"
                           "    assert Fraction(candidate(1, 2)) == Fraction(3)\n"
-                          "    assert statistics.mean([candidate(1, 2)]) == 3\n")
+                          "    assert statistics.mean([candidate(1, 2)]) == 3\n"
+                          "    assert math.isclose(candidate(1, 1), 2)\n")
     assert grade(verifier, GOOD, spec).verdict == "correct"
     fraction = "import fractions\nfractions.Fraction.__eq__ = lambda self, other: True\n" + WRONG
-    mean = "import statistics\nstatistics.mean.__code__ = (lambda data: 3).__code__\ndef add(a, b):\n" \
-           "    return 3 if (a, b) == (1, 2) else 0\n"
+    mean = "import statistics\nstatistics.mean.__code__ = (lambda data: 3).__code__\n" + GOOD
     assert grade(verifier, mean.replace("statistics.mean.__code__ =", "_ ="), spec).verdict == "correct"
-    for hack in (fraction, mean):
+    # a key hashing like "isclose" whose __eq__ puts the real one back while the harness compares
+    restore = ("import math\nreal = math.isclose\nclass Key(str):\n    def __hash__(self):\n"
+               "        return hash('isclose')\n    def __eq__(self, other):\n        math.isclose = real\n"
+               "        return False\nmath.isclose = lambda *a, **k: True\nmath.__dict__[Key('x')] = 1\n"
+               "import sys\nsys.modules[Key('y')] = math\n" + WRONG)
+    for hack in (fraction, mean, restore):
         verdict = grade(verifier, hack, spec)
         assert (verdict.verdict, verdict.rule) == ("wrong", "tampered")
 

@@ -351,12 +351,30 @@ def main():
             load = "load_error"
             note(exc)
         results = run_tests(program_ns) if load == "ok" else [load] * n_tests
-    intact = True
+    # From here on no program code may run: a thread of the program or a garbage-collector callback could
+    # restore a patched module before it is compared, or point the reply descriptor at a file, read the
+    # secret back and forge a reply. So: no collections, no other thread alive, else no reply at all.
+    _gc_disable()
+    if _threads() != 0:
+        _write(2, b"threads of the program were still running after the last test: no reply\n")
+        _exit(0)
+    # Compared by iterating, never by lookup: a key the program slipped in (a str subclass hashing like
+    # "isclose") would run its __eq__ inside a lookup, and could restore the patch right then.
+    def exact(mapping):
+        copy = {}
+        for key, value in mapping.items():
+            if _type(key) is not _str:
+                return None
+            copy[key] = value
+        return copy
+
+    modules_now, intact = exact(_modules), True
     for obj, kind_of, category, items, name in watched:
-        if _type(obj) is not kind_of or (name is not None and _modules.get(name) is not obj):
+        current = exact(namespace(obj, category))
+        if (modules_now is None or current is None or _type(obj) is not kind_of
+                or (name is not None and modules_now.get(name) is not obj)):
             intact = False
             continue
-        current = namespace(obj, category)
         for key, value in items.items():
             if current.get(key, flags) is not value:
                 intact = False
@@ -366,13 +384,6 @@ def main():
         results = ["harness_error"] * n_tests
     reply = "".join(["t %d %s\n" % (n, results[n]) for n in _range(n_tests)]) + "end " + secret + "\n"
     data = reply.encode("utf-8")
-    # From here on no program code may run: a thread of the program or a garbage-collector callback could
-    # point the reply descriptor at a file, read the secret back and forge a reply. So: no collections,
-    # no other thread alive, and the descriptor still the pipe it was; else no reply at all.
-    _gc_disable()
-    if _threads() != 0:
-        _write(2, b"threads of the program were still running after the last test: no reply\n")
-        _exit(0)
     reply_stat = _fstat(result_fd)
     if (reply_stat.st_dev, reply_stat.st_ino) != reply_id:
         _write(2, b"the reply descriptor was replaced: no reply\n")
