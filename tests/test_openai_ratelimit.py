@@ -122,3 +122,13 @@ def test_bad_budgets_are_refused(options, message):
 def test_budgets_are_teacher_options():
     check_teacher({"backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1",
                    "options": {"rpm": 500, "tpm": 200000}})
+
+
+def test_a_429s_retry_after_pauses_every_request_to_that_server(scripted_server):
+    from generators.base import GenerationError
+
+    scripted_server.respond = lambda seen: Reply(429, {"error": {"message": "slow down"}}, headers={"Retry-After": "30"})
+    backend = OpenAIBackend("m", scripted_server.base_url, max_retries=0, **FAST)
+    with pytest.raises(GenerationError, match="HTTP 429: slow down"):
+        backend.generate([ask(0)])
+    assert backend.limits[0].wait(1) > 20  # the next request to it, whichever, waits out the 30 s
