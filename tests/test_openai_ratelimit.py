@@ -57,7 +57,7 @@ def test_every_prompt_answered_once_within_the_rpm_budget_through_429s(scripted_
 def test_without_a_budget_the_same_requests_burst(scripted_server):
     """The check above can fail: the server does see bursts over the budget when none is set."""
     backend = OpenAIBackend("m", scripted_server.base_url, max_concurrency=8, **FAST)
-    backend.generate([ask(i) for i in range(12)])
+    backend.generate([ask(i) for i in range(24)])  # more than enough for a burst on a busy machine
     assert most_in_any_window([p.at for p in scripted_server.posts()], 0.25) > 4
 
 
