@@ -95,10 +95,15 @@ class Repetition(TraceFilter):
         return "repetition_loop" if value is not None and value > self.max_share else None
 
 
+MATH_NOTATION = re.compile(r"\\[A-Za-z]+|\$[^$\n]{0,400}\$|(?<![A-Za-z])[A-Za-z]{1,3}(?![A-Za-z])")
+
+
 @FILTERS.register
 class ThoughtLanguage(TraceFilter):
     """A thought that switches writing system: the share of its letters outside its dominant script (and
-    outside the question's scripts) above ``max_share``, with at least ``min_letters`` such letters."""
+    outside the question's scripts) above ``max_share``, with at least ``min_letters`` such letters. Math
+    notation is not language: LaTeX commands, ``$…$`` spans and Latin words of 1-3 letters (variables,
+    units, sin) are left out, so a Chinese thought may write ``\\frac{x}{2}`` or ``cm``."""
 
     name = "thought_language"
 
@@ -107,7 +112,7 @@ class ThoughtLanguage(TraceFilter):
         self.min_letters = bounded("filter 'thought_language': min_letters", min_letters, 0, MAX_CHARS)
 
     def metric(self, thought, final, sample, problem):
-        counts = Counter(s for s in map(_script, thought) if s is not None)
+        counts = Counter(s for s in map(_script, MATH_NOTATION.sub(" ", thought)) if s is not None)
         if not counts:
             return 0.0
         dominant = counts.most_common(1)[0][0]

@@ -99,3 +99,15 @@ def test_exact_reasons_on_small_traces():
     loop = " ".join(f"step {i} adds one more" for i in range(40)) + " wait let me redo this from the start" * 30
     assert reason("repetition", f"<think>{loop}</think>\\boxed{{5}}") == "repetition_loop"
     assert split_trace(sample(p.problem_id, "no tags at all")) == (None, "no tags at all")
+
+
+def test_a_chinese_thought_may_write_math_notation_but_not_switch_to_english():
+    p = problem(question="一个长方形的长是12厘米，宽是5厘米，面积是多少？", gold="60")
+    pid = {p.problem_id: p}
+    math = ("<think>\n长方形的面积等于长乘以宽。我们先读题：题目给出了长和宽，要求的是面积，单位是平方厘米。"
+            "设长为 x cm，宽为 y cm，那么面积 S = x y。"
+            "所以 $S = 12 \\times 5$，也就是 \\frac{120}{2} 的两倍，得到 60 平方厘米。\n</think>\n\n\\boxed{60}")
+    english = math.replace("得到 60 平方厘米。", "Let me double check this multiplication carefully once more. 得到 60 平方厘米。")
+    f = get_filter("thought_language")
+    assert f.apply([sample(p.problem_id, math)], pid)[0].drop_reason is None
+    assert f.apply([sample(p.problem_id, english)], pid)[0].drop_reason == "language_switch"
