@@ -115,6 +115,7 @@ class OpenAIBackend:
         self.extra_body = dict(extra_body or {})
         self.n_supported: bool | None = None if use_n else False  # None: not known yet
         self._server_version: str | None = None  # "vllm 0.32.0" for a vLLM server
+        self.served_model: str | None = None  # the model name the server reports in its answers
         self._probed = False
 
     def __repr__(self) -> str:
@@ -126,7 +127,7 @@ class OpenAIBackend:
     def info(self) -> EngineInfo:
         self._probe()
         return EngineInfo(engine="openai", engine_version=self._server_version, model=self.model,
-                          model_revision=self.revision, dtype=None)
+                          model_revision=self.revision or self.served_model, dtype=None)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         """Sync; from inside a running event loop it runs on a private loop in a worker thread."""
@@ -365,6 +366,8 @@ class _Call:
                     try:
                         body = orjson.loads(raw)
                         limit.settle(sent, used_tokens(body))
+                        if isinstance(body, dict) and isinstance(body.get("model"), str):
+                            self.b.served_model = body["model"]  # what answered, as the server names it
                         return status, body
                     except ValueError:
                         problem = f"malformed JSON in the answer: {raw[:200]!r}"

@@ -180,3 +180,36 @@ def test_the_plot_joins_only_a_model_to_the_one_it_was_trained_from():
     assert drawn["pass@4"]["points"] == [(0, 0.8), (1, 0.9), (2, 1.0)]
     assert drawn["pass@4"]["segments"] == [((1, 0.9), (2, 1.0))]  # a and b are unrelated: no line between them
     assert drawn["majority@4"]["points"] == [(0, 0.6)] and drawn["majority@4"]["segments"] == []
+
+
+def test_an_export_names_no_local_path_and_records_the_served_model(tmp_path, capsys, scripted_server):
+    from starmill.config import parse_config
+    from starmill.pipeline import run_star
+
+    source = _gsm8k_file(tmp_path)
+    served = "served-model-2026-01"
+
+    def answer(seen):
+        body = chat_body(seen.body, ["The answer is 72."] * seen.body.get("n", 1))
+        return Reply(body={**body, "model": served})
+
+    scripted_server.respond = answer
+    url = scripted_server.base_url.replace("http://", "http://user:s3cret@")
+    wh = str(tmp_path / "wh")
+    summary = run_star(parse_config({"source": {"uri": str(source), "preset": "gsm8k"},
+                                     "teacher": {"backend": "openai", "model": "m", "base_url": url},
+                                     "sampling": {"n": 2}, "rationalization": {"attempts": 1}}),
+                       wh, progress=False)
+    assert summary["counts"]["kept"] >= 1
+    code, _, stderr = run_cli(capsys, "export", summary["sft"], "--to", str(tmp_path / "out"), "-w", wh)
+    assert code == 0, stderr
+    card = (tmp_path / "out" / "README.md").read_text()
+    lineage = (tmp_path / "out" / "starmill_export.json").read_text()
+    for text in (card, lineage):
+        assert str(tmp_path) not in text and "s3cret" not in text
+        assert "<local>/gsm8k_test.jsonl" in text
+    from warehouse.lineage import file_fingerprint
+
+    assert file_fingerprint(source) in card and file_fingerprint(source) in lineage
+    host = scripted_server.base_url.split("//")[1].split("/")[0]
+    assert f"model `m`, revision `{served}`, backend `openai`, server {host}" in card

@@ -54,4 +54,17 @@ def model_record(teacher: dict[str, Any], iteration: int) -> dict[str, Any]:
     info = loaded_info(teacher)
     if info is not None:
         record.update(engine=info.engine, engine_version=info.engine_version, dtype=info.dtype)
+        record["revision"] = record["revision"] or info.model_revision  # openai: the model the server named
+    if teacher["backend"] == "openai":
+        record["server"] = server_host(teacher.get("base_url") or (teacher.get("options") or {}).get("base_url"))
     return record
+
+
+def server_host(url: str | None) -> str | None:
+    """``host:port`` of a server URL, never its credentials."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return (parts.hostname or "") + (f":{parts.port}" if parts.port else "") or None

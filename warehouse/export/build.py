@@ -18,6 +18,7 @@ from schemas.samples import Stage
 from warehouse.lineage import starmill_version
 from warehouse.export import hub
 from warehouse.export.card import render_card, size_category
+from warehouse.export.share import share_text, shared
 from warehouse.export.chart import CHART, chart_png
 from warehouse.export.decontaminate import decontaminate, load_eval_set
 from warehouse.export.errors import ExportError
@@ -111,9 +112,10 @@ def write_export(export: Export, root: Path) -> list[str]:
         write_split(table, split, root, export.settings.rows_per_file)
     title = f"{', '.join(p.ref for p in export.parts)} ({export.settings.format})"
     (root / CHART).write_bytes(chart_png(export.pass_rates, export.lengths, title))
-    (root / LINEAGE).write_text(json.dumps(lineage(export), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-                                encoding="utf-8")
-    (root / "README.md").write_text(render_card(export), encoding="utf-8")
+    # both are published: no absolute local path (a source file is <local>/NAME, its fingerprint kept)
+    (root / LINEAGE).write_text(json.dumps(shared(lineage(export)), indent=2, sort_keys=True, ensure_ascii=False)
+                                + "\n", encoding="utf-8")
+    (root / "README.md").write_text(share_text(render_card(export)), encoding="utf-8")
     return folder_files(root)
 
 

@@ -121,14 +121,15 @@ def part_section(part: Part) -> str:
     data = redact(part.manifest.model_dump(mode="json"))  # config, command, sources, models, errors
     config = data.get("config") or {}
     teacher = config.get("teacher") or {}
+    first = (data.get("models") or [{}])[0]  # the teacher as it ran (openai: the model the server named)
     report = RunReport.from_manifest(data) or RunReport()
     out = [f"## Lineage of `{part.ref}`", ""]
     out.append(table(["", ""], [
         ["created", shown(data.get("created_at"))],
         ["made by", f"starmill {shown(data.get('starmill_version'))}, git commit {shown(data.get('git_commit'))}"],
         ["parents", ", ".join(f"`{p}`" for p in data.get("parents") or []) or NOT_RECORDED],
-        ["teacher", f"model {shown(teacher.get('model'))}, revision {shown(teacher.get('revision'))}, "
-                    f"backend {shown(teacher.get('backend'))}"],
+        ["teacher", f"model {shown(teacher.get('model'))}, revision {shown(teacher.get('revision') or first.get('revision'))}, "
+                    f"backend {shown(teacher.get('backend'))}" + (f", server {first['server']}" if first.get("server") else "")],
         ["n (samples per problem)", shown(report.n)],
         ["k (kept per problem)", shown(report.k)],
         ["R (rationalization attempts)", shown(report.attempts)],
