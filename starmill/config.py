@@ -328,6 +328,14 @@ class DatasetNames(_Strict):
             raise ValueError(str(exc)) from None
 
 
+class AuditConfig(_Strict):
+    enabled: StrictBool = Field(True, description="publish an audit number with every sft version")
+    verifier: str = Field("math-verify", description="the second verifier (math-verify is skipped, and the "
+                          "card says so, when it is not installed)")
+    sample: StrictInt = Field(200, ge=1, le=1_000_000, description="kept rows graded (all when fewer)")
+    seed: StrictInt = Field(0, ge=-SEED_MAX, le=SEED_MAX, description="picks the sample")
+
+
 class RunConfig(_Strict):
     source: SourceSpec = Field(default_factory=lambda: SourceSpec(procedural={"n": 64, "seed": 0, "difficulty": 1}))
     teacher: TeacherConfig = Field(default_factory=TeacherConfig)
@@ -347,6 +355,8 @@ class RunConfig(_Strict):
     warehouse_options: dict[str, Any] = Field(default_factory=dict, description="fsspec options of an object-store "
                                               "warehouse (endpoint_url, key, secret, client_kwargs…); never written to lineage")
     datasets: DatasetNames = Field(default_factory=DatasetNames)
+    audit: AuditConfig = Field(default_factory=AuditConfig, description="a second verifier's agreement with "
+                               "a seeded sample of the kept rows (starmill audit)")
 
     @model_validator(mode="after")
     def _moved_keys(self) -> "RunConfig":

@@ -107,7 +107,7 @@ def regrade(wh, ref: str, verifier_names: Sequence[str] = ("math",), name: str |
     newly, dropped, rows = 0, 0, 0
     old_state: dict[str, tuple[bool, str | None]] = {}
     held: list[SampleRecord] = []  # with reselect: every sample (a problem's samples are selected together)
-    extra_keys = {k: v for k, v in (manifest.model_extra or {}).items() if k not in ("regraded", "reselected")}
+    extra_keys = {k: v for k, v in (manifest.model_extra or {}).items() if k not in ("regraded", "reselected", "audit")}
     writer = wh.writer(name or manifest.dataset, "samples", parents=[str(version), problems_ref],
                        config=manifest.config, sources=manifest.sources, models=manifest.models,
                        sampling=manifest.sampling, partial=manifest.partial, extra=extra_keys)
@@ -172,11 +172,18 @@ def _publish_sft(wh, name: str, samples_ref: str, problems_ref: str, manifest, s
     from filters.selection import pass_rates
     from warehouse.publish import sft_rows
 
+    from starmill.audit import audit_for_config
+
     rows = sft_rows(samples, problems, pass_rates(samples), {})
     extra = {k: v for k, v in (manifest.model_extra or {}).items() if k not in ("regraded", "reselected", "audit")}
+    extra["reselected"] = reselected
+    audit = audit_for_config((manifest.config or {}).get("audit"), [r.to_row() for r in rows], problems,
+                             {s.sample_id: s.verdicts[0]["verdict"] for s in samples if s.kept and s.verdicts})
+    if audit:
+        extra["audit"] = audit
     with wh.writer(name, "sft", parents=[samples_ref, problems_ref], config=manifest.config,
                    sources=manifest.sources, models=manifest.models, sampling=manifest.sampling,
-                   partial=manifest.partial, extra={**extra, "reselected": reselected}) as writer:
+                   partial=manifest.partial, extra=extra) as writer:
         writer.write(rows)
         writer.count("rows", len(rows))
         for reason, count in reselected["drops_after"].items():

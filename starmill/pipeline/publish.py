@@ -40,12 +40,13 @@ def publish(run: Run, tally: Tally, spool: Spool, models: list[dict[str, Any]], 
 
     cfg, counts = run.config, tally.totals()
     partial = bool(found.missing_shards or found.failed_shards)
+    audit = _audit(run, spool)
     stopping.check()  # the last moment a stop keeps the run from publishing
     samples_ref, sft_ref = publish_run(
         run.wh, names=cfg.datasets.model_dump(), config=cfg.model_dump(mode="json"), problems_ref=run.problems_ref,
         samples=spool.batches("samples"), sft=spool.batches("sft"), counts=counts,
         drops=dict(tally.drops), models=models, sampling=cfg.sampling.model_dump(mode="json"), partial=partial,
-        extra={"report": found.model_dump(mode="json")},
+        extra={"report": found.model_dump(mode="json"), **({"audit": audit} if audit else {})},
     )
     tree_ref = None
     if spool.rows["tree"]:  # a tree search ran: its nodes, queryable as ``tree``
@@ -62,6 +63,17 @@ def publish(run: Run, tally: Tally, spool: Spool, models: list[dict[str, Any]], 
     return summary(found, problems=run.problems_ref, samples=samples_ref, sft=sft_ref, counts=counts,
                    drops=dict(tally.drops), partial=partial, warehouse=run.wh.root, warnings=warnings,
                    **({"tree": tree_ref} if tree_ref else {}))
+
+
+def _audit(run: Run, spool: Spool) -> dict[str, Any] | None:
+    """The second verifier's agreement with a sample of the kept rows (config ``audit``)."""
+    from starmill.audit import audit_for_config
+
+    if not run.config.audit.enabled:
+        return None
+    columns = ["sample_id", "problem_id", "completion", "gold_answer"]
+    rows = [r for batch in spool.batches("sft") for r in batch.select(columns).to_pylist()]
+    return audit_for_config(run.config.audit, rows, run.problems)
 
 
 def summary(found: RunReport, **published: Any) -> dict[str, Any]:

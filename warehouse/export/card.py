@@ -117,6 +117,28 @@ def yaml_header(export: Export) -> str:
     return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n"
 
 
+def audit_lines(audit: dict | None, reselected: dict | None = None) -> list[str]:
+    """The audit number (a second verifier on a seeded sample of kept rows) and its disagreements; what a
+    re-selection after a re-grade changed."""
+    out = ["### Audit", ""]
+    if not audit:
+        out += [f"The audit is {NOT_RECORDED} (`starmill audit` computes it).", ""]
+    elif audit.get("skipped"):
+        out += [f"No audit: {audit['skipped']}.", ""]
+    else:
+        share = "n/a" if audit.get("agreement") is None else f"{audit['agreement']:.1%}"
+        out += [f"`{audit.get('verifier')}` {shown(audit.get('verifier_version'))} agrees on {audit.get('agreed')} of "
+                f"{audit.get('sample')} kept rows ({share}), a sample (seed {audit.get('seed')}) of {audit.get('of')}.", ""]
+        if audit.get("disagreements"):
+            keys = ["problem_id", "sample_id", "primary", "audit", "audit_pred"]
+            out += [table(keys, [[shown(d.get(k)) for k in keys] for d in audit["disagreements"]]), ""]
+    if reselected:
+        out += [f"Re-selected after a re-grade of `{reselected.get('samples_from')}`: {reselected.get('rows_before')} "
+                f"-> {reselected.get('rows_after')} rows, {reselected.get('added')} added, "
+                f"{reselected.get('removed')} removed.", ""]
+    return out
+
+
 def part_section(part: Part) -> str:
     data = redact(part.manifest.model_dump(mode="json"))  # config, command, sources, models, errors
     config = data.get("config") or {}
@@ -173,6 +195,7 @@ def part_section(part: Part) -> str:
     out += ["### Drops per reason", ""]
     drops = data.get("drops") or {}
     out += [table(["reason", "rows"], [[f"`{k}`", v] for k, v in drops.items()]) if drops else "none recorded", ""]
+    out += audit_lines(data.get("audit"), data.get("reselected"))
     share = part.rationalized / part.rows if part.rows else 0.0
     out += ["### Rationalized rows", "",
             f"{part.rationalized} of {part.rows} rows ({share:.1%}) of `{part.ref}` come from STaR rationalization.",
