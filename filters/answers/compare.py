@@ -7,7 +7,7 @@ from fractions import Fraction
 from filters.answers import forms, letters, typed
 from filters.answers.errors import Unparseable
 from filters.answers.forms import NO_FORM, Form
-from filters.answers.normalize import PLAIN_NUMBER, Normalized, normalize, squash
+from filters.answers.normalize import PLAIN_NUMBER, Normalized, in_words, normalize, squash
 from filters.answers.numeric import numbers_match, parse_number
 from filters.answers.shapes import compare_nodes
 from filters.answers.structure import Decision, Node, is_label, parse_structure
@@ -112,7 +112,7 @@ def decide(gold: str, pred: str, backend: Backend = FAST, form: Form = NO_FORM) 
     if plain and not (form.numeric or form.reduced or form.factored):  # two plain numbers: what the full path decides, sooner
         decided = (True, "string") if gold == pred else numbers_match(parse_number(gold), parse_number(pred), exact=form.exact)
         return ("correct" if decided[0] else "wrong"), decided[1]
-    g, p = normalize(gold), normalize(pred)
+    g, p = in_words(normalize(gold)), in_words(normalize(pred))
     if not g.text:
         return "unparseable_gold", "empty"
     if not p.text:

@@ -163,8 +163,6 @@ def _pipeline(answer: str, keep_units: bool) -> tuple[str, bool]:
         text = "\\emptyset"  # the empty solution set
     elif m := ALL_REALS.fullmatch(text):
         text = (m["var"] or "") + "(-\\infty,\\infty)"  # \\mathbb{R}, all real numbers
-    if text[:1].isalpha() and (value := parse_number_words(text)) is not None:
-        text = str(value)  # "three hundred five" is 305, "a half" 1/2
     text = _strip_units(text, keep_units)
     text = THOUSANDS.sub(lambda m: m[1] + m[2].replace(",", ""), text)
     if SPACED_THOUSANDS.fullmatch(text):
@@ -184,6 +182,14 @@ def normalize(answer: str) -> Normalized:
         return Normalized(answer, False, answer)  # 72, -3.5: nothing to normalize (the GSM8K fast path)
     text, percent = _pipeline(answer, keep_units=False)
     return Normalized(text, percent, answer)
+
+
+def in_words(answer: Normalized) -> Normalized:
+    """A whole answer in number words as its numeral ("three hundred five" is 305, "a half" 1/2): the
+    math checker's reading (``compare.decide``); plain ``normalize`` leaves words alone."""
+    if answer.text[:1].isalpha() and (value := parse_number_words(answer.text)) is not None:
+        return Normalized(str(value), answer.percent, answer.source)
+    return answer
 
 
 def squash(text: str) -> str:
