@@ -71,14 +71,14 @@ def prefect_map_stage(runner, config: RunnerConfig):
 
 @redacted_flow(name="starmill-star", log_prints=True)
 def star_flow(config: dict[str, Any] | None = None, warehouse: str | None = None,
-              publish_partial: bool = False, allow_partial: bool = False) -> dict[str, Any]:
+              publish_partial: bool = False, allow_partial: bool = False, force: bool = False) -> dict[str, Any]:
     """Generate, check, rationalize, select and publish ``samples`` and ``sft`` versions. A stop request
     ends it Cancelled, failed shards (unless ``allow_partial``) Failed, both with nothing published."""
     try:
         cfg = parse_config(config)
         with task_runner(cfg.runner) as runner:
             summary = run_star(cfg, warehouse, prefect_map_stage(runner, cfg.runner),
-                               publish_partial=publish_partial, allow_partial=allow_partial)
+                               publish_partial=publish_partial, allow_partial=allow_partial, force=force)
         publish_artifacts(summary)
         return summary
     except stopping.Stopped as exc:

@@ -110,7 +110,7 @@ def test_rerun_takes_everything_from_the_ledger(demo_run, monkeypatch):
         raise AssertionError("a finished shard was generated again")
 
     monkeypatch.setattr(generators.sampling, "run_shard", refuse)
-    again = run_flow(small_config(), root)
+    again = run_flow(small_config(), root, force=True)  # unchanged: it publishes only when forced
     assert again["counts"] == summary["counts"]
     first, second = table(root, summary["sft"]), table(root, again["sft"])
     assert second.equals(first)

@@ -79,7 +79,7 @@ def test_a_run_that_keeps_nothing_warns_and_a_resume_says_what_came_from_the_led
     assert summary["warnings"] == [warning] and f"Warning: {warning}\n" in stderr
     assert summary["shards"]["from_ledger"] == 0 and summary["shards"]["generated"] > 0
     assert "Resumed" not in stderr
-    code, stdout, stderr = run_cli(capsys, "run", str(config), "-w", wh)
+    code, stdout, stderr = run_cli(capsys, "run", str(config), "-w", wh, "--force")
     assert code == 0, stderr
     done = summary["shards"]["generated"]
     assert f"Resumed: {done} of {done} shard(s) came from the ledger, 0 generated now.\n" in stderr
@@ -213,3 +213,30 @@ def test_an_export_names_no_local_path_and_records_the_served_model(tmp_path, ca
     assert file_fingerprint(source) in card and file_fingerprint(source) in lineage
     host = scripted_server.base_url.split("//")[1].split("/")[0]
     assert f"model `m`, revision `{served}`, backend `openai`, server {host}" in card
+
+
+def test_an_unchanged_source_and_config_publish_nothing_new(tmp_path, capsys, monkeypatch):
+    import yaml
+
+    from warehouse import Warehouse
+
+    _plain_flow(monkeypatch)
+    source = _gsm8k_file(tmp_path)
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({"source": {"uri": str(source), "preset": "gsm8k"},
+                                      "sampling": {"n": 1, "max_tokens": 16}, "rationalization": {"attempts": 1}}))
+    wh = str(tmp_path / "wh")
+    assert run_cli(capsys, "run", str(config), "-w", wh)[0] == 0
+    code, stdout, stderr = run_cli(capsys, "run", str(config), "-w", wh, "--json")
+    assert code == 0, stderr
+    assert ("Unchanged: the source and config are those of sft@v1 (from samples@v1); nothing new was published "
+            "(--force publishes anyway).\n") in stderr
+    assert json.loads(stdout)["unchanged"] is True and json.loads(stdout)["sft"] == "sft@v1"
+    assert Warehouse(wh).versions("sft") == [1] and Warehouse(wh).versions("samples") == [1]
+    code, _, stderr = run_cli(capsys, "run", str(config), "-w", wh, "--set", "sampling.max_tokens=17")
+    assert code == 0 and "Unchanged" not in stderr and Warehouse(wh).versions("sft") == [1, 2]  # a new config
+    source.write_text(source.read_text() + json.dumps({"question": "What is 5 + 5?", "answer": "#### 10"}) + "\n")
+    code, _, stderr = run_cli(capsys, "run", str(config), "-w", wh)
+    assert code == 0 and "Unchanged" not in stderr and Warehouse(wh).versions("sft") == [1, 2, 3]  # a new source
+    code, _, stderr = run_cli(capsys, "run", str(config), "-w", wh, "--force")
+    assert code == 0 and "Unchanged" not in stderr and Warehouse(wh).versions("sft") == [1, 2, 3, 4]

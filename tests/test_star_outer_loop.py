@@ -52,7 +52,7 @@ def test_two_iterations_train_evaluate_and_resume(tmp_path):
     for path, value in [(workdir / "m0-heldout.json", 0.5), (Path(second["model"], "heldout.json"), 0.75),
                         (Path(final["model"], "heldout.json"), 0.625)]:
         path.write_text(json.dumps({**json.loads(path.read_text()), "greedy_pass@1": value}))
-    again = run_star(config(), wh, progress=False)  # a rerun: ledger, model folders and evals are reused
+    again = run_star(config(), wh, progress=False, force=True)  # a rerun: ledger, model folders and evals are reused
     assert w.versions("evals") == [1, 2, 3]
     assert Path(second["model"], "model.safetensors").stat().st_mtime_ns == model_time
     assert [i["heldout"]["greedy_pass@1"] for i in again["iterations"]] == [0.5, 0.75]

@@ -63,10 +63,13 @@ def print_summary(summary: dict) -> None:
                    "publishes nothing and exits 1.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set sampling.n=8 --set source.procedural.n=20 (repeatable).")
+@click.option("--force", is_flag=True,
+              help="Publish even when the source (its fingerprint) and the config are those of the latest sft "
+                   "version; without it such a run publishes nothing and names that version.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.option("--dry-run", is_flag=True, help="Print the most teacher tokens (and cost, with teacher.price) the run "
               "can spend, and exit: nothing is generated or written.")
-def command(config, warehouse, publish_partial, allow_partial, overrides, as_json, dry_run) -> None:
+def command(config, warehouse, publish_partial, allow_partial, force, overrides, as_json, dry_run) -> None:
     """Run the STaR flow: generate, check, rationalize, rejection-sample, publish. Ctrl-C or SIGTERM
     stops it within seconds, publishes nothing and exits 130 (143); shards that fail after their
     retries make it publish nothing and exit 1, unless --allow-partial."""
@@ -97,10 +100,16 @@ def command(config, warehouse, publish_partial, allow_partial, overrides, as_jso
         with interrupts.Stoppable(goodbye) as work:
             prefect_env.start_temporary_server()  # from the main thread: it dies with the process
             summary = work.run(star_flow, config=cfg.model_dump(mode="json"), warehouse=warehouse,
-                               publish_partial=publish_partial, allow_partial=allow_partial)
+                               publish_partial=publish_partial, allow_partial=allow_partial, force=force)
     except interrupts.Interrupted as stop:
         click.echo(goodbye, err=True)
         raise SystemExit(stop.code) from None
+    if summary.get("unchanged"):
+        click.echo(f"Unchanged: the source and config are those of {summary['sft']} (from {summary['samples']}); "
+                   "nothing new was published (--force publishes anyway).", err=True)
+        if as_json:
+            click.echo(json.dumps(summary, indent=2, default=str))
+        return
     resumed = (summary.get("shards") or {}).get("from_ledger", 0)
     if resumed:
         done = resumed + summary["shards"]["generated"]

@@ -223,12 +223,20 @@ def partial_message(failures: list[FailedShard]) -> str:
 
 
 def run_star(config: RunConfig, warehouse: str | None = None, map_stage: MapStage | None = None, *,
-             publish_partial: bool = False, allow_partial: bool = False, progress: bool = True) -> dict[str, Any]:
+             publish_partial: bool = False, allow_partial: bool = False, progress: bool = True,
+             force: bool = False) -> dict[str, Any]:
     """The whole STaR run: prepare, iterate, publish; the run summary (with the report). Without
-    ``map_stage`` shards run one after another in this process."""
+    ``map_stage`` shards run one after another in this process. When the latest sft version came from
+    the same problems and config, nothing is generated or published (``unchanged`` in the summary) unless
+    ``force``."""
+    from starmill.pipeline.unchanged import unchanged_summary
+
     started = time.perf_counter()
     preflight(config, warehouse, generate=not publish_partial)
     run = prepare(config, warehouse)
+    same = None if force or publish_partial else unchanged_summary(run)
+    if same is not None:
+        return {**same, "seconds": {"prepare": round(time.perf_counter() - started, 3)}}
     prepared = time.perf_counter() - started
     policy = RetryPolicy(config.runner.retries, config.runner.retry_delay_seconds)
     loop = StarLoop(run, map_stage or map_in_process(policy), allow_generate=not publish_partial,
