@@ -1,0 +1,90 @@
+"""Near-duplicate detection against evaluation problems: MinHash signatures with LSH banding find the
+candidates, and an exact score decides.
+
+Shingles are a text's word 1- and 2-grams (lowercased, punctuation dropped), so a reworded or
+reordered problem keeps most of them. The score is containment: the share of the evaluation problem's
+shingles found in the row's text, so a prompt template around the problem does not dilute it. A
+match also needs every number of the evaluation problem in the row: templated problems that differ
+only in their numbers (the usual case in math sets) are different problems.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+THRESHOLD = 0.7  # containment at or above which a row is a near-duplicate (bench/decontamination.py)
+PERMUTATIONS = 128
+BANDS = 64  # 64 bands of 2 rows: a pair at Jaccard 0.3 is a candidate with probability 0.998
+_PRIME = (1 << 61) - 1
+_TOKEN = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def shingles(text: str) -> set[str]:
+    words = _TOKEN.findall(text.lower())
+    return set(words) | {f"{a} {b}" for a, b in zip(words, words[1:])}
+
+
+def numbers(text: str) -> set[str]:
+    return set(_NUMBER.findall(text))
+
+
+def _permutations(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)  # below 2^31 so a * hash + b stays inside 64 bits
+    return (rng.integers(1, 1 << 31, PERMUTATIONS, dtype=np.uint64),
+            rng.integers(0, 1 << 31, PERMUTATIONS, dtype=np.uint64))
+
+
+_A, _B = _permutations()
+
+
+def signature(grams: set[str]) -> np.ndarray:
+    """The MinHash signature of a shingle set (PERMUTATIONS values)."""
+    if not grams:
+        return np.full(PERMUTATIONS, _PRIME, dtype=np.uint64)
+    hashes = np.array([int.from_bytes(hashlib.blake2b(g.encode(), digest_size=4).digest(), "little") for g in grams],
+                      dtype=np.uint64)
+    return (((hashes[:, None] * _A[None, :]) + _B[None, :]) % np.uint64(_PRIME)).min(axis=0)
+
+
+def bands(sig: np.ndarray) -> list[bytes]:
+    rows = PERMUTATIONS // BANDS
+    return [bytes([i]) + sig[i * rows:(i + 1) * rows].tobytes() for i in range(BANDS)]
+
+
+@dataclass
+class NearIndex:
+    """The evaluation problems of one set, indexed by LSH band."""
+
+    threshold: float = THRESHOLD
+    grams: list[set[str]] = field(default_factory=list)
+    nums: list[set[str]] = field(default_factory=list)
+    buckets: dict[bytes, list[int]] = field(default_factory=dict)
+
+    def add(self, text: str) -> None:
+        grams = shingles(text)
+        index = len(self.grams)
+        self.grams.append(grams)
+        self.nums.append(numbers(text))
+        if grams:
+            for key in bands(signature(grams)):
+                self.buckets.setdefault(key, []).append(index)
+
+    def best(self, text: str) -> tuple[int, float] | None:
+        """(index, containment score) of the closest evaluation problem at or above the threshold."""
+        grams = shingles(text)
+        if not grams or not self.grams:
+            return None
+        candidates = {i for key in bands(signature(grams)) for i in self.buckets.get(key, ())}
+        found = None
+        have = numbers(text)
+        for i in sorted(candidates):
+            if not self.nums[i] <= have:
+                continue
+            score = len(self.grams[i] & grams) / len(self.grams[i])
+            if score >= self.threshold and (found is None or score > found[1]):
+                found = (i, score)
+        return found
