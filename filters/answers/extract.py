@@ -28,8 +28,13 @@ TAIL_END = re.compile(r"\.(?:\s|$)|\n")  # the end of the final answer's sentenc
 # A number in the rest of that sentence (not an exponent or index: cm^2, V_1; not after \approx: a rounding)
 TAIL_NUMBER = re.compile(r"\\approx\s*\$?\s*-?\d[\d,]*(?:\.\d+)?|[\^_]\s*\{[^{}]*\}|[\^_]\s*-?\d+|(?<![\w.])(-?\d[\d,]*(?:\.\d+)?)")
 WORDS_ONLY = re.compile(r"(?:\\text\{)?[A-Za-z][A-Za-z'’ \t-]*\}?")
-ASIDE = re.compile(r"\s+\((?=[a-zA-Z]{2})")  # "1,200 (that is …)": an aside opens
-HEADING = re.compile(r"(?:(?:Step|Part|Case)\s+\d+\s*:?\s*)?[A-Z][a-z]+(?:[ \t]+[A-Za-z]+){0,5}:?[ \t]*")
+ASIDE = re.compile(r"\s+\((?=(?:that|i\.e\.|ie|which|since|because|as|from|by|using|see|rounded|where|or|possibly|maybe|perhaps)\b)",
+                   re.IGNORECASE)  # "1,200 (that is …)": an aside opens; "5 (thousand)" is no aside
+SCALE = re.compile(r"\b(?:hundreds?|thousands?|millions?|billions?|trillions?|dozens?|mod|modulo|base)\b", re.IGNORECASE)
+SECTION = (r"(?:Explanation|Solution|Steps?|Answer|Reasoning|Summary|Verification|Conclusion|Approach|Calculations?|"
+           r"Analysis|Setup|Problem|Method|Check|Results?|Part|Case|Understanding|Breakdown|Work|Working)")
+# A markdown heading: a few words, one of them a section's name ("#### Explanation", "#### Step 2: Compute")
+HEADING = re.compile(rf"(?:[A-Za-z]+[ \t]+){{0,3}}{SECTION}(?:[ \t]+[A-Za-z0-9]+){{0,5}}[ \t]*:?[ \t]*(?::[ \t]*[A-Za-z ]*)?")
 # A sentence stating one number: words, a verb that states it, the number, then at most four words
 PROSE = re.compile(r"(?:[A-Za-z][A-Za-z'’]*[ \t]+)*(?:is|are|was|were|equals|be|costs?|pays?|paid|has|have|had|gets?|got|"
                    r"makes?|made|earns?|earned|needs?|needed|takes?|took|spends?|spent|sells?|sold|buys?|bought|"
@@ -134,6 +139,8 @@ def tail_numbers(tail: str, answer: str = "") -> tuple[str, ...]:
     answer ambiguous. Exponents and indices (cm^2, V_1) and roundings after ``\\approx`` are not answers."""
     if WORDS_ONLY.fullmatch(answer) and parse_number_words(answer) is None:
         return ()  # "yes, because 3 > 2": an answer in words has no rival in a number
+    if SCALE.search(tail):
+        return (tail.strip(),)  # "\\boxed{5} thousand", "5, in millions", "5 (mod 7)": not the answer alone
     found = [m[1] for m in TAIL_NUMBER.finditer(tail) if m[1]]
     return tuple(n for n in found if n.strip("-,")) + number_phrases(tail)
 

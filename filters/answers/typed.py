@@ -113,6 +113,10 @@ def _proportional(gold: tuple, pred: tuple) -> bool:
     return all(gold[i] * pred[j] == gold[j] * pred[i] for i in range(len(gold)) for j in range(len(gold)))
 
 
+def _ratio_names(text: str) -> str | None:
+    return "".join(text.split("=")[0].split()) if LABELLED_RATIO.fullmatch(text) else None
+
+
 def _as_ratio(atom: Atom) -> Atom:
     """A time written as a ratio (``11:21``) read as one, when the other side is a labelled ratio."""
     if atom.kind == "time" and RATIO.fullmatch(atom.text.strip()):
@@ -149,6 +153,9 @@ def compare_atoms(gold: Atom | None, pred: Atom | None, gold_text: str, pred_tex
     if gold.kind == "date":
         return clock.same_date(gold.value, pred.value), "date"
     if gold.kind == "ratio":
+        names = [_ratio_names(a.text) for a in (gold, pred)]
+        if all(names) and names[0] != names[1]:
+            return False, "ratio:names"  # a:b = 3:4 is not b:a = 3:4
         return _proportional(gold.value, pred.value), "ratio"
     if gold.kind == "text":
         if case_sensitive:
