@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from filters.answers import typed
+from filters.answers.normalize import normalize
 from filters.answers.words import number_phrases, parse_number_words
 
 BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
@@ -26,7 +28,7 @@ SENTENCE_END = re.compile(r"\.(?:\s|$)|,\s+(?=[a-zA-Z]{2})")  # "72. Then…", "
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 TAIL_END = re.compile(r"\.(?:\s|$)|\n")  # the end of the final answer's sentence
 # A number in the rest of that sentence (not an exponent or index: cm^2, V_1; not after \approx: a rounding)
-TAIL_NUMBER = re.compile(r"\\approx\s*\$?\s*-?\d[\d,]*(?:\.\d+)?|[\^_]\s*\{[^{}]*\}|[\^_]\s*-?\d+|(?<![\w.])(-?\d[\d,]*(?:\.\d+)?)")
+TAIL_NUMBER = re.compile(r"\\approx\s*\$?\s*-?\d[\d,]*(?:\.\d+)?|[\^_]\s*\{[^{}]*\}|[\^_]\s*-?\d+|(?<![\w.])(-?\\frac\s*\{[^{}]*\}\s*\{[^{}]*\}|-?\d+\s*/\s*\d+(?![\d.])|-?\d[\d,]*(?:\.\d+)?)")
 WORDS_ONLY = re.compile(r"(?:\\text\{)?[A-Za-z][A-Za-z'’ \t-]*\}?")
 ASIDE = re.compile(r"\s+\((?=(?:that|i\.e\.|ie|which|since|because|as|from|by|using|see|rounded|where|or|possibly|maybe|perhaps)\b)",
                    re.IGNORECASE)  # "1,200 (that is …)": an aside opens; "5 (thousand)" is no aside
@@ -137,7 +139,8 @@ def tail_numbers(tail: str, answer: str = "") -> tuple[str, ...]:
     """Numbers written in the rest of the final answer's sentence ("\\boxed{3} (or possibly 4)", "The answer
     is 64 squares, plus 1 more … is 65"): each is a second final answer, so one that differs makes the
     answer ambiguous. Exponents and indices (cm^2, V_1) and roundings after ``\\approx`` are not answers."""
-    if WORDS_ONLY.fullmatch(answer) and parse_number_words(answer) is None:
+    atom = typed.classify(normalize(answer).text) if WORDS_ONLY.fullmatch(answer) else None
+    if atom is not None and atom.kind == "text" and parse_number_words(answer) is None:
         return ()  # "yes, because 3 > 2": an answer in words has no rival in a number
     if SCALE.search(tail):
         return (tail.strip(),)  # "\\boxed{5} thousand", "5, in millions", "5 (mod 7)": not the answer alone
