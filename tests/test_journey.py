@@ -240,3 +240,32 @@ def test_an_unchanged_source_and_config_publish_nothing_new(tmp_path, capsys, mo
     assert code == 0 and "Unchanged" not in stderr and Warehouse(wh).versions("sft") == [1, 2, 3]  # a new source
     code, _, stderr = run_cli(capsys, "run", str(config), "-w", wh, "--force")
     assert code == 0 and "Unchanged" not in stderr and Warehouse(wh).versions("sft") == [1, 2, 3, 4]
+
+
+def test_train_from_an_export_folder_reports_the_validation_loss(make_sft_version, tmp_path, capsys):
+    from tests.test_eval import TEACHER
+
+    wh, ref = make_sft_version(problems=12)
+    folder = tmp_path / "export"
+    code, _, stderr = run_cli(capsys, "export", ref, "--to", str(folder), "--test-size", "0.25", "-w", wh.root)
+    assert code == 0, stderr
+    out = tmp_path / "m"
+    code, stdout, stderr = run_cli(capsys, "train", str(folder), "--base", TEACHER, "--output", str(out),
+                                   "--max-steps", "2", "--set", "train.batch_size=2", "--no-record", "-w", wh.root)
+    assert code == 0, stderr
+    manifest = json.loads((out / "starmill_training.json").read_text())
+    import pyarrow.parquet as pq
+
+    train = sum(pq.read_table(p).num_rows for p in (folder / "data").glob("train-*.parquet"))
+    test = sum(pq.read_table(p).num_rows for p in (folder / "data").glob("test-*.parquet"))
+    assert manifest["rows"] == train and manifest["validation_rows"] == test > 0
+    assert manifest["data"] == [str(folder)] and manifest["validation_loss"] > 0
+    assert (f"  validation loss {manifest['validation_loss']:.4f} on the export's test split ({test} rows)"
+            in stdout)
+    from starmill.evaluation.overlap import overlap
+    from generators.procedural import generate_problems
+
+    trained = {r["problem_id"] for p in (folder / "data").glob("train-*.parquet") for r in pq.read_table(p).to_pylist()}
+    found = overlap(wh, str(out), list(generate_problems(12, seed=0, difficulty=2)))
+    assert found["trained_on"] == [str(folder)] and not found["unreadable"]
+    assert trained <= set(found["problem_ids"])  # what it trained on counts as seen (by id)

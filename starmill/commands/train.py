@@ -39,7 +39,8 @@ def _overrides(values: tuple[str, ...]) -> dict[str, str]:
 @warehouse_option
 def command(ref, task, base, output, max_steps, epochs, lr, lora, kd, kd_alpha, teacher, overrides, no_record, as_json,
             warehouse) -> None:
-    """Supervised fine-tuning on REF (an sft version, NAME or NAME@vN), loss on the completions only; with
+    """Supervised fine-tuning on REF (an sft version, NAME or NAME@vN, or an export folder: its train split,
+    its test split for a validation loss), loss on the completions only; with
     --task orm|prm, a reward model on a samples or prm version instead.
 
     Example: starmill train sft --base starmill/demo-teacher --output models/m1 --max-steps 200
@@ -69,6 +70,8 @@ def command(ref, task, base, output, max_steps, epochs, lr, lora, kd, kd_alpha, 
     click.echo(f"Trained {result.output} from {m['base_model']} on {', '.join(m['data'])} ({m['rows']} rows): "
                f"{m['steps']} steps, final loss {m['final_loss']:.4f}" if m["final_loss"] is not None else
                f"Trained {result.output}: {m['steps']} steps")
+    if m.get("validation_loss") is not None:
+        click.echo(f"  validation loss {m['validation_loss']:.4f} on the export's test split ({m['validation_rows']} rows)")
     click.echo(f"  loss curve: {result.output / 'loss.png'}   manifest: {result.output / 'starmill_training.json'}")
     if recorded:
         click.echo(f"  recorded as {recorded}: starmill sql -w {wh.root} \"SELECT * FROM models\"")

@@ -22,6 +22,16 @@ def training_refs(model_path: str) -> list[str]:
         return []
 
 
+def _trained_rows(wh, ref: str) -> list[dict[str, Any]]:
+    """``problem_id`` and ``prompt`` of what a model trained on: a warehouse version, or an export folder's
+    train split."""
+    from starmill.training.export_data import export_rows, is_export
+
+    if is_export(ref):
+        return export_rows(ref)[0]
+    return wh.read(ref).select(["problem_id", "prompt"]).to_pylist()
+
+
 def _user_text(prompt: list[dict[str, str]]) -> str:
     return "\n".join(m["content"] for m in prompt if m.get("role") == "user")
 
@@ -42,7 +52,7 @@ def find_overlap(wh, model_path: str, problems: Sequence[ProblemRecord],
     grams: set[str] = set()
     for ref in refs:
         try:
-            table = wh.read(ref).select(["problem_id", "prompt"]).to_pylist()
+            table = _trained_rows(wh, ref)
         except Exception as exc:  # a training set deleted or damaged since: say so, don't fail the eval
             report["unreadable"].append(f"{ref}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
             continue

@@ -150,15 +150,25 @@ def trainer_args(settings: TrainSettings, checkpoints: Path, config_class, progr
 def train_sft(wh, ref: str, base: str, output: str | Path, settings: TrainSettings | None = None,
               progress: bool = True, callbacks: list | None = None) -> TrainResult:
     """Train on the rows of the sft version ``ref``."""
+    from starmill.training.export_data import export_rows, is_export
+
     settings = settings or TrainSettings()
+    if is_export(ref):  # an export folder: its train split, its test split for the validation loss
+        if settings.kd == "topk":
+            raise TrainError(f"{ref}: --kd topk trains on a warehouse sft version, not an export folder")
+        train, test = export_rows(ref, settings.system_prompt)
+        strip = lambda rows: [{"prompt": r["prompt"], "completion": r["completion"]} for r in rows]  # noqa: E731
+        return train_rows(strip(train), str(Path(ref).expanduser().absolute()), base, output, settings, progress,
+                          callbacks, validation=strip(test))
     version = wh.resolve(ref)
     rows = training_rows(wh, version, settings.system_prompt, logprobs=settings.kd == "topk")
     return train_rows(rows, str(version), base, output, settings, progress, callbacks)
 
 
 def train_rows(rows: list[dict], data: str, base: str, output: str | Path, settings: TrainSettings | None = None,
-               progress: bool = True, callbacks: list | None = None) -> TrainResult:
-    """Train on prompt-completion ``rows`` (``data`` names where they came from, for the manifest)."""
+               progress: bool = True, callbacks: list | None = None, validation: list[dict] | None = None) -> TrainResult:
+    """Train on prompt-completion ``rows`` (``data`` names where they came from, for the manifest); the
+    loss on ``validation`` rows is measured at the end and recorded (``validation_loss``)."""
     import datasets
     from transformers import set_seed
     from trl import SFTConfig, SFTTrainer
@@ -192,11 +202,16 @@ def train_rows(rows: list[dict], data: str, base: str, output: str | Path, setti
     else:
         args = SFTConfig(**common, max_length=settings.max_length, completion_only_loss=True)
         trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
+                             eval_dataset=datasets.Dataset.from_list(validation) if validation else None,
                              processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
     resume = checkpoints.exists() and any(checkpoints.glob("checkpoint-*"))
     show_progress(trainer, bar=progress)
     with contextlib.redirect_stdout(sys.stderr):  # the trainer prints its logs: keep stdout for results (--json)
         trainer.train(resume_from_checkpoint=True if resume else None)
+    validation_loss = None
+    if validation:  # the export's test split, on the trained model before it is merged or saved
+        with contextlib.redirect_stdout(sys.stderr):
+            validation_loss = round(float(trainer.evaluate()["eval_loss"]), 6)
     if not trainer.is_world_process_zero():
         return TrainResult(output, {})
     final = trainer.model
@@ -209,6 +224,8 @@ def train_rows(rows: list[dict], data: str, base: str, output: str | Path, setti
     shutil.rmtree(checkpoints, ignore_errors=True)
     curve = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
     fields = {"kind": "kd" if settings.kd == "topk" else "sft", "method": settings.method, "seed": settings.seed}
+    if validation:
+        fields.update(validation_rows=len(validation), validation_loss=validation_loss)
     return write_output(trainer, partial, output, {**plan, **fields}, curve, settings, resume,
                         title=f"SFT of {base} on {data}")
 
