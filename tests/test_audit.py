@@ -90,3 +90,14 @@ def test_a_run_publishes_its_audit_and_reselecting_unchanged_verdicts_keeps_its_
         sorted(r["sample_id"] for r in wh.read(summary["sft"]).to_pylist())
     off = config(tmp_path, QUESTIONS, audit={"enabled": False}, datasets={"sft": "sft_off", "samples": "samples_off"})
     assert "audit" not in wh.manifest(run_star(off, str(tmp_path / "wh"), progress=False)["sft"]).model_extra
+
+
+def test_a_bad_audit_verifier_is_refused_before_generating(tmp_path):
+    from starmill.audit import AuditError
+    from starmill.config import parse_config
+    from starmill.pipeline.preflight import preflight
+
+    config = parse_config({"audit": {"verifier": "nope"}})
+    with pytest.raises(AuditError, match="audit verifier 'nope': unknown verifier"):
+        preflight(config, str(tmp_path / "wh"))
+    preflight(parse_config({"audit": {"verifier": "nope", "enabled": False}}), str(tmp_path / "wh"))

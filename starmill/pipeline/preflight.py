@@ -24,6 +24,10 @@ def preflight(config: RunConfig, warehouse: str | None = None, generate: bool = 
         for i, model in enumerate(config.iterations.models):
             check_teacher({**teacher, "model": model, "revision": None}, f"iterations.models[{i}]")
         build_verifiers(config.source)  # a judge's model and options, a verifier's own settings
+        if config.audit.enabled and config.audit.verifier != "math-verify":  # math-verify missing: skipped
+            from starmill.audit import build_auditor
+
+            build_auditor(config.audit.verifier)
     problem = not_writable(resolve_root(config.warehouse or warehouse))
     if problem is not None:
         raise RunError(problem)
