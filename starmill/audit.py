@@ -85,13 +85,17 @@ def audit_version(wh, ref: str, verifier: str = DEFAULT_VERIFIER, sample: int = 
 
 
 def audit_for_config(audit: Any, rows: Iterable[dict[str, Any]], problems: dict[str, Any],
-                     primary: dict[str, str] | None = None) -> dict[str, Any] | None:
+                     primary: dict[str, str] | None = None, graded_by: str | None = None) -> dict[str, Any] | None:
     """The ``audit`` a version publishes, from the run config's ``audit`` section (a model or its dump):
-    None when turned off; ``{"skipped": why}`` when the default math-verify is not installed."""
+    None when turned off; ``{"skipped": why}`` when the default math-verify is not installed or the rows
+    are programs (``graded_by`` code), which it can't read."""
     spec = audit if isinstance(audit, dict) else audit.model_dump() if audit is not None else {}
     if not spec.get("enabled", True):
         return None
     name = spec.get("verifier", DEFAULT_VERIFIER)
+    if name == DEFAULT_VERIFIER and graded_by == "code":
+        return {"verifier": name, "skipped": "the rows are programs graded by code; name a verifier for them "
+                                             "(audit.verifier)"}
     if name == DEFAULT_VERIFIER:
         import importlib.util
 

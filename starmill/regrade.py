@@ -161,14 +161,15 @@ def regrade(wh, ref: str, verifier_names: Sequence[str] = ("math",), name: str |
     result = f"{writer.name}@v{writer.version}"
     if reselect:
         reselected = {"sft": _publish_sft(wh, sft_name or default_sft, result, problems_ref, manifest, held,
-                                          problems, {**reselected, "samples_from": str(version)}),
+                                          problems, {**reselected, "samples_from": str(version)},
+                                          verifiers[0].name),
                       **reselected}
     return RegradeReport(str(version), result, {k: v for k, v in sorted(changes.items()) if v}, rows,
                          0 if reselect else newly, dropped, reselected)
 
 
 def _publish_sft(wh, name: str, samples_ref: str, problems_ref: str, manifest, samples: list[SampleRecord],
-                 problems: dict[str, ProblemRecord], reselected: dict) -> str:
+                 problems: dict[str, ProblemRecord], reselected: dict, graded_by: str) -> str:
     from filters.selection import pass_rates
     from warehouse.publish import sft_rows
 
@@ -178,7 +179,8 @@ def _publish_sft(wh, name: str, samples_ref: str, problems_ref: str, manifest, s
     extra = {k: v for k, v in (manifest.model_extra or {}).items() if k not in ("regraded", "reselected", "audit")}
     extra["reselected"] = reselected
     audit = audit_for_config((manifest.config or {}).get("audit"), [r.to_row() for r in rows], problems,
-                             {s.sample_id: s.verdicts[0]["verdict"] for s in samples if s.kept and s.verdicts})
+                             {s.sample_id: s.verdicts[0]["verdict"] for s in samples if s.kept and s.verdicts},
+                             graded_by=graded_by)
     if audit:
         extra["audit"] = audit
     with wh.writer(name, "sft", parents=[samples_ref, problems_ref], config=manifest.config,

@@ -101,3 +101,9 @@ def test_a_bad_audit_verifier_is_refused_before_generating(tmp_path):
     with pytest.raises(AuditError, match="audit verifier 'nope': unknown verifier"):
         preflight(config, str(tmp_path / "wh"))
     preflight(parse_config({"audit": {"verifier": "nope", "enabled": False}}), str(tmp_path / "wh"))
+
+
+def test_programs_are_not_audited_by_math_verify_unless_asked():
+    skipped = audit_for_config({}, _rows(2), {}, graded_by="code")
+    assert skipped["skipped"].startswith("the rows are programs")
+    assert audit_for_config({"verifier": "exact"}, _rows(2), {}, graded_by="code")["sample"] == 2
