@@ -176,7 +176,7 @@ def test_reexport_is_byte_identical(make_sft_version, tmp_path):
                     "--seed", "1", "--mix", f"{chat}:0.5", "--decontaminate", str(evals)],
                    check=True, env=env, capture_output=True)
     assert folder_hashes(first) == folder_hashes(second)
-    assert sorted(folder_hashes(first)) == ["README.md", "data/test-00000-of-00001.parquet",
+    assert sorted(folder_hashes(first)) == ["README.md", "contaminated.jsonl", "data/test-00000-of-00001.parquet",
                                             "data/train-00000-of-00001.parquet", "pass_rates_and_lengths.png",
                                             "starmill_export.json"]
     changed, *_ = export(wh, tmp_path, "changed", **{**options, "seed": 2})

@@ -8,7 +8,7 @@ from starmill.options import warehouse_option
 FORMATS = ("messages", "prompt-completion", "raw")  # warehouse.export.FORMATS, without importing pyarrow
 STEPWISE = "stepwise"  # a prm version in TRL's stepwise-supervision layout (warehouse.export.stepwise)
 PREFERENCE = ("dpo", "kto")  # a samples version as TRL preference data (warehouse.export.preference)
-NEAR = 0.7  # warehouse.export.near_duplicates.THRESHOLD, without importing numpy
+NEAR = 0.6  # warehouse.export.near_duplicates.THRESHOLD, without importing numpy
 
 
 @click.command("export")
@@ -61,7 +61,7 @@ def command(ref, target, fmt, test_size, seed, eval_sets, ngram, near, rejected_
         return _stepwise(Warehouse(warehouse), ref, target, test_size, seed, private, revision, commit_message,
                          eval_sets or mix or system_prompt)
     settings = ExportSettings.make(ref=ref, format=fmt, test_size=test_size, seed=seed,
-                                   decontaminate=list(eval_sets), ngram=ngram, mix=list(mix),
+                                   decontaminate=list(eval_sets), ngram=ngram, near_duplicates=near, mix=list(mix),
                                    system_prompt=system_prompt)
     wh = Warehouse(warehouse)
     repo_id = parse_target(target)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from warehouse.export import hub
 from warehouse.export.card import render_card, size_category
 from warehouse.export.share import share_text, shared
 from warehouse.export.chart import CHART, chart_png
-from warehouse.export.decontaminate import decontaminate, load_eval_set
+from warehouse.export.decontaminate import CONTAMINATED, REASON, Decontaminator, contaminated_lines
 from warehouse.export.errors import ExportError
 from warehouse.export.folder import check_target, folder_files, staged_folder, write_split
 from warehouse.export.formats import assistant_text, format_rows
@@ -60,15 +61,13 @@ def _read(wh, ref: str, weight: float) -> tuple[Part, pa.Table]:
 
 def build_export(wh, settings: ExportSettings, repo_id: str | None = None) -> Export:
     """Everything an export holds, in memory; raises ``StarmillError`` on any user mistake."""
-    eval_sets = [load_eval_set(path, settings.ngram) for path in settings.decontaminate]
-    names = [s.name for s in eval_sets]
-    for i, s in enumerate(eval_sets):  # two files named alike: number them, so drop reasons stay distinct
-        if names.count(s.name) > 1:
-            s.name = f"{s.name}-{names[: i + 1].count(s.name)}"
+    cleaner = Decontaminator.load(settings.decontaminate, settings.ngram, settings.near_duplicates or None)
+    eval_sets = cleaner.eval_sets
     parts, tables = [], []
     for ref, weight in _parts(wh, settings):
         part, table = _read(wh, ref, weight)
-        table, part.drops = decontaminate(table, eval_sets, settings.ngram)
+        table, listed = cleaner.apply(table)
+        part.drops = dict(sorted(Counter(REASON + r["eval_set"] for r in listed).items()))
         part.clean = table.num_rows
         table = sample(table, weight, settings.seed) if weight != 1 else table
         part.taken = table.num_rows
@@ -81,7 +80,7 @@ def build_export(wh, settings: ExportSettings, repo_id: str | None = None) -> Ex
     content = rows.select(["reasoning", "answer_text", "final_answer", "completion"]).to_pylist()
     rates = dict(zip(rows.column("problem_id").to_pylist(), rows.column("pass_rate").to_pylist()))
     return Export(
-        settings=settings, parts=parts, eval_sets=eval_sets, splits=splits,
+        settings=settings, parts=parts, eval_sets=eval_sets, splits=splits, contaminated=cleaner.listed,
         rationalized=pc.sum(pc.equal(rows.column("stage"), Stage.RATIONALIZATION.value)).as_py() or 0,
         pass_rates=[rates[p] for p in sorted(rates)], lengths=[len(assistant_text(r)) for r in content],
         repo_id=repo_id, command=redact(settings.command(parts)),
@@ -102,7 +101,9 @@ def lineage(export: Export) -> dict[str, Any]:
                    "rows_taken": p.taken, "drops": p.drops,
                    "manifest": p.manifest.model_dump(mode="json", exclude={"files"})}
                   for p in export.parts],
-        "decontamination": {"ngram": export.settings.ngram, "eval_sets": [s.report() for s in export.eval_sets]},
+        "decontamination": {"ngram": export.settings.ngram, "near_duplicates": export.settings.near_duplicates,
+                            "eval_sets": [s.report() for s in export.eval_sets],
+                            "listed_in": CONTAMINATED if export.eval_sets else None},
     })
 
 
@@ -111,6 +112,8 @@ def write_export(export: Export, root: Path) -> list[str]:
     for split, table in export.splits.items():
         write_split(table, split, root, export.settings.rows_per_file)
     title = f"{', '.join(p.ref for p in export.parts)} ({export.settings.format})"
+    if export.eval_sets:  # every dropped row, with the evaluation problem it matched
+        (root / CONTAMINATED).write_text(contaminated_lines(export.contaminated), encoding="utf-8")
     (root / CHART).write_bytes(chart_png(export.pass_rates, export.lengths, title))
     # both are published: no absolute local path (a source file is <local>/NAME, its fingerprint kept)
     (root / LINEAGE).write_text(json.dumps(shared(lineage(export)), indent=2, sort_keys=True, ensure_ascii=False)

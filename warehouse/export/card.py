@@ -260,6 +260,11 @@ def render_card(export: Export) -> str:
                 f"an evaluation problem shorter than {s.ngram} words counts when it appears whole in a row. A row "
                 "that overlaps several sets is "
                 f"counted under the first. Drop reason: `{REASON}<set>`.", ""]
+        if s.near_duplicates:
+            out += [f"Paraphrases too: a row is a near-duplicate when it holds at least {s.near_duplicates:g} of an "
+                    "evaluation problem's words (weighed by rarity in the set) and all its numbers; MinHash LSH "
+                    "finds the candidates. Every dropped row is listed in `contaminated.jsonl` with the evaluation "
+                    "id it matched, the method (`ngram` or `minhash`) and the score.", ""]
         out += [table(["evaluation set", "fingerprint", "field", "problems", "rows dropped"],
                       [[f"`{e.name}`", f"`{e.fingerprint}`", f"`{e.text_field}`", e.texts, e.rows_dropped]
                        for e in export.eval_sets]), ""]

@@ -24,6 +24,7 @@ class ExportSettings(BaseModel):
     seed: int = 0  # seeds the split and the mix sampling
     decontaminate: list[str] = Field(default_factory=list, description="evaluation sets (files or folders)")
     ngram: int = Field(8, ge=1, description="word n-gram size for decontamination")
+    near_duplicates: float = Field(0.6, ge=0, le=1, description="near-duplicate containment threshold; 0: off")
     system_prompt: str | None = None
     mix: list[str] = Field(default_factory=list, description="NAME@vN:WEIGHT, more sft versions and their rates")
     rows_per_file: int = Field(100_000, ge=1)
@@ -47,6 +48,8 @@ class ExportSettings(BaseModel):
             args += ["--decontaminate", path]
         if self.decontaminate:
             args += ["--ngram", str(self.ngram)]
+            if self.near_duplicates != 0.6:
+                args += ["--near-duplicates", f"{self.near_duplicates:g}"]
         for part in parts[1:] if parts[0].weight == 1 else parts:
             args += ["--mix", f"{part.ref}:{part.weight:g}"]
         if self.system_prompt:
@@ -80,6 +83,7 @@ class Export:
     lengths: list[int]  # characters of each exported assistant turn
     repo_id: str | None = None
     command: str = ""
+    contaminated: list[dict[str, Any]] = field(default_factory=list)  # dropped rows, for contaminated.jsonl
 
     @property
     def rows(self) -> int:

@@ -1,31 +1,35 @@
 """Near-duplicate detection against evaluation problems: MinHash signatures with LSH banding find the
 candidates, and an exact score decides.
 
-Shingles are a text's word 1- and 2-grams (lowercased, punctuation dropped), so a reworded or
-reordered problem keeps most of them. The score is containment: the share of the evaluation problem's
-shingles found in the row's text, so a prompt template around the problem does not dilute it. A
+Shingles are a text's words, numbers and arithmetic operators (lowercased, punctuation dropped), so a
+reworded or reordered problem keeps most of them. The score is containment: the share of the evaluation problem's
+shingles found in the row's text, so a prompt template around the problem does not dilute it, each
+shingle weighed by its rarity in the evaluation set (IDF), so the words a template repeats in every
+problem count little. A
 match also needs every number of the evaluation problem in the row: templated problems that differ
 only in their numbers (the usual case in math sets) are different problems.
 """
 from __future__ import annotations
 
 import hashlib
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 
-THRESHOLD = 0.7  # containment at or above which a row is a near-duplicate (bench/decontamination.py)
+THRESHOLD = 0.6  # containment at or above which a row is a near-duplicate (bench/decontamination.py)
 PERMUTATIONS = 128
 BANDS = 64  # 64 bands of 2 rows: a pair at Jaccard 0.3 is a candidate with probability 0.998
 _PRIME = (1 << 61) - 1
-_TOKEN = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
+_TOKEN = re.compile(r"[a-z]+|\d+(?:\.\d+)?|[-+*/^=<>]")  # operators count: 4 - 1 is not 1 + 4
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 def shingles(text: str) -> set[str]:
-    words = _TOKEN.findall(text.lower())
-    return set(words) | {f"{a} {b}" for a, b in zip(words, words[1:])}
+    """A text's words, numbers and operators (word pairs lost most of their overlap under rewording)."""
+    return set(_TOKEN.findall(text.lower()))
 
 
 def numbers(text: str) -> set[str]:
@@ -63,12 +67,18 @@ class NearIndex:
     grams: list[set[str]] = field(default_factory=list)
     nums: list[set[str]] = field(default_factory=list)
     buckets: dict[bytes, list[int]] = field(default_factory=dict)
+    df: Counter = field(default_factory=Counter)  # evaluation problems holding each shingle
+    by_number: dict[str, list[int]] = field(default_factory=dict)  # a problem's numbers -> problems holding them
 
     def add(self, text: str) -> None:
         grams = shingles(text)
         index = len(self.grams)
         self.grams.append(grams)
-        self.nums.append(numbers(text))
+        self.df.update(grams)
+        nums = numbers(text)
+        self.nums.append(nums)
+        for number in nums:
+            self.by_number.setdefault(number, []).append(index)
         if grams:
             for key in bands(signature(grams)):
                 self.buckets.setdefault(key, []).append(index)
@@ -79,12 +89,23 @@ class NearIndex:
         if not grams or not self.grams:
             return None
         candidates = {i for key in bands(signature(grams)) for i in self.buckets.get(key, ())}
-        found = None
         have = numbers(text)
+        # a short problem in a long prompt has a low Jaccard and may miss every band: the problems sharing
+        # the row's rarest number are candidates too (a match must hold all its numbers anyway)
+        held = sorted((len(self.by_number[x]), x) for x in have if x in self.by_number)
+        if held:
+            candidates.update(self.by_number[held[0][1]])
+        found = None
         for i in sorted(candidates):
             if not self.nums[i] <= have:
                 continue
-            score = len(self.grams[i] & grams) / len(self.grams[i])
+            score = self._weight(self.grams[i] & grams) / self._weight(self.grams[i])
             if score >= self.threshold and (found is None or score > found[1]):
                 found = (i, score)
         return found
+
+    def _weight(self, grams: set[str]) -> float:
+        """Shingles weighed by rarity in the evaluation set (IDF): names, objects and numbers count more
+        than the words every problem of a template shares."""
+        n = len(self.grams)
+        return sum(math.log(1 + n / self.df.get(g, 1)) for g in grams)
