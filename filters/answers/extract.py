@@ -28,15 +28,19 @@ SENTENCE_END = re.compile(r"\.(?:\s|$)|,\s+(?=[a-zA-Z]{2})")  # "72. Then…", "
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 TAIL_END = re.compile(r"\.(?:\s|$)|\n")  # the end of the final answer's sentence
 # A number in the rest of that sentence (not an exponent or index: cm^2, V_1; not after \approx: a rounding)
-TAIL_NUMBER = re.compile(r"\\approx\s*\$?\s*-?\d[\d,]*(?:\.\d+)?|[\^_]\s*\{[^{}]*\}|[\^_]\s*-?\d+|(?<![\w.])(-?\\frac\s*\{[^{}]*\}\s*\{[^{}]*\}|-?\d+\s*/\s*\d+(?![\d.])|-?\d[\d,]*(?:\.\d+)?)")
+TAIL_NUMBER = re.compile(
+    r"\\approx\s*\$?\s*-?\d[\d,]*(?:\.\d+)?|[\^_]\s*\{[^{}]*\}|[\^_]\s*-?\d+"  # skipped: rounding, exponent, index
+    r"|(?<![\w.])(-?\\frac\s*\{[^{}]*\}\s*\{[^{}]*\}|-?\d+\s*/\s*\d+(?![\d.])|-?\d[\d,]*(?:\.\d+)?)")
 WORDS_ONLY = re.compile(r"(?:\\text\{)?[A-Za-z][A-Za-z'’ \t-]*\}?")
-ASIDE = re.compile(r"\s+\((?=(?:that|i\.e\.|ie|which|since|because|as|from|by|using|see|rounded|where|or|possibly|maybe|perhaps)\b)",
-                   re.IGNORECASE)  # "1,200 (that is …)": an aside opens; "5 (thousand)" is no aside
+# "1,200 (that is …)": an aside opens; "5 (thousand)" is no aside
+ASIDE = re.compile(r"\s+\((?=(?:that|i\.e\.|ie|which|since|because|as|from|by|using|see|rounded|where|or|possibly|"
+                   r"maybe|perhaps)\b)", re.IGNORECASE)
 SCALE = re.compile(r"\b(?:hundreds?|thousands?|millions?|billions?|trillions?|dozens?|mod|modulo|base)\b", re.IGNORECASE)
 SECTION = (r"(?:Explanation|Solution|Steps?|Answer|Reasoning|Summary|Verification|Conclusion|Approach|Calculations?|"
            r"Analysis|Setup|Problem|Method|Check|Results?|Part|Case|Understanding|Breakdown|Work|Working)")
 # A markdown heading: a few words, one of them a section's name ("#### Explanation", "#### Step 2: Compute")
-HEADING = re.compile(rf"(?:[A-Za-z]+[ \t]+){{0,3}}{SECTION}(?:[ \t]+[A-Za-z0-9]+){{0,5}}[ \t]*:?[ \t]*(?::[ \t]*[A-Za-z ]*)?")
+HEADING = re.compile(rf"(?:[A-Za-z]+[ \t]+){{0,3}}{SECTION}(?:[ \t]+[A-Za-z0-9]+){{0,5}}[ \t]*:?[ \t]*"
+                     r"(?::[ \t]*[A-Za-z ]*)?")
 # A sentence stating one number: words, a verb that states it, the number, then at most four words
 PROSE = re.compile(r"(?:[A-Za-z][A-Za-z'’]*[ \t]+)*(?:is|are|was|were|equals|be|costs?|pays?|paid|has|have|had|gets?|got|"
                    r"makes?|made|earns?|earned|needs?|needed|takes?|took|spends?|spent|sells?|sold|buys?|bought|"
@@ -221,7 +225,8 @@ def _find(text: str, *, lenient: bool, after_box: bool = False) -> Extraction:
         last, tail = _phrase_split(hashes[-1], aside=True)  # "#### 1,200 (that is …)"
         last = last or hashes[-1]
         after = _later_answer(text[lines[-1][1]:])  # "#### 72 … wait, the answer is 70"
-        return Extraction(last, "hashes", tuple(hashes[:-1]) + (last,) + tail_numbers(tail, last) + ((after,) if after else ()))
+        later = tail_numbers(tail, last) + ((after,) if after else ())
+        return Extraction(last, "hashes", tuple(hashes[:-1]) + (last,) + later)
     # "Final Answer: The final answer is 5": the outer marker only introduces the inner one
     for pattern in (PHRASE, LINE_ANSWER):  # a line opening "Answer:" is a weaker marker: only alone
         rests = _rest_of_lines(pattern, text)
