@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.redact import redact
+from schemas.report import pass_rate_histogram
 from schemas.samples import Stage
 from warehouse.lineage import starmill_version
 from warehouse.export import hub
@@ -30,6 +31,7 @@ from warehouse.export.model import Export, ExportSettings, Part
 from warehouse.export.split import split_by_problem
 
 LINEAGE = "starmill_export.json"
+OUTSIDE_BAND = "outside_difficulty_band"  # drop reason of --difficulty-band
 
 
 def _parts(wh, settings: ExportSettings) -> list[tuple[str, float]]:
@@ -59,15 +61,29 @@ def _read(wh, ref: str, weight: float) -> tuple[Part, pa.Table]:
     return part, table
 
 
+def _in_band(table: pa.Table, band: tuple[float, float] | None) -> tuple[pa.Table, int]:
+    """Rows whose problem's pass rate lies in ``band`` (both ends kept), and how many were not."""
+    if band is None:
+        return table, 0
+    rates = table.column("pass_rate")
+    keep = pc.and_(pc.greater_equal(rates, band[0]), pc.less_equal(rates, band[1]))
+    kept = table.filter(keep)
+    return kept, table.num_rows - kept.num_rows
+
+
 def build_export(wh, settings: ExportSettings, repo_id: str | None = None) -> Export:
     """Everything an export holds, in memory; raises ``StarmillError`` on any user mistake."""
     cleaner = Decontaminator.load(settings.decontaminate, settings.ngram, settings.near_duplicates or None)
     eval_sets = cleaner.eval_sets
+    band = settings.band()
     parts, tables = [], []
     for ref, weight in _parts(wh, settings):
         part, table = _read(wh, ref, weight)
+        table, outside = _in_band(table, band)
         table, listed = cleaner.apply(table)
         part.drops = dict(sorted(Counter(REASON + r["eval_set"] for r in listed).items()))
+        if band is not None:
+            part.drops[OUTSIDE_BAND] = outside
         part.clean = table.num_rows
         table = sample(table, weight, settings.seed) if weight != 1 else table
         part.taken = table.num_rows
@@ -101,6 +117,7 @@ def lineage(export: Export) -> dict[str, Any]:
                    "rows_taken": p.taken, "drops": p.drops,
                    "manifest": p.manifest.model_dump(mode="json", exclude={"files"})}
                   for p in export.parts],
+        "difficulty": {"band": export.settings.band(), "pass_rate_histogram": pass_rate_histogram(export.pass_rates)},
         "decontamination": {"ngram": export.settings.ngram, "near_duplicates": export.settings.near_duplicates,
                             "eval_sets": [s.report() for s in export.eval_sets],
                             "listed_in": CONTAMINATED if export.eval_sets else None},

@@ -26,16 +26,23 @@ class ExportSettings(BaseModel):
     ngram: int = Field(8, ge=1, description="word n-gram size for decontamination")
     near_duplicates: float = Field(0.6, ge=0, le=1, description="near-duplicate containment threshold; 0: off")
     system_prompt: str | None = None
+    difficulty_band: str | None = Field(None, description="LOW:HIGH, the pass rates of the problems kept")
     mix: list[str] = Field(default_factory=list, description="NAME@vN:WEIGHT, more sft versions and their rates")
     rows_per_file: int = Field(100_000, ge=1)
 
     @classmethod
     def make(cls, **values: Any) -> "ExportSettings":
         try:
-            return cls(**values)
+            settings = cls(**values)
         except ValidationError as exc:
             err = exc.errors()[0]
             raise ExportError(f"bad export option {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        settings.band()  # a bad band fails before anything is read
+        return settings
+
+    def band(self) -> tuple[float, float] | None:
+        """(low, high) of ``difficulty_band``, both ends kept; None without one."""
+        return parse_band(self.difficulty_band) if self.difficulty_band is not None else None
 
     def command(self, parts: list[Part]) -> str:
         """The export command that reproduces these bytes (versions resolved, target left out)."""
@@ -54,7 +61,21 @@ class ExportSettings(BaseModel):
             args += ["--mix", f"{part.ref}:{part.weight:g}"]
         if self.system_prompt:
             args += ["--system-prompt", self.system_prompt]
+        if self.difficulty_band is not None:
+            args += ["--difficulty-band", self.difficulty_band]
         return " ".join(shlex.quote(a) for a in args)
+
+
+def parse_band(text: str) -> tuple[float, float]:
+    """``LOW:HIGH`` pass rates, 0 <= LOW <= HIGH <= 1."""
+    low, sep, high = text.partition(":")
+    try:
+        band = (float(low), float(high)) if sep else None
+    except ValueError:
+        band = None
+    if band is None or not 0 <= band[0] <= band[1] <= 1:
+        raise ExportError(f"--difficulty-band must be LOW:HIGH pass rates with 0 <= LOW <= HIGH <= 1, got {text!r}")
+    return band
 
 
 @dataclass

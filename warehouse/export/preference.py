@@ -20,11 +20,13 @@ from typing import Any
 import pyarrow as pa
 
 from schemas.redact import redact
+from schemas.report import pass_rate_histogram
 from warehouse.export import hub
 from warehouse.export.decontaminate import Decontaminator
 from warehouse.export.errors import ExportError
 from warehouse.export.folder import check_target, folder_files, staged_folder, write_split
 from warehouse.export.formats import MESSAGES, prompt_messages
+from warehouse.export.model import parse_band
 from warehouse.export.split import split_by_problem
 from warehouse.lineage import starmill_version
 
@@ -52,6 +54,7 @@ class Preference:
     listed: list[dict[str, Any]] = field(default_factory=list)  # the rows of unpaired.jsonl
     contaminated: list[dict[str, Any]] = field(default_factory=list)
     decontamination: dict[str, Any] = field(default_factory=dict)
+    rates: dict[str, float] = field(default_factory=dict)  # problem -> pass rate (rationale stage)
 
     @property
     def rows(self) -> int:
@@ -95,11 +98,30 @@ def _answer(text: str, plain: bool) -> Any:
     return text if plain else [{"role": "assistant", "content": text}]
 
 
+def pass_rates(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Per problem: the share of correct first-stage samples (``filters.selection.pass_rates``)."""
+    total, right = Counter(), Counter()
+    for row in rows:
+        if row["stage"] == "rationale":
+            total[row["problem_id"]] += 1
+            right[row["problem_id"]] += bool(row["correct"])
+    return {p: right[p] / total[p] for p in total}
+
+
 def preference_rows(rows: list[dict[str, Any]], fmt: str, rejected_from: str, plain: bool = False,
-                    system_prompt: str | None = None) -> tuple[list[dict[str, Any]], Preference]:
-    """The DPO or KTO rows of a samples version's rows, and the counts (``splits`` left empty)."""
+                    system_prompt: str | None = None,
+                    band: tuple[float, float] | None = None) -> tuple[list[dict[str, Any]], Preference]:
+    """The DPO or KTO rows of a samples version's rows, and the counts (``splits`` left empty). With
+    ``band``, the problems whose pass rate lies outside it give no row (counted)."""
     found = Preference(ref="", format=fmt, rejected_from=rejected_from, splits={})
     pools: dict[str, dict[str, list]] = defaultdict(lambda: {"chosen": [], "rejected": []})
+    rates = pass_rates(rows)
+    found.rates = rates
+    if band is not None:
+        outside = {p for p in {r["problem_id"] for r in rows} if not band[0] <= rates.get(p, 0.0) <= band[1]}
+        found.counts["problems_outside_difficulty_band"] = len(outside)
+        found.left_out["outside_difficulty_band"] = sum(r["problem_id"] in outside for r in rows)
+        rows = [r for r in rows if r["problem_id"] not in outside]
     for row in rows:
         which, why = side(row, rejected_from)
         pools[row["problem_id"]]  # every problem is counted, even one with no usable sample
@@ -152,7 +174,7 @@ def _schema(fmt: str, plain: bool) -> pa.Schema:
 
 def build_preference(wh, ref: str, fmt: str, *, rejected_from: str = "wrong", plain: bool = False,
                      test_size: float = 0.0, seed: int = 0, system_prompt: str | None = None,
-                     decontaminator: Decontaminator | None = None) -> Preference:
+                     difficulty_band: str | None = None, decontaminator: Decontaminator | None = None) -> Preference:
     """The preference export of a ``samples`` version, in memory."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown preference format {fmt!r} (use {', '.join(FORMATS)})")
@@ -160,6 +182,7 @@ def build_preference(wh, ref: str, fmt: str, *, rejected_from: str = "wrong", pl
         raise ExportError(f"--rejected-from must be one of {', '.join(REJECTED_FROM)}, got {rejected_from!r}")
     if not 0 <= test_size < 1:
         raise ExportError(f"--test-size must be in [0, 1), got {test_size}")
+    band = parse_band(difficulty_band) if difficulty_band is not None else None
     version = wh.resolve(ref)
     manifest = wh.manifest(version)
     if manifest.table != "samples":
@@ -170,7 +193,7 @@ def build_preference(wh, ref: str, fmt: str, *, rejected_from: str = "wrong", pl
     if decontaminator is not None:
         table, contaminated = decontaminator.apply(table)
         report = decontaminator.report()
-    rows, found = preference_rows(table.to_pylist(), fmt, rejected_from, plain, system_prompt)
+    rows, found = preference_rows(table.to_pylist(), fmt, rejected_from, plain, system_prompt, band)
     if not rows:
         raise ExportError(f"{version} gives no {fmt} rows: {json.dumps(dict(found.unpaired))} problems without "
                           f"a pair, samples left out {json.dumps(dict(found.left_out))}")
@@ -199,6 +222,12 @@ def card(found: Preference, settings: dict[str, Any]) -> str:
     lines += [f"| {k} | {v} |" for k, v in sorted(found.unpaired.items())] or ["| - | 0 |"]
     lines += ["", "Samples in no row, per reason:", "", "| reason | samples |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in sorted(found.left_out.items())] or ["| - | 0 |"]
+    exported = {p for t in found.splits.values() for p in t.column("problem_id").to_pylist()}
+    lines += ["", f"Difficulty: pass rates (share of correct rationale-stage samples) of the {len(exported)} exported "
+              "problems" + (f", kept from {settings['difficulty_band']}" if settings.get("difficulty_band") else "")
+              + ":", "", "| pass rate | problems |", "| --- | --- |"]
+    lines += [f"| {k} | {v} |" for k, v in pass_rate_histogram(found.rates[p] for p in exported
+                                                                  if p in found.rates).items()]
     if found.decontamination:
         lines += ["", f"Decontamination: {len(found.contaminated)} samples dropped (listed in `contaminated.jsonl`); "
                   f"method {json.dumps(found.decontamination.get('method'))}."]
