@@ -24,6 +24,8 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+
+from filters.answers.verdict import CHECKER_VERSION
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -116,7 +118,7 @@ def build(root: str, rows: int, seed: int = 0) -> dict[str, str]:
                 "prompt_tokens": np.full(n, 40, "int32"), "completion_tokens": local.integers(20, 200, n).astype("int32"),
                 "model": ["bench-teacher"] * n, "model_revision": ["r1"] * n, "engine": ["vllm"] * n,
                 "engine_version": ["0.32.0"] * n, "sampling": ['{"temperature": 0.7}'] * n, "seed": index.astype("int64"),
-                "verdicts": [[{"checker": "starmill", "checker_version": "2.2.0", "verdict": VERDICTS[v], "rule": "rational",
+                "verdicts": [[{"checker": "starmill", "checker_version": CHECKER_VERSION, "verdict": VERDICTS[v], "rule": "rational",
                                "pred": "1", "gold": "1", "seconds": 0.0, "form": None, "detail": None}] for v in verdict],
                 "correct": correct, "kept": keep,
                 "drop_reason": [None if k else REASONS[r] for k, r in zip(keep, reason)],

@@ -48,6 +48,7 @@ def test_math_verifier_is_the_typed_checker_and_reads_the_form_from_metadata(che
     ("numeric", {}, "1,234", "#### 1234", "correct"),
     ("numeric", {}, "x", "#### 3", "unparseable_gold"),
     ("numeric", {}, "3", "#### three", "unparseable_pred"),
+    ("numeric", {}, "18", "The answer is 18 is incorrect.", "unparseable_pred"),
     ("numeric", {}, "3", "no marked answer 3", "unparseable_pred"),
     ("numeric", {"lenient": True}, "3", "no marked answer 3", "correct"),
     ("regex", {"pattern": r"[A-Z]{3}-\d+"}, "", "The answer is ABC-12.", "correct"),
@@ -57,7 +58,10 @@ def test_math_verifier_is_the_typed_checker_and_reads_the_form_from_metadata(che
 ])
 def test_simple_verifiers(name, options, gold, output, expect):
     verdict = get_verifier(name, **options).verify({"gold_answer": gold}, output)
-    assert (verdict.verdict, verdict.checker, verdict.checker_version) == (expect, name, "1")
+    assert (verdict.verdict, verdict.checker, verdict.checker_version) == (expect, name, VERSIONS[name])
+
+
+VERSIONS = {"exact": "1", "numeric": "2", "regex": "1"}  # numeric 2: judging unit words are not dropped as units
 
 
 def test_regex_pattern_from_the_problem_and_bad_patterns():

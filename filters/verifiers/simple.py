@@ -69,7 +69,7 @@ class NumericVerifier(_AnswerVerifier):
     """Both answers are numbers (integers, decimals, fractions, scientific notation, thousands separators)
     within ``rel_tol`` of the gold or ``abs_tol``, or equal when both are rounded to ``sig_figs``."""
 
-    name, version = "numeric", "1"
+    name, version = "numeric", "2"  # 2: unit words that judge ("18 is incorrect", "12 dozen") are no longer dropped as units
 
     def __init__(self, *, rel_tol: float = 1e-6, abs_tol: float = 0.0, sig_figs: int | None = None, **options):
         super().__init__(**options)
