@@ -107,3 +107,19 @@ def test_programs_are_not_audited_by_math_verify_unless_asked():
     skipped = audit_for_config({}, _rows(2), {}, graded_by="code")
     assert skipped["skipped"].startswith("the rows are programs")
     assert audit_for_config({"verifier": "exact"}, _rows(2), {}, graded_by="code")["sample"] == 2
+
+
+def test_math_verify_runs_in_a_child_that_can_fail_or_hang(monkeypatch):
+    import filters.verifiers.math_verify_check as mv
+    from filters.verifiers import get_verifier
+
+    verifier = get_verifier("math-verify", timeout=1)
+    pairs = [({"gold_answer": "5"}, "\\boxed{5}"), ({"gold_answer": "5"}, "\\boxed{6}")]
+    assert [v.verdict for v in verifier.verify_batch(pairs)] == ["correct", "wrong"]
+    monkeypatch.setattr(mv, "CHILD", "raise SystemExit(3)")
+    assert {(v.verdict, v.rule) for v in verifier.verify_batch(pairs)} == {("error", "child_failed")}
+    monkeypatch.setattr(mv, "CHILD", "import time; time.sleep(60)")
+    monkeypatch.setattr(mv, "START", 0)
+    assert {v.verdict for v in verifier.verify_batch(pairs)} == {"timeout"}  # killed after 3 x 1 s x 2 pairs
+    with pytest.raises(ValueError, match="timeout"):
+        get_verifier("math-verify", timeout=0)

@@ -1,10 +1,11 @@
 """``math-verify``: Hugging Face's math-verify (``parse``/``verify``, in the dev extra) as a second opinion,
-for audits. It runs in a child process, each check under math-verify's own time limit and the batch
-under a wall-clock limit, so a parse that hangs or eats memory costs a timeout, not the caller."""
+for audits. It runs in a child Python (``child``, the pairs as JSON on stdin), each check under math-verify's own time limit and the batch under a wall-clock limit, so a
+parse that hangs or eats memory costs a timeout, not the caller."""
 from __future__ import annotations
 
-import concurrent.futures as futures
-import multiprocessing
+import json
+import subprocess
+import sys
 import time
 from typing import Any, Iterable, Iterator
 
@@ -12,6 +13,8 @@ from filters.verifiers.base import Verifier, gold_of
 from filters.verifiers.registry import register
 
 DEFAULT_TIMEOUT = 5  # seconds per check (math-verify's parsing and verify timeouts)
+CHILD = "from filters.verifiers.math_verify_check import child; child()"
+START = 30  # seconds the child may take to start and import math-verify (sympy)
 
 
 def _version() -> str:
@@ -64,19 +67,28 @@ class MathVerifyVerifier(Verifier):
 
     def verify_batch(self, items: Iterable[tuple[Any, str]]) -> Iterator:
         pairs = [(str(gold_of(p) or ""), output) for p, output in items]
+        if not pairs:
+            return
         started = time.perf_counter()
-        results: list[tuple[str, str | None]]
-        pool = futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        limit = START + 3 * self.timeout * len(pairs)  # parse + verify per pair (the gold's, the output's, both)
         try:
-            # parse + verify per pair, plus the child's start and imports
-            results = pool.submit(_check_all, pairs, self.timeout).result(timeout=30 + 3 * self.timeout * len(pairs))
-        except (futures.TimeoutError, futures.process.BrokenProcessPool):
+            done = subprocess.run([sys.executable, "-c", CHILD, str(self.timeout)], input=json.dumps(pairs),
+                                  capture_output=True, text=True, timeout=limit)
+            results = [tuple(r) for r in json.loads(done.stdout)] if done.returncode == 0 else []
+            if len(results) != len(pairs):
+                results = [("error", "child_failed")] * len(pairs)
+        except subprocess.TimeoutExpired:  # killed at the limit
             results = [("timeout", None)] * len(pairs)
-        finally:
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.kill()  # a hung parse: the child goes, not just the pool
-            pool.shutdown(wait=False, cancel_futures=True)
+        except ValueError:
+            results = [("error", "child_failed")] * len(pairs)
         seconds = (time.perf_counter() - started) / max(len(pairs), 1)
         for (gold, _), (verdict, pred) in zip(pairs, results):
             rule = "math_verify" if verdict in ("correct", "wrong") else verdict
+            if verdict == "error":  # pred holds what went wrong
+                rule, pred = pred, None
             yield self._verdict(verdict, rule, pred, gold, seconds)
+
+
+def child() -> None:
+    """The child: (gold, output) pairs on stdin, (verdict, pred) pairs on stdout."""
+    sys.stdout.write(json.dumps(_check_all(json.loads(sys.stdin.read()), int(sys.argv[1]))))
