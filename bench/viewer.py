@@ -25,10 +25,11 @@ import time
 import urllib.parse
 import urllib.request
 
-from filters.answers.verdict import CHECKER_VERSION
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from filters.answers.verdict import CHECKER_VERSION  # noqa: E402
 
 BATCH = 65_536  # rows per written batch
 PER_PROBLEM = 8  # samples per problem
