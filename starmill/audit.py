@@ -48,9 +48,12 @@ def audit_rows(rows: Iterable[dict[str, Any]], problems: dict[str, Any], verifie
                 "question": getattr(known, "question", None), "metadata": metadata}
 
     verdicts = list(verifier.verify_batch((problem_of(r), r["completion"]) for r in picked))
-    disagreements = [{"problem_id": r["problem_id"], "sample_id": r["sample_id"],
-                      "primary": primary.get(r["sample_id"], "correct"), "audit": v.verdict, "audit_pred": v.pred}
-                     for r, v in zip(picked, verdicts) if v.correct != (primary.get(r["sample_id"], "correct") == "correct")]
+    disagreements = []
+    for r, v in zip(picked, verdicts):
+        first = primary.get(r["sample_id"], "correct")
+        if v.correct != (first == "correct"):
+            disagreements.append({"problem_id": r["problem_id"], "sample_id": r["sample_id"], "primary": first,
+                                  "audit": v.verdict, "audit_pred": v.pred})
     agreed = len(picked) - len(disagreements)
     return {"verifier": verifier.name, "verifier_version": getattr(verifier, "version", None), "seed": seed,
             "sample": len(picked), "of": len(rows), "agreed": agreed,

@@ -1,6 +1,7 @@
 """``math-verify``: Hugging Face's math-verify (``parse``/``verify``, in the dev extra) as a second opinion,
-for audits. It runs in a child Python (``child``, the pairs as JSON on stdin), each check under math-verify's own time limit and the batch under a wall-clock limit, so a
-parse that hangs or eats memory costs a timeout, not the caller."""
+for audits. It runs in a child Python (``child``, the pairs as JSON on stdin), each check under
+math-verify's own time limit and the batch under a wall-clock limit, so a parse that hangs or eats
+memory costs a timeout, not the caller."""
 from __future__ import annotations
 
 import json

@@ -127,8 +127,9 @@ def audit_lines(audit: dict | None, reselected: dict | None = None) -> list[str]
         out += [f"No audit: {audit['skipped']}.", ""]
     else:
         share = "n/a" if audit.get("agreement") is None else f"{audit['agreement']:.1%}"
-        out += [f"`{audit.get('verifier')}` {shown(audit.get('verifier_version'))} agrees on {audit.get('agreed')} of "
-                f"{audit.get('sample')} kept rows ({share}), a sample (seed {audit.get('seed')}) of {audit.get('of')}.", ""]
+        out += [f"`{audit.get('verifier')}` {shown(audit.get('verifier_version'))} agrees on {audit.get('agreed')} "
+                f"of {audit.get('sample')} kept rows ({share}), a sample (seed {audit.get('seed')}) of "
+                f"{audit.get('of')}.", ""]
         if audit.get("disagreements"):
             keys = ["problem_id", "sample_id", "primary", "audit", "audit_pred"]
             out += [table(keys, [[shown(d.get(k)) for k in keys] for d in audit["disagreements"]]), ""]
