@@ -8,8 +8,8 @@ each evaluation problem rewritten four ways (word swaps; number-preserving rewor
 all three), inside the run's zero-shot prompt template. Negatives: other problems from the same generator
 (same templates, other numbers: the hard case in math sets), in the same template. Each detector runs on
 every row: the word 8-gram rule alone (open-r1's), MinHash near-duplicates alone at each threshold, then
-both (what an export runs). Precision: of the rows flagged, the share that are paraphrases; recall: of the paraphrases, the
-share flagged (in all and per rewrite kind).
+both (what an export runs). Precision: of the rows flagged, the share that are paraphrases; recall: of
+the paraphrases, the share flagged (in all and per rewrite kind).
 """
 from __future__ import annotations
 
@@ -115,7 +115,8 @@ def run(evals: list[str], rows: list[tuple[str, str]], threshold: float | None, 
     positives = sum(v for k, v in labels.items() if k != "clean")
     hits = sum(v for k, v in flagged.items() if k != "clean")
     total = sum(flagged.values())
-    return {"precision": hits / total if total else 1.0, "recall": hits / positives, "false_positives": flagged["clean"],
+    return {"precision": hits / total if total else 1.0, "recall": hits / positives,
+            "false_positives": flagged["clean"],
             "per_kind": {k: flagged[k] / labels[k] for k in KINDS}, "methods": dict(methods)}
 
 

@@ -82,3 +82,26 @@ def test_preference_export_lists_contaminated_samples(tmp_path):
     assert [(r["sample_id"], r["eval_id"], r["method"]) for r in listed] == [("p0-s0", "E0", "minhash")]
     rows = json.loads((tmp_path / "o" / "starmill_export.json").read_text())
     assert rows["counts"]["contaminated"] == 1 and rows["counts"]["pairs"] == 2
+
+
+def test_ingest_rejects_copies_and_paraphrases_with_the_eval_id(warehouse_root, tmp_path, capsys):
+    from generators.procedural import generate_problems
+    from starmill.cli import main
+    from warehouse import Warehouse
+
+    problems = [p.question for p in generate_problems(20, seed=4, difficulty=2)]
+    copied, paraphrased = problems[3], next(q for q in problems[4:] if " has " in q and "friend" in q)
+    evals = tmp_path / "evals.jsonl"
+    evals.write_text(json.dumps({"id": "E-copy", "question": copied}) + "\n"
+                     + json.dumps({"id": "E-para", "question": _paraphrase(paraphrased)}) + "\n")
+    assert main(["ingest", "procedural", "-n", "20", "--seed", "4", "--difficulty", "2",
+                 "--decontaminate", str(evals)]) == 0
+    assert "contaminated:evals" in capsys.readouterr().out
+    wh = Warehouse(str(warehouse_root))
+    kept = wh.read("problems").column("question").to_pylist()
+    assert copied not in kept and paraphrased not in kept and len(kept) == 18
+    rejects = wh.read("problems", "rejects").to_pylist()
+    details = sorted(r["detail"] for r in rejects if r["reason"] == "contaminated:evals")
+    assert len(details) == 2 and details[0].startswith("matches evaluation problem E-copy of evals (ngram")
+    assert details[1].startswith("matches evaluation problem E-para of evals (minhash")
+    assert wh.manifest(wh.resolve("problems")).config["decontamination"]["eval_sets"][0]["name"] == "evals"

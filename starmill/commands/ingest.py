@@ -33,10 +33,16 @@ from schemas.sources import MAX_CHARS
               "the first decides; default math). Golds math can't read are rejected.")
 @click.option("--keep-unparseable-gold", is_flag=True, help="Keep rows whose gold the math verifier can't read "
               "(they are never selected).")
+@click.option("--decontaminate", "eval_sets", multiple=True, metavar="EVAL",
+              help="Reject problems matching this evaluation set (file or save_to_disk folder); repeatable.")
+@click.option("--ngram", type=click.IntRange(1), default=8, show_default=True,
+              help="Word n-gram size for --decontaminate.")
+@click.option("--near-duplicates", "near", type=click.FloatRange(0, 1), default=0.6, show_default=True,
+              help="Near-duplicate threshold for --decontaminate (as in export); 0: n-grams only.")
 @warehouse_option
 def command(source, preset, name, split, question_field, answer_field, solution_field, answer_format,
             source_name, license_, limit, max_chars, hub_config, revision, n, seed, difficulty, verifiers,
-            keep_unparseable_gold, warehouse) -> None:
+            keep_unparseable_gold, eval_sets, ngram, near, warehouse) -> None:
     """Load SOURCE (a .jsonl/.json/.csv/.parquet file, a save_to_disk folder, a Hub id, or
     'procedural', or 'humaneval': its 164 problems, offline, graded by the code verifier) and write it as a
     new version of dataset NAME, bad rows to NAME_rejects."""
@@ -56,7 +62,12 @@ def command(source, preset, name, split, question_field, answer_field, solution_
     except ValidationError as exc:
         raise SourceError("; ".join(f"{_option(e['loc'])}: {e['msg']}" for e in exc.errors())) from None
     wh = Warehouse(warehouse)
-    manifest = ingest(wh, spec, name=name)
+    cleaner = None
+    if eval_sets:
+        from warehouse.export.decontaminate import Decontaminator
+
+        cleaner = Decontaminator.load(list(eval_sets), ngram, near or None)
+    manifest = ingest(wh, spec, name=name, decontaminator=cleaner)
     rejects = manifest.tables.get("rejects", 0)
     click.echo(f"{manifest.dataset}@v{manifest.version}: {manifest.rows} problems, {rejects} rejects "
                f"(read {manifest.counts.get('read', 0)})")

@@ -272,9 +272,10 @@ def render_card(export: Export) -> str:
     else:
         out += ["Not decontaminated: no evaluation sets were given to the export.", ""]
     band = s.band()
-    out += ["## Difficulty", "", (f"Kept: problems whose pass rate (the share of correct first-stage samples) is "
-                                  f"from {band[0]:g} to {band[1]:g}; the others' rows were dropped as "
-                                  "`outside_difficulty_band`." if band else "All pass rates kept (no --difficulty-band)."),
+    kept = (f"Kept: problems whose pass rate (the share of correct first-stage samples) is from {band[0]:g} to "
+            f"{band[1]:g}; the others' rows were dropped as `outside_difficulty_band`." if band
+            else "All pass rates kept (no --difficulty-band).")
+    out += ["## Difficulty", "", kept,
             "", f"Pass rates of the {len(export.pass_rates)} exported problems:", "",
             table(["pass rate", "problems"], [[k, v] for k, v in pass_rate_histogram(export.pass_rates).items()]), ""]
     out += ["## Export", "", table(["", ""], [

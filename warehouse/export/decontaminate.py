@@ -221,6 +221,16 @@ class Decontaminator:
         self.listed += listed
         return kept, listed
 
+    def find(self, text: str) -> tuple[EvalSet, dict[str, Any]] | None:
+        """The first evaluation set a problem text matches and the match, counted on that set."""
+        for s in self.eval_sets:
+            found = s.match(text, self.ngram)
+            if found is not None:
+                s.rows_dropped += 1
+                s.by_method[found["method"]] = s.by_method.get(found["method"], 0) + 1
+                return s, found
+        return None
+
     def method(self) -> dict[str, Any]:
         return {"ngram": self.ngram, "near_duplicate_threshold": self.near_threshold,
                 "near_duplicate": None if self.near_threshold is None else

@@ -174,7 +174,8 @@ def _schema(fmt: str, plain: bool) -> pa.Schema:
 
 def build_preference(wh, ref: str, fmt: str, *, rejected_from: str = "wrong", plain: bool = False,
                      test_size: float = 0.0, seed: int = 0, system_prompt: str | None = None,
-                     difficulty_band: str | None = None, decontaminator: Decontaminator | None = None) -> Preference:
+                     difficulty_band: str | None = None,
+                     decontaminator: Decontaminator | None = None) -> Preference:
     """The preference export of a ``samples`` version, in memory."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown preference format {fmt!r} (use {', '.join(FORMATS)})")

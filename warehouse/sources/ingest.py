@@ -215,11 +215,19 @@ def _iter_records(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectReco
     return generate(), entry
 
 
-def ingest(warehouse, spec: SourceSpec, name: str = "problems", need_problems: bool = False) -> Manifest:
+def ingest(warehouse, spec: SourceSpec, name: str = "problems", need_problems: bool = False,
+           decontaminator=None) -> Manifest:
     """Write a source as a new version of the problems dataset ``name``, rejects included. With
-    ``need_problems`` a source that yields none commits nothing: a SourceError names the reject reasons."""
+    ``need_problems`` a source that yields none commits nothing: a SourceError names the reject reasons.
+    With a ``Decontaminator`` (warehouse.export.decontaminate), a problem matching an evaluation set is a
+    reject ``contaminated:<set>`` whose detail names the evaluation id, method and score."""
     records, entry = iter_problems(spec)
-    writer = warehouse.writer(name, "problems", config={"source": spec.model_dump(mode="json")}, sources=[entry])
+    config: dict[str, Any] = {"source": spec.model_dump(mode="json")}
+    if decontaminator is not None:
+        config["decontamination"] = {**decontaminator.method(), "eval_sets": [
+            {"name": s.name, "path": s.path, "fingerprint": s.fingerprint} for s in decontaminator.eval_sets]}
+        records = _decontaminated(records, decontaminator)
+    writer = warehouse.writer(name, "problems", config=config, sources=[entry])
     with writer:
         writer.write([], table="rejects")  # the rejects table exists even when empty
         read = 0
@@ -236,6 +244,21 @@ def ingest(warehouse, spec: SourceSpec, name: str = "problems", need_problems: b
         writer.count("problems", read - sum(writer.drops.values()))
         writer.count("rejects", sum(writer.drops.values()))
     return warehouse.manifest(f"{name}@v{writer.version}")
+
+
+def _decontaminated(records: Iterator[ProblemRecord | RejectRecord],
+                    cleaner: Any) -> Iterator[ProblemRecord | RejectRecord]:
+    """``cleaner``: a ``warehouse.export.decontaminate.Decontaminator`` (not imported: export reads sources)."""
+    for index, record in enumerate(records):
+        hit = cleaner.find(record.question) if isinstance(record, ProblemRecord) else None
+        if hit is None:
+            yield record
+            continue
+        s, found = hit
+        yield RejectRecord(record.source, index, f"contaminated:{s.name}",
+                           f"matches evaluation problem {found['eval_id']} of {s.name} ({found['method']}, score "
+                           f"{found['score']:g})", _raw({"problem_id": record.problem_id, "question": record.question,
+                                                          "gold_answer": record.gold_answer}))
 
 
 def no_problems_message(spec: SourceSpec, read: int, drops: dict[str, int]) -> str:
