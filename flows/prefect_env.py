@@ -11,7 +11,11 @@ DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "60",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
+    # flow and task run logs (and starmill's own, the extra loggers) reach Prefect's API at INFO;
+    # the console shows warnings and errors only
+    "PREFECT_LOGGING_LEVEL": "INFO",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "starmill,generators,filters,warehouse,flows",
 }
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -28,13 +32,53 @@ def quiet_user_errors() -> None:
 
     from prefect.logging.handlers import PrefectConsoleHandler
 
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, PrefectConsoleHandler) and _not_a_user_error not in handler.filters:
-            handler.addFilter(_not_a_user_error)
+    handlers = list(logging.getLogger().handlers)
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
+        handlers += logging.getLogger(name).handlers
+    for handler in handlers:
+        if isinstance(handler, PrefectConsoleHandler):
+            for check in (_not_a_user_error, _not_a_stop_crash):
+                if check not in handler.filters:
+                    handler.addFilter(check)
+
+
+def send_logs_to_prefect() -> None:
+    """starmill's loggers at INFO, so their records reach Prefect's API handler (which Prefect adds to the
+    extra loggers, leaving their level to the root's WARNING); the console handler still shows warnings only."""
+    import logging
+
+    for name in DEFAULTS["PREFECT_LOGGING_EXTRA_LOGGERS"].split(","):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.INFO)
 
 
 def _not_a_user_error(record) -> bool:
     return not (record.exc_info and isinstance(record.exc_info[1], StarmillError))
+
+
+def _not_a_stop_crash(record) -> bool:
+    """Once the user stopped the run (Ctrl-C, SIGTERM), the tasks it cancels are no crash to report:
+    Prefect's ``Crash detected!`` and ``Finished in state Crashed`` lines stay off the console."""
+    from generators import stopping
+
+    if not stopping.requested():
+        return True
+    message = record.getMessage()
+    return not ("Crash detected!" in message or "Finished in state Crashed" in message
+                or "Finished in state Cancelled" in message)
+
+
+def flow_run_url() -> str | None:
+    """The UI address of the running flow run when a Prefect server is configured (PREFECT_API_URL)."""
+    if not os.environ.get("PREFECT_API_URL"):
+        return None
+    try:
+        from prefect.runtime import flow_run
+
+        return flow_run.ui_url
+    except Exception:  # no flow run, or no UI address to be had: say nothing
+        return None
 
 
 def die_with_parent():

@@ -74,13 +74,20 @@ def star_flow(config: dict[str, Any] | None = None, warehouse: str | None = None
               publish_partial: bool = False, allow_partial: bool = False, force: bool = False) -> dict[str, Any]:
     """Generate, check, rationalize, select and publish ``samples`` and ``sft`` versions. A stop request
     ends it Cancelled, failed shards (unless ``allow_partial``) Failed, both with nothing published."""
+    from flows.prefect_env import flow_run_url
+
     try:
         cfg = parse_config(config)
+        url = flow_run_url()
+        if url:  # the CLI prints it; the log holds it too
+            import logging
+
+            logging.getLogger("flows.star").info("flow run: %s", url)
         with task_runner(cfg.runner) as runner:
             summary = run_star(cfg, warehouse, prefect_map_stage(runner, cfg.runner),
                                publish_partial=publish_partial, allow_partial=allow_partial, force=force)
         publish_artifacts(summary)
-        return summary
+        return {**summary, "flow_run_url": url} if url else summary
     except stopping.Stopped as exc:
         return Cancelled(message=str(exc))
     except Exception as exc:  # Prefect keeps the message in its states and events

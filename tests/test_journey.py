@@ -269,3 +269,50 @@ def test_train_from_an_export_folder_reports_the_validation_loss(make_sft_versio
     found = overlap(wh, str(out), list(generate_problems(12, seed=0, difficulty=2)))
     assert found["trained_on"] == [str(folder)] and not found["unreadable"]
     assert trained <= set(found["problem_ids"])  # what it trained on counts as seen (by id)
+
+
+def test_a_stop_hides_prefects_crash_lines_and_nothing_else():
+    import logging
+
+    from flows.prefect_env import _not_a_stop_crash
+    from generators import stopping
+
+    def record(message):
+        return logging.LogRecord("prefect.task_runs", logging.ERROR, __file__, 1, message, None, None)
+
+    crash = record("Crash detected! Execution was interrupted by an unexpected exception: CancelledError")
+    other = record("a real error")
+    assert _not_a_stop_crash(crash) and _not_a_stop_crash(other)  # no stop: every line shows
+    stopping.request()
+    try:
+        assert not _not_a_stop_crash(crash) and _not_a_stop_crash(other)
+        assert not _not_a_stop_crash(record("Finished in state Crashed('Execution was interrupted')"))
+    finally:
+        stopping.reset()
+
+
+def test_flow_logs_reach_prefect_at_info_and_the_run_names_its_flow_run(prefect_server, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import httpx
+
+    env = {**os.environ, "PREFECT_API_URL": prefect_server, "PREFECT_HOME": str(tmp_path / "prefect")}
+    for key in ("PREFECT_LOGGING_LEVEL", "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "PREFECT_LOGGING_EXTRA_LOGGERS"):
+        env.pop(key, None)
+    done = subprocess.run([sys.executable, "-m", "starmill.cli", "run", "--set", "source.procedural.n=2",
+                           "--set", "sampling.n=1", "--set", "sampling.max_tokens=8", "--json",
+                           "-w", str(tmp_path / "wh")], env=env, capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr[-3000:]
+    url = json.loads(done.stdout)["flow_run_url"]
+    assert url.startswith(prefect_server.removesuffix("/api")) and f"Prefect flow run: {url}\n" in done.stderr
+    assert "| INFO" not in done.stderr  # the console shows warnings and errors only
+    flow_run_id = url.rstrip("/").rsplit("/", 1)[-1]
+    logs = httpx.post(f"{prefect_server}/logs/filter",
+                      json={"logs": {"flow_run_id": {"any_": [flow_run_id]}}, "limit": 200}).json()
+    info = [entry["message"] for entry in logs if entry["level"] == 20]
+    assert any(message.startswith("flow run: ") for message in info)  # starmill's own logger
+    assert any("Finished in state Completed" in message for message in info)  # Prefect's flow run logger

@@ -94,6 +94,7 @@ def command(config, warehouse, publish_partial, allow_partial, force, overrides,
     from flows.star import star_flow
 
     prefect_env.quiet_user_errors()
+    prefect_env.send_logs_to_prefect()
     goodbye = farewell(config, warehouse, overrides)
     atexit.register(interrupts.stop_children_if_stopped)  # runs after Prefect's exit handlers (registered later)
     try:
@@ -104,6 +105,8 @@ def command(config, warehouse, publish_partial, allow_partial, force, overrides,
     except interrupts.Interrupted as stop:
         click.echo(goodbye, err=True)
         raise SystemExit(stop.code) from None
+    if summary.get("flow_run_url"):
+        click.echo(f"Prefect flow run: {summary['flow_run_url']}", err=True)
     if summary.get("unchanged"):
         click.echo(f"Unchanged: the source and config are those of {summary['sft']} (from {summary['samples']}); "
                    "nothing new was published (--force publishes anyway).", err=True)
