@@ -198,7 +198,27 @@ BREAKS = [
 # RESERVED for the OS-level isolation layer's breaks (its author adds them: e.g. the network namespace
 # dropped, the root bound read-write, the environment kept), each against the hostile-code suite
 # (tests/test_isolation.py); ids start with "sandbox.".
-SANDBOX: list[Break] = []
+ISOLATION = ("tests/test_isolation.py",)
+SANDBOX: list[Break] = [
+    # -- the sandbox for code starmill did not write (filters/isolation) ---------------------------
+    Break("sandbox.network", "filters/isolation/base.py", '["--unshare-all", "--unshare-user",',
+          '["--unshare-all", "--share-net", "--unshare-user",', ISOLATION, "sandboxed code has no network"),
+    Break("sandbox.environment", "filters/isolation/base.py", 'return {"PATH": SANDBOX_PATH,',
+          'return {**os.environ, "PATH": SANDBOX_PATH,', ISOLATION, "sandboxed code sees none of the caller's environment"),
+    Break("sandbox.read_only", "filters/isolation/base.py", 'cmd += ["--ro-bind", root, root]',
+          'cmd += ["--bind", root, root]', ISOLATION, "the folders a sandbox sees are read-only"),
+    Break("sandbox.no_new_processes", "filters/isolation/zygote.py", "        _forbid_new_processes()\n",
+          "        pass\n", ISOLATION, "a call cannot start a process by any route (seccomp)"),
+    Break("sandbox.program_processes", "filters/isolation/programs.py", "seccomp_fd=seccomp)", "seccomp_fd=None)",
+          ISOLATION, "a program cannot start a process (a fork bomb ends at the wall clock, not the machine)"),
+    Break("sandbox.not_dumpable", "filters/isolation/zygote.py", "    _not_dumpable()\n", "    pass\n", ISOLATION,
+          "a call cannot read or write the zygote's descriptors (its channel to the host)"),
+    Break("sandbox.code_tripwire", "filters/isolation/zygote.py",
+          'raise PermissionError("refused by the sandbox: code from a string that reaches for " + hit)', "pass",
+          ISOLATION, "an answer a scorer evaluates cannot run code that forges the call's reply"),
+    Break("sandbox.tripwire_verdict", "filters/isolation/zygote.py", "        if tripped:\n            reply = {",
+          "        if False:\n            reply = {", ISOLATION, "a call that tried a blocked action is never ok"),
+]
 BREAKS += SANDBOX
 
 

@@ -120,12 +120,13 @@ def bwrap_argv(argv: list[str], *, roots: list[str], limits: Limits, env: dict[s
             cmd += ["--ro-bind", path, path]
     for name in ETC_FILES:
         cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    # the scratch tmpfs first: a folder the call needs that lives under /tmp is bound on top of it
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.scratch_mb * 1024 * 1024), "--tmpfs", "/tmp"]
     for root in roots:
         cmd += ["--ro-bind", root, root]
     if inputs is not None:
         cmd += ["--ro-bind", inputs, "/input"]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.scratch_mb * 1024 * 1024), "--tmpfs", "/tmp",
-            "--chdir", chdir, "--clearenv"]
+    cmd += ["--chdir", chdir, "--clearenv"]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
     if seccomp_fd is not None:

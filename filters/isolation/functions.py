@@ -51,17 +51,18 @@ class _Zygote:
         self.scratch = None
         limits = Limits(memory_mb=memory_mb, file_size_mb=64, scratch_mb=256)
         argv = [sys.executable, "-I", "-B", ZYGOTE]
+        roots = readable_roots(mounts)
         if isolation == "bwrap":
-            argv = bwrap_argv(argv, roots=readable_roots(mounts), limits=limits, env=clean_env())
+            argv = bwrap_argv(argv, roots=roots, limits=limits, env=clean_env())
             scratch, own_namespace = "/tmp", True
         else:
             self.scratch = scratch = tempfile.mkdtemp(prefix="starmill-unisolated-")
             own_namespace = False
-            argv = argv
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      env=clean_env(scratch if isolation == "none" else "/tmp"), cwd="/",
                                      start_new_session=True, preexec_fn=outer_limits(limits), close_fds=True)
-        self._send({"modules": modules, "path": paths, "scratch": scratch, "own_namespace": own_namespace})
+        self._send({"modules": modules, "path": paths, "scratch": scratch, "own_namespace": own_namespace,
+                    "keep": roots if isolation == "bwrap" else []})
         reply = self._receive(START_TIMEOUT)
         if reply is None or reply.get("status") != "ready":
             self.kill()

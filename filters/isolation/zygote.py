@@ -20,6 +20,7 @@ import sys
 import time
 
 SCRATCH = "/tmp"
+KEEP = frozenset()  # read-only folders bound under the scratch folder (a checkout or venv under /tmp)
 # Audit events that mean the call tried to leave its lane: the call's verdict becomes `error` however
 # the function answers (the OS-level sandbox is what contains them; this only keeps them from counting).
 TRIPWIRE = ("os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "subprocess.",
@@ -238,9 +239,16 @@ def _reap_all(pid, own_namespace):
             time.sleep(0.001)
 
 
-def _wipe_scratch():
-    for name in os.listdir(SCRATCH):
-        path = os.path.join(SCRATCH, name)
+def _wipe_scratch(folder=None):
+    """Empty the scratch folder, but for the read-only folders bound inside it (``KEEP``) and the way to them."""
+    folder = folder or SCRATCH
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if path in KEEP:
+            continue
+        if any(kept.startswith(path + "/") for kept in KEEP):
+            _wipe_scratch(path)
+            continue
         try:
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path, ignore_errors=True)
@@ -317,8 +325,9 @@ def main():
         return
     _not_dumpable()
     import ctypes  # noqa: F401  (each call's seccomp filter is installed through it, before the call's tripwire)
-    global SCRATCH
+    global SCRATCH, KEEP
     SCRATCH = setup.get("scratch") or SCRATCH
+    KEEP = frozenset(path for path in setup.get("keep") or () if path.startswith(SCRATCH.rstrip("/") + "/"))
     for entry in reversed(setup.get("path") or []):
         sys.path.insert(0, entry)
     try:
