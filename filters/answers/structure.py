@@ -24,6 +24,7 @@ DEPENDENT = re.compile(r"[a-zA-Z]\([a-z]\)")  # f(x): names the same thing as y
 FLIP = {"<": ">", ">": "<", "\\le": "\\ge", "\\ge": "\\le"}
 ABS_VAR = re.compile(r"\|\s*([a-zA-Z])\s*\|")  # |x| > 1
 CONSTANT = re.compile(r"\d+(?:\.\d+)?")
+SIGNED_NUMBER = re.compile(r"\s*-?\s*\d+(?:\.\d+)?\s*")
 NOT_EQUAL = re.compile(rf"({SIMPLE_VAR.pattern})\s*\\neq\s*(-?\d+(?:\.\d+)?)")  # x \neq 0
 MAX_ITEMS = 64
 BRACKET = {"\\langle": "<", "\\rangle": ">"}
@@ -84,8 +85,14 @@ def same_label(gold: str, pred: str) -> bool:
 
 
 def _inequality(parts: list[str], ops: list[str]) -> Node | None:
-    """Solved inequalities (``x > 3``, ``5 \\ge x``, ``1 < x \\le 4``) as intervals. An unsolved one
-    (``-2x \\ge -6``, ``-x > -1``) is the problem restated, not its solution: it stays unread."""
+    """Solved inequalities (``x > 3``, ``5 \\ge x``, ``1 < x \\le 4``) as intervals, and a negated variable
+    against a number (``-x > -1`` is ``x < 1``: the same set, read by flipping both sides). Anything else
+    unsolved (``-2x \\ge -6``, ``x + 2 > 3``) is the problem restated, not its solution: it stays unread."""
+    if len(parts) == 2 and parts[0].startswith("-") and SIMPLE_VAR.fullmatch(parts[0][1:].strip()) \
+            and SIGNED_NUMBER.fullmatch(parts[1]) and ops[0] in FLIP:
+        number = parts[1].strip()
+        negated = number[1:].strip() if number.startswith("-") else ("0" if float(number) == 0 else "-" + number)
+        return _inequality([parts[0][1:].strip(), negated], [FLIP[ops[0]]])
     if len(parts) == 2 and (m := ABS_VAR.fullmatch(parts[0])) and CONSTANT.fullmatch(parts[1]):
         return _absolute(m[1], parts[1], *INEQUALITY[ops[0]])
     if len(parts) == 2 and not SIMPLE_VAR.fullmatch(parts[0]) and SIMPLE_VAR.fullmatch(parts[1]):
