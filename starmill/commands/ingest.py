@@ -12,7 +12,10 @@ from schemas.sources import MAX_CHARS
 @click.option("--preset", type=click.Choice(["gsm8k", "math", "plain"]), default="plain", show_default=True,
               help="Field mapping: gsm8k (question, answer '#### 72'), math (problem, solution \\boxed{}), "
                    "plain (question, answer).")
-@click.option("--name", default="problems", show_default=True, help="Dataset to add a version to.")
+@click.option("--kind", type=click.Choice(["problems", "sft"]), default="problems", show_default=True,
+              help="problems: questions with gold answers; sft: outside chat rows (messages, prompt/completion or "
+                   "ShareGPT conversations) as an sft version for export --mix.")
+@click.option("--name", help="Dataset to add a version to (default: problems, or chat for --kind sft).")
 @click.option("--split", default="train", show_default=True, help="Split stored on rows (and loaded from the Hub).")
 @click.option("--question-field", help="Field holding the question (overrides the preset).")
 @click.option("--answer-field", help="Field holding the answer (overrides the preset).")
@@ -39,18 +42,25 @@ from schemas.sources import MAX_CHARS
               help="Word n-gram size for --decontaminate.")
 @click.option("--near-duplicates", "near", type=click.FloatRange(0, 1), default=0.6, show_default=True,
               help="Near-duplicate threshold for --decontaminate (as in export); 0: n-grams only.")
+@click.option("--model", help="--kind sft: the model that wrote the rows, stored on them (default: outside).")
 @warehouse_option
-def command(source, preset, name, split, question_field, answer_field, solution_field, answer_format,
+@click.pass_context
+def command(ctx, source, kind, preset, name, split, question_field, answer_field, solution_field, answer_format,
             source_name, license_, limit, max_chars, hub_config, revision, n, seed, difficulty, verifiers,
-            keep_unparseable_gold, eval_sets, ngram, near, warehouse) -> None:
+            keep_unparseable_gold, eval_sets, ngram, near, model, warehouse) -> None:
     """Load SOURCE (a .jsonl/.json/.csv/.parquet file, a save_to_disk folder, a Hub id, or
     'procedural', or 'humaneval': its 164 problems, offline, graded by the code verifier) and write it as a
-    new version of dataset NAME, bad rows to NAME_rejects."""
+    new version of dataset NAME, bad rows to NAME_rejects. With --kind sft, SOURCE is a local chat file."""
     from pydantic import ValidationError
 
     from warehouse import Warehouse
     from warehouse.sources import SourceError, SourceSpec, ingest
 
+    if kind == "sft":
+        return _ingest_chat(ctx, source, name or "chat", source_name, license_, limit, model, warehouse)
+    if model is not None:
+        raise SourceError("--model goes with --kind sft")
+    name = name or "problems"
     try:
         spec = SourceSpec(
             uri=source, preset=preset, question_field=question_field, answer_field=answer_field,
@@ -70,6 +80,34 @@ def command(source, preset, name, split, question_field, answer_field, solution_
     manifest = ingest(wh, spec, name=name, decontaminator=cleaner)
     rejects = manifest.tables.get("rejects", 0)
     click.echo(f"{manifest.dataset}@v{manifest.version}: {manifest.rows} problems, {rejects} rejects "
+               f"(read {manifest.counts.get('read', 0)})")
+    for reason, count in sorted(manifest.drops.items()):
+        click.echo(f"  rejected {count:>6}  {reason}")
+    if rejects:
+        click.echo(f"Inspect them: starmill sql \"SELECT reason, row_index, detail FROM {name}_rejects\"")
+
+
+SFT_OPTIONS = {"source", "kind", "name", "source_name", "license_", "limit", "model", "max_chars", "warehouse"}
+
+
+def _ingest_chat(ctx, source, name, source_name, license_, limit, model, warehouse) -> None:
+    from click.core import ParameterSource
+
+    from warehouse import Warehouse
+    from warehouse.sources import SourceError
+    from warehouse.sources.chat import MAX_CHARS as CHAT_MAX_CHARS, ingest_chat
+
+    given = [p for p in ctx.command.params if p.name not in SFT_OPTIONS
+             and ctx.get_parameter_source(p.name) is not ParameterSource.DEFAULT]
+    if given:
+        raise SourceError(f"{given[0].opts[0]} is for problems, not --kind sft")
+    if limit is not None and limit < 1:
+        raise SourceError("--limit: must be at least 1")
+    given_max = ctx.get_parameter_source("max_chars") is not ParameterSource.DEFAULT
+    manifest = ingest_chat(Warehouse(warehouse), source, name, source=source_name, license=license_, model=model,
+                           limit=limit, max_chars=ctx.params["max_chars"] if given_max else CHAT_MAX_CHARS)
+    rejects = manifest.tables.get("rejects", 0)
+    click.echo(f"{manifest.dataset}@v{manifest.version}: {manifest.rows} sft rows, {rejects} rejects "
                f"(read {manifest.counts.get('read', 0)})")
     for reason, count in sorted(manifest.drops.items()):
         click.echo(f"  rejected {count:>6}  {reason}")
