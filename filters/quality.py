@@ -127,6 +127,29 @@ class HintLeak(SampleFilter):
         return None
 
 
+@FILTERS.register
+class CopiesReference(SampleFilter):
+    """A code rationalization whose program copies the reference solution it may have been shown: the same
+    normalized program, or the entry point's normalized body the same or sharing ``max_overlap`` of its tokens
+    (``filters.code.normalize``; parsed, never run). Other samples and non-code problems pass."""
+
+    name = "copies_reference"
+
+    def __init__(self, max_overlap: float = 0.9):
+        self.max_overlap = bounded("filter 'copies_reference': max_overlap", max_overlap, 0, 1, integer=False)
+
+    def reason(self, sample, problem):
+        if sample.stage != Stage.RATIONALIZATION or not sample.verdicts or sample.verdicts[0].get("checker") != "code":
+            return None
+        from filters.code.hints import reference_of, spec_of
+        from filters.code.normalize import copies_reference
+
+        spec = spec_of(problem)  # the extracted program holds the prompt, as HumanEval's reference does
+        entry = spec.entry_point if spec is not None else None
+        copied = copies_reference(sample.extracted_answer, reference_of(problem), entry, self.max_overlap)
+        return "copies_reference" if copied else None
+
+
 def get_filter(name: str, options: dict[str, Any] | None = None,
                context: FilterContext = FilterContext()) -> SampleFilter:
     """A new filter ``name`` with ``options``; an unknown name or option raises ValueError."""

@@ -158,6 +158,18 @@ def distinct_options(selector: str, k: Any, near_duplicate_threshold: Any) -> tu
     return k, threshold
 
 
+def compared_text(sample: SampleRecord) -> str:
+    """What duplicates are judged on: a code sample's normalized program (``filters.code.normalize``: local
+    names, docstrings and comments do not count), else the whole output."""
+    if sample.verdicts and sample.verdicts[0].get("checker") == "code":
+        from filters.code.normalize import normalized_program
+
+        program = normalized_program(sample.extracted_answer)
+        if program is not None:
+            return program
+    return sample.output_text()
+
+
 class _Distinct:
     """Up to k samples of ``candidates`` in order, none a duplicate or near duplicate of another kept one
     (or of one in ``before``); the reason of each that is not kept."""
@@ -167,11 +179,11 @@ class _Distinct:
 
     def reasons(self, candidates: Sequence[SampleRecord], before: Sequence[SampleRecord] = (),
                 over: str = "over_k") -> dict[str, str | None]:
-        kept_texts = {_normal(s.output_text()) for s in before}
-        kept_shingles = [shingles(s.output_text()) for s in before]
+        kept_texts = {_normal(compared_text(s)) for s in before}
+        kept_shingles = [shingles(compared_text(s)) for s in before]
         count, out = len(before), {}
         for s in candidates:
-            text = s.output_text()
+            text = compared_text(s)
             normal, grams = _normal(text), shingles(text)
             if normal in kept_texts:
                 reason = "duplicate"

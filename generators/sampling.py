@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, replace
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Mapping, Protocol, Sequence
 
 from generators.base import (
     Backend, Completion, EngineInfo, GenerationRequest, GenerationResult, Message, RequestRefused, SamplingParams,
@@ -76,9 +76,11 @@ def plan_requests(
     base_seed: int,
     model: str,
     model_revision: str | None,
+    hints: Mapping[str, str] | None = None,
 ) -> list[PlannedRequest]:
-    """One request per problem. A template with a ``{hint}`` shows the gold answer to the teacher
-    only: the sample is stored with the plain prompt of ``training_template_id``."""
+    """One request per problem. A template with a ``{hint}`` shows the gold answer (or the problem's
+    entry of ``hints``: code shows a reference or test feedback, never the tests) to the teacher only:
+    the sample is stored with the plain prompt of ``training_template_id``."""
     from generators.prompts import get_template
 
     template, plain = get_template(template_id), get_template(training_template_id)
@@ -87,10 +89,12 @@ def plan_requests(
     for p in problems:
         seed = request_seed(base_seed, p.problem_id, stage.value, iteration)
         params = replace(sampling, stop=tuple(sampling.stop), seed=seed)
-        messages = tuple(template.render(p.question, hint=p.gold_answer if template.takes_hint else None))
+        hint = (hints.get(p.problem_id) if hints is not None else p.gold_answer) if template.takes_hint else None
+        messages = tuple(template.render(p.question, hint=hint))
         training = tuple(plain.render(p.question)) if template.takes_hint else messages
+        extra = () if hints is None or hint is None else (content_hash("hint", hint),)  # a new hint asks anew
         key = content_hash("request", p.problem_id, stage.value, iteration, template.id, template.hash,
-                           model, model_revision, params.as_dict())
+                           model, model_revision, params.as_dict(), *extra)
         planned.append(PlannedRequest(key, p.problem_id, stage, iteration, messages, training,
                                       plain.id if template.takes_hint else template.id,
                                       template.hash, params, model, model_revision))

@@ -15,7 +15,7 @@ their own in the ledger, graded and selected before the next round is planned.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 from generators.base import EngineInfo, SamplingParams
 from generators.sampling import Generate, PlannedRequest, plan_requests, sample_requests
@@ -33,6 +33,7 @@ class PlanContext:
     base_seed: int
     model: str
     model_revision: str | None
+    hints: Mapping[str, str] | None = None  # problem -> what a hinted template shows (None: the gold answer)
 
 
 class Strategy:
@@ -48,7 +49,8 @@ class Strategy:
     def plan(self, problems: Sequence[ProblemRecord], context: PlanContext) -> list[PlannedRequest]:
         return plan_requests(problems, stage=self.stage, iteration=context.iteration, template_id=self.template,
                              training_template_id=self.training_template, sampling=replace(context.sampling, n=self.n),
-                             base_seed=context.base_seed, model=context.model, model_revision=context.model_revision)
+                             base_seed=context.base_seed, model=context.model, model_revision=context.model_revision,
+                             hints=context.hints)
 
     def run(self, requests: Sequence[PlannedRequest], generate: Generate,
             info: Callable[[], EngineInfo]) -> list[SampleRecord]:

@@ -169,6 +169,8 @@ class RationalizationConfig(_Strict):
     enabled: StrictBool = True
     attempts: StrictInt = Field(2, ge=1, le=MAX_N, description="R: hinted attempts per unsolved problem")
     strategy: str = Field("hinted", description="generation strategy of the rationalization stage")
+    code_hint: Literal["reference", "feedback"] = Field(
+        "reference", description="code problems: the hint is the reference solution, or a failed attempt's test feedback")
 
     @field_validator("strategy")
     @classmethod
@@ -206,7 +208,7 @@ class StepSpec(BaseModel):
 # length: 200,000 characters holds an R1 trace of 32k tokens; the long-trace filters (filters/traces.py) judge
 # the thought itself; their defaults come from bench/long_trace_filters.py (overthinking is opt-in)
 DEFAULT_FILTERS = ["truncated", {"name": "length", "min_chars": 1, "max_chars": 200_000}, "mixed_language", "hint_leak",
-                   "bad_step", "think_format", "thought_budget", "repetition", "thought_language", "thought_answer"]
+                   "copies_reference", "bad_step", "think_format", "thought_budget", "repetition", "thought_language", "thought_answer"]
 DEFAULT_SCORERS = ["steps"]
 SELECTION_STRATEGIES = ("reject", "majority", "best_of_n", "weighted_best_of_n")
 DEFAULT_SELECTOR = {"name": "distinct_correct", "near_duplicate_threshold": 0.9}

@@ -67,7 +67,8 @@ def test_selection_is_composed_from_named_filters_and_a_selector():
     assert isinstance(selection.selector, DistinctCorrect)
     assert (selection.selector.k, selection.selector.near_duplicate_threshold) == (3, 0.5)
     default = RunConfig().selection.selection()
-    assert [f.name for f in default.filters] == ["truncated", "length", "mixed_language", "hint_leak", "bad_step",
+    assert [f.name for f in default.filters] == ["truncated", "length", "mixed_language", "hint_leak", "copies_reference",
+                                                 "bad_step",
                                                  "think_format", "thought_budget", "repetition", "thought_language",
                                                  "thought_answer"]
     assert default.filters[1].max_chars == 200_000
@@ -75,7 +76,7 @@ def test_selection_is_composed_from_named_filters_and_a_selector():
 
 
 @pytest.mark.parametrize("section,message", [
-    ({"filters": ["nope"]}, "selection: unknown filter 'nope' (known: bad_step, hint_leak, length, mixed_language, overthinking, "
+    ({"filters": ["nope"]}, "selection: unknown filter 'nope' (known: bad_step, copies_reference, hint_leak, length, mixed_language, overthinking, "
      "repetition, think_format, thought_answer, thought_budget, thought_language, truncated)"),
     ({"filters": [{"name": "length", "longest": 3}]}, "selection: filter 'length': "),
     ({"selector": "best"}, "selection: unknown selector 'best' (known: best_of_n, distinct_correct, majority, weighted_best_of_n)"),

@@ -27,6 +27,8 @@ from starmill.options import warehouse_option
               help="A problems file's field mapping, as for `starmill ingest`: gsm8k (question, answer '#### 72'), "
                    "math (problem, solution \\boxed{}), plain (question, answer).")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--verifier", help="Grade with this verifier (code: run each program against the problem's tests; "
+              "pass@k on code problems). Default: the source's own (humaneval: code), else the answer checker.")
 @click.option("--no-greedy", is_flag=True, help="Skip the greedy pass.")
 @click.option("--strategy", "strategies", multiple=True,
               type=click.Choice(["majority", "best_of_n", "weighted_best_of_n", "beam", "dvts", "mcts"]),
@@ -42,8 +44,8 @@ from starmill.options import warehouse_option
 @click.option("--plot", type=click.Path(dir_okay=False), help="Also write a PNG of accuracy over every eval on these problems.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @warehouse_option
-def command(model, on, n, temperature, max_tokens, template, backend, base_url, api_key_env, preset, seed, no_greedy,
-            strategies, search, scorer, plot, as_json, warehouse) -> None:
+def command(model, on, n, temperature, max_tokens, template, backend, base_url, api_key_env, preset, seed, verifier,
+            no_greedy, strategies, search, scorer, plot, as_json, warehouse) -> None:
     """Evaluate MODEL (a folder, a Hub id or starmill/demo-teacher) on held-out problems."""
     from starmill.evaluation import EvalSettings, evaluate
     from starmill.evaluation.plot import eval_history, plot_history, plot_path
@@ -58,7 +60,7 @@ def command(model, on, n, temperature, max_tokens, template, backend, base_url, 
     wh = Warehouse(warehouse)
     settings = EvalSettings(n=n, temperature=temperature, max_tokens=max_tokens, template=template, seed=seed,
                             backend=backend, greedy=not no_greedy, strategies=tuple(strategies), scorer=scorer,
-                            search=search_settings(search), preset=preset, base_url=base_url,
+                            search=search_settings(search), preset=preset, base_url=base_url, verifier=verifier,
                             options={"api_key_env": api_key_env} if api_key_env else {})
     report = evaluate(wh, model, on, settings)
     if png:

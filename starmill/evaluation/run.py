@@ -31,6 +31,7 @@ class EvalSettings:
     search: dict[str, Any] = field(default_factory=dict)  # tree search settings (sampling.search keys); N is n
     preset: str = "plain"  # how a source file's fields map to problems (gsm8k, math, plain), as for ingest
     base_url: str | None = None  # openai backend: the server's /v1 URL
+    verifier: str | None = None  # grade with this verifier (code: pass@k on code problems); None: the source's own
 
 
 @dataclass
@@ -76,6 +77,28 @@ def _problems(wh, on: str, name: str, preset: str = "plain") -> tuple[str, list[
     else:
         spec = SourceSpec(uri=on, split="test", preset=preset)
     return ensure_problems(wh, spec, name, need_problems=True)
+
+
+def _verifiers(settings: EvalSettings, on: str | None) -> list | None:
+    """``--verifier``, else the verifiers the source ``on`` declares (``humaneval``: code; a problems version,
+    ``on`` None: none); None: the answer checker."""
+    from warehouse.sources import SourceSpec
+
+    from starmill.verification import build_verifiers
+
+    if settings.verifier:
+        from filters.verifiers import get_verifier
+
+        try:
+            return [get_verifier(settings.verifier, **({"workers": settings.workers} if settings.verifier == "code" else {}))]
+        except (ValueError, TypeError, StarmillError) as exc:
+            raise EvalError(f"--verifier {settings.verifier}: {exc}") from None
+    if on is None or on.startswith("procedural"):
+        return None
+    try:
+        return build_verifiers(SourceSpec(uri=on, split="test", preset=settings.preset), settings.workers)
+    except (ValueError, StarmillError):
+        return None
 
 
 def _samples(backend, teacher_model: str, revision, problems, settings: EvalSettings, mode: str) -> list[SampleRecord]:
@@ -139,11 +162,13 @@ def _scorer_spec(scorer: str) -> tuple[str, dict[str, Any]]:
 def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
              problems_name: str = "eval_problems", name: str = "evals") -> EvalReport:
     from filters.answers import CHECKER_VERSION, check_answer
+    from filters.code.normalize import normalized_program
     from filters.grading import grade
     from generators.registry import backend_for, check_teacher, model_identity
     from starmill.evaluation.metrics import accuracy
     from starmill.evaluation.overlap import find_overlap
     from starmill.evaluation.search import TREE, run_search
+    from warehouse.versions import NAME_RE
 
     settings = settings or EvalSettings()
     scorer = _scorer(settings)
@@ -161,9 +186,11 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
     greedy: dict[str, bool] = {}
     sampled: dict[str, list[tuple[str | None, bool]]] = defaultdict(list)
     scores: dict[str, list[float]] = defaultdict(list)
+    head = on.split("@")[0]
+    verifiers = _verifiers(settings, None if NAME_RE.fullmatch(head) and wh.versions(head) else on)
     for mode in modes:
         graded = grade(_samples(backend, model_id, revision, problems, settings, mode), by_id,
-                       workers=settings.workers, progress=True)
+                       workers=settings.workers, progress=True, verifiers=verifiers)
         for s in graded:
             if mode == "greedy":
                 greedy[s.problem_id] = s.correct
@@ -176,7 +203,11 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
                                              temperature=0.0 if mode == "greedy" else settings.temperature))
 
     def equivalent(a: str, b: str) -> bool:
+        if code:  # programs agree when they normalize alike (maj@k over code)
+            return normalized_program(a) is not None and normalized_program(a) == normalized_program(b)
         return check_answer(a, b, pred_is_answer=True).correct
+
+    code = bool(verifiers) and verifiers[0].name == "code"
 
     scored = {strategy: {p: [(a, c, v) for (a, c), v in zip(rows, scores.get(p, [0.0] * len(rows)))]
                          for p, rows in sampled.items()} for strategy in settings.strategies if strategy not in TREE}
@@ -204,7 +235,8 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
                               "strategies": list(settings.strategies), "search": used,
                               "scorer": None if scorer is None else {"name": scorer.name, "version": scorer.version},
                               "template": settings.template,
-                              "checker": {"name": "starmill", "version": CHECKER_VERSION}})
+                              "checker": {"name": "starmill", "version": CHECKER_VERSION} if not verifiers else
+                              {"name": verifiers[0].name, "version": verifiers[0].version}})
     with writer:
         writer.write(rows)
         writer.count("problems", len(problems))

@@ -71,6 +71,7 @@ class StarLoop:
                            self_consistency=cfg.self_consistency.threshold if cfg.self_consistency.enabled else None,
                            scorers=cfg.scorer_objects(), verifiers=build_verifiers(cfg.source, cfg.checker.workers,
                                                                                    cfg.checker.timeout))
+        self.codes = bool(self.tally.grade_with) and self.tally.grade_with[0].name == "code"  # hints differ
         if cfg.iterations.train is not None:
             from starmill.pipeline.training_step import TrainedModel
 
@@ -114,7 +115,10 @@ class StarLoop:
             unsolved = [p for p in remaining if p not in solved and p not in self.left_out
                         and self.run.problems[p].gold_answer]
             attempted = unsolved if cfg.rationalization.enabled else []
-            rationalized = self.stage(self.hinted, attempted, teacher, iteration) if attempted else set()
+            hints = self.code_hints(attempted) if self.codes else None
+            if hints is not None:  # code: only problems with a hint (a reference, or a failed attempt's feedback)
+                attempted = [p for p in attempted if p in hints]
+            rationalized = self.stage(self.hinted, attempted, teacher, iteration, hints) if attempted else set()
             self.models[-1] = model_record(teacher, iteration)  # now with the engine's details
             self.timings["load_model"] += load_seconds(teacher)
             self.iterations.append(IterationReport(
@@ -135,13 +139,26 @@ class StarLoop:
         if trains:
             self.best_model = self.next_model.best_model(base)
 
-    def stage(self, strategy: Strategy, problem_ids: list[str], teacher: dict[str, Any], iteration: int) -> set[str]:
+    def code_hints(self, problem_ids: list[str]) -> dict[str, str]:
+        """Code problems' hints (``rationalization.code_hint``): the reference solution or the failing tests'
+        feedback, never the tests themselves (the gold)."""
+        from filters.code.hints import code_hint
+
+        mode, out = self.run.config.rationalization.code_hint, {}
+        for p in problem_ids:
+            hint = code_hint(self.run.problems[p], mode, self.tally.feedback.get(p))
+            if hint:
+                out[p] = hint
+        return out
+
+    def stage(self, strategy: Strategy, problem_ids: list[str], teacher: dict[str, Any], iteration: int,
+              hints: dict[str, str] | None = None) -> set[str]:
         """Generate one stage for ``problem_ids``; the problems that now have a kept sample."""
         from generators.registry import model_identity
 
         cfg, run = self.run.config, self.run
         model, revision = model_identity(teacher)
-        context = PlanContext(iteration, cfg.sampling.params(), cfg.sampling.seed, model, revision)
+        context = PlanContext(iteration, cfg.sampling.params(), cfg.sampling.seed, model, revision, hints)
         if strategy.rounds:
             return self.rounds(strategy, problem_ids, teacher, context)
         requests = strategy.plan([run.problems[p] for p in problem_ids], context)

@@ -112,6 +112,7 @@ class Tally:
         self.kept: set[str] = set()  # problems with a kept sample
         self.verifiers: dict[str, str] = {}  # name -> version of every verdict seen
         self.tokens: Counter = Counter()  # prompt, completion, counted (samples without usage: from text)
+        self.feedback: dict[str, str] = {}  # code problem -> test feedback of its first failed attempt (a hint)
 
     def take(self, samples: list[SampleRecord], rounds: bool = False) -> set[str]:
         """Grade, score, select and spool one shard's samples; the problems that now have a kept sample.
@@ -132,6 +133,7 @@ class Tally:
                 if s.kept:
                     self.kept_rows.setdefault(s.problem_id, []).append(s)
         self._count(final)
+        self._feedback(final)
         self.spool.add("samples", final)
         rows = sft_rows(final, self.problems, self.rates, self.labels)
         self.spool.add("sft", rows)
@@ -139,6 +141,15 @@ class Tally:
         self.kept |= solved
         self.counts["pseudo_labeled"] += sum(r.pseudo_label for r in rows)
         return solved
+
+    def _feedback(self, samples: list[SampleRecord]) -> None:
+        from filters.code.hints import feedback_of
+
+        for s in samples:
+            if s.problem_id not in self.feedback and s.verdicts and s.verdicts[0].get("checker") == "code":
+                text = feedback_of(s.verdicts[0])
+                if text:
+                    self.feedback[s.problem_id] = text
 
     def _pseudo_labels(self, samples: list[SampleRecord]) -> dict[str, str]:
         if self.self_consistency is None:

@@ -1,0 +1,57 @@
+"""What a code rationalization shows the teacher instead of the gold (the gold is the tests, which must
+never reach a prompt): the reference solution, or the feedback of a failed attempt's verdict."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from filters.verifiers.base import metadata_of
+from filters.verifiers.code import code_gold
+
+HINT_MODES = ("reference", "feedback")
+MAX_FEEDBACK_CHARS = 1500  # a prompt's worth of test output
+
+
+def spec_of(problem: Any):
+    """The problem's parsed test spec, or None when it has none (or a malformed one)."""
+    from schemas.code import parse_code_spec
+
+    spec = parse_code_spec(code_gold(problem))
+    return None if isinstance(spec, str) else spec
+
+
+def reference_of(problem: Any) -> str | None:
+    """The spec's ``reference``, else the problem's ``gold_solution`` (HumanEval: prompt + canonical body)."""
+    spec = spec_of(problem)
+    if spec is not None and spec.reference:
+        return spec.reference
+    return getattr(problem, "gold_solution", None) or metadata_of(problem).get("reference")
+
+
+def feedback_of(verdict: dict[str, Any]) -> str | None:
+    """A failed code verdict's test report as text: the rule, tests passed, the failing statuses, stderr."""
+    if verdict.get("checker") != "code" or verdict.get("verdict") == "correct":
+        return None
+    try:
+        detail = json.loads(verdict.get("detail") or "{}")
+    except ValueError:
+        detail = {}
+    lines = [f"Your previous program failed: {verdict.get('rule')}."]
+    if "passed" in detail:
+        lines.append(f"Tests passed: {detail['passed']} of {detail.get('total')}.")
+        failing = [f"test {i + 1}: {s}" for i, s in enumerate(detail.get("tests") or []) if s != "pass"]
+        if failing:
+            lines.append("Failing: " + ", ".join(failing[:10]) + ".")
+    if detail.get("stderr"):
+        lines.append("Error output:\n" + str(detail["stderr"]))
+    return "\n".join(lines)[-MAX_FEEDBACK_CHARS:]
+
+
+def code_hint(problem: Any, mode: str, feedback: str | None = None) -> str | None:
+    """The hint for ``problem`` under ``mode`` (``reference`` or ``feedback``); None when there is none."""
+    if mode not in HINT_MODES:
+        raise ValueError(f"code_hint must be one of {', '.join(HINT_MODES)}, not {mode!r}")
+    if mode == "reference":
+        reference = reference_of(problem)
+        return f"A correct solution:\n```python\n{reference.rstrip()}\n```" if reference else None
+    return feedback
