@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from schemas import ProblemRecord, SampleRecord
 
@@ -27,6 +27,8 @@ def grade(
     from filters.answers import check_batch
 
     labels = labels or {}
+    if isinstance(verifiers, Mapping):  # a run over many sources: each problem's source has its verifiers
+        return _grade_by_source(samples, problems, verifiers, workers=workers, timeout=timeout, labels=labels)
     if verifiers:
         return _grade_with(samples, problems, labels, list(verifiers))
     pairs = [(problems[s.problem_id].gold_answer or labels.get(s.problem_id, ""), s.completion) for s in samples]
@@ -39,6 +41,20 @@ def grade(
     for sample, verdict in zip(samples, verdicts):
         graded.append(replace(sample, extracted_answer=verdict.pred, verdicts=[verdict.to_row()],
                               correct=verdict.correct))
+    return graded
+
+
+def _grade_by_source(samples, problems, by_source: Mapping, **options) -> list[SampleRecord]:
+    groups: dict[str, list[int]] = {}
+    for i, s in enumerate(samples):
+        groups.setdefault(problems[s.problem_id].source, []).append(i)
+    graded: list[SampleRecord | None] = [None] * len(samples)
+    for source, indexes in groups.items():
+        if source not in by_source:
+            raise KeyError(f"no verifiers for source {source!r} (known: {', '.join(sorted(by_source))})")
+        done = grade([samples[i] for i in indexes], problems, verifiers=by_source[source], **options)
+        for i, sample in zip(indexes, done):
+            graded[i] = sample
     return graded
 
 

@@ -148,3 +148,17 @@ class SourceSpec(BaseModel):
             answer_format=self.answer_format or base.answer_format,
             metadata_fields=tuple(self.metadata_fields) if self.metadata_fields is not None else base.metadata_fields,
         )
+
+
+class RunSource(SourceSpec):
+    """One entry of a run's ``sources:`` list: a source with its share of the run, by ``limit`` (rows read)
+    or ``weight`` (a seeded share of its problems; the rest are counted as ``left_out_by_weight``)."""
+
+    weight: float | None = Field(None, gt=0, le=1, allow_inf_nan=False,
+                                 description="share of this source's problems the run takes (seeded by problem id)")
+
+    @model_validator(mode="after")
+    def _share(self) -> "RunSource":
+        if self.weight is not None and self.limit is not None:
+            raise ValueError("give a source a weight or a limit, not both")
+        return self

@@ -7,13 +7,14 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator, model_validator,
+    BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator, model_serializer,
+    model_validator,
 )
 
 from schemas.errors import StarmillError, StarmillWarning
 from starmill.training.settings import TrainSettings
 from schemas.samples import Stage
-from schemas.sources import SourceSpec
+from schemas.sources import RunSource, SourceSpec
 
 DEMO_TEACHER = "starmill/demo-teacher"  # the committed demo model (generators/demo_teacher/)
 MAX_N = 1024  # samples per request (sampling.n, rationalization.attempts) and k
@@ -340,6 +341,8 @@ class AuditConfig(_Strict):
 
 class RunConfig(_Strict):
     source: SourceSpec = Field(default_factory=lambda: SourceSpec(procedural={"n": 64, "seed": 0, "difficulty": 1}))
+    sources: list[RunSource] | None = Field(None, min_length=1, max_length=64, description="many sources in one run, "
+                                            "each with its own verifiers and a weight or limit (instead of source)")
     teacher: TeacherConfig = Field(default_factory=TeacherConfig)
     prompts: PromptConfig = Field(default_factory=PromptConfig)
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
@@ -359,6 +362,31 @@ class RunConfig(_Strict):
     datasets: DatasetNames = Field(default_factory=DatasetNames)
     audit: AuditConfig = Field(default_factory=AuditConfig, description="a second verifier's agreement with "
                                "a seeded sample of the kept rows (starmill audit)")
+
+    @model_validator(mode="after")
+    def _one_or_many_sources(self) -> "RunConfig":
+        if self.sources is not None and "source" in self.model_fields_set:
+            raise ValueError("give source (one) or sources (a list), not both")
+        if self.sources is not None:
+            from warehouse.sources.many import check_names
+
+            try:
+                check_names(self.sources)
+            except StarmillError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+    def source_specs(self) -> list[SourceSpec]:
+        """The run's sources: ``sources``, else the one ``source``."""
+        return list(self.sources) if self.sources is not None else [self.source]
+
+    @model_serializer(mode="wrap")
+    def _one_source_key(self, handler):
+        """Lineage names the sources the run used: ``sources`` or ``source``, never the other's default."""
+        data = handler(self)
+        if isinstance(data, dict):
+            data.pop("source" if self.sources is not None else "sources", None)
+        return data
 
     @model_validator(mode="after")
     def _moved_keys(self) -> "RunConfig":

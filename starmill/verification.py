@@ -27,6 +27,13 @@ def build_verifiers(source, workers: int = 1, timeout: float = 5.0) -> list[Any]
     return out
 
 
+def verifiers_by_source(sources, workers: int = 1, timeout: float = 5.0) -> dict[str, list[Any] | None]:
+    """Each source's verifiers by its name (the ``source`` every problem keeps), for a run over many."""
+    from warehouse.sources.ingest import source_name
+
+    return {source_name(s): build_verifiers(s, workers, timeout) for s in sources}
+
+
 def _declares_forms(source) -> bool:
     """Problems of this source carry ``metadata.answer_form`` (reasoning-gym tasks with a form), which only
     the ``math`` verifier reads, not the plain checker's fast path."""

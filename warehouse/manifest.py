@@ -26,6 +26,9 @@ class FileEntry(BaseModel):
 
 
 class SourceEntry(BaseModel):
+    # a run's many sources add counts, limit, weight and verifiers (extra keys, absent for one source)
+    model_config = ConfigDict(extra="allow")
+
     name: str
     uri: str
     fingerprint: str | None = None

@@ -26,7 +26,7 @@ def estimate(cfg: RunConfig) -> dict[str, Any]:
     plain, hinted = get_template(cfg.prompts.template), get_template(cfg.prompts.rationalization_template)
     per_problem = cfg.sampling.max_samples or cfg.sampling.n  # an adaptive budget's most rounds
     attempts = cfg.rationalization.attempts if cfg.rationalization.enabled else 0
-    records, _ = iter_problems(cfg.source)
+    records = (r for source in cfg.source_specs() for r in iter_problems(source)[0])  # weights: at most all
     problems = prompt = completion = 0
     for record in records:
         if not isinstance(record, ProblemRecord):

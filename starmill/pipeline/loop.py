@@ -31,7 +31,7 @@ from starmill.pipeline.preflight import preflight
 from starmill.pipeline.run import Run, model_record, prepare
 from starmill.pipeline.shards import DONE, FAILED, MISSING, STOPPED, RetryPolicy, ShardJob, ShardResult, map_in_process
 from starmill.pipeline.stream import Spool, Tally
-from starmill.verification import build_verifiers
+from starmill.verification import build_verifiers, verifiers_by_source
 
 MapStage = Callable[[Sequence[ShardJob]], Iterable[ShardResult]]  # results in the order of the jobs
 
@@ -69,8 +69,10 @@ class StarLoop:
         self.tally = Tally(run.problems, cfg.selection.selection(hints), self.spool, n=cfg.sampling.n,
                            workers=cfg.checker.workers, timeout=cfg.checker.timeout,
                            self_consistency=cfg.self_consistency.threshold if cfg.self_consistency.enabled else None,
-                           scorers=cfg.scorer_objects(), verifiers=build_verifiers(cfg.source, cfg.checker.workers,
-                                                                                   cfg.checker.timeout))
+                           scorers=cfg.scorer_objects(),
+                           verifiers=build_verifiers(cfg.source_specs()[0], cfg.checker.workers, cfg.checker.timeout),
+                           by_source=cfg.sources and verifiers_by_source(cfg.sources, cfg.checker.workers,
+                                                                         cfg.checker.timeout))
         self.codes = bool(self.tally.grade_with) and self.tally.grade_with[0].name == "code"  # hints differ
         if cfg.iterations.train is not None:
             from starmill.pipeline.training_step import TrainedModel

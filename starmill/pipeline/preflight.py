@@ -17,13 +17,15 @@ def preflight(config: RunConfig, warehouse: str | None = None, generate: bool = 
     from warehouse.sources import check_source
     from warehouse.storage import resolve_root
 
-    check_source(config.source)
+    for source in config.source_specs():
+        check_source(source)
     if generate:
         teacher = config.teacher.model_dump(mode="json")
         check_teacher(teacher)
         for i, model in enumerate(config.iterations.models):
             check_teacher({**teacher, "model": model, "revision": None}, f"iterations.models[{i}]")
-        build_verifiers(config.source)  # a judge's model and options, a verifier's own settings
+        for source in config.source_specs():
+            build_verifiers(source)  # a judge's model and options, a verifier's own settings
         if config.audit.enabled and config.audit.verifier != "math-verify":  # math-verify missing: skipped
             from starmill.audit import build_auditor
 

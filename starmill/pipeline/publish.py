@@ -74,7 +74,7 @@ def _audit(run: Run, spool: Spool) -> dict[str, Any] | None:
     columns = ["sample_id", "problem_id", "completion", "gold_answer"]
     rows = [r for batch in spool.batches("sft") for r in batch.select(columns).to_pylist()]
     return audit_for_config(run.config.audit, rows, run.problems,
-                            graded_by=run.config.source.verifier_specs()[0][0])
+                            graded_by=run.config.source_specs()[0].verifier_specs()[0][0])
 
 
 def summary(found: RunReport, **published: Any) -> dict[str, Any]:

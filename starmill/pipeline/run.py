@@ -34,9 +34,13 @@ def run_key(config: RunConfig, problems_ref_fingerprint: str) -> str:
 
 def prepare(config: RunConfig, warehouse: str | None = None) -> Run:
     from warehouse.sources import ensure_problems
+    from warehouse.sources.many import ensure_sources
 
     wh = Warehouse(config.warehouse or warehouse, options=config.warehouse_options or None)
-    ref, problems = ensure_problems(wh, config.source, config.datasets.problems)
+    if config.sources is not None:  # many sources: one problems version, each problem keeps its source
+        ref, problems = ensure_sources(wh, config.sources, config.datasets.problems)
+    else:
+        ref, problems = ensure_problems(wh, config.source, config.datasets.problems)
     if not problems:
         raise RunError(f"{ref} holds no problems: check the source and its rejects ({config.datasets.problems}_rejects)")
     ids = [p.problem_id for p in problems]

@@ -93,9 +93,10 @@ class Tally:
 
     def __init__(self, problems: dict[str, ProblemRecord], selection: Selection, spool: Spool, *,
                  n: int, workers: int, timeout: float, self_consistency: float | None, scorers: Sequence = (),
-                 verifiers: Sequence | None = None):
+                 verifiers: Sequence | None = None, by_source: dict | None = None):
         self.problems, self.selection, self.spool, self.scorers = problems, selection, spool, list(scorers)
         self.grade_with = list(verifiers) if verifiers else None  # None: the plain checker
+        self.by_source = by_source  # many sources: source name -> its verifiers (None: the plain checker)
         self.disagreements: Counter = Counter()  # "primary vs other" -> samples where they differ
         self.workers, self.timeout, self.self_consistency = workers, timeout, self_consistency
         self.ks = [k for k in sorted({1, min(2, n), n}) if k <= n]
@@ -124,7 +125,7 @@ class Tally:
 
         labels = self._pseudo_labels(samples)
         graded = grade(samples, self.problems, workers=self.workers, timeout=self.timeout, labels=labels,
-                       verifiers=self.grade_with)
+                       verifiers=self.by_source or self.grade_with)
         scored = score_samples(graded, self.problems, self.scorers)
         final = self.selection.apply(scored, self.problems, self.filter_stats,
                                      before=self.kept_rows if rounds else None)

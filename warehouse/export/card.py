@@ -140,6 +140,22 @@ def audit_lines(audit: dict | None, reselected: dict | None = None) -> list[str]
     return out
 
 
+def source_table(sources: list[dict[str, Any]]) -> str:
+    """One row per source; a run over many sources adds each one's share, verifiers and counts."""
+    head = ["name", "uri", "fingerprint", "license"]
+    rows = [[s.get("name"), f"`{s.get('uri')}`", shown(s.get("fingerprint")), s.get("license") or NOT_RECORDED]
+            for s in sources]
+    if any("counts" in s for s in sources):
+        head += ["share", "verifiers", "read", "problems", "rejects", "left out by weight"]
+        for row, s in zip(rows, sources):
+            counts = s.get("counts") or {}
+            share = (f"weight {s['weight']:g}" if s.get("weight") is not None
+                     else f"limit {s['limit']}" if s.get("limit") is not None else "all")
+            row += [share, ", ".join(s.get("verifiers") or []) or NOT_RECORDED,
+                    *[shown(counts.get(k)) for k in ("read", "problems", "rejects", "left_out_by_weight")]]
+    return table(head, rows)
+
+
 def part_section(part: Part) -> str:
     data = redact(part.manifest.model_dump(mode="json"))  # config, command, sources, models, errors
     config = data.get("config") or {}
@@ -166,9 +182,7 @@ def part_section(part: Part) -> str:
         ["partial", "yes: the run was stopped and published what had finished" if data.get("partial") else "no"],
     ]))
     out += ["", "### Sources", ""]
-    out.append(table(["name", "uri", "fingerprint", "license"], [
-        [s.get("name"), f"`{s.get('uri')}`", shown(s.get("fingerprint")), s.get("license") or NOT_RECORDED]
-        for s in data.get("sources") or []]) if data.get("sources") else NOT_RECORDED)
+    out.append(source_table(data.get("sources")) if data.get("sources") else NOT_RECORDED)
     out += ["", "### Models and engines", ""]
     out.append(table(["iteration", "model", "revision", "engine", "engine version", "dtype"], [
         [shown(m.get("iteration")), shown(m.get("model")), shown(m.get("revision")),
