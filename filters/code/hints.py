@@ -5,18 +5,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from filters.verifiers.base import metadata_of
-from filters.verifiers.code import code_gold
-
 HINT_MODES = ("reference", "feedback")
 MAX_FEEDBACK_CHARS = 1500  # a prompt's worth of test output
 
 
+def _metadata(problem: Any) -> dict:
+    raw = getattr(problem, "metadata", None)
+    try:
+        raw = json.loads(raw or "{}") if isinstance(raw, str) else raw
+    except ValueError:
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
 def spec_of(problem: Any):
-    """The problem's parsed test spec, or None when it has none (or a malformed one)."""
+    """The problem's parsed test spec (``metadata.tests``, else its gold answer, as the code verifier reads
+    it), or None when it has none or a malformed one."""
     from schemas.code import parse_code_spec
 
-    spec = parse_code_spec(code_gold(problem))
+    tests = _metadata(problem).get("tests")
+    spec = parse_code_spec(tests if tests is not None else getattr(problem, "gold_answer", None))
     return None if isinstance(spec, str) else spec
 
 
@@ -25,7 +33,7 @@ def reference_of(problem: Any) -> str | None:
     spec = spec_of(problem)
     if spec is not None and spec.reference:
         return spec.reference
-    return getattr(problem, "gold_solution", None) or metadata_of(problem).get("reference")
+    return getattr(problem, "gold_solution", None) or None
 
 
 def feedback_of(verdict: dict[str, Any]) -> str | None:
