@@ -1,6 +1,7 @@
 """STaR for code (issue 19): a scripted teacher answers HumanEval problems; the code verifier grades them in
 the sandbox. Rationalization with a reference or the tests' feedback as the hint (stored without it), the
 ``copies_reference`` leak filter, duplicates by normalized program, and ``starmill eval`` pass@k."""
+import json
 import re
 
 import pytest
@@ -148,3 +149,43 @@ def test_normalized_programs_and_reference_copies():
     assert normalized_program("def (") is None
     assert copies_reference(b, a, "f") and not copies_reference(c, a, "f")
     assert not copies_reference(None, a) and not copies_reference(b, None)
+
+
+def test_eval_cli_grades_code_with_the_verifier_and_refuses_an_unknown_one(tmp_path, capsys):
+    from starmill.evaluation.run import EvalSettings, _verifiers
+    from tests.helpers import run_cli
+    from warehouse.sources import SourceSpec, ensure_problems
+
+    assert [v.name for v in _verifiers(EvalSettings(), "humaneval")] == ["code"]  # the source's own verifier
+    assert _verifiers(EvalSettings(), "procedural:n=3") is None and _verifiers(EvalSettings(), None) is None
+    wh = tmp_path / "wh"
+    ensure_problems(Warehouse(wh), SourceSpec(uri="humaneval", split="test", limit=2), "heval", need_problems=True)
+    model = f"stub-{tmp_path.name}"
+    registry.use_backend({"backend": "transformers", "model": model, "revision": None, "options": {}, "base_url": None},
+                         CodeTeacher(lambda entry, hint, index: CANONICAL_0 if entry == "has_close_elements"
+                                     else BROKEN[entry]))
+    code, out, err = run_cli(capsys, "eval", model, "--on", "heval", "--verifier", "code", "--template",
+                             "code_zero_shot", "-n", "1", "--json", "-w", str(wh))
+    assert code == 0, err
+    assert json.loads(out)["metrics"] == {"greedy_pass@1": 0.5, "pass@1": 0.5, "maj@1": 0.5}
+    code, out, err = run_cli(capsys, "eval", model, "--on", "heval", "--verifier", "nope", "-w", str(wh))
+    assert code == 1 and err.startswith("Error: --verifier nope: ") and len(err.strip().splitlines()) == 1
+
+
+def test_reference_of_prefers_the_specs_reference_and_feedback_reads_a_failed_verdict():
+    from filters.code.hints import code_hint, feedback_of, reference_of
+    from schemas import ProblemRecord
+
+    spec = {"kind": "asserts", "asserts": ["assert add(1, 2) == 3"], "reference": "def add(a, b):\n    return a + b\n"}
+    problem = ProblemRecord.make(source="t", question="Write add(a, b).", gold_answer=json.dumps(spec), split="train")
+    assert reference_of(problem) == spec["reference"]
+    assert code_hint(problem, "reference") == "A correct solution:\n```python\ndef add(a, b):\n    return a + b\n```"
+    assert code_hint(problem, "feedback") is None  # no failed attempt yet: no hint, so no rationalization
+    with pytest.raises(ValueError):
+        code_hint(problem, "tests")
+    detail = json.dumps({"status": "failed", "passed": 0, "total": 1, "tests": ["fail"], "stderr": "AssertionError"})
+    assert feedback_of({"checker": "code", "verdict": "wrong", "rule": "wrong_answer", "detail": detail}) == (
+        "Your previous program failed: wrong_answer.\nTests passed: 0 of 1.\nFailing: test 1: fail.\n"
+        "Error output:\nAssertionError")
+    assert feedback_of({"checker": "code", "verdict": "correct", "rule": "passed"}) is None
+    assert feedback_of({"checker": "math", "verdict": "wrong"}) is None
