@@ -31,6 +31,7 @@ from warehouse.manifest import FileEntry, Manifest, SourceEntry
 
 STAGING = "_staging"  # where writers before format 2 staged a version folder (cleaned, never written)
 STALE_SECONDS = 24 * 3600  # data folders of writers on other hosts are cleaned after this
+ROW_GROUP_BYTES = 64 << 20  # Arrow bytes per row group at most: 16k-character rows give ~4k-row groups
 NOT_LINEAGE = ("warehouse_options",)  # config keys that say where to write, never kept in a manifest
 
 
@@ -92,12 +93,32 @@ class _HashingFile:
             pass
 
 
+def _size(value) -> int:
+    """A cheap guess at a field's bytes in Arrow: text by length, lists (and lists of lists) by item count."""
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    if isinstance(value, list) and value:
+        inner = value[0]
+        return 8 * len(value) * (len(inner) if isinstance(inner, (list, dict)) and inner else 1)
+    return 8
+
+
 class _TableFiles:
-    """Parquet part files of one table, rolled over every ``rows_per_file`` rows."""
+    """Parquet part files of one table, rolled over every ``rows_per_file`` rows. Rows wait in memory
+    until a row group's worth (``row_group_rows`` rows or ``row_group_bytes``, whichever comes first)
+    is there, so long rows (R1-size rationales) give bounded row groups and bounded memory, and many
+    small writes still give full row groups."""
 
     def __init__(self, writer: "VersionWriter", table: str, schema: pa.Schema):
         self.writer, self.table, self.schema = writer, table, schema
-        self.pending: list[Record] = []
+        self.pending: list[Record] = []  # records not yet turned into Arrow
+        self.pending_bytes = 0
+        # text and list columns are sized per record; the other columns count 8 bytes each
+        self.sized = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_binary(f.type)
+                      or pa.types.is_list(f.type)]
+        self.fixed_bytes = 8 * (len(schema) - len(self.sized))
+        self.buffered: list[pa.Table] = []  # Arrow rows not yet written
+        self.buffered_rows = self.buffered_bytes = 0
         self.parquet: pq.ParquetWriter | None = None
         self.part, self.part_rows, self.rows = 0, 0, 0
         self.entries: list[FileEntry] = []
@@ -117,9 +138,13 @@ class _TableFiles:
         self.parquet, self.part, self.part_rows = None, self.part + 1, 0
 
     def abort(self) -> None:
+        self.pending, self.buffered = [], []
         if self.parquet is not None:
             self.sink.discard()  # a store never shows the half-written object
             self.parquet = None
+
+    def _full(self, rows: int, size: int) -> bool:
+        return rows >= self.writer.row_group_rows or size >= self.writer.row_group_bytes
 
     def write_arrow(self, data: pa.Table | pa.RecordBatch) -> None:
         if data.num_rows == 0:
@@ -128,31 +153,53 @@ class _TableFiles:
             data = data.select(self.schema.names).cast(self.schema)
         if isinstance(data, pa.RecordBatch):
             data = pa.Table.from_batches([data], schema=self.schema)
+        if self.parquet is None:
+            self._open()  # the file exists from the first row on, as it did before rows were buffered
+        self.buffered.append(data)
+        self.buffered_rows += data.num_rows
+        self.buffered_bytes += data.nbytes
+        if self._full(self.buffered_rows, self.buffered_bytes):
+            self._drain(final=False)
+
+    def _drain(self, final: bool) -> None:
+        """Write the buffered rows as whole row groups; the rest of a group stays buffered unless ``final``."""
+        if not self.buffered:
+            return
+        data = pa.concat_tables(self.buffered) if len(self.buffered) > 1 else self.buffered[0]
+        self.buffered, self.buffered_rows, self.buffered_bytes = [], 0, 0
+        per_row = data.nbytes / data.num_rows
+        group = max(1, min(self.writer.row_group_rows, int(self.writer.row_group_bytes // max(per_row, 1))))
         offset = 0
-        while offset < data.num_rows:
+        while data.num_rows - offset >= group or (final and offset < data.num_rows):
             if self.parquet is None:
                 self._open()
-            room = self.writer.rows_per_file - self.part_rows
+            room = min(group, self.writer.rows_per_file - self.part_rows)
             chunk = data.slice(offset, room)
-            self.parquet.write_table(chunk, row_group_size=self.writer.row_group_rows)
+            self.parquet.write_table(chunk, row_group_size=chunk.num_rows)
             self.part_rows += chunk.num_rows
             self.rows += chunk.num_rows
             offset += chunk.num_rows
             if self.part_rows >= self.writer.rows_per_file:
                 self._close()
+        if offset < data.num_rows:
+            rest = data.slice(offset)
+            self.buffered, self.buffered_rows, self.buffered_bytes = [rest], rest.num_rows, rest.nbytes
 
     def add(self, record: Record) -> None:
         self.pending.append(record)
-        if len(self.pending) >= self.writer.row_group_rows:
+        self.pending_bytes += self.fixed_bytes + sum(_size(getattr(record, name)) for name in self.sized)
+        if self._full(len(self.pending), self.pending_bytes):
             self.flush()
 
     def flush(self) -> None:
+        """Turn the waiting records into Arrow (kept in order with Arrow written after them)."""
         if self.pending:
-            records, self.pending = self.pending, []
+            records, self.pending, self.pending_bytes = self.pending, [], 0
             self.write_arrow(type(records[0]).to_table(records))
 
     def finish(self) -> list[FileEntry]:
         self.flush()
+        self._drain(final=True)
         if self.rows == 0 and not self.entries:  # an empty table still gets one file with its schema
             self._open()
         self._close()
@@ -177,12 +224,14 @@ class VersionWriter:
         extra: dict[str, Any] | None = None,
         rows_per_file: int = 1_000_000,
         row_group_rows: int = 16_384,
+        row_group_bytes: int = ROW_GROUP_BYTES,
         compression: str = "zstd",
     ):
         if table not in TABLES:
             raise WarehouseError(f"unknown table kind {table!r} (known: {sorted(TABLES)})")
         self.warehouse, self.storage, self.name, self.table = warehouse, warehouse.storage, name, table
         self.rows_per_file, self.row_group_rows, self.compression = rows_per_file, row_group_rows, compression
+        self.row_group_bytes = row_group_bytes
         self.lineage = dict(
             config=config or {}, sources=[SourceEntry.model_validate(s) for s in sources or []],
             parents=parents or [], models=models or [], sampling=sampling or {}, partial=partial,
