@@ -87,6 +87,8 @@ class RunReport(_Part):
     stopped_early: int | None = None  # the iteration early stopping ended the outer loop before
     best_model: dict[str, Any] | None = None  # the outer loop's model with the best held-out metric (M0 included)
     cost: dict[str, Any] = Field(default_factory=dict)  # teacher tokens and price: schemas.cost.cost_figures
+    by_source: dict[str, dict[str, int]] = Field(default_factory=dict)  # many sources: name -> generated, correct,
+    #                                                                     kept, problems_solved
 
     @classmethod
     def from_manifest(cls, data: dict[str, Any]) -> "RunReport | None":

@@ -55,6 +55,9 @@ def test_a_run_over_two_sources_grades_each_with_its_verifiers(config, tmp_path,
     assert checkers == {("arith", "starmill", True), ("capitals", "exact", True)}  # math: the checker
     sft = wh.manifest(summary["sft"])
     assert sft.counts["kept"] == len(arith) + 2
+
+    again = run_star(config, str(tmp_path / "wh"), progress=False)  # same sources: problems reused, nothing new
+    assert (again["problems"], again["sft"], again.get("unchanged")) == (summary["problems"], summary["sft"], True)
     lineage = {s.name: s.model_dump() for s in sft.sources}
     assert lineage["arith"]["counts"] == {"read": 6, "problems": len(arith), "rejects": 0,
                                           "left_out_by_weight": 6 - len(arith)}
@@ -64,6 +67,10 @@ def test_a_run_over_two_sources_grades_each_with_its_verifiers(config, tmp_path,
     assert (lineage["capitals"]["weight"], lineage["capitals"]["limit"]) == (None, 2)
     assert lineage["capitals"]["verifiers"] == ["exact"] and lineage["capitals"]["uri"] == "<local>/capitals.jsonl"
     assert str(tmp_path) not in json.dumps(lineage) and "source" not in sft.config and sft.config["sources"]
+    n = len(arith)
+    assert sft.report.by_source == {
+        "arith": {"generated": 2 * n, "correct": 2 * n, "kept": n, "problems_solved": n},
+        "capitals": {"generated": 4, "correct": 4, "kept": 2, "problems_solved": 2}}
 
     from tests.helpers import run_cli
 
@@ -74,6 +81,7 @@ def test_a_run_over_two_sources_grades_each_with_its_verifiers(config, tmp_path,
     assert "| arith | `<local>/arith.jsonl` |" in body
     assert f"| weight 0.5 | math | `6` | `{len(arith)}` | `0` | `{6 - len(arith)}` |" in body
     assert "| limit 2 | exact | `2` | `2` | `0` | `0` |" in body
+    assert f"| arith | {2 * n} | {2 * n} | {n} | {n} |" in body and "| capitals | 4 | 4 | 2 | 2 |" in body
     assert sorted(meta["license"]) == ["cc0-1.0", "mit"]
 
 

@@ -30,6 +30,7 @@ def make_report(run: Run, tally: Tally, iterations: list[IterationReport], failu
         samples_spent=tally.samples_spent(), seeds={"base": cfg.sampling.seed}, final_model=final_model, stopped_early=stopped_early,
         best_model=best_model,
         cost=tally.cost(cfg.teacher.price.model_dump() if cfg.teacher.price else None, cfg.teacher.batch),
+        by_source=tally.per_source(),
     )
 
 

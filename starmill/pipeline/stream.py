@@ -97,6 +97,7 @@ class Tally:
         self.problems, self.selection, self.spool, self.scorers = problems, selection, spool, list(scorers)
         self.grade_with = list(verifiers) if verifiers else None  # None: the plain checker
         self.by_source = by_source  # many sources: source name -> its verifiers (None: the plain checker)
+        self.source_counts: dict[str, Counter] = {}  # many sources: name -> generated, correct, kept
         self.disagreements: Counter = Counter()  # "primary vs other" -> samples where they differ
         self.workers, self.timeout, self.self_consistency = workers, timeout, self_consistency
         self.ks = [k for k in sorted({1, min(2, n), n}) if k <= n]
@@ -180,6 +181,9 @@ class Tally:
                 if (other["verdict"] == "correct") != s.correct:
                     self.disagreements[f"{s.verdicts[0]['checker']} vs {other['checker']}"] += 1
             self.kept_count[s.problem_id] += s.kept
+            if self.by_source:
+                per = self.source_counts.setdefault(self.problems[s.problem_id].source, Counter())
+                per.update(generated=1, correct=int(s.correct), kept=int(s.kept))
             self._tokens(s)
             if s.stage == Stage.RATIONALE:
                 self.spent[s.problem_id] += 1
@@ -187,6 +191,15 @@ class Tally:
                 self.seen[s.problem_id] += 1
                 self.right[s.problem_id] += s.correct
                 self.rates[s.problem_id] = self.right[s.problem_id] / self.seen[s.problem_id]
+
+    def per_source(self) -> dict[str, dict[str, int]]:
+        """Many sources: each one's samples generated, correct and kept, and its problems solved."""
+        if not self.by_source:
+            return {}
+        solved = Counter(self.problems[p].source for p in self.kept)
+        names = sorted(self.by_source)
+        return {name: {"generated": 0, "correct": 0, "kept": 0, **self.source_counts.get(name, {}),
+                       "problems_solved": solved[name]} for name in names}
 
     def _tokens(self, s: SampleRecord) -> None:
         """The teacher's tokens of one sample: its usage, or counted from its text when the server gave none."""

@@ -183,6 +183,11 @@ def part_section(part: Part) -> str:
     ]))
     out += ["", "### Sources", ""]
     out.append(source_table(data.get("sources")) if data.get("sources") else NOT_RECORDED)
+    if report.by_source:
+        keys = ["generated", "correct", "kept", "problems_solved"]
+        out += ["", "Samples per source in this run:", "",
+                table(["source", *keys], [[name, *[c.get(k, 0) for k in keys]]
+                                          for name, c in report.by_source.items()])]
     out += ["", "### Models and engines", ""]
     out.append(table(["iteration", "model", "revision", "engine", "engine version", "dtype"], [
         [shown(m.get("iteration")), shown(m.get("model")), shown(m.get("revision")),
