@@ -94,3 +94,14 @@ def test_a_run_over_two_sources_grades_each_with_its_verifiers(config, tmp_path,
 def test_bad_sources_are_refused_when_the_config_loads(data, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         parse_config(data)
+
+
+def test_a_missing_source_file_is_one_error_line_before_anything_runs(tmp_path, capsys):
+    from tests.helpers import run_cli
+
+    config = tmp_path / "run.yaml"
+    config.write_text(json.dumps({"sources": [{"uri": write(tmp_path / "a.jsonl", ARITH)},
+                                              {"uri": str(tmp_path / "missing.jsonl"), "name": "missing"}]}))
+    code, out, err = run_cli(capsys, "run", str(config), "-w", str(tmp_path / "wh"))
+    assert code == 1 and err.startswith("Error: source file ") and "missing.jsonl" in err and "not found" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "wh" / "problems").exists()
