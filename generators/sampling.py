@@ -92,7 +92,7 @@ def plan_requests(
         hint = (hints.get(p.problem_id) if hints is not None else p.gold_answer) if template.takes_hint else None
         messages = tuple(template.render(p.question, hint=hint))
         training = tuple(plain.render(p.question)) if template.takes_hint else messages
-        extra = () if hints is None or hint is None else (content_hash("hint", hint),)  # a new hint asks anew
+        extra = () if hint is None or hint == p.gold_answer else (content_hash("hint", hint),)  # a new hint asks anew
         key = content_hash("request", p.problem_id, stage.value, iteration, template.id, template.hash,
                            model, model_revision, params.as_dict(), *extra)
         planned.append(PlannedRequest(key, p.problem_id, stage, iteration, messages, training,

@@ -73,7 +73,6 @@ class StarLoop:
                            verifiers=build_verifiers(cfg.source_specs()[0], cfg.checker.workers, cfg.checker.timeout),
                            by_source=cfg.sources and verifiers_by_source(cfg.sources, cfg.checker.workers,
                                                                          cfg.checker.timeout))
-        self.codes = bool(self.tally.grade_with) and self.tally.grade_with[0].name == "code"  # hints differ
         if cfg.iterations.train is not None:
             from starmill.pipeline.training_step import TrainedModel
 
@@ -117,9 +116,8 @@ class StarLoop:
             unsolved = [p for p in remaining if p not in solved and p not in self.left_out
                         and self.run.problems[p].gold_answer]
             attempted = unsolved if cfg.rationalization.enabled else []
-            hints = self.code_hints(attempted) if self.codes else None
-            if hints is not None:  # code: only problems with a hint (a reference, or a failed attempt's feedback)
-                attempted = [p for p in attempted if p in hints]
+            hints = self.hints(attempted)
+            attempted = [p for p in attempted if p in hints]  # code: only those with a reference or feedback
             rationalized = self.stage(self.hinted, attempted, teacher, iteration, hints) if attempted else set()
             self.models[-1] = model_record(teacher, iteration)  # now with the engine's details
             self.timings["load_model"] += load_seconds(teacher)
@@ -141,14 +139,16 @@ class StarLoop:
         if trains:
             self.best_model = self.next_model.best_model(base)
 
-    def code_hints(self, problem_ids: list[str]) -> dict[str, str]:
-        """Code problems' hints (``rationalization.code_hint``): the reference solution or the failing tests'
-        feedback, never the tests themselves (the gold)."""
-        from filters.code.hints import code_hint
+    def hints(self, problem_ids: list[str]) -> dict[str, str]:
+        """What each problem's rationalization shows: the gold answer; for a code problem (its gold is a test
+        spec) never the tests but, by ``rationalization.code_hint``, the reference solution or the failing
+        tests' feedback, and no entry when it has none (then it is not rationalized)."""
+        from filters.code.hints import code_hint, spec_of
 
         mode, out = self.run.config.rationalization.code_hint, {}
         for p in problem_ids:
-            hint = code_hint(self.run.problems[p], mode, self.tally.feedback.get(p))
+            problem = self.run.problems[p]
+            hint = code_hint(problem, mode, self.tally.feedback.get(p)) if spec_of(problem) else problem.gold_answer
             if hint:
                 out[p] = hint
         return out
