@@ -44,11 +44,14 @@ class CodeTeacher(StubBackend):
         results = []
         for r in requests:
             text = r.messages[-1]["content"]
-            entry = re.search(r"^def (\w+)\(", text, re.M).group(1)
+            entry = re.search(r"^def (\w+)\(", text, re.M)
             hint = text.split(GUIDANCE, 1)[1] if GUIDANCE in text else None
             if hint is not None:
-                self.hints.append((entry, hint))
-            outs = [fenced(self.answer(entry, hint, i)) for i in range(r.sampling.n)]
+                self.hints.append((entry.group(1) if entry else text.split("\n")[0], hint))
+            if entry is None:  # not a code problem: a wrong number
+                outs = [f"It is 4{i}.\nThe answer is 4{i}." for i in range(r.sampling.n)]
+            else:
+                outs = [fenced(self.answer(entry.group(1), hint, i)) for i in range(r.sampling.n)]
             results.append(GenerationResult(r.request_id, [Completion(o, "stop", 5, len(o.split())) for o in outs],
                                             self.info()))
         return results
@@ -189,3 +192,20 @@ def test_reference_of_prefers_the_specs_reference_and_feedback_reads_a_failed_ve
         "Error output:\nAssertionError")
     assert feedback_of({"checker": "code", "verdict": "correct", "rule": "passed"}) is None
     assert feedback_of({"checker": "math", "verdict": "wrong"}) is None
+
+
+def test_a_run_mixing_math_and_code_shows_math_its_gold_and_code_never_its_tests(tmp_path):
+    source = tmp_path / "arith.jsonl"
+    source.write_text(json.dumps({"question": "Compute 2 + 3.", "answer": "5"}) + "\n")
+    cfg = parse_config({
+        "sources": [{"uri": "humaneval", "limit": 2}, {"uri": str(source), "license": "mit"}],
+        "teacher": {"model": f"stub-{tmp_path.name}"},
+        "prompts": {"template": "code_zero_shot", "rationalization_template": "code_rationalization"},
+        "sampling": {"n": 1, "seed": 1}, "rationalization": {"attempts": 1}, "runner": {"shard_size": 4, "retries": 0}})
+    teacher = CodeTeacher(lambda entry, hint, index: BROKEN[entry])
+    registry.use_backend(cfg.teacher.model_dump(mode="json"), teacher)
+    run_star(cfg, str(tmp_path / "wh"), progress=False)
+    hints = dict(teacher.hints)
+    assert hints["Compute 2 + 3."] == "5"
+    assert sorted(h.split("\n")[0] for k, h in hints.items() if k != "Compute 2 + 3.") == ["A correct solution:"] * 2
+    assert not any("def check(" in h or '"kind"' in h for h in hints.values())
