@@ -152,6 +152,9 @@ def test_normalized_programs_and_reference_copies():
     assert normalized_program("def (") is None
     assert copies_reference(b, a, "f") and not copies_reference(c, a, "f")
     assert not copies_reference(None, a) and not copies_reference(b, None)
+    wrapped = b.replace("def f(values)", "def _impl(values)") + "\n\ndef f(xs):\n    return _impl(xs)\n"
+    assert copies_reference(wrapped, a, "f") and copies_reference(wrapped, a, None)  # renamed into a helper
+    assert copies_reference(b + "\n\nprint(f([1]))\n", a, None)  # no entry point: any function of the reference
 
 
 def test_eval_cli_grades_code_with_the_verifier_and_refuses_an_unknown_one(tmp_path, capsys):

@@ -82,16 +82,17 @@ def normalized_program(program: str | None) -> str | None:
 
 
 def _functions(program: str | None) -> dict[str, str]:
-    """Top-level function name -> its normalized definition."""
+    """Function name -> its normalized definition under one name (``_f``), nested ones included, so a copy
+    renamed or wrapped in a helper still matches."""
     tree = _parse(program)
     if tree is None:
         return {}
     out = {}
-    for node in tree.body:
+    for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             text = normalized_program(ast.unparse(node))
             if text is not None:
-                out[node.name] = text
+                out.setdefault(node.name, re.sub(r"^(async )?def \w+", r"\1def _f", text, count=1))
     return out
 
 
@@ -108,13 +109,15 @@ def token_overlap(a: str, b: str) -> float:
 
 def copies_reference(program: str | None, reference: str | None, entry_point: str | None = None,
                      threshold: float = 0.9) -> bool:
-    """Whether ``program`` copies ``reference``: the same normalized program, or the entry point's (else any
-    shared function's) normalized body the same or sharing at least ``threshold`` of its tokens."""
+    """Whether ``program`` copies ``reference``: the same normalized program, or any function of it (under any
+    name) the same as, or sharing at least ``threshold`` of its tokens with, the reference's entry point (a
+    prompt's helpers are in both), else with any function of the reference."""
     if not program or not reference:
         return False
     ours, theirs = normalized_program(program), normalized_program(reference)
     if ours is not None and ours == theirs:
         return True
     mine, ref = _functions(program), _functions(reference)
-    names = [entry_point] if entry_point in mine and entry_point in ref else sorted(set(mine) & set(ref))
-    return any(mine[n] == ref[n] or token_overlap(mine[n], ref[n]) >= threshold for n in names)
+    targets = [ref[entry_point]] if entry_point in ref else list(ref.values())
+    return any(body == target or token_overlap(body, target) >= threshold
+               for body in mine.values() for target in targets)
