@@ -25,7 +25,7 @@ from warehouse.export.chart import CHART, chart_png
 from warehouse.export.decontaminate import CONTAMINATED, REASON, Decontaminator, contaminated_lines
 from warehouse.export.errors import ExportError
 from warehouse.export.folder import check_target, folder_files, staged_folder, write_split
-from warehouse.export.formats import assistant_text, format_rows
+from warehouse.export.formats import assistant_lengths, format_rows
 from warehouse.export.mix import parse_mix, sample
 from warehouse.export.model import Export, ExportSettings, Part
 from warehouse.export.split import split_by_problem
@@ -89,16 +89,17 @@ def build_export(wh, settings: ExportSettings, repo_id: str | None = None) -> Ex
         part.taken = table.num_rows
         parts.append(part)
         tables.append(table)
-    rows = pa.concat_tables(tables).sort_by(
-        [("problem_id", "ascending"), ("sample_id", "ascending"), ("origin", "ascending")])
+    unsorted = pa.concat_tables(tables)
+    del tables, table  # long rows make every copy count: only the sorted one stays
+    rows = unsorted.sort_by([("problem_id", "ascending"), ("sample_id", "ascending"), ("origin", "ascending")])
+    del unsorted
     splits = split_by_problem(format_rows(rows, settings.format, settings.system_prompt),
                               settings.test_size, settings.seed)
-    content = rows.select(["reasoning", "answer_text", "final_answer", "completion"]).to_pylist()
     rates = dict(zip(rows.column("problem_id").to_pylist(), rows.column("pass_rate").to_pylist()))
     return Export(
         settings=settings, parts=parts, eval_sets=eval_sets, splits=splits, contaminated=cleaner.listed,
         rationalized=pc.sum(pc.equal(rows.column("stage"), Stage.RATIONALIZATION.value)).as_py() or 0,
-        pass_rates=[rates[p] for p in sorted(rates)], lengths=[len(assistant_text(r)) for r in content],
+        pass_rates=[rates[p] for p in sorted(rates)], lengths=assistant_lengths(rows),
         repo_id=repo_id, command=redact(settings.command(parts)),
     )
 
