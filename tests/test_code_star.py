@@ -38,7 +38,7 @@ class CodeTeacher(StubBackend):
 
     def __init__(self, answer):
         super().__init__()
-        self.answer, self.hints = answer, []
+        self.answer, self.hints, self.prompts = answer, [], []
 
     def generate(self, requests):
         results = []
@@ -48,6 +48,7 @@ class CodeTeacher(StubBackend):
             hint = text.split(GUIDANCE, 1)[1] if GUIDANCE in text else None
             if hint is not None:
                 self.hints.append((entry.group(1) if entry else text.split("\n")[0], hint))
+                self.prompts.append((entry.group(1) if entry else text.split("\n")[0], text))
             if entry is None:  # not a code problem: a wrong number
                 outs = [f"It is 4{i}.\nThe answer is 4{i}." for i in range(r.sampling.n)]
             else:
@@ -78,7 +79,7 @@ def star_config(tmp_path, **rationalization):
         "rationalization": {"attempts": 1, **rationalization}, "runner": {"shard_size": 4, "retries": 0}})
 
 
-def test_star_on_code_rationalizes_with_the_reference_and_drops_copies_and_renamed_duplicates(tmp_path):
+def test_star_on_code_rationalizes_with_the_reference_and_drops_copies_and_renamed_duplicates(tmp_path, capsys):
     cfg = star_config(tmp_path)
     teacher = CodeTeacher(star_answer)
     registry.use_backend(cfg.teacher.model_dump(mode="json"), teacher)
@@ -90,6 +91,7 @@ def test_star_on_code_rationalizes_with_the_reference_and_drops_copies_and_renam
     assert sorted(e for e, _ in teacher.hints) == ["below_zero", "separate_paren_groups", "truncate_number"]
     assert all(h.startswith("A correct solution:\n```python\n") and "def check(" not in h for _, h in teacher.hints)
     assert "return number % 1.0" in dict(teacher.hints)["truncate_number"]
+    teacher_saw = {e: m for e, m in teacher.prompts}
     wh = Warehouse(tmp_path / "wh")
     samples = wh.read(summary["samples"]).to_pylist()
     reasons = {(s["stage"], s["completion"].split("```python\n")[1].split("```")[0]): s["drop_reason"] for s in samples}
@@ -102,6 +104,11 @@ def test_star_on_code_rationalizes_with_the_reference_and_drops_copies_and_renam
     assert GUIDANCE.strip() not in stored and "A correct solution" not in stored and "% 1.0" not in stored
     assert stored.endswith("write the complete function in a ```python code block.")
     assert {r["stage"] for r in sft} == {"rationale", "rationalization"} and len(sft) == 2
+    from tests.helpers import run_cli
+
+    found = json.loads(run_cli(capsys, "show-problem", kept["problem_id"], "--json", "-w", str(tmp_path / "wh"))[1])
+    [shown] = [s["hinted_prompt"][-1]["content"] for s in found["samples"] if s["stage"] == "rationalization"]
+    assert shown == teacher_saw["truncate_number"]  # what the teacher saw: the reference, not the tests
 
 
 def test_feedback_hint_is_the_failing_tests_report(tmp_path):

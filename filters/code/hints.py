@@ -3,14 +3,19 @@ never reach a prompt): the reference solution, or the feedback of a failed attem
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Mapping
 
 HINT_MODES = ("reference", "feedback")
 MAX_FEEDBACK_CHARS = 1500  # a prompt's worth of test output
 
 
+def _field(problem: Any, name: str) -> Any:
+    """A field of a ``ProblemRecord`` or of its row as a mapping."""
+    return problem.get(name) if isinstance(problem, Mapping) else getattr(problem, name, None)
+
+
 def _metadata(problem: Any) -> dict:
-    raw = getattr(problem, "metadata", None)
+    raw = _field(problem, "metadata")
     try:
         raw = json.loads(raw or "{}") if isinstance(raw, str) else raw
     except ValueError:
@@ -24,7 +29,7 @@ def spec_of(problem: Any):
     from schemas.code import parse_code_spec
 
     tests = _metadata(problem).get("tests")
-    spec = parse_code_spec(tests if tests is not None else getattr(problem, "gold_answer", None))
+    spec = parse_code_spec(tests if tests is not None else _field(problem, "gold_answer"))
     return None if isinstance(spec, str) else spec
 
 
@@ -33,7 +38,7 @@ def reference_of(problem: Any) -> str | None:
     spec = spec_of(problem)
     if spec is not None and spec.reference:
         return spec.reference
-    return getattr(problem, "gold_solution", None) or None
+    return _field(problem, "gold_solution") or None
 
 
 def feedback_of(verdict: dict[str, Any]) -> str | None:

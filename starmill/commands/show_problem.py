@@ -75,7 +75,15 @@ def _hinted_prompt(wh, row: dict, problem: dict | None) -> list[dict] | None:
         return None
     if template.hash != row.get("template_hash"):  # the template changed since: not what was shown
         return None
-    return template.render(problem["question"], hint=problem["gold_answer"])
+    from filters.code.hints import code_hint, spec_of
+
+    hint = problem["gold_answer"]
+    if spec_of(problem) is not None:  # code: the hint was the reference (shown again) or test feedback (not kept)
+        mode = (config.get("rationalization") or {}).get("code_hint", "reference")
+        hint = code_hint(problem, "reference") if mode == "reference" else None
+        if hint is None:
+            return None
+    return template.render(problem["question"], hint=hint)
 
 
 def _messages(messages) -> str:
