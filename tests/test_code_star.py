@@ -219,3 +219,20 @@ def test_a_run_mixing_math_and_code_shows_math_its_gold_and_code_never_its_tests
     assert hints["Compute 2 + 3."] == "5"
     assert sorted(h.split("\n")[0] for k, h in hints.items() if k != "Compute 2 + 3.") == ["A correct solution:"] * 2
     assert not any("def check(" in h or '"kind"' in h for h in hints.values())
+
+
+def test_the_cost_bound_counts_the_hint_a_code_problem_gets_not_its_tests():
+    from filters.code.hints import MAX_FEEDBACK_CHARS, code_hint
+    from generators.prompts import get_template
+    from starmill.pipeline.estimate import estimate, prompt_tokens
+    from warehouse.sources import SourceSpec, iter_problems
+
+    base = {"source": {"uri": "humaneval", "limit": 3}, "sampling": {"n": 2},
+            "prompts": {"template": "code_zero_shot", "rationalization_template": "code_rationalization"}}
+    problems = list(iter_problems(SourceSpec(uri="humaneval", limit=3))[0])
+    off = estimate(parse_config({**base, "rationalization": {"enabled": False}}))["prompt_tokens"]
+    hinted = get_template("code_rationalization")
+    for mode, feedback in (("reference", None), ("feedback", "x" * MAX_FEEDBACK_CHARS)):
+        shown = sum(prompt_tokens(hinted.render(p.question, hint=code_hint(p, mode, feedback))) for p in problems)
+        cfg = parse_config({**base, "rationalization": {"code_hint": mode, "attempts": 2}})
+        assert estimate(cfg)["prompt_tokens"] == off + 2 * shown

@@ -68,3 +68,11 @@ def code_hint(problem: Any, mode: str, feedback: str | None = None) -> str | Non
         reference = reference_of(problem)
         return f"A correct solution:\n```python\n{reference.rstrip()}\n```" if reference else None
     return feedback
+
+
+def longest_hint(problem: Any, mode: str) -> str | None:
+    """For a cost bound: the longest hint ``problem`` can be shown (its gold answer when it is no code problem;
+    None when a code problem gets none, so it is never rationalized)."""
+    if spec_of(problem) is None:
+        return _field(problem, "gold_answer")
+    return code_hint(problem, mode, "x" * MAX_FEEDBACK_CHARS)

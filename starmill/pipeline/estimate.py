@@ -19,6 +19,7 @@ def prompt_tokens(messages: list[dict[str, str]]) -> int:
 
 def estimate(cfg: RunConfig) -> dict[str, Any]:
     """The most tokens (and, with ``teacher.price``, dollars) the run's generation can spend."""
+    from filters.code.hints import longest_hint
     from generators.prompts import get_template
     from schemas import ProblemRecord
     from warehouse.sources import iter_problems
@@ -33,8 +34,9 @@ def estimate(cfg: RunConfig) -> dict[str, Any]:
             continue  # a reject is never asked
         problems += 1
         prompt += per_problem * prompt_tokens(plain.render(record.question))
-        if attempts:
-            prompt += attempts * prompt_tokens(hinted.render(record.question, hint=record.gold_answer))
+        hint = longest_hint(record, cfg.rationalization.code_hint) if attempts else None  # code: never the tests
+        if hint is not None:
+            prompt += attempts * prompt_tokens(hinted.render(record.question, hint=hint))
     iterations = cfg.iterations.count
     samples = problems * (per_problem + attempts) * iterations
     prompt *= iterations
