@@ -92,6 +92,10 @@ class BadStep(SampleFilter):
 
 _LEAK_WORDS = re.compile(r"\b(hint|hinted|given answer|answer (?:is )?given|we are told the answer|"
                          r"the (?:correct|expected) answer is)\b", re.I)
+# a code rationalization's hint is a reference solution or a test report (``filters.code.hints``)
+_CODE_LEAK_WORDS = re.compile(r"\b(reference (?:solution|implementation|code|program)|(?:provided|given|shown) "
+                              r"(?:solution|code|program|implementation)|correct solution (?:shown|given|provided|above)|"
+                              r"guidance|previous (?:program|attempt)|tests? passed)\b", re.I)
 
 
 @FILTERS.register
@@ -99,7 +103,8 @@ class HintLeak(SampleFilter):
     """A rationalization that leans on the hint instead of reasoning to the answer.
 
     Drops text that mentions the hint or a given answer, quotes the hint's wording, or states the gold
-    answer before any reasoning (before the first '=' or step), unless the question itself holds it.
+    answer before any reasoning (before the first '=' or step), unless the question itself holds it; for
+    code, text that mentions a reference or provided solution, guidance, a previous attempt or tests passed.
     """
 
     name = "hint_leak"
@@ -119,6 +124,8 @@ class HintLeak(SampleFilter):
         lowered = text.lower()
         if _LEAK_WORDS.search(text) or any(p in lowered for p in self.hint_phrases):
             return "hint_leak"
+        if sample.verdicts and sample.verdicts[0].get("checker") == "code":
+            return "hint_leak" if _CODE_LEAK_WORDS.search(text) else None  # the gold is the tests: never stated
         gold = problem.gold_answer.strip()
         if gold and not _mentions(problem.question, gold):
             head = re.split(r"=|\n", text, maxsplit=1)[0]

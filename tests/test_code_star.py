@@ -236,3 +236,24 @@ def test_the_cost_bound_counts_the_hint_a_code_problem_gets_not_its_tests():
         shown = sum(prompt_tokens(hinted.render(p.question, hint=code_hint(p, mode, feedback))) for p in problems)
         cfg = parse_config({**base, "rationalization": {"code_hint": mode, "attempts": 2}})
         assert estimate(cfg)["prompt_tokens"] == off + 2 * shown
+
+
+@pytest.mark.parametrize("text,stage,reason", [
+    ("Following the reference solution:\n```python\n    return number % 1.0\n```", "rationalization", "hint_leak"),
+    ("My previous program failed, so:\n```python\n    return 0.0\n```", "rationalization", "hint_leak"),
+    ("As the guidance says, take the fraction.\n```python\n    return number % 1.0\n```", "rationalization", "hint_leak"),
+    ("The fraction is what is left after the integer part.\n```python\n    return number - int(number)\n```",
+     "rationalization", None),
+    ("Following the reference solution:\n```python\n    return number % 1.0\n```", "rationale", None),
+])
+def test_hint_leak_reads_a_code_rationalization_for_the_hints_words(text, stage, reason):
+    from dataclasses import replace
+
+    from filters.quality import HintLeak
+    from tests.helpers import problem, sample
+
+    p = problem(question="def truncate_number(number: float) -> float:\n", gold=json.dumps({"kind": "asserts",
+                "asserts": ["assert truncate_number(3.5) == 0.5"]}))
+    s = sample(p.problem_id, text, stage=stage)
+    s = replace(s, answer_text=text, verdicts=[{**s.verdicts[0], "checker": "code"}])
+    assert HintLeak().reason(s, p) == reason
