@@ -316,3 +316,19 @@ def test_flow_logs_reach_prefect_at_info_and_the_run_names_its_flow_run(prefect_
     info = [entry["message"] for entry in logs if entry["level"] == 20]
     assert any(message.startswith("flow run: ") for message in info)  # starmill's own logger
     assert any("Finished in state Completed" in message for message in info)  # Prefect's flow run logger
+
+
+def test_preference_exports_name_no_local_path(tmp_path, capsys):
+    from starmill.config import parse_config
+    from starmill.pipeline import run_star
+
+    wh = str(tmp_path / "wh")
+    summary = run_star(parse_config({"source": {"procedural": {"n": 8, "seed": 7, "difficulty": 1}},
+                                     "sampling": {"n": 4, "max_tokens": 64, "seed": 3}}), wh, progress=False)
+    evals = _gsm8k_file(tmp_path)
+    code, _, stderr = run_cli(capsys, "export", summary["samples"], "--format", "dpo", "--to", str(tmp_path / "dpo"),
+                              "--decontaminate", str(evals), "-w", wh)
+    assert code == 0, stderr
+    card, lineage = ((tmp_path / "dpo" / name).read_text() for name in ("README.md", "starmill_export.json"))
+    assert str(tmp_path) not in card and str(tmp_path) not in lineage
+    assert "<local>/gsm8k_test.jsonl" in lineage

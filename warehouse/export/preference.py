@@ -236,6 +236,8 @@ def card(found: Preference, settings: dict[str, Any]) -> str:
 
 
 def write_preference(found: Preference, root: Path, settings: dict[str, Any]) -> list[str]:
+    from warehouse.export.share import share_text, shared
+
     for split, table in found.splits.items():
         write_split(table, split, root, rows_per_file=100_000)
     lineage = redact({"format": 1, "starmill_version": starmill_version(), "export_format": found.format,
@@ -243,14 +245,14 @@ def write_preference(found: Preference, root: Path, settings: dict[str, Any]) ->
                       "splits": {s: {"rows": t.num_rows} for s, t in found.splits.items()},
                       "counts": dict(found.counts), "unpaired": dict(found.unpaired),
                       "left_out": dict(found.left_out), "decontamination": found.decontamination})
-    (root / LINEAGE).write_text(json.dumps(lineage, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+    (root / LINEAGE).write_text(json.dumps(shared(lineage), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
                                 encoding="utf-8")
     (root / UNPAIRED).write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in found.listed), encoding="utf-8")
     if found.decontamination:
         from warehouse.export.decontaminate import CONTAMINATED, contaminated_lines
 
         (root / CONTAMINATED).write_text(contaminated_lines(found.contaminated), encoding="utf-8")
-    (root / "README.md").write_text(card(found, settings), encoding="utf-8")
+    (root / "README.md").write_text(share_text(card(found, settings)), encoding="utf-8")  # no local path
     return folder_files(root)
 
 

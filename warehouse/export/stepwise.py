@@ -73,9 +73,11 @@ def build_stepwise(wh, ref: str, test_size: float = 0.0, seed: int = 0) -> tuple
 def _write(root: Path, splits: dict[str, pa.Table], lineage: dict, card: str) -> list[str]:
     for split, table in splits.items():
         write_split(table, split, root, rows_per_file=100_000)
-    (root / LINEAGE).write_text(json.dumps(lineage, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+    from warehouse.export.share import share_text, shared
+
+    (root / LINEAGE).write_text(json.dumps(shared(lineage), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
                                 encoding="utf-8")
-    (root / "README.md").write_text(card, encoding="utf-8")
+    (root / "README.md").write_text(share_text(card), encoding="utf-8")  # no local path
     return folder_files(root)
 
 
