@@ -76,7 +76,8 @@ def command(model, on, n, temperature, max_tokens, template, backend, base_url, 
     if report.overlap["trained_on"]:  # beside all problems, those the model never saw in training
         clean = report.clean["metrics"]
         click.echo(render(["metric", f"all {report.problems}", f"clean {report.clean['problems']}"],
-                          [[k, f"{v:.3f}", f"{clean[k]:.3f}" if k in clean else "-"] for k, v in report.metrics.items()],
+                          [[k, f"{v:.3f}", f"{clean[k]:.3f}" if k in clean else "-"]
+                           for k, v in report.metrics.items()],
                           "table"))
     else:
         click.echo(render(["metric", "value"], [[k, f"{v:.3f}"] for k, v in report.metrics.items()], "table"))

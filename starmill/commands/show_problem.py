@@ -50,7 +50,8 @@ def command(problem_id: str, as_json: bool, warehouse: str) -> None:
                    f"answer: {row.get('extracted_answer')}  finish: {row.get('finish_reason')}  sft: {sft}")
         if row.get("hinted_prompt"):
             click.echo(_block("Hinted prompt (what the teacher saw)", _messages(row["hinted_prompt"])))
-        click.echo(_block("Prompt" if not row.get("hinted_prompt") else "Training prompt", _messages(row.get("prompt"))))
+        title = "Training prompt" if row.get("hinted_prompt") else "Prompt"
+        click.echo(_block(title, _messages(row.get("prompt"))))
         click.echo(_block("Completion", row.get("completion")))
     for row in found["evals"]:
         click.echo(f"\n{row['dataset']}@v{row['version']}  eval {row['mode']} #{row['sample_index']}  "

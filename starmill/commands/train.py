@@ -71,7 +71,8 @@ def command(ref, task, base, output, max_steps, epochs, lr, lora, kd, kd_alpha, 
                f"{m['steps']} steps, final loss {m['final_loss']:.4f}" if m["final_loss"] is not None else
                f"Trained {result.output}: {m['steps']} steps")
     if m.get("validation_loss") is not None:
-        click.echo(f"  validation loss {m['validation_loss']:.4f} on the export's test split ({m['validation_rows']} rows)")
+        click.echo(f"  validation loss {m['validation_loss']:.4f} on the export's test split "
+                   f"({m['validation_rows']} rows)")
     click.echo(f"  loss curve: {result.output / 'loss.png'}   manifest: {result.output / 'starmill_training.json'}")
     if recorded:
         click.echo(f"  recorded as {recorded}: starmill sql -w {wh.root} \"SELECT * FROM models\"")

@@ -166,7 +166,8 @@ def train_sft(wh, ref: str, base: str, output: str | Path, settings: TrainSettin
 
 
 def train_rows(rows: list[dict], data: str, base: str, output: str | Path, settings: TrainSettings | None = None,
-               progress: bool = True, callbacks: list | None = None, validation: list[dict] | None = None) -> TrainResult:
+               progress: bool = True, callbacks: list | None = None,
+               validation: list[dict] | None = None) -> TrainResult:
     """Train on prompt-completion ``rows`` (``data`` names where they came from, for the manifest); the
     loss on ``validation`` rows is measured at the end and recorded (``validation_loss``)."""
     import datasets

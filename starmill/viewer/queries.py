@@ -195,7 +195,8 @@ def problem(cat: Catalog, problem_id: str) -> dict[str, Any]:
         for row in cat.query(f"SELECT {select} FROM {ident(view)} WHERE problem_id = $p", {"p": problem_id}):
             out["problem"] = out["problem"] or row
             out["in"].append(f"{ds.name}@v{row['version']}")
-    sample_columns = ["version", "sample_id", "stage", "iteration", "sample_index", "prompt", "template_hash", "completion", "reasoning",
+    sample_columns = ["version", "sample_id", "stage", "iteration", "sample_index", "prompt", "template_hash",
+                      "completion", "reasoning",
                       "answer_text", "extracted_answer", "finish_reason", "completion_tokens", "model", "verdicts",
                       "correct", "kept", "drop_reason", "scores"]
     for kind, key, columns, order in (

@@ -167,8 +167,10 @@ def part_section(part: Part) -> str:
         ["created", shown(data.get("created_at"))],
         ["made by", f"starmill {shown(data.get('starmill_version'))}, git commit {shown(data.get('git_commit'))}"],
         ["parents", ", ".join(f"`{p}`" for p in data.get("parents") or []) or NOT_RECORDED],
-        ["teacher", f"model {shown(teacher.get('model'))}, revision {shown(teacher.get('revision') or first.get('revision'))}, "
-                    f"backend {shown(teacher.get('backend'))}" + (f", server {first['server']}" if first.get("server") else "")],
+        ["teacher", f"model {shown(teacher.get('model'))}, "
+                    f"revision {shown(teacher.get('revision') or first.get('revision'))}, "
+                    f"backend {shown(teacher.get('backend'))}"
+                    + (f", server {first['server']}" if first.get("server") else "")],
         ["n (samples per problem)", shown(report.n)],
         ["k (kept per problem)", shown(report.k)],
         ["R (rationalization attempts)", shown(report.attempts)],
