@@ -38,3 +38,38 @@ def test_rows_are_formatted_a_batch_at_a_time_with_the_same_result(monkeypatch, 
 def test_an_empty_table_formats_to_no_rows():
     assert formats.format_rows(_table(0), "messages").num_rows == 0
     assert formats.assistant_lengths(_table(0)) == []
+
+
+def test_an_export_formats_and_writes_one_row_group_at_a_time(tmp_path, monkeypatch):
+    """The rows are held once (unsorted); each row group is taken, formatted and written in turn, and
+    the files are the bytes that formatting the whole sorted table at once gives."""
+    from warehouse import Warehouse
+    from warehouse.export import build
+    from warehouse.export.folder import PARQUET
+    from warehouse.export.model import ExportSettings
+
+    wh = Warehouse(tmp_path / "wh")
+    table = _table(23).drop_columns(["origin"])
+    with wh.writer("sft", "sft", row_group_rows=5) as writer:
+        writer.write(table.take(list(reversed(range(23)))))  # stored out of the exported order, in row groups
+    monkeypatch.setitem(PARQUET, "row_group_size", 4)
+    export = build.build_export(wh, ExportSettings.make(ref="sft", test_size=0.3, rows_per_file=9))
+    assert export.source.num_rows == 23 and "messages" not in export.splits["train"].column_names
+    assert export.source.column("completion").num_chunks > 1  # rows are taken chunk by chunk
+    seen = []
+    real = build.format_rows
+    monkeypatch.setattr(build, "format_rows", lambda rows, *a: seen.append(rows.num_rows) or real(rows, *a))
+    (tmp_path / "a").mkdir()
+    files = build.write_export(export, tmp_path / "a")
+    assert sum(seen) == 23 and max(seen) == 4
+
+    whole = {s: real(export.source.take(keys.column(build.ROW)), "messages") for s, keys in export.splits.items()}
+    order = [(r["problem_id"], r["sample_id"]) for r in whole["train"].select(["problem_id", "sample_id"]).to_pylist()]
+    assert order == sorted(order)
+    export.splits, export.source = whole, None
+    (tmp_path / "b").mkdir()
+    assert build.write_export(export, tmp_path / "b") == files
+    data = [f for f in files if f.startswith("data/")]
+    assert len(data) >= 3  # several files per split, several row groups per file
+    for f in data:
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f

@@ -1,7 +1,8 @@
 """An export from start to end: read the versions, decontaminate, mix, format, split, then write.
 
-``build_export`` does the work in memory and writes nothing; ``export_to_folder`` and
-``export_to_hub`` put the same files in a folder or in one Hub commit.
+``build_export`` does the work in memory and writes nothing (rows are formatted as they are written,
+a row group at a time); ``export_to_folder`` and ``export_to_hub`` put the same files in a folder or in
+one Hub commit.
 """
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import json
 from collections import Counter
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -24,14 +26,17 @@ from warehouse.export.share import share_text, shared
 from warehouse.export.chart import CHART, chart_png
 from warehouse.export.decontaminate import CONTAMINATED, REASON, Decontaminator, contaminated_lines
 from warehouse.export.errors import ExportError
-from warehouse.export.folder import check_target, folder_files, staged_folder, write_split
-from warehouse.export.formats import assistant_lengths, format_rows
+from warehouse.export.folder import (PARQUET, check_target, folder_files, shard_names, staged_folder,
+                                     write_parquet_groups, write_split)
+from warehouse.export.formats import KEYS, assistant_lengths, format_rows, has_teacher
 from warehouse.export.mix import parse_mix, sample
 from warehouse.export.model import Export, ExportSettings, Part
 from warehouse.export.split import split_by_problem
 
 LINEAGE = "starmill_export.json"
 OUTSIDE_BAND = "outside_difficulty_band"  # drop reason of --difficulty-band
+ORDER = [("problem_id", "ascending"), ("sample_id", "ascending"), ("origin", "ascending")]  # exported row order
+ROW = "_row"  # in a split's key table: the row's index in ``Export.source``
 
 
 def _parts(wh, settings: ExportSettings) -> list[tuple[str, float]]:
@@ -89,17 +94,18 @@ def build_export(wh, settings: ExportSettings, repo_id: str | None = None) -> Ex
         part.taken = table.num_rows
         parts.append(part)
         tables.append(table)
-    unsorted = pa.concat_tables(tables)
-    del tables, table  # long rows make every copy count: only the sorted one stays
-    rows = unsorted.sort_by([("problem_id", "ascending"), ("sample_id", "ascending"), ("origin", "ascending")])
-    del unsorted
-    splits = split_by_problem(format_rows(rows, settings.format, settings.system_prompt),
-                              settings.test_size, settings.seed)
+    rows = pa.concat_tables(tables)
+    del tables, table  # long rows make every copy count: the rows are held once, unsorted
+    order = pc.sort_indices(rows, sort_keys=ORDER)
+    keys = rows.select(list(KEYS)).take(order).append_column(ROW, order)
+    splits = split_by_problem(keys, settings.test_size, settings.seed)
     rates = dict(zip(rows.column("problem_id").to_pylist(), rows.column("pass_rate").to_pylist()))
+    lengths = assistant_lengths(rows)
     return Export(
         settings=settings, parts=parts, eval_sets=eval_sets, splits=splits, contaminated=cleaner.listed,
         rationalized=pc.sum(pc.equal(rows.column("stage"), Stage.RATIONALIZATION.value)).as_py() or 0,
-        pass_rates=[rates[p] for p in sorted(rates)], lengths=assistant_lengths(rows),
+        pass_rates=[rates[p] for p in sorted(rates)], lengths=[lengths[i] for i in order.to_pylist()],
+        source=rows,
         repo_id=repo_id, command=redact(settings.command(parts)),
     )
 
@@ -125,10 +131,38 @@ def lineage(export: Export) -> dict[str, Any]:
     })
 
 
+def row_groups(export: Export, keys: pa.Table) -> Iterator[pa.Table]:
+    """The formatted rows that ``keys`` (a slice of a split) index in ``export.source``, one Parquet row
+    group at a time."""
+    settings, source = export.settings, export.source
+    teacher = has_teacher(source)
+    batches = source.to_batches()
+    starts = np.cumsum([0] + [b.num_rows for b in batches])
+    for start in range(0, max(keys.num_rows, 1), PARQUET["row_group_size"]):  # an empty split: one empty group
+        rows = _take(batches, starts, keys.column(ROW).slice(start, PARQUET["row_group_size"]), source.schema)
+        yield format_rows(rows, settings.format, settings.system_prompt, teacher)
+
+
+def _take(batches: list[pa.RecordBatch], starts, indices: pa.ChunkedArray, schema: pa.Schema) -> pa.Table:
+    """``Table.take`` chunk by chunk: a take over a many-chunk table first joins each whole column
+    (a copy of every exported row per row group); this copies only the rows taken."""
+    wanted = indices.to_numpy().astype(np.int64)
+    chunk = np.searchsorted(starts, wanted, side="right") - 1
+    grouped = np.argsort(chunk, kind="stable")
+    pieces = [batches[c].take(pa.array(wanted[grouped][chunk[grouped] == c] - starts[c]))
+              for c in np.unique(chunk)]
+    rows = pa.Table.from_batches(pieces, schema=schema).combine_chunks()
+    return rows.take(pa.array(np.argsort(grouped, kind="stable")))  # back to the order asked for
+
+
 def write_export(export: Export, root: Path) -> list[str]:
     """Write the export's files into the empty folder ``root``; their relative paths, sorted."""
     for split, table in export.splits.items():
-        write_split(table, split, root, export.settings.rows_per_file)
+        if export.source is None:  # formatted already
+            write_split(table, split, root, export.settings.rows_per_file)
+            continue
+        for rel, offset, length in shard_names(split, table.num_rows, export.settings.rows_per_file):
+            write_parquet_groups(row_groups(export, table.slice(offset, max(length, 0))), root / rel)
     title = f"{', '.join(p.ref for p in export.parts)} ({export.settings.format})"
     if export.eval_sets:  # every dropped row, with the evaluation problem it matched
         (root / CONTAMINATED).write_text(contaminated_lines(export.contaminated), encoding="utf-8")

@@ -84,6 +84,24 @@ def write_parquet(table: pa.Table, path: Path) -> None:
     pq.write_table(table.replace_schema_metadata(None), str(path), **PARQUET)
 
 
+def write_parquet_groups(groups: Iterator[pa.Table], path: Path) -> None:
+    """One Parquet file from its row groups, made one at a time: the same bytes as ``write_parquet`` of
+    them all at once (that cuts row groups of ``PARQUET['row_group_size']`` rows too) when every group
+    but the last has that many rows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = {k: v for k, v in PARQUET.items() if k != "row_group_size"}
+    writer = None
+    try:
+        for group in groups:
+            group = group.replace_schema_metadata(None)
+            if writer is None:
+                writer = pq.ParquetWriter(str(path), group.schema, **options)
+            writer.write_table(group, row_group_size=PARQUET["row_group_size"])
+    finally:
+        if writer is not None:
+            writer.close()
+
+
 def shard_names(split: str, rows: int, rows_per_file: int) -> list[tuple[str, int, int]]:
     """``(relative path, offset, length)`` of each Parquet file of a split, Hub-style names."""
     count = max(1, -(-rows // rows_per_file))

@@ -38,9 +38,16 @@ def _text_columns(batch: pa.RecordBatch, fmt: str, system_prompt: str | None) ->
     return {"prompt": pa.array(prompts, type=MESSAGES), "completion": pa.array(answers, type=MESSAGES)}
 
 
-def format_rows(table: pa.Table, fmt: str, system_prompt: str | None = None) -> pa.Table:
+def has_teacher(table: pa.Table) -> bool:
+    """Whether the rows carry the teacher's tokens and top-k (sampling.logprobs), exported beside the text."""
+    return "topk_ids" in table.column_names and table.column("topk_ids").null_count < table.num_rows
+
+
+def format_rows(table: pa.Table, fmt: str, system_prompt: str | None = None, teacher: bool | None = None) -> pa.Table:
     """``table`` (sft columns plus ``origin``) in the export format ``fmt``. The text is turned into
-    Python ``FORMAT_ROWS`` rows at a time, so long rows never sit in memory as Python strings all at once."""
+    Python ``FORMAT_ROWS`` rows at a time, so long rows never sit in memory as Python strings all at once.
+    ``teacher``: whether to add the teacher's columns (default: when ``table`` has them), so that
+    slices of one export all get the same columns."""
     if fmt == "raw":
         return table.replace_schema_metadata(None)
     if fmt not in FORMATS:
@@ -51,8 +58,7 @@ def format_rows(table: pa.Table, fmt: str, system_prompt: str | None = None) -> 
     # exported bytes stay the same
     text = {n: pa.concat_arrays([p.pop(n) for p in pieces]) if pieces else pa.array([], MESSAGES) for n in names}
     keys = {k: table.column(k) for k in KEYS}
-    if "topk_ids" in table.column_names and table.column("topk_ids").null_count < table.num_rows:
-        # the teacher's tokens and top-k (sampling.logprobs), for logit distillation: compact ids + values
+    if has_teacher(table) if teacher is None else teacher:  # for logit distillation: compact ids + values
         keys.update({f"teacher_{c}": table.column(c) for c in ("token_ids", "topk_ids", "topk_logprobs")})
     return pa.table({**text, **keys})
 

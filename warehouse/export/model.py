@@ -98,13 +98,16 @@ class Export:
     settings: ExportSettings
     parts: list[Part]
     eval_sets: list[EvalSet]
-    splits: dict[str, pa.Table]  # formatted rows per split
+    splits: dict[str, pa.Table]  # per split: formatted rows, or (with ``source``) the key columns and ``_row``
     rationalized: int  # exported rows with stage "rationalization"
     pass_rates: list[float]  # one per exported problem
     lengths: list[int]  # characters of each exported assistant turn
     repo_id: str | None = None
     command: str = ""
     contaminated: list[dict[str, Any]] = field(default_factory=list)  # dropped rows, for contaminated.jsonl
+    # the exported sft rows, unsorted, which the splits' ``_row`` index: formatted a row group at a time
+    # when written, so long rows are held once (not sorted, then formatted, all at once)
+    source: pa.Table | None = field(default=None, repr=False)
 
     @property
     def rows(self) -> int:
