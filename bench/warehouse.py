@@ -286,6 +286,7 @@ def main() -> None:
         run_part("samples", args.rows, args.chars, root)
         q = run_part("query", args.rows, args.chars, root)
         export = run_part("export", args.rows, args.chars, root)
+        other_export = run_part("export", args.rows, args.chars, root, scripts["ours@other"]) if args.compare_tree else None
     finally:
         shutil.rmtree(root, ignore_errors=True)
     mb = writes["raw"][0]["bytes"] / 1e6
@@ -310,6 +311,9 @@ def main() -> None:
     print(f"\nSFT export to a folder (messages format, {export['rows']:,} rows, {export['files']} files, "
           f"{export['bytes'] / 1e6:.0f} MB): {export['seconds']:.1f} s, peak RSS {export['peak_rss_mb']:.0f} MB "
           f"(writing the sft version: {sft['seconds']:.1f} s)")
+    if other_export:
+        print(f"the same export by {args.compare_tree}: {other_export['seconds']:.1f} s, "
+              f"peak RSS {other_export['peak_rss_mb']:.0f} MB")
 
 
 if __name__ == "__main__":
