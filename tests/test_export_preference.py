@@ -1,5 +1,5 @@
 """``starmill export SAMPLES --format dpo|kto``: the pairing rule, the counts by reason, the layouts,
-and TRL's DPOTrainer training 2 steps on the demo student from the exported folder."""
+and TRL's DPOTrainer and KTOTrainer each training 2 steps on the demo student from the exported folder."""
 import json
 import math
 from pathlib import Path
@@ -110,6 +110,34 @@ def test_dpo_trainer_trains_two_steps_on_the_exported_folder(samples_version, tm
                            learning_rate=1e-3, logging_steps=1, save_strategy="no", report_to="none", seed=0,
                            bf16=False, max_length=128, dataloader_num_workers=0, disable_tqdm=True)
     trainer = trl.DPOTrainer(model=model, args=config, train_dataset=data, processing_class=tokenizer)
+    trainer.train()
+    losses = [row["loss"] for row in trainer.state.log_history if "loss" in row]
+    assert trainer.state.global_step == 2 and len(losses) == 2 and all(math.isfinite(x) for x in losses)
+    changed = [k for k, v in trainer.model.named_parameters() if not torch.equal(v.detach().cpu(), before[k])]
+    assert changed
+
+
+def test_kto_trainer_trains_two_steps_on_the_exported_folder(samples_version, tmp_path):
+    torch = pytest.importorskip("torch")
+    trl = pytest.importorskip("trl")
+    import datasets
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    wh, ref = samples_version
+    out = CliRunner().invoke(cli, ["export", ref, "--format", "kto", "--to", str(tmp_path / "kto"), "-w", wh.root])
+    assert out.exit_code == 0, out.output
+    data = datasets.load_dataset(str(tmp_path / "kto"), cache_dir=str(tmp_path / "hf-cache"))["train"]
+    assert set(data.column_names) >= {"prompt", "completion", "label"} and len(data) == 11
+    assert sorted(data["label"]) == [False] * 7 + [True] * 4
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(STUDENT)
+    model = AutoModelForCausalLM.from_pretrained(STUDENT, dtype=torch.float32)
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+    # batch 2: KTO's KL term pairs each completion with another row's prompt, so it needs more than one row
+    config = trl.KTOConfig(output_dir=str(tmp_path / "run"), use_cpu=True, max_steps=2, per_device_train_batch_size=2,
+                           learning_rate=1e-3, logging_steps=1, save_strategy="no", report_to="none", seed=0,
+                           bf16=False, max_length=128, dataloader_num_workers=0, disable_tqdm=True)
+    trainer = trl.KTOTrainer(model=model, args=config, train_dataset=data, processing_class=tokenizer)
     trainer.train()
     losses = [row["loss"] for row in trainer.state.log_history if "loss" in row]
     assert trainer.state.global_step == 2 and len(losses) == 2 and all(math.isfinite(x) for x in losses)
