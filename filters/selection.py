@@ -5,7 +5,8 @@ leaves with ``kept`` or a ``drop_reason``; a wrong answer is dropped first, with
 reason. Selectors are registered by name like filters and chosen by ``selection.strategy``:
 ``distinct_correct`` (``reject``) is rejection sampling (up to k correct, distinct samples);
 ``majority`` keeps those of the largest answer cluster; ``best_of_n`` ranks by a scorer's value;
-``weighted_best_of_n`` sums the values over equivalent answers. Answer clustering, self-consistency
+``weighted_best_of_n`` sums the values over equivalent answers. ``DifficultyBand`` then drops the kept
+samples of problems outside a pass-rate band (``selection.difficulty``). Answer clustering, self-consistency
 labels and pass rates are plain functions here too (``starmill eval`` uses the same ones).
 """
 from __future__ import annotations
@@ -48,6 +49,41 @@ def pass_rates(samples: Iterable[SampleRecord]) -> dict[str, float]:
             total[s.problem_id] += 1
             right[s.problem_id] += s.correct
     return {p: right[p] / total[p] for p in total}
+
+
+def first_pass_rates(samples: Iterable[SampleRecord]) -> dict[str, float]:
+    """Per problem: the share of correct iteration-0 rationales (what an sft row's ``pass_rate`` holds)."""
+    return pass_rates(s for s in samples if s.iteration == 0)
+
+
+class DifficultyBand:
+    """Keeps the selected samples of problems whose pass rate lies from ``min_pass_rate`` to
+    ``max_pass_rate`` (both ends kept), as RL recipes drop the always- and never-solved problems; a kept
+    sample of a problem above the band is dropped as ``too_easy``, below it as ``too_hard``."""
+
+    name = "difficulty"
+
+    def __init__(self, min_pass_rate: float = 0.0, max_pass_rate: float = 1.0):
+        low = bounded("selection.difficulty: min_pass_rate", min_pass_rate, 0, 1, integer=False)
+        high = bounded("selection.difficulty: max_pass_rate", max_pass_rate, 0, 1, integer=False)
+        if low > high:
+            raise ValueError(f"selection.difficulty: min_pass_rate {low:g} is above max_pass_rate {high:g}")
+        self.min_pass_rate, self.max_pass_rate = low, high
+
+    def reason(self, rate: float) -> str | None:
+        return "too_easy" if rate > self.max_pass_rate else "too_hard" if rate < self.min_pass_rate else None
+
+    def apply(self, samples: Sequence[SampleRecord], rates: dict[str, float],
+              stats: Counter | None = None) -> list[SampleRecord]:
+        """``samples`` with every kept one outside the band dropped; a problem without a rate counts 0.0,
+        as its sft rows would say."""
+        out = []
+        for s in samples:
+            reason = self.reason(rates.get(s.problem_id, 0.0)) if s.kept else None
+            if stats is not None and s.kept:
+                stats[f"{self.name}.dropped_{reason}" if reason else f"{self.name}.kept"] += 1
+            out.append(replace(s, kept=False, drop_reason=reason) if reason else s)
+        return out
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -330,22 +366,31 @@ def by_problem(samples: Iterable[SampleRecord]) -> dict[str, list[SampleRecord]]
 
 
 class Selection:
-    """Correctness, the per-sample filters in order, then the selector per problem. ``stats`` counts
-    ``<filter>.kept`` and ``<filter>.dropped_<reason>`` (datatrove's names)."""
+    """Correctness, the per-sample filters in order, the selector per problem, then the difficulty band if
+    any. ``stats`` counts ``<filter>.kept`` and ``<filter>.dropped_<reason>`` (datatrove's names)."""
 
-    def __init__(self, filters: Sequence[SampleFilter], selector: Selector):
-        self.filters, self.selector = list(filters), selector
+    def __init__(self, filters: Sequence[SampleFilter], selector: Selector, difficulty: DifficultyBand | None = None):
+        self.filters, self.selector, self.difficulty = list(filters), selector, difficulty
 
     @classmethod
     def build(cls, filters: Sequence[tuple[str, dict[str, Any]]], selector: tuple[str, dict[str, Any]],
-              context: FilterContext = FilterContext()) -> "Selection":
-        return cls([get_filter(name, options, context) for name, options in filters], get_selector(*selector))
+              context: FilterContext = FilterContext(), difficulty: dict[str, Any] | None = None) -> "Selection":
+        band = DifficultyBand(**difficulty) if difficulty is not None else None
+        return cls([get_filter(name, options, context) for name, options in filters], get_selector(*selector), band)
 
     def apply(self, samples: Iterable[SampleRecord], problems: dict[str, ProblemRecord],
               stats: Counter | None = None,
-              before: dict[str, list[SampleRecord]] | None = None) -> list[SampleRecord]:
+              before: dict[str, list[SampleRecord]] | None = None,
+              rates: dict[str, float] | None = None) -> list[SampleRecord]:
         """``samples`` must hold every sample of each problem they name (the selector sees them together),
-        or, round by round, the new ones with the problem's kept samples so far in ``before``."""
+        or, round by round, the new ones with the problem's kept samples so far in ``before``. The
+        difficulty band reads ``rates`` (problem -> pass rate), else the rates of ``samples``."""
+        kept = self._select(samples, problems, stats, before)
+        if self.difficulty is None:
+            return kept
+        return self.difficulty.apply(kept, first_pass_rates(kept) if rates is None else rates, stats)
+
+    def _select(self, samples, problems, stats, before) -> list[SampleRecord]:
         checked = mark_incorrect(samples)
         for f in self.filters:
             checked = f.apply(checked, problems, stats)

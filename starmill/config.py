@@ -215,6 +215,13 @@ SELECTION_STRATEGIES = ("reject", "majority", "best_of_n", "weighted_best_of_n")
 DEFAULT_SELECTOR = {"name": "distinct_correct", "near_duplicate_threshold": 0.9}
 
 
+class DifficultyConfig(_Strict):
+    """``selection.difficulty``: the pass-rate band kept (share of correct iteration-0 rationales), both ends kept."""
+
+    min_pass_rate: float = Field(0.0, ge=0, le=1, description="below it a problem is too_hard")
+    max_pass_rate: float = Field(1.0, ge=0, le=1, description="above it a problem is too_easy")
+
+
 class SelectionConfig(_Strict):
     k: StrictInt = Field(2, ge=1, le=MAX_N, description="most rationales kept per problem")
     filters: list[StepSpec] = Field(default_factory=lambda: [StepSpec.model_validate(f) for f in DEFAULT_FILTERS],
@@ -224,6 +231,10 @@ class SelectionConfig(_Strict):
     strategy: Literal[SELECTION_STRATEGIES] = Field("reject", description="reject (the selector: rejection "
                                                     "sampling), majority, best_of_n or weighted_best_of_n")
     scorer: str = Field("steps", description="the scorer best_of_n and weighted_best_of_n rank by (one of scorers:)")
+    difficulty: DifficultyConfig | None = Field(None, description="keep the problems whose pass rate lies in this "
+                                                "band; the others' kept samples are dropped as too_easy or too_hard")
+    order: Literal["selected", "easy_to_hard"] = Field("selected", description="the sft rows' order: as selected "
+                                                       "(shard by shard) or easy_to_hard (pass rate descending)")
 
     @model_validator(mode="after")
     def _known(self) -> "SelectionConfig":
@@ -239,8 +250,9 @@ class SelectionConfig(_Strict):
         name, options = self.selector.pair()
         if self.strategy != "reject":
             name, options = self.strategy, {"scorer": self.scorer} if "best_of_n" in self.strategy else {}
+        band = self.difficulty.model_dump() if self.difficulty is not None else None
         return Selection.build([f.pair() for f in self.filters], (name, {"k": self.k, **options}),
-                               context or FilterContext())
+                               context or FilterContext(), band)
 
 
 class FilterConfig(_Strict):

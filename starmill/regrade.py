@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Sequence
 
+from filters.selection import first_pass_rates
 from schemas import ProblemRecord, SampleRecord
 from schemas.errors import StarmillError
 from warehouse.lineage import problems_parent
@@ -58,8 +59,9 @@ def reselect_samples(samples: list[SampleRecord], problems: dict[str, ProblemRec
     request the engine refused (``finish_reason`` error) stays dropped with its reason."""
     fresh = [s if s.finish_reason == "error" else replace(s, kept=False, drop_reason=None) for s in samples]
     out: list[SampleRecord] = []
+    rates = first_pass_rates(fresh)  # the whole history's: a later iteration's band reads iteration 0
     for iteration in sorted({s.iteration for s in fresh}):
-        out += selection.apply([s for s in fresh if s.iteration == iteration], problems, stats)
+        out += selection.apply([s for s in fresh if s.iteration == iteration], problems, stats, rates=rates)
     return out
 
 
@@ -170,12 +172,13 @@ def regrade(wh, ref: str, verifier_names: Sequence[str] = ("math",), name: str |
 
 def _publish_sft(wh, name: str, samples_ref: str, problems_ref: str, manifest, samples: list[SampleRecord],
                  problems: dict[str, ProblemRecord], reselected: dict, graded_by: str) -> str:
-    from filters.selection import pass_rates
     from warehouse.publish import sft_rows
 
     from starmill.audit import audit_for_config
 
-    rows = sft_rows(samples, problems, pass_rates(samples), {})
+    rows = sft_rows(samples, problems, first_pass_rates(samples), {})  # as a run's rows: iteration 0's share
+    if ((manifest.config or {}).get("selection") or {}).get("order") == "easy_to_hard":
+        rows.sort(key=lambda r: (-r.pass_rate, r.problem_id))  # stable, as warehouse.publish.easy_to_hard
     extra = {k: v for k, v in (manifest.model_extra or {}).items() if k not in ("regraded", "reselected", "audit")}
     extra["reselected"] = reselected
     audit = audit_for_config((manifest.config or {}).get("audit"), [r.to_row() for r in rows], problems,

@@ -1,7 +1,7 @@
 """Publish a run's results as new immutable versions: ``samples`` (everything) and ``sft`` (kept)."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import pyarrow as pa
 
@@ -33,6 +33,13 @@ def sft_rows(
             token_ids=s.token_ids, topk_ids=s.topk_ids, topk_logprobs=s.topk_logprobs,
         ))
     return rows
+
+
+def easy_to_hard(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """sft rows by their problem's pass rate, highest first (``selection.order: easy_to_hard``); ties by
+    problem id, then as they came (a stable sort). The rows are read whole: a sort needs every one."""
+    table = pa.Table.from_batches(list(batches), schema=SftRecord.arrow_schema())
+    yield from table.sort_by([("pass_rate", "descending"), ("problem_id", "ascending")]).to_batches()
 
 
 def publish_run(

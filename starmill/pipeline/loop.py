@@ -110,10 +110,11 @@ class StarLoop:
                 self.stopped_early = iteration
                 break
             if resample_all:
-                remaining = [p for p in self.run.order if p not in self.left_out]
+                remaining = [p for p in self.run.order if p not in self.left_out and p not in self.tally.banded]
             self.models.append(model_record(teacher, iteration))
             solved = self.stage(self.rationale, remaining, teacher, iteration)
-            unsolved = [p for p in remaining if p not in solved and p not in self.left_out
+            banded = self.tally.outside_band(remaining)  # selection.difficulty: done, whatever they get
+            unsolved = [p for p in remaining if p not in solved and p not in self.left_out and p not in banded
                         and self.run.problems[p].gold_answer]
             attempted = unsolved if cfg.rationalization.enabled else []
             hints = self.hints(attempted)
@@ -126,7 +127,7 @@ class StarLoop:
                 solved_by_rationale=len(solved), rationalization_attempted=len(attempted),
                 solved_by_rationalization=len(rationalized),
                 **(self.next_model.report(iteration) if trains else {})))
-            done = solved | rationalized | self.left_out
+            done = solved | rationalized | self.left_out | banded
             remaining = [p for p in remaining if p not in done]
             if not remaining and not resample_all:
                 break

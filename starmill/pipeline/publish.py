@@ -37,15 +37,18 @@ def make_report(run: Run, tally: Tally, iterations: list[IterationReport], failu
 def publish(run: Run, tally: Tally, spool: Spool, models: list[dict[str, Any]], found: RunReport) -> dict[str, Any]:
     """Commit ``samples`` then ``sft`` (whose parents name it), both with the report; never after a
     stop request. Returns the run summary."""
-    from warehouse.publish import publish_run
+    from warehouse.publish import easy_to_hard, publish_run
 
     cfg, counts = run.config, tally.totals()
     partial = bool(found.missing_shards or found.failed_shards)
     audit = _audit(run, spool)
     stopping.check()  # the last moment a stop keeps the run from publishing
+    sft = spool.batches("sft")
+    if cfg.selection.order == "easy_to_hard":
+        sft = easy_to_hard(sft)
     samples_ref, sft_ref = publish_run(
         run.wh, names=cfg.datasets.model_dump(), config=cfg.model_dump(mode="json"), problems_ref=run.problems_ref,
-        samples=spool.batches("samples"), sft=spool.batches("sft"), counts=counts,
+        samples=spool.batches("samples"), sft=sft, counts=counts,
         drops=dict(tally.drops), models=models, sampling=cfg.sampling.model_dump(mode="json"), partial=partial,
         extra={"report": found.model_dump(mode="json"), **({"audit": audit} if audit else {})},
     )

@@ -15,7 +15,7 @@ import shutil
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import psutil
 import pyarrow as pa
@@ -112,6 +112,7 @@ class Tally:
         self.kept_count: Counter = Counter()  # problem -> kept samples
         self.labels: dict[str, str] = {}  # problem without gold -> majority answer (self-consistency)
         self.kept: set[str] = set()  # problems with a kept sample
+        self.banded: set[str] = set()  # problems outside selection.difficulty's band
         self.verifiers: dict[str, str] = {}  # name -> version of every verdict seen
         self.tokens: Counter = Counter()  # prompt, completion, counted (samples without usage: from text)
         self.feedback: dict[str, str] = {}  # code problem -> test feedback of its first failed attempt (a hint)
@@ -128,8 +129,9 @@ class Tally:
         graded = grade(samples, self.problems, workers=self.workers, timeout=self.timeout, labels=labels,
                        verifiers=self.by_source or self.grade_with)
         scored = score_samples(graded, self.problems, self.scorers)
+        self._rates(scored)  # before selection: selection.difficulty reads them
         final = self.selection.apply(scored, self.problems, self.filter_stats,
-                                     before=self.kept_rows if rounds else None)
+                                     before=self.kept_rows if rounds else None, rates=self.rates)
         if rounds:
             for s in final:
                 if s.kept:
@@ -164,9 +166,28 @@ class Tally:
             self.labels.update({p: answer for p, (answer, _) in votes.items()})
         return {s.problem_id: self.labels[s.problem_id] for s in samples if s.problem_id in self.labels}
 
+    def outside_band(self, problem_ids: Iterable[str]) -> set[str]:
+        """Of ``problem_ids``, those whose pass rate lies outside ``selection.difficulty`` (rationalizing or
+        resampling them is wasted: every row they get is dropped as too_easy or too_hard); counted once each."""
+        band = self.selection.difficulty
+        if band is None:
+            return set()
+        out = {p for p in problem_ids if band.reason(self.rates.get(p, 0.0))}
+        for p in out - self.banded:
+            self.counts[f"problems_{band.reason(self.rates.get(p, 0.0))}"] += 1
+        self.banded |= out
+        return out
+
     def end_rounds(self) -> None:
         """An adaptive stage is over: its kept samples need not be held any longer."""
         self.kept_rows.clear()
+
+    def _rates(self, graded: list[SampleRecord]) -> None:
+        for s in graded:
+            if s.stage == Stage.RATIONALE and s.iteration == 0:
+                self.seen[s.problem_id] += 1
+                self.right[s.problem_id] += s.correct
+                self.rates[s.problem_id] = self.right[s.problem_id] / self.seen[s.problem_id]
 
     def _count(self, final: list[SampleRecord]) -> None:
         for s in final:
@@ -187,10 +208,6 @@ class Tally:
             self._tokens(s)
             if s.stage == Stage.RATIONALE:
                 self.spent[s.problem_id] += 1
-            if s.stage == Stage.RATIONALE and s.iteration == 0:
-                self.seen[s.problem_id] += 1
-                self.right[s.problem_id] += s.correct
-                self.rates[s.problem_id] = self.right[s.problem_id] / self.seen[s.problem_id]
 
     def per_source(self) -> dict[str, dict[str, int]]:
         """Many sources: each one's samples generated, correct and kept, and its problems solved."""

@@ -101,6 +101,22 @@ def pass_rate_rows(part: Part, report: RunReport | None) -> tuple[str, list[list
             [[k, v] for k, v in pass_rate_histogram(part.pass_rates.values()).items()])
 
 
+def selection_difficulty(parts: list[Part]) -> list[str]:
+    """A line per version whose run kept a pass-rate band at selection (``selection.difficulty``) or
+    ordered its rows easy to hard (``selection.order``)."""
+    out = []
+    for part in parts:
+        selection = (part.manifest.config or {}).get("selection") or {}
+        band, order = selection.get("difficulty"), selection.get("order")
+        if band:
+            out += ["", f"`{part.ref}`'s run kept problems whose pass rate is from {band['min_pass_rate']:g} to "
+                    f"{band['max_pass_rate']:g} (`selection.difficulty`); the others' samples were dropped as "
+                    "`too_easy` or `too_hard`."]
+        if order == "easy_to_hard":
+            out += ["", f"`{part.ref}`'s rows are stored easy to hard (`selection.order: easy_to_hard`)."]
+    return out
+
+
 def yaml_header(export: Export) -> str:
     found, _ = licenses(export.parts)
     meta: dict[str, Any] = {}
@@ -296,7 +312,7 @@ def render_card(export: Export) -> str:
     kept = (f"Kept: problems whose pass rate (the share of correct first-stage samples) is from {band[0]:g} to "
             f"{band[1]:g}; the others' rows were dropped as `outside_difficulty_band`." if band
             else "All pass rates kept (no --difficulty-band).")
-    out += ["## Difficulty", "", kept,
+    out += ["## Difficulty", "", kept, *selection_difficulty(export.parts),
             "", f"Pass rates of the {len(export.pass_rates)} exported problems:", "",
             table(["pass rate", "problems"], [[k, v] for k, v in pass_rate_histogram(export.pass_rates).items()]), ""]
     out += ["## Export", "", table(["", ""], [
