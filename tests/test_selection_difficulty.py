@@ -96,3 +96,26 @@ def test_the_export_card_names_the_band_and_the_order(tmp_path):
             "the others' samples were dropped as `too_easy` or `too_hard`.") in card
     assert f"`{summary['sft']}`'s rows are stored easy to hard (`selection.order: easy_to_hard`)." in card
     assert "Pass rates of the 1 exported problems:" in card and "| 0.6-0.7 | 1 |" in card
+
+
+def test_regrade_reselect_keeps_the_runs_band(tmp_path, capsys):
+    from schemas import ProblemRecord
+    from tests.helpers import run_cli
+    from tests.test_regrade import _sample
+
+    wh = Warehouse(str(tmp_path / "wh"))
+    hexed = ProblemRecord.make("t", "What is 0x1000 + 0x854 in hex?", "0x1854")
+    with wh.writer("problems", "problems") as writer:
+        writer.write([hexed])
+    samples = [_sample(hexed, 0, "The answer is 0x1855.", "correct", True),  # wrong once regraded
+               _sample(hexed, 1, "The answer is 6228.", "wrong", False),  # right once regraded (0x1854)
+               _sample(hexed, 2, "The answer is 0x1854.", "correct", True)]
+    config = {"selection": {"difficulty": {"min_pass_rate": 0.0, "max_pass_rate": 0.5}}}
+    with wh.writer("samples", "samples", parents=["problems@v1"], config=config) as writer:
+        writer.write(samples)
+    code, stdout, stderr = run_cli(capsys, "regrade", "samples@v1", "--reselect", "--json", "-w", wh.root)
+    assert code == 0, stderr
+    reselected = json.loads(stdout)["reselected"]
+    # pass rate 2/3 > 0.5: both right samples are too easy
+    assert reselected["drops_after"] == {"too_easy": 2, "wrong_answer": 1} and reselected["rows_after"] == 0
+    assert wh.read(reselected["sft"]).num_rows == 0
