@@ -2,6 +2,7 @@
 temporary Prefect server, started so that it never outlives the command."""
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 
@@ -119,10 +120,19 @@ class _Spawner:
         return self._real.Popen(*args, **kwargs)
 
 
-def start_temporary_server():
-    """Start Prefect's temporary server now, from the calling (main) thread, unless ``PREFECT_API_URL``
-    names a server. Prefect's clients find it as their own (it is Prefect's per-process instance) and
-    stop it at exit as usual. Returns it, or None."""
+OVERLAP_ENV = "STARMILL_PREFECT_OVERLAP"  # "0": wait for the server before loading anything (benches compare)
+
+
+def overlap_enabled() -> bool:
+    """Whether ``starmill run`` loads its teacher while Prefect's temporary server starts (the default)."""
+    return os.environ.get(OVERLAP_ENV, "1") != "0"
+
+
+def spawn_temporary_server():
+    """Spawn Prefect's temporary server now, from the calling (main) thread, without waiting for it
+    (``wait_for_server`` does), unless ``PREFECT_API_URL`` names a server. Prefect's clients find it as
+    their own (it is Prefect's per-process instance, marked started) and stop it at exit as usual:
+    call ``wait_for_server`` before anything talks to Prefect. Returns it, or None."""
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
@@ -139,5 +149,36 @@ def start_temporary_server():
                 module.subprocess = real
 
     server = TiedServer()
-    server.start()
+    if not server.running:
+        server.port = server.port or server.find_available_port()
+        server.server_process = server._run_uvicorn_command()
+        server.running = True  # what Prefect's own start sets before it polls
+        atexit.register(server.stop)
     return server
+
+
+def wait_for_server(server, timeout: float | None = None) -> None:
+    """Return once the spawned server answers ``/api/health``; RuntimeError if it does not in time."""
+    import time
+
+    import httpx
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
+    deadline = time.monotonic() + (timeout or PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+    with httpx.Client() as client:
+        while time.monotonic() < deadline:
+            process = server.server_process
+            if process is None or process.poll() is not None:
+                if process is not None and process.returncode == 3:  # its port was taken meanwhile: Prefect
+                    server.running, server.port = False, None  # picks another (from this thread, which then
+                    server.start()  # is the one its exit ties the server to: rare, and it outlives the flow)
+                    return
+                code = None if process is None else process.returncode
+                raise RuntimeError(f"Prefect's temporary server exited (code {code}) before it answered")
+            try:
+                if client.get(f"{server.api_url}/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+    raise RuntimeError("Timed out while waiting for Prefect's temporary server to answer")

@@ -53,7 +53,7 @@ def _plain_flow(monkeypatch):
     from starmill.config import parse_config
     from starmill.pipeline import run_star
 
-    monkeypatch.setattr(prefect_env, "start_temporary_server", lambda: None)
+    monkeypatch.setattr(prefect_env, "spawn_temporary_server", lambda: None)
     monkeypatch.setattr(flows.star, "star_flow", lambda config, warehouse, **kw: run_star(
         parse_config(config), warehouse, progress=False, **kw))
 

@@ -52,6 +52,22 @@ def print_summary(summary: dict) -> None:
     click.echo(f"  starmill sql -w {wh} \"SELECT prompt[1].content AS question, completion FROM {sft} LIMIT 3\"")
 
 
+def overlapped_flow(star_flow, cfg, server, preload: bool, **kwargs) -> dict:
+    """The flow, after the teacher loads (``preload``) while Prefect's temporary server starts up
+    (``server``: spawned, not yet waited for)."""
+    from flows import prefect_env
+    from generators import stopping
+
+    if preload:
+        from starmill.pipeline.preload import preload_teacher
+
+        preload_teacher(cfg)
+        stopping.check()
+    if server is not None:
+        prefect_env.wait_for_server(server)
+    return star_flow(config=cfg.model_dump(mode="json"), **kwargs)
+
+
 @click.command("run")
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
 @click.option("--warehouse", "-w", envvar="STARMILL_WAREHOUSE", default=None,
@@ -92,16 +108,22 @@ def command(config, warehouse, publish_partial, allow_partial, force, overrides,
         click.echo(json.dumps(figures, indent=2) if as_json else "\n".join(estimate_lines(figures)))
         return
     from flows.star import star_flow
+    from starmill.pipeline.preload import worth_preloading
 
     prefect_env.quiet_user_errors()
     prefect_env.send_logs_to_prefect()
     goodbye = farewell(config, warehouse, overrides)
     atexit.register(interrupts.stop_children_if_stopped)  # runs after Prefect's exit handlers (registered later)
+    preload = prefect_env.overlap_enabled() and worth_preloading(cfg, warehouse, force=force,
+                                                                   publish_partial=publish_partial)
     try:
         with interrupts.Stoppable(goodbye) as work:
-            prefect_env.start_temporary_server()  # from the main thread: it dies with the process
-            summary = work.run(star_flow, config=cfg.model_dump(mode="json"), warehouse=warehouse,
-                               publish_partial=publish_partial, allow_partial=allow_partial, force=force)
+            server = prefect_env.spawn_temporary_server()  # from the main thread: it dies with the process
+            if not preload and server is not None:
+                prefect_env.wait_for_server(server)
+            summary = work.run(overlapped_flow, star_flow, cfg, server if preload else None, preload,
+                               warehouse=warehouse, publish_partial=publish_partial, allow_partial=allow_partial,
+                               force=force)
     except interrupts.Interrupted as stop:
         click.echo(goodbye, err=True)
         raise SystemExit(stop.code) from None
