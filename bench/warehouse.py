@@ -235,7 +235,8 @@ def part_export(rows: int, chars: int, root: str) -> dict:
     return {"seconds": seconds, "rows": export.rows, "files": len(files), "bytes": size}
 
 
-PARTS = {"generate": part_generate, "raw": part_raw, "ours": part_ours, "records": part_records, "sft": part_sft, "samples": part_samples, "query": part_query,
+PARTS = {"generate": part_generate, "raw": part_raw, "ours": part_ours, "records": part_records, "sft": part_sft,
+         "samples": part_samples, "query": part_query,
          "export": part_export}
 
 
@@ -286,7 +287,8 @@ def main() -> None:
         run_part("samples", args.rows, args.chars, root)
         q = run_part("query", args.rows, args.chars, root)
         export = run_part("export", args.rows, args.chars, root)
-        other_export = run_part("export", args.rows, args.chars, root, scripts["ours@other"]) if args.compare_tree else None
+        other_export = (run_part("export", args.rows, args.chars, root, scripts["ours@other"])
+                        if args.compare_tree else None)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     mb = writes["raw"][0]["bytes"] / 1e6
@@ -295,18 +297,21 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     labels = {"raw": "raw `ParquetWriter.write_batch`", "ours": "starmill writer, Arrow batches",
               "records": "starmill writer, `SampleRecord`s",
-              "ours@other": f"{args.compare_tree}: Arrow batches", "records@other": f"{args.compare_tree}: `SampleRecord`s"}
+              "ours@other": f"{args.compare_tree}: Arrow batches",
+              "records@other": f"{args.compare_tree}: `SampleRecord`s"}
     for name in writes:
         label, runs = labels[name], writes[name]
         ratios = [raw["seconds"] / ours["seconds"] for raw, ours in zip(writes["raw"], runs)]
         print(f"| {label} | {spread([mb / r['seconds'] for r in runs], '{:.0f}')} | {spread(ratios)}x | "
-              f"{max(r['peak_rss_mb'] for r in runs):.0f} | {runs[0]['row_groups']} | {runs[0]['file_bytes'] / 1e6:.0f} |")
+              f"{max(r['peak_rss_mb'] for r in runs):.0f} | {runs[0]['row_groups']} | "
+              f"{runs[0]['file_bytes'] / 1e6:.0f} |")
     print(f"(generating the rows alone, not timed: peak RSS {gen['peak_rss_mb']:.0f} MB)")
     print(f"\n| `starmill sql` over {args.rows:,} rows | first ms | best of 3 ms | result rows |")
     print("| --- | ---: | ---: | ---: |")
     print(f"| opening the warehouse (views) | {q['open'] * 1000:.0f} | | |")
     for label in ("count by verdict", "LIKE search", "one problem's rows"):
-        print(f"| {label} | {q[label]['first'] * 1000:.0f} | {q[label]['best'] * 1000:.0f} | {q[label]['result_rows']} |")
+        r = q[label]
+        print(f"| {label} | {r['first'] * 1000:.0f} | {r['best'] * 1000:.0f} | {r['result_rows']} |")
     print(f"(query process peak RSS {q['peak_rss_mb']:.0f} MB)")
     print(f"\nSFT export to a folder (messages format, {export['rows']:,} rows, {export['files']} files, "
           f"{export['bytes'] / 1e6:.0f} MB): {export['seconds']:.1f} s, peak RSS {export['peak_rss_mb']:.0f} MB "

@@ -32,6 +32,7 @@ from warehouse.manifest import FileEntry, Manifest, SourceEntry
 STAGING = "_staging"  # where writers before format 2 staged a version folder (cleaned, never written)
 STALE_SECONDS = 24 * 3600  # data folders of writers on other hosts are cleaned after this
 ROW_GROUP_BYTES = 64 << 20  # Arrow bytes per row group at most: 16k-character rows give ~4k-row groups
+SIZE_EVERY = 8  # one record in 8 is sized, and counts for 8, towards row_group_bytes
 NOT_LINEAGE = ("warehouse_options",)  # config keys that say where to write, never kept in a manifest
 
 
@@ -187,7 +188,8 @@ class _TableFiles:
 
     def add(self, record: Record) -> None:
         self.pending.append(record)
-        self.pending_bytes += self.fixed_bytes + sum(_size(getattr(record, name)) for name in self.sized)
+        if (len(self.pending) - 1) % SIZE_EVERY == 0:  # sizing every record cost ~6 us a row (0.6 s per 100k)
+            self.pending_bytes += SIZE_EVERY * (self.fixed_bytes + sum(_size(getattr(record, n)) for n in self.sized))
         if self._full(len(self.pending), self.pending_bytes):
             self.flush()
 
