@@ -59,14 +59,14 @@ def _grade_by_source(samples, problems, by_source: Mapping, **options) -> list[S
 
 
 def _grade_with(samples, problems, labels, verifiers) -> list[SampleRecord]:
-    def problem_of(s):
+    def problem_of(s, labelled):
         problem = problems[s.problem_id]
-        if not problem.gold_answer and s.problem_id in labels:
+        if labelled and not problem.gold_answer and s.problem_id in labels:
             return replace(problem, gold_answer=labels[s.problem_id])
         return problem
 
-    pairs = [(problem_of(s), s.completion) for s in samples]
-    per_verifier = [list(v.verify_batch(pairs)) for v in verifiers]
+    per_verifier = [list(v.verify_batch([(problem_of(s, v.takes_pseudo_labels), s.completion) for s in samples]))
+                    for v in verifiers]
     graded = []
     for i, sample in enumerate(samples):
         primary = per_verifier[0][i]

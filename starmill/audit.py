@@ -44,7 +44,10 @@ def audit_rows(rows: Iterable[dict[str, Any]], problems: dict[str, Any], verifie
     def problem_of(row):
         known = problems.get(row["problem_id"])
         metadata = getattr(known, "metadata", None) if known is not None else None
-        return {"problem_id": row["problem_id"], "gold_answer": row.get("gold_answer") or "",
+        gold = getattr(known, "gold_answer", None) if known is not None else None
+        if not gold and getattr(verifier, "takes_pseudo_labels", True):  # a row's gold may be a pseudo-label
+            gold = row.get("gold_answer")
+        return {"problem_id": row["problem_id"], "gold_answer": gold or "",
                 "question": getattr(known, "question", None), "metadata": metadata}
 
     verdicts = list(verifier.verify_batch((problem_of(r), r["completion"]) for r in picked))

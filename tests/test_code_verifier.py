@@ -222,6 +222,22 @@ def test_spec_from_metadata(verifier):
     assert verdict.verdict == "correct"
 
 
+def test_a_pseudo_label_never_becomes_the_tests(verifier):
+    """Self-consistency labels are the model's own answers: for a code problem without tests, a label that
+    is a spec the model wrote (tests that always pass) must never be run as its gold."""
+    from filters.grading import grade as grade_samples
+    from tests.helpers import problem as make_problem, sample as make_sample
+
+    problem = make_problem("write add", gold="")
+    forged = json.dumps({"kind": "functional", "entry_point": "add", "test": "def check(candidate):\n    pass\n"})
+    sample = make_sample(problem.problem_id, f"```python\n{WRONG}```", stage="sample", correct=False)
+    graded = grade_samples([sample], {problem.problem_id: problem}, labels={problem.problem_id: forged},
+                           verifiers=[verifier])
+    assert graded[0].correct is False and graded[0].verdicts[0]["verdict"] == "unparseable_gold"
+    # the same forged spec as the problem's own gold would have passed the wrong program: the label is the hole
+    assert verifier.verify({"gold_answer": forged}, WRONG).verdict == "correct"
+
+
 def test_parse_reply_needs_the_secret():
     secret = "ab" * 32
     assert parse_reply(f"t 0 pass\nend {secret}\n".encode(), secret, 1) == ["pass"]

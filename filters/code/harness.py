@@ -281,7 +281,8 @@ def main():
             results.append("not_plain" if flags else status)
         return results
 
-    # The tests' own namespace, built before the program exists: gold code only, clean builtins.
+    # The tests' own namespace, built before the program exists: gold code only, clean builtins. The spec
+    # comes from the problem's own data, never from model output (the code verifier takes no pseudo-label).
     tests_ns = {"__builtins__": clean_builtins, "__name__": "tests"}
     tests = []
     for gold in (spec.get("prompt"), spec.get("setup")):

@@ -33,6 +33,9 @@ class Verifier(ABC):
 
     name: ClassVar[str]
     version: ClassVar[str]
+    # Whether a self-consistency pseudo-label (the majority of the model's own answers) may stand in for a
+    # missing gold. Not for a verifier whose gold is code it runs: the model would write its own tests.
+    takes_pseudo_labels: ClassVar[bool] = True
 
     @abstractmethod
     def verify(self, problem: Any, output: str) -> Verdict:

@@ -56,6 +56,7 @@ class CodeVerifier(Verifier):
 
     name = "code"
     version = "1"
+    takes_pseudo_labels = False  # the gold is test code the harness runs: only the problem's own, never the model's
 
     def __init__(self, *, isolation: str = "bwrap", time_limit: float | None = None, memory_mb: int | None = None,
                  workers: int = 1, site_packages: bool = False):
