@@ -23,6 +23,23 @@ def _text(value: Any) -> str | None:
     return value if value is None or isinstance(value, str) else json.dumps(value) if isinstance(value, (list, dict)) else str(value)
 
 
+def read_records(lines: Iterable[str], gold_field: str, pred_field: str) -> Iterator[tuple[int, dict | None, str | None]]:
+    """(line number, record, why it can't be graded or None) for each non-blank JSON-lines line."""
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            yield number, None, f"not valid JSON ({exc.msg})"
+            continue
+        if not isinstance(record, dict):
+            yield number, None, "not a JSON object"
+            continue
+        missing = [f for f in (gold_field, pred_field) if f not in record]
+        yield number, record, f"no field {', '.join(map(repr, missing))}" if missing else None
+
+
 def grade_lines(lines: Iterable[str], gold_field: str = "gold", pred_field: str = "pred", *,
                 form_field: str | None = None, **options) -> Iterator[Graded]:
     """Yield one ``Graded`` per non-blank line; ``form_field`` names a field holding the record's answer
@@ -30,20 +47,9 @@ def grade_lines(lines: Iterable[str], gold_field: str = "gold", pred_field: str 
     queue: deque[Graded] = deque()  # records read but not yet graded, and bad lines waiting their turn
 
     def pairs() -> Iterator[tuple[str | None, str | None, str | None]]:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError as exc:
-                queue.append(Graded(number, None, None, f"not valid JSON ({exc.msg})"))
-                continue
-            if not isinstance(record, dict):
-                queue.append(Graded(number, None, None, "not a JSON object"))
-                continue
-            missing = [f for f in (gold_field, pred_field) if f not in record]
-            if missing:
-                queue.append(Graded(number, record, None, f"no field {', '.join(map(repr, missing))}"))
+        for number, record, problem in read_records(lines, gold_field, pred_field):
+            if problem is not None:
+                queue.append(Graded(number, record, None, problem))
                 continue
             form = record.get(form_field) if form_field else None
             try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Iterator
 
-from filters.answers.records import Graded
+from filters.answers.records import Graded, read_records
 from filters.verifiers.base import Verifier
 
 
@@ -15,20 +15,9 @@ def verify_lines(lines: Iterable[str], verifier: Verifier, gold_field: str = "go
     spec); ``metadata_field``, when a record has it, is the problem's metadata."""
     good: list[tuple[int, dict]] = []
     order: list[Graded | int] = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            order.append(Graded(number, None, None, f"not valid JSON ({exc.msg})"))
-            continue
-        if not isinstance(record, dict):
-            order.append(Graded(number, None, None, "not a JSON object"))
-            continue
-        missing = [f for f in (gold_field, pred_field) if f not in record]
-        if missing:
-            order.append(Graded(number, record, None, f"no field {', '.join(map(repr, missing))}"))
+    for number, record, problem in read_records(lines, gold_field, pred_field):
+        if problem is not None:
+            order.append(Graded(number, record, None, problem))
             continue
         if not isinstance(record[pred_field], str):
             order.append(Graded(number, record, None, f"field {pred_field!r} is not text"))
