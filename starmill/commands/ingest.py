@@ -77,14 +77,7 @@ def command(ctx, source, kind, preset, name, split, question_field, answer_field
         from warehouse.export.decontaminate import Decontaminator
 
         cleaner = Decontaminator.load(list(eval_sets), ngram, near or None)
-    manifest = ingest(wh, spec, name=name, decontaminator=cleaner)
-    rejects = manifest.tables.get("rejects", 0)
-    click.echo(f"{manifest.dataset}@v{manifest.version}: {manifest.rows} problems, {rejects} rejects "
-               f"(read {manifest.counts.get('read', 0)})")
-    for reason, count in sorted(manifest.drops.items()):
-        click.echo(f"  rejected {count:>6}  {reason}")
-    if rejects:
-        click.echo(f"Inspect them: starmill sql \"SELECT reason, row_index, detail FROM {name}_rejects\"")
+    _summary(ingest(wh, spec, name=name, decontaminator=cleaner), name, "problems")
 
 
 SFT_OPTIONS = {"source", "kind", "name", "source_name", "license_", "limit", "model", "max_chars", "warehouse"}
@@ -106,8 +99,13 @@ def _ingest_chat(ctx, source, name, source_name, license_, limit, model, warehou
     given_max = ctx.get_parameter_source("max_chars") is not ParameterSource.DEFAULT
     manifest = ingest_chat(Warehouse(warehouse), source, name, source=source_name, license=license_, model=model,
                            limit=limit, max_chars=ctx.params["max_chars"] if given_max else CHAT_MAX_CHARS)
+    _summary(manifest, name, "sft rows")
+
+
+def _summary(manifest, name: str, rows: str) -> None:
+    """What an ingest committed: rows, rejects per reason, and how to look at them."""
     rejects = manifest.tables.get("rejects", 0)
-    click.echo(f"{manifest.dataset}@v{manifest.version}: {manifest.rows} sft rows, {rejects} rejects "
+    click.echo(f"{manifest.dataset}@v{manifest.version}: {manifest.rows} {rows}, {rejects} rejects "
                f"(read {manifest.counts.get('read', 0)})")
     for reason, count in sorted(manifest.drops.items()):
         click.echo(f"  rejected {count:>6}  {reason}")

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 from schemas import RejectRecord, SftRecord, content_hash
 from warehouse import lineage
 from warehouse.manifest import Manifest, SourceEntry
-from warehouse.sources.ingest import READERS, _raw, check_source
+from warehouse.sources.ingest import READERS, _raw, check_source, write_rows
 from warehouse.sources.limits import row_problem
 from warehouse.sources.readers import RawRow, SourceError
 
@@ -132,15 +132,7 @@ def ingest_chat(warehouse, uri: str, name: str, *, source: str | None = None, li
                                         "limit": limit, "max_chars": max_chars}}
     writer = warehouse.writer(name, "sft", config=config, sources=[entry])
     with writer:
-        writer.write([], table="rejects")
-        read = 0
-        for record in iter_chat(path, source, model, limit, max_chars):
-            read += 1
-            if isinstance(record, SftRecord):
-                writer.write([record])
-            else:
-                writer.write([record], table="rejects")
-                writer.drop(record.reason)
+        read = write_rows(writer, iter_chat(path, source, model, limit, max_chars), SftRecord)
         rejected = sum(writer.drops.values())
         if read == rejected:
             reasons = ", ".join(f"{k} {v}" for k, v in sorted(writer.drops.items(), key=lambda kv: -kv[1]))

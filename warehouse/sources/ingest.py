@@ -215,6 +215,21 @@ def _iter_records(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectReco
     return generate(), entry
 
 
+def write_rows(writer, records, kept: type) -> int:
+    """Write ``records`` to an open writer — rows of type ``kept`` to its table, anything else to its
+    ``rejects`` table with its reason counted as a drop — and return how many were read."""
+    writer.write([], table="rejects")  # the rejects table exists even when empty
+    read = 0
+    for record in records:
+        read += 1
+        if isinstance(record, kept):
+            writer.write([record])
+        else:
+            writer.write([record], table="rejects")
+            writer.drop(record.reason)
+    return read
+
+
 def ingest(warehouse, spec: SourceSpec, name: str = "problems", need_problems: bool = False,
            decontaminator=None) -> Manifest:
     """Write a source as a new version of the problems dataset ``name``, rejects included. With
@@ -229,15 +244,7 @@ def ingest(warehouse, spec: SourceSpec, name: str = "problems", need_problems: b
         records = _decontaminated(records, decontaminator)
     writer = warehouse.writer(name, "problems", config=config, sources=[entry])
     with writer:
-        writer.write([], table="rejects")  # the rejects table exists even when empty
-        read = 0
-        for record in records:
-            read += 1
-            if isinstance(record, ProblemRecord):
-                writer.write([record])
-            else:
-                writer.write([record], table="rejects")
-                writer.drop(record.reason)
+        read = write_rows(writer, records, ProblemRecord)
         if need_problems and read == sum(writer.drops.values()):
             raise SourceError(no_problems_message(spec, read, writer.drops))
         writer.count("read", read)
