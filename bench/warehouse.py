@@ -68,7 +68,6 @@ def from_schema(schema, n: int, given: dict):
 def batches(rows: int, chars: int, table: str = "samples", seed: int = 0):
     """The same stream of batches for every part: ``chars``-long completions, 8 samples per problem."""
     import numpy as np
-    import pyarrow as pa
 
     from schemas import TABLES
 

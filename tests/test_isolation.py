@@ -137,7 +137,7 @@ def test_a_thread_left_behind_does_not_change_the_next_verdict(host):
 
 def test_a_hostile_answer_through_a_real_third_party_scorer(host):
     """reasoning-gym's polynomial_multiplication scorer hands the answer to sympy's parse_expr."""
-    reasoning_gym = pytest.importorskip("reasoning_gym")
+    pytest.importorskip("reasoning_gym")
     meta = {"task": "polynomial_multiplication", "size": 2, "seed": 1, "index": 0, "config": {}}
     p = ProblemRecord.make("t", "multiply", "x", metadata={"reasoning_gym": meta})
     verifier = get_verifier("reasoning_gym")

@@ -5,7 +5,6 @@ from collections import Counter
 import pytest
 
 from filters.quality import get_filter
-from filters.selection import Selection
 from filters.traces import split_trace
 from starmill.config import SelectionConfig
 from tests.helpers import problem, sample

@@ -3,6 +3,7 @@ the modules once, then forks a fresh child per call (``zygote.py``). Arguments a
 never pickles. One call at a time per sandbox; ``workers`` sandboxes serve calls from many threads."""
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import logging
@@ -195,11 +196,7 @@ def function_sandbox(modules: list[str], *, workers: int = 1, isolation: str = "
         return _SANDBOXES[key]
 
 
+@atexit.register
 def _close_all() -> None:
     for box in list(_SANDBOXES.values()):
         box.close()
-
-
-import atexit  # noqa: E402
-
-atexit.register(_close_all)

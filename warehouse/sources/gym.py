@@ -8,7 +8,7 @@ reads, so grading by value and form needs no configuration.
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from typing import Any, Iterator
 
 from schemas import ProblemRecord, RejectRecord, content_hash
 from schemas.sources import GymSpec
