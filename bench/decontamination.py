@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generators.procedural import generate_problems  # noqa: E402
-from generators.prompts import get_template  # noqa: E402
-from warehouse.export.decontaminate import load_eval_set  # noqa: E402
+from starmill.generators.procedural import generate_problems  # noqa: E402
+from starmill.generators.prompts import get_template  # noqa: E402
+from starmill.warehouse.export.decontaminate import load_eval_set  # noqa: E402
 
 GSM8K = Path(__file__).resolve().parent.parent / "tests" / "data" / "sources" / "gsm8k_good.jsonl"
 SWAPS = {"has": "owns", "gives": "hands", "more": "additional", "finds": "discovers", "loses": "misplaces",

@@ -21,11 +21,11 @@ def main() -> None:
     parser.add_argument("--shard-size", type=int, default=32)
     args = parser.parse_args()
 
-    from flows import prefect_env
+    from starmill.flows import prefect_env
 
     prefect_env.apply()
     start = time.perf_counter()
-    from flows.star import star_flow
+    from starmill.flows.star import star_flow
     from starmill.config import RunConfig
 
     cfg = RunConfig.model_validate({"source": {"procedural": {"n": args.n, "seed": 101, "difficulty": 1}},

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def child(n: int, shard_size: int) -> None:
     """One run in this process; prints a JSON line with its figures."""
-    from generators.registry import use_backend
-    from generators.stub_backend import StubBackend
+    from starmill.generators.registry import use_backend
+    from starmill.generators.stub_backend import StubBackend
     from starmill.config import parse_config
     from starmill.pipeline import run_star
 

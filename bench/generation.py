@@ -25,9 +25,9 @@ def prompts(count: int, difficulty: int, seed: int = HELD_OUT_SEED, model: Path 
     """``count`` problems the teacher never saw in training (its recipe is in training_config.json)."""
     import json
 
-    from generators.procedural import generate_problems
+    from starmill.generators.procedural import generate_problems
 
-    from generators.train_demo_teacher import seen_questions
+    from starmill.generators.train_demo_teacher import seen_questions
 
     recipe_path = model / "training_config.json"
     seen = seen_questions(json.loads(recipe_path.read_text()), difficulty) if recipe_path.exists() else set()
@@ -64,9 +64,9 @@ def ours(backend, requests) -> int:
 
 def accuracy(backend, problems, temperature: float, template_id: str = "cot_zero_shot") -> float:
     """Share of problems answered right; with the rationalization template the gold answer is the hint."""
-    from filters.answers import check_batch
-    from generators.base import GenerationRequest, SamplingParams
-    from generators.prompts import get_template
+    from starmill.filters.answers import check_batch
+    from starmill.generators.base import GenerationRequest, SamplingParams
+    from starmill.generators.prompts import get_template
 
     template = get_template(template_id)
     hint = template.takes_hint
@@ -88,9 +88,9 @@ def main() -> None:
     parser.add_argument("--accuracy", type=int, default=300, help="held-out problems per difficulty (0: skip)")
     args = parser.parse_args()
 
-    from generators.base import GenerationRequest, SamplingParams
-    from generators.prompts import get_template
-    from generators.transformers_backend import TransformersBackend
+    from starmill.generators.base import GenerationRequest, SamplingParams
+    from starmill.generators.prompts import get_template
+    from starmill.generators.transformers_backend import TransformersBackend
 
     backend = TransformersBackend(args.model)
     template = get_template("cot_zero_shot")

@@ -43,9 +43,9 @@ def main() -> None:
     import vllm
 
     from bench.generation import prompts as held_out
-    from generators.base import GenerationRequest, SamplingParams
-    from generators.prompts import get_template
-    from generators.vllm_backend import VLLMBackend
+    from starmill.generators.base import GenerationRequest, SamplingParams
+    from starmill.generators.prompts import get_template
+    from starmill.generators.vllm_backend import VLLMBackend
 
     start = time.perf_counter()
     backend = VLLMBackend(args.model, enforce_eager=not args.no_eager, seed=0)

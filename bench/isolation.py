@@ -29,7 +29,7 @@ META = {"task": "basic_arithmetic", "size": 50, "seed": 7, "config": {}}
 def _worker(conn):
     import reasoning_gym  # noqa: F401
 
-    from filters.verifiers import gym_score
+    from starmill.filters.verifiers import gym_score
 
     while True:
         message = conn.recv_bytes()
@@ -46,8 +46,8 @@ def main() -> None:
     parser.add_argument("--programs", type=int, default=40)
     args = parser.parse_args()
 
-    from filters.isolation import FunctionSandbox, Limits, run_program
-    from filters.verifiers import gym_score
+    from starmill.filters.isolation import FunctionSandbox, Limits, run_program
+    from starmill.filters.verifiers import gym_score
 
     answers = [(dict(META, index=i % 50), str(gym_score.entry(dict(META, index=i % 50))[0]["answer"]))
                for i in range(args.calls)]
@@ -55,7 +55,7 @@ def main() -> None:
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=_worker, args=(child,), daemon=True)
     proc.start()
-    modules = ["reasoning_gym", "filters.verifiers.gym_score"]
+    modules = ["reasoning_gym", "starmill.filters.verifiers.gym_score"]
     boxes = {"sandbox": FunctionSandbox(modules), "unisolated": FunctionSandbox(modules, isolation="none")}
     limits = Limits(wall_seconds=10)
 
@@ -67,7 +67,7 @@ def main() -> None:
     def boxed(name):
         def run() -> None:
             for meta, answer in answers:
-                outcome = boxes[name].call("filters.verifiers.gym_score:score", limits, meta=meta, answer=answer)
+                outcome = boxes[name].call("starmill.filters.verifiers.gym_score:score", limits, meta=meta, answer=answer)
                 assert outcome.status == "ok" and outcome.value == 1.0, outcome
         return run
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from filters.quality import get_filter  # noqa: E402
+from starmill.filters.quality import get_filter  # noqa: E402
 from tests.long_traces import DEFECTS, compose  # noqa: E402
 
 TARGETS = {"repetition": "loop", "thought_language": "language_switch", "thought_answer": "answer_mismatch",

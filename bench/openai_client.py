@@ -124,8 +124,8 @@ _BACKENDS: dict = {}
 
 def ours(url: str, n: int, inflight: int, model: str, max_tokens: int, progress: bool) -> int:
     """One backend per settings, reused across rounds as a run reuses its engine (it probes the server once)."""
-    from generators.base import GenerationRequest, SamplingParams
-    from generators.openai_backend import OpenAIBackend
+    from starmill.generators.base import GenerationRequest, SamplingParams
+    from starmill.generators.openai_backend import OpenAIBackend
 
     key = (url, inflight, progress)
     if key not in _BACKENDS:

@@ -64,9 +64,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from filters import reward_models as rm
-    from filters import reward_vllm
-    from filters.scorers import get_scorer
+    from starmill.filters import reward_models as rm
+    from starmill.filters import reward_vllm
+    from starmill.filters.scorers import get_scorer
 
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model or seeded_orm(Path(tmp) / "orm")

@@ -27,11 +27,11 @@ DEMO = "starmill/demo-teacher"
 
 
 def samples_version(wh, level: int, problems: int, n: int, backend: str) -> str:
-    from filters.grading import grade
-    from generators.base import SamplingParams
-    from generators.procedural import generate_problems
-    from generators.registry import backend_for
-    from generators.sampling import plan_requests, plan_shards, run_shard
+    from starmill.filters.grading import grade
+    from starmill.generators.base import SamplingParams
+    from starmill.generators.procedural import generate_problems
+    from starmill.generators.registry import backend_for
+    from starmill.generators.sampling import plan_requests, plan_shards, run_shard
 
     ps = list(generate_problems(problems, seed=777 + level, difficulty=level, split="test"))
     with wh.writer(f"problems_l{level}", "problems") as writer:
@@ -53,7 +53,7 @@ def samples_version(wh, level: int, problems: int, n: int, backend: str) -> str:
 
 def agreement(rows: list[dict]) -> dict:
     """Hard labels of steps with one arithmetic claim, by the symbolic checker's verdict on it."""
-    from filters.steps import check_steps
+    from starmill.filters.steps import check_steps
 
     table: dict[str, Counter] = defaultdict(Counter)
     by_step: dict[int, list[float]] = defaultdict(list)
@@ -77,7 +77,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from starmill.prm_data import PrmSettings, label_steps
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     out = {}
     with tempfile.TemporaryDirectory(prefix="starmill-prm-bench-") as root:

@@ -85,7 +85,7 @@ def main() -> None:
     root = Path(args.warehouse or tempfile.mkdtemp(prefix="starmill-rm-"))
     models = root / "models"  # beside the warehouse's datasets (one of which is named prm)
     w = ["-w", str(root)]
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     wh = Warehouse(str(root))  # a rerun on the same --warehouse reuses what the last one finished
     run = ["--set", f"source.procedural.difficulty={args.difficulty}", "--set", f"sampling.n={args.n}",
@@ -103,8 +103,8 @@ def main() -> None:
     prm = trained("prm", "prm@v1", models, fast)
     prm_soft = trained("prm", "prm@v1", models, fast, "prm_soft", "--set", "train.prm_labels=soft")
 
-    from filters.scorers import get_scorer
-    from schemas import SampleRecord
+    from starmill.filters.scorers import get_scorer
+    from starmill.schemas import SampleRecord
     trained_on = {r["problem_id"] for r in wh.read("samples@v1").select(["problem_id"]).to_pylist()}
     held = [SampleRecord.from_row(r) for r in wh.read("samples@v2").to_pylist()]
     held = [s for s in held if s.problem_id not in trained_on and s.verdicts]

@@ -50,7 +50,7 @@ def variant(tmp: Path, name: str, args, rationalize: bool) -> dict:
     path = tmp / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config))
     summary = starmill(["run", str(path), "-w", str(tmp / name), "--json"], f"starmill run ({name})")
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     report = Warehouse(str(tmp / name)).manifest(summary["sft"]).report
     points = [{"model": f"M{i['iteration']}", "heldout": i["heldout"] or {},

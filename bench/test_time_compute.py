@@ -46,10 +46,10 @@ def main() -> None:
     args = parser.parse_args()
     searches = [s for s in args.search.split(",") if s]
 
-    from schemas import ProblemRecord
+    from starmill.schemas import ProblemRecord
     from starmill.evaluation import EvalSettings, evaluate
     from starmill.evaluation.metrics import ks_for
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     with tempfile.TemporaryDirectory() as folder:
         wh = Warehouse(folder)
@@ -99,9 +99,9 @@ def run_searches(searches, problems, settings, args, seconds) -> dict:
     """(strategy, N) -> (accuracy, eval rows, tokens used) for every tree search and N."""
     from dataclasses import replace
 
-    from filters.answers import check_answer
-    from filters.scorers import get_scorer
-    from generators.registry import backend_for, model_identity
+    from starmill.filters.answers import check_answer
+    from starmill.filters.scorers import get_scorer
+    from starmill.generators.registry import backend_for, model_identity
     from starmill.evaluation.metrics import ks_for
     from starmill.evaluation.search import run_search
 
@@ -125,7 +125,7 @@ def run_searches(searches, problems, settings, args, seconds) -> dict:
 
 def verified(rows) -> int:
     """Distinct (problem, text) rationales with the right answer and no wrong arithmetic step."""
-    from filters.steps import check_steps
+    from starmill.filters.steps import check_steps
 
     return len({(r["problem_id"], r["completion"]) for r in rows
                 if r["correct"] and all(c.verdict == "ok" for c in check_steps(r["completion"]))})

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from filters.answers.verdict import CHECKER_VERSION  # noqa: E402
+from starmill.filters.answers.verdict import CHECKER_VERSION  # noqa: E402
 
 BATCH = 65_536  # rows per written batch
 PER_PROBLEM = 8  # samples per problem
@@ -64,8 +64,8 @@ def build(root: str, rows: int, seed: int = 0) -> dict[str, str]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from schemas import ProblemRecord, SampleRecord, SftRecord
-    from warehouse import Warehouse
+    from starmill.schemas import ProblemRecord, SampleRecord, SftRecord
+    from starmill.warehouse import Warehouse
 
     rng = np.random.default_rng(seed)
     wh = Warehouse(root)
@@ -159,7 +159,7 @@ def pages(root: str, refs: dict[str, str]) -> dict[str, str]:
     """Page name -> path, for the refs of ``build``."""
     import duckdb
 
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     wh = Warehouse(root)
     files = [f"'{p}'" for p in wh.files(wh.resolve(refs["samples1"]))]
@@ -185,7 +185,7 @@ def baseline(root: str, refs: dict[str, str], repeat: int) -> dict[str, float]:
     """The main queries on a fresh DuckDB connection over the same files (median ms)."""
     import duckdb
 
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     wh = Warehouse(root)
     files = "[" + ", ".join(f"'{p}'" for p in wh.files(wh.resolve(refs["samples1"]))) + "]"

@@ -69,7 +69,7 @@ def batches(rows: int, chars: int, table: str = "samples", seed: int = 0):
     """The same stream of batches for every part: ``chars``-long completions, 8 samples per problem."""
     import numpy as np
 
-    from schemas import TABLES
+    from starmill.schemas import TABLES
 
     rng = np.random.default_rng(seed)
     words = np.array("the of to and a in is it that we add so then total step answer each more left wait "
@@ -119,7 +119,7 @@ def _peak_mb() -> float:
 
 def _timed(write, rows: int, chars: int, as_records: bool = False, table: str = "samples") -> tuple[float, int]:
     """Seconds spent inside ``write`` only (generating the rows is not counted), and the text bytes."""
-    from schemas import TABLES
+    from starmill.schemas import TABLES
 
     spent, data = 0.0, 0
     for batch in batches(rows, chars, table):
@@ -141,7 +141,7 @@ def part_generate(rows: int, chars: int, root: str) -> dict:
 def part_raw(rows: int, chars: int, root: str) -> dict:
     import pyarrow.parquet as pq
 
-    from schemas import SampleRecord
+    from starmill.schemas import SampleRecord
 
     path = Path(root) / "raw.parquet"
     t = time.perf_counter()
@@ -159,7 +159,7 @@ def _ours(rows: int, chars: int, root: str, name: str, as_records: bool, table: 
           keep: bool = False) -> dict:
     import pyarrow.parquet as pq
 
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     wh = Warehouse(Path(root) / "wh")
     t = time.perf_counter()
@@ -194,8 +194,8 @@ def part_samples(rows: int, chars: int, root: str) -> dict:
 
 
 def part_query(rows: int, chars: int, root: str) -> dict:
-    from warehouse import Warehouse
-    from warehouse.sql import connect, query
+    from starmill.warehouse import Warehouse
+    from starmill.warehouse.sql import connect, query
 
     wh = Warehouse(Path(root) / "wh")
     name = "samples"
@@ -220,9 +220,9 @@ def part_query(rows: int, chars: int, root: str) -> dict:
 
 
 def part_export(rows: int, chars: int, root: str) -> dict:
-    from warehouse import Warehouse
-    from warehouse.export.build import export_to_folder
-    from warehouse.export.model import ExportSettings
+    from starmill.warehouse import Warehouse
+    from starmill.warehouse.export.build import export_to_folder
+    from starmill.warehouse.export.model import ExportSettings
 
     wh = Warehouse(Path(root) / "wh")
     dest = Path(root) / f"export{time.time_ns()}"

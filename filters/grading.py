@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Mapping, Sequence
 
-from schemas import ProblemRecord, SampleRecord
+from starmill.schemas import ProblemRecord, SampleRecord
 
 
 def grade(
@@ -24,7 +24,7 @@ def grade(
     ``verifiers`` (``filters.verifiers``), when given, grade instead of the plain checker: every one
     stores its verdict, the first decides ``correct``.
     """
-    from filters.answers import check_batch
+    from starmill.filters.answers import check_batch
 
     labels = labels or {}
     if isinstance(verifiers, Mapping):  # a run over many sources: each problem's source has its verifiers
@@ -77,6 +77,6 @@ def _grade_with(samples, problems, labels, verifiers) -> list[SampleRecord]:
 
 def extracted_answers(samples: Sequence[SampleRecord]) -> list[SampleRecord]:
     """Samples with ``extracted_answer`` filled in, without grading (for majority votes)."""
-    from filters.answers import extract_answer
+    from starmill.filters.answers import extract_answer
 
     return [replace(s, extracted_answer=extract_answer(s.completion).answer) for s in samples]

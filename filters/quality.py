@@ -11,10 +11,10 @@ import re
 from collections import Counter
 from typing import Any, Iterable
 
-import filters.traces  # noqa: F401  the long-trace filters, registered in FILTERS by get_filter's name
-from filters.sample_filter import (FILTERS, MAX_CHARS, FilterContext, SampleFilter, _mentions,  # noqa: F401
+import starmill.filters.traces  # noqa: F401  the long-trace filters, registered in FILTERS by get_filter's name
+from starmill.filters.sample_filter import (FILTERS, MAX_CHARS, FilterContext, SampleFilter, _mentions,  # noqa: F401
                                    _script, bounded)
-from schemas.samples import Stage
+from starmill.schemas.samples import Stage
 
 LENGTH_MAX_CHARS = 200_000  # the length filter's default: an R1 trace of 32k tokens (~130k characters) and its answer
 
@@ -85,7 +85,7 @@ class BadStep(SampleFilter):
     name = "bad_step"
 
     def reason(self, sample, problem):
-        from filters.steps import bad_steps
+        from starmill.filters.steps import bad_steps
 
         return "bad_step" if bad_steps(sample.output_text()) else None
 
@@ -148,8 +148,8 @@ class CopiesReference(SampleFilter):
     def reason(self, sample, problem):
         if sample.stage != Stage.RATIONALIZATION or not sample.verdicts or sample.verdicts[0].get("checker") != "code":
             return None
-        from filters.code.hints import reference_of, spec_of
-        from filters.code.normalize import copies_reference
+        from starmill.filters.code.hints import reference_of, spec_of
+        from starmill.filters.code.normalize import copies_reference
 
         spec = spec_of(problem)  # the extracted program holds the prompt, as HumanEval's reference does
         entry = spec.entry_point if spec is not None else None

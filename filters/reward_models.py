@@ -13,8 +13,8 @@ import threading
 from pathlib import Path
 from typing import Any, Sequence
 
-from schemas.errors import StarmillError
-from schemas.model_folder import ModelFolderError, check_model_folder
+from starmill.schemas.errors import StarmillError
+from starmill.schemas.model_folder import ModelFolderError, check_model_folder
 
 TRAINING_MANIFEST = "starmill_training.json"  # what starmill.training writes next to the weights
 IGNORE = -100

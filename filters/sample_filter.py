@@ -11,8 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Iterable
 
-from schemas import ProblemRecord, SampleRecord
-from schemas.registry import Registry
+from starmill.schemas import ProblemRecord, SampleRecord
+from starmill.schemas.registry import Registry
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Sequence
 
-from schemas import ProblemRecord, SampleRecord
-from schemas.errors import StarmillError
-from schemas.registry import Registry
+from starmill.schemas import ProblemRecord, SampleRecord
+from starmill.schemas.errors import StarmillError
+from starmill.schemas.registry import Registry
 
 AGGREGATES = ("min", "last", "product", "mean")
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterable, Sequence
 
-from filters import reward_scorers  # noqa: F401  (registers orm and prm)
-from filters.scorer_base import (AGGREGATES, SCORERS, Score, Scorer, ScorerError, aggregate,  # noqa: F401
+from starmill.filters import reward_scorers  # noqa: F401  (registers orm and prm)
+from starmill.filters.scorer_base import (AGGREGATES, SCORERS, Score, Scorer, ScorerError, aggregate,  # noqa: F401
                                  check_aggregate)
-from schemas import ProblemRecord, SampleRecord
+from starmill.schemas import ProblemRecord, SampleRecord
 
 
 @SCORERS.register
@@ -36,7 +36,7 @@ class StepsScorer(Scorer):
 
     def score_texts(self, prompts: Sequence[Any], texts: Sequence[str]) -> list[Score]:
         """Any texts, partial paths too (the prompts are not needed: the claims are checked on their own)."""
-        from filters.steps import check_steps
+        from starmill.filters.steps import check_steps
 
         out = []
         for text in texts:

@@ -16,10 +16,10 @@ from collections import Counter, defaultdict
 from dataclasses import replace
 from typing import Any, Callable, ClassVar, Iterable, Sequence
 
-from filters.quality import FilterContext, SampleFilter, bounded, get_filter
-from schemas import ProblemRecord, SampleRecord
-from schemas.registry import Registry
-from schemas.samples import Stage
+from starmill.filters.quality import FilterContext, SampleFilter, bounded, get_filter
+from starmill.schemas import ProblemRecord, SampleRecord
+from starmill.schemas.registry import Registry
+from starmill.schemas.samples import Stage
 
 STAGE_ORDER = {Stage.RATIONALE: 0, Stage.RATIONALIZATION: 1}
 
@@ -121,7 +121,7 @@ def answers_equivalent(a: str, b: str) -> bool:
     """Two extracted answers are one answer: the same after folding, or equal by the answer checker."""
     if _answer_key(a) == _answer_key(b):
         return True
-    from filters.answers import check_answer
+    from starmill.filters.answers import check_answer
 
     return check_answer(a, b, pred_is_answer=True).correct
 
@@ -198,7 +198,7 @@ def compared_text(sample: SampleRecord) -> str:
     """What duplicates are judged on: a code sample's normalized program (``filters.code.normalize``: local
     names, docstrings and comments do not count), else the whole output."""
     if sample.verdicts and sample.verdicts[0].get("checker") == "code":
-        from filters.code.normalize import normalized_program
+        from starmill.filters.code.normalize import normalized_program
 
         program = normalized_program(sample.extracted_answer)
         if program is not None:
@@ -253,7 +253,7 @@ def _alive(samples: Sequence[SampleRecord]) -> list[SampleRecord]:
 
 
 def _scores(samples: Sequence[SampleRecord], scorer: str, selector: str) -> list[float]:
-    from filters.scorers import score_of
+    from starmill.filters.scorers import score_of
 
     values = []
     for s in samples:

@@ -12,8 +12,8 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
-from filters.sample_filter import FILTERS, MAX_CHARS, SampleFilter, _mentions, _script, bounded
-from schemas import ProblemRecord, SampleRecord
+from starmill.filters.sample_filter import FILTERS, MAX_CHARS, SampleFilter, _mentions, _script, bounded
+from starmill.schemas import ProblemRecord, SampleRecord
 
 VERSION = "1"
 
@@ -132,7 +132,7 @@ class ThoughtAnswer(TraceFilter):
     name = "thought_answer"
 
     def metric(self, thought, final, sample, problem):
-        from filters.answers import check_answer, extract_answer
+        from starmill.filters.answers import check_answer, extract_answer
 
         inner = extract_answer(thought).answer
         outer = sample.extracted_answer or (extract_answer(final).answer if final is not None else None)

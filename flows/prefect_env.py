@@ -6,7 +6,7 @@ import atexit
 import os
 import signal
 
-from schemas.errors import StarmillError
+from starmill.schemas.errors import StarmillError
 
 DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -63,7 +63,7 @@ def _not_a_user_error(record) -> bool:
 def _not_a_stop_crash(record) -> bool:
     """Once the user stopped the run (Ctrl-C, SIGTERM), the tasks it cancels are no crash to report:
     Prefect's ``Crash detected!`` and ``Finished in state Crashed`` lines stay off the console."""
-    from generators import stopping
+    from starmill.generators import stopping
 
     if not stopping.requested():
         return True

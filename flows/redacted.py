@@ -6,7 +6,7 @@ from typing import Any
 
 from prefect import Flow
 
-from schemas.redact import redact
+from starmill.schemas.redact import redact
 
 
 class RedactedFlow(Flow):

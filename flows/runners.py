@@ -1,7 +1,7 @@
 """The task runner a config asks for: Prefect's thread pool, or Dask / Ray for many machines."""
 from __future__ import annotations
 
-from schemas.errors import StarmillError
+from starmill.schemas.errors import StarmillError
 from starmill.config import RunnerConfig
 
 

@@ -13,10 +13,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Cancelled
 
-from flows.redacted import redacted_flow
-from flows.runners import task_runner
-from generators import stopping
-from schemas.redact import redact_text, redacted_error
+from starmill.flows.redacted import redacted_flow
+from starmill.flows.runners import task_runner
+from starmill.generators import stopping
+from starmill.schemas.redact import redact_text, redacted_error
 from starmill.config import RunnerConfig, parse_config
 from starmill.pipeline import RetryPolicy, ShardJob, ShardResult, run_star, summary_markdown
 from starmill.pipeline.shards import STOPPED
@@ -74,7 +74,7 @@ def star_flow(config: dict[str, Any] | None = None, warehouse: str | None = None
               publish_partial: bool = False, allow_partial: bool = False, force: bool = False) -> dict[str, Any]:
     """Generate, check, rationalize, select and publish ``samples`` and ``sft`` versions. A stop request
     ends it Cancelled, failed shards (unless ``allow_partial``) Failed, both with nothing published."""
-    from flows.prefect_env import flow_run_url
+    from starmill.flows.prefect_env import flow_run_url
 
     try:
         cfg = parse_config(config)
@@ -82,7 +82,7 @@ def star_flow(config: dict[str, Any] | None = None, warehouse: str | None = None
         if url:  # the CLI prints it; the log holds it too
             import logging
 
-            logging.getLogger("flows.star").info("flow run: %s", url)
+            logging.getLogger("starmill.flows.star").info("flow run: %s", url)
         with task_runner(cfg.runner) as runner:
             summary = run_star(cfg, warehouse, prefect_map_stage(runner, cfg.runner),
                                publish_partial=publish_partial, allow_partial=allow_partial, force=force)

@@ -4,30 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from generators.base import Backend, SettingsError
+from starmill.generators.base import Backend, SettingsError
 
 BACKENDS = ("transformers", "vllm", "openai", "openai-batch")
 
-import generators.mcts  # noqa: E402,F401  registers the tree searches (beam, dvts, mcts) as strategies
-import generators.search  # noqa: E402,F401
+import starmill.generators.mcts  # noqa: E402,F401  registers the tree searches (beam, dvts, mcts) as strategies
+import starmill.generators.search  # noqa: E402,F401
 
 
 def backend_class(kind: str) -> type:
     """The class of backend ``kind`` (its module imports its engine only when one is built)."""
     if kind == "transformers":
-        from generators.transformers_backend import TransformersBackend
+        from starmill.generators.transformers_backend import TransformersBackend
 
         return TransformersBackend
     if kind == "vllm":
-        from generators.vllm_backend import VLLMBackend
+        from starmill.generators.vllm_backend import VLLMBackend
 
         return VLLMBackend
     if kind == "openai":
-        from generators.openai_backend import OpenAIBackend
+        from starmill.generators.openai_backend import OpenAIBackend
 
         return OpenAIBackend
     if kind == "openai-batch":
-        from generators.openai_batch import OpenAIBatchBackend
+        from starmill.generators.openai_batch import OpenAIBatchBackend
 
         return OpenAIBatchBackend
     raise SettingsError(f"unknown backend {kind!r}: use one of {', '.join(BACKENDS)}")

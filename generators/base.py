@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
-from schemas.errors import StarmillError
+from starmill.schemas.errors import StarmillError
 
 Message = dict[str, str]  # {"role": ..., "content": ...}
 

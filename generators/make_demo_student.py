@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generators.train_demo_teacher import OUT as TEACHER, _config, save  # noqa: E402
+from starmill.generators.train_demo_teacher import OUT as TEACHER, _config, save  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "demo_student"
 SEED = 0  # weight init

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 
-from generators.search import TreeSearch
-from generators.strategies import STRATEGIES
-from generators.tree import Expansion, Node, descendants
+from starmill.generators.search import TreeSearch
+from starmill.generators.strategies import STRATEGIES
+from starmill.generators.tree import Expansion, Node, descendants
 
 
 @STRATEGIES.register

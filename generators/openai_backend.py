@@ -43,9 +43,9 @@ try:
 except ImportError:  # not built for Windows: asyncio's own loop
     uvloop = None
 
-from generators import stopping
-from generators.ratelimit import RateLimit, request_tokens
-from generators.base import (
+from starmill.generators import stopping
+from starmill.generators.ratelimit import RateLimit, request_tokens
+from starmill.generators.base import (
     Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused, SettingsError,
 )
 

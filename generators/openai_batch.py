@@ -23,14 +23,14 @@ from typing import Any, Protocol, Sequence
 
 import httpx
 
-from generators import stopping
-from generators.base import (
+from starmill.generators import stopping
+from starmill.generators.base import (
     EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused, SettingsError,
 )
-from generators.openai_backend import (
+from starmill.generators.openai_backend import (
     RETRY_STATUS, build_payload, parse_response, parse_retry_after, server_message, split_credentials,
 )
-from generators.replay import call_key
+from starmill.generators.replay import call_key
 
 log = logging.getLogger(__name__)
 DONE = frozenset({"completed", "expired", "cancelled"})  # over: what it answered is in its output file

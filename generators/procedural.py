@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass
 from typing import Iterator
 
-from schemas.problems import ProblemRecord
+from starmill.schemas.problems import ProblemRecord
 
 SOURCE = "procedural"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from schemas.errors import StarmillError
+from starmill.schemas.errors import StarmillError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_TEMPLATE_BYTES = 256 * 1024  # a template is a few lines; anything bigger is a wrong file

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from typing import Callable, Mapping
 
-from generators.base import GenerationRequest, SettingsError
+from starmill.generators.base import GenerationRequest, SettingsError
 
 WINDOW = 60.0  # seconds: budgets are per minute
 CHARS_PER_TOKEN = 4  # a prompt's token estimate where no tokenizer is at hand (OpenAI's rule of thumb)

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from generators.base import Backend, SettingsError
-from generators.weights import check_model_path, snapshot_revision, weights_hash
+from starmill.generators.base import Backend, SettingsError
+from starmill.generators.weights import check_model_path, snapshot_revision, weights_hash
 
 DEMO_ALIAS = "starmill/demo-teacher"
 DEMO_PATH = Path(__file__).resolve().parent / "demo_teacher"
@@ -32,7 +32,7 @@ def _key(teacher: dict[str, Any]) -> str:
 def backend_for(teacher: dict[str, Any]) -> Backend:
     """The backend for a teacher config (``backend``, ``model``, ``revision``, ``base_url``, ``dtype``,
     ``options``), loaded on first use in this process."""
-    from generators import load_backend
+    from starmill.generators import load_backend
 
     key = _key(teacher)
     with _LOCK:
@@ -59,7 +59,7 @@ def backend_for(teacher: dict[str, Any]) -> Backend:
 def check_teacher(teacher: dict[str, Any], where: str = "teacher") -> None:
     """The teacher's settings checked without loading anything: a known backend, options it takes (of the
     right kind: a number where its default is one), a loadable local model folder, a server for openai."""
-    from generators import BACKENDS, backend_class
+    from starmill.generators import BACKENDS, backend_class
 
     kind, model, opts = teacher.get("backend"), str(teacher.get("model")), dict(teacher.get("options") or {})
     if kind == "openai" and "batch" in opts:  # batch: true is the openai-batch backend
@@ -86,7 +86,7 @@ def check_teacher(teacher: dict[str, Any], where: str = "teacher") -> None:
             raise SettingsError(f"{where}: the openai backend needs base_url (the server's /v1 URL)")
         return
     if kind == "transformers":
-        from generators.transformers_backend import check_dtype
+        from starmill.generators.transformers_backend import check_dtype
 
         check_dtype(teacher.get("dtype") or "auto")
     try:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from generators.base import Completion, EngineInfo, GenerationRequest, GenerationResult
-from generators.sampling import Generate
-from schemas import content_hash
+from starmill.generators.base import Completion, EngineInfo, GenerationRequest, GenerationResult
+from starmill.generators.sampling import Generate
+from starmill.schemas import content_hash
 
 
 def call_key(requests: Sequence[GenerationRequest]) -> str:

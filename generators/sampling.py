@@ -12,11 +12,11 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Callable, Mapping, Protocol, Sequence
 
-from generators.base import (
+from starmill.generators.base import (
     Backend, Completion, EngineInfo, GenerationRequest, GenerationResult, Message, RequestRefused, SamplingParams,
 )
-from schemas import ProblemRecord, SampleRecord, content_hash
-from schemas.samples import Stage, sample_id
+from starmill.schemas import ProblemRecord, SampleRecord, content_hash
+from starmill.schemas.samples import Stage, sample_id
 
 log = logging.getLogger(__name__)
 Generate = Callable[[Sequence[GenerationRequest]], list[GenerationResult]]  # one engine call
@@ -81,7 +81,7 @@ def plan_requests(
     """One request per problem. A template with a ``{hint}`` shows the gold answer (or the problem's
     entry of ``hints``: code shows a reference or test feedback, never the tests) to the teacher only:
     the sample is stored with the plain prompt of ``training_template_id``."""
-    from generators.prompts import get_template
+    from starmill.generators.prompts import get_template
 
     template, plain = get_template(template_id), get_template(training_template_id)
     stage = Stage(stage)
@@ -167,7 +167,7 @@ def run_shard(backend: Backend, shard: Shard, generate: Generate | None = None) 
 def to_sample(request: PlannedRequest, index: int, completion: Completion, info: EngineInfo, *,
               drop_reason: str | None = None) -> SampleRecord:
     """A completion as a sample record, its output split into reasoning and answer."""
-    from generators.parsing import split_output
+    from starmill.generators.parsing import split_output
 
     parts = split_output(completion.text, reasoning=completion.reasoning) if drop_reason is None else None
     sampling = request.sampling.as_dict()

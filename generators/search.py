@@ -20,13 +20,13 @@ import copy
 from dataclasses import replace
 from typing import Any, Callable, ClassVar, Sequence
 
-from generators.base import Completion, EngineInfo
-from generators.sampling import Generate, PlannedRequest, to_sample
-from generators.strategies import STRATEGIES, PlanContext, Strategy
-from generators.tree import Expansion, Final, Node, Score, descendants, expand
-from schemas import ProblemRecord, SampleRecord, content_hash
-from schemas.samples import Stage
-from schemas.tree import TreeRecord
+from starmill.generators.base import Completion, EngineInfo
+from starmill.generators.sampling import Generate, PlannedRequest, to_sample
+from starmill.generators.strategies import STRATEGIES, PlanContext, Strategy
+from starmill.generators.tree import Expansion, Final, Node, Score, descendants, expand
+from starmill.schemas import ProblemRecord, SampleRecord, content_hash
+from starmill.schemas.samples import Stage
+from starmill.schemas.tree import TreeRecord
 
 
 class TreeSearch(Strategy):

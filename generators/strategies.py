@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
-from generators.base import EngineInfo, SamplingParams
-from generators.sampling import Generate, PlannedRequest, plan_requests, sample_requests
-from schemas import ProblemRecord, SampleRecord, content_hash
-from schemas.registry import Registry
-from schemas.samples import Stage
+from starmill.generators.base import EngineInfo, SamplingParams
+from starmill.generators.sampling import Generate, PlannedRequest, plan_requests, sample_requests
+from starmill.schemas import ProblemRecord, SampleRecord, content_hash
+from starmill.schemas.registry import Registry
+from starmill.schemas.samples import Stage
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
-from generators.base import Completion, EngineInfo, GenerationRequest, GenerationResult
-from schemas import content_hash
+from starmill.generators.base import Completion, EngineInfo, GenerationRequest, GenerationResult
+from starmill.schemas import content_hash
 
 HINT = re.compile(r"\(Hint: the answer is (.+?)\.\)")
 OPENINGS = ("We add", "First", "Let us compute", "Step by step", "Counting on", "Working it out", "So", "Then")

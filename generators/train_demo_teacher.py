@@ -112,8 +112,8 @@ def finish_folder(out: Path) -> None:
 
 def examples(n, seed, difficulties, hint_share):
     """(prompt messages, completion) pairs from procedural problems."""
-    from generators.procedural import generate_problems
-    from generators.prompts import get_template
+    from starmill.generators.procedural import generate_problems
+    from starmill.generators.prompts import get_template
 
     plain, hinted = get_template("cot_zero_shot"), get_template("star_rationalization")
     rng = random.Random(seed)
@@ -131,7 +131,7 @@ def examples(n, seed, difficulties, hint_share):
 def seen_questions(recipe: dict, difficulty: int) -> set[str]:
     """Every question a teacher trained by ``recipe`` (training_config.json) saw at ``difficulty``,
     over all its stages: held-out evaluations leave these out."""
-    from generators.procedural import generate_problems
+    from starmill.generators.procedural import generate_problems
 
     seen: set[str] = set()
     while recipe:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Sequence
 
-from generators import stopping
-from generators.base import (
+from starmill.generators import stopping
+from starmill.generators.base import (
     Completion, EngineInfo, GenerationRequest, GenerationResult, RequestRefused, SettingsError,
 )
-from generators.weights import check_model_path, model_revision
+from starmill.generators.weights import check_model_path, model_revision
 
 
 DTYPES = ("auto", "bf16", "bfloat16", "float16", "float32", "fp32")

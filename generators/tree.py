@@ -11,10 +11,10 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
-from generators.base import Completion, GenerationRequest, Message
-from generators.sampling import Generate, PlannedRequest, skip_refused
-from schemas import content_hash
-from schemas.tree import TreeRecord
+from starmill.generators.base import Completion, GenerationRequest, Message
+from starmill.generators.sampling import Generate, PlannedRequest, skip_refused
+from starmill.schemas import content_hash
+from starmill.schemas.tree import TreeRecord
 
 Score = Callable[[Sequence[Sequence[Message]], Sequence[str]], list[float]]  # (prompts, path texts) -> values
 Final = Callable[[str], "str | None"]  # path text -> its final answer, None while it has none

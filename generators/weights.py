@@ -6,8 +6,8 @@ import hashlib
 import re
 from pathlib import Path
 
-from generators.base import SettingsError
-from schemas.model_folder import ModelFolderError, check_model_folder
+from starmill.generators.base import SettingsError
+from starmill.schemas.model_folder import ModelFolderError, check_model_folder
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
 FULL_HASH_LIMIT = 2 << 30  # bytes; above this only a sample of each file is hashed

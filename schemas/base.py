@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from schemas.errors import StarmillError
+from starmill.schemas.errors import StarmillError
 
 SCHEMA_KEY = b"starmill.table"
 VERSION_KEY = b"starmill.schema_version"

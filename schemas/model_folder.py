@@ -7,7 +7,7 @@ import json
 import struct
 from pathlib import Path
 
-from schemas.errors import StarmillError
+from starmill.schemas.errors import StarmillError
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # a safetensors header is JSON of tensor names and offsets

@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from schemas.base import Record, content_hash
-from schemas.samples import MESSAGE
+from starmill.schemas.base import Record, content_hash
+from starmill.schemas.samples import MESSAGE
 
 
 def prm_id(sample_id: str, settings: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import pyarrow as pa
 
-from schemas.base import Record
+from starmill.schemas.base import Record
 
 
 @dataclass(frozen=True, slots=True)

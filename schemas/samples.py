@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from schemas.base import Record, content_hash
+from starmill.schemas.base import Record, content_hash
 
 
 class Stage(StrEnum):

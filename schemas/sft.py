@@ -6,8 +6,8 @@ from typing import ClassVar
 
 import pyarrow as pa
 
-from schemas.base import Record
-from schemas.samples import MESSAGE, TOKEN_IDS, TOPK_IDS, TOPK_LOGPROBS
+from starmill.schemas.base import Record
+from starmill.schemas.samples import MESSAGE, TOKEN_IDS, TOPK_IDS, TOPK_LOGPROBS
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from typing import Any, Iterable
 
-from schemas.errors import StarmillError
+from starmill.schemas.errors import StarmillError
 
 DEFAULT_VERIFIER = "math-verify"  # a checker written by other people: its blind spots are not ours
 DEFAULT_SAMPLE = 200  # kept rows graded (all of them when fewer)
@@ -20,7 +20,7 @@ class AuditError(StarmillError):
 
 def build_auditor(verifier: str, timeout: float = 5.0):
     import starmill.judging  # noqa: F401  (registers llm_judge)
-    from filters.verifiers import get_verifier
+    from starmill.filters.verifiers import get_verifier
 
     try:
         try:
@@ -67,7 +67,7 @@ def audit_rows(rows: Iterable[dict[str, Any]], problems: dict[str, Any], verifie
 def audit_version(wh, ref: str, verifier: str = DEFAULT_VERIFIER, sample: int = DEFAULT_SAMPLE,
                   seed: int = 0) -> dict[str, Any]:
     """The audit of sft version ``ref``; problems and the deciding verdicts come from its parents."""
-    from schemas import ProblemRecord
+    from starmill.schemas import ProblemRecord
 
     if sample < 1:
         raise AuditError("--sample must be at least 1")

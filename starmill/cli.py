@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from schemas.errors import StarmillError, StarmillWarning
+from starmill.schemas.errors import StarmillError, StarmillWarning
 from starmill.commands import COMMANDS
 
 # OS errors that say something about the user's disk or paths, never about starmill's code

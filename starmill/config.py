@@ -11,10 +11,10 @@ from pydantic import (
     model_validator,
 )
 
-from schemas.errors import StarmillError, StarmillWarning
+from starmill.schemas.errors import StarmillError, StarmillWarning
 from starmill.training.settings import TrainSettings
-from schemas.samples import Stage
-from schemas.sources import RunSource, SourceSpec
+from starmill.schemas.samples import Stage
+from starmill.schemas.sources import RunSource, SourceSpec
 
 DEMO_TEACHER = "starmill/demo-teacher"  # the committed demo model (generators/demo_teacher/)
 MAX_N = 1024  # samples per request (sampling.n, rationalization.attempts) and k
@@ -70,7 +70,7 @@ class PromptConfig(_Strict):
     @field_validator("template", "rationalization_template")
     @classmethod
     def _known(cls, name: str, info) -> str:
-        from generators.prompts import get_template
+        from starmill.generators.prompts import get_template
 
         try:
             template = get_template(name)
@@ -106,7 +106,7 @@ class SearchConfig(_Strict):
     @field_validator("scorer")
     @classmethod
     def _scorer(cls, spec: "StepSpec") -> "StepSpec":
-        from filters.scorers import get_scorer
+        from starmill.filters.scorers import get_scorer
 
         get_scorer(*spec.pair())
         return spec
@@ -160,7 +160,7 @@ class SamplingConfig(_Strict):
 
     def params(self):
         """As ``generators.base.SamplingParams`` (n and the seed are the strategy's to set)."""
-        from generators.base import SamplingParams
+        from starmill.generators.base import SamplingParams
 
         return SamplingParams(n=self.n, temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
                               max_tokens=self.max_tokens, logprobs=self.logprobs)
@@ -180,7 +180,7 @@ class RationalizationConfig(_Strict):
 
 
 def _strategy_of(name: str, stage: Stage) -> str:
-    from generators.strategies import available
+    from starmill.generators.strategies import available
 
     if name not in available(stage):
         raise ValueError(f"unknown {stage.value} strategy {name!r} (known: {', '.join(available(stage))})")
@@ -244,8 +244,8 @@ class SelectionConfig(_Strict):
 
     def selection(self, context=None):
         """The ``filters.selection.Selection`` this section describes."""
-        from filters.quality import FilterContext
-        from filters.selection import Selection
+        from starmill.filters.quality import FilterContext
+        from starmill.filters.selection import Selection
 
         name, options = self.selector.pair()
         if self.strategy != "reject":
@@ -335,7 +335,7 @@ class DatasetNames(_Strict):
     @field_validator("problems", "samples", "sft", "tree")
     @classmethod
     def _name(cls, name: str) -> str:
-        from warehouse.versions import check_name
+        from starmill.warehouse.versions import check_name
 
         try:
             return check_name(name)
@@ -380,7 +380,7 @@ class RunConfig(_Strict):
         if self.sources is not None and "source" in self.model_fields_set:
             raise ValueError("give source (one) or sources (a list), not both")
         if self.sources is not None:
-            from warehouse.sources.many import check_names
+            from starmill.warehouse.sources.many import check_names
 
             try:
                 check_names(self.sources)
@@ -429,7 +429,7 @@ class RunConfig(_Strict):
     @staticmethod
     def build_scorers(specs: list[StepSpec]) -> list:
         import starmill.scorers  # noqa: F401  (registers llm_judge, which runs through a backend)
-        from filters.scorers import get_scorer
+        from starmill.filters.scorers import get_scorer
 
         return [get_scorer(*s.pair()) for s in specs]
 
@@ -455,7 +455,7 @@ class RunConfig(_Strict):
     @field_validator("warehouse")
     @classmethod
     def _folder(cls, root: str | None) -> str | None:
-        from warehouse.root import not_a_folder
+        from starmill.warehouse.root import not_a_folder
 
         problem = None if root is None else not_a_folder(root)
         if problem is not None:

@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from generators import stopping
+from starmill.generators import stopping
 
 GRACE_SECONDS = 8.0  # after a stop request: time for in-flight batches and Prefect's bookkeeping
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}

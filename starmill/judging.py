@@ -10,9 +10,9 @@ import re
 import time
 from typing import Any, Iterable, Iterator
 
-from filters.answers import Verdict, extract_answer
-from filters.verifiers import Verifier, register
-from filters.verifiers.base import gold_of
+from starmill.filters.answers import Verdict, extract_answer
+from starmill.filters.verifiers import Verifier, register
+from starmill.filters.verifiers.base import gold_of
 
 VERDICT_RE = re.compile(r"VERDICT:\s*\**\s*(CORRECT|INCORRECT)\b", re.IGNORECASE)
 MAX_OUTPUT_CHARS = 6000  # of the candidate shown to the judge (its end: where the final answer is)
@@ -33,8 +33,8 @@ class LLMJudgeVerifier(Verifier):
 
     def __init__(self, *, model: str, backend: str = "transformers", base_url: str | None = None,
                  template: str = "llm_judge", max_tokens: int = 256, options: dict | None = None):
-        from generators.prompts import get_template
-        from generators.registry import check_teacher
+        from starmill.generators.prompts import get_template
+        from starmill.generators.registry import check_teacher
 
         self.template = get_template(template)
         self.version = f"1+{self.template.id}:{self.template.hash}"
@@ -52,8 +52,8 @@ class LLMJudgeVerifier(Verifier):
             yield from self._judge(items[start:start + BATCH])
 
     def _judge(self, items: list[tuple[Any, str]]) -> list[Verdict]:
-        from generators.base import GenerationRequest, SamplingParams
-        from generators.registry import backend_for, backend_lock
+        from starmill.generators.base import GenerationRequest, SamplingParams
+        from starmill.generators.registry import backend_for, backend_lock
 
         started = time.perf_counter()
         params = SamplingParams(n=1, temperature=0.0, max_tokens=self.max_tokens)

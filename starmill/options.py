@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 
-from schemas.errors import StarmillError
-from warehouse.root import not_a_folder
+from starmill.schemas.errors import StarmillError
+from starmill.warehouse.root import not_a_folder
 
 
 class BadWarehouse(StarmillError):

@@ -13,10 +13,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas import PrmRecord, ProblemRecord, SampleRecord, content_hash
-from schemas.errors import StarmillError
-from schemas.prm import prm_id
-from warehouse.lineage import problems_parent
+from starmill.schemas import PrmRecord, ProblemRecord, SampleRecord, content_hash
+from starmill.schemas.errors import StarmillError
+from starmill.schemas.prm import prm_id
+from starmill.warehouse.lineage import problems_parent
 
 SHARD = 64  # rollout requests (step prefixes) per generate call
 RUNS = "_runs"  # where a labelling run keeps its finished shards until it commits (resumable)
@@ -76,7 +76,7 @@ class PrmReport:
 def teacher_for(manifest, settings: PrmSettings) -> dict[str, Any]:
     """The completer's config: as given, else the last model the samples version records, else the demo
     teacher."""
-    from generators.registry import DEMO_ALIAS
+    from starmill.generators.registry import DEMO_ALIAS
 
     recorded = (manifest.models or [{}])[-1]
     model = settings.model or recorded.get("model") or DEMO_ALIAS
@@ -88,7 +88,7 @@ def teacher_for(manifest, settings: PrmSettings) -> dict[str, Any]:
 
 def _check_target(wh, name: str) -> None:
     """Before any rollout: the name is valid and holds ``prm`` rows, if it exists."""
-    from warehouse.versions import check_name
+    from starmill.warehouse.versions import check_name
 
     check_name(name)
     if wh.versions(name) and (table := wh.manifest(wh.resolve(name)).table) != "prm":
@@ -130,7 +130,7 @@ def label_steps(wh, ref: str, settings: PrmSettings | None = None, name: str = "
     """Label every step of the samples in ``ref`` by rollouts and commit a version of ``name``."""
     import time
 
-    from generators.registry import backend_for, model_identity
+    from starmill.generators.registry import backend_for, model_identity
     from starmill import prm_rollouts as mc
 
     settings = settings or PrmSettings()
@@ -177,7 +177,7 @@ def label_steps(wh, ref: str, settings: PrmSettings | None = None, name: str = "
 
 def _commit(wh, name, records, skipped, generated, version, problems_ref, teacher, info, lineage,
             settings: PrmSettings) -> str:
-    from filters.answers import CHECKER, CHECKER_VERSION
+    from starmill.filters.answers import CHECKER, CHECKER_VERSION
 
     writer = wh.writer(name, "prm", parents=[str(version), problems_ref],
                        models=[{"model": lineage["model"], "revision": lineage["revision"],

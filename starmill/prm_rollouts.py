@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from generators.base import GenerationRequest, SamplingParams
-from generators.sampling import Generate, skip_refused
-from schemas import content_hash
+from starmill.generators.base import GenerationRequest, SamplingParams
+from starmill.generators.sampling import Generate, skip_refused
+from starmill.schemas import content_hash
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,13 @@ def run_rollouts(generate: Generate, rollouts: Sequence[Rollout]) -> tuple[dict[
 
 def reached_gold(pairs: Iterable[tuple[str, str]], workers: int = 1) -> list[bool]:
     """For each (gold, text): whether the checker finds the text's final answer equal to the gold."""
-    from filters.answers import check_batch
+    from starmill.filters.answers import check_batch
 
     return [v.correct for v in check_batch(pairs, workers=workers)]
 
 
 def has_final_answer(text: str) -> bool:
-    from filters.answers import extract_answer
+    from starmill.filters.answers import extract_answer
 
     return extract_answer(text).answer is not None
 

@@ -15,10 +15,10 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from filters.selection import first_pass_rates
-from schemas import ProblemRecord, SampleRecord
-from schemas.errors import StarmillError
-from warehouse.lineage import problems_parent
+from starmill.filters.selection import first_pass_rates
+from starmill.schemas import ProblemRecord, SampleRecord
+from starmill.schemas.errors import StarmillError
+from starmill.warehouse.lineage import problems_parent
 
 BATCH = 4096  # sample rows graded at a time
 
@@ -40,8 +40,8 @@ class RegradeReport:
 
 def _selection(config: dict | None):
     """The run's selection (filters, selector, k) and the hint phrases its hint_leak filter needs."""
-    from filters.quality import FilterContext
-    from generators.prompts import get_template
+    from starmill.filters.quality import FilterContext
+    from starmill.generators.prompts import get_template
 
     from starmill.config import ConfigError, parse_config
 
@@ -76,7 +76,7 @@ def _diff(old: dict[str, tuple[bool, str | None]], new: list[SampleRecord]) -> d
 
 
 def _verifiers(names: Sequence[str], workers: int):
-    from filters.verifiers import get_verifier
+    from starmill.filters.verifiers import get_verifier
 
     out = []
     for name in names:
@@ -172,7 +172,7 @@ def regrade(wh, ref: str, verifier_names: Sequence[str] = ("math",), name: str |
 
 def _publish_sft(wh, name: str, samples_ref: str, problems_ref: str, manifest, samples: list[SampleRecord],
                  problems: dict[str, ProblemRecord], reselected: dict, graded_by: str) -> str:
-    from warehouse.publish import sft_rows
+    from starmill.warehouse.publish import sft_rows
 
     from starmill.audit import audit_for_config
 

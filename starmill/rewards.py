@@ -17,7 +17,7 @@ import unicodedata
 from collections import Counter
 from typing import Any, Callable, Sequence
 
-from schemas.errors import StarmillError
+from starmill.schemas.errors import StarmillError
 
 Reward = Callable[..., list[float]]
 GOLD_COLUMNS = ("gold_answer", "gold", "solution")  # the first present gives a row's gold answer
@@ -61,7 +61,7 @@ def _rows(n: int, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _build(verifier: str, timeout: float, options: dict[str, Any]):
     import starmill.judging  # noqa: F401  (registers llm_judge)
-    from filters.verifiers import get_verifier
+    from starmill.filters.verifiers import get_verifier
 
     try:
         try:

@@ -8,8 +8,8 @@ importing this module registers it (``starmill.config`` and ``starmill.evaluatio
 """
 from __future__ import annotations
 
-from filters.scorers import SCORERS, Score, Scorer, ScorerError
-from schemas.errors import StarmillError
+from starmill.filters.scorers import SCORERS, Score, Scorer, ScorerError
+from starmill.schemas.errors import StarmillError
 
 
 @SCORERS.register

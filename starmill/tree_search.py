@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from schemas import ProblemRecord, SampleRecord
+from starmill.schemas import ProblemRecord, SampleRecord
 
 
 class PathScore:
@@ -43,7 +43,7 @@ class FinalAnswer:
     """The final answer a path has written, None while it has none (the answer checker's extractor)."""
 
     def __call__(self, text: str) -> str | None:
-        from filters.answers.extract import extract_answer
+        from starmill.filters.answers.extract import extract_answer
 
         return extract_answer(text).answer
 
@@ -63,7 +63,7 @@ class GoldReward:
         return shard
 
     def __call__(self, problem_id: str, text: str) -> float:
-        from filters.answers import check_answer
+        from starmill.filters.answers import check_answer
 
         gold = self.gold.get(problem_id)
         return 1.0 if gold and check_answer(gold, text).correct else 0.0
@@ -74,7 +74,7 @@ def tree_strategy(name: str, search: Any, *, template: str, scorer: Any,
     """Strategy ``name`` (beam, dvts, mcts) from a ``SearchConfig`` and a built scorer; ``budgets``
     override the config's (eval sets them from N). ``gold`` (data generation) lets MCTS back up the
     answer check with ``search.reward: score_and_answer``."""
-    from generators.strategies import get_strategy
+    from starmill.generators.strategies import get_strategy
 
     reward = GoldReward(gold) if gold is not None and name == "mcts" and search.reward == "score_and_answer" else None
     options = {**search.options(name), **budgets}

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.errors import StarmillError
+from starmill.schemas.errors import StarmillError
 
 
 def build_verifiers(source, workers: int = 1, timeout: float = 5.0) -> list[Any] | None:
     """``None`` for the plain default (``[math]`` without a declared form): the checker's own fast path."""
     import starmill.judging  # noqa: F401  (registers llm_judge)
-    from filters.verifiers import get_verifier
+    from starmill.filters.verifiers import get_verifier
 
     specs = source.verifier_specs()
     if [name for name, _ in specs] == ["math"] and not specs[0][1] and source.answer_form is None \
@@ -29,7 +29,7 @@ def build_verifiers(source, workers: int = 1, timeout: float = 5.0) -> list[Any]
 
 def verifiers_by_source(sources, workers: int = 1, timeout: float = 5.0) -> dict[str, list[Any] | None]:
     """Each source's verifiers by its name (the ``source`` every problem keeps), for a run over many."""
-    from warehouse.sources.ingest import source_name
+    from starmill.warehouse.sources.ingest import source_name
 
     return {source_name(s): build_verifiers(s, workers, timeout) for s in sources}
 
@@ -39,6 +39,6 @@ def _declares_forms(source) -> bool:
     the ``math`` verifier reads, not the plain checker's fast path."""
     if getattr(source, "reasoning_gym", None) is None:
         return False
-    from warehouse.sources.gym import answer_forms
+    from starmill.warehouse.sources.gym import answer_forms
 
     return bool(answer_forms(source.reasoning_gym))

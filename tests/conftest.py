@@ -17,5 +17,6 @@ pytest_plugins = [
     "tests.fixtures_engines",
     "tests.fixtures_s3",
     "tests.fixtures_viewer",
+    "tests.fixtures_wheel",
     "tests.skip_policy",  # CI=true: a skip not in tests/allowed_skips.txt fails the run
 ]

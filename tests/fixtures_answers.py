@@ -14,7 +14,7 @@ def load_suite() -> list[dict]:
 @pytest.fixture(scope="session")
 def checker_pool():
     """Two checker workers shared by every answer test (tests that time out replace theirs)."""
-    from filters.answers import CheckerPool
+    from starmill.filters.answers import CheckerPool
 
     with CheckerPool(2, start_timeout=120) as pool:
         pool.start()

@@ -51,7 +51,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def vllm_backend():
     """The session's one offline engine: ``VLLMBackend`` on the demo teacher (``.llm`` is the raw LLM)."""
-    from generators.vllm_backend import VLLMBackend
+    from starmill.generators.vllm_backend import VLLMBackend
 
     model = require_teacher()
     start = time.perf_counter()

@@ -12,13 +12,13 @@ from collections import Counter
 
 import pytest
 
-from generators.procedural import generate_problems
-from schemas import SftRecord
-from schemas.report import RunReport, pass_rate_histogram
-from generators.prompts import get_template
-from schemas.samples import sample_id
+from starmill.generators.procedural import generate_problems
+from starmill.schemas import SftRecord
+from starmill.schemas.report import RunReport, pass_rate_histogram
+from starmill.generators.prompts import get_template
+from starmill.schemas.samples import sample_id
 from starmill.config import RunConfig
-from warehouse import Warehouse
+from starmill.warehouse import Warehouse
 
 TEMPLATES = ("cot_zero_shot", "star_rationalization")  # the flow's default prompt templates
 TEACHER = "starmill/demo-teacher"

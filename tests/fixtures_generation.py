@@ -8,7 +8,7 @@ DEMO = Path(__file__).resolve().parent.parent / "generators" / "demo_teacher"
 
 @pytest.fixture(scope="session")
 def hf_backend():
-    from generators.transformers_backend import TransformersBackend
+    from starmill.generators.transformers_backend import TransformersBackend
 
     backend = TransformersBackend(str(DEMO))
     yield backend

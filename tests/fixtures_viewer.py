@@ -19,7 +19,7 @@ QUESTIONS = {"Compute 2 + 3.": "5", "Compute 9 - 4.": "5", "Compute 8 + 8.": "16
 
 
 def scripted(question, hint, index):
-    from generators.base import Completion
+    from starmill.generators.base import Completion
 
     if question == "Compute 2 + 3.":
         text, reasoning = [
@@ -39,7 +39,7 @@ def scripted(question, hint, index):
 
 
 def _evals(wh, problems_ref):
-    from schemas import EvalRecord
+    from starmill.schemas import EvalRecord
 
     rows = wh.read(problems_ref).to_pylist()
     records = [EvalRecord(problem_id=p["problem_id"], mode="sampled", sample_index=i, model="stub-eval", model_revision=None,
@@ -57,7 +57,7 @@ def _evals(wh, problems_ref):
 
 
 def _tree(wh, samples_ref, problem_id):
-    from schemas import TreeRecord
+    from starmill.schemas import TreeRecord
 
     def node(node_id, parent, depth, step, score, selected=False, terminal=False):
         return TreeRecord(problem_id=problem_id, stage="rationale", iteration=0, strategy="beam", search_key="k1",
@@ -65,7 +65,7 @@ def _tree(wh, samples_ref, problem_id):
                           value=None, terminal=terminal, rollout=False, finish_reason="stop", completion_tokens=4,
                           answer="5" if terminal else None, selected=selected, sample_id=None)
 
-    from warehouse.publish import publish_tree
+    from starmill.warehouse.publish import publish_tree
 
     rows = [node("n1", None, 1, "2 + 3 = 5\n", 1.0), node("n2", None, 1, "2 + 3 = 6\n", 0.0),
             node("n3", "n1", 2, "The answer is 5.", 1.0, selected=True, terminal=True)]
@@ -77,11 +77,11 @@ def viewer_warehouse(tmp_path_factory):
     """(root, refs): the demo warehouse described above."""
     from pathlib import Path
 
-    from generators import registry
-    from generators.stub_backend import StubBackend
+    from starmill.generators import registry
+    from starmill.generators.stub_backend import StubBackend
     from starmill.config import parse_config
     from starmill.pipeline import run_star
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     base = tmp_path_factory.mktemp("viewer")
     root = base / "wh"
@@ -103,7 +103,7 @@ def viewer_warehouse(tmp_path_factory):
     first = next(p for p in wh.read(problems_ref).to_pylist() if p["question"] == "Compute 2 + 3.")
     refs["problem_id"] = first["problem_id"]
     refs["tree"] = _tree(wh, refs["samples"][0], first["problem_id"])
-    from generators.procedural import generate_problems
+    from starmill.generators.procedural import generate_problems
 
     for seed in (1, 2):
         with wh.writer("broken", "problems") as writer:

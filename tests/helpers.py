@@ -1,5 +1,5 @@
 """Small builders shared by tests."""
-from schemas import ProblemRecord, SampleRecord
+from starmill.schemas import ProblemRecord, SampleRecord
 
 
 def problem(question="Compute 2 + 3.", gold="5", source="t"):

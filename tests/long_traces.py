@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import random
 
-from schemas import ProblemRecord
-from schemas.samples import think_text
+from starmill.schemas import ProblemRecord
+from starmill.schemas.samples import think_text
 from tests.helpers import sample
 
 DEFECTS = ("loop", "language_switch", "answer_mismatch", "overthinking", "truncated", "too_long")

@@ -4,8 +4,8 @@ import itertools
 import pyarrow as pa
 import pytest
 
-from filters.answers import CHECKER_VERSION, KINDS, Verdict, check_answer, check_batch
-from schemas.samples import VERDICT, VERDICTS
+from starmill.filters.answers import CHECKER_VERSION, KINDS, Verdict, check_answer, check_batch
+from starmill.schemas.samples import VERDICT, VERDICTS
 
 
 def test_verdict_rows_fit_the_samples_schema(checker_pool):

@@ -28,7 +28,7 @@ def test_single_check_options(capsys):
 
 
 def test_file_mode_grades_in_order_with_bad_lines_reported(tmp_path, capsys, checker_pool, monkeypatch):
-    monkeypatch.setattr("filters.answers.check.shared_pool", lambda workers=None: checker_pool)
+    monkeypatch.setattr("starmill.filters.answers.check.shared_pool", lambda workers=None: checker_pool)
     source = tmp_path / "in.jsonl"
     source.write_text("\n".join([
         json.dumps({"id": 1, "gold": "72", "pred": "#### 72"}),
@@ -130,7 +130,7 @@ def test_output_file_is_replaced_only_when_grading_finished(tmp_path, capsys, mo
     source.write_text("\n".join(json.dumps({"gold": str(i), "pred": f"#### {i}"}) for i in range(5)) + "\n")
     target = tmp_path / "out.jsonl"
     target.write_text("previous results\n")
-    from filters.answers import records
+    from starmill.filters.answers import records
 
     real = records.grade_lines
 

@@ -1,8 +1,8 @@
 """Extraction of final answers from model outputs and gold solutions."""
 import pytest
 
-from filters.answers import check_answer, extract_answer, extract_gold
-from generators.procedural import generate_problems
+from starmill.filters.answers import check_answer, extract_answer, extract_gold
+from starmill.generators.procedural import generate_problems
 
 
 @pytest.mark.parametrize("output,answer,rule", [

@@ -6,7 +6,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from filters.answers import check_answer
+from starmill.filters.answers import check_answer
 
 HELDOUT = Path(__file__).parent / "data" / "answers" / "heldout.jsonl"
 CASES = [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]

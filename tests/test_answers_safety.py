@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from filters.answers import check_answer, check_batch
+from starmill.filters.answers import check_answer, check_batch
 
 LIMIT = 1.0  # seconds per symbolic check in these tests
 SLACK = 1.0  # the issue's bound: a hang returns within the limit plus one second
@@ -76,7 +76,7 @@ def test_injected_code_never_runs(tmp_path, checker_pool):
 
 GUARDED = """
 import sys, sympy
-from filters.answers.worker import install_guard
+from starmill.filters.answers.worker import install_guard
 blocked = []
 if sys.argv[2] == "guarded":
     install_guard(blocked)
@@ -171,7 +171,7 @@ def test_concurrent_checks_from_many_threads(checker_pool):
 
 
 def test_asyncio_callers_are_not_blocked(checker_pool):
-    from filters.answers import acheck_answer
+    from starmill.filters.answers import acheck_answer
 
     async def main():
         ticks = 0
@@ -196,7 +196,7 @@ def test_asyncio_callers_are_not_blocked(checker_pool):
 
 
 def test_workers_run_under_the_memory_cap():
-    from filters.answers import CheckerPool
+    from starmill.filters.answers import CheckerPool
 
     with CheckerPool(1, memory_mb=1536) as pool:
         pool.start()
@@ -207,7 +207,7 @@ def test_workers_run_under_the_memory_cap():
 
 
 def test_a_worker_that_dies_mid_check_is_replaced():
-    from filters.answers import CheckerPool
+    from starmill.filters.answers import CheckerPool
 
     with CheckerPool(1) as pool:
         pool.start()

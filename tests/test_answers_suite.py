@@ -3,7 +3,7 @@ from collections import Counter
 
 import pytest
 
-from filters.answers import check_answer, check_batch
+from starmill.filters.answers import check_answer, check_batch
 from tests.fixtures_answers import load_suite
 
 CASES = load_suite()
@@ -55,7 +55,7 @@ def test_batch_streams_the_same_verdicts_in_order(checker_pool):
 def test_no_case_is_an_error_or_a_sandbox_refusal():
     """``error`` means a checker bug, and a sandbox refusal means some text reached a code parser: neither
     may happen on any labelled case (a fresh pool, so its refusal log holds only these checks)."""
-    from filters.answers import CheckerPool
+    from starmill.filters.answers import CheckerPool
 
     with CheckerPool(2, start_timeout=120) as pool:
         verdicts = [check_answer(c["gold"], c["pred"], pool=pool, timeout=10, **_options(c)) for c in CASES]

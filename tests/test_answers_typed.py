@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from filters.answers import Form, check_answer, check_batch, looks_like_solution, parse_form
-from filters.answers.typed import classify
+from starmill.filters.answers import Form, check_answer, check_batch, looks_like_solution, parse_form
+from starmill.filters.answers.typed import classify
 
 
 @pytest.mark.parametrize("text,plain,kind,value", [
@@ -80,7 +80,7 @@ def test_no_answer_text_reaches_eval_exec_or_sympify():
 
 
 def test_python_syntax_and_latex_parse_to_the_same_expression():
-    from filters.answers.latex import Unsupported, parse_latex
+    from starmill.filters.answers.latex import Unsupported, parse_latex
 
     for python, latex in [("10*x**7 + 4*x**3/5 + C", "10x^7+\\frac{4x^3}{5}+C"), ("exp(-8*x - 6)", "e^{-8x-6}"),
                           ("sqrt(2)/2", "\\frac{\\sqrt2}{2}"), ("2**10", "1024"), ("pi/4", "\\frac{\\pi}{4}"),
@@ -101,6 +101,6 @@ def test_python_syntax_and_latex_parse_to_the_same_expression():
     ("factorial(5)", "parse_error"), ("so \\boxed{", "no_answer"), ("1" * 3000, "too_long"),
 ])
 def test_golds_the_checker_cannot_read_are_named_for_ingest(gold, why, checker_pool):
-    from filters.answers import unreadable_gold
+    from starmill.filters.answers import unreadable_gold
 
     assert unreadable_gold(gold, gold_is_solution=None, pool=checker_pool) == why

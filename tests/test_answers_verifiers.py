@@ -5,9 +5,9 @@ import json
 import pyarrow as pa
 import pytest
 
-from filters.answers import CHECKER_VERSION
-from filters.verifiers import Verifier, available, get_verifier, register
-from schemas.samples import VERDICT
+from starmill.filters.answers import CHECKER_VERSION
+from starmill.filters.verifiers import Verifier, available, get_verifier, register
+from starmill.schemas.samples import VERDICT
 from tests.helpers import problem
 
 
@@ -74,7 +74,7 @@ def test_regex_pattern_from_the_problem_and_bad_patterns():
 
 
 def test_a_registered_verifier_is_available_by_name_and_its_rows_fit_the_samples_schema(monkeypatch):
-    from filters.verifiers import registry
+    from starmill.filters.verifiers import registry
 
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # this test's verifier stays here
 

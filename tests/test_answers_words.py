@@ -3,8 +3,8 @@ from fractions import Fraction
 
 import pytest
 
-from filters.answers.extract import extract_answer, tail_numbers
-from filters.answers.words import number_phrases, parse_number_words
+from starmill.filters.answers.extract import extract_answer, tail_numbers
+from starmill.filters.answers.words import number_phrases, parse_number_words
 
 
 @pytest.mark.parametrize("text, value", [

@@ -18,7 +18,7 @@ def _rows(n):
 
 
 def test_math_verify_audits_a_seeded_sample_and_lists_disagreements():
-    from filters.verifiers import get_verifier
+    from starmill.filters.verifiers import get_verifier
 
     verifier = get_verifier("math-verify")
     report = audit_rows(_rows(10), {}, verifier, sample=4, seed=1)
@@ -35,8 +35,8 @@ def test_math_verify_audits_a_seeded_sample_and_lists_disagreements():
 
 
 def test_starmill_audit_on_an_sft_version_and_its_card(tmp_path, capsys):
-    from warehouse import Warehouse
-    from warehouse.export.card import audit_lines
+    from starmill.warehouse import Warehouse
+    from starmill.warehouse.export.card import audit_lines
 
     wh = _old_version(Warehouse(str(tmp_path / "wh")))
     code, _, stderr = run_cli(capsys, "regrade", "samples", "--reselect", "-w", wh.root)
@@ -57,8 +57,8 @@ def test_starmill_audit_on_an_sft_version_and_its_card(tmp_path, capsys):
     card = "\n".join(audit_lines(published, wh.manifest("sft@v1").model_extra["reselected"]))
     assert "`math-verify`" in card and "agrees on 1 of 2 kept rows (50.0%)" in card
     assert "1 added, 1 removed" in card
-    from warehouse.export.card import part_section
-    from warehouse.export.model import Part
+    from starmill.warehouse.export.card import part_section
+    from starmill.warehouse.export.model import Part
 
     section = part_section(Part("sft@v1", 1.0, wh.manifest("sft@v1"), 2, 0, {}))
     assert "### Audit" in section and "agrees on 1 of 2 kept rows" in section and "| `s1` |" in section
@@ -72,7 +72,7 @@ def test_starmill_audit_on_an_sft_version_and_its_card(tmp_path, capsys):
 def test_a_run_publishes_its_audit_and_reselecting_unchanged_verdicts_keeps_its_rows(tmp_path, capsys):
     from tests.test_loop import QUESTIONS, config, scripted, serve
     from starmill.pipeline import run_star
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     cfg = config(tmp_path, QUESTIONS, audit={"sample": 3, "seed": 2})
     serve(cfg, scripted)
@@ -110,8 +110,8 @@ def test_programs_are_not_audited_by_math_verify_unless_asked():
 
 
 def test_math_verify_runs_in_a_child_that_can_fail_or_hang(monkeypatch):
-    import filters.verifiers.math_verify_check as mv
-    from filters.verifiers import get_verifier
+    import starmill.filters.verifiers.math_verify_check as mv
+    from starmill.filters.verifiers import get_verifier
 
     verifier = get_verifier("math-verify", timeout=1)
     pairs = [({"gold_answer": "5"}, "\\boxed{5}"), ({"gold_answer": "5"}, "\\boxed{6}")]

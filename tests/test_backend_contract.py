@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from generators.base import GenerationError, GenerationRequest, RequestRefused, SamplingParams, SettingsError, retryable
-from generators.prompts import get_template
+from starmill.generators.base import GenerationError, GenerationRequest, RequestRefused, SamplingParams, SettingsError, retryable
+from starmill.generators.prompts import get_template
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -21,7 +21,7 @@ def test_transformers_completions_carry_their_token_ids(hf_backend):
 
 
 def test_openai_completions_carry_token_ids_when_the_server_sends_them():
-    from generators.openai_backend import parse_response
+    from starmill.generators.openai_backend import parse_response
 
     request = GenerationRequest("q", messages=[{"role": "user", "content": "hi"}])
     body = {"choices": [{"index": 0, "message": {"content": "ab"}, "finish_reason": "stop", "token_ids": [5, 6]},
@@ -46,7 +46,7 @@ def test_errors_say_whether_a_retry_can_help(exc, again):
 
 
 def test_bad_settings_and_missing_models_are_deterministic():
-    from generators import load_backend
+    from starmill.generators import load_backend
 
     with pytest.raises(SettingsError):
         SamplingParams(n=0)
@@ -102,13 +102,13 @@ def test_vllm_continues_a_prefix(vllm_backend):
 
 @pytest.mark.slow
 def test_a_vllm_server_continues_a_prefix(vllm_server):
-    from generators.openai_backend import OpenAIBackend
+    from starmill.generators.openai_backend import OpenAIBackend
 
     _check_prefix_continues(OpenAIBackend(vllm_server.model, vllm_server.base_url, progress=False))
 
 
 def test_a_server_that_is_not_vllm_refuses_a_prefix_with_a_clear_error():
-    from generators.openai_backend import OpenAIBackend, build_payload
+    from starmill.generators.openai_backend import OpenAIBackend, build_payload
 
     backend = OpenAIBackend("m", "http://127.0.0.1:9/v1", progress=False)
     request = GenerationRequest("r", messages=[{"role": "user", "content": "hi"}], prefix="1 + 1 = 2\n")

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from tests.helpers import run_cli as run
-from warehouse import Warehouse
+from starmill.warehouse import Warehouse
 
 
 @pytest.fixture

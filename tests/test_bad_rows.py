@@ -7,10 +7,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from schemas import ProblemRecord, RejectRecord
+from starmill.schemas import ProblemRecord, RejectRecord
 from tests.helpers import run_cli as run
-from warehouse import Warehouse
-from warehouse.sources import SourceError, SourceSpec, iter_problems
+from starmill.warehouse import Warehouse
+from starmill.warehouse.sources import SourceError, SourceSpec, iter_problems
 
 GOOD = ['{"question": "What is 1 + 1?", "answer": "2"}', '{"question": "What is 2 + 2?", "answer": "4"}']
 
@@ -118,7 +118,7 @@ def test_missing_local_file_says_not_found_not_hub(tmp_path, capsys, monkeypatch
 
 
 def test_hub_ids_still_go_to_the_hub(monkeypatch):
-    from warehouse.sources.ingest import looks_local
+    from starmill.warehouse.sources.ingest import looks_local
 
     assert not looks_local("openai/gsm8k") and not looks_local("hf://data/x.parquet")
     assert not looks_local("AI-MO/NuminaMath-1.5")

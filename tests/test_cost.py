@@ -6,7 +6,7 @@ import re
 import pytest
 import yaml
 
-from schemas.cost import cost_figures, cost_line
+from starmill.schemas.cost import cost_figures, cost_line
 from tests.fixtures_engines import Reply, chat_body
 from tests.fixtures_export import read_card
 from tests.helpers import run_cli

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from generators.procedural import generate_problems
-from schemas import RejectRecord
+from starmill.generators.procedural import generate_problems
+from starmill.schemas import RejectRecord
 from tests.helpers import run_cli as run
 from tests.helpers import sample
-from warehouse import Warehouse
-from warehouse.errors import DamagedVersion
-from warehouse.ledger import Ledger, LedgerWarning
+from starmill.warehouse import Warehouse
+from starmill.warehouse.errors import DamagedVersion
+from starmill.warehouse.ledger import Ledger, LedgerWarning
 
 
 def commit(wh, name, n, seed=0):

@@ -4,9 +4,9 @@ import time
 
 import pytest
 
-from generators import registry
-from generators.base import GenerationError, GenerationRequest, SamplingParams
-from generators.openai_backend import OpenAIBackend
+from starmill.generators import registry
+from starmill.generators.base import GenerationError, GenerationRequest, SamplingParams
+from starmill.generators.openai_backend import OpenAIBackend
 from tests.fixtures_engines import Reply, ScriptedServer, chat_body
 
 FAST = dict(backoff_base=0.01, backoff_max=0.05, progress=False)
@@ -81,7 +81,7 @@ def test_teacher_options_base_urls_reach_the_backend(two_servers, monkeypatch):
 
 
 def test_no_base_url_at_all_is_a_settings_error():
-    from generators.base import SettingsError
+    from starmill.generators.base import SettingsError
 
     with pytest.raises(SettingsError, match="needs base_url"):
         OpenAIBackend("m", None)

@@ -6,8 +6,8 @@ from click.testing import CliRunner
 
 from starmill.cli import cli
 from tests.fixtures_export import question_of
-from warehouse.export import ExportSettings, export_to_folder
-from warehouse.export.near_duplicates import NearIndex
+from starmill.warehouse.export import ExportSettings, export_to_folder
+from starmill.warehouse.export.near_duplicates import NearIndex
 
 
 def test_near_index_needs_the_numbers_and_weighs_rare_words():
@@ -68,7 +68,7 @@ def test_cli_threshold_bounds(make_sft_version, tmp_path, capsys):
 
 def test_preference_export_lists_contaminated_samples(tmp_path):
     from tests.test_export_preference import PLAN, _sample
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     wh = Warehouse(str(tmp_path / "wh"))
     with wh.writer("samples", "samples", config={}) as writer:
@@ -85,9 +85,9 @@ def test_preference_export_lists_contaminated_samples(tmp_path):
 
 
 def test_ingest_rejects_copies_and_paraphrases_with_the_eval_id(warehouse_root, tmp_path, capsys):
-    from generators.procedural import generate_problems
+    from starmill.generators.procedural import generate_problems
     from starmill.cli import main
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     problems = [p.question for p in generate_problems(20, seed=4, difficulty=2)]
     copied, paraphrased = problems[3], next(q for q in problems[4:] if " has " in q and "friend" in q)

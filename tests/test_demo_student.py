@@ -2,7 +2,7 @@
 import json
 from pathlib import Path
 
-from generators.registry import STUDENT_ALIAS, resolve_model
+from starmill.generators.registry import STUDENT_ALIAS, resolve_model
 
 ROOT = Path(__file__).resolve().parent.parent / "generators"
 

@@ -3,9 +3,9 @@ import json
 
 from click.testing import CliRunner
 
-from schemas import SftRecord
+from starmill.schemas import SftRecord
 from starmill.cli import cli
-from warehouse.diff import diff_versions
+from starmill.warehouse.diff import diff_versions
 
 
 def _edit(wh, ref, name="sft"):

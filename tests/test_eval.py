@@ -14,7 +14,7 @@ def _string_equal(a: str, b: str) -> bool:
 
 
 def test_majority_clusters_by_equivalence_not_string():
-    from filters.answers import check_answer
+    from starmill.filters.answers import check_answer
 
     def equivalent(a, b):
         return check_answer(a, b, pred_is_answer=True).correct

@@ -19,7 +19,7 @@ def test_there_are_examples():
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_each_example_config_loads_and_its_source_reads(path, monkeypatch, tmp_path):
     from starmill.config import load_config
-    from warehouse.sources import iter_problems
+    from starmill.warehouse.sources import iter_problems
 
     monkeypatch.chdir(REPO)  # configs name their files relative to the repository root
     cfg = load_config(str(path))

@@ -2,8 +2,8 @@
 import pyarrow as pa
 import pytest
 
-from schemas import SftRecord
-from warehouse.export import formats
+from starmill.schemas import SftRecord
+from starmill.warehouse.export import formats
 
 
 def _table(n: int) -> pa.Table:
@@ -43,10 +43,10 @@ def test_an_empty_table_formats_to_no_rows():
 def test_an_export_formats_and_writes_one_row_group_at_a_time(tmp_path, monkeypatch):
     """The rows are held once (unsorted); each row group is taken, formatted and written in turn, and
     the files are the bytes that formatting the whole sorted table at once gives."""
-    from warehouse import Warehouse
-    from warehouse.export import build
-    from warehouse.export.folder import PARQUET
-    from warehouse.export.model import ExportSettings
+    from starmill.warehouse import Warehouse
+    from starmill.warehouse.export import build
+    from starmill.warehouse.export.folder import PARQUET
+    from starmill.warehouse.export.model import ExportSettings
 
     wh = Warehouse(tmp_path / "wh")
     table = _table(23).drop_columns(["origin"])

@@ -2,8 +2,8 @@
 rows are counted as dropped, and the card shows the exported problems' pass-rate distribution."""
 import json
 
-from warehouse.export import ExportSettings, export_to_folder
-from warehouse.export.preference import build_preference
+from starmill.warehouse.export import ExportSettings, export_to_folder
+from starmill.warehouse.export.preference import build_preference
 
 
 def test_sft_export_keeps_the_band_and_counts_the_rest(make_sft_version, tmp_path, capsys):
@@ -28,7 +28,7 @@ def test_sft_export_keeps_the_band_and_counts_the_rest(make_sft_version, tmp_pat
 
 def test_dpo_export_keeps_the_band(tmp_path):
     from tests.test_export_preference import PLAN, _sample
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     wh = Warehouse(str(tmp_path / "wh"))
     with wh.writer("samples", "samples", config={}) as writer:

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.fixtures_export import folder_hashes, question_of, read_card
-from warehouse.export import ExportSettings, FolderNotEmpty, export_to_folder
+from starmill.warehouse.export import ExportSettings, FolderNotEmpty, export_to_folder
 
 
 def export(wh, tmp_path, folder="out", **options):
@@ -95,7 +95,7 @@ def test_split_is_by_problem_and_seeded(make_sft_version, tmp_path):
 
 
 def test_card_numbers_equal_the_manifest(make_sft_version, tmp_path):
-    from warehouse.export.share import share_text
+    from starmill.warehouse.export.share import share_text
 
     wh, ref = make_sft_version(problems=30, teacher_options={"api_key": "sk-should-never-be-shown"})
     folder, *_ = export(wh, tmp_path, ref=ref, test_size=0.2)
@@ -259,7 +259,7 @@ def test_an_existing_non_empty_folder_is_refused_and_left_alone(make_sft_version
 
 
 def test_a_failure_midway_leaves_nothing(make_sft_version, tmp_path, monkeypatch):
-    from warehouse.export import build
+    from starmill.warehouse.export import build
 
     wh, ref = make_sft_version(problems=6)
 

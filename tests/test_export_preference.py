@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from schemas import SampleRecord
+from starmill.schemas import SampleRecord
 from starmill.cli import cli
-from warehouse import Warehouse
-from warehouse.export.preference import build_preference
+from starmill.warehouse import Warehouse
+from starmill.warehouse.export.preference import build_preference
 
 STUDENT = Path(__file__).resolve().parent.parent / "generators" / "demo_student"
 # problem -> samples as (verdict, kept, drop_reason); verdict "correct" marks correct

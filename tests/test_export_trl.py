@@ -6,7 +6,7 @@ from pathlib import Path
 import datasets
 import pytest
 
-from warehouse.export import ExportSettings, export_to_folder
+from starmill.warehouse.export import ExportSettings, export_to_folder
 
 TEACHER = Path(__file__).resolve().parent.parent / "generators" / "demo_teacher"
 

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from tests.helpers import without_timings
-from warehouse import Warehouse
-from warehouse.sql import connect, query
+from starmill.warehouse import Warehouse
+from starmill.warehouse.sql import connect, query
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -34,7 +34,7 @@ def small_config(n=12, **extra):
 
 
 def run_flow(config, root, **kwargs):
-    from flows.star import star_flow
+    from starmill.flows.star import star_flow
 
     return star_flow(config=config, warehouse=str(root), **kwargs)
 
@@ -104,12 +104,12 @@ def test_sql_sees_the_run(demo_run):
 
 def test_rerun_takes_everything_from_the_ledger(demo_run, monkeypatch):
     root, summary = demo_run
-    import generators.sampling
+    import starmill.generators.sampling
 
     def refuse(*args, **kwargs):
         raise AssertionError("a finished shard was generated again")
 
-    monkeypatch.setattr(generators.sampling, "run_shard", refuse)
+    monkeypatch.setattr(starmill.generators.sampling, "run_shard", refuse)
     again = run_flow(small_config(), root, force=True)  # unchanged: it publishes only when forced
     assert again["counts"] == summary["counts"]
     first, second = table(root, summary["sft"]), table(root, again["sft"])
@@ -120,7 +120,7 @@ def test_rerun_takes_everything_from_the_ledger(demo_run, monkeypatch):
 def test_failing_shards_are_recorded_not_lost(prefect_harness, tmp_path):
     """Without allow_partial the flow fails and publishes nothing; with it, the versions are partial."""
     from starmill.pipeline import PartialRun
-    from warehouse.ledger import Ledger
+    from starmill.warehouse.ledger import Ledger
 
     config = small_config(n=4, teacher={"backend": "openai", "model": "x", "base_url": "http://127.0.0.1:9/v1",
                                         "options": {"max_retries": 0, "timeout": 2}},
@@ -144,16 +144,16 @@ def test_the_deployed_flow_uses_the_configs_task_runner(prefect_harness, tmp_pat
     come from the config there, not from the flow's decoration."""
     from prefect.flows import load_flow_from_entrypoint
 
-    import flows.runners
+    import starmill.flows.runners
 
     seen = []
-    real = flows.runners.task_runner
+    real = starmill.flows.runners.task_runner
 
     def spy(runner):
         seen.append((runner.kind, runner.max_workers))
         return real(runner)
 
-    monkeypatch.setattr(flows.runners, "task_runner", spy)  # before the entrypoint's module imports it
+    monkeypatch.setattr(starmill.flows.runners, "task_runner", spy)  # before the entrypoint's module imports it
     deployment = yaml.safe_load((REPO / "prefect.yaml").read_text())["deployments"][0]
     flow = load_flow_from_entrypoint(str(REPO / deployment["entrypoint"]))
     parameters = {**deployment["parameters"], "config": small_config(n=4, runner={"max_workers": 3}),
@@ -256,7 +256,7 @@ def test_self_consistency_labels_problems_without_gold(prefect_harness, tmp_path
 def test_a_flow_made_version_exports_for_distillation(demo_run, tmp_path):
     from datasets import load_dataset
 
-    from warehouse.export import ExportSettings, export_to_folder
+    from starmill.warehouse.export import ExportSettings, export_to_folder
 
     root, summary = demo_run
     wh = Warehouse(root)

@@ -9,11 +9,11 @@ import uuid
 import fsspec
 import pytest
 
-from generators.procedural import generate_problems
-from warehouse import Warehouse, WarehouseError
-from warehouse.health import verify
-from warehouse.sql import connect, query
-from warehouse.storage import open_storage
+from starmill.generators.procedural import generate_problems
+from starmill.warehouse import Warehouse, WarehouseError
+from starmill.warehouse.health import verify
+from starmill.warehouse.sql import connect, query
+from starmill.warehouse.storage import open_storage
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from generators.base import GenerationError, GenerationRequest, SamplingParams
-from generators.parsing import split_output
-from generators.prompts import TemplateError, available, get_template, load_template
+from starmill.generators.base import GenerationError, GenerationRequest, SamplingParams
+from starmill.generators.parsing import split_output
+from starmill.generators.prompts import TemplateError, available, get_template, load_template
 from starmill.cli import main
 
 Q = "Compute 12 + 7."
@@ -69,7 +69,7 @@ def test_bad_sampling_settings(kwargs, message):
 def test_context_overflow_and_missing_model(hf_backend):
     with pytest.raises(GenerationError, match="exceeds the model's context of 512 tokens"):
         hf_backend.generate([chat(Q * 200, max_tokens=8)])
-    from generators.transformers_backend import TransformersBackend
+    from starmill.generators.transformers_backend import TransformersBackend
 
     with pytest.raises(GenerationError, match="does not exist"):
         TransformersBackend("./no/such/model")

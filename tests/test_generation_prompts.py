@@ -1,8 +1,8 @@
 """Prompt rendering helpers, the stored training prompt of a rationalization, and truncation."""
 import pytest
 
-from generators.parsing import split_output
-from generators.prompts import TemplateError, get_template, render, training_prompt
+from starmill.generators.parsing import split_output
+from starmill.generators.prompts import TemplateError, get_template, render, training_prompt
 
 Q = "Ava has {3} apples. Ava buys 4 more. How many apples does Ava have now?"
 

@@ -1,8 +1,8 @@
 """The committed demo teacher folder and sampling behaviour of the transformers backend on it."""
 import json
 
-from generators.base import GenerationRequest, SamplingParams
-from generators.prompts import render
+from starmill.generators.base import GenerationRequest, SamplingParams
+from starmill.generators.prompts import render
 from tests.fixtures_generation import DEMO
 
 

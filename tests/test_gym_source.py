@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from schemas import ProblemRecord
-from warehouse.sources.gym import GymSpec, gym_entry, iter_gym, task_sizes
-from warehouse.sources.readers import SourceError
+from starmill.schemas import ProblemRecord
+from starmill.warehouse.sources.gym import GymSpec, gym_entry, iter_gym, task_sizes
+from starmill.warehouse.sources.readers import SourceError
 
 pytest.importorskip("reasoning_gym")
 
@@ -54,8 +54,8 @@ def test_bad_weights_are_refused(tasks):
 
 
 def test_a_gym_source_ingests_and_is_reused_by_fingerprint(tmp_path):
-    from warehouse import Warehouse
-    from warehouse.sources import SourceSpec, ensure_problems
+    from starmill.warehouse import Warehouse
+    from starmill.warehouse.sources import SourceSpec, ensure_problems
 
     spec = SourceSpec.model_validate({"reasoning_gym": {"tasks": {"basic_arithmetic": 1, "gcd": 1}, "size": 6,
                                                         "seed": 2}})
@@ -79,16 +79,16 @@ def test_a_gym_source_ingests_and_is_reused_by_fingerprint(tmp_path):
 def test_bad_gym_sections_are_refused(data, message):
     from pydantic import ValidationError
 
-    from warehouse.sources import SourceSpec
+    from starmill.warehouse.sources import SourceSpec
 
     with pytest.raises(ValidationError, match=message):
         SourceSpec.model_validate(data)
 
 
 def test_tasks_with_an_answer_form_declare_it_and_the_math_verifier_grades_it():
-    from filters.verifiers import get_verifier
+    from starmill.filters.verifiers import get_verifier
     from starmill.verification import build_verifiers
-    from warehouse.sources import SourceSpec
+    from starmill.warehouse.sources import SourceSpec
 
     spec = GymSpec(tasks={"fraction_simplification": 1, "prime_factorization": 1, "gcd": 1}, size=6, seed=3)
     records = list(iter_gym(spec, "gym", "train"))

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from filters.isolation import FunctionSandbox, IsolationUnavailable, Limits, available, run_program
-from filters.verifiers import get_verifier
-from schemas import ProblemRecord
+from starmill.filters.isolation import FunctionSandbox, IsolationUnavailable, Limits, available, run_program
+from starmill.filters.verifiers import get_verifier
+from starmill.schemas import ProblemRecord
 from tests import hostile_functions
 
 pytestmark = pytest.mark.skipif(not available(), reason="bubblewrap is not installed (CI installs it)")
@@ -151,7 +151,7 @@ def test_a_hostile_answer_through_a_real_third_party_scorer(host):
 
 
 def test_no_sandbox_means_one_clear_error_unless_opted_out(monkeypatch):
-    from filters.isolation import base
+    from starmill.filters.isolation import base
 
     base._probe.cache_clear()
     monkeypatch.setenv("PATH", "/nonexistent")

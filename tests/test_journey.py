@@ -18,7 +18,7 @@ def _gsm8k_file(tmp_path):
 
 
 def test_eval_reads_a_gsm8k_file_against_an_openai_server(tmp_path, capsys, scripted_server):
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     wh, path = str(tmp_path / "wh"), _gsm8k_file(tmp_path)
     scripted_server.respond = lambda seen: Reply(body=chat_body(seen.body, ["So the answer is 72."]))
@@ -48,13 +48,13 @@ def test_eval_openai_without_base_url_is_one_error_line(tmp_path, capsys):
 
 def _plain_flow(monkeypatch):
     """``starmill run`` with the flow swapped for the plain run (no Prefect server): the CLI's own output."""
-    import flows.star
-    from flows import prefect_env
+    import starmill.flows.star
+    from starmill.flows import prefect_env
     from starmill.config import parse_config
     from starmill.pipeline import run_star
 
     monkeypatch.setattr(prefect_env, "spawn_temporary_server", lambda: None)
-    monkeypatch.setattr(flows.star, "star_flow", lambda config, warehouse, **kw: run_star(
+    monkeypatch.setattr(starmill.flows.star, "star_flow", lambda config, warehouse, **kw: run_star(
         parse_config(config), warehouse, progress=False, **kw))
 
 
@@ -116,7 +116,7 @@ def test_table_cells_wrap_with_real_newlines_and_csv_json_stay_exact():
 def test_show_problem_prints_every_attempt_with_its_hinted_prompt(tmp_path, capsys):
     from starmill.config import parse_config
     from starmill.pipeline import run_star
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     wh = str(tmp_path / "wh")
     summary = run_star(parse_config({"source": {"procedural": {"n": 2, "seed": 7, "difficulty": 1}},
@@ -208,7 +208,7 @@ def test_an_export_names_no_local_path_and_records_the_served_model(tmp_path, ca
     for text in (card, lineage):
         assert str(tmp_path) not in text and "s3cret" not in text
         assert "<local>/gsm8k_test.jsonl" in text
-    from warehouse.lineage import file_fingerprint
+    from starmill.warehouse.lineage import file_fingerprint
 
     assert file_fingerprint(source) in card and file_fingerprint(source) in lineage
     host = scripted_server.base_url.split("//")[1].split("/")[0]
@@ -218,7 +218,7 @@ def test_an_export_names_no_local_path_and_records_the_served_model(tmp_path, ca
 def test_an_unchanged_source_and_config_publish_nothing_new(tmp_path, capsys, monkeypatch):
     import yaml
 
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     _plain_flow(monkeypatch)
     source = _gsm8k_file(tmp_path)
@@ -263,7 +263,7 @@ def test_train_from_an_export_folder_reports_the_validation_loss(make_sft_versio
     assert (f"  validation loss {manifest['validation_loss']:.4f} on the export's test split ({test} rows)"
             in stdout)
     from starmill.evaluation.overlap import overlap
-    from generators.procedural import generate_problems
+    from starmill.generators.procedural import generate_problems
 
     trained = {r["problem_id"] for p in (folder / "data").glob("train-*.parquet") for r in pq.read_table(p).to_pylist()}
     found = overlap(wh, str(out), list(generate_problems(12, seed=0, difficulty=2)))
@@ -274,8 +274,8 @@ def test_train_from_an_export_folder_reports_the_validation_loss(make_sft_versio
 def test_a_stop_hides_prefects_crash_lines_and_nothing_else():
     import logging
 
-    from flows.prefect_env import _not_a_stop_crash
-    from generators import stopping
+    from starmill.flows.prefect_env import _not_a_stop_crash
+    from starmill.generators import stopping
 
     def record(message):
         return logging.LogRecord("prefect.task_runs", logging.ERROR, __file__, 1, message, None, None)

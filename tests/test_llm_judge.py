@@ -5,8 +5,8 @@ real (if poor) judge end to end."""
 from pathlib import Path
 
 import starmill.judging  # noqa: F401  (registers llm_judge)
-from filters.verifiers import get_verifier
-from schemas import ProblemRecord
+from starmill.filters.verifiers import get_verifier
+from starmill.schemas import ProblemRecord
 from tests.fixtures_engines import Reply, chat_body
 
 PROBLEM = ProblemRecord.make("t", "Name the capital of France.", "Paris")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from generators.base import GenerationRequest, SamplingParams
+from starmill.generators.base import GenerationRequest, SamplingParams
 from starmill.config import parse_config
 from starmill.pipeline import run_star
 from tests.helpers import run_cli
@@ -24,7 +24,7 @@ def _check_completion(c, k):
 
 
 def test_transformers_gives_token_ids_and_topk():
-    from generators.transformers_backend import TransformersBackend
+    from starmill.generators.transformers_backend import TransformersBackend
 
     backend = TransformersBackend(str(ROOT / "demo_teacher"))
     [result] = backend.generate([GenerationRequest("q", messages=QUESTION, sampling=SamplingParams(
@@ -48,7 +48,7 @@ def _config(n, logprobs=None):
 
 
 def test_logprobs_are_stored_only_when_asked_and_round_trip_to_the_export_and_kd(tmp_path, capsys):
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     wh = str(tmp_path / "wh")
     run_star(_config(12), wh, progress=False)

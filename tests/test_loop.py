@@ -4,14 +4,14 @@ import json
 
 import pytest
 
-from generators import registry
-from generators.base import Completion, GenerationError, SettingsError
-from generators.stub_backend import StubBackend
-from schemas.samples import Stage
+from starmill.generators import registry
+from starmill.generators.base import Completion, GenerationError, SettingsError
+from starmill.generators.stub_backend import StubBackend
+from starmill.schemas.samples import Stage
 from starmill.config import parse_config
 from starmill.pipeline import PartialRun, RetryPolicy, run_star
 from starmill.pipeline.shards import FAILED, ShardJob, run_job
-from warehouse import Warehouse
+from starmill.warehouse import Warehouse
 
 
 def config(tmp_path, questions, **extra):
@@ -137,9 +137,9 @@ def test_failed_shards_publish_nothing_unless_partial_is_allowed(tmp_path):
 @pytest.mark.parametrize("error,calls", [(GenerationError("server down"), 3), (SettingsError("no such model"), 1),
                                          (TypeError("a bug"), 1)])
 def test_deterministic_errors_are_not_retried(tmp_path, error, calls):
-    from generators.strategies import PlanContext, get_strategy
-    from generators.sampling import plan_shards
-    from generators.base import SamplingParams
+    from starmill.generators.strategies import PlanContext, get_strategy
+    from starmill.generators.sampling import plan_shards
+    from starmill.generators.base import SamplingParams
     from tests.helpers import problem
 
     cfg = config(tmp_path, QUESTIONS)
@@ -157,8 +157,8 @@ def test_deterministic_errors_are_not_retried(tmp_path, error, calls):
 def test_a_strategy_may_loop_and_takes_the_lock_per_call(tmp_path, monkeypatch):
     """A strategy that asks the engine twice per shard (a stand-in for beam search): the engine's lock is
     held during each call and free between them."""
-    from generators import strategies
-    from generators.sampling import sample_requests
+    from starmill.generators import strategies
+    from starmill.generators.sampling import sample_requests
 
     cfg_teacher = {}
 
@@ -222,8 +222,8 @@ def test_the_loop_never_imports_prefect(tmp_path):
 
     script = f"""
 import sys
-from generators.registry import use_backend
-from generators.stub_backend import StubBackend
+from starmill.generators.registry import use_backend
+from starmill.generators.stub_backend import StubBackend
 from starmill.config import parse_config
 from starmill.pipeline import run_star
 cfg = parse_config({{"source": {{"procedural": {{"n": 8}}}}, "teacher": {{"model": "stub"}}}})

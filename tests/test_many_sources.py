@@ -5,14 +5,14 @@ import re
 
 import pytest
 
-from generators import registry
-from generators.base import Completion
-from generators.stub_backend import StubBackend
+from starmill.generators import registry
+from starmill.generators.base import Completion
+from starmill.generators.stub_backend import StubBackend
 from starmill.config import ConfigError, parse_config
 from starmill.pipeline import run_star
 from tests.fixtures_export import read_card
-from warehouse import Warehouse
-from warehouse.sources.many import taken
+from starmill.warehouse import Warehouse
+from starmill.warehouse.sources.many import taken
 
 ARITH = {f"Compute {a} + {a}.": str(2 * a) for a in range(1, 7)}
 CAPITALS = {"Capital of France?": "Paris", "Capital of Peru?": "Lima", "Capital of Chad?": "N'Djamena"}

@@ -4,13 +4,13 @@ import shutil
 
 import pytest
 
-from generators.procedural import generate_problems
+from starmill.generators.procedural import generate_problems
 from tests.helpers import run_cli as run
-from warehouse import Warehouse
-from warehouse.errors import BadDatasetName
-from warehouse.export.errors import ExportError
-from warehouse.export.mix import parse_mix
-from warehouse.versions import check_name, check_ref
+from starmill.warehouse import Warehouse
+from starmill.warehouse.errors import BadDatasetName
+from starmill.warehouse.export.errors import ExportError
+from starmill.warehouse.export.mix import parse_mix
+from starmill.warehouse.versions import check_name, check_ref
 
 RULE = ("use lowercase letters, digits and _, start with a letter, don't end in '_all' and don't use "
         "['datasets', 'information_schema', 'manifests', 'versions']")

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from generators.base import GenerationError, GenerationRequest, SamplingParams
-from generators.openai_backend import OpenAIBackend, run_private
+from starmill.generators.base import GenerationError, GenerationRequest, SamplingParams
+from starmill.generators.openai_backend import OpenAIBackend, run_private
 from tests.fixtures_engines import MAX_MODEL_LEN, Reply, chat_body, stop_point
 
 QUESTION = [{"role": "user", "content": "What is 12 + 7?"}]

@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from generators import load_backend
-from generators.base import GenerationError, GenerationRequest, RequestRefused, SamplingParams, SettingsError
-from generators.openai_batch import OpenAIBatchBackend
-from generators.registry import check_teacher
+from starmill.generators import load_backend
+from starmill.generators.base import GenerationError, GenerationRequest, RequestRefused, SamplingParams, SettingsError
+from starmill.generators.openai_batch import OpenAIBatchBackend
+from starmill.generators.registry import check_teacher
 from tests.fixtures_engines import REPO, chat_body
-from warehouse.ledger import Ledger
+from starmill.warehouse.ledger import Ledger
 
 
 class BatchServer:
@@ -191,8 +191,8 @@ def test_a_failed_batch_is_a_clear_error_and_forgotten(batch_server, tmp_path):
 KILLED = textwrap.dedent("""
     import sys
     sys.path.insert(0, sys.argv[3])
-    from generators.base import GenerationRequest, SamplingParams
-    from generators.openai_batch import OpenAIBatchBackend
+    from starmill.generators.base import GenerationRequest, SamplingParams
+    from starmill.generators.openai_batch import OpenAIBatchBackend
     requests = [GenerationRequest(f"p{i}", messages=[{"role": "user", "content": f"question {i}"}],
                                   sampling=SamplingParams(n=2, seed=i, max_tokens=32)) for i in range(5)]
     OpenAIBatchBackend("gpt-test", sys.argv[1], poll_interval=0.05, state_dir=sys.argv[2]).generate(requests)

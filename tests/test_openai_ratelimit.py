@@ -4,10 +4,10 @@ import asyncio
 
 import pytest
 
-from generators.base import GenerationRequest, SamplingParams, SettingsError
-from generators.openai_backend import OpenAIBackend
-from generators.ratelimit import RateLimit, parse_duration, request_tokens
-from generators.registry import check_teacher
+from starmill.generators.base import GenerationRequest, SamplingParams, SettingsError
+from starmill.generators.openai_backend import OpenAIBackend
+from starmill.generators.ratelimit import RateLimit, parse_duration, request_tokens
+from starmill.generators.registry import check_teacher
 from tests.fixtures_engines import Reply, chat_body
 
 FAST = dict(backoff_base=0.01, backoff_max=0.05, progress=False)
@@ -125,7 +125,7 @@ def test_budgets_are_teacher_options():
 
 
 def test_a_429s_retry_after_pauses_every_request_to_that_server(scripted_server):
-    from generators.base import GenerationError
+    from starmill.generators.base import GenerationError
 
     scripted_server.respond = lambda seen: Reply(429, {"error": {"message": "slow down"}}, headers={"Retry-After": "30"})
     backend = OpenAIBackend("m", scripted_server.base_url, max_retries=0, **FAST)

@@ -10,8 +10,8 @@ from tests.helpers import run_cli
 @pytest.fixture
 def calls(monkeypatch):
     """The order in which ``starmill run`` spawns the server, loads the teacher, waits, runs the flow."""
-    import flows.star
-    from flows import prefect_env
+    import starmill.flows.star
+    from starmill.flows import prefect_env
     from starmill.pipeline import preload
 
     seen = []
@@ -20,7 +20,7 @@ def calls(monkeypatch):
     monkeypatch.setattr(prefect_env, "wait_for_server",
                         lambda got: seen.append("wait" if got is server else "wait for another server"))
     monkeypatch.setattr(preload, "preload_teacher", lambda cfg: seen.append(f"teacher {cfg.teacher.model}"))
-    monkeypatch.setattr(flows.star, "star_flow", lambda config, **kw: seen.append("flow") or {"warnings": []})
+    monkeypatch.setattr(starmill.flows.star, "star_flow", lambda config, **kw: seen.append("flow") or {"warnings": []})
     return seen
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from generators.base import SettingsError
-from schemas.model_folder import ModelFolderError, check_model_folder
+from starmill.generators.base import SettingsError
+from starmill.schemas.model_folder import ModelFolderError, check_model_folder
 from tests.test_bad_environment import tmpfs  # noqa: F401  (the fixture)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -131,8 +131,8 @@ def test_an_error_inside_the_flow_is_one_line_too(tmp_path):
 
 @pytest.mark.parametrize("name", sorted(MESSAGES))
 def test_broken_model_folders_are_refused_by_every_loader(broken, name):
-    from filters.reward_models import RewardModelError, check_head
-    from generators.transformers_backend import TransformersBackend
+    from starmill.filters.reward_models import RewardModelError, check_head
+    from starmill.generators.transformers_backend import TransformersBackend
     from starmill.training.settings import TrainError
     from starmill.training.sft import check_base
 
@@ -155,7 +155,7 @@ def test_remote_code_only_with_an_explicit_opt_in(broken):
 
 def test_the_loader_itself_takes_safetensors_only(broken, monkeypatch):
     """Past the folder check (here switched off), transformers is still asked for safetensors only."""
-    import generators.transformers_backend as backend
+    import starmill.generators.transformers_backend as backend
 
     monkeypatch.setattr(backend, "check_model_path", lambda *a, **k: None)
     with pytest.raises(SettingsError, match="could not load model"):
@@ -165,7 +165,7 @@ def test_the_loader_itself_takes_safetensors_only(broken, monkeypatch):
 def test_regrade_with_a_verifier_that_needs_options(tmp_path, capsys):
     from tests.helpers import run_cli
     from tests.test_regrade import _old_version
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     wh = _old_version(Warehouse(str(tmp_path / "wh")))
     code, out, err = run_cli(capsys, "regrade", "samples@v1", "--verifier", "python", "-w", wh.root)

@@ -5,8 +5,8 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from generators.prompts import get_template
-from schemas import ProblemRecord, SampleRecord
+from starmill.generators.prompts import get_template
+from starmill.schemas import ProblemRecord, SampleRecord
 from tests.helpers import run_cli
 
 DEMO = "starmill/demo-teacher"
@@ -33,7 +33,7 @@ def _sample(problem, index, completion, correct):
 
 
 def _warehouse(root, texts=tuple(KNOWN), models=({"model": DEMO, "backend": "transformers"},), extra=()):
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     wh = Warehouse(str(root))
     problem = ProblemRecord.make("t", QUESTION, "17")
@@ -105,7 +105,7 @@ class ScriptedCompleter:
     """Continues every prefix with R scripted texts, recording each request it is sent."""
 
     def __init__(self, texts, fail_at=None):
-        from generators.base import EngineInfo
+        from starmill.generators.base import EngineInfo
 
         self.texts, self.requests, self.calls, self.fail_at = texts, [], 0, fail_at
         self._info = EngineInfo("scripted", "1", "scripted", "rev1", None)
@@ -117,7 +117,7 @@ class ScriptedCompleter:
         pass
 
     def generate(self, requests):
-        from generators.base import Completion, GenerationError, GenerationResult
+        from starmill.generators.base import Completion, GenerationError, GenerationResult
 
         self.calls += 1
         if self.calls == self.fail_at:
@@ -128,7 +128,7 @@ class ScriptedCompleter:
 
 
 def test_soft_labels_are_the_share_of_rollouts_that_reach_the_gold(tmp_path):
-    from generators.registry import release, use_backend
+    from starmill.generators.registry import release, use_backend
     from starmill.prm_data import PrmSettings, label_steps
 
     teacher = {"backend": "transformers", "model": "scripted-completer", "revision": None, "options": {}}
@@ -151,7 +151,7 @@ def test_soft_labels_are_the_share_of_rollouts_that_reach_the_gold(tmp_path):
 
 
 def test_hard_label_is_any_rollout_reaching_the_gold(tmp_path):
-    from generators.registry import release, use_backend
+    from starmill.generators.registry import release, use_backend
     from starmill.prm_data import PrmSettings, label_steps
 
     teacher = {"backend": "transformers", "model": "scripted-never", "revision": None, "options": {}}
@@ -166,8 +166,8 @@ def test_hard_label_is_any_rollout_reaching_the_gold(tmp_path):
 
 
 def test_a_killed_run_resumes_from_its_finished_shards(tmp_path, monkeypatch):
-    from generators.base import GenerationError
-    from generators.registry import release, use_backend
+    from starmill.generators.base import GenerationError
+    from starmill.generators.registry import release, use_backend
     from starmill import prm_data
     from starmill.prm_data import PrmSettings, label_steps
 
@@ -229,7 +229,7 @@ def test_export_stepwise_round_trip(labelled, tmp_path, capsys):
 
 def test_bad_input_is_one_error_line(labelled, tmp_path, capsys):
     wh, report = labelled
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     with Warehouse(wh.root).writer("empty", "samples", parents=["problems@v1"]) as writer:
         writer.write([])

@@ -13,7 +13,7 @@ import pytest
 from tests.fixtures_prefect import _free_port
 from tests.helpers import without_timings
 from tests.test_schedule_and_scale import env_for, run_cli, tiny_config
-from warehouse import Warehouse
+from starmill.warehouse import Warehouse
 
 pytest.importorskip("prefect_ray")
 pytestmark = pytest.mark.slow

@@ -2,7 +2,7 @@
 with the old -> new verdict changes, both checker versions in the manifest, and the parent recorded."""
 import json
 
-from schemas import ProblemRecord, SampleRecord
+from starmill.schemas import ProblemRecord, SampleRecord
 from tests.helpers import run_cli
 
 
@@ -33,7 +33,7 @@ def _old_version(wh):
 
 
 def test_regrade_writes_a_new_version_with_the_changes(tmp_path, capsys):
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     wh = _old_version(Warehouse(str(tmp_path / "wh")))
     code, stdout, stderr = run_cli(capsys, "regrade", "samples@v1", "--json", "-w", wh.root)
@@ -50,14 +50,14 @@ def test_regrade_writes_a_new_version_with_the_changes(tmp_path, capsys):
     assert manifest.parents == ["samples@v1", "problems@v1"]
     regraded = manifest.model_extra["regraded"]
     assert regraded["checkers_before"] == [{"name": "starmill", "version": "1.0.0"}]
-    from filters.answers import CHECKER_VERSION
+    from starmill.filters.answers import CHECKER_VERSION
 
     assert regraded["verifiers"] == [{"name": "math", "version": CHECKER_VERSION}]
     assert wh.read("samples@v1").num_rows == 3  # the old version is untouched
 
 
 def test_regrade_with_two_verifiers_stores_both(tmp_path, capsys):
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     wh = _old_version(Warehouse(str(tmp_path / "wh")))
     code, stdout, stderr = run_cli(capsys, "regrade", "samples", "--verifier", "math", "--verifier", "exact",
@@ -71,7 +71,7 @@ def test_regrade_with_two_verifiers_stores_both(tmp_path, capsys):
 
 
 def test_regrade_bad_input_is_one_error_line(tmp_path, capsys):
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     wh = _old_version(Warehouse(str(tmp_path / "wh")))
     for args, message in [(["problems"], "regrade a samples version"),
@@ -84,7 +84,7 @@ def test_regrade_bad_input_is_one_error_line(tmp_path, capsys):
 
 
 def test_regrade_reselect_publishes_a_new_sft_version_from_the_new_samples(tmp_path, capsys):
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     wh = _old_version(Warehouse(str(tmp_path / "wh")))
     code, stdout, stderr = run_cli(capsys, "regrade", "samples@v1", "--reselect", "--json", "-w", wh.root)

@@ -11,12 +11,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from filters.scorers import AGGREGATES, ScorerError, aggregate, get_scorer, score_samples
+from starmill.filters.scorers import AGGREGATES, ScorerError, aggregate, get_scorer, score_samples
 from starmill.training import TrainError, TrainSettings
 from starmill.training.reward import train_reward
 from tests.fixtures_engines import Reply, chat_body
 from tests.helpers import problem, run_cli, sample
-from warehouse import Warehouse
+from starmill.warehouse import Warehouse
 
 TEACHER = str(Path(__file__).resolve().parent.parent / "generators" / "demo_teacher")
 FAST = TrainSettings(max_steps=3, batch_size=4, max_length=128, lr=1e-3)
@@ -173,7 +173,7 @@ def test_orm_scorer_scores_samples_in_batches(trained):
 @pytest.mark.slow
 def test_orm_scorer_on_vllms_pooling_runner_gives_the_transformers_values(trained):
     """engine: vllm (a real vllm.LLM, runner pooling, on the trained ORM) scores what transformers does."""
-    from filters import reward_vllm
+    from starmill.filters import reward_vllm
 
     rows, problems = trained["rows"], trained["problems"]
     items = [(problems[s.problem_id], s) for s in rows]
@@ -221,7 +221,7 @@ def test_prm_scorer_gives_one_value_per_step_and_scores_partial_paths(trained):
 
 
 def test_a_scorer_loads_its_model_lazily_and_once(trained, monkeypatch):
-    from filters import reward_models
+    from starmill.filters import reward_models
 
     calls = []
     real = reward_models._load

@@ -37,8 +37,8 @@ def test_accuracy_through_other_verifiers_and_columns():
 
 def test_accuracy_with_the_reasoning_gym_scorer_runs_sandboxed():
     pytest.importorskip("reasoning_gym")
-    from schemas.sources import GymSpec
-    from warehouse.sources.gym import iter_gym
+    from starmill.schemas.sources import GymSpec
+    from starmill.warehouse.sources.gym import iter_gym
 
     problems = list(iter_gym(GymSpec(tasks={"gcd": 1}, size=2, seed=1), "gym", "train"))
     reward = accuracy_reward("reasoning_gym", timeout=20)

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from generators import registry
-from generators.base import Completion
-from generators.stub_backend import StubBackend
+from starmill.generators import registry
+from starmill.generators.base import Completion
+from starmill.generators.stub_backend import StubBackend
 from starmill.config import parse_config
 from starmill.pipeline import run_star
 
@@ -15,8 +15,8 @@ pytest.importorskip("reasoning_gym")
 
 
 def test_gym_and_math_grade_together_and_disagreements_are_reported(tmp_path):
-    from warehouse import Warehouse
-    from warehouse.sources import SourceSpec, ensure_problems
+    from starmill.warehouse import Warehouse
+    from starmill.warehouse.sources import SourceSpec, ensure_problems
 
     source = {"reasoning_gym": {"tasks": {"gsm_symbolic": 1}, "size": 6, "seed": 1},
               "verifiers": ["reasoning_gym", "math"], "keep_unparseable_gold": True}
@@ -44,7 +44,7 @@ def test_gym_and_math_grade_together_and_disagreements_are_reported(tmp_path):
 
 
 def test_an_unknown_verifier_is_refused_before_generating(tmp_path):
-    from schemas.errors import StarmillError
+    from starmill.schemas.errors import StarmillError
 
     cfg = parse_config({"source": {"procedural": {"n": 4}, "verifiers": ["nope"]},
                         "teacher": {"model": f"stub-{tmp_path.name}"}})

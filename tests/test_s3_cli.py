@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.helpers import run_cli as run
-from warehouse import Warehouse
+from starmill.warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parent.parent
 

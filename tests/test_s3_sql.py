@@ -3,11 +3,11 @@
 ``Error:`` line, shows no secret, and changes no object. Real SeaweedFS, real DuckDB."""
 import pytest
 
-from generators.procedural import generate_problems
-from schemas import RejectRecord
+from starmill.generators.procedural import generate_problems
+from starmill.schemas import RejectRecord
 from tests.helpers import run_cli as run
-from warehouse import Warehouse
-from warehouse.sql import connect, query
+from starmill.warehouse import Warehouse
+from starmill.warehouse.sql import connect, query
 
 SECRET = "TOPSECRET-S3-4242"
 PERMISSION = 'Error: Permission Error: Cannot access file "{}" - file system operations are disabled by configuration'

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from generators.procedural import generate_problems
-from schemas import RejectRecord
+from starmill.generators.procedural import generate_problems
+from starmill.schemas import RejectRecord
 from tests.helpers import sample
-from warehouse import Warehouse, WarehouseError
-from warehouse.health import verify
-from warehouse.integrity import DATA
-from warehouse.ledger import Ledger, LedgerWarning
-from warehouse.storage import open_storage
+from starmill.warehouse import Warehouse, WarehouseError
+from starmill.warehouse.health import verify
+from starmill.warehouse.integrity import DATA
+from starmill.warehouse.ledger import Ledger, LedgerWarning
+from starmill.warehouse.storage import open_storage
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -97,7 +97,7 @@ def test_side_tables_abort_and_a_failed_commit_leave_nothing(s3_root, s3fs_clien
         with wh.writer("problems", "problems") as writer:
             writer.write(generate_problems(5))
             raise RuntimeError("boom")
-    from warehouse.storage import Storage
+    from starmill.warehouse.storage import Storage
 
     def full(self, path, data, scratch=None):
         raise OSError(28, "No space left on device")
@@ -133,9 +133,9 @@ def test_two_processes_commit_distinct_versions(s3_root, s3_env):
 KILL_SCRIPT = textwrap.dedent(
     """
     import os, signal, sys
-    from generators.procedural import generate_problems
-    from warehouse import Warehouse
-    from warehouse import storage, writer as writer_module
+    from starmill.generators.procedural import generate_problems
+    from starmill.warehouse import Warehouse
+    from starmill.warehouse import storage, writer as writer_module
 
     root, n, point = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     die = lambda: os.kill(os.getpid(), signal.SIGKILL)
@@ -200,7 +200,7 @@ def test_kill_9_at_each_step_of_a_commit(backend, point, request, tmp_path):
         assert wh.read(f"problems@v{version}").num_rows == 20000
     if backend == "local" or point != "mid_data":  # (a store shows no object of a half-uploaded file)
         assert len(listing()) == 1
-    from warehouse.sql import connect, query
+    from starmill.warehouse.sql import connect, query
 
     assert query(connect(wh), "SELECT count(*) AS n FROM manifests").to_pylist() == [{"n": len(visible)}]
     commit_problems(wh, 5, seed=9)  # a later writer (another pid) cleans up after the dead one
@@ -224,7 +224,7 @@ def test_readers_never_list_a_writers_data(s3_root, monkeypatch):
 
     monkeypatch.setattr(s3fs.S3FileSystem, "_lsdir", spy)
     fresh = Warehouse(s3_root)
-    from warehouse.sql import connect, query
+    from starmill.warehouse.sql import connect, query
 
     assert fresh.datasets() == ["problems"] and fresh.read("problems").num_rows == 6
     assert query(connect(fresh), "SELECT count(*) AS n FROM problems_all").to_pylist() == [{"n": 11}]

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.helpers import without_timings
-from warehouse import Warehouse
+from starmill.warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from filters.quality import BadStep
-from filters.scorers import Score, StepsScorer, get_scorer, score_of, score_samples
-from filters.selection import BestOfN, Majority, WeightedBestOfN, cluster_answers
-from generators.base import Completion, GenerationError
+from starmill.filters.quality import BadStep
+from starmill.filters.scorers import Score, StepsScorer, get_scorer, score_of, score_samples
+from starmill.filters.selection import BestOfN, Majority, WeightedBestOfN, cluster_answers
+from starmill.generators.base import Completion, GenerationError
 from starmill.config import ConfigError, parse_config
 from starmill.evaluation.metrics import accuracy, strategy_correct
 from tests.helpers import problem, sample
@@ -177,7 +177,7 @@ def voting(question, hint, index):
 
 
 def test_run_stores_scores_and_drops_bad_steps(tmp_path):
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     cfg = config(tmp_path, QUESTIONS, sampling={"n": 5, "seed": 1}, rationalization={"enabled": False})
     serve(cfg, voting)
@@ -224,7 +224,7 @@ def rounds_respond(asked):
 
 def test_until_verified_samples_in_rounds_until_k_or_the_budget(tmp_path):
     from starmill.pipeline import run_star
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     cfg = adaptive(tmp_path)
     asked = Counter()

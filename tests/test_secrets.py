@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from schemas.redact import MARK, is_secret_name, redact, redact_argv, redact_log_records, redact_text, redacted_error
+from starmill.schemas.redact import MARK, is_secret_name, redact, redact_argv, redact_log_records, redact_text, redacted_error
 from tests.helpers import run_cli
 
 REPO = Path(__file__).resolve().parent.parent
@@ -105,7 +105,7 @@ def test_redact_walks_configs_and_keeps_their_shape():
 
 
 def test_redact_handles_pydantic_models():
-    from warehouse.manifest import SourceEntry
+    from starmill.warehouse.manifest import SourceEntry
 
     entry = SourceEntry.model_validate({"name": "s", "uri": "https://u:tok55@h/data.jsonl"})
     out = redact(entry)
@@ -120,14 +120,14 @@ def test_command_lines_lose_option_values_named_secret():
 
 
 def test_lineage_command_line_is_redacted(monkeypatch):
-    from warehouse import lineage
+    from starmill.warehouse import lineage
 
     monkeypatch.setattr(sys, "argv", ["/x/bin/starmill", "run", "--set", "teacher.options.api_key=zz-top-secret"])
     assert lineage.command_line() == "starmill run --set 'teacher.options.api_key=<redacted>'"
 
 
 def test_errors_keep_their_type_with_the_message_redacted():
-    from generators.base import GenerationError
+    from starmill.generators.base import GenerationError
 
     exc = GenerationError("http://u:pw999@h/v1/chat/completions: cannot connect")
     assert redacted_error(exc) is exc and "pw999" not in str(exc) and isinstance(exc, GenerationError)
@@ -159,8 +159,8 @@ def test_log_records_are_redacted_whatever_the_handler(caplog):
 def test_an_old_unredacted_manifest_is_redacted_on_export(make_sft_version, monkeypatch, tmp_path):
     """A version written before redaction existed (simulated: the writer's redaction turned off) still
     exports without its secrets, in the card and in ``starmill_export.json``."""
-    from warehouse import lineage
-    from warehouse.export.build import ExportSettings, export_to_folder
+    from starmill.warehouse import lineage
+    from starmill.warehouse.export.build import ExportSettings, export_to_folder
 
     monkeypatch.setattr(lineage, "redact", lambda value: value)
     wh, ref = make_sft_version(teacher_options={"api_key": "sk-should-never-be-shown",

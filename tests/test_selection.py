@@ -3,8 +3,8 @@ from collections import Counter
 
 import pytest
 
-from filters.quality import HintLeak, Length, MixedLanguage, Truncated
-from filters.selection import majority_labels, pass_at_k, pass_rates, select
+from starmill.filters.quality import HintLeak, Length, MixedLanguage, Truncated
+from starmill.filters.selection import majority_labels, pass_at_k, pass_rates, select
 from tests.helpers import problem, sample
 
 

@@ -5,12 +5,12 @@ import json
 
 import pytest
 
-from generators import registry
-from generators.base import Completion
-from generators.stub_backend import StubBackend
+from starmill.generators import registry
+from starmill.generators.base import Completion
+from starmill.generators.stub_backend import StubBackend
 from starmill.config import ConfigError, parse_config
 from starmill.pipeline import run_star
-from warehouse import Warehouse
+from starmill.warehouse import Warehouse
 
 # question -> which of the 3 first-stage samples are right (the hinted ones always are)
 RIGHT = {"Compute 8 + 8.": (), "Compute 2 + 3.": (0, 1, 2), "Compute 1 + 1.": (0,), "Compute 4 + 4.": (0, 1)}
@@ -99,7 +99,7 @@ def test_the_export_card_names_the_band_and_the_order(tmp_path):
 
 
 def test_regrade_reselect_keeps_the_runs_band(tmp_path, capsys):
-    from schemas import ProblemRecord
+    from starmill.schemas import ProblemRecord
     from tests.helpers import run_cli
     from tests.test_regrade import _sample
 

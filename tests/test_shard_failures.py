@@ -2,8 +2,8 @@
 becomes one empty sample dropped with the reason, the rest of the shard is generated as usual."""
 import pytest
 
-from generators.base import EngineInfo, GenerationError, GenerationResult, RequestRefused, SamplingParams
-from generators.sampling import plan_requests, plan_shards, run_shard
+from starmill.generators.base import EngineInfo, GenerationError, GenerationResult, RequestRefused, SamplingParams
+from starmill.generators.sampling import plan_requests, plan_shards, run_shard
 from tests.helpers import problem
 
 LONG = "Compute 12 + 7. " * 200  # ~3,200 characters: under ingest's bound, over the demo's 512 tokens
@@ -33,8 +33,8 @@ def test_context_overflow_is_one_dropped_sample_and_neighbours_are_generated(hf_
 
 
 def test_the_drop_reason_survives_grading_and_selection(hf_backend):
-    from filters.grading import grade
-    from filters.selection import mark_incorrect, select
+    from starmill.filters.grading import grade
+    from starmill.filters.selection import mark_incorrect, select
 
     long = problem(LONG, "19")
     samples = run_shard(hf_backend, shard_of([long]))
@@ -55,7 +55,7 @@ class FakeBackend:
         self.calls.append(len(requests))
         if self.error is not None:
             raise self.error
-        from generators.base import Completion
+        from starmill.generators.base import Completion
 
         for r in requests:
             if self.bad in r.messages[-1]["content"]:

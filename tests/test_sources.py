@@ -6,9 +6,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from schemas import ProblemRecord, RejectRecord
-from warehouse import Warehouse
-from warehouse.sources import SourceError, SourceSpec, ingest, iter_problems
+from starmill.schemas import ProblemRecord, RejectRecord
+from starmill.warehouse import Warehouse
+from starmill.warehouse.sources import SourceError, SourceSpec, ingest, iter_problems
 
 DATA = Path(__file__).parent / "data" / "sources"
 
@@ -164,7 +164,7 @@ def test_a_hub_source_is_fingerprinted_so_a_rerun_reuses_its_version(tmp_path, m
     fingerprint plays the part of the cache folder's (it names the dataset's commit)."""
     import datasets
 
-    from warehouse.sources import ensure_problems, readers
+    from starmill.warehouse.sources import ensure_problems, readers
 
     rows = {"question": ["What is 2 + 3?", "What is 4 + 4?"], "answer": ["5", "8"]}
     commit = {"fp": "aaaa"}

@@ -10,10 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from generators.procedural import generate_problems
+from starmill.generators.procedural import generate_problems
 from tests.helpers import run_cli as run
-from warehouse import QueryError, Warehouse
-from warehouse.sql import connect, parse_param, query
+from starmill.warehouse import QueryError, Warehouse
+from starmill.warehouse.sql import connect, parse_param, query
 
 SECRET = "TOPSECRET-4242"
 TOKEN = "hf_SECRETTOKEN0123"
@@ -209,7 +209,7 @@ def test_parse_param_keeps_values_as_given():
 def test_a_setting_that_does_not_take_is_an_error(site, monkeypatch):
     """Every setting is read back: one that reads back other than it was set (a DuckDB that ignores or
     renamed it) fails the connection instead of leaving a hole."""
-    from warehouse import sql_guard
+    from starmill.warehouse import sql_guard
 
     root, _ = site
     real = sql_guard.confinement

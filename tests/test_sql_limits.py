@@ -12,8 +12,8 @@ import psutil
 import pytest
 
 from tests.helpers import run_cli as run
-from warehouse import QueryError
-from warehouse.sql import connect, query
+from starmill.warehouse import QueryError
+from starmill.warehouse.sql import connect, query
 
 SLOW = "SELECT count(*) AS n FROM range(100000000) a, range(100000) b WHERE a.range + b.range = 7"  # hours
 

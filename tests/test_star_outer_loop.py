@@ -22,7 +22,7 @@ def config(**iterations):
 
 
 def test_two_iterations_train_evaluate_and_resume(tmp_path):
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     wh = str(tmp_path / "wh")
     summary = run_star(config(), wh, progress=False)
@@ -90,7 +90,7 @@ def test_early_stop_when_heldout_accuracy_stops_rising(tmp_path):
     cfg = config(early_stop=True, train={"max_steps": 3, "batch_size": 8, "lr": 5e-3, "max_length": 192})
     summary = run_star(cfg, str(tmp_path / "wh"), progress=False)
     [only] = summary["iterations"]
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     report = Warehouse(str(tmp_path / "wh")).manifest("sft").report
     assert report.stopped_early == 1 and report.final_model is None

@@ -3,7 +3,7 @@ checked only when it is pure arithmetic that starts a clause; wrong arithmetic i
 can't be sure of is not a claim (so a good rationale is never dropped for a misread)."""
 import pytest
 
-from filters.steps import bad_steps, check_steps
+from starmill.filters.steps import bad_steps, check_steps
 
 # (text, verdicts of the claims found, in order)
 LABELLED = [

@@ -14,8 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from generators import stopping
-from warehouse import Warehouse
+from starmill.generators import stopping
+from starmill.warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = ["--set", "source.procedural.n=400", "--set", "runner.max_workers=1"]  # 25 shards: runs well past the signal
@@ -45,7 +45,7 @@ def test_the_stop_flag_stops_checks_and_awaits():
 
 def test_a_stopped_shard_is_not_recorded(tmp_path):
     from starmill.pipeline import generate_shard
-    from warehouse.ledger import Ledger
+    from starmill.warehouse.ledger import Ledger
 
     class Shard:
         key = "k1"

@@ -4,8 +4,8 @@ from collections import Counter
 
 import pytest
 
-from filters.quality import get_filter
-from filters.traces import split_trace
+from starmill.filters.quality import get_filter
+from starmill.filters.traces import split_trace
 from starmill.config import SelectionConfig
 from tests.helpers import problem, sample
 from tests.long_traces import compose

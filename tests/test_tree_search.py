@@ -6,10 +6,10 @@ from collections import Counter
 
 import pytest
 
-from filters.scorers import get_scorer
-from generators import registry
-from generators.base import EngineInfo, GenerationError, GenerationResult, SamplingParams, Completion
-from generators.strategies import PlanContext, get_strategy
+from starmill.filters.scorers import get_scorer
+from starmill.generators import registry
+from starmill.generators.base import EngineInfo, GenerationError, GenerationResult, SamplingParams, Completion
+from starmill.generators.strategies import PlanContext, get_strategy
 from starmill.config import ConfigError, SearchConfig, parse_config
 from starmill.tree_search import FinalAnswer, GoldReward, PathScore, tree_strategy
 from tests.helpers import problem, run_cli
@@ -80,7 +80,7 @@ class Constant:
     name, version = "constant", "1"
 
     def score_texts(self, prompts, texts):
-        from filters.scorers import Score
+        from starmill.filters.scorers import Score
 
         return [Score(1.0) for _ in texts]
 
@@ -204,7 +204,7 @@ def test_mcts_reward_uses_the_gold_answer_only_when_given():
 def test_each_shard_carries_only_its_own_problems_gold_answers():
     import pickle
 
-    from generators.sampling import plan_shards
+    from starmill.generators.sampling import plan_shards
 
     def shards(count):
         many = [problem(f"Compute {i} + 1.", str(i + 1)) for i in range(count)]
@@ -222,7 +222,7 @@ def test_each_shard_carries_only_its_own_problems_gold_answers():
 
 @pytest.mark.parametrize("engine", ["hf_backend", "vllm_backend"])
 def test_the_demo_teacher_continues_paths_step_by_step(engine, request):
-    from generators.procedural import generate_problems
+    from starmill.generators.procedural import generate_problems
 
     backend = request.getfixturevalue(engine)  # transformers, then vLLM: both continue a prefix
 
@@ -312,7 +312,7 @@ def beam_config(tmp_path):
 
 def test_a_killed_search_resumes_from_its_finished_expansions(tmp_path):
     from starmill.pipeline import PartialRun, run_star
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     cfg = beam_config(tmp_path)  # the same run in two warehouses: a whole one, and one killed then resumed
     teacher = cfg.teacher.model_dump(mode="json")
@@ -338,7 +338,7 @@ def test_a_killed_search_resumes_from_its_finished_expansions(tmp_path):
 
 def test_the_tree_is_a_dataset_queryable_by_sql_and_its_paths_are_samples(tmp_path, capsys):
     from starmill.pipeline import run_star
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     cfg = beam_config(tmp_path)
     registry.use_backend(cfg.teacher.model_dump(mode="json"), Scripted())
@@ -369,7 +369,7 @@ def test_eval_search_never_sees_the_gold_answer(tmp_path, monkeypatch):
     """Eval's search is built with gold=None (so no GoldReward) from problems without their gold."""
     import starmill.tree_search as hooks
     from starmill.evaluation import EvalSettings, evaluate
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     built, planned = [], []
     real = hooks.tree_strategy
@@ -414,7 +414,7 @@ def test_eval_cli_reports_search_at_n(tmp_path, capsys):
     metrics = found["metrics"]
     assert 0.0 <= metrics["dvts@2"] <= 1.0 and "pass@2" in metrics
     assert found["search"]["dvts"]["tokens"] > 0 and found["search"]["dvts"]["nodes"] >= 3  # what it cost
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     wh = Warehouse(tmp_path / "wh")  # every node the search expanded, a tree version under the evals version
     assert found["tree"] == "evals_tree@v1" and wh.manifest("evals_tree@v1").parents == [found["evals"]]

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from filters.verifiers import get_verifier
-from schemas import ProblemRecord
+from starmill.filters.verifiers import get_verifier
+from starmill.schemas import ProblemRecord
 
 
 def problem(gold="Paris", **metadata):
@@ -16,8 +16,8 @@ def problem(gold="Paris", **metadata):
 @pytest.fixture(scope="module")
 def gym_problems():
     pytest.importorskip("reasoning_gym")
-    from schemas.sources import GymSpec
-    from warehouse.sources.gym import iter_gym
+    from starmill.schemas.sources import GymSpec
+    from starmill.warehouse.sources.gym import iter_gym
 
     spec = GymSpec(tasks={"bitwise_arithmetic": 1, "basic_arithmetic": 1, "time_intervals": 1, "gsm_symbolic": 1},
                    size=8, seed=3)

@@ -43,7 +43,7 @@ def test_version_page_shows_manifest_report_lineage_and_rows(viewer, viewer_ware
     assert "pass@1" in body and "STaR iterations" in body
     assert f'href="/datasets/{refs["problems"].replace("@", "/")}"' in body  # lineage links its parent
     assert body.count('<svg class="chart"') >= 3  # drops, histogram, lineage
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     drops = Warehouse(str(viewer_warehouse[0])).manifest("samples@v1").drops
     assert drops["wrong_answer"] == 5
@@ -246,7 +246,7 @@ def test_an_object_store_warehouse():
 
     from starmill.viewer.server import make_server
     from tests.helpers import problem, sample
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     root = f"memory://viewer-{uuid.uuid4().hex[:8]}/wh"
     wh = Warehouse(root)
@@ -271,10 +271,10 @@ def test_an_object_store_warehouse():
 
 
 def test_a_version_committed_while_it_runs_shows_up(tmp_path, monkeypatch):
-    from generators.procedural import generate_problems
+    from starmill.generators.procedural import generate_problems
     from starmill.viewer import catalog
     from starmill.viewer.server import make_server
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     monkeypatch.setattr(catalog, "RECHECK", 0.0)  # list the warehouse on every request
     wh = Warehouse(str(tmp_path / "wh"))
@@ -294,7 +294,7 @@ def test_a_version_committed_while_it_runs_shows_up(tmp_path, monkeypatch):
 
 
 def test_search_by_id(viewer, viewer_warehouse):
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     root, refs = viewer_warehouse
     sample_id = Warehouse(str(root)).read(refs["samples"][0]).column("sample_id")[5].as_py()

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from generators.base import GenerationError, GenerationRequest, SamplingParams
-from generators.vllm_backend import VLLMBackend, check_model_path
-from generators.weights import weights_hash
+from starmill.generators.base import GenerationError, GenerationRequest, SamplingParams
+from starmill.generators.vllm_backend import VLLMBackend, check_model_path
+from starmill.generators.weights import weights_hash
 from tests.fixtures_engines import MAX_MODEL_LEN, TEACHER, require_teacher, stop_point
 
 QUESTION = [{"role": "user", "content": "What is 12 + 7?"}]
@@ -117,7 +117,7 @@ def test_context_overflow_names_the_request_and_the_engine_goes_on(vllm_backend)
 def test_a_stop_request_ends_the_batch_between_engine_steps_and_the_engine_goes_on(vllm_backend, monkeypatch):
     """Ctrl-C mid-batch: the backend sees the stop at the next engine step, not after the batch; the
     batch's requests are aborted in the engine, and the next batch gives what it gave before."""
-    from generators import stopping
+    from starmill.generators import stopping
 
     batch = [ask(request_id=f"r{i}", n=4, seed=i, max_tokens=48, temperature=1.0) for i in range(4)]
     before = texts(vllm_backend.generate(batch))

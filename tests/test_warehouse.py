@@ -11,11 +11,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from generators.procedural import generate_problems
-from schemas import ProblemRecord, RejectRecord, SchemaVersionError, check_readable
-from warehouse import DatasetNotFound, QueryError, VersionNotFound, Warehouse, WarehouseError
-from warehouse.sql import connect, query
-from warehouse.integrity import DATA
+from starmill.generators.procedural import generate_problems
+from starmill.schemas import ProblemRecord, RejectRecord, SchemaVersionError, check_readable
+from starmill.warehouse import DatasetNotFound, QueryError, VersionNotFound, Warehouse, WarehouseError
+from starmill.warehouse.sql import connect, query
+from starmill.warehouse.integrity import DATA
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -151,8 +151,8 @@ def test_concurrent_writers_get_distinct_versions(tmp_path):
 KILL_SCRIPT = textwrap.dedent(
     """
     import sys
-    from generators.procedural import generate_problems
-    from warehouse import Warehouse
+    from starmill.generators.procedural import generate_problems
+    from starmill.warehouse import Warehouse
     wh = Warehouse(sys.argv[1])
     with wh.writer("problems", "problems", row_group_rows=2000) as w:
         print("writing", flush=True)
@@ -231,9 +231,9 @@ def test_empty_warehouse_has_an_empty_manifests_view(tmp_path):
 
 def test_a_failed_commit_leaves_no_data_folder(tmp_path, monkeypatch):
     """A commit that fails at the last step (here the manifest's create; a full disk in real life) cleans up."""
-    from schemas import ProblemRecord
-    from warehouse import Warehouse
-    from warehouse.storage import Storage
+    from starmill.schemas import ProblemRecord
+    from starmill.warehouse import Warehouse
+    from starmill.warehouse.storage import Storage
 
     wh = Warehouse(str(tmp_path / "wh"))
 
@@ -270,13 +270,13 @@ def test_the_local_commit_is_one_conditional_create(tmp_path, monkeypatch):
 def test_a_data_folder_removed_before_the_commit_commits_nothing(tmp_path, monkeypatch):
     """A second writer that takes this one for dead removes its data folder: the commit finds its file
     gone and fails, rather than make a version that names files that are not there."""
-    import warehouse.writer
+    import starmill.warehouse.writer
 
     wh = Warehouse(tmp_path)
     with pytest.raises(WarehouseError, match="is not there as written"):
         with wh.writer("problems", "problems") as writer:
             writer.write(ProblemRecord.to_table(list(generate_problems(5, seed=0))))  # its file is open now
-            monkeypatch.setattr(warehouse.writer, "is_dead", lambda name, now=None: True)
+            monkeypatch.setattr(starmill.warehouse.writer, "is_dead", lambda name, now=None: True)
             Warehouse(tmp_path).writer("problems", "problems").abort()  # cleans "dead" folders as it starts
     assert wh.versions("problems") == []
 
@@ -284,7 +284,7 @@ def test_a_data_folder_removed_before_the_commit_commits_nothing(tmp_path, monke
 def test_a_manifest_that_landed_after_all_keeps_its_files(tmp_path, monkeypatch):
     """The create fails after the manifest landed (a store's timeout after the PUT went through): the
     version exists, so the failing writer keeps its files and the version reads."""
-    from warehouse.storage import Storage
+    from starmill.warehouse.storage import Storage
 
     real = Storage.create_new
 

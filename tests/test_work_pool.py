@@ -17,7 +17,7 @@ import yaml
 
 from tests.fixtures_engines import Reply, ScriptedServer, chat_body
 from tests.test_schedule_and_scale import tiny_config
-from warehouse import Warehouse
+from starmill.warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parent.parent
 PREFECT = Path(sys.executable).parent / "prefect"

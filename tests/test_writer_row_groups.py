@@ -1,9 +1,9 @@
 """Row groups bounded by bytes as well as rows (issue 25: long rows at scale)."""
 import pyarrow.parquet as pq
 
-from schemas import SampleRecord
-from warehouse import Warehouse
-from warehouse.health import verify
+from starmill.schemas import SampleRecord
+from starmill.warehouse import Warehouse
+from starmill.warehouse.health import verify
 
 LONG = 100_000  # characters per completion: R1-size and more
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from warehouse.errors import WarehouseError
+from starmill.warehouse.errors import WarehouseError
 
 KEYS = {"samples": ["sample_id"], "sft": ["sample_id"], "problems": ["problem_id"], "prm": ["prm_id"],
         "tree": ["node_id"], "models": ["model_id"], "evals": ["problem_id", "mode", "sample_index", "model"]}

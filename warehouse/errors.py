@@ -1,5 +1,5 @@
 """Typed errors of the warehouse; each is a user-facing one-line message."""
-from schemas.errors import StarmillError
+from starmill.schemas.errors import StarmillError
 
 
 class WarehouseError(StarmillError):

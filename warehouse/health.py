@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from warehouse.errors import DamagedVersion
-from warehouse.integrity import verify_checksums
-from warehouse.manifest import Manifest
-from warehouse.versions import check_ref
+from starmill.warehouse.errors import DamagedVersion
+from starmill.warehouse.integrity import verify_checksums
+from starmill.warehouse.manifest import Manifest
+from starmill.warehouse.versions import check_ref
 
 
 @dataclass

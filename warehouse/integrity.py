@@ -17,10 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from schemas import TABLES
-from schemas.base import SCHEMA_KEY, VERSION_KEY
-from warehouse.errors import DamagedVersion
-from warehouse.manifest import MANIFEST_FORMAT, Manifest
+from starmill.schemas import TABLES
+from starmill.schemas.base import SCHEMA_KEY, VERSION_KEY
+from starmill.warehouse.errors import DamagedVersion
+from starmill.warehouse.manifest import MANIFEST_FORMAT, Manifest
 
 DATA = "_data"  # <dataset>/_data/<writer>/: a writer's files, never listed by readers
 DATA_ID_RE = re.compile(r"[A-Za-z0-9_.]{1,80}-[0-9]{1,10}-[0-9]{1,12}-[0-9a-f]{12}")  # host-pid-time-random

@@ -19,8 +19,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from schemas import SampleRecord, TreeRecord
-from warehouse.storage import Storage, open_storage
+from starmill.schemas import SampleRecord, TreeRecord
+from starmill.warehouse.storage import Storage, open_storage
 
 RUNS = "_runs"
 CACHE_ENV = "STARMILL_CACHE"  # local scratch of runs on a store (default ~/.cache/starmill)

@@ -10,8 +10,8 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from schemas.errors import StarmillError
-from schemas.redact import redact, redact_argv  # noqa: F401  (redact: what the writer applies to lineage)
+from starmill.schemas.errors import StarmillError
+from starmill.schemas.redact import redact, redact_argv  # noqa: F401  (redact: what the writer applies to lineage)
 
 
 @functools.lru_cache(maxsize=1)

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.report import RunReport
+from starmill.schemas.report import RunReport
 
 MANIFEST_FORMAT = 2
 

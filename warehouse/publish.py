@@ -5,8 +5,8 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import pyarrow as pa
 
-from schemas import ProblemRecord, SampleRecord, SftRecord
-from warehouse.versions import Warehouse
+from starmill.schemas import ProblemRecord, SampleRecord, SftRecord
+from starmill.warehouse.versions import Warehouse
 
 Rows = Iterable[pa.RecordBatch] | Sequence[SampleRecord] | Sequence[SftRecord]  # batches stream
 

@@ -21,11 +21,11 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from warehouse import sql_guard
-from warehouse.errors import QueryError
-from warehouse.health import DatasetHealth
-from warehouse.sql_views import build_views
-from warehouse.versions import Warehouse
+from starmill.warehouse import sql_guard
+from starmill.warehouse.errors import QueryError
+from starmill.warehouse.health import DatasetHealth
+from starmill.warehouse.sql_views import build_views
+from starmill.warehouse.versions import Warehouse
 
 PARAM_RE = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(:(?P<type>[a-z]+))?=(?P<value>.*)", re.DOTALL)
 MISSING_TABLE = re.compile(r"Table with name (.+?) does not exist")

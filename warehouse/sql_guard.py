@@ -18,7 +18,7 @@ import re
 
 import duckdb
 
-from warehouse.errors import QueryError
+from starmill.warehouse.errors import QueryError
 
 MEMORY_LIMIT = "25%"  # of the machine's memory, for one query's working set (DuckDB's own default is 80%)
 SIZE_RE = re.compile(r"[0-9]+(\.[0-9]+)?\s*(%|B|[KMGT]i?B)", re.IGNORECASE)  # what DuckDB's memory_limit reads

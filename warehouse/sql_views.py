@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import duckdb
 
-from schemas import TABLES
-from warehouse.health import DatasetHealth, survey
+from starmill.schemas import TABLES
+from starmill.warehouse.health import DatasetHealth, survey
 
 MANIFEST_COLUMNS = """
     j->>'dataset' AS dataset,

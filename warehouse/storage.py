@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 import pyarrow.fs as pafs
 
-from warehouse.errors import StoreError, WarehouseError
+from starmill.warehouse.errors import StoreError, WarehouseError
 
 DEFAULT_ROOT = "./starmill-data"
 OPTIONS_ENV = "STARMILL_WAREHOUSE_OPTIONS"

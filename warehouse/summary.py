@@ -6,9 +6,9 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from schemas.report import RunReport
-from warehouse.integrity import verify_checksums
-from warehouse.versions import VersionRef, Warehouse
+from starmill.schemas.report import RunReport
+from starmill.warehouse.integrity import verify_checksums
+from starmill.warehouse.versions import VersionRef, Warehouse
 
 
 def summarize(wh: Warehouse, ref: VersionRef) -> dict[str, Any]:

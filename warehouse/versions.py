@@ -12,11 +12,11 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 
-from schemas import TABLES, check_readable
-from warehouse import integrity
-from warehouse.errors import BadDatasetName, DatasetNotFound, VersionNotFound, WarehouseError
-from warehouse.manifest import Manifest
-from warehouse.storage import open_storage, resolve_root
+from starmill.schemas import TABLES, check_readable
+from starmill.warehouse import integrity
+from starmill.warehouse.errors import BadDatasetName, DatasetNotFound, VersionNotFound, WarehouseError
+from starmill.warehouse.manifest import Manifest
+from starmill.warehouse.storage import open_storage, resolve_root
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")  # always used with fullmatch
 RESERVED = {"manifests", "datasets", "versions", "information_schema"}
@@ -143,6 +143,6 @@ class Warehouse:
         return self.dataset(ref, table).to_table()
 
     def writer(self, name: str, table: str, **lineage):
-        from warehouse.writer import VersionWriter
+        from starmill.warehouse.writer import VersionWriter
 
         return VersionWriter(self, check_name(name), table, **lineage)

@@ -22,12 +22,12 @@ import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from schemas import TABLES
-from schemas.base import Record
-from warehouse import lineage
-from warehouse.errors import DamagedVersion, WarehouseError
-from warehouse.integrity import DATA, DATA_ID_RE
-from warehouse.manifest import FileEntry, Manifest, SourceEntry
+from starmill.schemas import TABLES
+from starmill.schemas.base import Record
+from starmill.warehouse import lineage
+from starmill.warehouse.errors import DamagedVersion, WarehouseError
+from starmill.warehouse.integrity import DATA, DATA_ID_RE
+from starmill.warehouse.manifest import FileEntry, Manifest, SourceEntry
 
 STAGING = "_staging"  # where writers before format 2 staged a version folder (cleaned, never written)
 STALE_SECONDS = 24 * 3600  # data folders of writers on other hosts are cleaned after this

@@ -1,4 +1,4 @@
 """Imported once by the forkserver that starts checker workers, so every worker is born warm."""
-from filters.answers.symbolic import warm
+from starmill.filters.answers.symbolic import warm
 
 warm()

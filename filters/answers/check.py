@@ -10,13 +10,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from filters.answers.compare import decide, read_gold
-from filters.answers.extract import extract_answer, extract_gold
-from filters.answers.forms import NO_FORM, Form, parse_form
-from filters.answers.normalize import normalize, squash
-from filters.answers.pool import CheckerPool, shared_pool
-from filters.answers.structure import parse_structure
-from filters.answers.verdict import Verdict
+from starmill.filters.answers.compare import decide, read_gold
+from starmill.filters.answers.extract import extract_answer, extract_gold
+from starmill.filters.answers.forms import NO_FORM, Form, parse_form
+from starmill.filters.answers.normalize import normalize, squash
+from starmill.filters.answers.pool import CheckerPool, shared_pool
+from starmill.filters.answers.structure import parse_structure
+from starmill.filters.answers.verdict import Verdict
 
 FormSpec = "str | Form | None"  # "reduced", "sig_figs:3,exact", … (forms.parse_form)
 

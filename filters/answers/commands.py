@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sympy
 
-from filters.answers.pysyntax import Unsupported
+from starmill.filters.answers.pysyntax import Unsupported
 
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta", "iota",

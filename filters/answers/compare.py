@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from filters.answers import forms, letters, typed
-from filters.answers.errors import Unparseable
-from filters.answers.forms import NO_FORM, Form
-from filters.answers.normalize import PLAIN_NUMBER, Normalized, in_words, normalize, squash
-from filters.answers.numeric import numbers_match, parse_number
-from filters.answers.shapes import compare_nodes
-from filters.answers.structure import Decision, Node, is_label, parse_structure
-from filters.answers.units import dropped_unit
+from starmill.filters.answers import forms, letters, typed
+from starmill.filters.answers.errors import Unparseable
+from starmill.filters.answers.forms import NO_FORM, Form
+from starmill.filters.answers.normalize import PLAIN_NUMBER, Normalized, in_words, normalize, squash
+from starmill.filters.answers.numeric import numbers_match, parse_number
+from starmill.filters.answers.shapes import compare_nodes
+from starmill.filters.answers.structure import Decision, Node, is_label, parse_structure
+from starmill.filters.answers.units import dropped_unit
 
 __all__ = ["FAST", "Backend", "Unparseable", "decide", "fast_leaf", "read_gold"]
 

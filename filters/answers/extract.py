@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from filters.answers import typed
-from filters.answers.normalize import normalize
-from filters.answers.words import number_phrases, parse_number_words
+from starmill.filters.answers import typed
+from starmill.filters.answers.normalize import normalize
+from starmill.filters.answers.words import number_phrases, parse_number_words
 
 BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
 BRACE = re.compile(r"\\[{}]|[{}]")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from fractions import Fraction
 from typing import Iterable
 
-from filters.answers.numeric import round_half_away
+from starmill.filters.answers.numeric import round_half_away
 
 FLAGS = ("reduced", "factored", "exact", "case_sensitive", "ordered")
 COUNTS = ("sig_figs", "decimal_places")

@@ -7,8 +7,8 @@ from fractions import Fraction
 
 import sympy
 
-from filters.answers.commands import MAX_EXACT_FACTORIAL, PRIMARY_CMDS, Commands, make_pow
-from filters.answers.pysyntax import Unsupported
+from starmill.filters.answers.commands import MAX_EXACT_FACTORIAL, PRIMARY_CMDS, Commands, make_pow
+from starmill.filters.answers.pysyntax import Unsupported
 
 
 class Parser(Commands):

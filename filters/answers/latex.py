@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import sympy
 
-from filters.answers.grammar import Parser
-from filters.answers.pysyntax import Unsupported, is_python, python_tokens
-from filters.answers.typed import GLUED
+from starmill.filters.answers.grammar import Parser
+from starmill.filters.answers.pysyntax import Unsupported, is_python, python_tokens
+from starmill.filters.answers.typed import GLUED
 
 TOKEN = re.compile(
     r"\s*(?:(?P<num>\d+(?:\.\d*)?|\.\d+)|(?P<fn>(?:arc)?(?:sin|cos|tan|sec|csc|cot)h?|ln|log|exp|sqrt)(?![a-zA-Z])"

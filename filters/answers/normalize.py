@@ -7,7 +7,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from filters.answers.words import parse_number_words
+from starmill.filters.answers.words import parse_number_words
 
 MATH_DELIMS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 WRAPPERS = (

@@ -15,11 +15,11 @@ import threading
 import weakref
 from multiprocessing import spawn
 
-from filters.answers.worker import worker_main
+from starmill.filters.answers.worker import worker_main
 
 DEFAULT_MEMORY_MB = 2048  # address-space cap per worker
 DEFAULT_START_TIMEOUT = 120.0  # seconds a new worker may take to get ready (cold imports on a busy box)
-PRELOAD = ["filters.answers._preload"]
+PRELOAD = ["starmill.filters.answers._preload"]
 CLOSE_WAIT = 3.0  # seconds close() waits for workers that are still starting
 
 

@@ -6,9 +6,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
-from filters.answers.check import check_batch
-from filters.answers.forms import parse_form
-from filters.answers.verdict import Verdict
+from starmill.filters.answers.check import check_batch
+from starmill.filters.answers.forms import parse_form
+from starmill.filters.answers.verdict import Verdict
 
 
 @dataclass(frozen=True, slots=True)

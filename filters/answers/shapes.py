@@ -7,7 +7,7 @@ from typing import Callable, Optional
 
 from dataclasses import replace
 
-from filters.answers.structure import SIMPLE_VAR, Decision, Node, is_label, same_label
+from starmill.filters.answers.structure import SIMPLE_VAR, Decision, Node, is_label, same_label
 
 Leaf = Callable[[str, str], Optional[Decision]]  # (gold scalar, pred scalar) -> decision or None (unknown)
 

@@ -9,11 +9,11 @@ from fractions import Fraction
 
 import sympy
 
-from filters.answers.compare import Backend, Unparseable, decide, fast_leaf, read_gold
-from filters.answers.forms import NO_FORM, Form, is_prime_factorization, parse_form
-from filters.answers.latex import Parsed, Unsupported, parse_factors, parse_latex
-from filters.answers.numeric import REL_TOL, parse_number, round_half_away, terminates
-from filters.answers.structure import Decision, split_top
+from starmill.filters.answers.compare import Backend, Unparseable, decide, fast_leaf, read_gold
+from starmill.filters.answers.forms import NO_FORM, Form, is_prime_factorization, parse_form
+from starmill.filters.answers.latex import Parsed, Unsupported, parse_factors, parse_latex
+from starmill.filters.answers.numeric import REL_TOL, parse_number, round_half_away, terminates
+from starmill.filters.answers.structure import Decision, split_top
 
 
 EXACT_TOL = sympy.Rational(1, 10**20)  # two exact values that agree to 20 digits at 30 are equal

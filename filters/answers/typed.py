@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from filters.answers import clock
-from filters.answers.errors import Unparseable
+from starmill.filters.answers import clock
+from starmill.filters.answers.errors import Unparseable
 
 Decision = tuple[bool, str]
 

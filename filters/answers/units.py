@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from filters.answers.normalize import Normalized
+from starmill.filters.answers.normalize import Normalized
 
 ALIASES = {
     "mm": "millimeter", "cm": "centimeter", "m": "meter", "km": "kilometer", "metre": "meter", "centimetre": "centimeter",

@@ -42,7 +42,7 @@ class Verdict:
 
     def to_row(self) -> dict[str, Any]:
         """The row for the ``verdicts`` list of the samples table (``schemas.samples.VERDICT``)."""
-        from schemas.samples import VERDICT
+        from starmill.schemas.samples import VERDICT
 
         row = asdict(self)
         row["pred"], row["gold"], row["detail"] = _clip(self.pred), _clip(self.gold), _clip(self.detail, 4000)

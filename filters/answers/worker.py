@@ -90,9 +90,9 @@ def serve(conn, blocked: list[str], handle) -> None:
 
 def worker_main(conn, memory_mb: int, pdeathsig: bool) -> None:
     start_worker(memory_mb, pdeathsig)
-    from filters.answers.symbolic import decide_symbolic, warm
+    from starmill.filters.answers.symbolic import decide_symbolic, warm
 
-    if "filters.answers._preload" not in sys.modules:
+    if "starmill.filters.answers._preload" not in sys.modules:
         warm()
     blocked: list[str] = []
     install_guard(blocked)

@@ -26,7 +26,7 @@ def _metadata(problem: Any) -> dict:
 def spec_of(problem: Any):
     """The problem's parsed test spec (``metadata.tests``, else its gold answer, as the code verifier reads
     it), or None when it has none or a malformed one."""
-    from schemas.code import parse_code_spec
+    from starmill.schemas.code import parse_code_spec
 
     tests = _metadata(problem).get("tests")
     spec = parse_code_spec(tests if tests is not None else _field(problem, "gold_answer"))

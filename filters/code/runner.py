@@ -17,10 +17,10 @@ from importlib import resources
 
 from typing import TYPE_CHECKING
 
-from filters.isolation import Limits, require, run_program
+from starmill.filters.isolation import Limits, require, run_program
 
 if TYPE_CHECKING:  # schemas is not importable in the function sandbox, which loads filters.verifiers
-    from schemas.code import CodeSpec
+    from starmill.schemas.code import CodeSpec
 
 STATUSES = ("pass", "fail", "error", "exit", "memory", "syntax_error", "load_error", "missing_entry", "not_plain",
             "tampered", "harness_error")
@@ -44,7 +44,7 @@ class TestRun:
 
 
 def harness_source() -> bytes:
-    return resources.files("filters.code").joinpath("harness.py").read_bytes()
+    return resources.files("starmill.filters.code").joinpath("harness.py").read_bytes()
 
 
 def harness_spec(spec: CodeSpec) -> dict:

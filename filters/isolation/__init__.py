@@ -3,17 +3,17 @@ scorers, model-written programs): run it in a separate process in new Linux name
 bubblewrap — no network, its own PID space, a read-only view of only the folders it needs, a private
 scratch tmpfs, a clean environment, resource limits and a wall clock that kills the whole tree.
 
-    from filters.isolation import Limits, FunctionSandbox, run_program
+    from starmill.filters.isolation import Limits, FunctionSandbox, run_program
 
-    box = FunctionSandbox(["reasoning_gym", "filters.verifiers.gym_score"])
-    box.call("filters.verifiers.gym_score:score", Limits(wall_seconds=5), meta=..., answer="42")
+    box = FunctionSandbox(["reasoning_gym", "starmill.filters.verifiers.gym_score"])
+    box.call("starmill.filters.verifiers.gym_score:score", Limits(wall_seconds=5), meta=..., answer="42")
     run_program(["python3", "-I", "main.py"], files={"main.py": b"print(1)"}, limits=Limits())
 
 Both return an ``Outcome``; a missing sandbox is ``IsolationUnavailable`` (one clear error), unless the
 caller opted out with ``isolation="none"`` (then processes still get limits and a clean environment,
 but share the machine's filesystem, network and PID space).
 """
-from filters.isolation.base import (
+from starmill.filters.isolation.base import (
     ISOLATION_MODES,
     IsolationError,
     IsolationUnavailable,
@@ -22,8 +22,8 @@ from filters.isolation.base import (
     available,
     require,
 )
-from filters.isolation.functions import FunctionSandbox, function_sandbox
-from filters.isolation.programs import run_program
+from starmill.filters.isolation.functions import FunctionSandbox, function_sandbox
+from starmill.filters.isolation.programs import run_program
 
 __all__ = ["ISOLATION_MODES", "FunctionSandbox", "IsolationError", "IsolationUnavailable", "Limits", "Outcome",
            "available", "function_sandbox", "require", "run_program"]

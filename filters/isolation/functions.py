@@ -18,7 +18,7 @@ import tempfile
 import threading
 from typing import Any
 
-from filters.isolation.base import Limits, Outcome, bwrap_argv, clean_env, outer_limits, readable_roots, require
+from starmill.filters.isolation.base import Limits, Outcome, bwrap_argv, clean_env, outer_limits, readable_roots, require
 
 log = logging.getLogger(__name__)
 ZYGOTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zygote.py")
@@ -27,11 +27,15 @@ SLACK = 5.0  # seconds the host waits past a call's own wall limit before it kil
 
 
 def module_roots(modules: list[str]) -> tuple[list[str], list[str]]:
-    """(folders to mount, entries for sys.path) for the top-level packages of ``modules``, found without
-    importing them (``find_spec`` on a top-level name runs no code of the package)."""
+    """(folders to mount, entries for sys.path) for the packages of ``modules``: the top-level package's
+    folder, found without importing it (``find_spec`` on a top-level name runs no code of the package),
+    and the folder of every package on the way down that lives elsewhere (``starmill.filters`` is the
+    repository's ``filters/`` folder in an editable install; finding a subpackage imports its parents,
+    so that part runs only our own packages' ``__init__``)."""
     mounts, paths = [], []
     for name in modules:
-        top = name.split(".")[0]
+        parts = name.split(".")
+        top = parts[0]
         spec = importlib.util.find_spec(top)
         if spec is None:
             raise ModuleNotFoundError(f"no module named {top!r}")
@@ -39,6 +43,12 @@ def module_roots(modules: list[str]) -> tuple[list[str], list[str]]:
             for location in spec.submodule_search_locations:
                 mounts.append(os.path.realpath(location))
                 paths.append(os.path.dirname(os.path.realpath(location)))
+            if top == "starmill":
+                for depth in range(2, len(parts)):
+                    sub = importlib.util.find_spec(".".join(parts[:depth]))
+                    if sub is None or not sub.submodule_search_locations:
+                        break
+                    mounts.extend(os.path.realpath(location) for location in sub.submodule_search_locations)
         elif spec.origin and os.path.isfile(spec.origin):
             mounts.append(os.path.realpath(spec.origin))
             paths.append(os.path.dirname(os.path.realpath(spec.origin)))

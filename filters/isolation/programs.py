@@ -10,8 +10,8 @@ import subprocess
 import tempfile
 import time
 
-from filters.isolation.base import Limits, Outcome, bwrap_argv, clean_env, readable_roots, require
-from filters.isolation.zygote import no_fork_filter
+from starmill.filters.isolation.base import Limits, Outcome, bwrap_argv, clean_env, readable_roots, require
+from starmill.filters.isolation.zygote import no_fork_filter
 
 
 def _set_limits(limits: Limits):

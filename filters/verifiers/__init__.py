@@ -1,14 +1,14 @@
 """Pluggable verifiers: one small object per way of grading an output, chosen by name.
 
-    from filters.verifiers import get_verifier
+    from starmill.filters.verifiers import get_verifier
     verifier = get_verifier("math")   # also "exact", "numeric", "regex", "reasoning_gym", "python", "code"
     verdict = verifier.verify(problem, output)            # verdict.checker == "math"
 
 A verifier is a ``Verifier`` subclass with ``name``, ``version`` and ``verify(problem, output) -> Verdict``;
 ``@register`` makes it available by name. Wiring verifiers into the pipeline per source is separate.
 """
-from filters.verifiers import code, external, math_answers, math_verify_check, simple  # noqa: F401  (register the built-ins)
-from filters.verifiers.base import Verifier, gold_of, metadata_of
-from filters.verifiers.registry import available, get_verifier, register
+from starmill.filters.verifiers import code, external, math_answers, math_verify_check, simple  # noqa: F401  (register the built-ins)
+from starmill.filters.verifiers.base import Verifier, gold_of, metadata_of
+from starmill.filters.verifiers.registry import available, get_verifier, register
 
 __all__ = ["Verifier", "available", "get_verifier", "gold_of", "metadata_of", "register"]

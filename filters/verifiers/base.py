@@ -6,7 +6,7 @@ import json
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Iterable, Iterator, Mapping
 
-from filters.answers.verdict import Verdict
+from starmill.filters.answers.verdict import Verdict
 
 
 def gold_of(problem: Any) -> str | None:

@@ -21,14 +21,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from filters.code import extract_program, run_tests
-from filters.code.runner import limits_for
-from filters.isolation import IsolationError, require
-from filters.verifiers.base import Verifier, gold_of, metadata_of
-from filters.verifiers.registry import register
+from starmill.filters.code import extract_program, run_tests
+from starmill.filters.code.runner import limits_for
+from starmill.filters.isolation import IsolationError, require
+from starmill.filters.verifiers.base import Verifier, gold_of, metadata_of
+from starmill.filters.verifiers.registry import register
 
 if TYPE_CHECKING:
-    from schemas.code import CodeSpec
+    from starmill.schemas.code import CodeSpec
 
 log = logging.getLogger(__name__)
 # A test's status from the harness -> (verdict, rule); the first test that did not pass decides.
@@ -81,7 +81,7 @@ class CodeVerifier(Verifier):
             self.version = f"{self.version}+unisolated"
 
     def verify(self, problem: Any, output: str) -> Any:
-        from schemas.code import parse_code_spec  # here: filters.verifiers also loads in sandboxes without schemas
+        from starmill.schemas.code import parse_code_spec  # here: filters.verifiers also loads in sandboxes without schemas
 
         started = time.perf_counter()
         raw = code_gold(problem)

@@ -15,11 +15,11 @@ import sys
 import time
 from typing import Any
 
-from filters.answers import KINDS, extract_answer
-from filters.isolation import Limits, function_sandbox, require
-from filters.isolation.zygote import DESCRIBE
-from filters.verifiers.base import Verifier, gold_of, metadata_of
-from filters.verifiers.registry import register
+from starmill.filters.answers import KINDS, extract_answer
+from starmill.filters.isolation import Limits, function_sandbox, require
+from starmill.filters.isolation.zygote import DESCRIBE
+from starmill.filters.verifiers.base import Verifier, gold_of, metadata_of
+from starmill.filters.verifiers.registry import register
 
 log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 5.0  # seconds per call
@@ -90,8 +90,8 @@ class ReasoningGymVerifier(_SandboxedVerifier):
 
     name = "reasoning_gym"
     version = "1"
-    modules = ("reasoning_gym", "filters.verifiers.gym_score")
-    function = "filters.verifiers.gym_score:score"
+    modules = ("reasoning_gym", "starmill.filters.verifiers.gym_score")
+    function = "starmill.filters.verifiers.gym_score:score"
 
     def kwargs(self, problem: Any, output: str, answer: str) -> dict | None:
         meta = metadata_of(problem).get("reasoning_gym")

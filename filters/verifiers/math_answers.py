@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterable, Iterator
 
-from filters.answers import CHECKER_VERSION, DEFAULT_TIMEOUT, CheckerPool, Verdict, check_answer, check_batch, parse_form
-from filters.verifiers.base import Verifier, gold_of, metadata_of
-from filters.verifiers.registry import register
+from starmill.filters.answers import CHECKER_VERSION, DEFAULT_TIMEOUT, CheckerPool, Verdict, check_answer, check_batch, parse_form
+from starmill.filters.verifiers.base import Verifier, gold_of, metadata_of
+from starmill.filters.verifiers.registry import register
 
 
 @register

@@ -10,8 +10,8 @@ import sys
 import time
 from typing import Any, Iterable, Iterator
 
-from filters.verifiers.base import Verifier, gold_of
-from filters.verifiers.registry import register
+from starmill.filters.verifiers.base import Verifier, gold_of
+from starmill.filters.verifiers.registry import register
 
 DEFAULT_TIMEOUT = 5  # seconds per check (math-verify's parsing and verify timeouts)
 CHILD = "from filters.verifiers.math_verify_check import child; child()"

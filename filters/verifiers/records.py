@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Iterator
 
-from filters.answers.records import Graded, read_records
-from filters.verifiers.base import Verifier
+from starmill.filters.answers.records import Graded, read_records
+from starmill.filters.verifiers.base import Verifier
 
 
 def verify_lines(lines: Iterable[str], verifier: Verifier, gold_field: str = "gold", pred_field: str = "pred",

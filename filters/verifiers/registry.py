@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from filters.verifiers.base import Verifier
+from starmill.filters.verifiers.base import Verifier
 
 _REGISTRY: dict[str, type[Verifier]] = {}
 

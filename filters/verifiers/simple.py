@@ -9,13 +9,13 @@ import time
 from fractions import Fraction
 from typing import Any
 
-from filters.answers import extract_answer
-from filters.answers.forms import round_sig
-from filters.answers.normalize import normalize
-from filters.answers.numeric import parse_number
-from filters.answers.verdict import Verdict
-from filters.verifiers.base import Verifier, gold_of, metadata_of
-from filters.verifiers.registry import register
+from starmill.filters.answers import extract_answer
+from starmill.filters.answers.forms import round_sig
+from starmill.filters.answers.normalize import normalize
+from starmill.filters.answers.numeric import parse_number
+from starmill.filters.answers.verdict import Verdict
+from starmill.filters.verifiers.base import Verifier, gold_of, metadata_of
+from starmill.filters.verifiers.registry import register
 
 MAX_ANSWER_CHARS = 2000  # longer answers are unparseable, as in the math verifier
 

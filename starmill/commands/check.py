@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from schemas.errors import StarmillError
+from starmill.schemas.errors import StarmillError
 
 NO_MARK_HINT = ("{n} of {total} predictions had no marked answer (\\boxed{{}}, '####', 'The answer is', "
                 "<answer>); if they are bare answers, add --pred-is-answer")
@@ -56,7 +56,7 @@ def command(file, gold, pred, gold_field, pred_field, output, gold_mode, pred_is
                                 "--lenient, --gold-is-*, --pred-is-answer")
         _verify(verifier, file, gold, pred, gold_field, pred_field, output, workers)
         return
-    from filters.answers import parse_form
+    from starmill.filters.answers import parse_form
 
     try:
         parse_form(form)
@@ -68,7 +68,7 @@ def command(file, gold, pred, gold_field, pred_field, output, gold_mode, pred_is
     if file is None:
         if gold is None or pred is None:
             raise StarmillError("give FILE, or both --gold and --pred")
-        from filters.answers import check_answer
+        from starmill.filters.answers import check_answer
 
         verdict = check_answer(gold, pred, **options)
         click.echo(json.dumps(verdict.to_row(), ensure_ascii=False))
@@ -85,8 +85,8 @@ def command(file, gold, pred, gold_field, pred_field, output, gold_mode, pred_is
 
 
 def _verify(name: str, file, gold, pred, gold_field: str, pred_field: str, output: str | None, workers) -> None:
-    from filters.verifiers import get_verifier
-    from filters.verifiers.records import verify_lines
+    from starmill.filters.verifiers import get_verifier
+    from starmill.filters.verifiers.records import verify_lines
 
     try:
         chosen = get_verifier(name, **({"workers": workers} if workers else {}))
@@ -107,7 +107,7 @@ def _verify(name: str, file, gold, pred, gold_field: str, pred_field: str, outpu
 
 
 def _steps(text: str | None) -> list[dict]:
-    from filters.steps import check_steps
+    from starmill.filters.steps import check_steps
 
     return [{"text": c.text, "verdict": c.verdict, "values": list(c.values)} for c in check_steps(text or "")]
 
@@ -134,7 +134,7 @@ def _sink(output: str | None):
 
 def _grade_file(path: str, gold_field: str, pred_field: str, form_field: str | None, output: str | None,
                 options: dict, steps: bool = False) -> None:
-    from filters.answers.records import grade_lines
+    from starmill.filters.answers.records import grade_lines
 
     source = click.open_file(path, encoding="utf-8", errors="replace")
     with source:

@@ -13,8 +13,8 @@ from starmill.output import output_options, render
 def command(warehouse: str, fmt: str) -> None:
     """List datasets: kind, versions, rows and creation time of the latest version, and whether every
     version opens cleanly (a damaged one is named on stderr; `starmill verify` checks every byte)."""
-    from warehouse import Warehouse
-    from warehouse.health import survey
+    from starmill.warehouse import Warehouse
+    from starmill.warehouse.health import survey
 
     wh = Warehouse(warehouse)
     rows = []

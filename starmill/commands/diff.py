@@ -19,8 +19,8 @@ COLUMNS = ["section", "item", "a", "b", "change"]
 def command(ref_a: str, ref_b: str, warehouse: str, fmt: str) -> None:
     """Compare two versions: rows added, removed and changed (by key), problems added, removed and
     changed, counts per stage, drops per reason, and config and lineage differences (manifests)."""
-    from warehouse import Warehouse
-    from warehouse.diff import diff_lines, diff_versions
+    from starmill.warehouse import Warehouse
+    from starmill.warehouse.diff import diff_lines, diff_versions
 
     found = diff_versions(Warehouse(warehouse), ref_a, ref_b)
     if fmt == "json":

@@ -50,7 +50,7 @@ def command(model, on, n, temperature, max_tokens, template, backend, base_url, 
     from starmill.evaluation import EvalSettings, evaluate
     from starmill.evaluation.plot import eval_history, plot_history, plot_path
     from starmill.output import render
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     from starmill.evaluation.search import search_settings
 

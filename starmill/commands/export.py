@@ -45,8 +45,8 @@ def command(ref, target, fmt, test_size, seed, eval_sets, ngram, near, difficult
             system_prompt, private, revision, commit_message, warehouse) -> None:
     """Export an sft version to a folder or a Hub dataset repo, with a dataset card (a samples version as
     DPO or KTO preference data with --format dpo|kto)."""
-    from warehouse import Warehouse
-    from warehouse.export import ExportError, ExportSettings, export_to_folder, export_to_hub, parse_target
+    from starmill.warehouse import Warehouse
+    from starmill.warehouse.export import ExportError, ExportSettings, export_to_folder, export_to_hub, parse_target
 
     if not 0 <= near <= 1:
         raise ExportError(f"--near-duplicates must be from 0 to 1, got {near:g}")
@@ -89,8 +89,8 @@ def command(ref, target, fmt, test_size, seed, eval_sets, ngram, near, difficult
 
 
 def _stepwise(wh, ref, target, test_size, seed, private, revision, commit_message, sft_only) -> None:
-    from warehouse.export import ExportError
-    from warehouse.export.stepwise import export_stepwise
+    from starmill.warehouse.export import ExportError
+    from starmill.warehouse.export.stepwise import export_stepwise
 
     if sft_only:
         raise ExportError("--decontaminate, --mix and --system-prompt apply to sft exports, not --format stepwise")
@@ -103,8 +103,8 @@ def _stepwise(wh, ref, target, test_size, seed, private, revision, commit_messag
 
 
 def _preference(wh, ref, target, fmt, *, eval_sets, ngram, near, private, revision, commit_message, **settings):
-    from warehouse.export.decontaminate import Decontaminator
-    from warehouse.export.preference import export_preference
+    from starmill.warehouse.export.decontaminate import Decontaminator
+    from starmill.warehouse.export.preference import export_preference
 
     cleaner = Decontaminator.load(eval_sets, ngram, near) if eval_sets else None
     found, files, where = export_preference(wh, ref, target, fmt, private=private, revision=revision,

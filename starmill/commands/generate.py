@@ -30,10 +30,10 @@ def command(backend, model, base_url, prompt, file, template, n, temperature, to
     """Sample completions for --prompt or --file and print one JSON object per prompt."""
     import yaml
 
-    from generators.base import GenerationRequest, SamplingParams
-    from generators.prompts import get_template
-    from generators.registry import backend_for
-    from schemas.errors import StarmillError
+    from starmill.generators.base import GenerationRequest, SamplingParams
+    from starmill.generators.prompts import get_template
+    from starmill.generators.registry import backend_for
+    from starmill.schemas.errors import StarmillError
 
     if (prompt is None) == (file is None):
         raise StarmillError("give exactly one of --prompt TEXT or --file PROBLEMS.jsonl")
@@ -66,7 +66,7 @@ def command(backend, model, base_url, prompt, file, template, n, temperature, to
 
 
 def _questions(path: str) -> list[str]:
-    from schemas.errors import StarmillError
+    from starmill.schemas.errors import StarmillError
 
     questions = []
     with open(path, encoding="utf-8") as handle:

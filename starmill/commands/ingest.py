@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from starmill.options import warehouse_option
-from schemas.sources import MAX_CHARS
+from starmill.schemas.sources import MAX_CHARS
 
 
 @click.command("ingest")
@@ -53,8 +53,8 @@ def command(ctx, source, kind, preset, name, split, question_field, answer_field
     new version of dataset NAME, bad rows to NAME_rejects. With --kind sft, SOURCE is a local chat file."""
     from pydantic import ValidationError
 
-    from warehouse import Warehouse
-    from warehouse.sources import SourceError, SourceSpec, ingest
+    from starmill.warehouse import Warehouse
+    from starmill.warehouse.sources import SourceError, SourceSpec, ingest
 
     if kind == "sft":
         return _ingest_chat(ctx, source, name or "chat", source_name, license_, limit, model, warehouse)
@@ -74,7 +74,7 @@ def command(ctx, source, kind, preset, name, split, question_field, answer_field
     wh = Warehouse(warehouse)
     cleaner = None
     if eval_sets:
-        from warehouse.export.decontaminate import Decontaminator
+        from starmill.warehouse.export.decontaminate import Decontaminator
 
         cleaner = Decontaminator.load(list(eval_sets), ngram, near or None)
     _summary(ingest(wh, spec, name=name, decontaminator=cleaner), name, "problems")
@@ -86,9 +86,9 @@ SFT_OPTIONS = {"source", "kind", "name", "source_name", "license_", "limit", "mo
 def _ingest_chat(ctx, source, name, source_name, license_, limit, model, warehouse) -> None:
     from click.core import ParameterSource
 
-    from warehouse import Warehouse
-    from warehouse.sources import SourceError
-    from warehouse.sources.chat import MAX_CHARS as CHAT_MAX_CHARS, ingest_chat
+    from starmill.warehouse import Warehouse
+    from starmill.warehouse.sources import SourceError
+    from starmill.warehouse.sources.chat import MAX_CHARS as CHAT_MAX_CHARS, ingest_chat
 
     given = [p for p in ctx.command.params if p.name not in SFT_OPTIONS
              and ctx.get_parameter_source(p.name) is not ParameterSource.DEFAULT]

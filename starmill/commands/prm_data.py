@@ -40,7 +40,7 @@ def command(ref, rollouts, model, backend, base_url, only, limit, temperature, m
             workers, name, as_json, warehouse) -> None:
     """Label every step of a samples version's rationales by rollouts (Math-Shepherd hard and soft labels)."""
     from starmill.prm_data import PrmSettings, label_steps
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
     settings = PrmSettings(rollouts=rollouts, model=model, backend=backend,
                            options={"base_url": base_url} if base_url else {}, only=only, limit=limit,
                            temperature=temperature, max_tokens=max_tokens, delimiter=unescape(delimiter),

@@ -24,9 +24,9 @@ def command(ref, verifiers, name, workers, reselect, sft_name, as_json, warehous
     """Grade a samples version with today's verifiers; print how many verdicts changed, old -> new."""
     from starmill.output import render
     from starmill.regrade import RegradeError, regrade
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
-    from warehouse.versions import check_name
+    from starmill.warehouse.versions import check_name
 
     for given in (name, sft_name):
         if given is not None:

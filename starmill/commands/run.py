@@ -10,7 +10,7 @@ import click
 
 def farewell(config, warehouse, overrides) -> str:
     """What a stopped run prints: nothing was published, and the commands that go on from here."""
-    from schemas.redact import redact_argv
+    from starmill.schemas.redact import redact_argv
 
     args = ["starmill", "run", *([config] if config else []), *(["-w", warehouse] if warehouse else []),
             *[a for item in overrides for a in ("--set", item)]]
@@ -34,7 +34,7 @@ def print_summary(summary: dict) -> None:
         click.echo("Dropped samples by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["drops"].items())))
     click.echo("pass@k: " + ", ".join(f"pass@{k} {v:.3f}" for k, v in summary["pass_at_k"].items()))
     if (summary.get("cost") or {}).get("tokens"):
-        from schemas.cost import cost_line
+        from starmill.schemas.cost import cost_line
 
         click.echo("Teacher: " + cost_line(summary["cost"]))
     best = summary.get("best_model")
@@ -55,8 +55,8 @@ def print_summary(summary: dict) -> None:
 def overlapped_flow(star_flow, cfg, server, preload: bool, **kwargs) -> dict:
     """The flow, after the teacher loads (``preload``) while Prefect's temporary server starts up
     (``server``: spawned, not yet waited for)."""
-    from flows import prefect_env
-    from generators import stopping
+    from starmill.flows import prefect_env
+    from starmill.generators import stopping
 
     if preload:
         from starmill.pipeline.preload import preload_teacher
@@ -89,8 +89,8 @@ def command(config, warehouse, publish_partial, allow_partial, force, overrides,
     """Run the STaR flow: generate, check, rationalize, rejection-sample, publish. Ctrl-C or SIGTERM
     stops it within seconds, publishes nothing and exits 130 (143); shards that fail after their
     retries make it publish nothing and exit 1, unless --allow-partial."""
-    from schemas.redact import redact_log_records
-    from flows import prefect_env
+    from starmill.schemas.redact import redact_log_records
+    from starmill.flows import prefect_env
     from starmill import interrupts
 
     prefect_env.apply()
@@ -107,7 +107,7 @@ def command(config, warehouse, publish_partial, allow_partial, force, overrides,
         figures = estimate(cfg)
         click.echo(json.dumps(figures, indent=2) if as_json else "\n".join(estimate_lines(figures)))
         return
-    from flows.star import star_flow
+    from starmill.flows.star import star_flow
     from starmill.pipeline.preload import worth_preloading
 
     prefect_env.quiet_user_errors()

@@ -5,7 +5,7 @@ import os
 
 import click
 
-from schemas.errors import StarmillError
+from starmill.schemas.errors import StarmillError
 
 
 @click.command("serve")
@@ -17,7 +17,7 @@ from schemas.errors import StarmillError
 def command(config, cron, name, timezone, warehouse) -> None:
     """Serve the flow with CONFIG (default: the embedded demo) on a cron schedule. Needs a running
     Prefect server (PREFECT_API_URL); runs execute in this process until you stop it."""
-    from flows import prefect_env
+    from starmill.flows import prefect_env
 
     prefect_env.apply()
     if not os.environ.get("PREFECT_API_URL"):
@@ -30,7 +30,7 @@ def command(config, cron, name, timezone, warehouse) -> None:
     from starmill.config import load_config
 
     cfg = load_config(config)
-    from flows.star import star_flow
+    from starmill.flows.star import star_flow
 
     try:
         Cron(cron, timezone=timezone)

@@ -15,8 +15,8 @@ from starmill.options import warehouse_option
 def command(ref: str, warehouse: str, as_json: bool) -> None:
     """Show the manifest, schema and summary stats of NAME (latest) or NAME@vN, after checking every
     file of that version against its manifest (sizes, rows, schemas and sha256)."""
-    from warehouse import Warehouse
-    from warehouse.summary import summarize
+    from starmill.warehouse import Warehouse
+    from starmill.warehouse.summary import summarize
 
     wh = Warehouse(warehouse)
     info = summarize(wh, wh.resolve(ref))
@@ -48,7 +48,7 @@ def command(ref: str, warehouse: str, as_json: bool) -> None:
             for i in report["iterations"]) or "-"
         lines["checker"] = f"{checker.get('name', '-')} {checker.get('version', '')}".strip()
         if (report.get("cost") or {}).get("tokens"):
-            from schemas.cost import cost_line
+            from starmill.schemas.cost import cost_line
 
             lines["cost"] = cost_line(report["cost"])
         if report["failed_shards"]:

@@ -7,7 +7,7 @@ import json
 import click
 
 from starmill.options import warehouse_option
-from schemas.errors import StarmillError
+from starmill.schemas.errors import StarmillError
 
 
 class NoProblem(StarmillError):
@@ -66,7 +66,7 @@ def _hinted_prompt(wh, row: dict, problem: dict | None) -> list[dict] | None:
     training prompt, so it is rendered again from the run's rationalization template."""
     if row.get("stage") != "rationalization" or not problem:
         return None
-    from generators.prompts import get_template
+    from starmill.generators.prompts import get_template
 
     config = wh.manifest(f"{row['dataset']}@v{row['version']}").config or {}
     name = (config.get("prompts") or {}).get("rationalization_template", "star_rationalization")
@@ -76,7 +76,7 @@ def _hinted_prompt(wh, row: dict, problem: dict | None) -> list[dict] | None:
         return None
     if template.hash != row.get("template_hash"):  # the template changed since: not what was shown
         return None
-    from filters.code.hints import code_hint, spec_of
+    from starmill.filters.code.hints import code_hint, spec_of
 
     hint = problem["gold_answer"]
     if spec_of(problem) is not None:  # code: the hint was the reference (shown again) or test feedback (not kept)

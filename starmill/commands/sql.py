@@ -28,7 +28,7 @@ def command(query: str, params: tuple[str, ...], timeout: float, memory_limit: s
     NAME_rejects (rejected input rows), manifests (lineage of every version).
     Ctrl-C stops a running query (exit 130).
     """
-    from warehouse.sql import connect, parse_param, query as run_query
+    from starmill.warehouse.sql import connect, parse_param, query as run_query
 
     text = sys.stdin.read() if query == "-" else query
     values = dict(parse_param(item) for item in params)

@@ -50,7 +50,7 @@ def command(ref, task, base, output, max_steps, epochs, lr, lora, kd, kd_alpha, 
     from starmill.training import TrainSettings, train_sft
     from starmill.training.reward import train_reward
     from starmill.training.registry import record_model
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     flags = {k: v for k, v in {"max_steps": max_steps, "epochs": epochs, "lr": lr, "kd": kd, "kd_alpha": kd_alpha,
                                "teacher": teacher}.items() if v is not None}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from schemas.errors import StarmillError
+from starmill.schemas.errors import StarmillError
 from starmill.options import warehouse_option
 from starmill.output import output_options, render
 
@@ -15,8 +15,8 @@ from starmill.output import output_options, render
 def command(ref: str | None, warehouse: str, fmt: str) -> None:
     """Check every version (of NAME, or only NAME@vN): manifest, file sizes, rows, schemas and sha256.
     Exits 1 when any version is damaged."""
-    from warehouse import Warehouse
-    from warehouse.health import verify
+    from starmill.warehouse import Warehouse
+    from starmill.warehouse.health import verify
 
     wh = Warehouse(warehouse)
     reports = verify(wh, ref)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from filters.selection import best_choice, majority_choice, pass_at_k, weighted_choice
+from starmill.filters.selection import best_choice, majority_choice, pass_at_k, weighted_choice
 
 
 def ks_for(n: int) -> list[int]:

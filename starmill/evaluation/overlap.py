@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from schemas import ProblemRecord
-from warehouse.export.decontaminate import normalize, word_grams
+from starmill.schemas import ProblemRecord
+from starmill.warehouse.export.decontaminate import normalize, word_grams
 
 NGRAM = 8
 

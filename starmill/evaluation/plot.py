@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from schemas.errors import StarmillError
+from starmill.schemas.errors import StarmillError
 
 
 class PlotError(StarmillError):

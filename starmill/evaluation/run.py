@@ -5,8 +5,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas import EvalRecord, ProblemRecord, SampleRecord
-from schemas.errors import StarmillError
+from starmill.schemas import EvalRecord, ProblemRecord, SampleRecord
+from starmill.schemas.errors import StarmillError
 
 SHARD = 64  # requests per generate call
 
@@ -51,9 +51,9 @@ def _problems(wh, on: str, name: str, preset: str = "plain") -> tuple[str, list[
     """``on``: a problems version in the warehouse, or a source (``procedural:n=…,seed=…``, a file)."""
     from pydantic import ValidationError
 
-    from warehouse.sources import SourceSpec, ensure_problems
+    from starmill.warehouse.sources import SourceSpec, ensure_problems
 
-    from warehouse.versions import NAME_RE
+    from starmill.warehouse.versions import NAME_RE
 
     head = on.split("@")[0]
     if NAME_RE.fullmatch(head) and wh.versions(head):
@@ -82,12 +82,12 @@ def _problems(wh, on: str, name: str, preset: str = "plain") -> tuple[str, list[
 def _verifiers(settings: EvalSettings, on: str | None) -> list | None:
     """``--verifier``, else the verifiers the source ``on`` declares (``humaneval``: code; a problems version,
     ``on`` None: none); None: the answer checker."""
-    from warehouse.sources import SourceSpec
+    from starmill.warehouse.sources import SourceSpec
 
     from starmill.verification import build_verifiers
 
     if settings.verifier:
-        from filters.verifiers import get_verifier
+        from starmill.filters.verifiers import get_verifier
 
         try:
             return [get_verifier(settings.verifier, **({"workers": settings.workers} if settings.verifier == "code" else {}))]
@@ -104,8 +104,8 @@ def _verifiers(settings: EvalSettings, on: str | None) -> list | None:
 def _samples(backend, teacher_model: str, revision, problems, settings: EvalSettings, mode: str) -> list[SampleRecord]:
     from tqdm.auto import tqdm
 
-    from generators.base import SamplingParams
-    from generators.sampling import plan_requests, plan_shards, run_shard
+    from starmill.generators.base import SamplingParams
+    from starmill.generators.sampling import plan_requests, plan_shards, run_shard
 
     n, temperature = (1, 0.0) if mode == "greedy" else (settings.n, settings.temperature)
     params = SamplingParams(n=n, temperature=temperature, max_tokens=settings.max_tokens)
@@ -121,7 +121,7 @@ def _samples(backend, teacher_model: str, revision, problems, settings: EvalSett
 def _scorer(settings: EvalSettings):
     """The scorer the strategies rank by or search with (None when none needs one): a name, or a reward
     model's folder (``--scorer PATH``); a bad one is an EvalError."""
-    from filters.scorers import get_scorer
+    from starmill.filters.scorers import get_scorer
     from starmill.evaluation.metrics import EVAL_STRATEGIES
     from starmill.evaluation.search import TREE
 
@@ -144,7 +144,7 @@ def _scorer_spec(scorer: str) -> tuple[str, dict[str, Any]]:
     from pathlib import Path
 
     import starmill.scorers  # noqa: F401  (registers llm_judge)
-    from filters.reward_models import TRAINING_MANIFEST, training_manifest
+    from starmill.filters.reward_models import TRAINING_MANIFEST, training_manifest
 
     if not Path(scorer).expanduser().is_dir():
         if "/" in scorer or scorer.startswith("."):
@@ -161,14 +161,14 @@ def _scorer_spec(scorer: str) -> tuple[str, dict[str, Any]]:
 
 def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
              problems_name: str = "eval_problems", name: str = "evals") -> EvalReport:
-    from filters.answers import CHECKER_VERSION, check_answer
-    from filters.code.normalize import normalized_program
-    from filters.grading import grade
-    from generators.registry import backend_for, check_teacher, model_identity
+    from starmill.filters.answers import CHECKER_VERSION, check_answer
+    from starmill.filters.code.normalize import normalized_program
+    from starmill.filters.grading import grade
+    from starmill.generators.registry import backend_for, check_teacher, model_identity
     from starmill.evaluation.metrics import accuracy
     from starmill.evaluation.overlap import find_overlap
     from starmill.evaluation.search import TREE, run_search
-    from warehouse.versions import NAME_RE
+    from starmill.warehouse.versions import NAME_RE
 
     settings = settings or EvalSettings()
     scorer = _scorer(settings)
@@ -244,7 +244,7 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
     ref = f"{name}@v{writer.version}"
     tree_ref = None
     if tree:  # every node the searches expanded; their selected paths are this version's beam/dvts/mcts rows
-        from warehouse.publish import publish_tree
+        from starmill.warehouse.publish import publish_tree
 
         tree_ref = publish_tree(wh, f"{name}_tree", ref, tree, counts={"nodes": len(tree)}, extra={"search": used})
     return EvalReport(ref, problems_ref, model_id, metrics, seen, len(problems), used, tree_ref, clean=clean)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Callable, Sequence
 
-from schemas import EvalRecord, ProblemRecord
-from schemas.errors import StarmillError
+from starmill.schemas import EvalRecord, ProblemRecord
+from starmill.schemas.errors import StarmillError
 
 TREE = ("beam", "dvts", "mcts")
 SHARD = 64  # problems per search (each depth level is one engine call for all of them)
@@ -79,11 +79,11 @@ def run_search(name: str, backend, model_id: str, revision, problems: Sequence[P
     tokens it generated and nodes it expanded; every node goes to ``tree`` (``TreeRecord`` rows) when given."""
     from tqdm.auto import tqdm
 
-    from filters.grading import grade
-    from filters.selection import weighted_choice
-    from generators.base import SamplingParams
-    from generators.sampling import plan_shards
-    from generators.strategies import PlanContext
+    from starmill.filters.grading import grade
+    from starmill.filters.selection import weighted_choice
+    from starmill.generators.base import SamplingParams
+    from starmill.generators.sampling import plan_shards
+    from starmill.generators.strategies import PlanContext
 
     strategy = search_strategy(name, settings.n, scorer, settings.template, getattr(settings, "search", None))
     blind = [replace(p, gold_answer="", gold_solution=None) for p in problems]  # the search never sees gold

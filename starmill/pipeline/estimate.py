@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.cost import CHARS_PER_TOKEN, text_tokens, usd
+from starmill.schemas.cost import CHARS_PER_TOKEN, text_tokens, usd
 from starmill.config import TREE_STRATEGIES, RunConfig
 
 MESSAGE_TOKENS = 4  # a chat message's own tokens (role, separators), as OpenAI counts them
@@ -19,10 +19,10 @@ def prompt_tokens(messages: list[dict[str, str]]) -> int:
 
 def estimate(cfg: RunConfig) -> dict[str, Any]:
     """The most tokens (and, with ``teacher.price``, dollars) the run's generation can spend."""
-    from filters.code.hints import longest_hint
-    from generators.prompts import get_template
-    from schemas import ProblemRecord
-    from warehouse.sources import iter_problems
+    from starmill.filters.code.hints import longest_hint
+    from starmill.generators.prompts import get_template
+    from starmill.schemas import ProblemRecord
+    from starmill.warehouse.sources import iter_problems
 
     plain, hinted = get_template(cfg.prompts.template), get_template(cfg.prompts.rationalization_template)
     per_problem = cfg.sampling.max_samples or cfg.sampling.n  # an adaptive budget's most rounds

@@ -19,11 +19,11 @@ from typing import Any, Callable, Iterable, Sequence
 
 from tqdm.auto import tqdm
 
-from generators import stopping
-from generators.sampling import plan_shards
-from generators.strategies import PlanContext, Strategy, get_strategy
-from schemas.errors import StarmillError
-from schemas.report import FailedShard, IterationReport
+from starmill.generators import stopping
+from starmill.generators.sampling import plan_shards
+from starmill.generators.strategies import PlanContext, Strategy, get_strategy
+from starmill.schemas.errors import StarmillError
+from starmill.schemas.report import FailedShard, IterationReport
 from starmill.config import TREE_STRATEGIES, RunConfig
 from starmill.pipeline.models import next_model
 from starmill.pipeline.publish import make_report, publish
@@ -43,8 +43,8 @@ class PartialRun(StarmillError):
 class StarLoop:
     def __init__(self, run: Run, map_stage: MapStage, *, allow_generate: bool = True, allow_partial: bool = False,
                  progress: bool = True):
-        from filters.quality import FilterContext
-        from generators.prompts import get_template
+        from starmill.filters.quality import FilterContext
+        from starmill.generators.prompts import get_template
 
         cfg = run.config
         self.run, self.map_stage, self.progress = run, map_stage, progress
@@ -54,7 +54,7 @@ class StarLoop:
             self.rationale = get_strategy("until_verified", template=cfg.prompts.template, n=cfg.sampling.n,
                                           target=cfg.sampling.until_verified, max_samples=cfg.sampling.max_samples)
         elif cfg.sampling.strategy in TREE_STRATEGIES:  # a search guided by a scorer; MCTS may use the gold answer
-            from filters.scorers import get_scorer
+            from starmill.filters.scorers import get_scorer
 
             from starmill.tree_search import tree_strategy
 
@@ -91,7 +91,7 @@ class StarLoop:
 
     def iterate(self) -> None:
         """Every iteration; raises ``PartialRun`` (failed shards, not allowed) or ``Stopped``."""
-        from generators.registry import load_seconds
+        from starmill.generators.registry import load_seconds
 
         from starmill.pipeline.training_step import StopIterations, TrainedModel
 
@@ -144,7 +144,7 @@ class StarLoop:
         """What each problem's rationalization shows: the gold answer; for a code problem (its gold is a test
         spec) never the tests but, by ``rationalization.code_hint``, the reference solution or the failing
         tests' feedback, and no entry when it has none (then it is not rationalized)."""
-        from filters.code.hints import code_hint, spec_of
+        from starmill.filters.code.hints import code_hint, spec_of
 
         mode, out = self.run.config.rationalization.code_hint, {}
         for p in problem_ids:
@@ -157,7 +157,7 @@ class StarLoop:
     def stage(self, strategy: Strategy, problem_ids: list[str], teacher: dict[str, Any], iteration: int,
               hints: dict[str, str] | None = None) -> set[str]:
         """Generate one stage for ``problem_ids``; the problems that now have a kept sample."""
-        from generators.registry import model_identity
+        from starmill.generators.registry import model_identity
 
         cfg, run = self.run.config, self.run
         model, revision = model_identity(teacher)

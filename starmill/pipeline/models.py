@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
-from generators import stopping
-from schemas.errors import StarmillError
+from starmill.generators import stopping
+from starmill.schemas.errors import StarmillError
 
 Teacher = dict[str, Any]  # the teacher section of the config: backend, model, revision, options, …
 KeptRows = Callable[[Path], Path]  # writes the sft rows kept so far to a Parquet file, returns its path

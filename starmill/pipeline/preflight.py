@@ -11,11 +11,11 @@ from starmill.pipeline.run import RunError
 def preflight(config: RunConfig, warehouse: str | None = None, generate: bool = True) -> None:
     """Raise the first problem: the source, the teachers and judges (unless nothing is ``generate``d),
     the warehouse. Scorers' model folders are checked as the config loads."""
-    from generators.registry import check_teacher
+    from starmill.generators.registry import check_teacher
     from starmill.verification import build_verifiers
-    from warehouse.root import not_writable
-    from warehouse.sources import check_source
-    from warehouse.storage import resolve_root
+    from starmill.warehouse.root import not_writable
+    from starmill.warehouse.sources import check_source
+    from starmill.warehouse.storage import resolve_root
 
     for source in config.source_specs():
         check_source(source)

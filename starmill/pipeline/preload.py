@@ -18,7 +18,7 @@ def worth_preloading(config: RunConfig, warehouse: str | None, *, force: bool, p
         return False
     if force:
         return True
-    from warehouse import Warehouse
+    from starmill.warehouse import Warehouse
 
     try:
         wh = Warehouse(config.warehouse or warehouse, options=config.warehouse_options or None)
@@ -30,8 +30,8 @@ def worth_preloading(config: RunConfig, warehouse: str | None, *, force: bool, p
 def preload_teacher(config: RunConfig) -> None:
     """Load the iteration-0 teacher into this process's registry (``generators.registry``). A load that
     fails is left to the run's shards, which try again and report it as they always have."""
-    from generators import stopping
-    from generators.registry import backend_for
+    from starmill.generators import stopping
+    from starmill.generators.registry import backend_for
 
     try:
         backend_for(config.teacher.model_dump(mode="json"))

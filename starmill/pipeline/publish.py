@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from generators import stopping
-from schemas.report import CheckerInfo, FailedShard, IterationReport, RunReport, pass_rate_histogram
+from starmill.generators import stopping
+from starmill.schemas.report import CheckerInfo, FailedShard, IterationReport, RunReport, pass_rate_histogram
 from starmill.pipeline.run import Run
 from starmill.pipeline.stream import Spool, Tally
 
@@ -13,8 +13,8 @@ from starmill.pipeline.stream import Spool, Tally
 def make_report(run: Run, tally: Tally, iterations: list[IterationReport], failures: list[FailedShard],
                 missing: list[str], final_model: dict | None = None, stopped_early: int | None = None,
                 best_model: dict | None = None) -> RunReport:
-    from filters.answers import CHECKER, CHECKER_VERSION
-    from generators.prompts import get_template
+    from starmill.filters.answers import CHECKER, CHECKER_VERSION
+    from starmill.generators.prompts import get_template
 
     cfg, counts = run.config, tally.totals()
     templates = sorted({cfg.prompts.template, cfg.prompts.rationalization_template})
@@ -37,7 +37,7 @@ def make_report(run: Run, tally: Tally, iterations: list[IterationReport], failu
 def publish(run: Run, tally: Tally, spool: Spool, models: list[dict[str, Any]], found: RunReport) -> dict[str, Any]:
     """Commit ``samples`` then ``sft`` (whose parents name it), both with the report; never after a
     stop request. Returns the run summary."""
-    from warehouse.publish import easy_to_hard, publish_run
+    from starmill.warehouse.publish import easy_to_hard, publish_run
 
     cfg, counts = run.config, tally.totals()
     partial = bool(found.missing_shards or found.failed_shards)
@@ -54,7 +54,7 @@ def publish(run: Run, tally: Tally, spool: Spool, models: list[dict[str, Any]], 
     )
     tree_ref = None
     if spool.rows["tree"]:  # a tree search ran: its nodes, queryable as ``tree``
-        from warehouse.publish import publish_tree
+        from starmill.warehouse.publish import publish_tree
 
         tree_ref = publish_tree(run.wh, cfg.datasets.tree, samples_ref, spool.batches("tree"),
                                 config=cfg.model_dump(mode="json"), models=models,

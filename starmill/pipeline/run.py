@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from schemas import ProblemRecord, content_hash
-from schemas.errors import StarmillError
+from starmill.schemas import ProblemRecord, content_hash
+from starmill.schemas.errors import StarmillError
 from starmill.config import RunConfig
-from warehouse import Warehouse
-from warehouse.ledger import Ledger
+from starmill.warehouse import Warehouse
+from starmill.warehouse.ledger import Ledger
 
 
 class RunError(StarmillError):
@@ -33,8 +33,8 @@ def run_key(config: RunConfig, problems_ref_fingerprint: str) -> str:
 
 
 def prepare(config: RunConfig, warehouse: str | None = None) -> Run:
-    from warehouse.sources import ensure_problems
-    from warehouse.sources.many import ensure_sources
+    from starmill.warehouse.sources import ensure_problems
+    from starmill.warehouse.sources.many import ensure_sources
 
     wh = Warehouse(config.warehouse or warehouse, options=config.warehouse_options or None)
     if config.sources is not None:  # many sources: one problems version, each problem keeps its source
@@ -50,7 +50,7 @@ def prepare(config: RunConfig, warehouse: str | None = None) -> Run:
 
 def model_record(teacher: dict[str, Any], iteration: int) -> dict[str, Any]:
     """The teacher of an iteration as the manifest records it (engine details filled in if loaded)."""
-    from generators.registry import loaded_info, model_identity
+    from starmill.generators.registry import loaded_info, model_identity
 
     model, revision = model_identity(teacher)
     record = {"iteration": iteration, "model": model, "revision": revision, "backend": teacher["backend"],

@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
-from generators import stopping
-from generators.base import retryable
-from generators.sampling import Shard
-from schemas import SampleRecord
-from schemas.redact import redact_text
-from warehouse.ledger import Ledger
+from starmill.generators import stopping
+from starmill.generators.base import retryable
+from starmill.generators.sampling import Shard
+from starmill.schemas import SampleRecord
+from starmill.schemas.redact import redact_text
+from starmill.warehouse.ledger import Ledger
 
 DONE, FAILED, MISSING, STOPPED = "done", "failed", "missing", "stopped"
 
@@ -68,8 +68,8 @@ def generate_shard(ledger: Ledger, teacher: dict[str, Any], shard: Shard,
         return ledger.load(shard.key), 0.0
     if not allow_generate:
         return None, 0.0
-    from generators.registry import backend_for, backend_lock
-    from generators.sampling import run_shard
+    from starmill.generators.registry import backend_for, backend_lock
+    from starmill.generators.sampling import run_shard
 
     backend = backend_for(teacher)
     # one generate call per engine at a time (engines and seeding are not thread-safe), except a
@@ -88,7 +88,7 @@ def generate_shard(ledger: Ledger, teacher: dict[str, Any], shard: Shard,
                 busy[0] += time.perf_counter() - start
 
     if getattr(shard.strategy, "tree", False):  # a tree search: its calls replay after a kill, its nodes kept
-        from generators.replay import replayed
+        from starmill.generators.replay import replayed
 
         calls = replayed(generate, lambda call: ledger.load_call(shard.key, call),
                          lambda call, results: ledger.record_call(shard.key, call, results))

@@ -21,9 +21,9 @@ import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from filters.selection import Selection, majority_labels, pass_at_k
-from schemas import ProblemRecord, SampleRecord, SftRecord, TreeRecord
-from schemas.samples import Stage
+from starmill.filters.selection import Selection, majority_labels, pass_at_k
+from starmill.schemas import ProblemRecord, SampleRecord, SftRecord, TreeRecord
+from starmill.schemas.samples import Stage
 
 SPOOL_ROWS = 4096  # rows buffered per table before a row group is written
 TABLES = {"samples": SampleRecord, "sft": SftRecord, "tree": TreeRecord}
@@ -121,9 +121,9 @@ class Tally:
         """Grade, score, select and spool one shard's samples; the problems that now have a kept sample.
         With ``rounds`` the shard is one round of an adaptive budget: what earlier rounds kept of a
         problem counts toward k and for duplicates."""
-        from filters.grading import grade
-        from filters.scorers import score_samples
-        from warehouse.publish import sft_rows
+        from starmill.filters.grading import grade
+        from starmill.filters.scorers import score_samples
+        from starmill.warehouse.publish import sft_rows
 
         labels = self._pseudo_labels(samples)
         graded = grade(samples, self.problems, workers=self.workers, timeout=self.timeout, labels=labels,
@@ -147,7 +147,7 @@ class Tally:
         return solved
 
     def _feedback(self, samples: list[SampleRecord]) -> None:
-        from filters.code.hints import feedback_of
+        from starmill.filters.code.hints import feedback_of
 
         for s in samples:
             if s.problem_id not in self.feedback and s.verdicts and s.verdicts[0].get("checker") == "code":
@@ -158,7 +158,7 @@ class Tally:
     def _pseudo_labels(self, samples: list[SampleRecord]) -> dict[str, str]:
         if self.self_consistency is None:
             return {}
-        from filters.grading import extracted_answers
+        from starmill.filters.grading import extracted_answers
 
         unlabeled = [s for s in samples if not self.problems[s.problem_id].gold_answer and s.stage == Stage.RATIONALE]
         if unlabeled:
@@ -226,7 +226,7 @@ class Tally:
             self.tokens["prompt"] += s.prompt_tokens
             self.tokens["completion"] += s.completion_tokens
             return
-        from schemas.cost import text_tokens
+        from starmill.schemas.cost import text_tokens
 
         self.tokens["prompt"] += text_tokens("".join(str(m.get("content") or "") for m in s.prompt))
         self.tokens["completion"] += text_tokens(s.completion + (s.reasoning or ""))
@@ -234,7 +234,7 @@ class Tally:
 
     def cost(self, price: dict | None, batch: bool) -> dict:
         """Tokens and cost of every sample, per sample, per kept row and per solved problem."""
-        from schemas.cost import cost_figures
+        from starmill.schemas.cost import cost_figures
 
         counts = self.totals()
         return cost_figures(self.tokens["prompt"], self.tokens["completion"], samples=counts["generated"],

@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from generators import stopping
+from starmill.generators import stopping
 from starmill.pipeline.models import KeptRows, NextModel, Teacher
 
 HELDOUT = "heldout.json"  # the model folder's evaluation, reused on resume
@@ -81,7 +81,7 @@ class TrainedModel(NextModel):
             settings = settings.model_copy(update={"max_steps": steps})
         start = base["model"] if self.cfg.train_from == "base" or iteration == 1 else \
             str(self.workdir / f"model-it{iteration - 1}")
-        from generators.registry import resolve_model
+        from starmill.generators.registry import resolve_model
 
         data = f"{self.run.run_key}/iteration-{iteration - 1}"
         result = train_rows(rows, data, resolve_model(start), output, settings, progress=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from starmill.pipeline.run import Run
-from warehouse.writer import NOT_LINEAGE
+from starmill.warehouse.writer import NOT_LINEAGE
 
 
 def unchanged_summary(run: Run) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from starmill.training.settings import TrainError
-from warehouse.export.formats import assistant_text, prompt_messages
+from starmill.warehouse.export.formats import assistant_text, prompt_messages
 
 COLUMNS = ["prompt", "reasoning", "answer_text", "final_answer", "completion"]
 

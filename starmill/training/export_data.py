@@ -36,7 +36,7 @@ def _read(root: Path, split: str) -> list[dict[str, Any]]:
 
 def _row(row: dict[str, Any], system_prompt: str | None) -> dict[str, Any]:
     from starmill.training.data import as_training_rows
-    from warehouse.export.formats import prompt_messages
+    from starmill.warehouse.export.formats import prompt_messages
 
     if "messages" in row:  # messages: the last assistant turn is the completion
         messages = row["messages"]

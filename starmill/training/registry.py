@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from schemas import ModelRecord
+from starmill.schemas import ModelRecord
 
 
 def record_model(wh, manifest: dict, path: str) -> str:

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from filters import reward_models as rm
+from starmill.filters import reward_models as rm
 from starmill.training.reward_data import orm_pairs, prm_rows
 from starmill.training.settings import TrainError, TrainSettings
 from starmill.training.sft import TrainResult, _partial, _plan, check_base, trainer_args, write_output

@@ -6,7 +6,7 @@ import random
 from collections import defaultdict
 from typing import Any
 
-from schemas import SampleRecord
+from starmill.schemas import SampleRecord
 from starmill.training.settings import TrainError
 
 UNJUDGED = ("error", "timeout", "unparseable_gold")  # verdicts that say nothing about the sample itself

@@ -5,8 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from schemas.errors import StarmillError
-from schemas.sources import Int  # --set train.KEY=VALUE gives text: digits pass, a bool never
+from starmill.schemas.errors import StarmillError
+from starmill.schemas.sources import Int  # --set train.KEY=VALUE gives text: digits pass, a bool never
 
 
 class TrainError(StarmillError):

@@ -16,13 +16,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from generators.registry import model_identity, resolve_model
-from generators.weights import weights_hash
-from schemas.model_folder import ModelFolderError, check_model_folder
+from starmill.generators.registry import model_identity, resolve_model
+from starmill.generators.weights import weights_hash
+from starmill.schemas.model_folder import ModelFolderError, check_model_folder
 from starmill.training.data import training_rows
 from starmill.training.plot import plot_loss
 from starmill.training.settings import TrainError, TrainSettings
-from warehouse import lineage
+from starmill.warehouse import lineage
 
 MANIFEST = "starmill_training.json"
 

@@ -14,9 +14,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from warehouse import Warehouse
-from warehouse.sql import Session, connect, query
-from warehouse.sql_views import ident
+from starmill.warehouse import Warehouse
+from starmill.warehouse.sql import Session, connect, query
+from starmill.warehouse.sql_views import ident
 
 RECHECK = 2.0  # seconds between two listings of the warehouse
 CACHE_ENTRIES = 64  # results of expensive queries over immutable versions (diffs)

@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader
 
-from schemas.report import RunReport
+from starmill.schemas.report import RunReport
 from starmill.viewer import charts, queries, render
 from starmill.viewer.catalog import Catalog, Dataset, NotFound
 

@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.samples import VERDICTS
+from starmill.schemas.samples import VERDICTS
 from starmill.viewer.catalog import Catalog, Dataset, NotFound
-from warehouse.sql_views import ident
+from starmill.warehouse.sql_views import ident
 
 PAGE_ROWS = 50
 SNIPPET = 240  # characters of a long text shown in a row list

@@ -9,7 +9,7 @@ import re
 
 from markupsafe import Markup, escape
 
-from filters.steps import check_steps
+from starmill.filters.steps import check_steps
 
 FENCE = re.compile(r"```([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
 THINK = re.compile(r"<think>(.*?)(?:</think>|\Z)", re.S)

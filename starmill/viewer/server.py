@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
-from schemas.errors import StarmillError
+from starmill.schemas.errors import StarmillError
 from starmill.viewer import pages
 from starmill.viewer.catalog import Catalog, NotFound
 from starmill.viewer.render import pygments_css

@@ -16,22 +16,22 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.redact import redact
-from schemas.report import pass_rate_histogram
-from schemas.samples import Stage
-from warehouse.lineage import starmill_version
-from warehouse.export import hub
-from warehouse.export.card import render_card, size_category
-from warehouse.export.share import share_text, shared
-from warehouse.export.chart import CHART, chart_png
-from warehouse.export.decontaminate import CONTAMINATED, REASON, Decontaminator, contaminated_lines
-from warehouse.export.errors import ExportError
-from warehouse.export.folder import (PARQUET, check_target, folder_files, shard_names, staged_folder,
+from starmill.schemas.redact import redact
+from starmill.schemas.report import pass_rate_histogram
+from starmill.schemas.samples import Stage
+from starmill.warehouse.lineage import starmill_version
+from starmill.warehouse.export import hub
+from starmill.warehouse.export.card import render_card, size_category
+from starmill.warehouse.export.share import share_text, shared
+from starmill.warehouse.export.chart import CHART, chart_png
+from starmill.warehouse.export.decontaminate import CONTAMINATED, REASON, Decontaminator, contaminated_lines
+from starmill.warehouse.export.errors import ExportError
+from starmill.warehouse.export.folder import (PARQUET, check_target, folder_files, shard_names, staged_folder,
                                      write_parquet_groups, write_split)
-from warehouse.export.formats import KEYS, assistant_lengths, format_rows, has_teacher
-from warehouse.export.mix import parse_mix, sample
-from warehouse.export.model import Export, ExportSettings, Part
-from warehouse.export.split import split_by_problem
+from starmill.warehouse.export.formats import KEYS, assistant_lengths, format_rows, has_teacher
+from starmill.warehouse.export.mix import parse_mix, sample
+from starmill.warehouse.export.model import Export, ExportSettings, Part
+from starmill.warehouse.export.split import split_by_problem
 
 LINEAGE = "starmill_export.json"
 OUTSIDE_BAND = "outside_difficulty_band"  # drop reason of --difficulty-band

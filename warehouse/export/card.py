@@ -11,12 +11,12 @@ from typing import Any
 
 import yaml
 
-from schemas.cost import cost_line
-from schemas.redact import redact, redact_text
-from schemas.report import RunReport, pass_rate_histogram
-from warehouse.export.chart import CHART
-from warehouse.export.decontaminate import REASON
-from warehouse.export.model import Export, Part
+from starmill.schemas.cost import cost_line
+from starmill.schemas.redact import redact, redact_text
+from starmill.schemas.report import RunReport, pass_rate_histogram
+from starmill.warehouse.export.chart import CHART
+from starmill.warehouse.export.decontaminate import REASON
+from starmill.warehouse.export.model import Export, Part
 
 NOT_RECORDED = "not recorded"
 SIZES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),

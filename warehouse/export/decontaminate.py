@@ -18,9 +18,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from warehouse import lineage
-from warehouse.export.errors import ExportError
-from warehouse.export.near_duplicates import NearIndex
+from starmill.warehouse import lineage
+from starmill.warehouse.export.errors import ExportError
+from starmill.warehouse.export.near_duplicates import NearIndex
 
 TEXT_FIELDS = ("problem", "question", "prompt", "instruction", "input", "query", "text")
 REASON = "contaminated:"  # drop reason prefix; the evaluation set's name follows
@@ -108,8 +108,8 @@ class EvalSet:
 
 
 def _rows(path: Path):
-    from warehouse.sources import readers
-    from warehouse.sources.ingest import READERS
+    from starmill.warehouse.sources import readers
+    from starmill.warehouse.sources.ingest import READERS
 
     if path.is_dir():
         return readers.read_datasets(readers.load_from_disk(path))

@@ -17,7 +17,7 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from warehouse.export.errors import ExportError, FolderNotEmpty
+from starmill.warehouse.export.errors import ExportError, FolderNotEmpty
 
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 PARQUET = dict(  # fixed, so re-exports are byte-identical (with the same pyarrow)

@@ -5,7 +5,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from schemas.samples import MESSAGE, think_text
+from starmill.schemas.samples import MESSAGE, think_text
 
 FORMATS = ("messages", "prompt-completion", "raw")
 KEYS = ("problem_id", "sample_id", "stage", "source", "origin")  # kept beside the text in every format

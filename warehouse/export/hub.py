@@ -9,8 +9,8 @@ import os
 import re
 from pathlib import Path
 
-from warehouse.export.errors import ExportError, HubUnreachable, MissingToken
-from warehouse.export.folder import folder_files
+from starmill.warehouse.export.errors import ExportError, HubUnreachable, MissingToken
+from starmill.warehouse.export.folder import folder_files
 
 HF_RE = re.compile(r"^hf://(datasets/)?(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+)$")
 # transport failures of the HTTP client huggingface_hub uses (requests, httpx or httpx2, by version)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from warehouse.errors import BadDatasetName
-from warehouse.export.errors import ExportError
-from warehouse.versions import check_ref
+from starmill.warehouse.errors import BadDatasetName
+from starmill.warehouse.export.errors import ExportError
+from starmill.warehouse.versions import check_ref
 
 MAX_WEIGHT = 100  # copies of one version in a mix; 1e7 would build billions of rows
 MIX_RE = re.compile(r"^(?P<ref>[^:\s]+):(?P<weight>[0-9]*\.?[0-9]+(e-?[0-9]+)?)$")

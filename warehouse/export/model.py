@@ -9,9 +9,9 @@ from typing import Any, Literal
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from warehouse.export.decontaminate import EvalSet
-from warehouse.export.errors import ExportError
-from warehouse.manifest import Manifest
+from starmill.warehouse.export.decontaminate import EvalSet
+from starmill.warehouse.export.errors import ExportError
+from starmill.warehouse.manifest import Manifest
 
 
 class ExportSettings(BaseModel):

@@ -19,16 +19,16 @@ from typing import Any
 
 import pyarrow as pa
 
-from schemas.redact import redact
-from schemas.report import pass_rate_histogram
-from warehouse.export import hub
-from warehouse.export.decontaminate import Decontaminator
-from warehouse.export.errors import ExportError
-from warehouse.export.folder import check_target, folder_files, staged_folder, write_split
-from warehouse.export.formats import MESSAGES, prompt_messages
-from warehouse.export.model import parse_band
-from warehouse.export.split import split_by_problem
-from warehouse.lineage import starmill_version
+from starmill.schemas.redact import redact
+from starmill.schemas.report import pass_rate_histogram
+from starmill.warehouse.export import hub
+from starmill.warehouse.export.decontaminate import Decontaminator
+from starmill.warehouse.export.errors import ExportError
+from starmill.warehouse.export.folder import check_target, folder_files, staged_folder, write_split
+from starmill.warehouse.export.formats import MESSAGES, prompt_messages
+from starmill.warehouse.export.model import parse_band
+from starmill.warehouse.export.split import split_by_problem
+from starmill.warehouse.lineage import starmill_version
 
 FORMATS = ("dpo", "kto")
 REJECTED_FROM = ("wrong", "dropped")
@@ -236,7 +236,7 @@ def card(found: Preference, settings: dict[str, Any]) -> str:
 
 
 def write_preference(found: Preference, root: Path, settings: dict[str, Any]) -> list[str]:
-    from warehouse.export.share import share_text, shared
+    from starmill.warehouse.export.share import share_text, shared
 
     for split, table in found.splits.items():
         write_split(table, split, root, rows_per_file=100_000)
@@ -249,7 +249,7 @@ def write_preference(found: Preference, root: Path, settings: dict[str, Any]) ->
                                 encoding="utf-8")
     (root / UNPAIRED).write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in found.listed), encoding="utf-8")
     if found.decontamination:
-        from warehouse.export.decontaminate import CONTAMINATED, contaminated_lines
+        from starmill.warehouse.export.decontaminate import CONTAMINATED, contaminated_lines
 
         (root / CONTAMINATED).write_text(contaminated_lines(found.contaminated), encoding="utf-8")
     (root / "README.md").write_text(share_text(card(found, settings)), encoding="utf-8")  # no local path

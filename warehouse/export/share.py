@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from schemas.redact import redact_text
+from starmill.schemas.redact import redact_text
 
 # an absolute local path of two or more parts (/home/u/x.jsonl, ~/data/x): not a URL's path, a Hub id
 # (org/name), a fraction (1/2) or a lone slash, which never follow a letter, digit, ':' or '/'

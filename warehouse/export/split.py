@@ -6,7 +6,7 @@ import hashlib
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from warehouse.export.errors import ExportError
+from starmill.warehouse.export.errors import ExportError
 
 
 def _rank(seed: int, key: str) -> str:

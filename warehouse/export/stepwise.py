@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from schemas.redact import redact
-from warehouse.export import hub
-from warehouse.export.errors import ExportError
-from warehouse.export.folder import check_target, folder_files, staged_folder, write_split
-from warehouse.export.split import split_by_problem
-from warehouse.lineage import starmill_version
+from starmill.schemas.redact import redact
+from starmill.warehouse.export import hub
+from starmill.warehouse.export.errors import ExportError
+from starmill.warehouse.export.folder import check_target, folder_files, staged_folder, write_split
+from starmill.warehouse.export.split import split_by_problem
+from starmill.warehouse.lineage import starmill_version
 
 LINEAGE = "starmill_export.json"
 SCHEMA = pa.schema([
@@ -73,7 +73,7 @@ def build_stepwise(wh, ref: str, test_size: float = 0.0, seed: int = 0) -> tuple
 def _write(root: Path, splits: dict[str, pa.Table], lineage: dict, card: str) -> list[str]:
     for split, table in splits.items():
         write_split(table, split, root, rows_per_file=100_000)
-    from warehouse.export.share import share_text, shared
+    from starmill.warehouse.export.share import share_text, shared
 
     (root / LINEAGE).write_text(json.dumps(shared(lineage), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
                                 encoding="utf-8")

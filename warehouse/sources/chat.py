@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator
 
-from schemas import RejectRecord, SftRecord, content_hash
-from warehouse import lineage
-from warehouse.manifest import Manifest, SourceEntry
-from warehouse.sources.ingest import READERS, _raw, check_source, write_rows
-from warehouse.sources.limits import row_problem
-from warehouse.sources.readers import RawRow, SourceError
+from starmill.schemas import RejectRecord, SftRecord, content_hash
+from starmill.warehouse import lineage
+from starmill.warehouse.manifest import Manifest, SourceEntry
+from starmill.warehouse.sources.ingest import READERS, _raw, check_source, write_rows
+from starmill.warehouse.sources.limits import row_problem
+from starmill.warehouse.sources.readers import RawRow, SourceError
 
 STAGE = "ingested"  # the stage of rows from outside: no STaR stage made them
 PASS_RATE = 1.0  # outside rows are taken whole, as if every attempt passed (export --difficulty-band sees 1.0)
@@ -118,7 +118,7 @@ def ingest_chat(warehouse, uri: str, name: str, *, source: str | None = None, li
     """Write a local chat file as a new version of the sft dataset ``name``, bad rows to its rejects table.
     The manifest records the file's fingerprint, its license and the settings; a file with no usable row
     commits nothing (a SourceError names the reject reasons)."""
-    from warehouse.sources.ingest import SourceSpec
+    from starmill.warehouse.sources.ingest import SourceSpec
 
     check_source(SourceSpec(uri=uri))
     path = Path(uri).expanduser()

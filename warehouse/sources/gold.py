@@ -10,7 +10,7 @@ def gold_answer(value: str, answer_format: str) -> str | None:
     Uses the answer checker's own extraction, so gold and predictions are read the same way;
     GSM8K's thousands separators are removed ("1,000" is stored as "1000").
     """
-    from filters.answers import extract_gold
+    from starmill.filters.answers import extract_gold
 
     text = value.strip()
     if answer_format == "plain":

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from schemas import ProblemRecord, RejectRecord, content_hash
-from schemas.sources import GymSpec
-from warehouse.sources.readers import SourceError
+from starmill.schemas import ProblemRecord, RejectRecord, content_hash
+from starmill.schemas.sources import GymSpec
+from starmill.warehouse.sources.readers import SourceError
 
 # task -> the answer form its question asks for (filters.answers.forms); integrals need no entry: their
 # gold ends in "+ C", a symbol the checker then requires of the answer too
@@ -52,7 +52,7 @@ def task_seed(seed: int, task: str) -> int:
 
 def _dataset(task: str, size: int, seed: int, config_json: str):
     reasoning_gym = _module()
-    from filters.verifiers import gym_score  # the verifier rebuilds entries the same way
+    from starmill.filters.verifiers import gym_score  # the verifier rebuilds entries the same way
 
     try:
         return gym_score.dataset(task, size, seed, config_json)
@@ -63,7 +63,7 @@ def _dataset(task: str, size: int, seed: int, config_json: str):
 
 def gym_entry(meta: dict[str, Any]) -> dict[str, Any]:
     """Rebuild the reasoning-gym entry a problem came from (for the task's own scorer)."""
-    from filters.verifiers import gym_score
+    from starmill.filters.verifiers import gym_score
 
     _dataset(meta["task"], meta["size"], meta["seed"], json.dumps(meta.get("config") or {}, sort_keys=True))
     return gym_score.entry(meta)

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Iterator
 
-from schemas import ProblemRecord
-from warehouse.sources.readers import SourceError
+from starmill.schemas import ProblemRecord
+from starmill.warehouse.sources.readers import SourceError
 
 
 def _data():

@@ -9,14 +9,14 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from schemas import ProblemRecord, RejectRecord
-from schemas.sources import MAX_CHARS, Preset, SourceSpec
-from warehouse import lineage
-from warehouse.manifest import Manifest, SourceEntry
-from warehouse.sources import readers
-from warehouse.sources.gold import gold_answer
-from warehouse.sources.limits import row_problem
-from warehouse.sources.readers import RAW_LIMIT, RawRow, SourceError
+from starmill.schemas import ProblemRecord, RejectRecord
+from starmill.schemas.sources import MAX_CHARS, Preset, SourceSpec
+from starmill.warehouse import lineage
+from starmill.warehouse.manifest import Manifest, SourceEntry
+from starmill.warehouse.sources import readers
+from starmill.warehouse.sources.gold import gold_answer
+from starmill.warehouse.sources.limits import row_problem
+from starmill.warehouse.sources.readers import RAW_LIMIT, RawRow, SourceError
 
 HUB_RE = re.compile(r"^(hf://)?[A-Za-z0-9][\w.-]*/[\w.-]+$")
 READERS = {".jsonl": readers.read_jsonl, ".ndjson": readers.read_jsonl, ".json": readers.read_json,
@@ -155,7 +155,7 @@ def validate_golds(records: Iterator[ProblemRecord | RejectRecord],
     if spec.keep_unparseable_gold or spec.verifier_specs()[0][0] != "math":
         yield from records
         return
-    from filters.answers import unreadable_gold
+    from starmill.filters.answers import unreadable_gold
 
     for index, record in enumerate(records):
         if isinstance(record, ProblemRecord) and record.gold_answer:
@@ -170,14 +170,14 @@ def validate_golds(records: Iterator[ProblemRecord | RejectRecord],
 
 def _iter_records(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectRecord], SourceEntry]:
     if spec.uri == "procedural":
-        from generators.procedural import generate_problems
+        from starmill.generators.procedural import generate_problems
 
         p = spec.procedural
         entry = SourceEntry(name=source_name(spec), uri="procedural", fingerprint=_fingerprint(spec),
                             license=spec.license)
         return generate_problems(p.n, seed=p.seed, difficulty=p.difficulty, split=spec.split), entry
     if spec.uri == "reasoning_gym":
-        from warehouse.sources.gym import fingerprint, iter_gym
+        from starmill.warehouse.sources.gym import fingerprint, iter_gym
 
         entry = SourceEntry(name=source_name(spec), uri="reasoning_gym", fingerprint=fingerprint(spec.reasoning_gym),
                             license=spec.license or "apache-2.0")
@@ -190,7 +190,7 @@ def _iter_records(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectReco
     if spec.uri == "humaneval":
         import itertools
 
-        from warehouse.sources.humaneval import fingerprint, iter_humaneval
+        from starmill.warehouse.sources.humaneval import fingerprint, iter_humaneval
 
         entry = SourceEntry(name=source_name(spec), uri="humaneval", fingerprint=fingerprint(),
                             license=spec.license or "mit")
@@ -302,11 +302,11 @@ def _fingerprint(spec: SourceSpec) -> str | None:
         p = spec.procedural
         return f"procedural:n={p.n},seed={p.seed},difficulty={p.difficulty}"
     if spec.uri == "reasoning_gym":
-        from warehouse.sources.gym import fingerprint
+        from starmill.warehouse.sources.gym import fingerprint
 
         return fingerprint(spec.reasoning_gym)
     if spec.uri == "humaneval":
-        from warehouse.sources.humaneval import fingerprint
+        from starmill.warehouse.sources.humaneval import fingerprint
 
         return fingerprint()
     path = Path(spec.uri).expanduser()

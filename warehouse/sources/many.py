@@ -10,11 +10,11 @@ import hashlib
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from schemas import ProblemRecord, RejectRecord
-from schemas.sources import SourceSpec
-from warehouse.manifest import Manifest, SourceEntry
-from warehouse.sources.ingest import _fingerprint, iter_problems, looks_local, no_problems_message, source_name
-from warehouse.sources.readers import SourceError
+from starmill.schemas import ProblemRecord, RejectRecord
+from starmill.schemas.sources import SourceSpec
+from starmill.warehouse.manifest import Manifest, SourceEntry
+from starmill.warehouse.sources.ingest import _fingerprint, iter_problems, looks_local, no_problems_message, source_name
+from starmill.warehouse.sources.readers import SourceError
 
 LEFT_OUT = "left_out_by_weight"  # a problem a source's weight did not take (counted, never a reject)
 

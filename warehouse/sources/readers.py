@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from schemas.errors import StarmillError
-from warehouse.sources import limits
+from starmill.schemas.errors import StarmillError
+from starmill.warehouse.sources import limits
 
 RAW_LIMIT = 4096  # characters of an offending row kept in ``rejects.raw``
 
@@ -191,7 +191,7 @@ def hub_fingerprint(ds: Any, revision: str | None) -> str | None:
     parts = sorted((split, getattr(d, "_fingerprint", None)) for split, d in getattr(ds, "items", dict)())
     if not parts or any(fp is None for _, fp in parts):
         return None
-    from schemas import content_hash
+    from starmill.schemas import content_hash
 
     return f"hf:{content_hash(parts)}"
 
