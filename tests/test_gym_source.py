@@ -87,7 +87,7 @@ def test_bad_gym_sections_are_refused(data, message):
 
 def test_tasks_with_an_answer_form_declare_it_and_the_math_verifier_grades_it():
     from starmill.filters.verifiers import get_verifier
-    from starmill.verification import build_verifiers
+    from starmill.build import build_verifiers
     from starmill.warehouse.sources import SourceSpec
 
     spec = GymSpec(tasks={"fraction_simplification": 1, "prime_factorization": 1, "gcd": 1}, size=6, seed=3)

@@ -84,7 +84,7 @@ def _verifiers(settings: EvalSettings, on: str | None) -> list | None:
     ``on`` None: none); None: the answer checker."""
     from starmill.warehouse.sources import SourceSpec
 
-    from starmill.verification import build_verifiers
+    from starmill.build import build_verifiers
 
     if settings.verifier:
         from starmill.filters.verifiers import get_verifier

@@ -31,7 +31,7 @@ from starmill.pipeline.preflight import preflight
 from starmill.pipeline.run import Run, model_record, prepare
 from starmill.pipeline.shards import DONE, FAILED, MISSING, STOPPED, RetryPolicy, ShardJob, ShardResult, map_in_process
 from starmill.pipeline.stream import Spool, Tally
-from starmill.verification import build_verifiers, verifiers_by_source
+from starmill.build import build_verifiers, verifiers_by_source
 
 MapStage = Callable[[Sequence[ShardJob]], Iterable[ShardResult]]  # results in the order of the jobs
 

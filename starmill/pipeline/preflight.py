@@ -12,7 +12,7 @@ def preflight(config: RunConfig, warehouse: str | None = None, generate: bool = 
     """Raise the first problem: the source, the teachers and judges (unless nothing is ``generate``d),
     the warehouse. Scorers' model folders are checked as the config loads."""
     from starmill.generators.registry import check_teacher
-    from starmill.verification import build_verifiers
+    from starmill.build import build_verifiers
     from starmill.warehouse.root import not_writable
     from starmill.warehouse.sources import check_source
     from starmill.warehouse.storage import resolve_root

@@ -1,4 +1,5 @@
-"""The verifiers a run grades with, built from its source's ``verifiers`` (the first decides)."""
+"""The one place config becomes a run's parts: the verifiers a run grades with (from its source's
+``verifiers``; the first decides). ``starmill run`` (the loop) and ``starmill eval`` both build here."""
 from __future__ import annotations
 
 from typing import Any
