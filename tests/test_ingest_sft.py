@@ -94,3 +94,63 @@ def test_a_file_with_no_usable_row_commits_nothing(run_version, tmp_path, capsys
     code, out, err = run(capsys, "ingest", str(path), "--kind", "sft")
     assert code == 1 and err.startswith("Error: ") and "all 2 were rejected (bad_role 1, empty_content 1)" in err
     assert not wh.versions("chat")
+
+
+def test_a_save_to_disk_folder_ingests_as_chat_rows(run_version, tmp_path, capsys):
+    import datasets
+
+    wh, _ = run_version
+    folder = tmp_path / "chat-folder"
+    datasets.Dataset.from_list([MESSAGES[0], MESSAGES[1]]).save_to_disk(str(folder))
+    capsys.readouterr()  # datasets' progress bar
+    code, out, err = run(capsys, "ingest", str(folder), "--kind", "sft", "--name", "local")
+    assert (code, err) == (0, ""), out
+    assert out.splitlines()[0] == "local@v1: 1 sft rows, 1 rejects (read 2)"
+    [source] = wh.manifest("local@v1").sources
+    assert (source.name, source.uri) == ("chat-folder", "<local>/chat-folder") and source.fingerprint
+
+
+def test_a_hub_id_ingests_with_its_id_revision_and_license(run_version, tmp_path, capsys, monkeypatch):
+    """The Hub is unreachable here: this fakes the Hub boundary only, ``datasets.load_dataset``, with a
+    dataset built in memory; starmill's own loader, reader and provenance run as they do online."""
+    import datasets
+
+    wh, _ = run_version
+    calls = []
+
+    def load_dataset(path, name=None, split=None, revision=None, **kwargs):
+        calls.append((path, name, split, revision))
+        ds = datasets.Dataset.from_list([{"conversations": SHAREGPT[0]["conversations"]}, SHAREGPT[1]])
+        ds._fingerprint = "cache-of-commit-abc"
+        return ds
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    code, out, err = run(capsys, "ingest", "hf://someone/chats", "--kind", "sft", "--revision", "v1.0",
+                         "--hub-config", "default", "--split", "train", "--license", "apache-2.0")
+    assert (code, err) == (0, ""), out
+    assert calls == [("someone/chats", "default", "train", "v1.0")]
+    assert out.splitlines()[0] == "chat@v1: 1 sft rows, 1 rejects (read 2)"
+    manifest = wh.manifest("chat@v1")
+    [source] = manifest.sources
+    assert (source.name, source.uri, source.license) == ("someone/chats", "hf://someone/chats", "apache-2.0")
+    assert source.fingerprint == "hf:cache-of-commit-abc"
+    assert (source.revision, source.hub_config, source.split) == ("v1.0", "default", "train")
+    assert manifest.config["source"]["hub"] == "someone/chats" and manifest.config["source"]["revision"] == "v1.0"
+    [row] = wh.read("chat@v1").to_pylist()
+    assert row["completion"] == "Knock knock." and row["source"] == "someone/chats"
+    # a pinned commit is the fingerprint itself
+    code, out, err = run(capsys, "ingest", "someone/chats", "--kind", "sft", "--revision", "a" * 40)
+    assert code == 0, err
+    assert wh.manifest("chat@v2").sources[0].fingerprint == "hf-revision:" + "a" * 40
+
+
+def test_an_unreachable_hub_id_is_one_error_line(run_version, capsys, monkeypatch):
+    import datasets
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Couldn't reach 'someone/chats' on the Hub (LocalEntryNotFoundError)")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    code, out, err = run(capsys, "ingest", "someone/chats", "--kind", "sft")
+    assert code == 1 and err.startswith("Error: could not load 'someone/chats' from the Hugging Face Hub")
+    assert not run_version[0].versions("chat")
