@@ -1,4 +1,6 @@
-"""Classes chosen by name from the run config: generation strategies, sample filters, selectors.
+"""Classes chosen by name from the run config, one registry per kind: generation strategies, sample
+filters, selectors, scorers, verifiers. A class registers where it is defined; a package that holds
+a kind imports its own modules once, so asking the registry finds every built-in.
 
     FILTERS = Registry("filter")
 
@@ -20,8 +22,12 @@ class Registry(Generic[T]):
         self.classes: dict[str, type[T]] = {}
 
     def register(self, cls: type[T]) -> type[T]:
-        """Class decorator: make ``cls`` available as ``cls.name``."""
-        self.classes[cls.name] = cls  # type: ignore[attr-defined]
+        """Class decorator: make ``cls`` available as ``cls.name`` (a name is taken once)."""
+        name = cls.name  # type: ignore[attr-defined]
+        known = self.classes.get(name)
+        if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+            raise ValueError(f"a {self.kind} named {name!r} is already registered")
+        self.classes[name] = cls
         return cls
 
     def names(self, where: Callable[[type[T]], bool] = lambda cls: True) -> list[str]:

@@ -49,6 +49,9 @@ def module_roots(modules: list[str]) -> tuple[list[str], list[str]]:
                     if sub is None or not sub.submodule_search_locations:
                         break
                     mounts.extend(os.path.realpath(location) for location in sub.submodule_search_locations)
+                if len(parts) > 1:  # every room may import the bottom layer (a registry, the records)
+                    below = importlib.util.find_spec("starmill.schemas")
+                    mounts.extend(os.path.realpath(location) for location in below.submodule_search_locations or [])
         elif spec.origin and os.path.isfile(spec.origin):
             mounts.append(os.path.realpath(spec.origin))
             paths.append(os.path.dirname(os.path.realpath(spec.origin)))

@@ -5,10 +5,10 @@
     verdict = verifier.verify(problem, output)            # verdict.checker == "math"
 
 A verifier is a ``Verifier`` subclass with ``name``, ``version`` and ``verify(problem, output) -> Verdict``;
-``@register`` makes it available by name. Wiring verifiers into the pipeline per source is separate.
+``@VERIFIERS.register`` makes it available by name. Wiring verifiers into the pipeline per source is separate.
 """
 from starmill.filters.verifiers import code, external, math_answers, math_verify_check, simple  # noqa: F401  (register the built-ins)
 from starmill.filters.verifiers.base import Verifier, gold_of, metadata_of
-from starmill.filters.verifiers.registry import available, get_verifier, register
+from starmill.filters.verifiers.registry import VERIFIERS, available, get_verifier, register
 
-__all__ = ["Verifier", "available", "get_verifier", "gold_of", "metadata_of", "register"]
+__all__ = ["VERIFIERS", "Verifier", "available", "get_verifier", "gold_of", "metadata_of", "register"]

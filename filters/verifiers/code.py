@@ -25,7 +25,7 @@ from starmill.filters.code import extract_program, run_tests
 from starmill.filters.code.runner import limits_for
 from starmill.filters.isolation import IsolationError, require
 from starmill.filters.verifiers.base import Verifier, gold_of, metadata_of
-from starmill.filters.verifiers.registry import register
+from starmill.filters.verifiers.registry import VERIFIERS
 
 if TYPE_CHECKING:
     from starmill.schemas.code import CodeSpec
@@ -47,7 +47,7 @@ def code_gold(problem: Any) -> Any:
     return tests if tests is not None else gold_of(problem)
 
 
-@register
+@VERIFIERS.register
 class CodeVerifier(Verifier):
     """Runs the output's program against the problem's tests (``time_limit`` per test, ``memory_mb`` for the
     run: each overrides the spec's; ``workers`` programs at once in ``verify_batch``). Programs import from

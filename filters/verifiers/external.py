@@ -19,7 +19,7 @@ from starmill.filters.answers import KINDS, extract_answer
 from starmill.filters.isolation import Limits, function_sandbox, require
 from starmill.filters.isolation.zygote import DESCRIBE
 from starmill.filters.verifiers.base import Verifier, gold_of, metadata_of
-from starmill.filters.verifiers.registry import register
+from starmill.filters.verifiers.registry import VERIFIERS
 
 log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 5.0  # seconds per call
@@ -84,7 +84,7 @@ class _SandboxedVerifier(Verifier):
         return self._verdict("error", f"bad_return:{type(value).__name__}", answer, gold, seconds)
 
 
-@register
+@VERIFIERS.register
 class ReasoningGymVerifier(_SandboxedVerifier):
     """Scores with the reasoning-gym task a problem came from (``metadata.reasoning_gym``)."""
 
@@ -98,7 +98,7 @@ class ReasoningGymVerifier(_SandboxedVerifier):
         return {"meta": meta, "answer": answer} if isinstance(meta, dict) else None
 
 
-@register
+@VERIFIERS.register
 class PythonVerifier(_SandboxedVerifier):
     """A user's function by import path; its module is imported only inside the sandbox."""
 

@@ -7,10 +7,10 @@ from typing import Any, Iterable, Iterator
 
 from starmill.filters.answers import CHECKER_VERSION, DEFAULT_TIMEOUT, CheckerPool, Verdict, check_answer, check_batch, parse_form
 from starmill.filters.verifiers.base import Verifier, gold_of, metadata_of
-from starmill.filters.verifiers.registry import register
+from starmill.filters.verifiers.registry import VERIFIERS
 
 
-@register
+@VERIFIERS.register
 class MathVerifier(Verifier):
     """``form`` applies to every problem unless its metadata has ``form_field`` (``"answer_form"``)."""
 

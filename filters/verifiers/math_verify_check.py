@@ -11,7 +11,7 @@ import time
 from typing import Any, Iterable, Iterator
 
 from starmill.filters.verifiers.base import Verifier, gold_of
-from starmill.filters.verifiers.registry import register
+from starmill.filters.verifiers.registry import VERIFIERS
 
 DEFAULT_TIMEOUT = 5  # seconds per check (math-verify's parsing and verify timeouts)
 CHILD = "from filters.verifiers.math_verify_check import child; child()"
@@ -48,7 +48,7 @@ def _check_all(pairs: list[tuple[str, str]], timeout: int) -> list[tuple[str, st
     return out
 
 
-@register
+@VERIFIERS.register
 class MathVerifyVerifier(Verifier):
     name = "math-verify"
     version = "unknown"  # the installed math-verify's, set when built

@@ -1,28 +1,19 @@
 """Verifiers by name, so config can pick one per source: ``get_verifier("numeric", rel_tol=1e-3)``."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from starmill.filters.verifiers.base import Verifier
+from starmill.schemas.registry import Registry
 
-_REGISTRY: dict[str, type[Verifier]] = {}
-
-
-def register(cls: type[Verifier]) -> type[Verifier]:
-    """Class decorator: make ``cls`` available as ``cls.name``."""
-    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
-        raise ValueError(f"a verifier named {cls.name!r} is already registered")
-    _REGISTRY[cls.name] = cls
-    return cls
+VERIFIERS: Registry[Verifier] = Registry("verifier")
+register = VERIFIERS.register  # class decorator: make ``cls`` available as ``cls.name``
 
 
 def available() -> list[str]:
-    return sorted(_REGISTRY)
+    return VERIFIERS.names()
 
 
 def get_verifier(name: str, **options: Any) -> Verifier:
     """A new verifier ``name`` built with ``options``; an unknown name raises ValueError listing the known."""
-    factory: Callable[..., Verifier] | None = _REGISTRY.get(name)
-    if factory is None:
-        raise ValueError(f"unknown verifier {name!r} (known: {', '.join(available())})")
-    return factory(**options)
+    return VERIFIERS.make(name, options)

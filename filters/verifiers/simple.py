@@ -15,7 +15,7 @@ from starmill.filters.answers.normalize import normalize
 from starmill.filters.answers.numeric import parse_number
 from starmill.filters.answers.verdict import Verdict
 from starmill.filters.verifiers.base import Verifier, gold_of, metadata_of
-from starmill.filters.verifiers.registry import register
+from starmill.filters.verifiers.registry import VERIFIERS
 
 MAX_ANSWER_CHARS = 2000  # longer answers are unparseable, as in the math verifier
 
@@ -45,7 +45,7 @@ class _AnswerVerifier(Verifier):
         raise NotImplementedError
 
 
-@register
+@VERIFIERS.register
 class ExactVerifier(_AnswerVerifier):
     """The answer equals the gold as a string, whitespace collapsed (``ignore_case`` optional)."""
 
@@ -64,7 +64,7 @@ class ExactVerifier(_AnswerVerifier):
         return ("correct" if g == p else "wrong"), "exact"
 
 
-@register
+@VERIFIERS.register
 class NumericVerifier(_AnswerVerifier):
     """Both answers are numbers (integers, decimals, fractions, scientific notation, thousands separators)
     within ``rel_tol`` of the gold or ``abs_tol``, or equal when both are rounded to ``sig_figs``."""
@@ -96,7 +96,7 @@ def _compiled(pattern: str, ignore_case: bool) -> re.Pattern:
     return re.compile(pattern, re.IGNORECASE if ignore_case else 0)
 
 
-@register
+@VERIFIERS.register
 class RegexVerifier(_AnswerVerifier):
     """The whole answer matches ``pattern``, or the pattern in the problem's metadata field
     ``pattern_field``; ``{gold}`` in a pattern stands for the escaped gold answer."""
