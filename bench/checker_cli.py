@@ -60,7 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     args = parser.parse_args()
-    from starmill.output import render
+    from starmill.cli.output import render
 
     with tempfile.TemporaryDirectory() as tmp:
         rows, ours_out, theirs_out = Path(tmp) / "rows.jsonl", Path(tmp) / "ours.jsonl", Path(tmp) / "mv.json"

@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "distill.png")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from starmill.output import render
+    from starmill.cli.output import render
 
     with tempfile.TemporaryDirectory() as tmp:
         wh = f"{tmp}/wh"

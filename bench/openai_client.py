@@ -212,7 +212,7 @@ def main() -> None:
 
 
 def instant_table(args: argparse.Namespace, levels: list[int]) -> None:
-    from starmill.output import render
+    from starmill.cli.output import render
 
     port = free_port()
     server = multiprocessing.get_context("spawn").Process(target=serve_instant, args=(port,), daemon=True)
@@ -228,7 +228,7 @@ def instant_table(args: argparse.Namespace, levels: list[int]) -> None:
 
 
 def vllm_table(args: argparse.Namespace, levels: list[int]) -> None:
-    from starmill.output import render
+    from starmill.cli.output import render
 
     port = free_port()
     proc = start_vllm(port)

@@ -78,7 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     args.held_out = f"procedural:n={args.eval},seed=777,difficulty={args.difficulty}"
     sys.path.insert(0, str(ROOT))
-    from starmill.output import render
+    from starmill.cli.output import render
 
     maj = f"maj@{args.eval_n}"
     with tempfile.TemporaryDirectory() as tmp:

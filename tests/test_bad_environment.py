@@ -149,7 +149,7 @@ def test_bugs_keep_their_traceback(tmp_path, monkeypatch):
 
 def test_debug_shows_the_traceback_of_an_error_line(tmp_path, monkeypatch):
     from starmill.cli import main
-    from starmill.options import BadWarehouse
+    from starmill.cli.options import BadWarehouse
 
     monkeypatch.setenv("STARMILL_DEBUG", "1")
     with pytest.raises(BadWarehouse):

@@ -93,7 +93,7 @@ def test_every_warehouse_command_takes_the_warehouse_option_as_the_readme_says()
     check and generate, which work on answers and prompts only."""
     from pathlib import Path
 
-    from starmill.commands import COMMANDS
+    from starmill.cli.commands import COMMANDS
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert "takes `--warehouse PATH` (`-w`, env\n`STARMILL_WAREHOUSE`): all but `check` and `generate`" in readme

@@ -100,7 +100,7 @@ def test_training_shows_progress_not_a_dict_per_step(make_sft_version, tmp_path,
 
 
 def test_table_cells_wrap_with_real_newlines_and_csv_json_stay_exact():
-    from starmill.output import render
+    from starmill.cli.output import render
 
     text = "First line.\n" + "word " * 30 + "end"
     table = render(["id", "text"], [[1, text], [2, "short"]], "table")

@@ -62,7 +62,7 @@ def test_a_stopped_shard_is_not_recorded(tmp_path):
 
 STUBBORN = """
 import subprocess, sys, time
-from starmill import interrupts
+from starmill.cli import interrupts
 interrupts.GRACE_SECONDS = float(sys.argv[1])
 sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
 print(sleeper.pid, flush=True)

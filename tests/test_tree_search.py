@@ -344,7 +344,7 @@ def test_the_tree_is_a_dataset_queryable_by_sql_and_its_paths_are_samples(tmp_pa
     registry.use_backend(cfg.teacher.model_dump(mode="json"), Scripted())
     summary = run_star(cfg, str(tmp_path / "wh"), progress=False)
     assert summary["tree"] == "tree@v1" and summary["counts"]["kept"] == 2
-    from starmill.commands.run import print_summary
+    from starmill.cli.commands.run import print_summary
 
     print_summary(summary)
     assert "The search tree: tree@v1" in capsys.readouterr().out

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from starmill.options import warehouse_option
+from starmill.cli.options import warehouse_option
 
 
 @click.command("eval")
@@ -49,7 +49,7 @@ def command(model, on, n, temperature, max_tokens, template, backend, base_url, 
     """Evaluate MODEL (a folder, a Hub id or starmill/demo-teacher) on held-out problems."""
     from starmill.evaluation import EvalSettings, evaluate
     from starmill.evaluation.plot import eval_history, plot_history, plot_path
-    from starmill.output import render
+    from starmill.cli.output import render
     from starmill.warehouse import Warehouse
 
     from starmill.evaluation.search import search_settings

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from starmill.options import warehouse_option
+from starmill.cli.options import warehouse_option
 
 
 @click.command("regrade")
@@ -22,7 +22,7 @@ from starmill.options import warehouse_option
 @warehouse_option
 def command(ref, verifiers, name, workers, reselect, sft_name, as_json, warehouse) -> None:
     """Grade a samples version with today's verifiers; print how many verdicts changed, old -> new."""
-    from starmill.output import render
+    from starmill.cli.output import render
     from starmill.regrade import RegradeError, regrade
     from starmill.warehouse import Warehouse
 

@@ -5,8 +5,8 @@ import sys
 
 import click
 
-from starmill.options import warehouse_option
-from starmill.output import emit_arrow, output_options
+from starmill.cli.options import warehouse_option
+from starmill.cli.output import emit_arrow, output_options
 
 
 @click.command("sql")

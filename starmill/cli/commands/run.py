@@ -91,7 +91,7 @@ def command(config, warehouse, publish_partial, allow_partial, force, overrides,
     retries make it publish nothing and exit 1, unless --allow-partial."""
     from starmill.schemas.redact import redact_log_records
     from starmill.flows import prefect_env
-    from starmill import interrupts
+    from starmill.cli import interrupts
 
     prefect_env.apply()
     redact_log_records()

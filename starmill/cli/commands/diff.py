@@ -5,8 +5,8 @@ import json
 
 import click
 
-from starmill.options import warehouse_option
-from starmill.output import output_options, render
+from starmill.cli.options import warehouse_option
+from starmill.cli.output import output_options, render
 
 COLUMNS = ["section", "item", "a", "b", "change"]
 

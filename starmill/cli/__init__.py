@@ -1,11 +1,13 @@
 """The ``starmill`` command: a thin shell over the library.
 
-Each command lives in ``starmill/commands/<name>.py`` and imports heavy libraries inside its body,
-so ``starmill --help`` stays fast. Errors a user can fix print as one ``Error:`` line, exit code 1:
-every ``StarmillError``, and the OS errors of the user's environment (no permission, a read-only or
-full disk, a file where a folder should be, a warehouse file gone missing), naming the path. Any
-other exception is a bug and keeps its traceback. ``STARMILL_DEBUG=1`` shows the traceback of an
-``Error:`` line too.
+The shell is this package: the commands in ``commands/`` (listed in ``commands.MODULES``), the shared
+output formats (``output``) and options (``options``), Ctrl-C handling (``interrupts``). Each command
+imports heavy libraries inside its body, so ``starmill --help`` stays fast.
+
+Errors a user can fix print as one ``Error:`` line, exit code 1: every ``StarmillError``, and the OS
+errors of the user's environment (no permission, a read-only or full disk, a file where a folder
+should be, a warehouse file gone missing), naming the path. Any other exception is a bug and keeps
+its traceback. ``STARMILL_DEBUG=1`` shows the traceback of an ``Error:`` line too.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from pathlib import Path
 import click
 
 from starmill.schemas.errors import StarmillError, StarmillWarning
-from starmill.commands import COMMANDS
+from starmill.cli.commands import COMMANDS
 
 # OS errors that say something about the user's disk or paths, never about starmill's code
 USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOTDIR,
@@ -111,6 +113,3 @@ def _quiet_stdout() -> None:
     except (OSError, ValueError):
         pass
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from starmill.options import warehouse_option
+from starmill.cli.options import warehouse_option
 
 
 @click.command("view")

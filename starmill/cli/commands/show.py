@@ -5,7 +5,7 @@ import json
 
 import click
 
-from starmill.options import warehouse_option
+from starmill.cli.options import warehouse_option
 
 
 @click.command("show")

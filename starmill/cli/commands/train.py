@@ -6,7 +6,7 @@ import json
 
 import click
 
-from starmill.options import warehouse_option
+from starmill.cli.options import warehouse_option
 
 
 def _overrides(values: tuple[str, ...]) -> dict[str, str]:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 
-from starmill.options import warehouse_option
-from starmill.output import output_options, render
+from starmill.cli.options import warehouse_option
+from starmill.cli.output import output_options, render
 
 
 @click.command("datasets")

@@ -5,7 +5,7 @@ import json
 
 import click
 
-from starmill.options import warehouse_option
+from starmill.cli.options import warehouse_option
 
 ESCAPES = {"\\n": "\n", "\\t": "\t", "\\r": "\r"}  # --delimiter '\n' from a shell means a newline
 

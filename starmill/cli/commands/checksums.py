@@ -1,11 +1,12 @@
-"""``starmill verify [NAME[@vN]]``: check every file against its manifest, sha256 included."""
+"""``starmill verify [NAME[@vN]]``: check every file of the warehouse against its manifest, sha256 included
+(checksums, not grading: the graders are ``filters.verifiers``)."""
 from __future__ import annotations
 
 import click
 
 from starmill.schemas.errors import StarmillError
-from starmill.options import warehouse_option
-from starmill.output import output_options, render
+from starmill.cli.options import warehouse_option
+from starmill.cli.output import output_options, render
 
 
 @click.command("verify")

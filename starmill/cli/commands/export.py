@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from starmill.options import warehouse_option
+from starmill.cli.options import warehouse_option
 
 FORMATS = ("messages", "prompt-completion", "raw")  # warehouse.export.FORMATS, without importing pyarrow
 STEPWISE = "stepwise"  # a prm version in TRL's stepwise-supervision layout (warehouse.export.stepwise)
