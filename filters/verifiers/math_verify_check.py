@@ -14,7 +14,7 @@ from starmill.filters.verifiers.base import Verifier, gold_of
 from starmill.filters.verifiers.registry import VERIFIERS
 
 DEFAULT_TIMEOUT = 5  # seconds per check (math-verify's parsing and verify timeouts)
-CHILD = "from filters.verifiers.math_verify_check import child; child()"
+CHILD = "from starmill.filters.verifiers.math_verify_check import child; child()"
 START = 30  # seconds the child may take to start and import math-verify (sympy)
 
 

@@ -15,5 +15,6 @@ def available() -> list[str]:
 
 
 def get_verifier(name: str, **options: Any) -> Verifier:
-    """A new verifier ``name`` built with ``options``; an unknown name raises ValueError listing the known."""
-    return VERIFIERS.make(name, options)
+    """A new verifier ``name`` built with ``options``; an unknown name raises ValueError listing the known,
+    an option the verifier does not take TypeError (callers retry without ``timeout`` on it)."""
+    return VERIFIERS.get(name)(**options)
