@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from starmill.audit import audit_for_config, audit_rows
+from starmill.grading.audit import audit_for_config, audit_rows
 from tests.helpers import run_cli
 from tests.test_regrade import _old_version
 
@@ -93,7 +93,7 @@ def test_a_run_publishes_its_audit_and_reselecting_unchanged_verdicts_keeps_its_
 
 
 def test_a_bad_audit_verifier_is_refused_before_generating(tmp_path):
-    from starmill.audit import AuditError
+    from starmill.grading.audit import AuditError
     from starmill.config import parse_config
     from starmill.pipeline.preflight import preflight
 

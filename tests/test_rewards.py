@@ -1,10 +1,10 @@
-"""starmill.rewards: each reward's values, TRL's calling convention, and a few GRPO steps on the demo student."""
+"""starmill.grading.rewards: each reward's values, TRL's calling convention, and a few GRPO steps on the demo student."""
 import json
 from pathlib import Path
 
 import pytest
 
-from starmill.rewards import (RewardError, accuracy_reward, completion_text, format_reward,
+from starmill.grading.rewards import (RewardError, accuracy_reward, completion_text, format_reward,
                               language_consistency_reward)
 
 STUDENT = Path(__file__).resolve().parent.parent / "generators" / "demo_student"

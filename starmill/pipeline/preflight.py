@@ -27,7 +27,7 @@ def preflight(config: RunConfig, warehouse: str | None = None, generate: bool = 
         for source in config.source_specs():
             build_verifiers(source)  # a judge's model and options, a verifier's own settings
         if config.audit.enabled and config.audit.verifier != "math-verify":  # math-verify missing: skipped
-            from starmill.audit import build_auditor
+            from starmill.grading.audit import build_auditor
 
             build_auditor(config.audit.verifier)
     problem = not_writable(resolve_root(config.warehouse or warehouse))

@@ -71,7 +71,7 @@ def publish(run: Run, tally: Tally, spool: Spool, models: list[dict[str, Any]], 
 
 def _audit(run: Run, spool: Spool) -> dict[str, Any] | None:
     """The second verifier's agreement with a sample of the kept rows (config ``audit``)."""
-    from starmill.audit import audit_for_config
+    from starmill.grading.audit import audit_for_config
 
     if not run.config.audit.enabled:
         return None

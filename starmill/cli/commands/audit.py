@@ -22,7 +22,7 @@ COLUMNS = ["problem_id", "sample_id", "primary", "audit", "audit_pred"]
 def command(ref, verifier, sample, seed, warehouse, fmt) -> None:
     """Grade a seeded sample of an sft version's rows with a second verifier; print the agreement with
     the verdicts that kept them and each disagreement (problem, sample, both verdicts)."""
-    from starmill.audit import audit_version
+    from starmill.grading.audit import audit_version
     from starmill.warehouse import Warehouse
 
     report = audit_version(Warehouse(warehouse), ref, verifier, sample, seed)

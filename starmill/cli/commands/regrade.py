@@ -23,7 +23,7 @@ from starmill.cli.options import warehouse_option
 def command(ref, verifiers, name, workers, reselect, sft_name, as_json, warehouse) -> None:
     """Grade a samples version with today's verifiers; print how many verdicts changed, old -> new."""
     from starmill.cli.output import render
-    from starmill.regrade import RegradeError, regrade
+    from starmill.grading.regrade import RegradeError, regrade
     from starmill.warehouse import Warehouse
 
     from starmill.warehouse.versions import check_name

@@ -174,7 +174,7 @@ def _publish_sft(wh, name: str, samples_ref: str, problems_ref: str, manifest, s
                  problems: dict[str, ProblemRecord], reselected: dict, graded_by: str) -> str:
     from starmill.warehouse.publish import sft_rows
 
-    from starmill.audit import audit_for_config
+    from starmill.grading.audit import audit_for_config
 
     rows = sft_rows(samples, problems, first_pass_rates(samples), {})  # as a run's rows: iteration 0's share
     if ((manifest.config or {}).get("selection") or {}).get("order") == "easy_to_hard":
