@@ -14,6 +14,7 @@ from pydantic import (
 from starmill.schemas.errors import StarmillError, StarmillWarning
 from starmill.training.settings import TrainSettings
 from starmill.schemas.samples import Stage
+from starmill.schemas.contamination import DecontaminationSpec
 from starmill.schemas.sources import RunSource, SourceSpec
 
 DEMO_TEACHER = "starmill/demo-teacher"  # the committed demo model (generators/demo_teacher/)
@@ -355,6 +356,9 @@ class RunConfig(_Strict):
     source: SourceSpec = Field(default_factory=lambda: SourceSpec(procedural={"n": 64, "seed": 0, "difficulty": 1}))
     sources: list[RunSource] | None = Field(None, min_length=1, max_length=64, description="many sources in one run, "
                                             "each with its own verifiers and a weight or limit (instead of source)")
+    decontamination: DecontaminationSpec | None = Field(None, description="evaluation sets kept out of the run's "
+                                                        "problems at ingest and of its exports; near-duplicates "
+                                                        "between sources")
     teacher: TeacherConfig = Field(default_factory=TeacherConfig)
     prompts: PromptConfig = Field(default_factory=PromptConfig)
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)

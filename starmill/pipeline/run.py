@@ -38,14 +38,29 @@ def prepare(config: RunConfig, warehouse: str | None = None) -> Run:
 
     wh = Warehouse(config.warehouse or warehouse, options=config.warehouse_options or None)
     if config.sources is not None:  # many sources: one problems version, each problem keeps its source
-        ref, problems = ensure_sources(wh, config.sources, config.datasets.problems)
+        ref, problems = ensure_sources(wh, config.sources, config.datasets.problems, *screens(config))
     else:
-        ref, problems = ensure_problems(wh, config.source, config.datasets.problems)
+        ref, problems = ensure_problems(wh, config.source, config.datasets.problems, cleaner=screens(config)[0])
     if not problems:
         raise RunError(f"{ref} holds no problems: check the source and its rejects ({config.datasets.problems}_rejects)")
     ids = [p.problem_id for p in problems]
     key = run_key(config, content_hash(ids))
     return Run(config, wh, ref, {p.problem_id: p for p in problems}, ids, Ledger(wh.root, key), key)
+
+
+def screens(config: RunConfig):
+    """What a run's ``decontamination:`` section checks its problems against at ingest: a ``Decontaminator``
+    of its evaluation sets (None without any), and an empty near-duplicate index with the threshold
+    between sources (None when off)."""
+    spec = config.decontamination
+    if spec is None:
+        return None, None
+    from starmill.warehouse.export.decontaminate import Decontaminator
+    from starmill.warehouse.export.near_duplicates import NearIndex
+
+    cleaner = Decontaminator.from_spec(spec) if spec.eval_sets else None
+    near = NearIndex(threshold=spec.across_sources, num_perm=spec.num_perm) if spec.across_sources else None
+    return cleaner, near
 
 
 def model_record(teacher: dict[str, Any], iteration: int) -> dict[str, Any]:

@@ -78,7 +78,8 @@ def _in_band(table: pa.Table, band: tuple[float, float] | None) -> tuple[pa.Tabl
 
 def build_export(wh, settings: ExportSettings, repo_id: str | None = None) -> Export:
     """Everything an export holds, in memory; raises ``StarmillError`` on any user mistake."""
-    cleaner = Decontaminator.load(settings.decontaminate, settings.ngram, settings.near_duplicates or None)
+    settings = settings.with_run_decontamination(wh.manifest(wh.resolve(settings.ref)))
+    cleaner = settings.cleaner()
     eval_sets = cleaner.eval_sets
     band = settings.band()
     parts, tables = [], []
@@ -126,6 +127,7 @@ def lineage(export: Export) -> dict[str, Any]:
                   for p in export.parts],
         "difficulty": {"band": export.settings.band(), "pass_rate_histogram": pass_rate_histogram(export.pass_rates)},
         "decontamination": {"ngram": export.settings.ngram, "near_duplicates": export.settings.near_duplicates,
+                            "from_run_config": export.settings.decontamination_from,
                             "eval_sets": [s.report() for s in export.eval_sets],
                             "listed_in": CONTAMINATED if export.eval_sets else None},
     })

@@ -292,6 +292,9 @@ def render_card(export: Export) -> str:
         out += [table(["version", "weight", "rows", "after decontamination", "taken"],
                       [[f"`{p.ref}`", f"{p.weight:g}", p.rows, p.clean, p.taken] for p in export.parts]), ""]
     out += ["## Decontamination", ""]
+    if s.decontamination_from:
+        out += [f"Evaluation sets and settings from the `decontamination:` section of `{s.decontamination_from}`'s "
+                "run config.", ""]
     if export.eval_sets:
         out += [f"Rows whose problem (the user turns of the prompt) shares a word {s.ngram}-gram with an "
                 "evaluation problem were dropped, as open-r1 does: text lowercased and whitespace collapsed; "

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from starmill.warehouse import lineage
 from starmill.warehouse.export.errors import ExportError
-from starmill.warehouse.export.near_duplicates import NearIndex
+from starmill.warehouse.export.near_duplicates import PERMUTATIONS, NearIndex
 
 TEXT_FIELDS = ("problem", "question", "prompt", "instruction", "input", "query", "text")
 REASON = "contaminated:"  # drop reason prefix; the evaluation set's name follows
@@ -125,7 +125,7 @@ def _eval_id(data: dict[str, Any]) -> str | None:
     return None if value is None else str(value)
 
 
-def load_eval_set(path: str, n: int, near_threshold: float | None = None) -> EvalSet:
+def load_eval_set(path: str, n: int, near_threshold: float | None = None, num_perm: int = PERMUTATIONS) -> EvalSet:
     """Read an evaluation set (JSONL, JSON, CSV, Parquet or a ``datasets`` folder) into n-grams, and a
     near-duplicate index when ``near_threshold`` is given."""
     local = Path(path).expanduser()
@@ -136,7 +136,7 @@ def load_eval_set(path: str, n: int, near_threshold: float | None = None) -> Eva
     if near_threshold is not None:
         if not 0 < near_threshold <= 1:
             raise ExportError(f"the near-duplicate threshold must be in (0, 1], got {near_threshold}")
-        found.near = NearIndex(threshold=near_threshold)
+        found.near = NearIndex(threshold=near_threshold, num_perm=num_perm)
     columns: set[str] = set()
     for number, row in enumerate(_rows(local)):
         data = row.data or {}
@@ -204,15 +204,25 @@ class Decontaminator:
     ngram: int
     near_threshold: float | None = None
     listed: list[dict[str, Any]] = field(default_factory=list)
+    num_perm: int = PERMUTATIONS
 
     @classmethod
-    def load(cls, paths: list[str], ngram: int, near_threshold: float | None = None) -> "Decontaminator":
-        sets = [load_eval_set(p, ngram, near_threshold) for p in paths]
+    def load(cls, paths: list[str], ngram: int, near_threshold: float | None = None,
+             num_perm: int = PERMUTATIONS) -> "Decontaminator":
+        sets = [load_eval_set(p, ngram, near_threshold, num_perm) for p in paths]
         names = [s.name for s in sets]
         for i, s in enumerate(sets):  # two files named alike: number them, so drop reasons stay distinct
             if names.count(s.name) > 1:
                 s.name = f"{s.name}-{names[: i + 1].count(s.name)}"
-        return cls(sets, ngram, near_threshold)
+        return cls(sets, ngram, near_threshold, num_perm=num_perm)
+
+    @classmethod
+    def from_spec(cls, spec) -> "Decontaminator":
+        """From a run config's ``decontamination:`` (``schemas.contamination.DecontaminationSpec``)."""
+        try:
+            return cls.load(list(spec.eval_sets), spec.ngram, spec.near(), spec.num_perm)
+        except ExportError as exc:
+            raise ExportError(f"decontamination: {exc}") from None
 
     def apply(self, table: pa.Table) -> tuple[pa.Table, list[dict[str, Any]]]:
         """Rows of ``table`` kept, and the rows this call dropped (also kept in ``listed``)."""
@@ -232,9 +242,12 @@ class Decontaminator:
         return None
 
     def method(self) -> dict[str, Any]:
-        return {"ngram": self.ngram, "near_duplicate_threshold": self.near_threshold,
-                "near_duplicate": None if self.near_threshold is None else
-                "MinHash LSH candidates (word 1- and 2-grams), containment score, numbers kept"}
+        method = {"ngram": self.ngram, "near_duplicate_threshold": self.near_threshold,
+                  "near_duplicate": None if self.near_threshold is None else
+                  "MinHash LSH candidates (word 1- and 2-grams), containment score, numbers kept"}
+        if self.num_perm != PERMUTATIONS:  # recorded when not the default, so older records compare equal
+            method["num_perm"] = self.num_perm
+        return method
 
     def report(self) -> dict[str, Any]:
         return {"method": self.method(), "eval_sets": [s.report() for s in self.eval_sets],

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from starmill.warehouse.export.decontaminate import EvalSet
+from starmill.warehouse.export.decontaminate import Decontaminator, EvalSet
 from starmill.warehouse.export.errors import ExportError
 from starmill.warehouse.manifest import Manifest
 
@@ -25,6 +25,11 @@ class ExportSettings(BaseModel):
     decontaminate: list[str] = Field(default_factory=list, description="evaluation sets (files or folders)")
     ngram: int = Field(8, ge=1, description="word n-gram size for decontamination")
     near_duplicates: float = Field(0.6, ge=0, le=1, description="near-duplicate containment threshold; 0: off")
+    num_perm: int = Field(128, ge=2, multiple_of=2, description="MinHash permutations of the near-duplicate index")
+    run_decontamination: bool = Field(True, description="with no evaluation sets given, use the main version's "
+                                      "run config's decontamination: section")
+    decontamination_from: str | None = Field(None, description="the version whose run config gave the evaluation "
+                                             "sets and settings (set by the export, not by an option)")
     system_prompt: str | None = None
     difficulty_band: str | None = Field(None, description="LOW:HIGH, the pass rates of the problems kept")
     mix: list[str] = Field(default_factory=list, description="NAME@vN:WEIGHT, more sft versions and their rates")
@@ -40,6 +45,27 @@ class ExportSettings(BaseModel):
         settings.band()  # a bad band fails before anything is read
         return settings
 
+    def with_run_decontamination(self, manifest: Manifest) -> "ExportSettings":
+        """These settings, or, when they name no evaluation set, the ``decontamination:`` section of the
+        run config that made ``manifest``'s version (``at_export: apply``, evaluation sets given)."""
+        spec = run_decontamination(manifest) if self.run_decontamination and not self.decontaminate else None
+        if spec is None:
+            return self
+        return self.model_copy(update={"decontaminate": list(spec["eval_sets"]), "ngram": spec.get("ngram", 8),
+                                       "near_duplicates": spec.get("near_duplicates", 0.6),
+                                       "num_perm": spec.get("num_perm", 128),
+                                       "decontamination_from": f"{manifest.dataset}@v{manifest.version}"})
+
+    def cleaner(self) -> Decontaminator:
+        """The evaluation sets of this export, loaded; one a run config named but that is missing says so."""
+        try:
+            return Decontaminator.load(self.decontaminate, self.ngram, self.near_duplicates or None, self.num_perm)
+        except ExportError as exc:
+            if self.decontamination_from is None:
+                raise
+            raise ExportError(f"{exc} (named by {self.decontamination_from}'s run config, decontamination:; give "
+                              "--decontaminate EVAL, or --no-run-decontamination)") from None
+
     def band(self) -> tuple[float, float] | None:
         """(low, high) of ``difficulty_band``, both ends kept; None without one."""
         return parse_band(self.difficulty_band) if self.difficulty_band is not None else None
@@ -51,9 +77,12 @@ class ExportSettings(BaseModel):
             args += ["--test-size", f"{self.test_size:g}", "--seed", str(self.seed)]
         elif len(parts) > 1:
             args += ["--seed", str(self.seed)]
-        for path in self.decontaminate:
+        given = self.decontaminate if self.decontamination_from is None else []  # else the run config's
+        for path in given:
             args += ["--decontaminate", path]
-        if self.decontaminate:
+        if not self.run_decontamination:
+            args += ["--no-run-decontamination"]
+        if given:
             args += ["--ngram", str(self.ngram)]
             if self.near_duplicates != 0.6:
                 args += ["--near-duplicates", f"{self.near_duplicates:g}"]
@@ -64,6 +93,14 @@ class ExportSettings(BaseModel):
         if self.difficulty_band is not None:
             args += ["--difficulty-band", self.difficulty_band]
         return " ".join(shlex.quote(a) for a in args)
+
+def run_decontamination(manifest: Manifest) -> dict[str, Any] | None:
+    """The ``decontamination:`` section of the run config that made a samples or sft version, when it
+    names evaluation sets and applies at export; else None."""
+    spec = (manifest.config or {}).get("decontamination") if manifest.table in ("samples", "sft") else None
+    if not isinstance(spec, dict) or not spec.get("eval_sets") or spec.get("at_export", "apply") != "apply":
+        return None
+    return spec
 
 
 def parse_band(text: str) -> tuple[float, float]:

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 THRESHOLD = 0.6  # containment at or above which a row is a near-duplicate (bench/decontamination.py)
-PERMUTATIONS = 128
-BANDS = 64  # 64 bands of 2 rows: a pair at Jaccard 0.3 is a candidate with probability 0.998
+PERMUTATIONS = 128  # default; NearIndex(num_perm=…) (decontamination.num_perm in a run config)
+BAND_ROWS = 2  # bands of 2 rows (64 at 128): a pair at Jaccard 0.3 is a candidate with probability 0.998
 _PRIME = (1 << 61) - 1
 _TOKEN = re.compile(r"[a-z]+|\d+(?:\.\d+)?|[-+*/^=<>]")  # operators count: 4 - 1 is not 1 + 4
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -36,27 +36,27 @@ def numbers(text: str) -> set[str]:
     return set(_NUMBER.findall(text))
 
 
-def _permutations(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def _permutations(count: int = PERMUTATIONS, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)  # below 2^31 so a * hash + b stays inside 64 bits
-    return (rng.integers(1, 1 << 31, PERMUTATIONS, dtype=np.uint64),
-            rng.integers(0, 1 << 31, PERMUTATIONS, dtype=np.uint64))
+    return (rng.integers(1, 1 << 31, count, dtype=np.uint64),
+            rng.integers(0, 1 << 31, count, dtype=np.uint64))
 
 
 _A, _B = _permutations()
 
 
-def signature(grams: set[str]) -> np.ndarray:
-    """The MinHash signature of a shingle set (PERMUTATIONS values)."""
+def signature(grams: set[str], a: np.ndarray = _A, b: np.ndarray = _B) -> np.ndarray:
+    """The MinHash signature of a shingle set (one value per permutation ``a * hash + b``)."""
     if not grams:
-        return np.full(PERMUTATIONS, _PRIME, dtype=np.uint64)
+        return np.full(len(a), _PRIME, dtype=np.uint64)
     hashes = np.array([int.from_bytes(hashlib.blake2b(g.encode(), digest_size=4).digest(), "little") for g in grams],
                       dtype=np.uint64)
-    return (((hashes[:, None] * _A[None, :]) + _B[None, :]) % np.uint64(_PRIME)).min(axis=0)
+    return (((hashes[:, None] * a[None, :]) + b[None, :]) % np.uint64(_PRIME)).min(axis=0)
 
 
 def bands(sig: np.ndarray) -> list[bytes]:
-    rows = PERMUTATIONS // BANDS
-    return [bytes([i]) + sig[i * rows:(i + 1) * rows].tobytes() for i in range(BANDS)]
+    return [i.to_bytes(2, "little") + sig[i * BAND_ROWS:(i + 1) * BAND_ROWS].tobytes()
+            for i in range(len(sig) // BAND_ROWS)]
 
 
 @dataclass
@@ -64,11 +64,17 @@ class NearIndex:
     """The evaluation problems of one set, indexed by LSH band."""
 
     threshold: float = THRESHOLD
+    num_perm: int = PERMUTATIONS
     grams: list[set[str]] = field(default_factory=list)
     nums: list[set[str]] = field(default_factory=list)
     buckets: dict[bytes, list[int]] = field(default_factory=dict)
     df: Counter = field(default_factory=Counter)  # evaluation problems holding each shingle
     by_number: dict[str, list[int]] = field(default_factory=dict)  # a problem's numbers -> problems holding them
+
+    def __post_init__(self) -> None:
+        if self.num_perm < BAND_ROWS or self.num_perm % BAND_ROWS:
+            raise ValueError(f"num_perm must be a positive multiple of {BAND_ROWS}, got {self.num_perm}")
+        self._ab = (_A, _B) if self.num_perm == PERMUTATIONS else _permutations(self.num_perm)
 
     def add(self, text: str) -> None:
         grams = shingles(text)
@@ -80,7 +86,7 @@ class NearIndex:
         for number in nums:
             self.by_number.setdefault(number, []).append(index)
         if grams:
-            for key in bands(signature(grams)):
+            for key in bands(signature(grams, *self._ab)):
                 self.buckets.setdefault(key, []).append(index)
 
     def best(self, text: str) -> tuple[int, float] | None:
@@ -88,7 +94,7 @@ class NearIndex:
         grams = shingles(text)
         if not grams or not self.grams:
             return None
-        candidates = {i for key in bands(signature(grams)) for i in self.buckets.get(key, ())}
+        candidates = {i for key in bands(signature(grams, *self._ab)) for i in self.buckets.get(key, ())}
         have = numbers(text)
         # a short problem in a long prompt has a low Jaccard and may miss every band: the problems sharing
         # the row's rarest number are candidates too (a match must hold all its numbers anyway)

@@ -26,7 +26,7 @@ from starmill.warehouse.export.decontaminate import Decontaminator
 from starmill.warehouse.export.errors import ExportError
 from starmill.warehouse.export.folder import check_target, folder_files, staged_folder, write_split
 from starmill.warehouse.export.formats import MESSAGES, prompt_messages
-from starmill.warehouse.export.model import parse_band
+from starmill.warehouse.export.model import ExportSettings, parse_band
 from starmill.warehouse.export.split import split_by_problem
 from starmill.warehouse.lineage import starmill_version
 
@@ -172,11 +172,20 @@ def _schema(fmt: str, plain: bool) -> pa.Schema:
                       ("chosen_id", pa.string()), ("rejected_id", pa.string())])
 
 
+def _run_cleaner(manifest) -> tuple[Decontaminator | None, str | None]:
+    """The evaluation sets of the run config that made ``manifest``'s version, and that version's ref."""
+    settings = ExportSettings(ref="-").with_run_decontamination(manifest)
+    if settings.decontamination_from is None:
+        return None, None
+    return settings.cleaner(), settings.decontamination_from
+
+
 def build_preference(wh, ref: str, fmt: str, *, rejected_from: str = "wrong", plain: bool = False,
                      test_size: float = 0.0, seed: int = 0, system_prompt: str | None = None,
-                     difficulty_band: str | None = None,
-                     decontaminator: Decontaminator | None = None) -> Preference:
-    """The preference export of a ``samples`` version, in memory."""
+                     difficulty_band: str | None = None, decontaminator: Decontaminator | None = None,
+                     run_decontamination: bool = True) -> Preference:
+    """The preference export of a ``samples`` version, in memory. Without a ``decontaminator`` the run
+    config's ``decontamination:`` section applies (unless ``run_decontamination`` is False)."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown preference format {fmt!r} (use {', '.join(FORMATS)})")
     if rejected_from not in REJECTED_FROM:
@@ -189,11 +198,16 @@ def build_preference(wh, ref: str, fmt: str, *, rejected_from: str = "wrong", pl
     if manifest.table != "samples":
         raise ExportError(f"{version} holds '{manifest.table}' rows; --format {fmt} takes a 'samples' version "
                           "(correct and wrong samples, as `starmill run` writes them)")
+    source = None
+    if decontaminator is None and run_decontamination:
+        decontaminator, source = _run_cleaner(manifest)
     table = wh.dataset(version).to_table(columns=COLUMNS)
     contaminated, report = [], {}
     if decontaminator is not None:
         table, contaminated = decontaminator.apply(table)
         report = decontaminator.report()
+        if source is not None:
+            report["from_run_config"] = source
     rows, found = preference_rows(table.to_pylist(), fmt, rejected_from, plain, system_prompt, band)
     if not rows:
         raise ExportError(f"{version} gives no {fmt} rows: {json.dumps(dict(found.unpaired))} problems without "

@@ -235,37 +235,27 @@ def ingest(warehouse, spec: SourceSpec, name: str = "problems", need_problems: b
     """Write a source as a new version of the problems dataset ``name``, rejects included. With
     ``need_problems`` a source that yields none commits nothing: a SourceError names the reject reasons.
     With a ``Decontaminator`` (warehouse.export.decontaminate), a problem matching an evaluation set is a
-    reject ``contaminated:<set>`` whose detail names the evaluation id, method and score."""
+    reject ``contaminated:<set>`` whose detail names the evaluation id, method and score, and a row of the
+    version's ``contaminated`` table."""
+    from starmill.warehouse.sources.overlap import decontamination_record, screened
+
     records, entry = iter_problems(spec)
     config: dict[str, Any] = {"source": spec.model_dump(mode="json")}
+    listed: list = []
     if decontaminator is not None:
-        config["decontamination"] = {**decontaminator.method(), "eval_sets": [
-            {"name": s.name, "path": s.path, "fingerprint": s.fingerprint} for s in decontaminator.eval_sets]}
-        records = _decontaminated(records, decontaminator)
+        config["decontamination"] = decontamination_record(decontaminator)
+        records = screened(records, listed, decontaminator)
     writer = warehouse.writer(name, "problems", config=config, sources=[entry])
     with writer:
         read = write_rows(writer, records, ProblemRecord)
+        if decontaminator is not None:
+            writer.write(listed, table="contaminated")
         if need_problems and read == sum(writer.drops.values()):
             raise SourceError(no_problems_message(spec, read, writer.drops))
         writer.count("read", read)
         writer.count("problems", read - sum(writer.drops.values()))
         writer.count("rejects", sum(writer.drops.values()))
     return warehouse.manifest(f"{name}@v{writer.version}")
-
-
-def _decontaminated(records: Iterator[ProblemRecord | RejectRecord],
-                    cleaner: Any) -> Iterator[ProblemRecord | RejectRecord]:
-    """``cleaner``: a ``warehouse.export.decontaminate.Decontaminator`` (not imported: export reads sources)."""
-    for index, record in enumerate(records):
-        hit = cleaner.find(record.question) if isinstance(record, ProblemRecord) else None
-        if hit is None:
-            yield record
-            continue
-        s, found = hit
-        yield RejectRecord(record.source, index, f"contaminated:{s.name}",
-                           f"matches evaluation problem {found['eval_id']} of {s.name} ({found['method']}, score "
-                           f"{found['score']:g})", _raw({"problem_id": record.problem_id, "question": record.question,
-                                                          "gold_answer": record.gold_answer}))
 
 
 def no_problems_message(spec: SourceSpec, read: int, drops: dict[str, int]) -> str:
@@ -280,19 +270,24 @@ def no_problems_message(spec: SourceSpec, read: int, drops: dict[str, int]) -> s
     return f"{spec.uri} holds no problems: all {read} rows were rejected ({reasons}){hint}"
 
 
-def ensure_problems(warehouse, spec: SourceSpec, name: str = "problems",
-                    need_problems: bool = False) -> tuple[str, list[ProblemRecord]]:
+def ensure_problems(warehouse, spec: SourceSpec, name: str = "problems", need_problems: bool = False,
+                    cleaner=None) -> tuple[str, list[ProblemRecord]]:
     """The problems of ``spec``: the latest version of ``name`` when it was made from the same source
-    (same settings and fingerprint), else a newly ingested version. Returns ("name@vN", problems)."""
+    (same settings and fingerprint) and decontaminated alike (``cleaner``: a ``Decontaminator``), else a
+    newly ingested version. Returns ("name@vN", problems)."""
+    from starmill.warehouse.sources.overlap import decontamination_record
+
     source = spec.model_dump(mode="json")
+    screen = decontamination_record(cleaner) if cleaner is not None else None
     if warehouse.versions(name):
         ref = warehouse.resolve(name)
         manifest = warehouse.manifest(ref)
-        if manifest.table == "problems" and manifest.config.get("source") == source and manifest.sources:
+        if manifest.table == "problems" and manifest.config.get("source") == source and manifest.sources \
+                and manifest.config.get("decontamination") == screen:
             previous = manifest.sources[0].fingerprint
             if previous == _fingerprint(spec):
                 return str(ref), [ProblemRecord.from_row(r) for r in warehouse.read(ref).to_pylist()]
-    manifest = ingest(warehouse, spec, name, need_problems=need_problems)
+    manifest = ingest(warehouse, spec, name, need_problems=need_problems, decontaminator=cleaner)
     ref = f"{name}@v{manifest.version}"
     return ref, [ProblemRecord.from_row(r) for r in warehouse.read(ref).to_pylist()]
 

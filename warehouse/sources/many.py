@@ -65,11 +65,35 @@ def entry(spec: SourceSpec, base: SourceEntry, counts: dict[str, int]) -> Source
                        verifiers=[name for name, _ in spec.verifier_specs()])
 
 
-def ingest_sources(warehouse, specs: Sequence[SourceSpec], name: str = "problems") -> Manifest:
+def screen_record(cleaner, near_index) -> dict[str, Any] | None:
+    """What ``config.decontamination`` of a many-source problems version records: the evaluation sets and
+    settings, and the near-duplicate threshold between sources; None when neither applies."""
+    from starmill.warehouse.sources.overlap import decontamination_record
+
+    if cleaner is None and near_index is None:
+        return None
+    record = decontamination_record(cleaner) if cleaner is not None else {}
+    if near_index is not None:
+        record["across_sources"] = {"threshold": near_index.threshold, "num_perm": near_index.num_perm}
+    return record
+
+
+def ingest_sources(warehouse, specs: Sequence[SourceSpec], name: str = "problems", cleaner=None,
+                   near_index=None) -> Manifest:
     """Write every source's problems (rejects included) as one new version of ``name``. A source that
-    gives no problems is a SourceError naming its reject reasons, and nothing is committed."""
+    gives no problems is a SourceError naming its reject reasons, and nothing is committed. A problem
+    matching an evaluation set (``cleaner``: a ``Decontaminator``), or nearly repeating an earlier
+    source's problem (``near_index``: an empty ``NearIndex`` with the threshold between sources), is a
+    reject listed in the version's ``contaminated`` table."""
+    from starmill.warehouse.sources.overlap import AcrossSources, screened
+
     check_names(specs)
     config: dict[str, Any] = {"sources": [s.model_dump(mode="json") for s in specs]}
+    screen = screen_record(cleaner, near_index)
+    if screen is not None:
+        config["decontamination"] = screen
+    across = AcrossSources(near_index) if near_index is not None else None
+    listed: list = []
     entries: list[SourceEntry] = []
     writer = warehouse.writer(name, "problems", config=config)
     with writer:
@@ -78,9 +102,13 @@ def ingest_sources(warehouse, specs: Sequence[SourceSpec], name: str = "problems
             counts = {"read": 0, "problems": 0, "rejects": 0, LEFT_OUT: 0}
             drops: dict[str, int] = {}
             records, base = iter_problems(spec)
+            if screen is not None:
+                records = screened(records, listed, cleaner, across)
+            written = []
             for record in _taken(records, getattr(spec, "weight", None), counts):
                 if isinstance(record, ProblemRecord):
                     writer.write([record])
+                    written.append(record)
                 else:
                     writer.write([record], table="rejects")
                     writer.drop(record.reason)
@@ -93,21 +121,28 @@ def ingest_sources(warehouse, specs: Sequence[SourceSpec], name: str = "problems
             entries.append(entry(spec, base, counts))
             for key in ("read", "problems", "rejects", LEFT_OUT):
                 writer.count(key, counts[key])
+            if across is not None:  # a source's own near-duplicates are not looked for, only later sources'
+                across.add(written)
+        if screen is not None:
+            writer.write(listed, table="contaminated")
         writer.lineage["sources"] = entries
     return warehouse.manifest(f"{name}@v{writer.version}")
 
 
-def ensure_sources(warehouse, specs: Sequence[SourceSpec], name: str = "problems") -> tuple[str, list[ProblemRecord]]:
+def ensure_sources(warehouse, specs: Sequence[SourceSpec], name: str = "problems", cleaner=None,
+                   near_index=None) -> tuple[str, list[ProblemRecord]]:
     """The problems of every source: the latest version of ``name`` when it was made from the same sources
-    (settings and fingerprints), else a newly ingested version. Returns ("name@vN", problems)."""
+    (settings and fingerprints) and screened alike (see ``ingest_sources``), else a newly ingested version.
+    Returns ("name@vN", problems)."""
     check_names(specs)
     config = [s.model_dump(mode="json") for s in specs]
     if warehouse.versions(name):
         ref = warehouse.resolve(name)
         manifest = warehouse.manifest(ref)
         if manifest.table == "problems" and manifest.config.get("sources") == config \
-                and [s.fingerprint for s in manifest.sources] == [_fingerprint(s) for s in specs]:
+                and [s.fingerprint for s in manifest.sources] == [_fingerprint(s) for s in specs] \
+                and manifest.config.get("decontamination") == screen_record(cleaner, near_index):
             return str(ref), [ProblemRecord.from_row(r) for r in warehouse.read(ref).to_pylist()]
-    manifest = ingest_sources(warehouse, specs, name)
+    manifest = ingest_sources(warehouse, specs, name, cleaner, near_index)
     ref = f"{name}@v{manifest.version}"
     return ref, [ProblemRecord.from_row(r) for r in warehouse.read(ref).to_pylist()]
