@@ -163,3 +163,13 @@ def test_a_preference_export_applies_the_run_configs_eval_sets(tmp_path):
     assert found.decontamination["from_run_config"] == "samples@v1"
     off, _, _ = export_preference(wh, "samples", str(tmp_path / "off"), "dpo", run_decontamination=False)
     assert off.contaminated == [] and not (tmp_path / "off" / "contaminated.jsonl").exists()
+
+
+def test_export_cli_turns_the_run_configs_sets_off(make_sft_version, tmp_path, capsys):
+    from starmill.cli import main
+
+    wh, ref = make_sft_version(problems=6)
+    ours = _with_run_section(wh, ref, {"eval_sets": [str(tmp_path / "gone.jsonl")]})
+    assert main(["export", ours, "--to", str(tmp_path / "a"), "-w", wh.root]) == 1
+    assert f"named by {ours}'s run config" in capsys.readouterr().err
+    assert main(["export", ours, "--to", str(tmp_path / "b"), "--no-run-decontamination", "-w", wh.root]) == 0

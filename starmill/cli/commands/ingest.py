@@ -50,14 +50,16 @@ def command(ctx, source, kind, preset, name, split, question_field, answer_field
             keep_unparseable_gold, eval_sets, ngram, near, model, warehouse) -> None:
     """Load SOURCE (a .jsonl/.json/.csv/.parquet file, a save_to_disk folder, a Hub id, or
     'procedural', or 'humaneval': its 164 problems, offline, graded by the code verifier) and write it as a
-    new version of dataset NAME, bad rows to NAME_rejects. With --kind sft, SOURCE is a local chat file."""
+    new version of dataset NAME, bad rows to NAME_rejects. With --kind sft, SOURCE is chat rows (a file, a
+    save_to_disk folder or a Hub id)."""
     from pydantic import ValidationError
 
     from starmill.warehouse import Warehouse
     from starmill.warehouse.sources import SourceError, SourceSpec, ingest
 
     if kind == "sft":
-        return _ingest_chat(ctx, source, name or "chat", source_name, license_, limit, model, warehouse)
+        return _ingest_chat(ctx, source, name or "chat", source_name, license_, limit, model, warehouse,
+                            hub_config=hub_config, split=split, revision=revision)
     if model is not None:
         raise SourceError("--model goes with --kind sft")
     name = name or "problems"
@@ -80,10 +82,11 @@ def command(ctx, source, kind, preset, name, split, question_field, answer_field
     _summary(ingest(wh, spec, name=name, decontaminator=cleaner), name, "problems")
 
 
-SFT_OPTIONS = {"source", "kind", "name", "source_name", "license_", "limit", "model", "max_chars", "warehouse"}
+SFT_OPTIONS = {"source", "kind", "name", "source_name", "license_", "limit", "model", "max_chars", "warehouse",
+               "hub_config", "split", "revision"}
 
 
-def _ingest_chat(ctx, source, name, source_name, license_, limit, model, warehouse) -> None:
+def _ingest_chat(ctx, source, name, source_name, license_, limit, model, warehouse, **hub) -> None:
     from click.core import ParameterSource
 
     from starmill.warehouse import Warehouse
@@ -98,7 +101,7 @@ def _ingest_chat(ctx, source, name, source_name, license_, limit, model, warehou
         raise SourceError("--limit: must be at least 1")
     given_max = ctx.get_parameter_source("max_chars") is not ParameterSource.DEFAULT
     manifest = ingest_chat(Warehouse(warehouse), source, name, source=source_name, license=license_, model=model,
-                           limit=limit, max_chars=ctx.params["max_chars"] if given_max else CHAT_MAX_CHARS)
+                           limit=limit, max_chars=ctx.params["max_chars"] if given_max else CHAT_MAX_CHARS, **hub)
     _summary(manifest, name, "sft rows")
 
 
@@ -111,6 +114,8 @@ def _summary(manifest, name: str, rows: str) -> None:
         click.echo(f"  rejected {count:>6}  {reason}")
     if rejects:
         click.echo(f"Inspect them: starmill sql \"SELECT reason, row_index, detail FROM {name}_rejects\"")
+    if manifest.tables.get("contaminated"):
+        click.echo(f"Matched: starmill sql \"SELECT * FROM {name}_contaminated\"")
 
 
 def _option(loc: tuple) -> str:
