@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("--levels", default="1,2")
     args = parser.parse_args()
 
-    from starmill.prm_data import PrmSettings, label_steps
+    from starmill.prm.data import PrmSettings, label_steps
     from starmill.warehouse import Warehouse
 
     out = {}

@@ -49,7 +49,7 @@ def _warehouse(root, texts=tuple(KNOWN), models=({"model": DEMO, "backend": "tra
 
 @pytest.fixture(scope="module")
 def labelled(tmp_path_factory):
-    from starmill.prm_data import PrmSettings, label_steps
+    from starmill.prm.data import PrmSettings, label_steps
 
     wh = _warehouse(tmp_path_factory.mktemp("prm") / "wh", extra=("1 + 1 = 2\nThe answer is 2.",))
     report = label_steps(wh, "samples", PrmSettings(rollouts=4, temperature=0.7, seed=0), progress=False)
@@ -92,7 +92,7 @@ def test_lineage_and_sql(labelled, capsys):
 
 
 def test_a_rerun_gives_the_same_rows(labelled, tmp_path):
-    from starmill.prm_data import PrmSettings, label_steps
+    from starmill.prm.data import PrmSettings, label_steps
 
     wh, report = labelled
     again = label_steps(wh, "samples@v1", PrmSettings(rollouts=4, temperature=0.7, seed=0), name="prm_again",
@@ -129,7 +129,7 @@ class ScriptedCompleter:
 
 def test_soft_labels_are_the_share_of_rollouts_that_reach_the_gold(tmp_path):
     from starmill.generators.registry import release, use_backend
-    from starmill.prm_data import PrmSettings, label_steps
+    from starmill.prm.data import PrmSettings, label_steps
 
     teacher = {"backend": "transformers", "model": "scripted-completer", "revision": None, "options": {}}
     completer = ScriptedCompleter(["The answer is 17.", "The answer is 3.", "no answer", "The answer is 17.0"])
@@ -152,7 +152,7 @@ def test_soft_labels_are_the_share_of_rollouts_that_reach_the_gold(tmp_path):
 
 def test_hard_label_is_any_rollout_reaching_the_gold(tmp_path):
     from starmill.generators.registry import release, use_backend
-    from starmill.prm_data import PrmSettings, label_steps
+    from starmill.prm.data import PrmSettings, label_steps
 
     teacher = {"backend": "transformers", "model": "scripted-never", "revision": None, "options": {}}
     use_backend(teacher, ScriptedCompleter(["The answer is 16."] * 3 + ["The answer is 17."]))
@@ -168,8 +168,8 @@ def test_hard_label_is_any_rollout_reaching_the_gold(tmp_path):
 def test_a_killed_run_resumes_from_its_finished_shards(tmp_path, monkeypatch):
     from starmill.generators.base import GenerationError
     from starmill.generators.registry import release, use_backend
-    from starmill import prm_data
-    from starmill.prm_data import PrmSettings, label_steps
+    from starmill.prm import data as prm_data
+    from starmill.prm.data import PrmSettings, label_steps
 
     monkeypatch.setattr(prm_data, "SHARD", 1)  # one step prefix per engine call
     teacher = {"backend": "transformers", "model": "scripted-resume", "revision": None, "options": {}}

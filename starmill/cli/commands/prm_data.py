@@ -39,7 +39,7 @@ def unescape(value: str) -> str:
 def command(ref, rollouts, model, backend, base_url, only, limit, temperature, max_tokens, delimiter, seed,
             workers, name, as_json, warehouse) -> None:
     """Label every step of a samples version's rationales by rollouts (Math-Shepherd hard and soft labels)."""
-    from starmill.prm_data import PrmSettings, label_steps
+    from starmill.prm.data import PrmSettings, label_steps
     from starmill.warehouse import Warehouse
     settings = PrmSettings(rollouts=rollouts, model=model, backend=backend,
                            options={"base_url": base_url} if base_url else {}, only=only, limit=limit,

@@ -131,7 +131,7 @@ def label_steps(wh, ref: str, settings: PrmSettings | None = None, name: str = "
     import time
 
     from starmill.generators.registry import backend_for, model_identity
-    from starmill import prm_rollouts as mc
+    from starmill.prm import rollouts as mc
 
     settings = settings or PrmSettings()
     settings.check()
