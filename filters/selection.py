@@ -56,6 +56,17 @@ def first_pass_rates(samples: Iterable[SampleRecord]) -> dict[str, float]:
     return pass_rates(s for s in samples if s.iteration == 0)
 
 
+def mean_tokens(samples: Iterable[SampleRecord]) -> dict[str, float]:
+    """Per problem: the teacher's mean completion tokens on its iteration-0 rationales (with the pass
+    rate, the problem's difficulty: a problem solved as often but with longer answers is harder)."""
+    total, tokens = Counter(), Counter()
+    for s in samples:
+        if s.stage == Stage.RATIONALE and s.iteration == 0:
+            total[s.problem_id] += 1
+            tokens[s.problem_id] += s.completion_tokens
+    return {p: tokens[p] / total[p] for p in total}
+
+
 class DifficultyBand:
     """Keeps the selected samples of problems whose pass rate lies from ``min_pass_rate`` to
     ``max_pass_rate`` (both ends kept), as RL recipes drop the always- and never-solved problems; a kept

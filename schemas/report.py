@@ -32,6 +32,17 @@ def pass_rate_histogram(rates: Iterable[float]) -> dict[str, int]:
     return {bin_label(i): c for i, c in enumerate(counts)}
 
 
+def tokens_by_pass_rate(rates: Iterable[float], tokens: Iterable[float | None]) -> dict[str, float | None]:
+    """The teacher's mean completion tokens of the problems in each pass-rate bin (a problem counts once;
+    None where no problem of the bin has a count): with the pass rate, the problems' difficulty."""
+    sums, counts = [0.0] * BINS, [0] * BINS
+    for rate, n in zip(rates, tokens):
+        if n is not None:
+            sums[pass_rate_bin(rate)] += n
+            counts[pass_rate_bin(rate)] += 1
+    return {bin_label(i): round(sums[i] / counts[i], 1) if counts[i] else None for i in range(BINS)}
+
+
 class _Part(BaseModel):
     model_config = ConfigDict(extra="ignore")
 

@@ -29,9 +29,11 @@ class SftRecord(Record):
     token_ids: list[int] | None = None  # the teacher's completion tokens (when sampling.logprobs was on)
     topk_ids: list[list[int]] | None = None  # its top-k per token, for logit distillation
     topk_logprobs: list[list[float]] | None = None
+    # the teacher's mean completion tokens on the problem's first-stage samples: with pass_rate, its difficulty
+    teacher_tokens: float | None = None
 
     TABLE: ClassVar[str] = "sft"
-    SCHEMA_VERSION: ClassVar[int] = 2  # 2: token_ids, topk_ids, topk_logprobs (nullable; v1 reads)
+    SCHEMA_VERSION: ClassVar[int] = 3  # 2: token_ids, topk_ids, topk_logprobs; 3: teacher_tokens (nullable; older read)
     ARROW_SCHEMA: ClassVar[pa.Schema] = pa.schema(
         [
             pa.field("sample_id", pa.string(), nullable=False),
@@ -51,5 +53,6 @@ class SftRecord(Record):
             pa.field("token_ids", TOKEN_IDS),
             pa.field("topk_ids", TOPK_IDS),
             pa.field("topk_logprobs", TOPK_LOGPROBS),
+            pa.field("teacher_tokens", pa.float64()),
         ]
     )

@@ -95,7 +95,8 @@ def test_the_export_card_names_the_band_and_the_order(tmp_path):
     assert (f"`{summary['sft']}`'s run kept problems whose pass rate is from 0.5 to 0.9 (`selection.difficulty`); "
             "the others' samples were dropped as `too_easy` or `too_hard`.") in card
     assert f"`{summary['sft']}`'s rows are stored easy to hard (`selection.order: easy_to_hard`)." in card
-    assert "Pass rates of the 1 exported problems:" in card and "| 0.6-0.7 | 1 |" in card
+    assert "Pass rates of the 1 exported problems, with the teacher's mean completion tokens" in card
+    assert "| 0.6-0.7 | 1 |" in card and "Rows are listed easy to hard" in card
 
 
 def test_regrade_reselect_keeps_the_runs_band(tmp_path, capsys):

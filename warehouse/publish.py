@@ -16,8 +16,11 @@ def sft_rows(
     problems: dict[str, ProblemRecord],
     pass_rates: dict[str, float],
     pseudo_labels: dict[str, str],
+    teacher_tokens: dict[str, float] | None = None,
 ) -> list[SftRecord]:
-    """The training rows: kept samples with their hint-free prompt, in a stable order."""
+    """The training rows: kept samples with their hint-free prompt, in a stable order; each carries its
+    problem's pass rate and the teacher's mean completion tokens on it (``teacher_tokens``)."""
+    teacher_tokens = teacher_tokens or {}
     rows = []
     for s in sorted(samples, key=lambda s: (s.problem_id, s.stage, s.iteration, s.sample_index, s.sample_id)):
         if not s.kept:
@@ -31,15 +34,25 @@ def sft_rows(
             pseudo_label=not problem.gold_answer and s.problem_id in pseudo_labels,
             pass_rate=pass_rates.get(s.problem_id, 0.0), model=s.model,
             token_ids=s.token_ids, topk_ids=s.topk_ids, topk_logprobs=s.topk_logprobs,
+            teacher_tokens=teacher_tokens.get(s.problem_id),
         ))
     return rows
 
 
+EASY_TO_HARD = [("pass_rate", "descending"), ("teacher_tokens", "ascending"), ("problem_id", "ascending")]
+
+
 def easy_to_hard(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """sft rows by their problem's pass rate, highest first (``selection.order: easy_to_hard``); ties by
-    problem id, then as they came (a stable sort). The rows are read whole: a sort needs every one."""
+    """sft rows by their problem's difficulty, easiest first (``selection.order: easy_to_hard``): pass rate
+    highest first, then the teacher's mean completion tokens fewest first (unknown last), then problem id,
+    then as they came (a stable sort). The rows are read whole: a sort needs every one."""
     table = pa.Table.from_batches(list(batches), schema=SftRecord.arrow_schema())
-    yield from table.sort_by([("pass_rate", "descending"), ("problem_id", "ascending")]).to_batches()
+    yield from table.sort_by(EASY_TO_HARD).to_batches()
+
+
+def difficulty_key(pass_rate: float, teacher_tokens: float | None, problem_id: str) -> tuple:
+    """``EASY_TO_HARD`` for one row, as Python sorts it."""
+    return (-pass_rate, teacher_tokens is None, teacher_tokens or 0.0, problem_id)
 
 
 def publish_run(

@@ -172,13 +172,14 @@ def regrade(wh, ref: str, verifier_names: Sequence[str] = ("math",), name: str |
 
 def _publish_sft(wh, name: str, samples_ref: str, problems_ref: str, manifest, samples: list[SampleRecord],
                  problems: dict[str, ProblemRecord], reselected: dict, graded_by: str) -> str:
-    from starmill.warehouse.publish import sft_rows
+    from starmill.filters.selection import mean_tokens
+    from starmill.warehouse.publish import difficulty_key, sft_rows
 
     from starmill.grading.audit import audit_for_config
 
-    rows = sft_rows(samples, problems, first_pass_rates(samples), {})  # as a run's rows: iteration 0's share
+    rows = sft_rows(samples, problems, first_pass_rates(samples), {}, mean_tokens(samples))  # as a run's rows
     if ((manifest.config or {}).get("selection") or {}).get("order") == "easy_to_hard":
-        rows.sort(key=lambda r: (-r.pass_rate, r.problem_id))  # stable, as warehouse.publish.easy_to_hard
+        rows.sort(key=lambda r: difficulty_key(r.pass_rate, r.teacher_tokens, r.problem_id))  # as a run sorts
     extra = {k: v for k, v in (manifest.model_extra or {}).items() if k not in ("regraded", "reselected", "audit")}
     extra["reselected"] = reselected
     audit = audit_for_config((manifest.config or {}).get("audit"), [r.to_row() for r in rows], problems,

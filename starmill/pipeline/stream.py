@@ -107,6 +107,8 @@ class Tally:
         self.seen: Counter = Counter()  # problem -> iteration-0 rationales (every round)
         self.right: Counter = Counter()  # and of those, correct ones
         self.rates: dict[str, float] = {}  # problem -> share of correct iteration-0 rationales
+        self.spent_tokens: Counter = Counter()  # problem -> teacher completion tokens on those rationales
+        self.mean_tokens: dict[str, float] = {}  # problem -> their mean (with the rate, its difficulty)
         self.spent: Counter = Counter()  # problem -> rationales generated, every iteration and round
         self.kept_rows: dict[str, list[SampleRecord]] = {}  # problem -> kept samples of the rounds so far
         self.kept_count: Counter = Counter()  # problem -> kept samples
@@ -139,7 +141,7 @@ class Tally:
         self._count(final)
         self._feedback(final)
         self.spool.add("samples", final)
-        rows = sft_rows(final, self.problems, self.rates, self.labels)
+        rows = sft_rows(final, self.problems, self.rates, self.labels, self.mean_tokens)
         self.spool.add("sft", rows)
         solved = {r.problem_id for r in rows}
         self.kept |= solved
@@ -188,6 +190,8 @@ class Tally:
                 self.seen[s.problem_id] += 1
                 self.right[s.problem_id] += s.correct
                 self.rates[s.problem_id] = self.right[s.problem_id] / self.seen[s.problem_id]
+                self.spent_tokens[s.problem_id] += s.completion_tokens
+                self.mean_tokens[s.problem_id] = self.spent_tokens[s.problem_id] / self.seen[s.problem_id]
 
     def _count(self, final: list[SampleRecord]) -> None:
         for s in final:

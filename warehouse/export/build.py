@@ -17,14 +17,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from starmill.schemas.redact import redact
-from starmill.schemas.report import pass_rate_histogram
+from starmill.schemas.report import pass_rate_histogram, tokens_by_pass_rate
 from starmill.schemas.samples import Stage
 from starmill.warehouse.lineage import starmill_version
 from starmill.warehouse.export import hub
 from starmill.warehouse.export.card import render_card, size_category
 from starmill.warehouse.export.share import share_text, shared
 from starmill.warehouse.export.chart import CHART, chart_png
-from starmill.warehouse.export.decontaminate import CONTAMINATED, REASON, Decontaminator, contaminated_lines
+from starmill.warehouse.export.decontaminate import CONTAMINATED, REASON, contaminated_lines
 from starmill.warehouse.export.errors import ExportError
 from starmill.warehouse.export.folder import (PARQUET, check_target, folder_files, shard_names, staged_folder,
                                      write_parquet_groups, write_split)
@@ -36,6 +36,9 @@ from starmill.warehouse.export.split import split_by_problem
 LINEAGE = "starmill_export.json"
 OUTSIDE_BAND = "outside_difficulty_band"  # drop reason of --difficulty-band
 ORDER = [("problem_id", "ascending"), ("sample_id", "ascending"), ("origin", "ascending")]  # exported row order
+# --order easy_to_hard (or a version stored so): warehouse.publish.EASY_TO_HARD, then as ORDER
+EASY_TO_HARD = [("pass_rate", "descending"), ("teacher_tokens", "ascending"), *ORDER]
+TOKENS = "teacher_tokens"  # sft schema 3; older versions' rows get nulls
 ROW = "_row"  # in a split's key table: the row's index in ``Export.source``
 
 
@@ -58,6 +61,8 @@ def _read(wh, ref: str, weight: float) -> tuple[Part, pa.Table]:
     if manifest.table != "sft":
         raise ExportError(f"{ref} holds '{manifest.table}' rows; export takes versions of an 'sft' dataset")
     table = wh.read(ref).replace_schema_metadata(None)
+    if TOKENS not in table.column_names:  # written before sft schema 3
+        table = table.append_column(TOKENS, pa.nulls(table.num_rows, pa.float64()))
     table = table.append_column("origin", pa.array([ref] * table.num_rows, pa.string()))
     stages = table.column("stage")
     rates = dict(zip(table.column("problem_id").to_pylist(), table.column("pass_rate").to_pylist()))
@@ -74,6 +79,12 @@ def _in_band(table: pa.Table, band: tuple[float, float] | None) -> tuple[pa.Tabl
     keep = pc.and_(pc.greater_equal(rates, band[0]), pc.less_equal(rates, band[1]))
     kept = table.filter(keep)
     return kept, table.num_rows - kept.num_rows
+
+
+def stored_order(manifest) -> str:
+    """How a version's rows are ordered: ``easy_to_hard`` when its run said so (``selection.order``)."""
+    selection = (manifest.config or {}).get("selection") or {}
+    return "easy_to_hard" if selection.get("order") == "easy_to_hard" else "problem"
 
 
 def build_export(wh, settings: ExportSettings, repo_id: str | None = None) -> Export:
@@ -97,15 +108,18 @@ def build_export(wh, settings: ExportSettings, repo_id: str | None = None) -> Ex
         tables.append(table)
     rows = pa.concat_tables(tables)
     del tables, table  # long rows make every copy count: the rows are held once, unsorted
-    order = pc.sort_indices(rows, sort_keys=ORDER)
+    by = settings.order or stored_order(parts[0].manifest)
+    order = pc.sort_indices(rows, sort_keys=EASY_TO_HARD if by == "easy_to_hard" else ORDER)
     keys = rows.select(list(KEYS)).take(order).append_column(ROW, order)
     splits = split_by_problem(keys, settings.test_size, settings.seed)
     rates = dict(zip(rows.column("problem_id").to_pylist(), rows.column("pass_rate").to_pylist()))
+    tokens = dict(zip(rows.column("problem_id").to_pylist(), rows.column(TOKENS).to_pylist()))
     lengths = assistant_lengths(rows)
     return Export(
         settings=settings, parts=parts, eval_sets=eval_sets, splits=splits, contaminated=cleaner.listed,
         rationalized=pc.sum(pc.equal(rows.column("stage"), Stage.RATIONALIZATION.value)).as_py() or 0,
         pass_rates=[rates[p] for p in sorted(rates)], lengths=[lengths[i] for i in order.to_pylist()],
+        order=by, teacher_tokens=[tokens[p] for p in sorted(rates)],
         source=rows,
         repo_id=repo_id, command=redact(settings.command(parts)),
     )
@@ -125,7 +139,9 @@ def lineage(export: Export) -> dict[str, Any]:
                    "rows_taken": p.taken, "drops": p.drops,
                    "manifest": p.manifest.model_dump(mode="json", exclude={"files"})}
                   for p in export.parts],
-        "difficulty": {"band": export.settings.band(), "pass_rate_histogram": pass_rate_histogram(export.pass_rates)},
+        "difficulty": {"band": export.settings.band(), "order": export.order,
+                       "pass_rate_histogram": pass_rate_histogram(export.pass_rates),
+                       "teacher_tokens_by_pass_rate": tokens_by_pass_rate(export.pass_rates, export.teacher_tokens)},
         "decontamination": {"ngram": export.settings.ngram, "near_duplicates": export.settings.near_duplicates,
                             "from_run_config": export.settings.decontamination_from,
                             "eval_sets": [s.report() for s in export.eval_sets],

@@ -13,7 +13,7 @@ import yaml
 
 from starmill.schemas.cost import cost_line
 from starmill.schemas.redact import redact, redact_text
-from starmill.schemas.report import RunReport, pass_rate_histogram
+from starmill.schemas.report import RunReport, pass_rate_histogram, tokens_by_pass_rate
 from starmill.warehouse.export.chart import CHART
 from starmill.warehouse.export.decontaminate import REASON
 from starmill.warehouse.export.model import Export, Part
@@ -99,6 +99,14 @@ def pass_rate_rows(part: Part, report: RunReport | None) -> tuple[str, list[list
     return (f"{NOT_RECORDED} in the manifest; binned from the version's rows ({len(part.pass_rates)} problems "
             "with a kept row, so unsolved problems are missing)",
             [[k, v] for k, v in pass_rate_histogram(part.pass_rates.values()).items()])
+
+
+ORDERS = {  # the exported rows' order, as the card says it
+    "problem": "Rows are listed by problem id (`--order problem`).",
+    "easy_to_hard": "Rows are listed easy to hard (`--order easy_to_hard`, or the version's `selection.order`): "
+                    "pass rate highest first, then the teacher's mean completion tokens fewest first, then problem id; "
+                    "with a test split, in each split.",
+}
 
 
 def selection_difficulty(parts: list[Part]) -> list[str]:
@@ -315,9 +323,13 @@ def render_card(export: Export) -> str:
     kept = (f"Kept: problems whose pass rate (the share of correct first-stage samples) is from {band[0]:g} to "
             f"{band[1]:g}; the others' rows were dropped as `outside_difficulty_band`." if band
             else "All pass rates kept (no --difficulty-band).")
-    out += ["## Difficulty", "", kept, *selection_difficulty(export.parts),
-            "", f"Pass rates of the {len(export.pass_rates)} exported problems:", "",
-            table(["pass rate", "problems"], [[k, v] for k, v in pass_rate_histogram(export.pass_rates).items()]), ""]
+    tokens = tokens_by_pass_rate(export.pass_rates, export.teacher_tokens)
+    out += ["## Difficulty", "", kept, *selection_difficulty(export.parts), "", ORDERS[export.order],
+            "", f"Pass rates of the {len(export.pass_rates)} exported problems, with the teacher's mean completion "
+            "tokens on them (a problem's difficulty is both: solved less often, or with longer answers, is harder):",
+            "", table(["pass rate", "problems", "teacher tokens (mean)"],
+                      [[k, v, "—" if tokens[k] is None else f"{tokens[k]:g}"]
+                       for k, v in pass_rate_histogram(export.pass_rates).items()]), ""]
     out += ["## Export", "", table(["", ""], [
         ["format", f"`{s.format}`"],
         ["system prompt", shown(s.system_prompt) if s.system_prompt else "none (the stored prompt as is)"],

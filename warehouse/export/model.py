@@ -33,6 +33,8 @@ class ExportSettings(BaseModel):
     system_prompt: str | None = None
     difficulty_band: str | None = Field(None, description="LOW:HIGH, the pass rates of the problems kept")
     mix: list[str] = Field(default_factory=list, description="NAME@vN:WEIGHT, more sft versions and their rates")
+    order: Literal["problem", "easy_to_hard"] | None = Field(None, description="rows by problem id, or easy to "
+                                                             "hard; None: the main version's selection.order")
     rows_per_file: int = Field(100_000, ge=1)
 
     @classmethod
@@ -92,6 +94,8 @@ class ExportSettings(BaseModel):
             args += ["--system-prompt", self.system_prompt]
         if self.difficulty_band is not None:
             args += ["--difficulty-band", self.difficulty_band]
+        if self.order is not None:
+            args += ["--order", self.order]
         return " ".join(shlex.quote(a) for a in args)
 
 def run_decontamination(manifest: Manifest) -> dict[str, Any] | None:
@@ -141,6 +145,8 @@ class Export:
     lengths: list[int]  # characters of each exported assistant turn
     repo_id: str | None = None
     command: str = ""
+    order: str = "problem"  # the rows' order in each split: "problem" (id) or "easy_to_hard"
+    teacher_tokens: list[float | None] = field(default_factory=list)  # per exported problem, as pass_rates
     contaminated: list[dict[str, Any]] = field(default_factory=list)  # dropped rows, for contaminated.jsonl
     # the exported sft rows, unsorted, which the splits' ``_row`` index: formatted a row group at a time
     # when written, so long rows are held once (not sorted, then formatted, all at once)

@@ -1,4 +1,5 @@
-"""Outside chat data (``starmill ingest FILE|FOLDER|HUB_ID --kind sft``) as an ``sft`` version that ``export --mix`` blends.
+"""Outside chat data (``starmill ingest FILE|FOLDER|HUB_ID --kind sft``) as an ``sft`` version that
+``export --mix`` blends.
 
 A row is one of three shapes: chat ``messages`` [{role, content}], ``prompt``/``completion`` (text or
 message lists), or ShareGPT ``conversations`` [{from, value}]. The last turn is the completion and must

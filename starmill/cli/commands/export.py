@@ -33,6 +33,9 @@ NEAR = 0.6  # warehouse.export.near_duplicates.THRESHOLD, without importing nump
 @click.option("--difficulty-band", default=None, metavar="LOW:HIGH",
               help="Keep the problems whose pass rate is from LOW to HIGH (e.g. 0.1:0.9); the rest are dropped, "
                    "counted as outside_difficulty_band.")
+@click.option("--order", type=click.Choice(("problem", "easy_to_hard")), default=None,
+              help="Rows by problem id, or easy to hard (pass rate, then teacher tokens); default: the version's "
+                   "selection.order.")
 @click.option("--rejected-from", type=click.Choice(("wrong", "dropped")), default="wrong", show_default=True,
               help="dpo/kto: rejected = wrong samples; dropped: also correct ones a quality filter dropped.")
 @click.option("--plain", is_flag=True, help="dpo/kto: prompt and answers as plain text, not chat messages.")
@@ -43,8 +46,8 @@ NEAR = 0.6  # warehouse.export.near_duplicates.THRESHOLD, without importing nump
 @click.option("--revision", default=None, help="Hub: branch to push to (created if missing).")
 @click.option("--commit-message", default=None, help="Hub: commit message.")
 @warehouse_option
-def command(ref, target, fmt, test_size, seed, eval_sets, ngram, near, run_decon, difficulty_band, rejected_from,
-            plain, mix, system_prompt, private, revision, commit_message, warehouse) -> None:
+def command(ref, target, fmt, test_size, seed, eval_sets, ngram, near, run_decon, difficulty_band, order,
+            rejected_from, plain, mix, system_prompt, private, revision, commit_message, warehouse) -> None:
     """Export an sft version to a folder or a Hub dataset repo, with a dataset card (a samples version as
     DPO or KTO preference data with --format dpo|kto)."""
     from starmill.warehouse import Warehouse
@@ -52,6 +55,8 @@ def command(ref, target, fmt, test_size, seed, eval_sets, ngram, near, run_decon
 
     if not 0 <= near <= 1:
         raise ExportError(f"--near-duplicates must be from 0 to 1, got {near:g}")
+    if order is not None and fmt in PREFERENCE + (STEPWISE,):
+        raise ExportError(f"--order applies to sft exports, not --format {fmt}")
     if fmt in PREFERENCE:
         if mix:
             raise ExportError(f"--mix applies to sft exports, not --format {fmt}")
@@ -69,7 +74,7 @@ def command(ref, target, fmt, test_size, seed, eval_sets, ngram, near, run_decon
     settings = ExportSettings.make(ref=ref, format=fmt, test_size=test_size, seed=seed,
                                    decontaminate=list(eval_sets), ngram=ngram, near_duplicates=near, mix=list(mix),
                                    difficulty_band=difficulty_band, run_decontamination=run_decon,
-                                   system_prompt=system_prompt)
+                                   order=order, system_prompt=system_prompt)
     wh = Warehouse(warehouse)
     repo_id = parse_target(target)
     if repo_id is None:
