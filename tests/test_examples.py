@@ -1,5 +1,5 @@
-"""The examples the README points at (``examples/``): every config loads and validates, every file
-source reads with no rejects, and every ``examples/…`` path the READMEs name exists."""
+"""The examples the README and the docs point at (``examples/``): every config loads and validates, every
+file source reads with no rejects, and every ``examples/…`` path the READMEs and the docs pages name exists."""
 import re
 from pathlib import Path
 
@@ -13,7 +13,11 @@ CONFIGS = sorted(EXAMPLES.glob("*.yaml"))
 
 
 def test_there_are_examples():
-    assert {p.name for p in CONFIGS} >= {"my-run.yaml", "gsm8k-file.yaml", "gsm8k-openai.yaml"}
+    # GSM8K-style file, MATH-style, an OpenAI-compatible server, vLLM on GPUs, a hosted teacher's Batch API,
+    # code, and the STaR loop with training
+    assert {p.name for p in CONFIGS} >= {"my-run.yaml", "gsm8k-file.yaml", "math-file.yaml", "gsm8k-openai.yaml",
+                                         "vllm-offline.yaml", "hosted-batch.yaml", "humaneval-star.yaml",
+                                         "star-loop.yaml"}
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
@@ -38,7 +42,7 @@ def test_the_small_eval_file_reads_as_gsm8k_with_no_rejects(tmp_path, capsys):
 
 def test_every_examples_path_the_readmes_name_exists():
     named = set()
-    for readme in (REPO / "README.md", EXAMPLES / "README.md"):
+    for readme in (REPO / "README.md", EXAMPLES / "README.md", *sorted((REPO / "docs").rglob("*.md"))):
         named |= set(re.findall(r"examples/[\w.\-/]+\w", readme.read_text()))
     assert named, "the README names no example"
     assert sorted(p for p in named if not (REPO / p).exists()) == []
