@@ -1,0 +1,94 @@
+"""bench/intervals.py: the percentile bootstrap over (seed, problem) matrices that the benches report."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+from intervals import diff_interval, matrix, mean_interval  # noqa: E402
+
+
+def coverage(draw, truth: float, trials: int = 200, boot: int = 600) -> float:
+    hits = 0
+    for t in range(trials):
+        iv = mean_interval(draw(np.random.default_rng(t)), boot=boot, seed=t)
+        hits += iv.low <= truth <= iv.high
+    return hits / trials
+
+
+def test_covers_a_known_mean_about_95_percent_of_the_time_over_problems():
+    # one seed, 200 problems, 0/1 outcomes with p = 0.3: the interval holds 0.3 in about 95% of draws
+    rate = coverage(lambda rng: rng.random(200) < 0.3, 0.3)
+    assert 0.91 <= rate <= 0.99, rate
+
+
+def test_covers_a_known_mean_over_seeds_and_problems():
+    # crossed seed and problem effects (x = mu + a_seed + b_problem + noise): the two-way bootstrap is
+    # conservative (it counts the noise twice), so it covers at least about 95%
+    def draw(rng):
+        s, p = 8, 150
+        return 0.5 + rng.normal(0, 0.05, (s, 1)) + rng.normal(0, 0.2, (1, p)) + rng.normal(0, 0.2, (s, p))
+
+    rate = coverage(draw, 0.5, trials=200)
+    assert rate >= 0.92, rate
+
+
+def test_width_matches_the_standard_error_and_narrows_with_more_problems():
+    rng = np.random.default_rng(1)
+    small = mean_interval(rng.normal(0, 1, 100))
+    large = mean_interval(rng.normal(0, 1, 1600))
+    assert large.high - large.low < 0.35 * (small.high - small.low)  # 1/sqrt(16) = 0.25 in expectation
+    assert large.high - large.low == pytest.approx(2 * 1.96 / 40, rel=0.15)
+
+
+def test_paired_difference_of_identical_arrays_is_exactly_zero():
+    m = np.random.default_rng(2).random((3, 50)) < 0.4
+    d = diff_interval(m, m)
+    assert (d.mean, d.low, d.high) == (0.0, 0.0, 0.0)
+
+
+def test_a_constant_matrix_has_a_zero_width_interval():
+    iv = mean_interval(np.ones((3, 20)))
+    assert (iv.mean, iv.low, iv.high) == (1.0, 1.0, 1.0)
+
+
+def test_pairing_removes_what_both_arms_share():
+    # b = a with 10% of problems made right: the paired interval excludes 0 and is far narrower than
+    # an unpaired one (the arms' own widths in quadrature), though the arms' own intervals overlap
+    rng = np.random.default_rng(3)
+    a = (rng.random((3, 1000)) < 0.3).astype(float)
+    b = a.copy()
+    b[:, :100] = 1.0
+    d = diff_interval(b, a)
+    assert d.excludes_zero() and d.low > 0
+    wa, wb = (mean_interval(x).high - mean_interval(x).low for x in (a, b))
+    assert d.high - d.low < 0.5 * (wa**2 + wb**2) ** 0.5
+    assert d.mean == pytest.approx(b.mean() - a.mean())
+
+
+def test_a_one_row_baseline_broadcasts_over_seeds():
+    rng = np.random.default_rng(4)
+    a = (rng.random((3, 40)) < 0.5).astype(float)
+    m0 = (rng.random(40) < 0.5).astype(float)
+    assert diff_interval(a, m0).mean == pytest.approx((a - m0).mean())
+    with pytest.raises(ValueError):
+        diff_interval(a, np.zeros((2, 40)))
+    with pytest.raises(ValueError):
+        diff_interval(a, np.zeros(39))
+
+
+def test_seeded_and_reproducible():
+    m = np.random.default_rng(5).random((3, 80))
+    assert mean_interval(m, seed=7) == mean_interval(m, seed=7)
+    assert mean_interval(m, seed=7).mean == mean_interval(m, seed=8).mean
+
+
+def test_matrix_orders_problems_and_rejects_missing():
+    m, order = matrix([{"b": 1, "a": 0}, {"a": 1, "b": 1}])
+    assert order == ["a", "b"] and m.tolist() == [[0.0, 1.0], [1.0, 1.0]]
+    with pytest.raises(ValueError):
+        mean_interval([[1.0, np.nan]])
