@@ -42,7 +42,13 @@ PRESETS: dict[str, Preset] = {
                    answer_format="boxed", metadata_fields=("level", "type", "subject", "unique_id")),
     # plain: {"question": …, "answer": …}
     "plain": Preset(question_field="question", answer_field="answer"),
+    # code problems (warehouse.sources.code_presets reads their rows; these name the fields it reads)
+    # MBPP: {"text": …, "code": …, "test_list": [assert, …], "test_setup_code": …, "challenge_test_list": […]}
+    "mbpp": Preset(question_field="text", answer_field="test_list", solution_field="code"),
+    # APPS: {"question": …, "solutions": "[…]", "input_output": "{inputs, outputs, fn_name?}", "difficulty": …}
+    "apps": Preset(question_field="question", answer_field="input_output", solution_field="solutions"),
 }
+CODE_PRESETS = ("mbpp", "apps")  # rows become code problems (test specs as golds), graded by the code verifier
 
 GYM_MAX_SIZE = 10_000_000  # problems per reasoning-gym source; it builds entries lazily
 
@@ -71,7 +77,8 @@ class ProceduralSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     n: Int = Field(200, ge=0, le=10_000_000, description="number of problems")
     seed: Int = Field(0, ge=-(2**63), le=2**63 - 1, description="the same seed gives the same problems")
-    difficulty: Int = Field(1, ge=1, le=5, description="1: one + or - on numbers to 20 … 5: 3-5 steps with * and /")
+    difficulty: Int = Field(1, ge=1, le=5, description="1: one + or - on numbers to 20 … 5: 3-5 steps with * and / "
+                            "(procedural_code: 1 an expression, 2 one list or string operation, 3 filter-map-sum)")
 
 
 class SourceSpec(BaseModel):
@@ -79,8 +86,8 @@ class SourceSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     uri: str = Field("procedural", description="path (.jsonl .json .csv .parquet, save_to_disk folder), "
-                     "Hub id ('hf://owner/name' or 'owner/name'), 'procedural', or 'humaneval'")
-    preset: Literal["gsm8k", "math", "plain"] = "plain"
+                     "Hub id ('hf://owner/name' or 'owner/name'), 'procedural', 'procedural_code' or 'humaneval'")
+    preset: Literal["gsm8k", "math", "plain", "mbpp", "apps"] = "plain"
     question_field: str | None = None  # overrides the preset's
     answer_field: str | None = None
     solution_field: str | None = None
@@ -135,8 +142,11 @@ class SourceSpec(BaseModel):
             raise ValueError("uri 'reasoning_gym' needs a reasoning_gym section: {tasks: {name: weight}, size, seed}")
         if self.reasoning_gym is not None and self.uri != "reasoning_gym":
             raise ValueError(f"a reasoning_gym section goes with uri 'reasoning_gym', not {self.uri!r}")
-        if self.uri == "humaneval" and "verifiers" not in self.model_fields_set:
+        code = self.uri in ("humaneval", "procedural_code") or self.preset in CODE_PRESETS
+        if code and "verifiers" not in self.model_fields_set:
             self.verifiers = ["code"]  # its golds are test specs: only the code verifier reads them
+        if self.uri == "procedural_code" and self.procedural.difficulty > 3:
+            raise ValueError(f"procedural_code has difficulty levels 1-3, got {self.procedural.difficulty}")
         return self
 
     def fields(self) -> Preset:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from starmill.schemas import ProblemRecord, RejectRecord
-from starmill.schemas.sources import MAX_CHARS, Preset, SourceSpec
+from starmill.schemas.sources import CODE_PRESETS, MAX_CHARS, Preset, SourceSpec
 from starmill.warehouse import lineage
 from starmill.warehouse.manifest import Manifest, SourceEntry
 from starmill.warehouse.sources import readers
@@ -21,7 +21,7 @@ from starmill.warehouse.sources.readers import RAW_LIMIT, RawRow, SourceError
 HUB_RE = re.compile(r"^(hf://)?[A-Za-z0-9][\w.-]*/[\w.-]+$")
 READERS = {".jsonl": readers.read_jsonl, ".ndjson": readers.read_jsonl, ".json": readers.read_json,
            ".csv": readers.read_csv, ".parquet": readers.read_parquet}
-BUILT_IN = ("procedural", "reasoning_gym", "humaneval")  # sources that are no file or Hub id
+BUILT_IN = ("procedural", "procedural_code", "reasoning_gym", "humaneval")  # sources that are no file or Hub id
 LOCAL_SUFFIXES = {*READERS, ".tsv", ".txt", ".arrow", ".gz", ".zip", ".xlsx", ".yaml", ".yml"}
 
 
@@ -141,6 +141,27 @@ def convert(row: RawRow, fields: Preset, source: str, split: str,
     )
 
 
+def convert_code(row: RawRow, preset: str, source: str, split: str,
+                 max_chars: int = MAX_CHARS) -> ProblemRecord | RejectRecord:
+    """One MBPP or APPS row (``warehouse.sources.code_presets``) to a code problem, or a reject with its reason."""
+    from starmill.warehouse.sources.code_presets import BadRow, code_problem
+
+    if row.error is not None:
+        return RejectRecord(source, row.index, row.error[0], row.error[1], row.raw)
+    data = row.data or {}
+    problem = row_problem(data)
+    if problem is not None:
+        return RejectRecord(source, row.index, *problem, _raw(data))
+    try:
+        record = code_problem(data, preset, source, split)
+    except BadRow as exc:
+        return RejectRecord(source, row.index, exc.reason, str(exc), _raw(data))
+    if len(record.question) > max_chars:
+        return RejectRecord(source, row.index, "too_long", f"the question has {len(record.question)} characters "
+                            f"(source.max_chars: {max_chars})", _raw(data))
+    return record
+
+
 def iter_problems(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectRecord], SourceEntry]:
     """Problems and rejects of a source, in source order; duplicates and golds the primary verifier
     can never read become rejects."""
@@ -176,6 +197,13 @@ def _iter_records(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectReco
         entry = SourceEntry(name=source_name(spec), uri="procedural", fingerprint=_fingerprint(spec),
                             license=spec.license)
         return generate_problems(p.n, seed=p.seed, difficulty=p.difficulty, split=spec.split), entry
+    if spec.uri == "procedural_code":
+        from starmill.generators.procedural_code import generate_problems as generate_code
+
+        p = spec.procedural
+        entry = SourceEntry(name=source_name(spec), uri="procedural_code", fingerprint=_fingerprint(spec),
+                            license=spec.license)
+        return generate_code(p.n, seed=p.seed, difficulty=p.difficulty, split=spec.split), entry
     if spec.uri == "reasoning_gym":
         from starmill.warehouse.sources.gym import fingerprint, iter_gym
 
@@ -203,7 +231,10 @@ def _iter_records(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectReco
         for count, row in enumerate(rows):
             if spec.limit is not None and count >= spec.limit:
                 return
-            record = convert(row, fields, name, spec.split, spec.require_answer, spec.max_chars)
+            if spec.preset in CODE_PRESETS:
+                record = convert_code(row, spec.preset, name, spec.split, spec.max_chars)
+            else:
+                record = convert(row, fields, name, spec.split, spec.require_answer, spec.max_chars)
             if isinstance(record, ProblemRecord):
                 if record.problem_id in seen:
                     record = RejectRecord(name, row.index, "duplicate",
@@ -296,6 +327,9 @@ def _fingerprint(spec: SourceSpec) -> str | None:
     if spec.uri == "procedural":
         p = spec.procedural
         return f"procedural:n={p.n},seed={p.seed},difficulty={p.difficulty}"
+    if spec.uri == "procedural_code":
+        p = spec.procedural
+        return f"procedural_code:n={p.n},seed={p.seed},difficulty={p.difficulty}"
     if spec.uri == "reasoning_gym":
         from starmill.warehouse.sources.gym import fingerprint
 
