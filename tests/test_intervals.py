@@ -92,3 +92,24 @@ def test_matrix_orders_problems_and_rejects_missing():
     assert order == ["a", "b"] and m.tolist() == [[0.0, 1.0], [1.0, 1.0]]
     with pytest.raises(ValueError):
         mean_interval([[1.0, np.nan]])
+
+
+def test_per_problem_outcomes_average_to_the_reported_metrics():
+    # what the benches bootstrap (EvalReport.outcomes) is exactly what starmill eval's metrics average
+    from starmill.evaluation.metrics import accuracy, per_problem
+
+    def same(a, b):
+        return a == b
+
+    greedy = {"p1": True, "p2": False, "p3": False}
+    sampled = {"p1": [("1", True), ("2", False), ("1", True), ("3", False)],
+               "p2": [("5", False), ("5", False), ("4", True), ("4", True)],
+               "p3": [("7", False), ("8", False), ("9", True), ("9", True)]}
+    scored = {"best_of_n": {p: [(a, c, float(c)) for a, c in v] for p, v in sampled.items()}}
+    per = per_problem(greedy, sampled, same, scored)
+    metrics = accuracy(greedy, sampled, same, scored)
+    assert set(per) == set(metrics)
+    for key, values in per.items():
+        assert metrics[key] == round(sum(values.values()) / len(values), 4)
+    assert per["greedy_pass@1"] == {"p1": 1.0, "p2": 0.0, "p3": 0.0}
+    assert per["maj@4"] == {"p1": 1.0, "p2": 0.0, "p3": 1.0}  # ties go to the answer seen first

@@ -53,15 +53,25 @@ def accuracy(greedy: dict[str, bool], sampled: dict[str, list[tuple[str | None, 
              scored: dict[str, dict[str, list[tuple[str | None, bool, float]]]] | None = None) -> dict[str, float]:
     """Metrics over problems: ``greedy_pass@1``, ``pass@k`` and ``maj@k`` for k in ``ks_for(n)``, and
     ``STRATEGY@k`` for each strategy of ``scored`` (strategy -> problem -> (answer, correct, score)),
-    the accuracy of the answer it chooses among the first k samples."""
-    out: dict[str, float] = {}
+    the accuracy of the answer it chooses among the first k samples: the means of ``per_problem``."""
+    return {k: round(sum(v.values()) / len(v), 4) for k, v in per_problem(greedy, sampled, equivalent, scored).items()}
+
+
+def per_problem(greedy: dict[str, bool], sampled: dict[str, list[tuple[str | None, bool]]],
+                equivalent: Callable[[str, str], bool],
+                scored: dict[str, dict[str, list[tuple[str | None, bool, float]]]] | None = None
+                ) -> dict[str, dict[str, float]]:
+    """What ``accuracy`` averages, per problem: metric -> problem -> 0/1 (``pass@k``: the unbiased
+    estimate, a fraction), for intervals over problems (bench/intervals.py)."""
+    out: dict[str, dict[str, float]] = {}
     if greedy:
-        out["greedy_pass@1"] = sum(greedy.values()) / len(greedy)
+        out["greedy_pass@1"] = {p: float(c) for p, c in greedy.items()}
     if sampled:
         n = min(len(v) for v in sampled.values())
         for k in ks_for(n):
-            out[f"pass@{k}"] = sum(pass_at_k(len(v), sum(c for _, c in v), k) for v in sampled.values()) / len(sampled)
-            out[f"maj@{k}"] = sum(majority_correct(v[:k], equivalent) for v in sampled.values()) / len(sampled)
+            out[f"pass@{k}"] = {p: pass_at_k(len(v), sum(c for _, c in v), k) for p, v in sampled.items()}
+            out[f"maj@{k}"] = {p: float(majority_correct(v[:k], equivalent)) for p, v in sampled.items()}
             for strategy, rows in (scored or {}).items():
-                out[f"{strategy}@{k}"] = sum(strategy_correct(strategy, v[:k], equivalent) for v in rows.values()) / len(rows)
-    return {k: round(v, 4) for k, v in out.items()}
+                out[f"{strategy}@{k}"] = {p: float(strategy_correct(strategy, v[:k], equivalent))
+                                          for p, v in rows.items()}
+    return out

@@ -45,6 +45,12 @@ class EvalReport:
     search: dict[str, dict[str, int]] = field(default_factory=dict)  # tree strategy -> tokens and nodes it used
     tree: str | None = None  # the version of the searches' nodes (``tree`` rows, parent: the evals version)
     clean: dict[str, Any] = field(default_factory=dict)  # {"problems": k, "metrics": {...}} without the overlap
+    outcomes: dict[str, dict[str, float]] = field(default_factory=dict)  # metric -> problem -> 0/1 (what metrics average)
+
+
+def _procedural(on: str) -> bool:
+    """``procedural`` or ``procedural_code``, with or without ``:options``."""
+    return on.partition(":")[0] in ("procedural", "procedural_code")
 
 
 def _problems(wh, on: str, name: str, preset: str = "plain") -> tuple[str, list[ProblemRecord]]:
@@ -62,18 +68,18 @@ def _problems(wh, on: str, name: str, preset: str = "plain") -> tuple[str, list[
         if manifest.table != "problems":
             raise EvalError(f"{ref} holds '{manifest.table}' rows: evaluate on a problems version or a source")
         return str(ref), [ProblemRecord.from_row(r) for r in wh.read(ref).to_pylist()]
-    if on.startswith("procedural"):
-        options = {}
+    if _procedural(on):
+        kind, options = on.partition(":")[0], {}
         for part in filter(None, on.partition(":")[2].split(",")):
             key, sep, value = part.partition("=")
             if not sep or key not in ("n", "seed", "difficulty"):
-                raise EvalError(f"bad procedural source {on!r}: use procedural:n=N,seed=S,difficulty=D")
+                raise EvalError(f"bad procedural source {on!r}: use {kind}:n=N,seed=S,difficulty=D")
             options[key] = value
         try:
-            spec = SourceSpec(uri="procedural", split="test", procedural=options)
+            spec = SourceSpec(uri=kind, split="test", procedural=options)
         except ValidationError as exc:
             err = exc.errors()[0]
-            raise EvalError(f"bad procedural source {on!r}: {err['loc'][-1]}: {err['msg']}") from None
+            raise EvalError(f"bad procedural source {on!r}: {(err['loc'] or ('source',))[-1]}: {err['msg']}") from None
     else:
         spec = SourceSpec(uri=on, split="test", preset=preset)
     return ensure_problems(wh, spec, name, need_problems=True)
@@ -93,10 +99,11 @@ def _verifiers(settings: EvalSettings, on: str | None) -> list | None:
             return [get_verifier(settings.verifier, **({"workers": settings.workers} if settings.verifier == "code" else {}))]
         except (ValueError, TypeError, StarmillError) as exc:
             raise EvalError(f"--verifier {settings.verifier}: {exc}") from None
-    if on is None or on.startswith("procedural"):
+    if on is None or (_procedural(on) and not on.startswith("procedural_code")):
         return None
     try:
-        return build_verifiers(SourceSpec(uri=on, split="test", preset=settings.preset), settings.workers)
+        uri = on.partition(":")[0] if _procedural(on) else on
+        return build_verifiers(SourceSpec(uri=uri, split="test", preset=settings.preset), settings.workers)
     except (ValueError, StarmillError):
         return None
 
@@ -144,7 +151,7 @@ def _scorer_spec(scorer: str) -> tuple[str, dict[str, Any]]:
     from pathlib import Path
 
     import starmill.scorers  # noqa: F401  (registers llm_judge)
-    from starmill.filters.reward_models import TRAINING_MANIFEST, training_manifest
+    from starmill.filters.scorers.reward_models import TRAINING_MANIFEST, training_manifest
 
     if not Path(scorer).expanduser().is_dir():
         if "/" in scorer or scorer.startswith("."):
@@ -165,7 +172,7 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
     from starmill.filters.code.normalize import normalized_program
     from starmill.filters.grading import grade
     from starmill.generators.registry import backend_for, check_teacher, model_identity
-    from starmill.evaluation.metrics import accuracy
+    from starmill.evaluation.metrics import accuracy, per_problem
     from starmill.evaluation.overlap import find_overlap
     from starmill.evaluation.search import TREE, run_search
     from starmill.warehouse.versions import NAME_RE
@@ -212,10 +219,13 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
     scored = {strategy: {p: [(a, c, v) for (a, c), v in zip(rows, scores.get(p, [0.0] * len(rows)))]
                          for p, rows in sampled.items()} for strategy in settings.strategies if strategy not in TREE}
     metrics = accuracy(greedy, dict(sampled), equivalent, scored)
+    outcomes = per_problem(greedy, dict(sampled), equivalent, scored)
     used, tree = {}, []
     for strategy in [s for s in settings.strategies if s in TREE]:  # a search of budget N = n paths
+        outcomes[f"{strategy}@{settings.n}"] = {}
         found, metrics[f"{strategy}@{settings.n}"], used[strategy] = run_search(
-            strategy, backend, model_id, revision, problems, settings, scorer, equivalent, tree)
+            strategy, backend, model_id, revision, problems, settings, scorer, equivalent, tree,
+            outcomes=outcomes[f"{strategy}@{settings.n}"])
         rows += found
     seen, flagged = find_overlap(wh, model, problems)
     clean = {"problems": len(problems) - len(flagged), "metrics": metrics}
@@ -247,4 +257,5 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
         from starmill.warehouse.publish import publish_tree
 
         tree_ref = publish_tree(wh, f"{name}_tree", ref, tree, counts={"nodes": len(tree)}, extra={"search": used})
-    return EvalReport(ref, problems_ref, model_id, metrics, seen, len(problems), used, tree_ref, clean=clean)
+    return EvalReport(ref, problems_ref, model_id, metrics, seen, len(problems), used, tree_ref, clean=clean,
+                      outcomes=outcomes)

@@ -74,9 +74,11 @@ def search_strategy(name: str, n: int, scorer: Any, template: str, search: dict[
 
 def run_search(name: str, backend, model_id: str, revision, problems: Sequence[ProblemRecord], settings,
                scorer: Any, equivalent: Callable[[str, str], bool],
-               tree: list | None = None) -> tuple[list[EvalRecord], float, dict[str, int]]:
+               tree: list | None = None, outcomes: dict[str, float] | None = None
+               ) -> tuple[list[EvalRecord], float, dict[str, int]]:
     """Rows of every returned path (mode ``name``), the accuracy of the search's answer, and the
-    tokens it generated and nodes it expanded; every node goes to ``tree`` (``TreeRecord`` rows) when given."""
+    tokens it generated and nodes it expanded; every node goes to ``tree`` (``TreeRecord`` rows) when given,
+    and whether each problem's answer is right (problem -> 0/1) to ``outcomes`` when given."""
     from tqdm.auto import tqdm
 
     from starmill.filters.grading import grade
@@ -105,8 +107,11 @@ def run_search(name: str, backend, model_id: str, revision, problems: Sequence[P
             rows.append(EvalRecord.of_sample(s, mode=name, model=model_id, revision=revision,
                                              gold_answer=by_id[s.problem_id].gold_answer,
                                              temperature=settings.temperature))
-        for paths in per.values():
+        for problem_id, paths in per.items():
             winners = weighted_choice([s.extracted_answer for s in paths], [weight[s.sample_id] for s in paths],
                                       equivalent)
-            right += bool(winners) and paths[winners[0]].correct
+            ok = bool(winners) and bool(paths[winners[0]].correct)
+            right += ok
+            if outcomes is not None:
+                outcomes[problem_id] = float(ok)
     return rows, round(right / max(len(problems), 1), 4), used
