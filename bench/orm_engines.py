@@ -64,8 +64,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from starmill.filters import reward_models as rm
-    from starmill.filters import reward_vllm
+    from starmill.filters.scorers import reward_models as rm
+    from starmill.filters.scorers import reward_vllm
     from starmill.filters.scorers import get_scorer
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -131,7 +131,7 @@ def test_an_error_inside_the_flow_is_one_line_too(tmp_path):
 
 @pytest.mark.parametrize("name", sorted(MESSAGES))
 def test_broken_model_folders_are_refused_by_every_loader(broken, name):
-    from starmill.filters.reward_models import RewardModelError, check_head
+    from starmill.filters.scorers.reward_models import RewardModelError, check_head
     from starmill.generators.transformers_backend import TransformersBackend
     from starmill.training.settings import TrainError
     from starmill.training.sft import check_base

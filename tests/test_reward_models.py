@@ -173,7 +173,7 @@ def test_orm_scorer_scores_samples_in_batches(trained):
 @pytest.mark.slow
 def test_orm_scorer_on_vllms_pooling_runner_gives_the_transformers_values(trained):
     """engine: vllm (a real vllm.LLM, runner pooling, on the trained ORM) scores what transformers does."""
-    from starmill.filters import reward_vllm
+    from starmill.filters.scorers import reward_vllm
 
     rows, problems = trained["rows"], trained["problems"]
     items = [(problems[s.problem_id], s) for s in rows]
@@ -221,7 +221,7 @@ def test_prm_scorer_gives_one_value_per_step_and_scores_partial_paths(trained):
 
 
 def test_a_scorer_loads_its_model_lazily_and_once(trained, monkeypatch):
-    from starmill.filters import reward_models
+    from starmill.filters.scorers import reward_models
 
     calls = []
     real = reward_models._load

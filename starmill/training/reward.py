@@ -8,7 +8,7 @@ the two classes against the target P(good) at each tag, which is the usual cross
 Same conventions as SFT (``starmill.training.sft``): the work runs in ``OUTPUT.partial`` and is renamed at
 the end; the folder holds the model, its tokenizer, ``starmill_training.json`` (task, data, base model,
 steps, loss curve, step tag and delimiter for a PRM) and ``loss.png``. The token layout is
-``filters.reward_models``', the one the ``orm`` and ``prm`` scorers read with.
+``filters.scorers.reward_models``', the one the ``orm`` and ``prm`` scorers read with.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from starmill.filters import reward_models as rm
+from starmill.filters.scorers import reward_models as rm
 from starmill.training.reward_data import orm_pairs, prm_rows
 from starmill.training.settings import TrainError, TrainSettings
 from starmill.training.sft import TrainResult, _partial, _plan, check_base, trainer_args, write_output

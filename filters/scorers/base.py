@@ -1,10 +1,10 @@
 """The scorer interface: ``Score``, ``Scorer`` (one sample, or many at once), the registry scorers are
-chosen from by name, and per-step aggregation. The scorers themselves: ``filters.scorers``."""
+chosen from by name (``get_scorer``), per-step aggregation, and scores stored on samples."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, ClassVar, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Iterable, Sequence
 
 from starmill.schemas import ProblemRecord, SampleRecord
 from starmill.schemas.errors import StarmillError
@@ -64,3 +64,42 @@ def check_aggregate(scorer: str, how: str) -> str:
     if how not in AGGREGATES:
         raise ScorerError(f"scorer {scorer!r}: aggregate {how!r} is not one of {', '.join(AGGREGATES)}")
     return how
+
+
+def available() -> list[str]:
+    return SCORERS.names()
+
+
+def get_scorer(name: str, options: dict[str, Any] | None = None) -> Scorer:
+    """A new scorer ``name`` with ``options``; an unknown name or a bad option raises ScorerError.
+    Model scorers load nothing here (their model loads on first use, once per process)."""
+    try:
+        return SCORERS.make(name, options)
+    except ScorerError:
+        raise
+    except ValueError as exc:
+        raise ScorerError(str(exc)) from None
+
+
+def score_samples(samples: Iterable[SampleRecord], problems: dict[str, ProblemRecord],
+                  scorers: Sequence[Scorer]) -> list[SampleRecord]:
+    """Samples with one ``scores`` row per scorer (a scorer's earlier row on a sample is replaced)."""
+    if not scorers:
+        return list(samples)
+    samples = list(samples)
+    names = {s.name for s in scorers}
+    items = [(problems[s.problem_id], s) for s in samples]
+    found = [[scorer.as_row(score) for score in scorer.score_many(items)] for scorer in scorers]  # batched
+    out = []
+    for i, sample in enumerate(samples):
+        rows = [r for r in sample.scores or [] if r["scorer"] not in names]
+        out.append(replace(sample, scores=rows + [per_scorer[i] for per_scorer in found]))
+    return out
+
+
+def score_of(sample: SampleRecord, scorer: str) -> float | None:
+    """The value ``scorer`` gave ``sample``, or None when it did not score it."""
+    for row in sample.scores or []:
+        if row["scorer"] == scorer:
+            return row["value"]
+    return None

@@ -5,7 +5,7 @@
       - {name: prm, model: models/prm, aggregate: min}     # value: aggregate of the per-step P(good)
 
 A scorer holds only its options (it pickles to Ray/Dask workers); its model loads on first use, once per
-process (``filters.reward_models.load``). ORM value: sigmoid of the single logit (a Bradley-Terry reward
+process (``filters.scorers.reward_models.load``). ORM value: sigmoid of the single logit (a Bradley-Terry reward
 as TRL's RewardTrainer trains it: a monotone score, not a calibrated probability), or P(label 1) for a
 2-label head. Both score partial paths too: ``score_texts(prompts, texts)`` scores many at once.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from starmill.filters import reward_models as rm
-from starmill.filters.scorer_base import SCORERS, Score, Scorer, ScorerError, aggregate, check_aggregate
+from starmill.filters.scorers import reward_models as rm
+from starmill.filters.scorers.base import SCORERS, Score, Scorer, ScorerError, aggregate, check_aggregate
 
 
 def _checked(call, *args):
@@ -64,7 +64,7 @@ ENGINES = ("transformers", "vllm")
 @SCORERS.register
 class OrmScorer(ModelScorer):
     """``engine: transformers`` (default) batches ``batch_size`` sequences through the model;
-    ``engine: vllm`` hands every sequence to vLLM's pooling runner at once (``filters.reward_vllm``),
+    ``engine: vllm`` hands every sequence to vLLM's pooling runner at once (``filters.scorers.reward_vllm``),
     ``engine_options`` going to ``vllm.LLM`` (e.g. ``gpu_memory_utilization`` beside a teacher)."""
 
     name = "orm"
@@ -82,7 +82,7 @@ class OrmScorer(ModelScorer):
     def _score_all(self, prompts: Sequence[Any], texts: Sequence[str]) -> list[Score]:
         if self.engine != "vllm":
             return super()._score_all(prompts, texts)
-        from starmill.filters import reward_vllm
+        from starmill.filters.scorers import reward_vllm
 
         if not texts:
             return []
