@@ -28,8 +28,8 @@ NEAR = 0.6  # warehouse.export.near_duplicates.THRESHOLD, without importing nump
 @click.option("--near-duplicates", "near", type=float, default=NEAR, show_default=True,
               help="Also drop rows containing this share of an evaluation problem's words and word pairs "
                    "(MinHash candidates, numbers kept); 0: n-grams only.")
-@click.option("--no-run-decontamination", "run_decon", is_flag=True, flag_value=False, default=True,
-              help="Ignore the run config's decontamination: section (used when no --decontaminate is given).")
+@click.option("--no-run-decontamination", "skip_run_decon", is_flag=True,
+              help="Ignore the run config's decontamination: section (applied when no --decontaminate is given).")
 @click.option("--difficulty-band", default=None, metavar="LOW:HIGH",
               help="Keep the problems whose pass rate is from LOW to HIGH (e.g. 0.1:0.9); the rest are dropped, "
                    "counted as outside_difficulty_band.")
@@ -46,7 +46,7 @@ NEAR = 0.6  # warehouse.export.near_duplicates.THRESHOLD, without importing nump
 @click.option("--revision", default=None, help="Hub: branch to push to (created if missing).")
 @click.option("--commit-message", default=None, help="Hub: commit message.")
 @warehouse_option
-def command(ref, target, fmt, test_size, seed, eval_sets, ngram, near, run_decon, difficulty_band, order,
+def command(ref, target, fmt, test_size, seed, eval_sets, ngram, near, skip_run_decon, difficulty_band, order,
             rejected_from, plain, mix, system_prompt, private, revision, commit_message, warehouse) -> None:
     """Export an sft version to a folder or a Hub dataset repo, with a dataset card (a samples version as
     DPO or KTO preference data with --format dpo|kto)."""
@@ -62,7 +62,7 @@ def command(ref, target, fmt, test_size, seed, eval_sets, ngram, near, run_decon
             raise ExportError(f"--mix applies to sft exports, not --format {fmt}")
         return _preference(Warehouse(warehouse), ref, target, fmt, test_size=test_size, seed=seed,
                            rejected_from=rejected_from, plain=plain, system_prompt=system_prompt,
-                           difficulty_band=difficulty_band, run_decontamination=run_decon,
+                           difficulty_band=difficulty_band, run_decontamination=not skip_run_decon,
                            eval_sets=list(eval_sets), ngram=ngram, near=near or None, private=private,
                            revision=revision, commit_message=commit_message)
     if rejected_from != "wrong" or plain:
@@ -73,7 +73,7 @@ def command(ref, target, fmt, test_size, seed, eval_sets, ngram, near, run_decon
                          eval_sets or mix or system_prompt)
     settings = ExportSettings.make(ref=ref, format=fmt, test_size=test_size, seed=seed,
                                    decontaminate=list(eval_sets), ngram=ngram, near_duplicates=near, mix=list(mix),
-                                   difficulty_band=difficulty_band, run_decontamination=run_decon,
+                                   difficulty_band=difficulty_band, run_decontamination=not skip_run_decon,
                                    order=order, system_prompt=system_prompt)
     wh = Warehouse(warehouse)
     repo_id = parse_target(target)
