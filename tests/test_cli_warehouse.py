@@ -89,13 +89,13 @@ def test_console_script_help_is_fast_and_light():
 
 
 def test_every_warehouse_command_takes_the_warehouse_option_as_the_readme_says():
-    """The README: every command that reads or writes the warehouse takes --warehouse (-w), all but
-    check and generate, which work on answers and prompts only."""
+    """The docs (Commands at a glance): every command that reads or writes the warehouse takes
+    --warehouse (-w), all but check and generate, which work on answers and prompts only."""
     from pathlib import Path
 
     from starmill.cli.commands import COMMANDS
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "reference" / "commands.md").read_text()
     assert "takes `--warehouse PATH` (`-w`, env\n`STARMILL_WAREHOUSE`): all but `check` and `generate`" in readme
     takes = {c.name: any("--warehouse" in p.opts and "-w" in p.opts for p in c.params) for c in COMMANDS}
     assert {name for name, yes in takes.items() if not yes} == {"check", "generate"}

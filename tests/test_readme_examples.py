@@ -1,10 +1,12 @@
-"""Every shell example in README.md's ```bash blocks is classified, and the ones that can run here (offline,
-on the CPU, in seconds) run as written, in README order, in one temporary folder that holds a copy of
-``examples/`` and the warehouse they share (the default ``./starmill-data``).
+"""Every shell example in the ```bash blocks of README.md and of the docs pages (``docs/**/*.md``) is
+classified, and the ones that can run here (offline, on the CPU, in seconds) run as written, in reading
+order (``PAGES``), in one temporary folder that holds a copy of ``examples/`` and the warehouse they share
+(the default ``./starmill-data``). A command written on two pages (the README repeats the quickstart's)
+runs once, where it first appears.
 
 ``RUNS`` and ``SKIPPED`` name every command line (trailing ``# comment`` left out; ``a && b`` is two
-commands): a README command in neither fails the test, so a new example is either run here or skipped
-with its reason.
+commands): a command in neither fails the test, so a new example is either run here or skipped with its
+reason.
 """
 from __future__ import annotations
 
@@ -19,8 +21,26 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
+DOCS = REPO / "docs"
+# Reading order: the order the commands depend on each other (the quickstart's runs make sft@v1 and sft@v2,
+# which the warehouse page inspects, ...). Docs pages not named here follow, in path order.
+PAGES = ["README.md", "docs/quickstart.md", "docs/guides/warehouse.md", "docs/guides/distillation.md",
+         "docs/guides/verification.md", "docs/guides/search.md", "docs/guides/generation.md",
+         "docs/guides/scheduling.md", "docs/guides/viewer.md"]
 
-# Run as written, in README order (the README's order is the order they depend on each other).
+
+def pages() -> list[Path]:
+    """README.md and every docs page, in reading order."""
+    named = [REPO / page for page in PAGES]
+    return named + sorted(set(DOCS.rglob("*.md")) - set(named))
+
+
+def docs_text() -> str:
+    """Every page's text, in reading order."""
+    return "\n".join(page.read_text(encoding="utf-8") for page in pages())
+
+
+# Run as written, in reading order (the order they depend on each other).
 RUNS = {
     ".venv/bin/starmill run",
     "starmill run examples/my-run.yaml",
@@ -115,7 +135,7 @@ def strip_comment(line: str) -> str:
 
 
 def readme_commands(text: str) -> list[str]:
-    """Every command in the README's ```bash blocks, in order (``a && b`` as two)."""
+    """Every command in ``text``'s ```bash blocks, in order (``a && b`` as two)."""
     commands = []
     for block in re.findall(r"^```bash\n(.*?)^```", text, re.S | re.M):
         for line in block.splitlines():
@@ -124,13 +144,25 @@ def readme_commands(text: str) -> list[str]:
     return commands
 
 
+def test_the_reading_order_names_pages_that_exist():
+    assert [page for page in PAGES if not (REPO / page).is_file()] == []
+
+
 def test_every_readme_command_is_classified():
-    commands = readme_commands(README.read_text())
-    assert len(commands) > 40, "the README's ```bash blocks were not found"
+    commands = readme_commands(docs_text())
+    assert len(commands) > 40, "the docs' ```bash blocks were not found"
     unknown = [c for c in commands if c not in RUNS and c not in SKIPPED]
-    assert unknown == [], "README commands neither run nor skipped here: add each to RUNS or SKIPPED"
-    # an entry the README no longer has is stale
+    assert unknown == [], "docs commands neither run nor skipped here: add each to RUNS or SKIPPED"
+    # an entry the docs no longer have is stale
     assert sorted((RUNS | set(SKIPPED)) - set(commands)) == []
+
+
+def test_the_readme_shows_the_quickstart_commands_as_the_quickstart_page_does():
+    """The README's commands are the quickstart's two (install and run, install and test), as CI runs them."""
+    quickstart = readme_commands((DOCS / "quickstart.md").read_text(encoding="utf-8"))
+    readme = readme_commands(README.read_text(encoding="utf-8"))
+    assert readme == quickstart[:4] == ["bash scripts/install.sh", ".venv/bin/starmill run",
+                                        "bash scripts/install.sh --dev", ".venv/bin/python -m pytest -q"]
 
 
 def run_readme_commands(text: str, folder: Path, runs=RUNS) -> list[tuple[str, float]]:
@@ -142,10 +174,11 @@ def run_readme_commands(text: str, folder: Path, runs=RUNS) -> list[tuple[str, f
     (folder / ".venv").symlink_to(Path(sys.prefix))  # the quickstart's `.venv/bin/starmill`
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     env.pop("STARMILL_WAREHOUSE", None)  # the README's commands use the default ./starmill-data
-    timings = []
+    timings, done_already = [], set()
     for command in readme_commands(text):
-        if command not in runs:
-            continue
+        if command not in runs or command in done_already:
+            continue  # a command repeated on a later page (the README's quickstart) runs once
+        done_already.add(command)
         start = time.monotonic()
         done = subprocess.run(["bash", "-c", command], cwd=folder, env=env, capture_output=True, text=True,
                               timeout=600)
@@ -163,7 +196,7 @@ def test_a_broken_command_fails_the_run(tmp_path):
 
 @pytest.mark.slow
 def test_the_runnable_readme_commands_run_as_written(tmp_path):
-    timings = run_readme_commands(README.read_text(), tmp_path)
+    timings = run_readme_commands(docs_text(), tmp_path)
     assert len(timings) == len(RUNS)
     assert (tmp_path / "sft-export").is_dir() and (tmp_path / "prm-export").is_dir()
     for command, seconds in timings:
