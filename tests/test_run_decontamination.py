@@ -173,3 +173,16 @@ def test_export_cli_turns_the_run_configs_sets_off(make_sft_version, tmp_path, c
     assert main(["export", ours, "--to", str(tmp_path / "a"), "-w", wh.root]) == 1
     assert f"named by {ours}'s run config" in capsys.readouterr().err
     assert main(["export", ours, "--to", str(tmp_path / "b"), "--no-run-decontamination", "-w", wh.root]) == 0
+
+
+def test_between_sources_the_numbers_count_and_either_side_may_carry_extra_words():
+    from starmill.warehouse.export.near_duplicates import NearIndex
+
+    index = NearIndex(threshold=0.9)
+    for text in ("Compute 12 + 12.", "Here is a task for you. Compute 20 - 13.", "Compute 30 - 7."):
+        index.add(text)
+    assert index.best("Compute 1 + 12.") is not None  # against an evaluation set: all its numbers are there
+    assert index.best("Compute 1 + 12.", both_ways=True) is None  # as problems: 12 twice is not 1 and 12
+    assert index.best("Compute 20 - 13.", both_ways=True)[0] == 1  # the earlier one had a preamble
+    assert index.best("Compute 20 - 13.") is None  # one way, the preamble's words are missing
+    assert index.best("Solve this: compute 30 - 7.", both_ways=True)[0] == 2

@@ -67,6 +67,7 @@ class NearIndex:
     num_perm: int = PERMUTATIONS
     grams: list[set[str]] = field(default_factory=list)
     nums: list[set[str]] = field(default_factory=list)
+    counted: list[Counter] = field(default_factory=list)  # each problem's numbers with their counts
     buckets: dict[bytes, list[int]] = field(default_factory=dict)
     df: Counter = field(default_factory=Counter)  # evaluation problems holding each shingle
     by_number: dict[str, list[int]] = field(default_factory=dict)  # a problem's numbers -> problems holding them
@@ -83,14 +84,18 @@ class NearIndex:
         self.df.update(grams)
         nums = numbers(text)
         self.nums.append(nums)
+        self.counted.append(Counter(_NUMBER.findall(text)))
         for number in nums:
             self.by_number.setdefault(number, []).append(index)
         if grams:
             for key in bands(signature(grams, *self._ab)):
                 self.buckets.setdefault(key, []).append(index)
 
-    def best(self, text: str) -> tuple[int, float] | None:
-        """(index, containment score) of the closest evaluation problem at or above the threshold."""
+    def best(self, text: str, both_ways: bool = False) -> tuple[int, float] | None:
+        """(index, containment score) of the closest evaluation problem at or above the threshold. With
+        ``both_ways`` (problem against problem, either may carry extra words) the score is the higher of the
+        two containments, and the numbers, counted, must be the same: "Compute 1 + 12." does not repeat
+        "Compute 12 + 12."."""
         grams = shingles(text)
         if not grams or not self.grams:
             return None
@@ -103,9 +108,12 @@ class NearIndex:
             candidates.update(self.by_number[held[0][1]])
         found = None
         for i in sorted(candidates):
-            if not self.nums[i] <= have:
+            if not self.nums[i] <= have or both_ways and self.counted[i] != Counter(_NUMBER.findall(text)):
                 continue
-            score = self._weight(self.grams[i] & grams) / self._weight(self.grams[i])
+            common = self._weight(self.grams[i] & grams)
+            score = common / self._weight(self.grams[i])
+            if both_ways:
+                score = max(score, common / self._weight(grams))
             if score >= self.threshold and (found is None or score > found[1]):
                 found = (i, score)
         return found

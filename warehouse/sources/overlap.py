@@ -33,8 +33,9 @@ class AcrossSources:
             self.owners.append((p.source, p.problem_id))
 
     def match(self, question: str) -> tuple[str, str, float] | None:
-        """(source, problem id, score) of the earlier problem this question nearly repeats, or None."""
-        found = self.index.best(question)
+        """(source, problem id, score) of the earlier problem this question nearly repeats (containment both
+        ways, the same numbers), or None."""
+        found = self.index.best(question, both_ways=True)
         return None if found is None else (*self.owners[found[0]], found[1])
 
 
