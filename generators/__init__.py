@@ -8,9 +8,6 @@ from starmill.generators.base import Backend, SettingsError
 
 BACKENDS = ("transformers", "vllm", "openai", "openai-batch")
 
-import starmill.generators.mcts  # noqa: E402,F401  registers the tree searches (beam, dvts, mcts) as strategies
-import starmill.generators.search  # noqa: E402,F401
-
 
 def backend_class(kind: str) -> type:
     """The class of backend ``kind`` (its module imports its engine only when one is built)."""

@@ -30,7 +30,7 @@ from starmill.generators.base import (
 from starmill.generators.openai_backend import (
     RETRY_STATUS, build_payload, parse_response, parse_retry_after, server_message, split_credentials,
 )
-from starmill.generators.replay import call_key
+from starmill.generators.strategies.replay import call_key
 
 log = logging.getLogger(__name__)
 DONE = frozenset({"completed", "expired", "cancelled"})  # over: what it answered is in its output file

@@ -105,7 +105,7 @@ class Ledger:
         return f"{self.folder}/calls/{shard}/{call}.json"
 
     def load_call(self, shard: str, call: str) -> list | None:
-        """One recorded engine call of an unfinished shard's search (``generators.replay``), or None."""
+        """One recorded engine call of an unfinished shard's search (``generators.strategies.replay``), or None."""
         try:
             return json.loads(self.storage.read_text(self._call(shard, call)))
         except FileNotFoundError:

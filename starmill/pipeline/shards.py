@@ -88,7 +88,7 @@ def generate_shard(ledger: Ledger, teacher: dict[str, Any], shard: Shard,
                 busy[0] += time.perf_counter() - start
 
     if getattr(shard.strategy, "tree", False):  # a tree search: its calls replay after a kill, its nodes kept
-        from starmill.generators.replay import replayed
+        from starmill.generators.strategies.replay import replayed
 
         calls = replayed(generate, lambda call: ledger.load_call(shard.key, call),
                          lambda call, results: ledger.record_call(shard.key, call, results))

@@ -1,4 +1,4 @@
-"""Generation strategies: how a stage asks the teacher. A strategy plans the requests for a list of
+"""How a stage asks the teacher: ``Strategy``, ``PlanContext``, the registry. A strategy plans the requests for a list of
 problems and turns their results into samples; ``run`` may call the engine many times (beam search,
 MCTS), each call through ``generate``, which takes the engine's lock for that call only.
 
@@ -42,6 +42,7 @@ class Strategy:
     name: ClassVar[str]
     stage: ClassVar[Stage]
     rounds: ClassVar[bool] = False  # planned round by round by the loop (``plan_round``, ``round_sizes``)
+    tree: ClassVar[bool] = False  # a search over steps (``search.TreeSearch``): guided by a path scorer, nodes kept
 
     def __init__(self, template: str, *, n: int = 1, training_template: str | None = None) -> None:
         self.template, self.n, self.training_template = template, n, training_template or template
@@ -127,6 +128,11 @@ class UntilVerified(IndependentSamples):
 
 def available(stage: Stage | None = None) -> list[str]:
     return STRATEGIES.names(lambda cls: stage is None or cls.stage == stage)
+
+
+def tree_strategies() -> list[str]:
+    """The strategies that search a tree of steps (beam, dvts, mcts): the one list of them."""
+    return STRATEGIES.names(lambda cls: cls.tree)
 
 
 def get_strategy(name: str, **options: Any) -> Strategy:

@@ -14,16 +14,23 @@ from __future__ import annotations
 
 import math
 
-from starmill.generators.search import TreeSearch
-from starmill.generators.strategies import STRATEGIES
-from starmill.generators.tree import Expansion, Node, descendants
+from starmill.generators.strategies.search import TreeSearch
+from starmill.generators.strategies.base import STRATEGIES
+from starmill.generators.strategies.tree import Expansion, Node, descendants
 
 
 @STRATEGIES.register
 class MonteCarloTreeSearch(TreeSearch):
     name = "mcts"
     budgets = ("simulations", "expansions", "max_depth")
+    width = "simulations"
+    takes = (*TreeSearch.takes, "c_uct", "widening")
     simulations = 8
+
+    @classmethod
+    def budgets_for(cls, n: int, expansions: int) -> dict[str, int]:
+        """N simulations, one rollout each."""
+        return {"simulations": n}
 
     def __init__(self, template: str, *, c_uct: float = 1.0, widening: float = 0.0, **options) -> None:
         super().__init__(template, **options)

@@ -22,8 +22,8 @@ from typing import Any, Callable, ClassVar, Sequence
 
 from starmill.generators.base import Completion, EngineInfo
 from starmill.generators.sampling import Generate, PlannedRequest, to_sample
-from starmill.generators.strategies import STRATEGIES, PlanContext, Strategy
-from starmill.generators.tree import Expansion, Final, Node, Score, descendants, expand
+from starmill.generators.strategies.base import STRATEGIES, PlanContext, Strategy
+from starmill.generators.strategies.tree import Expansion, Final, Node, Score, descendants, expand
 from starmill.schemas import ProblemRecord, SampleRecord, content_hash
 from starmill.schemas.samples import Stage
 from starmill.schemas.tree import TreeRecord
@@ -37,6 +37,19 @@ class TreeSearch(Strategy):
     stage = Stage.RATIONALE
     tree: ClassVar[bool] = True  # generate_shard replays its engine calls and records its nodes
     budgets: ClassVar[tuple[str, ...]] = ("expansions", "max_depth")
+    width: ClassVar[str]  # the budget that sets how many paths it returns (eval's -n sets it)
+    takes: ClassVar[tuple[str, ...]] = ("delimiter", "step_tokens")  # the settings it takes besides its budgets
+
+    @classmethod
+    def config_keys(cls) -> tuple[str, ...]:
+        """The ``sampling.search`` keys this search is built from."""
+        return (*cls.budgets, *cls.takes)
+
+    @classmethod
+    def budgets_for(cls, n: int, expansions: int) -> dict[str, int]:
+        """The budgets of a search of N paths (at least 1 each): ``width × expansions ≈ N``."""
+        m = max(1, min(expansions, n))
+        return {cls.width: max(1, n // m), "expansions": m}
 
     def __init__(self, template: str, *, n: int = 1, training_template: str | None = None, expansions: int = 4,
                  max_depth: int = 8, delimiter: str = "\n", step_tokens: int | None = None,
@@ -141,6 +154,7 @@ class BeamSearch(TreeSearch):
 
     name = "beam"
     budgets = ("beam_width", "expansions", "max_depth")
+    width = "beam_width"
     beam_width = 4
 
     def walk(self, requests, generate):
@@ -182,6 +196,7 @@ class DiverseVerifierTreeSearch(TreeSearch):
 
     name = "dvts"
     budgets = ("subtrees", "expansions", "max_depth")
+    width = "subtrees"
     subtrees = 4
 
     def walk(self, requests, generate):
