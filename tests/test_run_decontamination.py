@@ -186,3 +186,31 @@ def test_between_sources_the_numbers_count_and_either_side_may_carry_extra_words
     assert index.best("Compute 20 - 13.", both_ways=True)[0] == 1  # the earlier one had a preamble
     assert index.best("Compute 20 - 13.") is None  # one way, the preamble's words are missing
     assert index.best("Solve this: compute 30 - 7.", both_ways=True)[0] == 2
+
+
+def test_a_runs_export_card_says_what_its_ingest_dropped(tmp_path):
+    from starmill.generators import registry
+    from starmill.generators.base import Completion
+    from starmill.generators.stub_backend import StubBackend
+    from starmill.pipeline import run_star
+
+    gold = {p.question: p.gold_answer for p in PROBLEMS[:8]}
+    copied = next(q for q in gold if " has " in q)
+    evals = evals_file(tmp_path / "evals.jsonl", [{"id": "E1", "question": copied}])
+    cfg = parse_config({"source": {"uri": "procedural", "procedural": {"n": 8, "seed": 4, "difficulty": 2}},
+                        "decontamination": {"eval_sets": [evals]}, "teacher": {"model": f"stub-{tmp_path.name}"},
+                        "sampling": {"n": 1, "seed": 1}, "selection": {"k": 1}, "rationalization": {"enabled": False},
+                        "runner": {"shard_size": 4, "retries": 0}})
+    answer = lambda question, hint, index: Completion(f"So.\nThe answer is {gold[question]}.", "stop", 5, 6)  # noqa
+    registry.use_backend(cfg.teacher.model_dump(mode="json"), StubBackend(respond=answer))
+    summary = run_star(cfg, str(tmp_path / "wh"), progress=False)
+    wh = Warehouse(tmp_path / "wh")
+    assert wh.read(summary["problems"]).num_rows == 7
+    export, _ = export_to_folder(wh, ExportSettings.make(ref=summary["sft"]), tmp_path / "out")
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert (f"At ingest, `{summary['sft']}`'s problems (`{summary['problems']}`) were screened by its run config's "
+            "`decontamination:` section; dropped: `contaminated:evals` 1") in card
+    assert export.settings.decontamination_from == summary["sft"] and export.rows == 7
+    lineage = json.loads((tmp_path / "out" / "starmill_export.json").read_text())
+    assert lineage["parts"][0]["screened_at_ingest"] == {"ref": summary["problems"],
+                                                         "drops": {"contaminated:evals": 1}, "listed": 1}

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from starmill.schemas.errors import StarmillError
 from starmill.schemas.redact import redact
 from starmill.schemas.report import pass_rate_histogram, tokens_by_pass_rate
 from starmill.schemas.samples import Stage
@@ -32,6 +33,7 @@ from starmill.warehouse.export.formats import KEYS, assistant_lengths, format_ro
 from starmill.warehouse.export.mix import parse_mix, sample
 from starmill.warehouse.export.model import Export, ExportSettings, Part
 from starmill.warehouse.export.split import split_by_problem
+from starmill.warehouse.sources.overlap import ACROSS
 
 LINEAGE = "starmill_export.json"
 OUTSIDE_BAND = "outside_difficulty_band"  # drop reason of --difficulty-band
@@ -67,8 +69,23 @@ def _read(wh, ref: str, weight: float) -> tuple[Part, pa.Table]:
     stages = table.column("stage")
     rates = dict(zip(table.column("problem_id").to_pylist(), table.column("pass_rate").to_pylist()))
     part = Part(ref=ref, weight=weight, manifest=manifest, rows=table.num_rows,
-                rationalized=pc.sum(pc.equal(stages, Stage.RATIONALIZATION.value)).as_py() or 0, pass_rates=rates)
+                rationalized=pc.sum(pc.equal(stages, Stage.RATIONALIZATION.value)).as_py() or 0, pass_rates=rates,
+                screened=screened_at_ingest(wh, manifest))
     return part, table
+
+
+def screened_at_ingest(wh, manifest) -> dict[str, Any] | None:
+    """The problems version a run's version came from, when its ingest was screened (decontamination:),
+    and what that dropped per reason; None otherwise (or when the parent is gone)."""
+    for parent in manifest.parents:
+        try:
+            found = wh.manifest(parent)
+        except StarmillError:
+            continue
+        if found.table == "problems" and found.config.get("decontamination"):
+            drops = {k: v for k, v in sorted(found.drops.items()) if k.startswith(REASON) or k == ACROSS}
+            return {"ref": parent, "drops": drops, "listed": found.tables.get("contaminated", 0)}
+    return None
 
 
 def _in_band(table: pa.Table, band: tuple[float, float] | None) -> tuple[pa.Table, int]:
@@ -136,7 +153,7 @@ def lineage(export: Export) -> dict[str, Any]:
         "splits": {s: {"rows": t.num_rows, "problems": export.problems(s)} for s, t in export.splits.items()},
         "rationalized_rows": export.rationalized,
         "parts": [{"ref": p.ref, "weight": p.weight, "rows": p.rows, "rows_after_decontamination": p.clean,
-                   "rows_taken": p.taken, "drops": p.drops,
+                   "rows_taken": p.taken, "drops": p.drops, "screened_at_ingest": p.screened,
                    "manifest": p.manifest.model_dump(mode="json", exclude={"files"})}
                   for p in export.parts],
         "difficulty": {"band": export.settings.band(), "order": export.order,

@@ -319,6 +319,12 @@ def render_card(export: Export) -> str:
                        for e in export.eval_sets]), ""]
     else:
         out += ["Not decontaminated: no evaluation sets were given to the export.", ""]
+    for part in export.parts:
+        if part.screened is not None:
+            dropped = ", ".join(f"`{k}` {v}" for k, v in part.screened["drops"].items()) or "none"
+            out += [f"At ingest, `{part.ref}`'s problems (`{part.screened['ref']}`) were screened by its run config's "
+                    f"`decontamination:` section; dropped: {dropped} (each listed in that version's `contaminated` "
+                    "table).", ""]
     band = s.band()
     kept = (f"Kept: problems whose pass rate (the share of correct first-stage samples) is from {band[0]:g} to "
             f"{band[1]:g}; the others' rows were dropped as `outside_difficulty_band`." if band

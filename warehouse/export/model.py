@@ -132,6 +132,7 @@ class Part:
     clean: int = 0  # rows left after decontamination
     taken: int = 0  # rows in the export
     drops: dict[str, int] = field(default_factory=dict)
+    screened: dict[str, Any] | None = None  # its problems version's ingest screening (build.screened_at_ingest)
 
 
 @dataclass
