@@ -3,6 +3,9 @@
 Messages go to ``/chat/completions``, text to ``/completions``. Requests run concurrently: a fixed pool
 of ``max_concurrency`` workers on one aiohttp session, bodies in and out through orjson, on uvloop's
 event loop where it is installed (together as fast as a raw aiohttp client, bench/openai_client.py).
+The pool, its session and its event loop (a thread of their own) are the backend's, shared by every
+``generate`` call: shards generating side by side fill one in-flight window, so the server never
+waits at a shard boundary for the slowest request (bench/idle_engine.py).
 429, 5xx, timeouts, dropped connections and unparseable bodies are retried with exponential backoff
 and jitter, honouring ``Retry-After``; a request waiting for its retry keeps its worker. Each server has a
 ``RateLimit`` (``generators.ratelimit``): ``rpm``/``tpm`` budgets, and a pause while its
@@ -22,14 +25,17 @@ errors are raised outside any ``except`` block so no chained HTTP exception carr
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import email.utils
 import json
 import logging
 import os
 import random
+import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, Coroutine, Sequence, TypeVar
 
 import aiohttp
@@ -51,6 +57,7 @@ from starmill.generators.base import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_ENGINE_LOCK = threading.Lock()  # one event-loop thread per backend, made once
 
 RETRY_STATUS = frozenset({408, 409, 425, 429})  # plus every 5xx
 N_REJECTED_STATUS = frozenset({400, 422})  # how servers refuse n > 1
@@ -62,6 +69,8 @@ SET_ASIDE_SECONDS = 10.0  # a server that failed is skipped this long while anot
 
 class OpenAIBackend:
     """The ``Backend`` over an OpenAI-compatible HTTP API at ``base_url`` (e.g. ``http://host:8000/v1``)."""
+
+    concurrent_calls = True  # generate calls from many threads share one window (no lock per engine)
 
     def __init__(
         self,
@@ -130,49 +139,42 @@ class OpenAIBackend:
                           model_revision=self.revision or self.served_model, dtype=None)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
-        """Sync; from inside a running event loop it runs on a private loop in a worker thread."""
+        """Sync, and safe from several threads at once: every call's requests join one queue served
+        by at most ``max_concurrency`` requests in flight, on the backend's own event-loop thread, so
+        one shard's requests start as soon as another's free a slot instead of after its slowest."""
         if not requests:
             return []
         info = self.info()
+        future = self._engine().submit(requests, info)
         try:
-            asyncio.get_running_loop()
-            inside_loop = True
-        except RuntimeError:
-            inside_loop = False
-        if not inside_loop:  # run outside the except block: errors must not chain to that one
-            return run_private(self.agenerate(requests, info))
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="starmill-openai") as pool:
-            return pool.submit(run_private, self.agenerate(requests, info)).result()
+            return future.result()
+        finally:
+            future.cancel()  # Ctrl-C in this thread: the call's requests stop too (a no-op once done)
 
     def close(self) -> None:
-        """Nothing to release: each ``generate`` opens and closes its own connection pool."""
+        """Stop the event-loop thread and its connection pool (a later ``generate`` starts them again)."""
+        engine, self._shared = getattr(self, "_shared", None), None
+        if engine is not None:
+            engine.close()
+
+    def _engine(self) -> "_Engine":
+        with _ENGINE_LOCK:
+            engine = getattr(self, "_shared", None)
+            if engine is None or engine.pid != os.getpid():  # a forked worker starts its own
+                engine = self._shared = _Engine(self)
+            return engine
 
     # -- async core ----------------------------------------------------------------------------
 
     async def agenerate(self, requests: Sequence[GenerationRequest],
                         info: EngineInfo | None = None) -> list[GenerationResult]:
+        """On the caller's event loop, with a connection pool of this call's own."""
         info = info or EngineInfo("openai", self._server_version, self.model, self.revision, None)
-        key = os.environ.get(self.api_key_env)
-        # one server: its credentials on the session; several: each request carries its server's
-        headers = self._auth_headers(key) if key or len(self.base_urls) == 1 else {}
-        headers["Content-Type"] = "application/json"  # bodies go as bytes encoded once per request
-        # aiohttp, not httpx: at 16-256 requests in flight httpx's pool was 10-50x slower than a raw
-        # aiohttp client against the same server (bench/openai_client.py)
-        several = len(self.base_urls) > 1
-        connector = aiohttp.TCPConnector(limit=self.max_concurrency * len(self.base_urls),
-                                         limit_per_host=self.max_concurrency if several else 0)
-        meter = _Meter(sum(r.sampling.n for r in requests), self.progress, self.model)
-        # aiohttp's own timer, not asyncio.timeout: the latter costs three getpid() syscalls a request
-        # (asyncio.get_running_loop on Python 3.11); both cover connecting, sending and reading the body
-        session = aiohttp.ClientSession(headers=headers, connector=connector,
-                                        timeout=aiohttp.ClientTimeout(total=self.timeout))
-        async with session as client:
-            try:
-                samples = await stopping.unless_stopped(_Call(self, client, requests, meter).run())  # a stop drops the batch
-            finally:
-                meter.close()
-        return [GenerationResult(request_id=r.request_id, completions=c, engine=info)
-                for r, c in zip(requests, samples)]
+        pool = _Pool(self, new_session(self))
+        try:
+            return await pool.generate(requests, info)
+        finally:
+            await pool.close()
 
     def _probe(self) -> None:
         """Once: is this vLLM? Its ``/v1/models`` entries are ``owned_by: vllm``; then ``/version``
@@ -237,68 +239,175 @@ def run_private(work: Coroutine[Any, Any, T]) -> T:
         return runner.run(work)
 
 
-class _Call:
-    """One ``generate`` call: a fixed pool of at most ``max_concurrency`` workers takes jobs from one
-    queue, as a fast raw client does (no task or semaphore per request). A job is a whole request
-    (its ``n`` samples in one POST) or one sample of it, once the server is known to refuse ``n``."""
+def new_session(b: OpenAIBackend) -> aiohttp.ClientSession:
+    """One connection pool for the backend's servers (made on the loop that will use it)."""
+    # aiohttp, not httpx: at 16-256 requests in flight httpx's pool was 10-50x slower than a raw
+    # aiohttp client against the same server (bench/openai_client.py)
+    several = len(b.base_urls) > 1
+    connector = aiohttp.TCPConnector(limit=b.max_concurrency * len(b.base_urls),
+                                     limit_per_host=b.max_concurrency if several else 0)
+    # aiohttp's own timer, not asyncio.timeout: the latter costs three getpid() syscalls a request
+    # (asyncio.get_running_loop on Python 3.11); both cover connecting, sending and reading the body
+    return aiohttp.ClientSession(headers={"Content-Type": "application/json"},  # bodies go as bytes
+                                 connector=connector, timeout=aiohttp.ClientTimeout(total=b.timeout))
 
-    def __init__(self, backend: OpenAIBackend, client: aiohttp.ClientSession,
-                 requests: Sequence[GenerationRequest], meter: "_Meter") -> None:
-        self.b, self.client, self.requests, self.meter = backend, client, requests, meter
+
+class _Engine:
+    """The backend's event loop, in a daemon thread of its own, and the one ``_Pool`` that every
+    ``generate`` call of the process shares."""
+
+    def __init__(self, backend: OpenAIBackend) -> None:
+        self.b, self.pid, self.pool = backend, os.getpid(), None
+        self.loop = uvloop.new_event_loop() if uvloop else asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="starmill-openai", daemon=True)
+        self.thread.start()
+        atexit.register(self.close)  # its connections closed before the interpreter goes
+
+    def submit(self, requests: Sequence[GenerationRequest], info: EngineInfo) -> "Future[list[GenerationResult]]":
+        return asyncio.run_coroutine_threadsafe(self._generate(requests, info), self.loop)
+
+    async def _generate(self, requests: Sequence[GenerationRequest], info: EngineInfo) -> list[GenerationResult]:
+        if self.pool is None:  # aiohttp makes its session inside the loop that runs it
+            self.pool = _Pool(self.b, new_session(self.b))
+        return await self.pool.generate(requests, info)
+
+    def close(self) -> None:
+        atexit.unregister(self.close)
+        if self.loop.is_closed() or os.getpid() != self.pid:
+            return
+        if self.pool is not None and self.thread.is_alive():
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self.pool.close(), self.loop).result(timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+class _Pool:
+    """One in-flight window shared by calls: at most ``max_concurrency`` workers take jobs from one
+    queue that every call's requests join, as a fast raw client does (no task or semaphore per
+    request). A job is a whole request (its ``n`` samples in one POST) or one sample of it, once the
+    server is known to refuse ``n``. A call that fails or is cancelled drops its queued jobs and
+    cancels its running ones; the other calls go on."""
+
+    def __init__(self, backend: OpenAIBackend, client: aiohttp.ClientSession) -> None:
+        self.b, self.client = backend, client
+        self.jobs: deque[tuple[_Call, int, int, int]] = deque()
+        self.workers: dict[asyncio.Task, _Call | None] = {}  # worker -> the call whose job it runs
         self.in_flight = [0] * len(backend.base_urls)  # per server, for least-outstanding balancing
-        self.several = len(backend.base_urls) > 1
-        self.per_request_auth = self.several and not os.environ.get(backend.api_key_env)
         self.urls = {path: [yarl.URL(f"{base}/{path}") for base in backend.base_urls]  # parsed once, not per POST
                      for path in ("chat/completions", "completions")}
+        self.calls = 0  # in progress: one progress bar spans a stretch of calls
+        self.meter: _Meter | None = None
+        self.closing = False
+
+    async def generate(self, requests: Sequence[GenerationRequest], info: EngineInfo) -> list[GenerationResult]:
+        key = os.environ.get(self.b.api_key_env)  # read at each call
+        headers = [self.b._auth_headers(key, i) or None for i in range(len(self.b.base_urls))]
+        if self.meter is None:
+            self.meter = _Meter(0, self.b.progress, self.b.model)
+        self.calls += 1
+        try:
+            samples = await stopping.unless_stopped(_Call(self, requests, headers).run())  # a stop drops the call
+        finally:
+            self.calls -= 1
+            if not self.calls:
+                self.meter.close()
+                self.meter = None
+        return [GenerationResult(request_id=r.request_id, completions=c, engine=info)
+                for r, c in zip(requests, samples)]
+
+    def queue(self, jobs: list[tuple["_Call", int, int, int]], front: bool = False) -> None:
+        if front:
+            self.jobs.extendleft(reversed(jobs))
+        else:
+            self.jobs.extend(jobs)
+        for _ in range(min(self.b.max_concurrency - len(self.workers), len(self.jobs))):
+            self.workers[asyncio.create_task(self._work())] = None
+
+    async def _work(self) -> None:
+        me = asyncio.current_task()
+        try:
+            while self.jobs:
+                call, index, first, count = self.jobs.popleft()
+                if call.finished.done():  # a failed or cancelled call: its jobs are dropped
+                    continue
+                self.workers[me] = call
+                try:
+                    await call._job(index, first, count)
+                except Exception as exc:  # the call fails with its first error; the pool goes on
+                    call.ended(exc)
+                else:
+                    call.ended()
+                self.workers[me] = None
+        finally:
+            del self.workers[me]
+            if self.jobs and not self.closing:  # a worker cancelled with its call: another takes its place
+                self.queue([])
+
+    def drop(self, call: "_Call") -> None:
+        """Cancel the workers running ``call``'s jobs (its queued jobs are skipped as they come up)."""
+        for worker, running in list(self.workers.items()):
+            if running is call:
+                worker.cancel()
+
+    async def close(self) -> None:
+        self.closing = True
+        workers = list(self.workers)
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        await self.client.close()
+
+
+class _Call:
+    """One ``generate`` call's requests on the pool, and their samples as they come back."""
+
+    def __init__(self, pool: _Pool, requests: Sequence[GenerationRequest], headers: list[dict | None]) -> None:
+        self.pool, self.b, self.requests, self.headers = pool, pool.b, requests, headers
+        self.client, self.in_flight, self.urls = pool.client, pool.in_flight, pool.urls
+        self.several = len(self.b.base_urls) > 1
         self.samples: list[list[Any]] = [[None] * r.sampling.n for r in requests]
-        self.jobs: deque[tuple[int, int, int]] = deque((i, 0, r.sampling.n) for i, r in enumerate(requests))
-        self.workers: list[asyncio.Task] = []
-        self.live = 0  # workers still taking jobs
-        # done when the last worker ends, or failed with the first error (made on the running loop)
+        self.pending = 0  # jobs queued or running
+        # done when the last job ends, or failed with the first error (made on the running loop)
         self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     async def run(self) -> list[list[Completion]]:
-        """Every request's samples, in order; the first error cancels the other workers and is raised."""
-        self._hire()
-        if not self.workers:
-            self.finished.set_result(None)
+        """Every request's samples, in order; the first error cancels the call's other jobs and is raised."""
+        if not self.requests:
+            return []
+        if self.pool.meter is not None:
+            self.pool.meter.grow(sum(r.sampling.n for r in self.requests))
+        self.pending = len(self.requests)
+        self.pool.queue([(self, i, 0, r.sampling.n) for i, r in enumerate(self.requests)])
         try:
-            await self.finished
+            await self.finished  # cancelled (a stop), the future is cancelled too: the jobs left are skipped
         finally:
-            for worker in self.workers:
-                worker.cancel()
-            await asyncio.gather(*self.workers, return_exceptions=True)
+            self.pool.drop(self)
         missing = [r.request_id for r, s in zip(self.requests, self.samples) if any(c is None for c in s)]
         if missing:  # cannot happen unless a job was lost: never hand back a short batch
             raise GenerationError(f"requests {missing[:5]} came back without all their samples")
         return self.samples
 
-    def _hire(self) -> None:
-        """Workers up to ``max_concurrency``, no more than there are jobs waiting."""
-        for _ in range(min(self.b.max_concurrency - self.live, len(self.jobs))):
-            self.live += 1
-            self.workers.append(asyncio.create_task(self._work()))
-
-    async def _work(self) -> None:
-        try:
-            while self.jobs:
-                await self._job(*self.jobs.popleft())
-        except Exception as exc:  # the batch fails with the first error; run() cancels the rest
-            if not self.finished.done():
-                self.finished.set_exception(exc)
-        finally:
-            self.live -= 1
-            if not self.live and not self.finished.done():
-                self.finished.set_result(None)
+    def ended(self, exc: Exception | None = None) -> None:
+        self.pending -= 1
+        if self.finished.done():
+            return
+        if exc is not None:
+            self.finished.set_exception(exc)
+        elif not self.pending:
+            self.finished.set_result(None)
 
     def _split(self, index: int, first: int, count: int) -> None:
         """Samples ``first .. first+count-1`` of a request as one job each, ahead of the queue."""
-        self.jobs.extendleft((index, i, 1) for i in reversed(range(first, first + count)))
-        self._hire()
+        self.pending += count
+        self.pool.queue([(self, index, i, 1) for i in range(first, first + count)], front=True)
 
     def _keep(self, index: int, first: int, completions: list[Completion]) -> None:
         self.samples[index][first:first + len(completions)] = completions
-        self.meter.add(completions)
+        if self.pool.meter is not None:
+            self.pool.meter.add(completions)
 
     async def _job(self, index: int, first: int, count: int) -> None:
         request = self.requests[index]
@@ -343,7 +452,7 @@ class _Call:
             fatal: str | None = None
             server = b._pick(self.in_flight, avoid=server) if several else 0
             url = urls[server]
-            headers = b._auth_headers(None, server) if self.per_request_auth else None
+            headers = self.headers[server]
             limit = b.limits[server]
             sent = await limit.acquire(tokens)
             self.in_flight[server] += 1
@@ -636,6 +745,11 @@ class _Meter:
         self.enabled = enabled
         self.samples = self.shown = self.tokens = 0
         self.start = self.due = time.perf_counter()
+
+    def grow(self, samples: int) -> None:
+        """A call joins: its samples count towards the bar."""
+        if self.enabled:
+            self.bar.total = (self.bar.total or 0) + samples
 
     def add(self, completions: list[Completion]) -> None:
         if not self.enabled:
