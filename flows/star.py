@@ -19,7 +19,7 @@ from starmill.generators import stopping
 from starmill.schemas.redact import redact_text, redacted_error
 from starmill.config import RunnerConfig, parse_config
 from starmill.pipeline import RetryPolicy, ShardJob, ShardResult, run_star, summary_markdown
-from starmill.pipeline.shards import STOPPED
+from starmill.pipeline.shards import STOPPED, shards_in_flight
 
 
 @task(name="generate-shard", cache_policy=NO_CACHE)
@@ -83,7 +83,8 @@ def star_flow(config: dict[str, Any] | None = None, warehouse: str | None = None
             import logging
 
             logging.getLogger("starmill.flows.star").info("flow run: %s", url)
-        with task_runner(cfg.runner) as runner:
+        window = shards_in_flight(cfg.teacher.model_dump(mode="json"), cfg.runner.shard_size, cfg.sampling.n)
+        with task_runner(cfg.runner, window) as runner:
             summary = run_star(cfg, warehouse, prefect_map_stage(runner, cfg.runner),
                                publish_partial=publish_partial, allow_partial=allow_partial, force=force)
         publish_artifacts(summary)

@@ -29,7 +29,9 @@ from starmill.pipeline.models import next_model
 from starmill.pipeline.publish import make_report, publish
 from starmill.pipeline.preflight import preflight
 from starmill.pipeline.run import Run, model_record, prepare
-from starmill.pipeline.shards import DONE, FAILED, MISSING, STOPPED, RetryPolicy, ShardJob, ShardResult, map_in_process
+from starmill.pipeline.shards import (
+    DONE, FAILED, MISSING, STOPPED, RetryPolicy, ShardJob, ShardResult, map_in_process, shards_in_flight,
+)
 from starmill.pipeline.stream import Spool, Tally
 from starmill.build import build_verifiers, verifiers_by_source
 
@@ -199,10 +201,16 @@ class StarLoop:
         where = f"iteration {iteration}" + ("" if round_index is None else f", round {round_index}")
         with tqdm(total=len(jobs), desc=f"generate {strategy.stage.value} ({where})", unit="shard",
                   disable=not self.progress) as bar:
-            for job, result in zip(jobs, self.map_stage(jobs)):
-                stopping.check()  # leaving cancels the shards not started; those in flight stop within a batch
-                solved |= self.collect(job, result, rounds=round_index is not None)
-                bar.update()
+            results, mark = iter(self.map_stage(jobs)), time.perf_counter()
+            try:
+                for job, result in zip(jobs, results):
+                    self.timings["generate"] += time.perf_counter() - mark  # waiting for shards (side by side)
+                    stopping.check()  # leaving cancels the shards not started; those in flight stop within a batch
+                    solved |= self.collect(job, result, rounds=round_index is not None)
+                    bar.update()
+                    mark = time.perf_counter()
+            finally:  # now, not when the traceback goes: the shards in flight end before the run does
+                getattr(results, "close", lambda: None)()
         if len(self.failures) > failed_before and not self.allow_partial:
             raise PartialRun(partial_message(self.failures[failed_before:]))
         return solved
@@ -211,7 +219,6 @@ class StarLoop:
         shard = job.shard
         if result.key != shard.key:
             raise RuntimeError(f"map_stage gave shard {result.key} for {shard.key}: results must come in order")
-        self.timings["generate"] += result.seconds
         if result.status == STOPPED:
             raise stopping.Stopped()
         if result.status in (FAILED, MISSING):
@@ -259,7 +266,8 @@ def run_star(config: RunConfig, warehouse: str | None = None, map_stage: MapStag
         return {**same, "seconds": {"prepare": round(time.perf_counter() - started, 3)}}
     prepared = time.perf_counter() - started
     policy = RetryPolicy(config.runner.retries, config.runner.retry_delay_seconds)
-    loop = StarLoop(run, map_stage or map_in_process(policy), allow_generate=not publish_partial,
+    window = shards_in_flight(config.teacher.model_dump(mode="json"), config.runner.shard_size, config.sampling.n)
+    loop = StarLoop(run, map_stage or map_in_process(policy, window), allow_generate=not publish_partial,
                     allow_partial=allow_partial or publish_partial, progress=progress)
     loop.timings["prepare"] = prepared
     try:

@@ -4,11 +4,19 @@ A ``ShardJob`` names everything a worker needs (warehouse root, run key, teacher
 takes the shard from the ledger or generates and records it, and reports a small ``ShardResult``:
 the samples stay in the ledger, so nothing large travels back. ``map_in_process`` is a
 ``map_stage`` for one process (tests, benchmarks); ``flows/star.py`` maps jobs as Prefect tasks.
+
+An engine that takes calls side by side (``concurrent_calls``: an OpenAI-compatible server, vLLM's
+offline engine) is fed by several shards at once (``shards_in_flight``), so while one shard waits for
+its slowest request the next ones' requests already fill the engine; each shard is still recorded in
+the ledger on its own, when its own requests are done.
 """
 from __future__ import annotations
 
 import contextlib
+import inspect
+import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
@@ -73,7 +81,8 @@ def generate_shard(ledger: Ledger, teacher: dict[str, Any], shard: Shard,
 
     backend = backend_for(teacher)
     # one generate call per engine at a time (engines and seeding are not thread-safe), except a
-    # backend whose calls are independent: the Batch API's shards wait for their batches side by side
+    # backend whose calls run side by side: an OpenAI server's or vLLM's engine shared by the shards in
+    # flight, the Batch API's shards waiting for their batches
     lock = contextlib.nullcontext() if getattr(backend, "concurrent_calls", False) else backend_lock(teacher)
     busy = [0.0]  # seconds in the engine, not waiting for it
 
@@ -133,11 +142,49 @@ def run_job(job: ShardJob, policy: RetryPolicy, sleep: Callable[[float], None] =
     raise AssertionError("unreachable")
 
 
-def map_in_process(policy: RetryPolicy) -> Callable[[Sequence[ShardJob]], Iterator[ShardResult]]:
-    """A ``map_stage`` that runs the jobs one after another in this process."""
+def map_in_process(policy: RetryPolicy, window: int = 1) -> Callable[[Sequence[ShardJob]], Iterator[ShardResult]]:
+    """A ``map_stage`` that runs the jobs in this process: one after another, or up to ``window`` at
+    once on threads (each thread takes the next job as soon as its own is done); results in the jobs'
+    order. Leaving early (a stop, an error) cancels the jobs not started and waits for those running
+    (after a stop they end within a batch), so no shard is still being written once it returns."""
 
     def map_stage(jobs: Sequence[ShardJob]) -> Iterator[ShardResult]:
-        for job in jobs:
-            yield run_job(job, policy)
+        if window <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                yield run_job(job, policy)
+            return
+        pool = ThreadPoolExecutor(max_workers=min(window, len(jobs)), thread_name_prefix="starmill-shard")
+        try:
+            futures = [pool.submit(run_job, job, policy) for job in jobs]
+            for future in futures:
+                yield future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     return map_stage
+
+
+SHARED_ENGINES = ("openai", "vllm")  # backends whose generate calls run side by side (concurrent_calls)
+FILL = 4  # shards in flight hold this many times the engine's window in requests
+MAX_SHARDS_IN_FLIGHT = 64
+
+
+def shards_in_flight(teacher: dict[str, Any], shard_size: int, n: int) -> int:
+    """How many shards to run at once so that the engine always has queued work: enough that their
+    requests fill its window four times (an OpenAI server's ``max_concurrency`` per server, vLLM's
+    ``max_num_seqs`` sequences), plus one; 1 for an engine that runs one call at a time. Twice was not
+    enough: shards near their end hold few requests (bench/idle_engine.py: 3 shards of 16 at 16 in
+    flight kept a long-tailed server 76% busy, 5 shards 96-99%, as busy as a raw client)."""
+    options = dict(teacher.get("options") or {})
+    kind = teacher.get("backend")
+    if kind not in SHARED_ENGINES or options.get("batch") is True:
+        return 1
+    if kind == "openai":
+        from starmill.generators import backend_class
+
+        default = inspect.signature(backend_class("openai")).parameters["max_concurrency"].default
+        servers = max(len(options.get("base_urls") or ()), 1)
+        slots, per_shard = int(options.get("max_concurrency", default)) * servers, shard_size
+    else:
+        slots, per_shard = int(options.get("max_num_seqs", 256)), shard_size * n
+    return min(math.ceil(FILL * slots / max(per_shard, 1)) + 1, MAX_SHARDS_IN_FLIGHT)
