@@ -122,3 +122,22 @@ def test_order_is_for_sft_exports(tmp_path, capsys):
     assert main(["export", "x", "--to", str(tmp_path / "o"), "--format", "dpo", "--order", "easy_to_hard",
                  "-w", str(tmp_path / "wh")]) == 1
     assert capsys.readouterr().err.strip() == "Error: --order applies to sft exports, not --format dpo"
+
+
+def test_a_dpo_card_shows_the_teachers_tokens_per_pass_rate(tmp_path):
+    from dataclasses import replace
+
+    from tests.test_export_preference import PLAN, _sample
+    from starmill.warehouse.export.preference import export_preference
+
+    wh = Warehouse(str(tmp_path / "wh"))
+    samples = [_sample(p, i, *s) for p, plan in PLAN.items() for i, s in enumerate(plan)]
+    samples = [replace(s, completion_tokens=10 * (i + 1)) if s.problem_id == "p0" else s
+               for i, s in enumerate(samples)]  # p0: 10, 20, 30, 40 tokens
+    with wh.writer("samples", "samples", config={}) as writer:
+        writer.write(samples)
+    export_preference(wh, "samples", str(tmp_path / "o"), "dpo")
+    card = (tmp_path / "o" / "README.md").read_text()
+    assert "| pass rate | problems | teacher tokens (mean) |" in card
+    assert "| 0.5-0.6 | 1 | 25 |" in card  # p0: pass rate 2/4, (10 + 20 + 30 + 40) / 4 tokens
+    assert "| 0.2-0.3 | 0 | — |" in card

@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from starmill.schemas.redact import redact
-from starmill.schemas.report import pass_rate_histogram
+from starmill.schemas.report import pass_rate_histogram, tokens_by_pass_rate
 from starmill.warehouse.export import hub
 from starmill.warehouse.export.decontaminate import Decontaminator
 from starmill.warehouse.export.errors import ExportError
@@ -37,7 +37,7 @@ SELECTION = ("over_k", "duplicate", "near_duplicate", "not_majority", "lower_sco
 LINEAGE = "starmill_export.json"
 UNPAIRED = "unpaired.jsonl"
 COLUMNS = ["sample_id", "problem_id", "stage", "iteration", "sample_index", "prompt", "completion", "reasoning",
-           "verdicts", "correct", "kept", "drop_reason"]
+           "verdicts", "correct", "kept", "drop_reason", "completion_tokens"]
 
 
 @dataclass
@@ -55,6 +55,7 @@ class Preference:
     contaminated: list[dict[str, Any]] = field(default_factory=list)
     decontamination: dict[str, Any] = field(default_factory=dict)
     rates: dict[str, float] = field(default_factory=dict)  # problem -> pass rate (rationale stage)
+    tokens: dict[str, float] = field(default_factory=dict)  # problem -> teacher's mean completion tokens there
 
     @property
     def rows(self) -> int:
@@ -108,6 +109,17 @@ def pass_rates(rows: list[dict[str, Any]]) -> dict[str, float]:
     return {p: right[p] / total[p] for p in total}
 
 
+def mean_tokens(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Per problem: the teacher's mean completion tokens on its first-stage samples (with the pass rate, its
+    difficulty; ``filters.selection.mean_tokens``)."""
+    total, tokens = Counter(), Counter()
+    for row in rows:
+        if row["stage"] == "rationale" and row.get("completion_tokens") is not None:
+            total[row["problem_id"]] += 1
+            tokens[row["problem_id"]] += row["completion_tokens"]
+    return {p: tokens[p] / total[p] for p in total}
+
+
 def preference_rows(rows: list[dict[str, Any]], fmt: str, rejected_from: str, plain: bool = False,
                     system_prompt: str | None = None,
                     band: tuple[float, float] | None = None) -> tuple[list[dict[str, Any]], Preference]:
@@ -116,7 +128,7 @@ def preference_rows(rows: list[dict[str, Any]], fmt: str, rejected_from: str, pl
     found = Preference(ref="", format=fmt, rejected_from=rejected_from, splits={})
     pools: dict[str, dict[str, list]] = defaultdict(lambda: {"chosen": [], "rejected": []})
     rates = pass_rates(rows)
-    found.rates = rates
+    found.rates, found.tokens = rates, mean_tokens(rows)
     if band is not None:
         outside = {p for p in {r["problem_id"] for r in rows} if not band[0] <= rates.get(p, 0.0) <= band[1]}
         found.counts["problems_outside_difficulty_band"] = len(outside)
@@ -240,9 +252,12 @@ def card(found: Preference, settings: dict[str, Any]) -> str:
     exported = {p for t in found.splits.values() for p in t.column("problem_id").to_pylist()}
     lines += ["", f"Difficulty: pass rates (share of correct rationale-stage samples) of the {len(exported)} exported "
               "problems" + (f", kept from {settings['difficulty_band']}" if settings.get("difficulty_band") else "")
-              + ":", "", "| pass rate | problems |", "| --- | --- |"]
-    lines += [f"| {k} | {v} |" for k, v in pass_rate_histogram(found.rates[p] for p in exported
-                                                                  if p in found.rates).items()]
+              + ", with the teacher's mean completion tokens on them:", "",
+              "| pass rate | problems | teacher tokens (mean) |", "| --- | --- | --- |"]
+    known = sorted(p for p in exported if p in found.rates)
+    tokens = tokens_by_pass_rate([found.rates[p] for p in known], [found.tokens.get(p) for p in known])
+    lines += [f"| {k} | {v} | {'—' if tokens[k] is None else f'{tokens[k]:g}'} |"
+              for k, v in pass_rate_histogram(found.rates[p] for p in known).items()]
     if found.decontamination:
         lines += ["", f"Decontamination: {len(found.contaminated)} samples dropped (listed in `contaminated.jsonl`); "
                   f"method {json.dumps(found.decontamination.get('method'))}."]
