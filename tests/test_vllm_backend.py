@@ -186,3 +186,72 @@ def test_an_unknown_hub_model_is_a_generation_error_offline():
 def test_data_parallel_in_one_process_is_refused_clearly():
     with pytest.raises(GenerationError, match="data_parallel_size"):
         VLLMBackend(str(require_teacher()), data_parallel_size=2, enforce_eager=True)
+
+
+@pytest.mark.slow
+def test_calls_from_several_threads_share_the_engine_without_draining_it(vllm_backend, monkeypatch):
+    """Shards side by side (issue 25): a second call's requests join the engine while the first's still
+    run, and every call gets what it would alone."""
+    import threading
+
+    first = [ask(request_id=f"a{i}", n=2, seed=i, max_tokens=48, temperature=1.0) for i in range(3)]
+    second = [ask(request_id=f"b{i}", n=2, seed=10 + i, max_tokens=8, temperature=1.0) for i in range(3)]
+    alone = texts(vllm_backend.generate(first)), texts(vllm_backend.generate(second))
+    engine = vllm_backend.llm.llm_engine
+    real_step, in_engine, started = engine.step, [], threading.Event()
+
+    def step():
+        in_engine.append(engine.get_num_unfinished_requests())
+        started.set()
+        return real_step()
+
+    monkeypatch.setattr(engine, "step", step)
+    got = {}
+    one = threading.Thread(target=lambda: got.setdefault("first", texts(vllm_backend.generate(first))))
+    one.start()
+    started.wait(60)
+    got["second"] = texts(vllm_backend.generate(second))
+    one.join(60)
+    monkeypatch.undo()
+    assert (got["first"], got["second"]) == alone
+    assert max(in_engine) == sum(r.sampling.n for r in first + second)  # both calls' samples in the engine at once
+    assert not engine.has_unfinished_requests()
+
+
+@pytest.mark.slow
+def test_a_stop_ends_every_call_sharing_the_engine(vllm_backend, monkeypatch):
+    import threading
+
+    from starmill.generators import stopping
+
+    batch = [ask(request_id=f"r{i}", n=2, seed=i, max_tokens=48, temperature=1.0) for i in range(3)]
+    engine = vllm_backend.llm.llm_engine
+    real_step, steps = engine.step, []
+
+    def step():
+        steps.append(1)
+        if len(steps) == 6:
+            stopping.request()
+        return real_step()
+
+    monkeypatch.setattr(engine, "step", step)
+    stopping.reset()
+    errors = []
+
+    def call():
+        try:
+            vllm_backend.generate(batch)
+        except stopping.Stopped as exc:
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=call) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        stopping.reset()
+        monkeypatch.undo()
+    assert len(errors) == 2 and len(steps) == 6
+    assert not engine.has_unfinished_requests()
