@@ -85,7 +85,8 @@ class PromptConfig(_Strict):
 
 
 class SearchConfig(_Strict):
-    """A tree search's settings (``sampling.strategy`` beam, dvts or mcts; unused otherwise)."""
+    """A tree search's settings (``sampling.strategy`` beam, dvts or mcts; unused otherwise); each search
+    takes the keys its class names (``starmill.build.search_options``)."""
 
     beam_width: StrictInt = Field(4, ge=1, le=MAX_N, description="beam: partial paths kept per depth (B)")
     expansions: StrictInt = Field(4, ge=1, le=MAX_N, description="steps sampled per expanded node (M)")
@@ -112,16 +113,6 @@ class SearchConfig(_Strict):
         get_scorer(*spec.pair())
         return spec
 
-    def options(self, name: str) -> dict[str, Any]:
-        """The strategy options of ``name`` (beam, dvts or mcts)."""
-        common = {"expansions": self.expansions, "max_depth": self.max_depth, "delimiter": self.delimiter,
-                  "step_tokens": self.step_tokens}
-        extra = {"beam": {"beam_width": self.beam_width}, "dvts": {"subtrees": self.subtrees},
-                 "mcts": {"simulations": self.simulations, "c_uct": self.c_uct, "widening": self.widening}}
-        return {**common, **extra.get(name, {})}
-
-
-TREE_STRATEGIES = ("beam", "dvts", "mcts")
 
 
 class SamplingConfig(_Strict):
@@ -158,13 +149,6 @@ class SamplingConfig(_Strict):
         if self.until_verified is not None and self.strategy != "independent":
             raise ValueError(f"until_verified samples in rounds of the 'independent' strategy, not {self.strategy!r}")
         return self
-
-    def params(self):
-        """As ``generators.base.SamplingParams`` (n and the seed are the strategy's to set)."""
-        from starmill.generators.base import SamplingParams
-
-        return SamplingParams(n=self.n, temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
-                              max_tokens=self.max_tokens, logprobs=self.logprobs)
 
 
 class RationalizationConfig(_Strict):
@@ -240,20 +224,10 @@ class SelectionConfig(_Strict):
     @model_validator(mode="after")
     def _known(self) -> "SelectionConfig":
         """Every filter and the selector exist and take their options (built once, then dropped)."""
-        self.selection()
+        from starmill.build import selection
+
+        selection(self)
         return self
-
-    def selection(self, context=None):
-        """The ``filters.selection.Selection`` this section describes."""
-        from starmill.filters.quality import FilterContext
-        from starmill.filters.selection import Selection
-
-        name, options = self.selector.pair()
-        if self.strategy != "reject":
-            name, options = self.strategy, {"scorer": self.scorer} if "best_of_n" in self.strategy else {}
-        band = self.difficulty.model_dump() if self.difficulty is not None else None
-        return Selection.build([f.pair() for f in self.filters], (name, {"k": self.k, **options}),
-                               context or FilterContext(), band)
 
 
 class FilterConfig(_Strict):
@@ -427,28 +401,21 @@ class RunConfig(_Strict):
         names = [s.name for s in specs]
         if len(set(names)) != len(names):
             raise ValueError(f"a scorer is listed twice: {', '.join(names)}")
-        cls.build_scorers(specs)
+        from starmill.build import build_scorers
+
+        build_scorers(specs)  # each exists and takes its options (a reward model's folder is read)
         return specs
-
-    @staticmethod
-    def build_scorers(specs: list[StepSpec]) -> list:
-        import starmill.scorers  # noqa: F401  (registers llm_judge, which runs through a backend)
-        from starmill.filters.scorers import get_scorer
-
-        return [get_scorer(*s.pair()) for s in specs]
-
-    def scorer_objects(self) -> list:
-        """The ``filters.scorers.Scorer`` of each entry of ``scorers:``."""
-        return self.build_scorers(self.scorers)
 
     @model_validator(mode="after")
     def _search(self) -> "RunConfig":
+        from starmill.build import selection
+
         sel, sampling = self.selection, self.sampling
         if "best_of_n" in sel.strategy and sel.scorer not in [s.name for s in self.scorers]:
             raise ValueError(f"selection.scorer {sel.scorer!r} is not in scorers: "
                              f"({', '.join(s.name for s in self.scorers) or 'none'})")
         if sampling.until_verified is not None:
-            if sel.strategy != "reject" or not sel.selection().selector.takes_before:
+            if sel.strategy != "reject" or not selection(sel).selector.takes_before:
                 raise ValueError("sampling.until_verified selects round by round: it needs selection.strategy "
                                  "reject with the distinct_correct selector")
             if sampling.until_verified > sel.k:

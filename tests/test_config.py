@@ -57,16 +57,17 @@ def test_overrides():
 
 
 def test_selection_is_composed_from_named_filters_and_a_selector():
+    from starmill.build import selection as build_selection
     from starmill.filters.quality import Length, MixedLanguage, Truncated
     from starmill.filters.selection import DistinctCorrect
 
     cfg = parse_config({"selection": {"k": 3, "filters": ["truncated", {"name": "length", "max_chars": 40}],
                                       "selector": {"name": "distinct_correct", "near_duplicate_threshold": 0.5}}})
-    selection = cfg.selection.selection()
+    selection = build_selection(cfg.selection)
     assert [type(f) for f in selection.filters] == [Truncated, Length] and selection.filters[1].max_chars == 40
     assert isinstance(selection.selector, DistinctCorrect)
     assert (selection.selector.k, selection.selector.near_duplicate_threshold) == (3, 0.5)
-    default = RunConfig().selection.selection()
+    default = build_selection(RunConfig().selection)
     assert [f.name for f in default.filters] == ["truncated", "length", "mixed_language", "hint_leak", "copies_reference",
                                                  "bad_step",
                                                  "think_format", "thought_budget", "repetition", "thought_language",

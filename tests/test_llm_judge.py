@@ -4,8 +4,7 @@ unparseable) and that a candidate cannot write the verdict for the judge; the de
 real (if poor) judge end to end."""
 from pathlib import Path
 
-import starmill.judging  # noqa: F401  (registers llm_judge)
-from starmill.filters.verifiers import get_verifier
+from starmill.build import build_verifier
 from starmill.schemas import ProblemRecord
 from tests.fixtures_engines import Reply, chat_body
 
@@ -19,7 +18,7 @@ def judge_for(server, texts):
         return Reply(body=chat_body(seen.body, [next(t for key, t in texts.items() if key in prompt)]))
 
     server.respond = respond
-    return get_verifier("llm_judge", model="judge", backend="openai", base_url=server.base_url,
+    return build_verifier("llm_judge", model="judge", backend="openai", base_url=server.base_url,
                         options={"progress": False})
 
 
@@ -45,7 +44,7 @@ def test_a_candidate_cannot_write_the_verdict(scripted_server):
 
 def test_the_demo_teacher_as_a_judge():
     teacher = str(Path(__file__).resolve().parent.parent / "generators" / "demo_teacher")
-    judge = get_verifier("llm_judge", model=teacher, max_tokens=24)
+    judge = build_verifier("llm_judge", model=teacher, max_tokens=24)
     verdict = judge.verify(PROBLEM, "The answer is Paris.")
     assert verdict.verdict in ("correct", "wrong", "unparseable_pred")  # a 3M arithmetic model: any verdict
     assert verdict.checker == "llm_judge"

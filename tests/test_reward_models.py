@@ -255,12 +255,13 @@ def test_eval_scorer_path_picks_orm_or_prm(trained, tmp_path):
 
 
 def test_config_scorers_take_reward_models(trained):
+    from starmill.build import build_scorers
     from starmill.config import ConfigError, parse_config
 
     cfg = parse_config({"scorers": ["steps", {"name": "orm", "model": str(trained["orm"].output)},
                                     {"name": "prm", "model": str(trained["prm"].output), "aggregate": "last"}],
                         "selection": {"strategy": "best_of_n", "scorer": "orm"}})
-    assert [s.name for s in cfg.scorer_objects()] == ["steps", "orm", "prm"]
+    assert [s.name for s in build_scorers(cfg.scorers)] == ["steps", "orm", "prm"]
     with pytest.raises(ConfigError, match=r"is not a sequence-classification model .*LlamaForCausalLM"):
         parse_config({"scorers": [{"name": "orm", "model": TEACHER}]})
 
@@ -319,24 +320,24 @@ def test_bad_training_input_is_one_error_line(trained, tmp_path, capsys):
 
 
 def test_llm_judge_scorer_through_a_server_and_the_demo_teacher(scripted_server):
-    import starmill.scorers  # noqa: F401  (registers llm_judge)
+    from starmill.build import build_scorer  # the judge's scorer too
 
     def respond(seen):
         prompt = seen.body["messages"][-1]["content"]
         return Reply(body=chat_body(seen.body, ["VERDICT: CORRECT" if "is 5." in prompt else "VERDICT: INCORRECT"]))
 
     scripted_server.respond = respond
-    judge = get_scorer("llm_judge", {"model": "judge", "backend": "openai", "base_url": scripted_server.base_url,
+    judge = build_scorer("llm_judge", {"model": "judge", "backend": "openai", "base_url": scripted_server.base_url,
                                      "options": {"progress": False}})
     p = problem("Compute 2 + 3.", "5")
     found = score_samples([sample(p.problem_id, "The answer is 5.", index=0),
                            sample(p.problem_id, "The answer is 6.", index=1)], {p.problem_id: p}, [judge])
     assert [s.scores[0]["value"] for s in found] == [1.0, 0.0]
     assert found[0].scores[0]["version"].startswith("1+1+llm_judge:")
-    real = get_scorer("llm_judge", {"model": TEACHER, "max_tokens": 16})
+    real = build_scorer("llm_judge", {"model": TEACHER, "max_tokens": 16})
     assert real.score(p, sample(p.problem_id, "The answer is 5.")).value in (0.0, 1.0)  # a 3M model: any verdict
     with pytest.raises(ScorerError, match="scorer 'llm_judge' needs model"):
-        get_scorer("llm_judge", {})
+        build_scorer("llm_judge", {})
 
 
 def test_a_run_stores_reward_model_scores_and_selects_by_them(trained, tmp_path):

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from starmill.filters.quality import BadStep
-from starmill.filters.scorers import Score, StepsScorer, get_scorer, score_of, score_samples
+from starmill.filters.scorers import Score, StepsScorer, score_of, score_samples
 from starmill.filters.selection import BestOfN, Majority, WeightedBestOfN, cluster_answers
 from starmill.generators.base import Completion, GenerationError
 from starmill.config import ConfigError, parse_config
@@ -57,24 +57,26 @@ def test_no_checkable_claim_scores_one_with_no_steps_and_rows_are_stored():
     ("steps", {"delimiter": "\n"}, "scorer 'steps': "),
 ])
 def test_scorer_errors_are_one_clear_value_error(name, options, message):
-    import starmill.scorers  # noqa: F401  (registers llm_judge)
+    from starmill.build import build_scorer  # the judge's scorer too
 
     with pytest.raises(ValueError) as err:
-        get_scorer(name, options)
+        build_scorer(name, options)
     assert str(err.value).startswith(message)
 
 
 # --- the bad_step filter ------------------------------------------------------------------------
 
 def test_bad_step_drops_a_right_answer_reached_by_a_wrong_step():
+    from starmill.build import selection
+
     p = problem("Compute 6 + 0.", "6")
     assert BadStep().reason(sample(p.problem_id, "6 + 13 = 6. The answer is 6."), p) == "bad_step"
     assert BadStep().reason(sample(p.problem_id, "6 + 0 = 6. The answer is 6."), p) is None
     assert BadStep().reason(sample(p.problem_id, "half of 6 + 4 = 7. The answer is 6."), p) is None  # words: unchecked
     cfg = parse_config({})
-    out = cfg.selection.selection().apply([sample(p.problem_id, "6 + 13 = 6. The answer is 6.", index=0),
-                                           sample(p.problem_id, "6 + 0 = 6. The answer is 6.", index=1)],
-                                          {p.problem_id: p}, stats := Counter())
+    out = selection(cfg.selection).apply([sample(p.problem_id, "6 + 13 = 6. The answer is 6.", index=0),
+                                          sample(p.problem_id, "6 + 0 = 6. The answer is 6.", index=1)],
+                                         {p.problem_id: p}, stats := Counter())
     assert chosen(out) == [(0, False, "bad_step"), (1, True, None)]
     assert stats["bad_step.dropped_bad_step"] == 1 and stats["bad_step.kept"] == 1
 

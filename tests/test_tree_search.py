@@ -11,7 +11,8 @@ from starmill.generators import registry
 from starmill.generators.base import EngineInfo, GenerationError, GenerationResult, SamplingParams, Completion
 from starmill.generators.strategies import PlanContext, get_strategy
 from starmill.config import ConfigError, SearchConfig, parse_config
-from starmill.tree_search import FinalAnswer, GoldReward, PathScore, tree_strategy
+from starmill.adapters.search import FinalAnswer, GoldReward, PathScore
+from starmill.build import tree_strategy
 from tests.helpers import problem, run_cli
 from tests.test_loop import config
 
@@ -367,7 +368,7 @@ def test_the_tree_is_a_dataset_queryable_by_sql_and_its_paths_are_samples(tmp_pa
 
 def test_eval_search_never_sees_the_gold_answer(tmp_path, monkeypatch):
     """Eval's search is built with gold=None (so no GoldReward) from problems without their gold."""
-    import starmill.tree_search as hooks
+    import starmill.build as hooks
     from starmill.evaluation import EvalSettings, evaluate
     from starmill.warehouse import Warehouse
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from starmill.filters.selection import best_choice, majority_choice, pass_at_k, weighted_choice
+from starmill.generators.strategies import tree_strategies
 
 
 def ks_for(n: int) -> list[int]:
@@ -45,7 +46,7 @@ def strategy_correct(strategy: str, answers: Sequence[tuple[str | None, bool, fl
 
 
 SELECTION_STRATEGIES = ("majority", "best_of_n", "weighted_best_of_n")  # choose among the n samples
-EVAL_STRATEGIES = (*SELECTION_STRATEGIES, "beam", "dvts", "mcts")  # the last three search (starmill.evaluation.search)
+EVAL_STRATEGIES = (*SELECTION_STRATEGIES, *tree_strategies())  # the tree searches: starmill.evaluation.search
 
 
 def accuracy(greedy: dict[str, bool], sampled: dict[str, list[tuple[str | None, bool]]],

@@ -90,13 +90,11 @@ def _verifiers(settings: EvalSettings, on: str | None) -> list | None:
     ``on`` None: none); None: the answer checker."""
     from starmill.warehouse.sources import SourceSpec
 
-    from starmill.build import build_verifiers
+    from starmill.build import build_verifier, build_verifiers
 
     if settings.verifier:
-        from starmill.filters.verifiers import get_verifier
-
         try:
-            return [get_verifier(settings.verifier, **({"workers": settings.workers} if settings.verifier == "code" else {}))]
+            return [build_verifier(settings.verifier, **({"workers": settings.workers} if settings.verifier == "code" else {}))]
         except (ValueError, TypeError, StarmillError) as exc:
             raise EvalError(f"--verifier {settings.verifier}: {exc}") from None
     if on is None or (_procedural(on) and not on.startswith("procedural_code")):
@@ -128,19 +126,19 @@ def _samples(backend, teacher_model: str, revision, problems, settings: EvalSett
 def _scorer(settings: EvalSettings):
     """The scorer the strategies rank by or search with (None when none needs one): a name, or a reward
     model's folder (``--scorer PATH``); a bad one is an EvalError."""
-    from starmill.filters.scorers import get_scorer
+    from starmill.build import build_scorer
     from starmill.evaluation.metrics import EVAL_STRATEGIES
-    from starmill.evaluation.search import TREE
+    from starmill.generators.strategies import tree_strategies
 
     unknown = [s for s in settings.strategies if s not in EVAL_STRATEGIES]
     if unknown:
         raise EvalError(f"unknown strategy {unknown[0]!r} (known: {', '.join(EVAL_STRATEGIES)})")
     if settings.strategies and settings.n < 1:
         raise EvalError("--strategy chooses among sampled answers: give -n 1 or more")
-    if not any("best_of_n" in s or s in TREE for s in settings.strategies):
+    if not any("best_of_n" in s or s in tree_strategies() for s in settings.strategies):
         return None
     try:
-        return get_scorer(*_scorer_spec(settings.scorer))
+        return build_scorer(*_scorer_spec(settings.scorer))
     except ValueError as exc:
         raise EvalError(str(exc)) from None
 
@@ -150,7 +148,6 @@ def _scorer_spec(scorer: str) -> tuple[str, dict[str, Any]]:
     manifest's task says orm or prm)."""
     from pathlib import Path
 
-    import starmill.scorers  # noqa: F401  (registers llm_judge)
     from starmill.filters.scorers.reward_models import TRAINING_MANIFEST, training_manifest
 
     if not Path(scorer).expanduser().is_dir():
@@ -174,7 +171,8 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
     from starmill.generators.registry import backend_for, check_teacher, model_identity
     from starmill.evaluation.metrics import accuracy, per_problem
     from starmill.evaluation.overlap import find_overlap
-    from starmill.evaluation.search import TREE, run_search
+    from starmill.evaluation.search import run_search
+    from starmill.generators.strategies import tree_strategies
     from starmill.warehouse.versions import NAME_RE
 
     settings = settings or EvalSettings()
@@ -217,11 +215,11 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
     code = bool(verifiers) and verifiers[0].name == "code"
 
     scored = {strategy: {p: [(a, c, v) for (a, c), v in zip(rows, scores.get(p, [0.0] * len(rows)))]
-                         for p, rows in sampled.items()} for strategy in settings.strategies if strategy not in TREE}
+                         for p, rows in sampled.items()} for strategy in settings.strategies if strategy not in tree_strategies()}
     metrics = accuracy(greedy, dict(sampled), equivalent, scored)
     outcomes = per_problem(greedy, dict(sampled), equivalent, scored)
     used, tree = {}, []
-    for strategy in [s for s in settings.strategies if s in TREE]:  # a search of budget N = n paths
+    for strategy in [s for s in settings.strategies if s in tree_strategies()]:  # a search of budget N = n paths
         outcomes[f"{strategy}@{settings.n}"] = {}
         found, metrics[f"{strategy}@{settings.n}"], used[strategy] = run_search(
             strategy, backend, model_id, revision, problems, settings, scorer, equivalent, tree,

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Callable, Sequence
 
+from starmill.generators.strategies import STRATEGIES, tree_strategies
 from starmill.schemas import EvalRecord, ProblemRecord
 from starmill.schemas.errors import StarmillError
 
-TREE = ("beam", "dvts", "mcts")
 SHARD = 64  # problems per search (each depth level is one engine call for all of them)
-SET_BY_N = ("beam_width", "subtrees", "simulations")  # budgets -n sets
+SET_BY_N = tuple(STRATEGIES.get(name).width for name in tree_strategies())  # budgets -n sets
 
 
 class SearchSettingsError(StarmillError):
@@ -23,13 +23,8 @@ class SearchSettingsError(StarmillError):
 
 
 def budgets(name: str, n: int, expansions: int) -> dict[str, int]:
-    """The search's budgets for N paths (at least 1 each)."""
-    m = max(1, min(expansions, n))
-    if name == "beam":
-        return {"beam_width": max(1, n // m), "expansions": m}
-    if name == "dvts":
-        return {"subtrees": max(1, n // m), "expansions": m}
-    return {"simulations": n}
+    """The search's budgets for N paths (at least 1 each), as its class states them."""
+    return STRATEGIES.get(name).budgets_for(n, expansions)
 
 
 def search_settings(pairs: Sequence[str]) -> dict[str, Any]:
@@ -63,7 +58,7 @@ def _config(search: dict[str, Any]):
 
 def search_strategy(name: str, n: int, scorer: Any, template: str, search: dict[str, Any] | None = None):
     """The eval's search: no gold anywhere (``gold=None``: MCTS backs up the scorer's value only)."""
-    from starmill.tree_search import tree_strategy
+    from starmill.build import tree_strategy
 
     if n < 1:
         raise SearchSettingsError(f"--strategy {name} searches with a budget of -n paths: give -n 1 or more")

@@ -19,14 +19,13 @@ class AuditError(StarmillError):
 
 
 def build_auditor(verifier: str, timeout: float = 5.0):
-    import starmill.judging  # noqa: F401  (registers llm_judge)
-    from starmill.filters.verifiers import get_verifier
+    from starmill.build import build_verifier
 
     try:
         try:
-            return get_verifier(verifier, timeout=timeout)
+            return build_verifier(verifier, timeout=timeout)
         except TypeError:  # a verifier without a time limit of its own
-            return get_verifier(verifier)
+            return build_verifier(verifier)
     except (ValueError, TypeError, StarmillError) as exc:
         raise AuditError(f"audit verifier {verifier!r}: {exc}") from None
 

@@ -40,15 +40,12 @@ class RegradeReport:
 
 def _selection(config: dict | None):
     """The run's selection (filters, selector, k) and the hint phrases its hint_leak filter needs."""
-    from starmill.filters.quality import FilterContext
-    from starmill.generators.prompts import get_template
-
+    from starmill.build import run_selection
     from starmill.config import ConfigError, parse_config
 
     try:
         cfg = parse_config(config, "the samples version's config")
-        hints = FilterContext(tuple(get_template(cfg.prompts.rationalization_template).hint_phrases()))
-        return cfg.selection.selection(hints), cfg.datasets.sft
+        return run_selection(cfg), cfg.datasets.sft
     except (ConfigError, ValueError, KeyError) as exc:
         raise RegradeError(f"can't rerun this version's selection: {exc}") from None
 

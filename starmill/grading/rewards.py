@@ -60,14 +60,13 @@ def _rows(n: int, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _build(verifier: str, timeout: float, options: dict[str, Any]):
-    import starmill.judging  # noqa: F401  (registers llm_judge)
-    from starmill.filters.verifiers import get_verifier
+    from starmill.build import build_verifier
 
     try:
         try:
-            return get_verifier(verifier, timeout=timeout, **options)
+            return build_verifier(verifier, timeout=timeout, **options)
         except TypeError:  # a verifier with no time limit of its own (exact, regex): nothing slow to bound
-            return get_verifier(verifier, **options)
+            return build_verifier(verifier, **options)
     except (ValueError, TypeError, StarmillError) as exc:
         raise RewardError(f"accuracy reward: verifier {verifier!r}: {exc}") from None
 

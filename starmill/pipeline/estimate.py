@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from starmill.schemas.cost import CHARS_PER_TOKEN, text_tokens, usd
-from starmill.config import TREE_STRATEGIES, RunConfig
+from starmill.config import RunConfig
+from starmill.generators.strategies import tree_strategies
 
 MESSAGE_TOKENS = 4  # a chat message's own tokens (role, separators), as OpenAI counts them
 
@@ -47,7 +48,7 @@ def estimate(cfg: RunConfig) -> dict[str, Any]:
             "iterations": iterations, "samples": samples, "max_tokens": cfg.sampling.max_tokens,
             "prompt_tokens": prompt, "completion_tokens": completion, "tokens": prompt + completion,
             "usd": round(total, 6) if total is not None else None, "price": price, "batch": cfg.teacher.batch,
-            "upper_bound": cfg.sampling.strategy not in TREE_STRATEGIES}
+            "upper_bound": cfg.sampling.strategy not in tree_strategies()}
 
 
 def estimate_lines(figures: dict[str, Any]) -> list[str]:

@@ -21,10 +21,10 @@ from tqdm.auto import tqdm
 
 from starmill.generators import stopping
 from starmill.generators.sampling import plan_shards
-from starmill.generators.strategies import PlanContext, Strategy, get_strategy
+from starmill.generators.strategies import PlanContext, Strategy
 from starmill.schemas.errors import StarmillError
 from starmill.schemas.report import FailedShard, IterationReport
-from starmill.config import TREE_STRATEGIES, RunConfig
+from starmill.config import RunConfig
 from starmill.pipeline.models import next_model
 from starmill.pipeline.publish import make_report, publish
 from starmill.pipeline.preflight import preflight
@@ -33,7 +33,8 @@ from starmill.pipeline.shards import (
     DONE, FAILED, MISSING, STOPPED, RetryPolicy, ShardJob, ShardResult, map_in_process, shards_in_flight,
 )
 from starmill.pipeline.stream import Spool, Tally
-from starmill.build import build_verifiers, verifiers_by_source
+from starmill.build import (build_scorers, build_verifiers, rationale_strategy, rationalization_strategy, run_selection,
+                            sampling_params, verifiers_by_source)
 
 MapStage = Callable[[Sequence[ShardJob]], Iterable[ShardResult]]  # results in the order of the jobs
 
@@ -45,33 +46,17 @@ class PartialRun(StarmillError):
 class StarLoop:
     def __init__(self, run: Run, map_stage: MapStage, *, allow_generate: bool = True, allow_partial: bool = False,
                  progress: bool = True):
-        from starmill.filters.quality import FilterContext
-        from starmill.generators.prompts import get_template
-
         cfg = run.config
         self.run, self.map_stage, self.progress = run, map_stage, progress
         self.shard_sources = {"generated": 0, "from_ledger": 0}  # done shards: generated now, or by an earlier run
         self.allow_generate, self.allow_partial = allow_generate, allow_partial
-        if cfg.sampling.until_verified is not None:  # an adaptive budget: independent samples in rounds
-            self.rationale = get_strategy("until_verified", template=cfg.prompts.template, n=cfg.sampling.n,
-                                          target=cfg.sampling.until_verified, max_samples=cfg.sampling.max_samples)
-        elif cfg.sampling.strategy in TREE_STRATEGIES:  # a search guided by a scorer; MCTS may use the gold answer
-            from starmill.filters.scorers import get_scorer
-
-            from starmill.tree_search import tree_strategy
-
-            self.rationale = tree_strategy(cfg.sampling.strategy, cfg.sampling.search, template=cfg.prompts.template,
-                                           scorer=get_scorer(*cfg.sampling.search.scorer.pair()), gold=run.problems)
-        else:
-            self.rationale = get_strategy(cfg.sampling.strategy, template=cfg.prompts.template, n=cfg.sampling.n)
-        self.hinted = get_strategy(cfg.rationalization.strategy, template=cfg.prompts.rationalization_template,
-                                   n=cfg.rationalization.attempts, training_template=cfg.prompts.template)
-        hints = FilterContext(tuple(get_template(cfg.prompts.rationalization_template).hint_phrases()))
+        self.rationale = rationale_strategy(cfg, gold=run.problems)  # MCTS may back up the gold answer's check
+        self.hinted = rationalization_strategy(cfg)
         self.spool = Spool(run.ledger.path / "spool")
-        self.tally = Tally(run.problems, cfg.selection.selection(hints), self.spool, n=cfg.sampling.n,
+        self.tally = Tally(run.problems, run_selection(cfg), self.spool, n=cfg.sampling.n,
                            workers=cfg.checker.workers, timeout=cfg.checker.timeout,
                            self_consistency=cfg.self_consistency.threshold if cfg.self_consistency.enabled else None,
-                           scorers=cfg.scorer_objects(),
+                           scorers=build_scorers(cfg.scorers),
                            verifiers=build_verifiers(cfg.source_specs()[0], cfg.checker.workers, cfg.checker.timeout),
                            by_source=cfg.sources and verifiers_by_source(cfg.sources, cfg.checker.workers,
                                                                          cfg.checker.timeout))
@@ -163,7 +148,7 @@ class StarLoop:
 
         cfg, run = self.run.config, self.run
         model, revision = model_identity(teacher)
-        context = PlanContext(iteration, cfg.sampling.params(), cfg.sampling.seed, model, revision, hints)
+        context = PlanContext(iteration, sampling_params(cfg.sampling), cfg.sampling.seed, model, revision, hints)
         if strategy.rounds:
             return self.rounds(strategy, problem_ids, teacher, context)
         requests = strategy.plan([run.problems[p] for p in problem_ids], context)

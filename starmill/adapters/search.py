@@ -1,9 +1,9 @@
-"""What a tree search (``generators.search``, ``generators.mcts``) is given from filters: a path
+"""What a tree search (``generators.strategies``: beam, dvts, mcts) is given from filters: a path
 scorer, the answer extractor and, for data generation only, a reward from the gold answer.
 
 The scorer sees the prompt and the path text, never the problem's gold answer. ``GoldReward`` is the
-one hook that reads gold, and only ``tree_strategy(..., gold=problems)`` gives it (``starmill run``'s
-MCTS with ``search.reward: score_and_answer``); eval builds its search with ``gold=None``.
+one hook that reads gold, and only ``starmill.build.tree_strategy(..., gold=problems)`` gives it
+(``starmill run``'s MCTS with ``search.reward: score_and_answer``); eval builds its search with ``gold=None``.
 """
 from __future__ import annotations
 
@@ -67,16 +67,3 @@ class GoldReward:
 
         gold = self.gold.get(problem_id)
         return 1.0 if gold and check_answer(gold, text).correct else 0.0
-
-
-def tree_strategy(name: str, search: Any, *, template: str, scorer: Any,
-                  gold: dict[str, ProblemRecord] | None = None, **budgets: Any):
-    """Strategy ``name`` (beam, dvts, mcts) from a ``SearchConfig`` and a built scorer; ``budgets``
-    override the config's (eval sets them from N). ``gold`` (data generation) lets MCTS back up the
-    answer check with ``search.reward: score_and_answer``."""
-    from starmill.generators.strategies import get_strategy
-
-    reward = GoldReward(gold) if gold is not None and name == "mcts" and search.reward == "score_and_answer" else None
-    options = {**search.options(name), **budgets}
-    return get_strategy(name, template=template, score=PathScore(scorer), final=FinalAnswer(), reward=reward,
-                        **options)

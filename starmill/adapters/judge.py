@@ -1,5 +1,12 @@
-"""``llm_judge``: a generative judge as a verifier, through any backend (DeepSeek-R1's recipe for
-answers no rule can check). The judge sees the problem, the reference answer and the candidate's output
+"""``llm_judge``: a generative judge through any backend (DeepSeek-R1's recipe for answers no rule can
+check), as a verifier (``LLMJudgeVerifier``) and as a scorer (``LLMJudgeScorer``: 1.0 when the verdict
+is CORRECT, else 0.0). It lives here, above generators and filters, because a filter's interface runs
+through a generation backend; each class registers where it is defined.
+
+    scorers:
+      - {name: llm_judge, model: starmill/demo-teacher, backend: transformers}
+
+As a verifier the judge sees the problem, the reference answer and the candidate's output
 (with any "VERDICT" the candidate wrote defused), answers greedily, and its last ``VERDICT: CORRECT|
 INCORRECT`` line decides; no such line is ``unparseable_pred``. Its reasoning is stored as the
 verdict's ``detail``; the template's id and hash are part of the verifier's version.
@@ -11,8 +18,10 @@ import time
 from typing import Any, Iterable, Iterator
 
 from starmill.filters.answers import Verdict, extract_answer
-from starmill.filters.verifiers import Verifier, register
+from starmill.filters.scorers import SCORERS, Score, Scorer, ScorerError
+from starmill.filters.verifiers import VERIFIERS, Verifier
 from starmill.filters.verifiers.base import gold_of
+from starmill.schemas.errors import StarmillError
 
 VERDICT_RE = re.compile(r"VERDICT:\s*\**\s*(CORRECT|INCORRECT)\b", re.IGNORECASE)
 MAX_OUTPUT_CHARS = 6000  # of the candidate shown to the judge (its end: where the final answer is)
@@ -26,7 +35,7 @@ def _question(problem: Any, gold: str | None, output: str) -> str:
     return f"Problem:\n{text}\n\nReference answer: {gold}\n\nCandidate solution:\n{shown}"
 
 
-@register
+@VERIFIERS.register
 class LLMJudgeVerifier(Verifier):
     name = "llm_judge"
     version = "1"
@@ -75,3 +84,24 @@ class LLMJudgeVerifier(Verifier):
             reasoning = text[: VERDICT_RE.search(text).start()].strip() if text else ""
             verdicts.append(self._verdict(kind, "judge", pred, gold, seconds, detail=reasoning or None))
         return verdicts
+
+
+@SCORERS.register
+class LLMJudgeScorer(Scorer):
+    name = "llm_judge"
+
+    def __init__(self, *, model: str | None = None, backend: str = "transformers", base_url: str | None = None,
+                 template: str = "llm_judge", max_tokens: int = 256, options: dict | None = None):
+        if not model:
+            raise ScorerError("scorer 'llm_judge' needs model: the judge (a folder, Hub id or alias) and, for a "
+                              "server, backend: openai with base_url")
+        try:
+            self.judge = LLMJudgeVerifier(model=model, backend=backend, base_url=base_url, template=template,
+                                          max_tokens=max_tokens, options=options)
+        except (KeyError, ValueError, StarmillError) as exc:
+            raise ScorerError(f"scorer 'llm_judge': {exc}") from None  # e.g. an unknown template
+        self.version = f"1+{self.judge.version}"
+
+    def score_many(self, items):
+        verdicts = self.judge.verify_batch([(problem, sample.output_text()) for problem, sample in items])
+        return [Score(1.0 if v.verdict == "correct" else 0.0) for v in verdicts]
