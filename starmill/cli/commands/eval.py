@@ -12,7 +12,8 @@ from starmill.cli.options import warehouse_option
 @click.command("eval")
 @click.argument("model")
 @click.option("--on", "on", required=True,
-              help="Problems: a problems version (NAME[@vN]), procedural:n=N,seed=S,difficulty=D, or a file.")
+              help="Problems: a problems version (NAME[@vN]), procedural:n=N,seed=S,difficulty=D (or "
+              "procedural_code:…), humaneval, or a file.")
 @click.option("-n", "n", type=click.IntRange(0, 1024), default=8, show_default=True,
               help="Sampled answers per problem for pass@k and maj@k (0: greedy only).")
 @click.option("--temperature", type=click.FloatRange(0, 10), default=0.7, show_default=True)
@@ -23,9 +24,10 @@ from starmill.cli.options import warehouse_option
 @click.option("--base-url", help="openai backend: the server's /v1 URL (as teacher.base_url in a run config).")
 @click.option("--api-key-env", help="openai backend: the environment variable holding the API key "
               "(as teacher.options.api_key_env; default OPENAI_API_KEY).")
-@click.option("--preset", type=click.Choice(["gsm8k", "math", "plain"]), default="plain", show_default=True,
+@click.option("--preset", type=click.Choice(["gsm8k", "math", "plain", "mbpp", "apps"]), default="plain",
+              show_default=True,
               help="A problems file's field mapping, as for `starmill ingest`: gsm8k (question, answer '#### 72'), "
-                   "math (problem, solution \\boxed{}), plain (question, answer).")
+                   "math (problem, solution \\boxed{}), plain (question, answer), mbpp or apps (code problems).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--verifier", help="Grade with this verifier (code: run each program against the problem's tests; "
               "pass@k on code problems). Default: the source's own (humaneval: code), else the answer checker.")

@@ -9,9 +9,11 @@ from starmill.schemas.sources import MAX_CHARS
 
 @click.command("ingest")
 @click.argument("source")
-@click.option("--preset", type=click.Choice(["gsm8k", "math", "plain"]), default="plain", show_default=True,
+@click.option("--preset", type=click.Choice(["gsm8k", "math", "plain", "mbpp", "apps"]), default="plain",
+              show_default=True,
               help="Field mapping: gsm8k (question, answer '#### 72'), math (problem, solution \\boxed{}), "
-                   "plain (question, answer).")
+                   "plain (question, answer); code problems: mbpp (text, test_list, code), apps (question, "
+                   "input_output, solutions).")
 @click.option("--kind", type=click.Choice(["problems", "sft"]), default="problems", show_default=True,
               help="problems: questions with gold answers; sft: outside chat rows (messages, prompt/completion or "
                    "ShareGPT conversations) as an sft version for export --mix.")
