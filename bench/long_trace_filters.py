@@ -1,4 +1,4 @@
-"""Precision and recall of each long-trace filter (filters/traces.py) on the labelled fixture of
+"""Precision and recall of each long-trace filter (filters/quality/traces.py) on the labelled fixture of
 tests/long_traces.py, each filter alone at its defaults; then the default selection filters as a whole.
 
     .venv/bin/python bench/long_trace_filters.py

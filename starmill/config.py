@@ -191,7 +191,7 @@ class StepSpec(BaseModel):
         return self.name, self.options
 
 
-# length: 200,000 characters holds an R1 trace of 32k tokens; the long-trace filters (filters/traces.py) judge
+# length: 200,000 characters holds an R1 trace of 32k tokens; the long-trace filters (filters/quality/traces.py) judge
 # the thought itself; their defaults come from bench/long_trace_filters.py (overthinking is opt-in)
 DEFAULT_FILTERS = ["truncated", {"name": "length", "min_chars": 1, "max_chars": 200_000}, "mixed_language", "hint_leak",
                    "copies_reference", "bad_step", "think_format", "thought_budget", "repetition", "thought_language", "thought_answer"]

@@ -1,11 +1,11 @@
-"""Long-trace filters (filters/traces.py): exact drop reasons on the labelled fixture, clean long traces
+"""Long-trace filters (filters/quality/traces.py): exact drop reasons on the labelled fixture, clean long traces
 kept by the default selection filters, and per-filter precision and recall floors."""
 from collections import Counter
 
 import pytest
 
 from starmill.filters.quality import get_filter
-from starmill.filters.traces import split_trace
+from starmill.filters.quality.traces import split_trace
 from starmill.config import SelectionConfig
 from tests.helpers import problem, sample
 from tests.long_traces import compose

@@ -1,7 +1,6 @@
-"""The sample filter base, its registry and the helpers filters share (bounds, scripts, mentions).
-
-``filters.quality`` holds the general filters and ``filters.traces`` the long-trace ones; both register
-here, and ``filters.quality.get_filter`` builds any of them by name.
+"""The sample filter base, its registry (``get_filter`` builds any filter by name) and the helpers
+filters share (bounds, scripts, mentions). ``basic`` holds the general filters and ``traces`` the
+long-trace ones; each registers where its class is defined.
 """
 from __future__ import annotations
 
@@ -80,3 +79,9 @@ def _script(ch: str) -> str | None:
 
 def _mentions(text: str, answer: str) -> bool:
     return re.search(r"(?<![\w.])" + re.escape(answer) + r"(?![\w])", text) is not None
+
+
+def get_filter(name: str, options: dict[str, Any] | None = None,
+               context: FilterContext = FilterContext()) -> SampleFilter:
+    """A new filter ``name`` with ``options``; an unknown name or option raises ValueError."""
+    return FILTERS.make(name, options, lambda cls, opts: cls.build(opts, context))

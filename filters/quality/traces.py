@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
-from starmill.filters.sample_filter import FILTERS, MAX_CHARS, SampleFilter, _mentions, _script, bounded
+from starmill.filters.quality.base import FILTERS, MAX_CHARS, SampleFilter, _mentions, _script, bounded
 from starmill.schemas import ProblemRecord, SampleRecord
 
 VERSION = "1"

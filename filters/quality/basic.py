@@ -1,19 +1,18 @@
-"""Quality filters for samples: one small class each; a filter only says keep (None) or a drop reason.
+"""The general quality filters for samples: one small class each; a filter only says keep (None) or a
+drop reason.
 
-The base class (``filters.sample_filter``) applies a filter to many samples and counts kept and dropped per
+The base class (``base.SampleFilter``) applies a filter to many samples and counts kept and dropped per
 reason, in the style of datatrove's filters. Filters are registered by name, so the run config composes them
 (``selection.filters``); text filters judge the whole output, a server's separate reasoning included. The
-long-trace filters of R1-style thoughts are in ``filters.traces``.
+long-trace filters of R1-style thoughts are in ``traces``.
 """
 from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any, Iterable
+from typing import Iterable
 
-import starmill.filters.traces  # noqa: F401  the long-trace filters, registered in FILTERS by get_filter's name
-from starmill.filters.sample_filter import (FILTERS, MAX_CHARS, FilterContext, SampleFilter, _mentions,  # noqa: F401
-                                   _script, bounded)
+from starmill.filters.quality.base import FILTERS, MAX_CHARS, SampleFilter, _mentions, _script, bounded
 from starmill.schemas.samples import Stage
 
 LENGTH_MAX_CHARS = 200_000  # the length filter's default: an R1 trace of 32k tokens (~130k characters) and its answer
@@ -156,8 +155,3 @@ class CopiesReference(SampleFilter):
         copied = copies_reference(sample.extracted_answer, reference_of(problem), entry, self.max_overlap)
         return "copies_reference" if copied else None
 
-
-def get_filter(name: str, options: dict[str, Any] | None = None,
-               context: FilterContext = FilterContext()) -> SampleFilter:
-    """A new filter ``name`` with ``options``; an unknown name or option raises ValueError."""
-    return FILTERS.make(name, options, lambda cls, opts: cls.build(opts, context))
