@@ -9,8 +9,8 @@ Generate stage, the same requests (same messages, seeds, n) at the same concurre
   starmill           ShardJobs (ledger record per shard) mapped in process, shards side by side
                      (``shards_in_flight``) over the backend's one in-flight window
   starmill, 1 shard  the same, one shard at a time: each waits for its slowest request (as before)
-Whole job: ``run_star`` (no Prefect; rationalization off) against a raw script that generates, checks
-each answer with a regex and writes the kept rows to Parquet.
+Whole job: ``run_star`` (no Prefect; rationalization off; with ``--prefect`` also the Prefect flow)
+against a raw script that generates, checks each answer with a regex and writes the kept rows to Parquet.
 Each round runs every client once, in rotating order; ratios are per round (raw seconds / ours),
 printed as median (min-max). Target for the generate stage: >= 0.97.
 """
@@ -115,6 +115,13 @@ def whole_run(args, url: str, root: str) -> dict:
     return run_star(run_config(args, url), root, progress=False, force=True)
 
 
+def prefect_run(args, url: str, root: str) -> dict:
+    """The same run as a Prefect flow (thread runner, shards as tasks), as ``starmill run`` does."""
+    from starmill.flows.star import star_flow
+
+    return star_flow(config=run_config(args, url).model_dump(mode="json"), warehouse=root, force=True)
+
+
 def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
 
@@ -129,6 +136,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-whole", dest="whole", action="store_false", help="only the generate stage")
     parser.add_argument("--no-generate", dest="generate", action="store_false", help="only the whole job")
+    parser.add_argument("--prefect", action="store_true", help="whole job also as a Prefect flow (its temporary "
+                        "server starts once, before the rounds)")
     parser.add_argument("--no-audit", dest="audit", action="store_false",
                         help="whole job without the run's audit (math-verify in a child process, ~3 s here)")
     args = parser.parse_args()
@@ -175,22 +184,27 @@ def generate_table(args, server, clients: dict, window: int) -> None:
 
 
 def whole_table(args, server, problems, requests, tmp: str) -> None:
-    whole = {"raw script": [], "starmill run_star": []}
+    runs = {"raw script": lambda r: raw_script(server.url, problems, requests, args.inflight,
+                                               Path(tmp) / f"raw-{r}.parquet"),
+            "starmill run_star": lambda r: whole_run(args, server.url, str(Path(tmp) / f"wh-{r}"))}
+    if args.prefect:
+        from starmill.flows import prefect_env
+
+        prefect_env.apply()
+        prefect_run(args, server.url, str(Path(tmp) / "prefect-warm-up"))  # the temporary server starts here
+        runs["starmill star_flow (Prefect)"] = lambda r: prefect_run(args, server.url, str(Path(tmp) / f"pf-{r}"))
+    whole = {name: [] for name in runs}
+    names = list(runs)
     for r in range(args.rounds):
-        order = list(whole) if r % 2 == 0 else list(reversed(whole))
-        for name in order:
+        for name in names[r % len(names):] + names[: r % len(names)]:
             start = time.perf_counter()
-            if name == "raw script":
-                raw_script(server.url, problems, requests, args.inflight, Path(tmp) / f"raw-{r}.parquet")
-            else:
-                whole_run(args, server.url, str(Path(tmp) / f"wh-{r}"))
+            runs[name](r)
             whole[name].append(time.perf_counter() - start)
-    ratios = [raw / t for raw, t in zip(whole["raw script"], whole["starmill run_star"])]
-    print(f"\nWhole job (no Prefect, rationalization off, audit {'on' if args.audit else 'off'}), "
-          f"{args.rounds} rounds")
+    print(f"\nWhole job (rationalization off, audit {'on' if args.audit else 'off'}), {args.rounds} rounds")
+    print(f"  {'':<30} {'seconds (median)':>16}  {'raw / ours per round':>24}")
     for name, values in whole.items():
-        print(f"  {name:<30} {statistics.median(values):16.2f} s")
-    print(f"  raw / starmill per round: {spread(ratios)}")
+        ratios = [raw / t for raw, t in zip(whole["raw script"], values)]
+        print(f"  {name:<30} {statistics.median(values):16.2f}  {spread(ratios):>24}")
 
 
 if __name__ == "__main__":

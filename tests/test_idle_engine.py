@@ -67,6 +67,19 @@ def test_the_server_never_idles_between_shards_while_work_remains(server, tmp_pa
     assert fed["longest_idle"] < 0.05, (fed, barrier)  # under a millisecond there
 
 
+@pytest.mark.slow
+def test_prefect_tasks_keep_the_server_as_busy(prefect_harness, server, tmp_path):
+    """Shards as Prefect tasks on the thread runner (at least shards_in_flight workers) feed the engine too."""
+    from starmill.flows.star import star_flow
+
+    data = settings(server.url, 96)
+    server.reset()
+    summary = star_flow(config=data, warehouse=str(tmp_path / "wh"))
+    fed = busy(server.stats()["timeline"], SLOTS)
+    assert summary["shards"] == {"generated": 24, "from_ledger": 0}
+    assert fed["utilisation"] > 0.8 and fed["longest_idle"] < 0.05, fed
+
+
 def ledger_shards(root: Path) -> list[Path]:
     return sorted(root.glob("_runs/*/shards/*"))
 
