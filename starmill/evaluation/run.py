@@ -110,13 +110,13 @@ def _samples(backend, teacher_model: str, revision, problems, settings: EvalSett
     from tqdm.auto import tqdm
 
     from starmill.generators.base import SamplingParams
-    from starmill.generators.sampling import plan_requests, plan_shards, run_shard
+    from starmill.generators.sampling import plan_shards, run_shard
+    from starmill.generators.strategies import PlanContext, get_strategy
 
     n, temperature = (1, 0.0) if mode == "greedy" else (settings.n, settings.temperature)
+    strategy = get_strategy("independent", template=settings.template, n=n)  # the run's rationale stage, as eval asks it
     params = SamplingParams(n=n, temperature=temperature, max_tokens=settings.max_tokens)
-    requests = plan_requests(problems, stage="rationale", iteration=0, template_id=settings.template,
-                             training_template_id=settings.template, sampling=params, base_seed=settings.seed,
-                             model=teacher_model, model_revision=revision)
+    requests = strategy.plan(problems, PlanContext(0, params, settings.seed, teacher_model, revision))
     out: list[SampleRecord] = []
     for shard in tqdm(plan_shards(requests, SHARD), desc=f"eval {mode}", unit="shard"):
         out += run_shard(backend, shard)
