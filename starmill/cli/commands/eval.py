@@ -7,6 +7,7 @@ import json
 import click
 
 from starmill.cli.options import warehouse_option
+from starmill.evaluation.metrics import EVAL_STRATEGIES
 
 
 @click.command("eval")
@@ -33,7 +34,7 @@ from starmill.cli.options import warehouse_option
               "pass@k on code problems). Default: the source's own (humaneval: code), else the answer checker.")
 @click.option("--no-greedy", is_flag=True, help="Skip the greedy pass.")
 @click.option("--strategy", "strategies", multiple=True,
-              type=click.Choice(["majority", "best_of_n", "weighted_best_of_n", "beam", "dvts", "mcts"]),
+              type=click.Choice(EVAL_STRATEGIES),
               help="Also measure what this selection strategy chooses among the first k samples (STRATEGY@k), or "
                    "run this tree search with a budget of -n paths, guided by --scorer (beam@N, dvts@N, mcts@N); "
                    "repeatable.")
