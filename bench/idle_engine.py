@@ -80,7 +80,7 @@ async def raw_aiohttp(url: str, requests, inflight: int) -> list[dict]:
 
 def ours(cfg, strategy, requests, root: str, window: int) -> int:
     from starmill.generators.sampling import plan_shards
-    from starmill.pipeline.shards import DONE, RetryPolicy, ShardJob, map_in_process
+    from starmill.warehouse.shards import DONE, RetryPolicy, ShardJob, map_in_process
 
     teacher = cfg.teacher.model_dump(mode="json")
     jobs = [ShardJob(root, f"bench-{uuid.uuid4().hex[:8]}", teacher, shard)
@@ -142,7 +142,7 @@ def main() -> None:
                         help="whole job without the run's audit (math-verify in a child process, ~3 s here)")
     args = parser.parse_args()
 
-    from starmill.pipeline.shards import shards_in_flight
+    from starmill.warehouse.shards import shards_in_flight
     from tests.long_tail_server import LongTailServer
 
     with LongTailServer(median=args.median) as server, tempfile.TemporaryDirectory(prefix="idle-engine-") as tmp:

@@ -8,7 +8,7 @@ from starmill.config import RunnerConfig
 def task_runner(runner: RunnerConfig, threads: int = 1):
     """The runner, named in the flow run's log (``shards run on …``: what a deployment really used).
     A thread runner gets at least ``threads`` workers: the shards that keep a shared engine fed
-    (``pipeline.shards.shards_in_flight``)."""
+    (``warehouse.shards.shards_in_flight``)."""
     if runner.kind == "thread" and threads > runner.max_workers:
         runner = runner.model_copy(update={"max_workers": threads})
     built = _build(runner)

@@ -19,7 +19,7 @@ from starmill.generators import stopping
 from starmill.schemas.redact import redact_text, redacted_error
 from starmill.config import RunnerConfig, parse_config
 from starmill.pipeline import RetryPolicy, ShardJob, ShardResult, run_star, summary_markdown
-from starmill.pipeline.shards import STOPPED, shards_in_flight
+from starmill.warehouse.shards import STOPPED, shards_in_flight
 
 
 @task(name="generate-shard", cache_policy=NO_CACHE)

@@ -17,7 +17,7 @@ import yaml
 from starmill.config import parse_config
 from starmill.generators import stopping
 from starmill.pipeline import RetryPolicy, run_star
-from starmill.pipeline.shards import map_in_process, shards_in_flight
+from starmill.warehouse.shards import map_in_process, shards_in_flight
 from starmill.warehouse import Warehouse
 from starmill.warehouse.ledger import Ledger
 from tests.long_tail_server import LongTailServer, busy

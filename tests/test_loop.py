@@ -10,7 +10,7 @@ from starmill.generators.stub_backend import StubBackend
 from starmill.schemas.samples import Stage
 from starmill.config import parse_config
 from starmill.pipeline import PartialRun, RetryPolicy, run_star
-from starmill.pipeline.shards import FAILED, ShardJob, run_job
+from starmill.warehouse.shards import FAILED, ShardJob, run_job
 from starmill.warehouse import Warehouse
 
 

@@ -29,7 +29,7 @@ from starmill.pipeline.models import next_model
 from starmill.pipeline.publish import make_report, publish
 from starmill.pipeline.preflight import preflight
 from starmill.pipeline.run import Run, model_record, prepare
-from starmill.pipeline.shards import (
+from starmill.warehouse.shards import (
     DONE, FAILED, MISSING, STOPPED, RetryPolicy, ShardJob, ShardResult, map_in_process, shards_in_flight,
 )
 from starmill.pipeline.stream import Spool, Tally

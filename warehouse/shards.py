@@ -3,7 +3,8 @@
 A ``ShardJob`` names everything a worker needs (warehouse root, run key, teacher, shard); running it
 takes the shard from the ledger or generates and records it, and reports a small ``ShardResult``:
 the samples stay in the ledger, so nothing large travels back. ``map_in_process`` is a
-``map_stage`` for one process (tests, benchmarks); ``flows/star.py`` maps jobs as Prefect tasks.
+``map_stage`` for one process (tests, benchmarks, ``starmill eval``); ``flows/star.py`` maps jobs as
+Prefect tasks. It lives beside the ledger, below the core, so the run and ``starmill eval`` share it.
 
 An engine that takes calls side by side (``concurrent_calls``: an OpenAI-compatible server, vLLM's
 offline engine) is fed by several shards at once (``shards_in_flight``), so while one shard waits for
