@@ -72,9 +72,9 @@ def test_prefect_tasks_keep_the_server_as_busy(prefect_harness, server, tmp_path
     """Shards as Prefect tasks on the thread runner (at least shards_in_flight workers) feed the engine too."""
     from starmill.flows.star import star_flow
 
-    data = settings(server.url, 96)
+    star_flow(config=settings(server.url, 8), warehouse=str(tmp_path / "warm-up"))  # first task runs: slow starts
     server.reset()
-    summary = star_flow(config=data, warehouse=str(tmp_path / "wh"))
+    summary = star_flow(config=settings(server.url, 96), warehouse=str(tmp_path / "wh"))
     fed = busy(server.stats()["timeline"], SLOTS)
     assert summary["shards"] == {"generated": 24, "from_ledger": 0}
     assert fed["utilisation"] > 0.8 and fed["longest_idle"] < 0.05, fed
