@@ -1,12 +1,15 @@
-"""The ``evals`` table: one row per problem and sample of an evaluation, verdicts included."""
+"""The ``evals`` table: one row per problem and sample of an evaluation, verdicts included; and the
+typed section an evaluation writes into its version's manifest (``EvalSummary``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
 
 from starmill.schemas.base import Record
+from starmill.schemas.report import CheckerInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +59,58 @@ class EvalRecord(Record):
             pa.field("seed", pa.int64()),
         ]
     )
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class EvalOverlap(_Part):
+    """What the model was trained on and which of the problems it saw (``evaluation.overlap``)."""
+
+    trained_on: list[str] = Field(default_factory=list)  # the versions its training manifest names
+    by_id: int = 0  # problems with the id of a training row
+    by_ngram: int = 0  # more problems sharing an 8-gram with a training prompt
+    problem_ids: list[str] = Field(default_factory=list)  # the first 50 flagged
+    unreadable: list[str] = Field(default_factory=list)  # training versions that could not be read
+
+
+class EvalClean(_Part):
+    """The metrics on the problems the model never trained on."""
+
+    problems: int
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+
+class ScorerInfo(_Part):
+    name: str
+    version: str
+
+
+class EvalSummary(_Part):
+    """An ``evals`` version's section of its manifest: what ``starmill eval`` measured and with what.
+    Its keys lie at the manifest's top level (``Manifest.model_extra``), where older versions wrote the
+    same keys untyped, so old and new manifests read alike; keys an older version lacks take defaults."""
+
+    metrics: dict[str, float] = Field(default_factory=dict)  # greedy_pass@1, pass@k, maj@k, STRATEGY@k
+    overlap: EvalOverlap = Field(default_factory=EvalOverlap)
+    clean: EvalClean | None = None  # None in versions older than the overlap split
+    eval_on: str | None = None  # the problems version evaluated on
+    strategies: list[str] = Field(default_factory=list)  # selection strategies and tree searches measured
+    search: dict[str, dict[str, int]] = Field(default_factory=dict)  # tree search -> tokens and nodes it used
+    scorer: ScorerInfo | None = None  # what best_of_n ranked by and the searches were guided by
+    template: str | None = None
+    checker: CheckerInfo | None = None  # the answer checker or the verifier that graded
+
+    @classmethod
+    def from_manifest(cls, manifest: Any) -> "EvalSummary | None":
+        """The section of a manifest (a ``Manifest`` or its JSON dict); None when it has no metrics
+        (not an evaluation)."""
+        data = manifest if isinstance(manifest, dict) else (getattr(manifest, "model_extra", None) or {})
+        if not isinstance(data.get("metrics"), dict):
+            return None
+        return cls.model_validate({key: data[key] for key in cls.model_fields if key in data})
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The keys a writer puts at the manifest's top level (``extra=``)."""
+        return self.model_dump(mode="json")

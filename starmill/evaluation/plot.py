@@ -28,13 +28,15 @@ def plot_path(text: str) -> Path:
 def eval_history(wh, name: str = "evals", on: str | None = None) -> list[dict]:
     """``[{ref, model, metrics, base}]`` of every evals version (of the problems ``on`` when given), oldest
     first; ``base``: the model a starmill-trained model was trained from (None otherwise)."""
+    from starmill.schemas.evals import EvalSummary
+
     history = []
     for version in wh.versions(name):
         manifest = wh.manifest(f"{name}@v{version}")
-        extra = manifest.model_extra or {}
-        if on is None or extra.get("eval_on") == on:
+        summary = EvalSummary.from_manifest(manifest) or EvalSummary()
+        if on is None or summary.eval_on == on:
             model = manifest.models[0]["model"] if manifest.models else "?"
-            history.append({"ref": f"{name}@v{version}", "model": model, "metrics": extra.get("metrics") or {},
+            history.append({"ref": f"{name}@v{version}", "model": model, "metrics": summary.metrics,
                             "base": _base_model(model)})
     return history
 

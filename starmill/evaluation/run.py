@@ -1,14 +1,19 @@
-"""Evaluate a model on held-out problems and write the result as a version of ``evals``."""
+"""Evaluate a model on held-out problems and write the result as a version of ``evals``, its manifest's
+section typed (``schemas.evals.EvalSummary``). Greedy and sampled answers are generated as a run generates:
+planned by the rationale strategy, cut into shards, each taken from the ledger or generated and recorded
+(``warehouse.shards``), so an interrupted eval run again generates only the shards it had not finished.
+Tree searches (``evaluation.search``) run outside the ledger."""
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from starmill.schemas import EvalRecord, ProblemRecord, SampleRecord
+from starmill.schemas.evals import EvalSummary
 from starmill.schemas.errors import StarmillError
 
-SHARD = 64  # requests per generate call
+SHARD = 64  # requests per shard (one generate call; a shard is what the ledger keeps)
 
 
 class EvalError(StarmillError):
@@ -32,6 +37,7 @@ class EvalSettings:
     preset: str = "plain"  # how a source file's fields map to problems (gsm8k, math, plain), as for ingest
     base_url: str | None = None  # openai backend: the server's /v1 URL
     verifier: str | None = None  # grade with this verifier (code: pass@k on code problems); None: the source's own
+    shard_size: int = SHARD  # requests per shard
 
 
 @dataclass
@@ -46,6 +52,7 @@ class EvalReport:
     tree: str | None = None  # the version of the searches' nodes (``tree`` rows, parent: the evals version)
     clean: dict[str, Any] = field(default_factory=dict)  # {"problems": k, "metrics": {...}} without the overlap
     outcomes: dict[str, dict[str, float]] = field(default_factory=dict)  # metric -> problem -> 0/1 (what metrics average)
+    shards: dict[str, int] = field(default_factory=dict)  # sampling shards generated now and taken from the ledger
 
 
 def _procedural(on: str) -> bool:
@@ -106,20 +113,61 @@ def _verifiers(settings: EvalSettings, on: str | None) -> list | None:
         return None
 
 
-def _samples(backend, teacher_model: str, revision, problems, settings: EvalSettings, mode: str) -> list[SampleRecord]:
+def ledger_key(teacher: dict[str, Any], model: str, revision: str | None, problems: list[ProblemRecord],
+               settings: EvalSettings, mode: str) -> str:
+    """The ledger an eval's ``mode`` samples into: the model's identity, the problems (ids and questions:
+    a request's key names only the id), the mode and what it samples with. The same eval run again, after
+    an interruption or not, finds its finished shards there."""
+    from starmill.schemas import content_hash
+
+    n, temperature = _mode_sampling(settings, mode)
+    problems_fingerprint = content_hash([(p.problem_id, p.question) for p in problems])
+    return "eval-" + content_hash("eval", {**teacher, "model": model, "revision": revision}, problems_fingerprint,
+                                  mode, settings.template, n, temperature, settings.max_tokens, settings.seed)[:16]
+
+
+def _mode_sampling(settings: EvalSettings, mode: str) -> tuple[int, float]:
+    return (1, 0.0) if mode == "greedy" else (settings.n, settings.temperature)
+
+
+def _samples(wh, teacher: dict[str, Any], model: str, revision, problems, settings: EvalSettings, mode: str,
+             shards: Counter) -> list[SampleRecord]:
+    """The mode's samples, planned as the run's rationale stage plans them and generated as the run
+    generates: shards through the ledger (finished ones taken from it), side by side on an engine that
+    takes calls so; in the shards' order. Counts the shards ``generated`` and ``from_ledger``."""
     from tqdm.auto import tqdm
 
+    from starmill.generators import stopping
     from starmill.generators.base import SamplingParams
-    from starmill.generators.sampling import plan_shards, run_shard
+    from starmill.generators.sampling import plan_shards
     from starmill.generators.strategies import PlanContext, get_strategy
+    from starmill.warehouse.ledger import Ledger
+    from starmill.warehouse.shards import DONE, STOPPED, RetryPolicy, ShardJob, map_in_process, shards_in_flight
 
-    n, temperature = (1, 0.0) if mode == "greedy" else (settings.n, settings.temperature)
+    n, temperature = _mode_sampling(settings, mode)
     strategy = get_strategy("independent", template=settings.template, n=n)  # the run's rationale stage, as eval asks it
     params = SamplingParams(n=n, temperature=temperature, max_tokens=settings.max_tokens)
-    requests = strategy.plan(problems, PlanContext(0, params, settings.seed, teacher_model, revision))
-    out: list[SampleRecord] = []
-    for shard in tqdm(plan_shards(requests, SHARD), desc=f"eval {mode}", unit="shard"):
-        out += run_shard(backend, shard)
+    requests = strategy.plan(problems, PlanContext(0, params, settings.seed, model, revision))
+    key = ledger_key(teacher, model, revision, problems, settings, mode)
+    jobs = [ShardJob(wh.root, key, teacher, shard) for shard in plan_shards(requests, settings.shard_size, strategy)]
+    ledger, out, failed = Ledger(wh.root, key), [], []
+    window = shards_in_flight(teacher, settings.shard_size, n)
+    results = iter(map_in_process(RetryPolicy(), window)(jobs))
+    try:
+        for job, result in tqdm(zip(jobs, results), total=len(jobs), desc=f"eval {mode}", unit="shard"):
+            if result.status == STOPPED:
+                raise stopping.Stopped()
+            if result.status != DONE:
+                failed.append(result)
+                continue
+            shards["from_ledger" if result.from_ledger else "generated"] += 1
+            out += ledger.load(job.shard.key)
+    finally:  # now: the shards in flight end before eval does
+        getattr(results, "close", lambda: None)()
+    if failed:
+        raise EvalError(f"{len(failed)} of {len(jobs)} {mode} shard(s) failed after their retries (first: "
+                        f"{failed[0].error}); nothing was written. Run the same command again: the finished "
+                        "shards come from the ledger, only the others are generated")
     return out
 
 
@@ -191,10 +239,11 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
     greedy: dict[str, bool] = {}
     sampled: dict[str, list[tuple[str | None, bool]]] = defaultdict(list)
     scores: dict[str, list[float]] = defaultdict(list)
+    shards: Counter = Counter({"generated": 0, "from_ledger": 0})
     head = on.split("@")[0]
     verifiers = _verifiers(settings, None if NAME_RE.fullmatch(head) and wh.versions(head) else on)
     for mode in modes:
-        graded = grade(_samples(backend, model_id, revision, problems, settings, mode), by_id,
+        graded = grade(_samples(wh, teacher, model_id, revision, problems, settings, mode, shards), by_id,
                        workers=settings.workers, progress=True, verifiers=verifiers)
         for s in graded:
             if mode == "greedy":
@@ -234,17 +283,18 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
         clean["metrics"] = accuracy(keep(greedy), keep(dict(sampled)), equivalent,
                                     {s: keep(r) for s, r in scored.items()}) if clean["problems"] else {}
     info = backend.info()
+    summary = EvalSummary(
+        metrics=metrics, overlap=seen, clean=clean, eval_on=problems_ref, strategies=list(settings.strategies),
+        search=used, scorer=None if scorer is None else {"name": scorer.name, "version": scorer.version},
+        template=settings.template,
+        checker={"name": "starmill", "version": CHECKER_VERSION} if not verifiers else
+        {"name": verifiers[0].name, "version": verifiers[0].version})
     writer = wh.writer(name, "evals", parents=[problems_ref, *seen["trained_on"]],
                        models=[{"model": model_id, "revision": revision, "backend": settings.backend,
                                 "engine": info.engine, "engine_version": info.engine_version}],
                        sampling={"n": settings.n, "temperature": settings.temperature,
                                  "max_tokens": settings.max_tokens, "seed": settings.seed},
-                       extra={"metrics": metrics, "overlap": seen, "clean": clean, "eval_on": problems_ref,
-                              "strategies": list(settings.strategies), "search": used,
-                              "scorer": None if scorer is None else {"name": scorer.name, "version": scorer.version},
-                              "template": settings.template,
-                              "checker": {"name": "starmill", "version": CHECKER_VERSION} if not verifiers else
-                              {"name": verifiers[0].name, "version": verifiers[0].version}})
+                       extra=summary.to_manifest())
     with writer:
         writer.write(rows)
         writer.count("problems", len(problems))
@@ -256,4 +306,4 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
 
         tree_ref = publish_tree(wh, f"{name}_tree", ref, tree, counts={"nodes": len(tree)}, extra={"search": used})
     return EvalReport(ref, problems_ref, model_id, metrics, seen, len(problems), used, tree_ref, clean=clean,
-                      outcomes=outcomes)
+                      outcomes=outcomes, shards=dict(shards))

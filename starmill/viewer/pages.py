@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader
 
+from starmill.schemas.evals import EvalSummary
 from starmill.schemas.report import RunReport
 from starmill.viewer import charts, queries, render
 from starmill.viewer.catalog import Catalog, Dataset, NotFound
@@ -108,7 +109,7 @@ def _charts(kind: str, manifest: dict, report: RunReport | None) -> dict[str, An
         pts = [(int(k), v) for k, v in report.pass_at_k.items() if str(k).isdigit()]
         out["pass_at_k"] = charts.lines({"pass@k": pts}, "pass@k against k", width=380, height=200)
     if kind == "evals":
-        series, flat = _metric_series(manifest.get("metrics") or {})
+        series, flat = _metric_series(_eval_summary(manifest).metrics)
         out["accuracy"] = charts.lines(series, "accuracy against N", flat=flat)
     return out
 
@@ -128,12 +129,24 @@ def _metric_series(metrics: dict[str, float]) -> tuple[dict[str, list[tuple[int,
     return series, flat
 
 
+def _eval_summary(manifest: dict) -> EvalSummary:
+    """An evals version's typed section; empty for a manifest without one or with one that does not read
+    (a page shows what it can)."""
+    from pydantic import ValidationError
+
+    try:
+        return EvalSummary.from_manifest(manifest) or EvalSummary()
+    except ValidationError:
+        return EvalSummary()
+
+
 def _eval_table(ds: Dataset) -> list[dict[str, Any]]:
     out = []
     for v, manifest in sorted(ds.manifests.items()):
         models = manifest.get("models") or [{}]
-        out.append({"version": v, "model": models[0].get("model", "?"), "on": manifest.get("eval_on"),
-                    "metrics": manifest.get("metrics") or {}})
+        summary = _eval_summary(manifest)
+        out.append({"version": v, "model": models[0].get("model", "?"), "on": summary.eval_on,
+                    "metrics": summary.metrics})
     return out
 
 
