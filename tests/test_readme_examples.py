@@ -117,6 +117,9 @@ SKIPPED = {
     'starmill sql "SELECT count(*) FROM sft" -w s3://my-bucket/starmill': _S3,
     "starmill export sft --to ./out -w s3://my-bucket/starmill": _S3,
     "starmill view -w ./starmill-data": "a web server that runs until Ctrl-C",
+    ".venv/bin/python bench/idle_engine.py --rounds 7 --no-whole": "a benchmark (minutes of interleaved timing rounds)",
+    ".venv/bin/python bench/idle_engine.py --rounds 5 --no-audit --prefect":
+        "a benchmark (minutes of interleaved timing rounds)",
     'starmill view --host 0.0.0.0 --token "$(openssl rand -hex 16)"': "a web server that runs until Ctrl-C",
 }
 
