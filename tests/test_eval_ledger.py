@@ -136,3 +136,19 @@ def test_eval_summary_is_typed_and_old_sections_still_read(tmp_path):
         writer.write([])
     history = eval_history(wh, on="eval_problems@v1")
     assert [h["metrics"] for h in history] == [report.metrics, old["metrics"]]
+
+
+def test_eval_cli_says_which_shards_came_from_the_ledger(tmp_path, capsys):
+    import json
+
+    from tests.helpers import run_cli
+
+    model = f"stub-eval-{tmp_path.name}"
+    _serve(model, Scripted(model))
+    argv = ["eval", model, "--on", ON, "-n", "2", "--max-tokens", "32", "-w", str(tmp_path / "wh")]
+    code, stdout, stderr = run_cli(capsys, *argv, "--json")
+    assert code == 0, stderr
+    assert json.loads(stdout)["shards"] == {"generated": 2, "from_ledger": 0}  # 8 problems: one shard per mode
+    code, stdout, stderr = run_cli(capsys, *argv)
+    assert code == 0, stderr
+    assert "Sampling shards: 2 from the ledger, 0 generated\n" in stdout

@@ -72,7 +72,7 @@ def command(model, on, n, temperature, max_tokens, template, backend, base_url, 
     if as_json:
         click.echo(json.dumps({"evals": report.ref, "problems": report.problems_ref, "model": report.model,
                                "metrics": report.metrics, "clean": report.clean, "overlap": report.overlap,
-                               "search": report.search, "tree": report.tree},
+                               "search": report.search, "tree": report.tree, "shards": report.shards},
                               indent=1))
         return
     click.echo(f"{report.model} on {report.problems_ref} ({report.problems} problems) -> {report.ref}")
@@ -88,6 +88,8 @@ def command(model, on, n, temperature, max_tokens, template, backend, base_url, 
         click.echo(f"{strategy}: " + ", ".join(f"{v:,} {k}" for k, v in used.items()))
     if report.tree:
         click.echo(f"Search trees: {report.tree} (starmill sql \"SELECT * FROM {report.tree.split('@')[0]}\")")
+    if report.shards.get("from_ledger"):  # an earlier eval of the same model, problems and settings finished them
+        click.echo(f"Sampling shards: {report.shards['from_ledger']} from the ledger, {report.shards['generated']} generated")
     seen = report.overlap
     if seen["trained_on"]:
         click.echo(f"Overlap with the training data ({', '.join(seen['trained_on'])}): "
