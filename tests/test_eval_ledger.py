@@ -152,3 +152,39 @@ def test_eval_cli_says_which_shards_came_from_the_ledger(tmp_path, capsys):
     code, stdout, stderr = run_cli(capsys, *argv)
     assert code == 0, stderr
     assert "Sampling shards: 2 from the ledger, 0 generated\n" in stdout
+
+
+def test_ctrl_c_to_starmill_eval_keeps_the_finished_shards(tmp_path, capsys):
+    import os
+    import signal
+    import time
+
+    from tests.helpers import run_cli
+
+    class Interrupted(Scripted):  # Ctrl-C while the third shard is being generated
+        def generate(self, requests):
+            results = super().generate(requests)
+            if len(self.asked) == 3:
+                os.kill(os.getpid(), signal.SIGINT)
+                deadline = time.monotonic() + 10
+                while not stopping.requested() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            return results
+
+    model = f"stub-eval-{tmp_path.name}"
+    argv = ["eval", model, "--on", ON, "-n", "2", "--max-tokens", "32", "-w", str(tmp_path / "wh")]
+    _serve(model, Interrupted(model))
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as stop:
+            run_cli(capsys, *argv, "--shard-size", "2")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        stopping.reset()
+    assert stop.value.code == 130
+    assert "the finished shards are in the ledger" in capsys.readouterr().err
+    assert Warehouse(tmp_path / "wh").versions("evals") == []
+    again = _serve(model, Scripted(model))
+    code, stdout, stderr = run_cli(capsys, *argv, "--shard-size", "2")
+    assert code == 0, stderr
+    assert "Sampling shards: 3 from the ledger, 5 generated\n" in stdout and len(again.asked) == 5

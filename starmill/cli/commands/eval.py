@@ -32,6 +32,9 @@ from starmill.evaluation.metrics import EVAL_STRATEGIES
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--verifier", help="Grade with this verifier (code: run each program against the problem's tests; "
               "pass@k on code problems). Default: the source's own (humaneval: code), else the answer checker.")
+@click.option("--shard-size", type=click.IntRange(1, 100_000), default=64, show_default=True,
+              help="Problems per shard: the unit the ledger keeps, so an interrupted eval run again generates only "
+                   "the shards it had not finished.")
 @click.option("--no-greedy", is_flag=True, help="Skip the greedy pass.")
 @click.option("--strategy", "strategies", multiple=True,
               type=click.Choice(EVAL_STRATEGIES),
@@ -48,8 +51,9 @@ from starmill.evaluation.metrics import EVAL_STRATEGIES
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @warehouse_option
 def command(model, on, n, temperature, max_tokens, template, backend, base_url, api_key_env, preset, seed, verifier,
-            no_greedy, strategies, search, scorer, plot, as_json, warehouse) -> None:
+            shard_size, no_greedy, strategies, search, scorer, plot, as_json, warehouse) -> None:
     """Evaluate MODEL (a folder, a Hub id or starmill/demo-teacher) on held-out problems."""
+    from starmill.cli import interrupts
     from starmill.evaluation import EvalSettings, evaluate
     from starmill.evaluation.plot import eval_history, plot_history, plot_path
     from starmill.cli.output import render
@@ -62,10 +66,18 @@ def command(model, on, n, temperature, max_tokens, template, backend, base_url, 
     png = plot_path(plot) if plot else None  # before any work: a bad path fails now, not after the evaluation
     wh = Warehouse(warehouse)
     settings = EvalSettings(n=n, temperature=temperature, max_tokens=max_tokens, template=template, seed=seed,
+                            shard_size=shard_size,
                             backend=backend, greedy=not no_greedy, strategies=tuple(strategies), scorer=scorer,
                             search=search_settings(search), preset=preset, base_url=base_url, verifier=verifier,
                             options={"api_key_env": api_key_env} if api_key_env else {})
-    report = evaluate(wh, model, on, settings)
+    goodbye = ("Stopped: nothing was published; the finished shards are in the ledger, so the same "
+               "starmill eval again generates only the rest.")
+    try:
+        with interrupts.Stoppable(goodbye) as work:  # Ctrl-C ends the batches in flight, keeps finished shards
+            report = work.run(evaluate, wh, model, on, settings)
+    except interrupts.Interrupted as stop:
+        click.echo(goodbye, err=True)
+        raise SystemExit(stop.code) from None
     if png:
         history = eval_history(wh, on=report.problems_ref)
         plot_history(history, png, title=f"held-out accuracy on {report.problems_ref}")
