@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
-
 from starmill.schemas.base import Record
 from starmill.schemas.report import CheckerInfo
 
@@ -31,7 +30,7 @@ class EvalRecord(Record):
 
     @classmethod
     def of_sample(cls, s, *, mode: str, model: str, revision: str | None, gold_answer: str,
-                  temperature: float) -> "EvalRecord":
+                  temperature: float) -> EvalRecord:
         """The row of one graded sample (a ``SampleRecord``) of an eval in ``mode``."""
         return cls(problem_id=s.problem_id, mode=mode, sample_index=s.sample_index, model=model,
                    model_revision=revision, completion=s.completion, extracted_answer=s.extracted_answer,
@@ -103,7 +102,7 @@ class EvalSummary(_Part):
     checker: CheckerInfo | None = None  # the answer checker or the verifier that graded
 
     @classmethod
-    def from_manifest(cls, manifest: Any) -> "EvalSummary | None":
+    def from_manifest(cls, manifest: Any) -> EvalSummary | None:
         """The section of a manifest (a ``Manifest`` or its JSON dict); None when it has no metrics
         (not an evaluation)."""
         data = manifest if isinstance(manifest, dict) else (getattr(manifest, "model_extra", None) or {})

@@ -2,14 +2,14 @@
 shards keeps them, and the same eval again asks the engine only for the rest and writes what an
 uninterrupted eval writes. Its manifest section is typed (``EvalSummary``) and old sections still read."""
 import pytest
-
-from starmill.evaluation import EvalError, EvalSettings, evaluate
-from starmill.evaluation.run import ledger_key
 from starmill.generators import registry, stopping
 from starmill.generators.stub_backend import StubBackend
 from starmill.schemas.evals import EvalSummary
 from starmill.warehouse import Warehouse
 from starmill.warehouse.ledger import Ledger
+
+from starmill.evaluation import EvalError, EvalSettings, evaluate
+from starmill.evaluation.run import ledger_key
 
 ON = "procedural:n=8,seed=3,difficulty=1"
 SETTINGS = EvalSettings(n=2, shard_size=2, max_tokens=32)  # 4 greedy and 4 sampled shards of 2 problems

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starmill.schemas import EvalRecord, ProblemRecord, SampleRecord
-from starmill.schemas.evals import EvalSummary
 from starmill.schemas.errors import StarmillError
+from starmill.schemas.evals import EvalSummary
 
 SHARD = 64  # requests per shard (one generate call; a shard is what the ledger keeps)
 
