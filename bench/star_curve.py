@@ -184,8 +184,11 @@ def main() -> None:
           f"{settings['problems']} training problems, n={settings['n']}; training {settings['steps']} steps "
           f"(+20%/iteration) from the base, lr {settings['lr']}; seeds {', '.join(map(str, settings['seeds']))}; "
           f"mean [95% interval: bootstrap over seeds and problems]; {seconds / 60:.0f} min")
-    print(render(["variant", "model", "greedy pass@1", maj, "greedy - M0 (paired)", "train problems solved (mean)",
-                  "by rationalization (mean)"], rows, "table"))
+    columns = ["variant", "model", "greedy pass@1", maj, "greedy - M0 (paired)", "train problems solved (mean)",
+               "by rationalization (mean)"]
+    if not settings["eval_n"]:  # --eval-n 0: greedy only
+        columns, rows = columns[:3] + columns[4:], [r[:3] + r[4:] for r in rows]
+    print(render(columns, rows, "table"))
     print("\nper seed, greedy pass@1:")
     for label in results:
         for model, r in table[label].items():
@@ -219,6 +222,7 @@ def plot(table: dict, labels: list[str], maj: str, path: Path, settings: dict) -
         ax.axhline(few["mean"], color="gray", linestyle=":", label="few-shot M0, greedy")
     longest = max((list(table[label]) for label in labels), key=len)
     ax.set_xticks(range(len(longest)), longest)
+    ax.set_xlim(-0.4, len(longest) - 0.6)
     ax.set_xlabel("STaR iteration (model M_i)")
     ax.set_ylabel("held-out accuracy")
     ax.set_title(f"{settings['eval']} held-out problems, {len(settings['seeds'])} seeds; bars: 95% interval",
