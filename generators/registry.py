@@ -17,6 +17,8 @@ DEMO_ALIAS = "starmill/demo-teacher"
 DEMO_PATH = Path(__file__).resolve().parent / "demo_teacher"
 STUDENT_ALIAS = "starmill/demo-student"
 STUDENT_PATH = Path(__file__).resolve().parent / "demo_student"
+CODE_ALIAS = "starmill/demo-code-teacher"
+CODE_PATH = Path(__file__).resolve().parent / "demo_code_teacher"  # generators/train_code_teacher.py
 _BACKENDS: dict[str, Backend] = {}
 LOAD_SECONDS: dict[str, float] = {}  # engine start-up (imports and weights) per teacher, this process
 _GENERATE_LOCKS: dict[str, threading.Lock] = {}
@@ -139,8 +141,8 @@ def release(teacher: dict[str, Any] | None = None) -> None:
 
 
 def resolve_model(model: str) -> str:
-    """The path or id to load: the demo aliases name the committed demo teacher and student."""
-    return {DEMO_ALIAS: str(DEMO_PATH), STUDENT_ALIAS: str(STUDENT_PATH)}.get(model, model)
+    """The path or id to load: the demo aliases name the committed demo teachers (math, code) and student."""
+    return {DEMO_ALIAS: str(DEMO_PATH), STUDENT_ALIAS: str(STUDENT_PATH), CODE_ALIAS: str(CODE_PATH)}.get(model, model)
 
 
 def model_identity(teacher: dict[str, Any]) -> tuple[str, str | None]:

@@ -44,7 +44,7 @@ DEFAULTS = dict(
 )
 
 
-def build_tokenizer(texts):
+def build_tokenizer(texts, vocab_size: int = 320):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -52,7 +52,7 @@ def build_tokenizer(texts):
     tok.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)])
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=320, special_tokens=SPECIALS, show_progress=False,
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(texts, trainer)
     fast = PreTrainedTokenizerFast(
@@ -205,23 +205,33 @@ def main() -> None:
         save(model, tokenizer, args.out, {**recipe, "steps_done": 0})
         print(f"saved the tokenizer and an untrained model to {args.out}", flush=True)
         return
-    optim = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.95))
+    train(model, tokenizer, [(m, c) for m, c, q in data], out=args.out, recipe=recipe, steps=args.steps,
+          batch=args.batch, lr=args.lr, warmup=warmup, checkpoint_every=args.checkpoint_every)
+
+
+def train(model, tokenizer, pairs, *, out: Path, recipe: dict, steps: int, batch: int, lr: float, warmup: int,
+          checkpoint_every: int = 0) -> None:
+    """AdamW with warmup and cosine decay on (prompt messages, completion) pairs, ``batch`` a step in order,
+    loss on the completion only, bf16 autocast; saves to ``out`` (the code teacher trains with it too)."""
+    import torch
+
+    optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.95))
 
     def lr_at(step):
         if step < warmup:
-            return args.lr * (step + 1) / warmup
-        progress = (step - warmup) / max(1, args.steps - warmup)
-        return args.lr * 0.5 * (1 + math.cos(math.pi * progress))
+            return lr * (step + 1) / warmup
+        progress = (step - warmup) / max(1, steps - warmup)
+        return lr * 0.5 * (1 + math.cos(math.pi * progress))
 
     model.train()
     start, tokens = time.time(), 0
-    for step in range(args.steps):
-        batch = [encode(tokenizer, m, c) for m, c, q in data[step * args.batch:(step + 1) * args.batch]]
-        width = max(len(ids) for ids, _ in batch)
-        ids = torch.full((len(batch), width), tokenizer.pad_token_id)
-        labels = torch.full((len(batch), width), -100)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for i, (x, y) in enumerate(batch):
+    for step in range(steps):
+        rows = [encode(tokenizer, m, c) for m, c in pairs[step * batch:(step + 1) * batch]]
+        width = max(len(ids) for ids, _ in rows)
+        ids = torch.full((len(rows), width), tokenizer.pad_token_id)
+        labels = torch.full((len(rows), width), -100)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, (x, y) in enumerate(rows):
             ids[i, : len(x)], labels[i, : len(y)], mask[i, : len(x)] = torch.tensor(x), torch.tensor(y), 1
         for group in optim.param_groups:
             group["lr"] = lr_at(step)
@@ -232,16 +242,15 @@ def main() -> None:
         optim.step()
         optim.zero_grad(set_to_none=True)
         tokens += int(mask.sum())
-        if step % 25 == 0 or step == args.steps - 1:
+        if step % 25 == 0 or step == steps - 1:
             elapsed = time.time() - start
             print(f"step {step:5d} loss {loss.item():.4f} lr {lr_at(step):.2e} {tokens / elapsed:,.0f} tok/s "
                   f"{elapsed / 60:.1f} min", flush=True)
-        if args.checkpoint_every and step and step % args.checkpoint_every == 0:
-            save(model, tokenizer, args.out, {**recipe, "steps_done": step})
+        if checkpoint_every and step and step % checkpoint_every == 0:
+            save(model, tokenizer, out, {**recipe, "steps_done": step})
 
-    save(model, tokenizer, args.out, {**recipe, "steps_done": args.steps,
-                                      "minutes": round((time.time() - start) / 60, 1)})
-    print(f"saved to {args.out}", flush=True)
+    save(model, tokenizer, out, {**recipe, "steps_done": steps, "minutes": round((time.time() - start) / 60, 1)})
+    print(f"saved to {out}", flush=True)
 
 
 if __name__ == "__main__":
