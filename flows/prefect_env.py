@@ -18,7 +18,7 @@ DEFAULTS = {
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
     "PREFECT_LOGGING_ROOT_LEVEL": "INFO",  # the extra loggers' level, in every process that runs the flow
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",  # starmill's records outside a flow run stay local
-    "PREFECT_LOGGING_EXTRA_LOGGERS": "starmill,generators,filters,warehouse,flows",
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "starmill",  # every module logs under starmill.*
 }
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 

@@ -1,5 +1,8 @@
 """Shared test set-up. Area fixtures live in ``tests/fixtures_<area>.py`` and are registered here."""
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -7,6 +10,11 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "60")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Prefect's home (its temporary server's database) is the session's own, never the user's ~/.prefect: a
+# database another Prefect version migrated would fail every flow here, and tests leave no runs behind
+if "PREFECT_HOME" not in os.environ:
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="starmill-tests-prefect-")
+    atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], True)
 
 pytest_plugins = [
     "tests.fixtures_warehouse",

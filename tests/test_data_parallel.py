@@ -104,7 +104,7 @@ def test_two_dask_workers_load_one_engine_each_under_the_limit(prefect_server, t
     prefect(["gcl", "create", "engines", "--limit", "2"], client_env(prefect_server, tmp_path))
     since = datetime.datetime.now(datetime.timezone.utc).isoformat()
     summary = run_cli(["run", str(tiny_config(tmp_path, kind="dask", max_workers=2, concurrency_limit="engines")),
-                       "--json"], {**env_for(prefect_server, tmp_path / "wh"), "PREFECT_LOGGING_EXTRA_LOGGERS": "generators", "PREFECT_LOGGING_ROOT_LEVEL": "INFO",
+                       "--json"], {**env_for(prefect_server, tmp_path / "wh"), "PREFECT_LOGGING_EXTRA_LOGGERS": "starmill.generators", "PREFECT_LOGGING_ROOT_LEVEL": "INFO",
                                    "DASK_TEMPORARY_DIRECTORY": str(tmp_path / "dask-tmp")})
     assert summary["counts"]["generated.rationale"] == 12
     logs = httpx.post(f"{prefect_server}/logs/filter", json={

@@ -149,9 +149,9 @@ def test_the_deployed_flow_uses_the_configs_task_runner(prefect_harness, tmp_pat
     seen = []
     real = starmill.flows.runners.task_runner
 
-    def spy(runner):
+    def spy(runner, *args, **kwargs):
         seen.append((runner.kind, runner.max_workers))
-        return real(runner)
+        return real(runner, *args, **kwargs)
 
     monkeypatch.setattr(starmill.flows.runners, "task_runner", spy)  # before the entrypoint's module imports it
     deployment = yaml.safe_load((REPO / "prefect.yaml").read_text())["deployments"][0]
