@@ -1,4 +1,5 @@
 """One loaded backend per teacher per process, shared by every task that runs in it."""
+
 from __future__ import annotations
 
 import inspect
@@ -18,7 +19,7 @@ DEMO_PATH = Path(__file__).resolve().parent / "demo_teacher"
 STUDENT_ALIAS = "starmill/demo-student"
 STUDENT_PATH = Path(__file__).resolve().parent / "demo_student"
 CODE_ALIAS = "starmill/demo-code-teacher"
-CODE_PATH = Path(__file__).resolve().parent / "demo_code_teacher"  # generators/train_code_teacher.py
+CODE_PATH = Path(__file__).resolve().parent / "demo_code_teacher"  # scripts/train_code_teacher.py
 _BACKENDS: dict[str, Backend] = {}
 LOAD_SECONDS: dict[str, float] = {}  # engine start-up (imports and weights) per teacher, this process
 _GENERATE_LOCKS: dict[str, threading.Lock] = {}
@@ -52,9 +53,14 @@ def backend_for(teacher: dict[str, Any]) -> Backend:
             _BACKENDS[key] = load_backend(teacher["backend"], resolve_model(teacher["model"]), **opts)
             LOAD_SECONDS[key] = time.perf_counter() - start
             # one engine per worker process (Dask, Ray, a worker per GPU): which process loaded which
-            log.info("teacher engine %s %s loaded in process %d in %.1fs (CUDA_VISIBLE_DEVICES=%s)",
-                     teacher["backend"], teacher["model"], os.getpid(), LOAD_SECONDS[key],
-                     os.environ.get("CUDA_VISIBLE_DEVICES", "unset"))
+            log.info(
+                "teacher engine %s %s loaded in process %d in %.1fs (CUDA_VISIBLE_DEVICES=%s)",
+                teacher["backend"],
+                teacher["model"],
+                os.getpid(),
+                LOAD_SECONDS[key],
+                os.environ.get("CUDA_VISIBLE_DEVICES", "unset"),
+            )
         return _BACKENDS[key]
 
 
@@ -66,7 +72,9 @@ def check_teacher(teacher: dict[str, Any], where: str = "teacher") -> None:
     kind, model, opts = teacher.get("backend"), str(teacher.get("model")), dict(teacher.get("options") or {})
     if kind == "openai" and "batch" in opts:  # batch: true is the openai-batch backend
         if not isinstance(opts["batch"], bool):
-            raise SettingsError(f"{where}: option batch of the openai backend must be true or false, got {opts['batch']!r}")
+            raise SettingsError(
+                f"{where}: option batch of the openai backend must be true or false, got {opts['batch']!r}"
+            )
         kind = "openai-batch" if opts.pop("batch") else kind
     if kind not in BACKENDS:
         raise SettingsError(f"{where}: unknown backend {kind!r} (use one of {', '.join(BACKENDS)})")
@@ -77,12 +85,15 @@ def check_teacher(teacher: dict[str, Any], where: str = "teacher") -> None:
         if param is None:
             if any(p.kind == p.VAR_KEYWORD for p in params.values()):
                 continue  # vLLM's engine arguments: vLLM checks them as it starts
-            raise SettingsError(f"{where}: the {kind} backend has no option {name!r} "
-                                f"(its options: {', '.join(sorted(known))})")
+            raise SettingsError(
+                f"{where}: the {kind} backend has no option {name!r} (its options: {', '.join(sorted(known))})"
+            )
         default = param.default
         if isinstance(default, (bool, int, float, str)) and not _same_kind(value, default):
-            raise SettingsError(f"{where}: option {name} of the {kind} backend must be {KINDS[type(default)]} "
-                                f"(default {default!r}), got {value!r}")
+            raise SettingsError(
+                f"{where}: option {name} of the {kind} backend must be {KINDS[type(default)]} "
+                f"(default {default!r}), got {value!r}"
+            )
     if kind in ("openai", "openai-batch"):
         if not (teacher.get("base_url") or opts.get("base_url") or opts.get("base_urls")):
             raise SettingsError(f"{where}: the openai backend needs base_url (the server's /v1 URL)")
