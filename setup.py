@@ -2,6 +2,7 @@
 (schemas, generators, filters, warehouse, flows) and the wheel maps each to ``starmill.<room>``, so
 nothing but ``starmill`` lands at the top of site-packages. Metadata lives in pyproject.toml;
 tests/test_packaging.py builds the wheel and checks what it installs."""
+
 from setuptools import find_packages, setup
 
 ROOMS = ["schemas", "generators", "filters", "warehouse", "flows"]

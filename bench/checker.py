@@ -15,6 +15,7 @@ answer form (``form``) are checked with it by starmill; math-verify has no such 
 Targets: >= 10x math-verify's checks/s on GSM8K-style integers, >= 2x on LaTeX, agreement above
 math-verify's, and no check slower than its time limit.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,9 +33,13 @@ SUITE = Path(__file__).resolve().parent.parent / "tests" / "data" / "answers" / 
 LIMIT = 5.0  # seconds: our per-check time limit, and math-verify's own parse and verify timeouts
 HOSTILE_LIMIT = 2.0  # seconds, for the hang inputs (ours only: math-verify's alarm-based timeouts need the main thread)
 HOSTILE = [
-    ("1", "\\boxed{10^{10^{10}}}"), ("1", "\\boxed{9^{9^{9^{9}}}}"), ("5", "\\boxed{1000000!}"),
-    ("5", "\\boxed{" + "(" * 5000 + "1" + ")" * 5000 + "}"), ("5", "\\boxed{" + "1" * 1_000_000 + "}"),
-    ("x", "\\boxed{(x+1)^{100000}}"), ("1", "\\boxed{\\sqrt{\\sqrt{\\sqrt{2^{3^{4^{5}}}}}}}"),
+    ("1", "\\boxed{10^{10^{10}}}"),
+    ("1", "\\boxed{9^{9^{9^{9}}}}"),
+    ("5", "\\boxed{1000000!}"),
+    ("5", "\\boxed{" + "(" * 5000 + "1" + ")" * 5000 + "}"),
+    ("5", "\\boxed{" + "1" * 1_000_000 + "}"),
+    ("x", "\\boxed{(x+1)^{100000}}"),
+    ("1", "\\boxed{\\sqrt{\\sqrt{\\sqrt{2^{3^{4^{5}}}}}}}"),
 ]
 
 
@@ -46,17 +51,29 @@ def generated_gsm8k(n: int, seed: int = 0) -> list[dict]:
     """Distinct GSM8K-style checks: an integer gold, a short output in one of the usual formats,
     half of them right and half near misses (off by one, sign, a factor of ten, swapped digits)."""
     rng, cases, seen = random.Random(seed), [], set()
-    formats = ["She pays 3 * 4 = 12 dollars.\n#### {}", "So 5 + 7 = 12 in total.\nThe answer is {}.",
-               "Adding up gives $\\boxed{{{}}}$.", "Step 1: 20 - 8 = 12.\nThe final answer is {}"]
+    formats = [
+        "She pays 3 * 4 = 12 dollars.\n#### {}",
+        "So 5 + 7 = 12 in total.\nThe answer is {}.",
+        "Adding up gives $\\boxed{{{}}}$.",
+        "Step 1: 20 - 8 = 12.\nThe final answer is {}",
+    ]
     while len(cases) < n:
         gold = rng.randint(0, 10 ** rng.randint(1, 6))
         right = rng.random() < 0.5
-        pred = gold if right else rng.choice([gold + 1, gold - 1, -gold or 1, gold * 10, int(str(gold)[::-1]) + (str(gold) == str(gold)[::-1])])
+        pred = (
+            gold
+            if right
+            else rng.choice(
+                [gold + 1, gold - 1, -gold or 1, gold * 10, int(str(gold)[::-1]) + (str(gold) == str(gold)[::-1])]
+            )
+        )
         text = rng.choice(formats).format(f"{pred:,}" if rng.random() < 0.3 else pred)
         if (gold, text) in seen:
             continue
         seen.add((gold, text))
-        cases.append({"gold": str(gold), "pred": text, "pred_kind": "output", "expect": "correct" if right else "wrong"})
+        cases.append(
+            {"gold": str(gold), "pred": text, "pred_kind": "output", "expect": "correct" if right else "wrong"}
+        )
     return cases
 
 
@@ -75,10 +92,16 @@ def run_ours(cases: list[dict], passes: int) -> tuple[list[bool], list[float]]:
             agree = []
             for case in cases:
                 start = time.perf_counter()
-                verdict = check_answer(case["gold"], case["pred"], pool=pool, timeout=LIMIT,
-                                       gold_is_solution=case.get("gold_is_solution", False),
-                                       pred_is_answer=case["pred_kind"] == "answer", lenient=case.get("lenient", False),
-                                       form=case.get("form"))
+                verdict = check_answer(
+                    case["gold"],
+                    case["pred"],
+                    pool=pool,
+                    timeout=LIMIT,
+                    gold_is_solution=case.get("gold_is_solution", False),
+                    pred_is_answer=case["pred_kind"] == "answer",
+                    lenient=case.get("lenient", False),
+                    form=case.get("form"),
+                )
                 latencies.append(time.perf_counter() - start)
                 agree.append((verdict.verdict == "correct") == (case["expect"] == "correct"))
     return agree, latencies
@@ -99,7 +122,13 @@ def run_math_verify(cases: list[dict], passes: int, how: str) -> tuple[list[bool
             pred = case["pred"] if case["pred_kind"] == "output" else _wrap(case["pred"], how)
             start = time.perf_counter()
             try:
-                ok = bool(verify(parse(gold, parsing_timeout=int(LIMIT)), parse(pred, parsing_timeout=int(LIMIT)), timeout_seconds=int(LIMIT)))
+                ok = bool(
+                    verify(
+                        parse(gold, parsing_timeout=int(LIMIT)),
+                        parse(pred, parsing_timeout=int(LIMIT)),
+                        timeout_seconds=int(LIMIT),
+                    )
+                )
             except Exception:
                 ok = False
             latencies.append(time.perf_counter() - start)
@@ -108,9 +137,16 @@ def run_math_verify(cases: list[dict], passes: int, how: str) -> tuple[list[bool
 
 
 def row(part: str, name: str, agree: list[bool], latencies: list[float]) -> dict:
-    return {"part": part, "checker": name, "cases": len(agree), "agree": 100 * sum(agree) / len(agree),
-            "rate": len(latencies) / sum(latencies), "p50": 1e3 * statistics.median(latencies),
-            "p95": 1e3 * percentile(latencies, 0.95), "max": 1e3 * max(latencies)}
+    return {
+        "part": part,
+        "checker": name,
+        "cases": len(agree),
+        "agree": 100 * sum(agree) / len(agree),
+        "rate": len(latencies) / sum(latencies),
+        "p50": 1e3 * statistics.median(latencies),
+        "p95": 1e3 * percentile(latencies, 0.95),
+        "max": 1e3 * max(latencies),
+    }
 
 
 def main() -> None:
@@ -129,8 +165,11 @@ def main() -> None:
     }
     wraps = {how: sum(run_math_verify(suite, 1, how)[0]) for how in ("dollars", "boxed")}
     how = max(wraps, key=wraps.get)
-    print(f"math-verify wrapping of bare answers: {how} (agreement on the whole suite: "
-          + ", ".join(f"{k} {100 * v / len(suite):.1f}%" for k, v in wraps.items()) + ")")
+    print(
+        f"math-verify wrapping of bare answers: {how} (agreement on the whole suite: "
+        + ", ".join(f"{k} {100 * v / len(suite):.1f}%" for k, v in wraps.items())
+        + ")"
+    )
 
     rows = []
     for part, cases in parts.items():
@@ -139,11 +178,17 @@ def main() -> None:
     whole_ours = sum(run_ours(suite, 1)[0])
     whole_mv = sum(run_math_verify(suite, 1, how)[0])
 
-    print(f"\n{'part':<16} {'checker':<12} {'cases':>5} {'agree':>7} {'checks/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    print(
+        f"\n{'part':<16} {'checker':<12} {'cases':>5} {'agree':>7} {'checks/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}"
+    )
     for r in rows:
-        print(f"{r['part']:<16} {r['checker']:<12} {r['cases']:>5} {r['agree']:>6.1f}% {r['rate']:>9.0f} {r['p50']:>8.2f} {r['p95']:>8.2f} {r['max']:>8.1f}")
-    print(f"\nwhole suite ({len(suite)} cases): starmill {100 * whole_ours / len(suite):.1f}% agreement, "
-          f"math-verify {100 * whole_mv / len(suite):.1f}%")
+        print(
+            f"{r['part']:<16} {r['checker']:<12} {r['cases']:>5} {r['agree']:>6.1f}% {r['rate']:>9.0f} {r['p50']:>8.2f} {r['p95']:>8.2f} {r['max']:>8.1f}"
+        )
+    print(
+        f"\nwhole suite ({len(suite)} cases): starmill {100 * whole_ours / len(suite):.1f}% agreement, "
+        f"math-verify {100 * whole_mv / len(suite):.1f}%"
+    )
     by = {(r["part"], r["checker"]): r for r in rows}
     for part, target in (("gsm8k-generated", 10), ("gsm8k-suite", 10), ("latex-suite", 2)):
         ratio = by[(part, "starmill")]["rate"] / by[(part, "math-verify")]["rate"]

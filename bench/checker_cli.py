@@ -9,6 +9,7 @@ Rows are distinct (math-verify caches its last 20 parses), half right and half n
 a GSM8K solution (`…\\n#### 72`). Both processes are timed from start to exit (imports, reading the
 file, writing verdicts for ours), and both verdict lists are compared. Target: >= 10x.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,10 @@ def write_rows(path: Path, n: int) -> None:
     with path.open("w") as handle:
         for case in generated_gsm8k(n):
             solution = f"We work it out step by step.\n#### {case['gold']}"
-            handle.write(json.dumps({"gold": solution, "answer": case["gold"], "pred": case["pred"],
-                                     "label": case["expect"]}) + "\n")
+            handle.write(
+                json.dumps({"gold": solution, "answer": case["gold"], "pred": case["pred"], "label": case["expect"]})
+                + "\n"
+            )
 
 
 def timed(command: list[str]) -> float:
@@ -65,8 +68,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         rows, ours_out, theirs_out = Path(tmp) / "rows.jsonl", Path(tmp) / "ours.jsonl", Path(tmp) / "mv.json"
         write_rows(rows, args.rows)
-        command = [sys.executable, "-m", "starmill.cli", "check", str(rows), "--gold-field", "gold", "--pred-field",
-                   "pred", "-o", str(ours_out)]
+        command = [
+            sys.executable,
+            "-m",
+            "starmill.cli",
+            "check",
+            str(rows),
+            "--gold-field",
+            "gold",
+            "--pred-field",
+            "pred",
+            "-o",
+            str(ours_out),
+        ]
         ours = timed(command)
         ours_ok = [json.loads(line)["verdict"]["verdict"] == "correct" for line in ours_out.read_text().splitlines()]
         one = timed(command + ["--workers", "1"])
@@ -80,9 +94,11 @@ def main() -> None:
         agreement = sum(a == (b == "correct") for a, b in zip(ok, labels)) / len(labels)
         return [name, f"{seconds:.1f}", f"{args.rows / seconds:,.0f}", f"{agreement:.4f}", f"{theirs / seconds:.1f}x"]
 
-    table = [row(f"starmill check FILE ({workers} workers, the default)", ours, ours_ok),
-             row("starmill check FILE --workers 1", one, one_ok),
-             row("math-verify parse/verify loop (one process)", theirs, theirs_ok)]
+    table = [
+        row(f"starmill check FILE ({workers} workers, the default)", ours, ours_ok),
+        row("starmill check FILE --workers 1", one, one_ok),
+        row("math-verify parse/verify loop (one process)", theirs, theirs_ok),
+    ]
     print(f"\n{args.rows:,} GSM8K-style rows, whole processes, {os.cpu_count()} CPUs")
     print(render(["checker", "seconds", "rows/s", "agreement with labels", "speed vs math-verify"], table, "table"))
 

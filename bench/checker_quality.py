@@ -11,6 +11,7 @@ not-correct (wrong vs unparseable_*). math-verify gets the same pairs (bare answ
 and no declared forms: it has no such option. Figures, not a test: the suite's own test is
 tests/test_answers_suite.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,9 +36,19 @@ def starmill_verdicts(cases: list[dict]) -> list[str]:
 
     with CheckerPool(2) as pool:
         pool.start()
-        return [check_answer(c["gold"], c["pred"], pool=pool, timeout=LIMIT, form=c.get("form"),
-                             gold_is_solution=c.get("gold_is_solution", False), pred_is_answer=c["pred_kind"] == "answer",
-                             lenient=c.get("lenient", False)).verdict for c in cases]
+        return [
+            check_answer(
+                c["gold"],
+                c["pred"],
+                pool=pool,
+                timeout=LIMIT,
+                form=c.get("form"),
+                gold_is_solution=c.get("gold_is_solution", False),
+                pred_is_answer=c["pred_kind"] == "answer",
+                lenient=c.get("lenient", False),
+            ).verdict
+            for c in cases
+        ]
 
 
 def math_verify_verdicts(cases: list[dict]) -> list[str]:
@@ -49,8 +60,11 @@ def math_verify_verdicts(cases: list[dict]) -> list[str]:
         gold = c["gold"] if c.get("gold_is_solution") else f"${c['gold']}$"
         pred = c["pred"] if c["pred_kind"] == "output" else f"${c['pred']}$"
         try:
-            ok = verify(parse(gold, parsing_timeout=int(LIMIT)), parse(pred, parsing_timeout=int(LIMIT)),
-                        timeout_seconds=int(LIMIT))
+            ok = verify(
+                parse(gold, parsing_timeout=int(LIMIT)),
+                parse(pred, parsing_timeout=int(LIMIT)),
+                timeout_seconds=int(LIMIT),
+            )
         except Exception:
             ok = False
         out.append("correct" if ok else "wrong")
@@ -58,8 +72,9 @@ def math_verify_verdicts(cases: list[dict]) -> list[str]:
 
 
 def table(cases: list[dict], verdicts: dict[str, list[str]]) -> list[dict]:
-    rows: dict[tuple[str, str], dict] = defaultdict(lambda: {"cases": 0, "agree": 0, "exact": 0, "false_accepts": 0,
-                                                             "false_rejects": 0})
+    rows: dict[tuple[str, str], dict] = defaultdict(
+        lambda: {"cases": 0, "agree": 0, "exact": 0, "false_accepts": 0, "false_rejects": 0}
+    )
     for name, found in verdicts.items():
         for case, verdict in zip(cases, found):
             for key in ((case["type"], name), ("ALL", name)):
@@ -69,7 +84,9 @@ def table(cases: list[dict], verdicts: dict[str, list[str]]) -> list[dict]:
                 row["exact"] += verdict == case["expect"]
                 row["false_accepts"] += verdict == "correct" and case["expect"] != "correct"
                 row["false_rejects"] += verdict != "correct" and case["expect"] == "correct"
-    return [{"type": t, "checker": n, **r} for (t, n), r in sorted(rows.items(), key=lambda kv: (kv[0][0] == "ALL", kv[0]))]
+    return [
+        {"type": t, "checker": n, **r} for (t, n), r in sorted(rows.items(), key=lambda kv: (kv[0][0] == "ALL", kv[0]))
+    ]
 
 
 def main() -> None:
@@ -84,8 +101,10 @@ def main() -> None:
         verdicts["math-verify"] = math_verify_verdicts(cases)
     print(f"{'type':<14} {'checker':<12} {'cases':>5} {'agree':>7} {'exact':>7} {'false acc':>9} {'false rej':>9}")
     for r in table(cases, verdicts):
-        print(f"{r['type']:<14} {r['checker']:<12} {r['cases']:>5} {100 * r['agree'] / r['cases']:>6.1f}% "
-              f"{100 * r['exact'] / r['cases']:>6.1f}% {r['false_accepts']:>9} {r['false_rejects']:>9}")
+        print(
+            f"{r['type']:<14} {r['checker']:<12} {r['cases']:>5} {100 * r['agree'] / r['cases']:>6.1f}% "
+            f"{100 * r['exact'] / r['cases']:>6.1f}% {r['false_accepts']:>9} {r['false_rejects']:>9}"
+        )
     ours = [c["id"] for c, v in zip(cases, verdicts["starmill"]) if v == "correct" and c["expect"] != "correct"]
     print(f"\nstarmill false accepts: {len(ours)} (target 0)" + (f": {', '.join(ours)}" if ours else ""))
     if args.show:

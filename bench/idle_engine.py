@@ -14,6 +14,7 @@ against a raw script that generates, checks each answer with a regex and writes 
 Each round runs every client once, in rotating order; ratios are per round (raw seconds / ours),
 printed as median (min-max). Target for the generate stage: >= 0.97.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,12 +38,21 @@ ANSWER = re.compile(r"answer is\s*(-?\d+)")
 def run_config(args, url: str, root: str | None = None):
     from starmill.config import parse_config
 
-    return parse_config({
-        "source": {"procedural": {"n": args.problems, "seed": 101, "difficulty": 1}},
-        "teacher": {"backend": "openai", "model": "m", "base_url": url,
-                    "options": {"max_concurrency": args.inflight, "progress": False}},
-        "sampling": {"n": args.n, "seed": 7}, "rationalization": {"enabled": False},
-        "runner": {"shard_size": args.shard_size, "retries": 0}, "audit": {"enabled": args.audit}})
+    return parse_config(
+        {
+            "source": {"procedural": {"n": args.problems, "seed": 101, "difficulty": 1}},
+            "teacher": {
+                "backend": "openai",
+                "model": "m",
+                "base_url": url,
+                "options": {"max_concurrency": args.inflight, "progress": False},
+            },
+            "sampling": {"n": args.n, "seed": 7},
+            "rationalization": {"enabled": False},
+            "runner": {"shard_size": args.shard_size, "retries": 0},
+            "audit": {"enabled": args.audit},
+        }
+    )
 
 
 def planned(cfg):
@@ -59,8 +69,15 @@ def planned(cfg):
 
 def payload(request) -> dict:
     s = request.sampling
-    return {"model": "m", "messages": [dict(m) for m in request.messages], "n": s.n, "temperature": s.temperature,
-            "top_p": s.top_p, "max_tokens": s.max_tokens, "seed": s.seed}
+    return {
+        "model": "m",
+        "messages": [dict(m) for m in request.messages],
+        "n": s.n,
+        "temperature": s.temperature,
+        "top_p": s.top_p,
+        "max_tokens": s.max_tokens,
+        "seed": s.seed,
+    }
 
 
 async def raw_aiohttp(url: str, requests, inflight: int) -> list[dict]:
@@ -70,10 +87,12 @@ async def raw_aiohttp(url: str, requests, inflight: int) -> list[dict]:
     bodies: list = [None] * len(requests)
     todo = iter(range(len(requests)))
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=inflight)) as session:
+
         async def worker() -> None:
             for i in todo:
                 async with session.post(f"{url}/chat/completions", json=payload(requests[i])) as r:
                     bodies[i] = json.loads(await r.read())
+
         await asyncio.gather(*(worker() for _ in range(inflight)))
     return bodies
 
@@ -83,8 +102,10 @@ def ours(cfg, strategy, requests, root: str, window: int) -> int:
     from starmill.warehouse.shards import DONE, RetryPolicy, ShardJob, map_in_process
 
     teacher = cfg.teacher.model_dump(mode="json")
-    jobs = [ShardJob(root, f"bench-{uuid.uuid4().hex[:8]}", teacher, shard)
-            for shard in plan_shards(requests, cfg.runner.shard_size, strategy)]
+    jobs = [
+        ShardJob(root, f"bench-{uuid.uuid4().hex[:8]}", teacher, shard)
+        for shard in plan_shards(requests, cfg.runner.shard_size, strategy)
+    ]
     results = list(map_in_process(RetryPolicy(0), window)(jobs))
     assert all(r.status == DONE for r in results), [r.error for r in results if r.status != DONE][:3]
     return sum(r.samples for r in results)
@@ -102,10 +123,15 @@ def raw_script(url: str, problems, requests, inflight: int, out: Path) -> int:
             text = choice["message"]["content"]
             found = ANSWER.search(text)
             if found and found.group(1) == problem.gold_answer:
-                rows.append({"problem_id": problem.problem_id, "prompt": request.messages[-1]["content"],
-                             "completion": text})
-    pq.write_table(pa.Table.from_pylist(rows, schema=pa.schema(
-        [("problem_id", pa.string()), ("prompt", pa.string()), ("completion", pa.string())])), out)
+                rows.append(
+                    {"problem_id": problem.problem_id, "prompt": request.messages[-1]["content"], "completion": text}
+                )
+    pq.write_table(
+        pa.Table.from_pylist(
+            rows, schema=pa.schema([("problem_id", pa.string()), ("prompt", pa.string()), ("completion", pa.string())])
+        ),
+        out,
+    )
     return len(bodies)
 
 
@@ -136,10 +162,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-whole", dest="whole", action="store_false", help="only the generate stage")
     parser.add_argument("--no-generate", dest="generate", action="store_false", help="only the whole job")
-    parser.add_argument("--prefect", action="store_true", help="whole job also as a Prefect flow (its temporary "
-                        "server starts once, before the rounds)")
-    parser.add_argument("--no-audit", dest="audit", action="store_false",
-                        help="whole job without the run's audit (math-verify in a child process, ~3 s here)")
+    parser.add_argument(
+        "--prefect",
+        action="store_true",
+        help="whole job also as a Prefect flow (its temporary server starts once, before the rounds)",
+    )
+    parser.add_argument(
+        "--no-audit",
+        dest="audit",
+        action="store_false",
+        help="whole job without the run's audit (math-verify in a child process, ~3 s here)",
+    )
     args = parser.parse_args()
 
     from starmill.warehouse.shards import shards_in_flight
@@ -168,25 +201,32 @@ def generate_table(args, server, clients: dict, window: int) -> None:
     use = {name: [] for name in clients}
     names = list(clients)
     for r in range(args.rounds):
-        for name in names[r % len(names):] + names[: r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             server.reset()
             start = time.perf_counter()
             clients[name]()
             times[name].append(time.perf_counter() - start)
             use[name].append(busy(server.stats()["timeline"], args.inflight)["utilisation"])
-    print(f"\nGenerate stage: {args.problems} problems x {args.n} samples, {args.inflight} in flight, shards of "
-          f"{args.shard_size} ({window} at once), lognormal median {args.median}s, {args.rounds} rounds")
+    print(
+        f"\nGenerate stage: {args.problems} problems x {args.n} samples, {args.inflight} in flight, shards of "
+        f"{args.shard_size} ({window} at once), lognormal median {args.median}s, {args.rounds} rounds"
+    )
     print(f"  {'client':<30} {'seconds (median)':>16}  {'raw / ours per round':>24}  server busy")
     for name in names:
         ratios = [raw / t for raw, t in zip(times["raw aiohttp"], times[name])]
-        print(f"  {name:<30} {statistics.median(times[name]):16.2f}  {spread(ratios):>24}  "
-              f"{statistics.median(use[name]):.2f}")
+        print(
+            f"  {name:<30} {statistics.median(times[name]):16.2f}  {spread(ratios):>24}  "
+            f"{statistics.median(use[name]):.2f}"
+        )
 
 
 def whole_table(args, server, problems, requests, tmp: str) -> None:
-    runs = {"raw script": lambda r: raw_script(server.url, problems, requests, args.inflight,
-                                               Path(tmp) / f"raw-{r}.parquet"),
-            "starmill run_star": lambda r: whole_run(args, server.url, str(Path(tmp) / f"wh-{r}"))}
+    runs = {
+        "raw script": lambda r: raw_script(
+            server.url, problems, requests, args.inflight, Path(tmp) / f"raw-{r}.parquet"
+        ),
+        "starmill run_star": lambda r: whole_run(args, server.url, str(Path(tmp) / f"wh-{r}")),
+    }
     if args.prefect:
         from starmill.flows import prefect_env
 
@@ -196,7 +236,7 @@ def whole_table(args, server, problems, requests, tmp: str) -> None:
     whole = {name: [] for name in runs}
     names = list(runs)
     for r in range(args.rounds):
-        for name in names[r % len(names):] + names[: r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             start = time.perf_counter()
             runs[name](r)
             whole[name].append(time.perf_counter() - start)

@@ -13,10 +13,12 @@ cells for both arms, so what the two share (a problem's difficulty, a seed's luc
 
 Seeded: the same inputs and ``seed`` give the same interval.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -11,6 +11,7 @@ Function calls (reasoning-gym's basic_arithmetic scorer, as the reasoning_gym ve
 Programs (the code verifier's path): ``python -I main.py`` as a plain subprocess vs ``run_program``.
 Prints per-call milliseconds (median of rounds) and the ratio to the baseline with its min-max spread.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,8 +50,10 @@ def main() -> None:
     from starmill.filters.isolation import FunctionSandbox, Limits, run_program
     from starmill.filters.verifiers import gym_score
 
-    answers = [(dict(META, index=i % 50), str(gym_score.entry(dict(META, index=i % 50))[0]["answer"]))
-               for i in range(args.calls)]
+    answers = [
+        (dict(META, index=i % 50), str(gym_score.entry(dict(META, index=i % 50))[0]["answer"]))
+        for i in range(args.calls)
+    ]
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=_worker, args=(child,), daemon=True)
@@ -67,8 +70,11 @@ def main() -> None:
     def boxed(name):
         def run() -> None:
             for meta, answer in answers:
-                outcome = boxes[name].call("starmill.filters.verifiers.gym_score:score", limits, meta=meta, answer=answer)
+                outcome = boxes[name].call(
+                    "starmill.filters.verifiers.gym_score:score", limits, meta=meta, answer=answer
+                )
                 assert outcome.status == "ok" and outcome.value == 1.0, outcome
+
         return run
 
     program = b"print(sum(range(1000)))\n"
@@ -85,8 +91,13 @@ def main() -> None:
             out = run_program([sys.executable, "-I", "/input/main.py"], files={"main.py": program}, limits=limits)
             assert out.stdout == b"499500\n", out
 
-    timed = {"reused worker": reused, "sandbox": boxed("sandbox"), "unisolated": boxed("unisolated"),
-             "plain subprocess": plain, "run_program": sandboxed}
+    timed = {
+        "reused worker": reused,
+        "sandbox": boxed("sandbox"),
+        "unisolated": boxed("unisolated"),
+        "plain subprocess": plain,
+        "run_program": sandboxed,
+    }
     for run in timed.values():  # warm: imports, first sandbox start
         run()
     seconds: dict[str, list[float]] = {name: [] for name in timed}
@@ -103,12 +114,18 @@ def main() -> None:
         return [s / n * 1000 for s in seconds[name]]
 
     print(f"{'path':<18} {'ms/call (median)':>17} {'x baseline (min-max)':>24}")
-    for name, base, n in (("reused worker", "reused worker", args.calls), ("sandbox", "reused worker", args.calls),
-                          ("unisolated", "reused worker", args.calls), ("plain subprocess", "plain subprocess", args.programs),
-                          ("run_program", "plain subprocess", args.programs)):
+    for name, base, n in (
+        ("reused worker", "reused worker", args.calls),
+        ("sandbox", "reused worker", args.calls),
+        ("unisolated", "reused worker", args.calls),
+        ("plain subprocess", "plain subprocess", args.programs),
+        ("run_program", "plain subprocess", args.programs),
+    ):
         ratios = [a / b for a, b in zip(seconds[name], seconds[base])]
-        print(f"{name:<18} {statistics.median(per(name, n)):>17.2f} "
-              f"{statistics.median(ratios):>10.2f} ({min(ratios):.2f}-{max(ratios):.2f})")
+        print(
+            f"{name:<18} {statistics.median(per(name, n)):>17.2f} "
+            f"{statistics.median(ratios):>10.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ tests/long_traces.py, each filter alone at its defaults; then the default select
 Precision: of the samples a filter drops, the share labelled with its defect. Recall: of the samples with
 that defect, the share it drops. ``--metrics`` prints each filter's metric range per label (calibration).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from starmill.filters.quality import get_filter  # noqa: E402
 from tests.long_traces import DEFECTS, compose  # noqa: E402
 
-TARGETS = {"repetition": "loop", "thought_language": "language_switch", "thought_answer": "answer_mismatch",
-           "overthinking": "overthinking", "think_format": "truncated", "thought_budget": "too_long"}
+TARGETS = {
+    "repetition": "loop",
+    "thought_language": "language_switch",
+    "thought_answer": "answer_mismatch",
+    "overthinking": "overthinking",
+    "think_format": "truncated",
+    "thought_budget": "too_long",
+}
 
 
 def scores(cases, name: str, options: dict | None = None) -> tuple[float, float, int, int, Counter]:
@@ -32,8 +39,13 @@ def scores(cases, name: str, options: dict | None = None) -> tuple[float, float,
     drops = sum(1 for _, why in dropped if why)
     total = sum(1 for label, _, _ in cases if label == target)
     clean = sum(1 for label, why in dropped if why and label is None)
-    return (hits / drops if drops else 1.0, hits / total if total else 1.0, drops, clean,
-            Counter(w for _, w in dropped if w))
+    return (
+        hits / drops if drops else 1.0,
+        hits / total if total else 1.0,
+        drops,
+        clean,
+        Counter(w for _, w in dropped if w),
+    )
 
 
 def metric_ranges(cases, name: str) -> dict[str, tuple[float, float]]:
@@ -58,8 +70,10 @@ def main(argv=None) -> None:
     print(f"| {'filter':16} | {'defect':15} | {'reason(s)':31} | precision | recall | drops | clean dropped |")
     for name in TARGETS:
         precision, recall, drops, clean, why = scores(cases, name)
-        print(f"| {name:16} | {TARGETS[name]:15} | {', '.join(sorted(why)) or '-':31} | {precision:9.2f} | "
-              f"{recall:6.2f} | {drops:5d} | {clean:13d} |")
+        print(
+            f"| {name:16} | {TARGETS[name]:15} | {', '.join(sorted(why)) or '-':31} | {precision:9.2f} | "
+            f"{recall:6.2f} | {drops:5d} | {clean:13d} |"
+        )
         if args.metrics:
             for label, (lo, hi) in sorted(metric_ranges(cases, name).items()):
                 print(f"    {label:16} {lo:10.4f} .. {hi:10.4f}")
@@ -70,8 +84,10 @@ def main(argv=None) -> None:
     for label, p, s in cases:
         kept[label or "clean"] += all(f.reason(s, p) is None for f in filters)
     counts = Counter(label or "clean" for label, _, _ in cases)
-    print("default selection filters, kept / total: "
-          + ", ".join(f"{k} {kept[k]}/{counts[k]}" for k in ["clean", *DEFECTS]))
+    print(
+        "default selection filters, kept / total: "
+        + ", ".join(f"{k} {kept[k]}/{counts[k]}" for k in ["clean", *DEFECTS])
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ later problem is checked as a run checks it (``NearIndex.best(both_ways=True)``)
 containments at or above the threshold, and the same numbers, counted. Precision: of the problems flagged,
 the share that are rewrites; recall: of the rewrites, the share flagged (in all and per rewrite kind).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from decontamination import everything, problems, reorder, reword, word_swaps  # noqa: E402
+
 from starmill.warehouse.export.decontaminate import normalize  # noqa: E402
 from starmill.warehouse.export.near_duplicates import NearIndex  # noqa: E402
 
@@ -39,9 +41,11 @@ def main() -> None:
     picked = rng.sample(range(len(earlier)), len(earlier) // 2)
     rewrites = [(KINDS[i % 4].__name__, KINDS[i % 4](earlier[j], rng)) for i, j in enumerate(picked)]
     seen = {normalize(q) for q in earlier}
-    others = [q for q in problems(2 * args.problems, args.seed + 1) if normalize(q) not in seen][:len(earlier)]
+    others = [q for q in problems(2 * args.problems, args.seed + 1) if normalize(q) not in seen][: len(earlier)]
     print(f"{len(earlier)} earlier problems; later: {len(rewrites)} rewrites, {len(others)} other problems")
-    print("| threshold | precision | recall | false pos. | " + " | ".join(k.__name__ for k in KINDS) + " | ms/problem |")
+    print(
+        "| threshold | precision | recall | false pos. | " + " | ".join(k.__name__ for k in KINDS) + " | ms/problem |"
+    )
     print("| --- " * (5 + len(KINDS)) + "|")
     for threshold in args.thresholds:
         index = NearIndex(threshold=threshold)
@@ -54,8 +58,11 @@ def main() -> None:
         false = sum(index.best(q, both_ways=True) is not None for q in others)
         ms = 1e3 * (time.perf_counter() - start) / (len(rewrites) + len(others))
         found = sum(sum(v) for v in hits.values())
-        print(f"| {threshold:g} | {found / max(found + false, 1):.3f} | {found / len(rewrites):.3f} | {false} | "
-              + " | ".join(f"{sum(v) / len(v):.2f}" for v in hits.values()) + f" | {ms:.2f} |")
+        print(
+            f"| {threshold:g} | {found / max(found + false, 1):.3f} | {found / len(rewrites):.3f} | {false} | "
+            + " | ".join(f"{sum(v) / len(v):.2f}" for v in hits.values())
+            + f" | {ms:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ naive form (a task per request behind an asyncio.Semaphore); "+ orjson + uvloop"
 what OpenAIBackend uses too (orjson, uvloop's event loop): the ceiling for an aiohttp client. Each round runs every client once, in rotating order; the table shows medians and
 the ratio to raw aiohttp (1.0 = as fast; the target for OpenAIBackend is >= 0.95).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,9 +33,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 TEXT = "We add the two numbers step by step: 12 + 30 = 42. The answer is 42."
-BODY = {"id": "bench", "object": "chat.completion", "model": "m",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": TEXT}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 20, "completion_tokens": 24, "total_tokens": 44}}
+BODY = {
+    "id": "bench",
+    "object": "chat.completion",
+    "model": "m",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": TEXT}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 20, "completion_tokens": 24, "total_tokens": 44},
+}
 
 
 def free_port() -> int:
@@ -68,8 +73,15 @@ def question(i: int) -> list[dict]:
 
 
 def payload(i: int, model: str, max_tokens: int) -> dict:
-    return {"model": model, "n": 1, "temperature": 0.7, "top_p": 1.0, "max_tokens": max_tokens, "seed": i,
-            "messages": question(i)}
+    return {
+        "model": model,
+        "n": 1,
+        "temperature": 0.7,
+        "top_p": 1.0,
+        "max_tokens": max_tokens,
+        "seed": i,
+        "messages": question(i),
+    }
 
 
 async def raw_aiohttp(url: str, n: int, inflight: int, model: str, max_tokens: int, fast_json: bool = False) -> int:
@@ -79,17 +91,22 @@ async def raw_aiohttp(url: str, n: int, inflight: int, model: str, max_tokens: i
 
     todo = iter(range(n))
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=inflight)) as session:
+
         async def worker() -> int:
             got = 0
             for i in todo:
                 if fast_json:
-                    async with session.post(f"{url}/chat/completions", data=orjson.dumps(payload(i, model, max_tokens)),
-                                            headers={"Content-Type": "application/json"}) as r:
+                    async with session.post(
+                        f"{url}/chat/completions",
+                        data=orjson.dumps(payload(i, model, max_tokens)),
+                        headers={"Content-Type": "application/json"},
+                    ) as r:
                         got += len(orjson.loads(await r.read())["choices"])
                 else:
                     async with session.post(f"{url}/chat/completions", json=payload(i, model, max_tokens)) as r:
                         got += len(json.loads(await r.read())["choices"])
             return got
+
         return sum(await asyncio.gather(*(worker() for _ in range(inflight))))
 
 
@@ -99,10 +116,12 @@ async def raw_aiohttp_semaphore(url: str, n: int, inflight: int, model: str, max
 
     gate = asyncio.Semaphore(inflight)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=inflight)) as session:
+
         async def one(i):
             async with gate:
                 async with session.post(f"{url}/chat/completions", json=payload(i, model, max_tokens)) as r:
                     return len(json.loads(await r.read())["choices"])
+
         return sum(await asyncio.gather(*(one(i) for i in range(n))))
 
 
@@ -112,10 +131,12 @@ async def raw_httpx(url: str, n: int, inflight: int, model: str, max_tokens: int
     gate = asyncio.Semaphore(inflight)
     limits = httpx.Limits(max_connections=inflight, max_keepalive_connections=inflight)
     async with httpx.AsyncClient(limits=limits, timeout=600) as client:
+
         async def one(i):
             async with gate:
                 r = await client.post(f"{url}/chat/completions", json=payload(i, model, max_tokens))
                 return len(json.loads(r.content)["choices"])
+
         return sum(await asyncio.gather(*(one(i) for i in range(n))))
 
 
@@ -131,9 +152,12 @@ def ours(url: str, n: int, inflight: int, model: str, max_tokens: int, progress:
     if key not in _BACKENDS:
         _BACKENDS[key] = OpenAIBackend(model, url, max_concurrency=inflight, progress=progress, timeout=600)
     backend = _BACKENDS[key]
-    requests = [GenerationRequest(f"r{i}", messages=question(i),
-                                  sampling=SamplingParams(n=1, temperature=0.7, max_tokens=max_tokens, seed=i))
-                for i in range(n)]
+    requests = [
+        GenerationRequest(
+            f"r{i}", messages=question(i), sampling=SamplingParams(n=1, temperature=0.7, max_tokens=max_tokens, seed=i)
+        )
+        for i in range(n)
+    ]
     return sum(len(r.completions) for r in backend.generate(requests))
 
 
@@ -144,14 +168,17 @@ def time_it(fn) -> float:
     return time.perf_counter() - start
 
 
-def run_table(url: str, model: str, requests: int, levels: list[int], rounds: int, max_tokens: int,
-              httpx: bool = True) -> list[list]:
+def run_table(
+    url: str, model: str, requests: int, levels: list[int], rounds: int, max_tokens: int, httpx: bool = True
+) -> list[list]:
     import uvloop
 
     clients = {
         "raw aiohttp": lambda c: asyncio.run(raw_aiohttp(url, requests, c, model, max_tokens)),
         "raw aiohttp, semaphore": lambda c: asyncio.run(raw_aiohttp_semaphore(url, requests, c, model, max_tokens)),
-        "raw aiohttp + orjson + uvloop": lambda c: uvloop.run(raw_aiohttp(url, requests, c, model, max_tokens, fast_json=True)),
+        "raw aiohttp + orjson + uvloop": lambda c: uvloop.run(
+            raw_aiohttp(url, requests, c, model, max_tokens, fast_json=True)
+        ),
         "raw httpx": lambda c: asyncio.run(raw_httpx(url, requests, c, model, max_tokens)),
         "OpenAIBackend": lambda c: ours(url, requests, c, model, max_tokens, progress=False),
         "OpenAIBackend + bar": lambda c: ours(url, requests, c, model, max_tokens, progress=True),
@@ -163,8 +190,8 @@ def run_table(url: str, model: str, requests: int, levels: list[int], rounds: in
         times: dict[str, list[float]] = {name: [] for name in clients}
         names = list(clients)
         for r in range(rounds):
-            for name in names[r % len(names):] + names[: r % len(names)]:  # rotate the order
-                times[name].append(time_it(lambda: clients[name](inflight)))
+            for name in names[r % len(names) :] + names[: r % len(names)]:  # rotate the order
+                times[name].append(time_it(lambda name=name, inflight=inflight: clients[name](inflight)))
         med = {name: statistics.median(t) for name, t in times.items()}
         base = med["raw aiohttp"]
         for name in names:
@@ -176,9 +203,26 @@ def start_vllm(port: int) -> subprocess.Popen:
     model = str(Path(__file__).resolve().parent.parent / "generators" / "demo_teacher")
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
     return subprocess.Popen(
-        [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model, "--served-model-name", "demo",
-         "--host", "127.0.0.1", "--port", str(port), "--max-num-batched-tokens", "32768", "--enforce-eager"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            model,
+            "--served-model-name",
+            "demo",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--max-num-batched-tokens",
+            "32768",
+            "--enforce-eager",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def wait_ready(url: str, seconds: float) -> None:
@@ -236,7 +280,9 @@ def vllm_table(args: argparse.Namespace, levels: list[int]) -> None:
         url = f"http://127.0.0.1:{port}/v1"
         wait_ready(url, 300)
         rows = run_table(url, "demo", 256, levels, args.rounds, 64, args.httpx)
-        print(f"\nvllm-cpu serving the demo teacher, 256 completions of up to 64 tokens per round, median of {args.rounds} rounds")
+        print(
+            f"\nvllm-cpu serving the demo teacher, 256 completions of up to 64 tokens per round, median of {args.rounds} rounds"
+        )
         print(render(["in flight", "client", "completions/s", "vs raw aiohttp"], rows, "table"))
     finally:
         proc.terminate()

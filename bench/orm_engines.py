@@ -8,6 +8,7 @@ largest difference between the engines' values.
 
 Engine start-up is timed apart from scoring (it is paid once per process).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,9 @@ def rationales(n: int, seed: int) -> tuple[list, list[str]]:
         a, b, c = rng.randint(2, 99), rng.randint(2, 99), rng.randint(2, 9)
         slip = rng.choice([0, 0, 1, -2])
         prompts.append([{"role": "user", "content": f"Compute {a} + {b} - {c}."}])
-        texts.append(f"{a} + {b} = {a + b + slip}\n{a + b + slip} - {c} = {a + b + slip - c}\n"
-                     f"The answer is {a + b + slip - c}.")
+        texts.append(
+            f"{a} + {b} = {a + b + slip}\n{a + b + slip} - {c} = {a + b + slip - c}\nThe answer is {a + b + slip - c}."
+        )
     return prompts, texts
 
 
@@ -64,9 +66,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
+    from starmill.filters.scorers import get_scorer, reward_vllm
     from starmill.filters.scorers import reward_models as rm
-    from starmill.filters.scorers import reward_vllm
-    from starmill.filters.scorers import get_scorer
 
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model or seeded_orm(Path(tmp) / "orm")
@@ -83,15 +84,22 @@ def main() -> None:
         reward_vllm.close_engines()
     diff = max(abs(a.value - b.value) for a, b in zip(hf, ours))
     n = args.n
-    print(f"\n{n} rationales, model {args.model or 'demo teacher + seeded head'}; start-up: transformers "
-          f"{hf_start:.1f} s, vLLM {vllm_start:.1f} s\n")
+    print(
+        f"\n{n} rationales, model {args.model or 'demo teacher + seeded head'}; start-up: transformers "
+        f"{hf_start:.1f} s, vLLM {vllm_start:.1f} s\n"
+    )
     print("| engine | seconds | sequences/s | vs raw vLLM |")
     print("| --- | ---: | ---: | ---: |")
-    for name, seconds in ((f"orm, engine: transformers (batch {args.batch_size})", hf_s),
-                          ("orm, engine: vllm", ours_s), ("raw vllm.LLM.classify on token ids", raw_s)):
+    for name, seconds in (
+        (f"orm, engine: transformers (batch {args.batch_size})", hf_s),
+        ("orm, engine: vllm", ours_s),
+        ("raw vllm.LLM.classify on token ids", raw_s),
+    ):
         print(f"| {name} | {seconds:.2f} | {n / seconds:,.0f} | {seconds / raw_s:.2f}× |")
-    print(f"\nlargest |transformers − vllm| value: {diff:.1e}; raw classify equals engine: vllm: "
-          f"{[round(v, 6) for v in raw] == [round(s.value, 6) for s in ours]}")
+    print(
+        f"\nlargest |transformers − vllm| value: {diff:.1e}; raw classify equals engine: vllm: "
+        f"{[round(v, 6) for v in raw] == [round(s.value, 6) for s in ours]}"
+    )
 
 
 if __name__ == "__main__":

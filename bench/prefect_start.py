@@ -6,6 +6,7 @@ Prefect database for all (warmed by one run first); prints wall seconds, medians
     .venv/bin/python bench/prefect_start.py             # 5 rounds
     .venv/bin/python bench/prefect_start.py --rounds 3
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,13 +23,24 @@ PATHS = {"old": "0", "new": "1"}  # STARMILL_PREFECT_OVERLAP
 
 
 def run_once(root: Path, overlap: str, name: str) -> float:
-    env = {**os.environ, "PREFECT_HOME": str(root / ".prefect"), "STARMILL_PREFECT_OVERLAP": overlap,
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(root / ".prefect"),
+        "STARMILL_PREFECT_OVERLAP": overlap,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
     env.pop("PREFECT_API_URL", None)
     start = time.perf_counter()
     with open(root / f"{name}.log", "w") as log:
-        proc = subprocess.run([sys.executable, "-m", "starmill.cli", "run", "-w", str(root / name)], cwd=REPO,
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.run(
+            [sys.executable, "-m", "starmill.cli", "run", "-w", str(root / name)],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"{name} exited {proc.returncode}: see {root / name}.log")
@@ -46,16 +58,23 @@ def main() -> None:
         order = list(PATHS) if r % 2 == 0 else list(reversed(PATHS))
         for path in order:
             walls[path].append(run_once(root, PATHS[path], f"{path}-{r}"))
-        print(f"round {r}: old {walls['old'][-1]:.1f} s, new {walls['new'][-1]:.1f} s "
-              f"(new/old {walls['new'][-1] / walls['old'][-1]:.2f})", flush=True)
+        print(
+            f"round {r}: old {walls['old'][-1]:.1f} s, new {walls['new'][-1]:.1f} s "
+            f"(new/old {walls['new'][-1] / walls['old'][-1]:.2f})",
+            flush=True,
+        )
     ratios = [n / o for n, o in zip(walls["new"], walls["old"])]
     saved = [o - n for n, o in zip(walls["new"], walls["old"])]
     print(f"\nstarmill run (quickstart), {args.rounds} interleaved rounds, {os.cpu_count()} CPUs")
     for path in PATHS:
-        print(f"  {path}: median {statistics.median(walls[path]):.1f} s "
-              f"(min {min(walls[path]):.1f}, max {max(walls[path]):.1f})")
-    print(f"  new/old: median {statistics.median(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f}); "
-          f"saved median {statistics.median(saved):.1f} s (min {min(saved):.1f}, max {max(saved):.1f})")
+        print(
+            f"  {path}: median {statistics.median(walls[path]):.1f} s "
+            f"(min {min(walls[path]):.1f}, max {max(walls[path]):.1f})"
+        )
+    print(
+        f"  new/old: median {statistics.median(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f}); "
+        f"saved median {statistics.median(saved):.1f} s (min {min(saved):.1f}, max {max(saved):.1f})"
+    )
     print(f"  logs: {root}")
 
 

@@ -11,6 +11,7 @@ every step holding an arithmetic claim, the hard label against the symbolic chec
 that claim (a right claim in a rationale that can still reach the gold should be labelled true, a
 wrong claim false unless a later step repairs it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,16 +38,24 @@ def samples_version(wh, level: int, problems: int, n: int, backend: str) -> str:
     with wh.writer(f"problems_l{level}", "problems") as writer:
         writer.write(ps)
     engine = backend_for({"backend": backend, "model": DEMO, "revision": None, "options": {}})
-    requests = plan_requests(ps, stage="rationale", iteration=0, template_id="cot_zero_shot",
-                             training_template_id="cot_zero_shot",
-                             sampling=SamplingParams(n=n, temperature=0.7, max_tokens=96), base_seed=0, model=DEMO,
-                             model_revision=None)
+    requests = plan_requests(
+        ps,
+        stage="rationale",
+        iteration=0,
+        template_id="cot_zero_shot",
+        training_template_id="cot_zero_shot",
+        sampling=SamplingParams(n=n, temperature=0.7, max_tokens=96),
+        base_seed=0,
+        model=DEMO,
+        model_revision=None,
+    )
     samples = []
     for shard in plan_shards(requests, 64):
         samples += run_shard(engine, shard)
     samples = grade(samples, {p.problem_id: p for p in ps})
-    with wh.writer(f"samples_l{level}", "samples", parents=[f"problems_l{level}@v1"],
-                   models=[{"model": DEMO, "backend": backend}]) as writer:
+    with wh.writer(
+        f"samples_l{level}", "samples", parents=[f"problems_l{level}@v1"], models=[{"model": DEMO, "backend": backend}]
+    ) as writer:
         writer.write(samples)
     return f"samples_l{level}@v1"
 
@@ -63,8 +72,10 @@ def agreement(rows: list[dict]) -> dict:
             claims = check_steps(step)
             if len(claims) == 1:
                 table[claims[0].verdict][hard] += 1
-    return {"claims": {v: {"hard_true": c[True], "hard_false": c[False]} for v, c in sorted(table.items())},
-            "mean_soft_by_step": {i: round(sum(v) / len(v), 3) for i, v in sorted(by_step.items())}}
+    return {
+        "claims": {v: {"hard_true": c[True], "hard_false": c[False]} for v, c in sorted(table.items())},
+        "mean_soft_by_step": {i: round(sum(v) / len(v), 3) for i, v in sorted(by_step.items())},
+    }
 
 
 def main() -> None:
@@ -85,17 +96,24 @@ def main() -> None:
         for level in [int(x) for x in args.levels.split(",")]:
             ref = samples_version(wh, level, args.problems, args.n, args.backend)
             start = time.perf_counter()
-            report = label_steps(wh, ref, PrmSettings(rollouts=args.rollouts, backend=args.backend),
-                                 name=f"prm_l{level}")
+            report = label_steps(
+                wh, ref, PrmSettings(rollouts=args.rollouts, backend=args.backend), name=f"prm_l{level}"
+            )
             seconds = time.perf_counter() - start
             rows = wh.read(report.ref).to_pylist()
-            correct = sum(r["sample_id"] in {s["sample_id"] for s in wh.read(ref).to_pylist() if s["correct"]}
-                          for r in rows)
+            correct = sum(
+                r["sample_id"] in {s["sample_id"] for s in wh.read(ref).to_pylist() if s["correct"]} for r in rows
+            )
             out[f"level {level}"] = {
-                "rationales": report.rows, "correct_rationales": correct, "steps": report.steps,
-                "rollouts": report.rollouts, "seconds": round(seconds, 1),
-                "rollouts_per_s": round(report.rollouts / seconds, 1), "mean_soft": report.mean_soft,
-                **agreement(rows)}
+                "rationales": report.rows,
+                "correct_rationales": correct,
+                "steps": report.steps,
+                "rollouts": report.rollouts,
+                "seconds": round(seconds, 1),
+                "rollouts_per_s": round(report.rollouts / seconds, 1),
+                "mean_soft": report.mean_soft,
+                **agreement(rows),
+            }
     print(json.dumps(out, indent=1))
 
 

@@ -11,6 +11,7 @@ held-out problems with another seed, each a samples version), the ORM and PRM tr
 scorer at telling correct from wrong samples, and best-of-n accuracy (the highest-scored of a problem's
 n samples; ties: the first) against the first sample's accuracy and the oracle (any correct).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -88,15 +89,35 @@ def main() -> None:
     from starmill.warehouse import Warehouse
 
     wh = Warehouse(str(root))  # a rerun on the same --warehouse reuses what the last one finished
-    run = ["--set", f"source.procedural.difficulty={args.difficulty}", "--set", f"sampling.n={args.n}",
-           "--set", "rationalization.enabled=false", "--set", "selection.k=4"]
+    run = [
+        "--set",
+        f"source.procedural.difficulty={args.difficulty}",
+        "--set",
+        f"sampling.n={args.n}",
+        "--set",
+        "rationalization.enabled=false",
+        "--set",
+        "selection.k=4",
+    ]
     started = time.perf_counter()
     for seed, count in enumerate((args.train_problems, args.heldout_problems)):
         if len(wh.versions("samples")) <= seed:
-            starmill("run", *run, "--set", f"source.procedural.n={count}", "--set", f"source.procedural.seed={seed}", *w)
-    fast = ["--set", "train.batch_size=8", "--set", "train.max_length=256", "--set", f"train.lr={args.lr}",
-            "--set", f"train.pairs_per_problem={args.pairs}",
-            "--max-steps", str(args.steps), *w]
+            starmill(
+                "run", *run, "--set", f"source.procedural.n={count}", "--set", f"source.procedural.seed={seed}", *w
+            )
+    fast = [
+        "--set",
+        "train.batch_size=8",
+        "--set",
+        "train.max_length=256",
+        "--set",
+        f"train.lr={args.lr}",
+        "--set",
+        f"train.pairs_per_problem={args.pairs}",
+        "--max-steps",
+        str(args.steps),
+        *w,
+    ]
     orm = trained("orm", "samples@v1", models, fast)
     if not wh.versions("prm"):
         starmill("prm-data", "samples@v1", "--rollouts", str(args.rollouts), *w)
@@ -105,6 +126,7 @@ def main() -> None:
 
     from starmill.filters.scorers import get_scorer
     from starmill.schemas import SampleRecord
+
     trained_on = {r["problem_id"] for r in wh.read("samples@v1").select(["problem_id"]).to_pylist()}
     held = [SampleRecord.from_row(r) for r in wh.read("samples@v2").to_pylist()]
     held = [s for s in held if s.problem_id not in trained_on and s.verdicts]
@@ -116,11 +138,15 @@ def main() -> None:
     problems = {s.problem_id for s in held}
     first = sum(s.correct for s in held if s.sample_index == 0) / len(problems)
     oracle = len({s.problem_id for s in held if s.correct}) / len(problems)
-    print(f"\nheld-out: {len(held)} samples of {len(problems)} problems, {sum(labels)} correct; "
-          f"first sample {first:.3f}, oracle pass@{args.n} {oracle:.3f}")
-    print(f"ORM: {orm['rows']} pairs, {orm['steps']} steps, final loss {orm['final_loss']:.3f}; "
-          f"PRM: {prm['rows']} rationales, {prm['steps']} steps, final loss {prm['final_loss']:.3f} (hard labels), "
-          f"{prm_soft['final_loss']:.3f} (soft labels: the loss of a soft target has a floor above 0)\n")
+    print(
+        f"\nheld-out: {len(held)} samples of {len(problems)} problems, {sum(labels)} correct; "
+        f"first sample {first:.3f}, oracle pass@{args.n} {oracle:.3f}"
+    )
+    print(
+        f"ORM: {orm['rows']} pairs, {orm['steps']} steps, final loss {orm['final_loss']:.3f}; "
+        f"PRM: {prm['rows']} rationales, {prm['steps']} steps, final loss {prm['final_loss']:.3f} (hard labels), "
+        f"{prm_soft['final_loss']:.3f} (soft labels: the loss of a soft target has a floor above 0)\n"
+    )
     print(f"| scorer | AUROC (correct vs wrong) | best_of_{args.n} accuracy |\n| --- | ---: | ---: |")
     for name, scorer in scorers.items():
         values = [s.value for s in scorer.score_many([(None, s) for s in held])]
@@ -128,11 +154,25 @@ def main() -> None:
         print(f"| {name} | {'n/a' if a is None else f'{a:.3f}'} | {best_of_n(held, values):.3f} |")
     print(f"| (first sample) | | {first:.3f} |\n| (oracle: any correct) | | {oracle:.3f} |\n")
     for scorer in ("orm", "prm"):
-        report = starmill("eval", DEMO, "--on", f"procedural:n={args.heldout_problems},seed=2,difficulty={args.difficulty}",
-                          "-n", str(args.n), "--strategy", "best_of_n", "--scorer", str(models / scorer), "--no-greedy", *w)
+        report = starmill(
+            "eval",
+            DEMO,
+            "--on",
+            f"procedural:n={args.heldout_problems},seed=2,difficulty={args.difficulty}",
+            "-n",
+            str(args.n),
+            "--strategy",
+            "best_of_n",
+            "--scorer",
+            str(models / scorer),
+            "--no-greedy",
+            *w,
+        )
         m = report["metrics"]
-        print(f"  eval --scorer {scorer}: pass@1 {m.get('pass@1', 0):.3f}, best_of_n@{args.n} "
-              f"{m.get(f'best_of_n@{args.n}', 0):.3f}, pass@{args.n} {m.get(f'pass@{args.n}', 0):.3f}")
+        print(
+            f"  eval --scorer {scorer}: pass@1 {m.get('pass@1', 0):.3f}, best_of_n@{args.n} "
+            f"{m.get(f'best_of_n@{args.n}', 0):.3f}, pass@{args.n} {m.get(f'pass@{args.n}', 0):.3f}"
+        )
     print(f"\ntotal {time.perf_counter() - started:.0f} s; warehouse {root}")
 
 

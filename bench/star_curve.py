@@ -19,6 +19,7 @@ writes bench/star_curve.png (error bars: the 95% intervals) and, with --json, ev
 Target: held-out accuracy at least doubles by the last iteration, and rationalization solves more
 training problems than its absence.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,10 +53,20 @@ def variant(tmp: Path, name: str, args, rationalize: bool, seed: int) -> dict:
         "source": {"procedural": {"n": args.problems, "seed": 11, "difficulty": args.difficulty}},
         "sampling": {"n": args.n, "max_tokens": 96, "temperature": 0.7, "seed": seed},
         "rationalization": {"enabled": rationalize},
-        "iterations": {"count": args.iterations, "early_stop": False, "train_from": "base",
-                       "train": {"max_steps": args.steps, "batch_size": 16, "lr": args.lr, "max_length": 320,
-                                 "warmup_ratio": 0.05, "seed": seed},
-                       "eval": {"source": args.held_out, "n": args.eval_n, "seed": seed}},
+        "iterations": {
+            "count": args.iterations,
+            "early_stop": False,
+            "train_from": "base",
+            "train": {
+                "max_steps": args.steps,
+                "batch_size": 16,
+                "lr": args.lr,
+                "max_length": 320,
+                "warmup_ratio": 0.05,
+                "seed": seed,
+            },
+            "eval": {"source": args.held_out, "n": args.eval_n, "seed": seed},
+        },
     }
     path = tmp / f"{name}-s{seed}.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -65,12 +76,26 @@ def variant(tmp: Path, name: str, args, rationalize: bool, seed: int) -> dict:
 
     report = Warehouse(wh).manifest(summary["sft"]).report
     iterations = [i.model_dump() if hasattr(i, "model_dump") else dict(i) for i in report.iterations]
-    points = [{"model": f"M{i['iteration']}", "heldout": i["heldout"] or {}, "evals": i.get("evals"),
-               "solved": i["solved_by_rationale"] + i["solved_by_rationalization"],
-               "rationalized": i["solved_by_rationalization"]} for i in iterations]
+    points = [
+        {
+            "model": f"M{i['iteration']}",
+            "heldout": i["heldout"] or {},
+            "evals": i.get("evals"),
+            "solved": i["solved_by_rationale"] + i["solved_by_rationalization"],
+            "rationalized": i["solved_by_rationalization"],
+        }
+        for i in iterations
+    ]
     if report.final_model:
-        points.append({"model": f"M{report.final_model['iteration']}", "heldout": report.final_model["heldout"] or {},
-                       "evals": report.final_model.get("evals"), "solved": None, "rationalized": None})
+        points.append(
+            {
+                "model": f"M{report.final_model['iteration']}",
+                "heldout": report.final_model["heldout"] or {},
+                "evals": report.final_model.get("evals"),
+                "solved": None,
+                "rationalized": None,
+            }
+        )
     for p in points:
         p["outcomes"] = eval_outcomes(wh, p["evals"], args.eval_n) if p["evals"] else {}
     return {"seed": seed, "points": points}
@@ -128,12 +153,16 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write every figure and per-problem outcome as JSON")
     parser.add_argument("--from-json", type=Path, help="print and plot a --json file of an earlier run; run nothing")
     parser.add_argument("--no-few-shot", action="store_true", help="skip the few-shot M0 baseline (one eval less)")
-    parser.add_argument("--variants", choices=("both", "with", "without"), default="both",
-                        help="with and/or without rationalization (one alone: a quicker look at one setting)")
+    parser.add_argument(
+        "--variants",
+        choices=("both", "with", "without"),
+        default="both",
+        help="with and/or without rationalization (one alone: a quicker look at one setting)",
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     if args.n_seeds:
-        seeds = [11, 23, 37, 41, 53, 67, 79, 97, 101, 113][:args.n_seeds]
+        seeds = [11, 23, 37, 41, 53, 67, 79, 97, 101, 113][: args.n_seeds]
     args.held_out = f"procedural:n={args.eval},seed=777,difficulty={args.difficulty}"
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))
@@ -152,48 +181,102 @@ def main() -> None:
             tmp = Path(tmp)
             few = {}
             if not args.no_few_shot:
-                report = starmill(["eval", "starmill/demo-teacher", "--on", args.held_out, "-n", str(args.eval_n),
-                                   "--template", "cot_few_shot", "--json", "-w", str(tmp / "fewshot")], "few-shot M0")
+                report = starmill(
+                    [
+                        "eval",
+                        "starmill/demo-teacher",
+                        "--on",
+                        args.held_out,
+                        "-n",
+                        str(args.eval_n),
+                        "--template",
+                        "cot_few_shot",
+                        "--json",
+                        "-w",
+                        str(tmp / "fewshot"),
+                    ],
+                    "few-shot M0",
+                )
                 few = eval_outcomes(str(tmp / "fewshot"), report["evals"], args.eval_n)
             results = {}
-            for label, name, rationalize in [("with rationalization", "star", True),
-                                             ("without rationalization", "norat", False)]:
+            for label, name, rationalize in [
+                ("with rationalization", "star", True),
+                ("without rationalization", "norat", False),
+            ]:
                 if args.variants in ("both", label.split()[0]):
                     results[label] = []
                     for seed in seeds:
                         results[label].append(variant(tmp, name, args, rationalize, seed))
                         if args.json:  # after every seed: a run cut short still leaves its seeds (--from-json)
-                            args.json.write_text(json.dumps({"settings": {**settings, "seeds": seeds[:len(
-                                results[label])]}, "results": results, "few": few, "seconds": time.perf_counter() - start,
-                                "partial": True}))
+                            args.json.write_text(
+                                json.dumps(
+                                    {
+                                        "settings": {**settings, "seeds": seeds[: len(results[label])]},
+                                        "results": results,
+                                        "few": few,
+                                        "seconds": time.perf_counter() - start,
+                                        "partial": True,
+                                    }
+                                )
+                            )
         seconds = time.perf_counter() - start
         if args.json:
-            args.json.write_text(json.dumps({"settings": settings, "results": results, "few": few,
-                                             "seconds": seconds}))
+            args.json.write_text(json.dumps({"settings": settings, "results": results, "few": few, "seconds": seconds}))
     maj = f"maj@{settings['eval_n']}"
     table = summarize(results, few, maj)
-    rows = [["few-shot M0", "-", fmt(table["few-shot M0"].get("greedy_pass@1")), fmt(table["few-shot M0"].get(maj)),
-             "-", "-", "-"]] if few else []
+    rows = (
+        [
+            [
+                "few-shot M0",
+                "-",
+                fmt(table["few-shot M0"].get("greedy_pass@1")),
+                fmt(table["few-shot M0"].get(maj)),
+                "-",
+                "-",
+                "-",
+            ]
+        ]
+        if few
+        else []
+    )
     for label in results:
         for model, r in table[label].items():
-            rows.append([label, model, fmt(r.get("greedy_pass@1")), fmt(r.get(maj)),
-                         fmt(r.get("greedy_pass@1 - M0"), True) if model != "M0" else "-",
-                         "-" if r["solved"] is None else f"{r['solved']:.0f}/{settings['problems']}",
-                         "-" if r["rationalized"] is None else f"{r['rationalized']:.0f}"])
-    print(f"\nHeld-out procedural level {settings['difficulty']} ({settings['eval']} problems); "
-          f"{settings['problems']} training problems, n={settings['n']}; training {settings['steps']} steps "
-          f"(+20%/iteration) from the base, lr {settings['lr']}; seeds {', '.join(map(str, settings['seeds']))}; "
-          f"mean [95% interval: bootstrap over seeds and problems]; {seconds / 60:.0f} min")
-    columns = ["variant", "model", "greedy pass@1", maj, "greedy - M0 (paired)", "train problems solved (mean)",
-               "by rationalization (mean)"]
+            rows.append(
+                [
+                    label,
+                    model,
+                    fmt(r.get("greedy_pass@1")),
+                    fmt(r.get(maj)),
+                    fmt(r.get("greedy_pass@1 - M0"), True) if model != "M0" else "-",
+                    "-" if r["solved"] is None else f"{r['solved']:.0f}/{settings['problems']}",
+                    "-" if r["rationalized"] is None else f"{r['rationalized']:.0f}",
+                ]
+            )
+    print(
+        f"\nHeld-out procedural level {settings['difficulty']} ({settings['eval']} problems); "
+        f"{settings['problems']} training problems, n={settings['n']}; training {settings['steps']} steps "
+        f"(+20%/iteration) from the base, lr {settings['lr']}; seeds {', '.join(map(str, settings['seeds']))}; "
+        f"mean [95% interval: bootstrap over seeds and problems]; {seconds / 60:.0f} min"
+    )
+    columns = [
+        "variant",
+        "model",
+        "greedy pass@1",
+        maj,
+        "greedy - M0 (paired)",
+        "train problems solved (mean)",
+        "by rationalization (mean)",
+    ]
     if not settings["eval_n"]:  # --eval-n 0: greedy only
         columns, rows = columns[:3] + columns[4:], [r[:3] + r[4:] for r in rows]
     print(render(columns, rows, "table"))
     print("\nper seed, greedy pass@1:")
     for label in results:
         for model, r in table[label].items():
-            print(f"  {label}, {model}: " + ", ".join(f"{s}: {v:.3f}" for s, v in
-                                                    zip(settings["seeds"], r.get("greedy_pass@1 per seed", []))))
+            print(
+                f"  {label}, {model}: "
+                + ", ".join(f"{s}: {v:.3f}" for s, v in zip(settings["seeds"], r.get("greedy_pass@1 per seed", [])))
+            )
     plot(table, list(results), maj, args.out, settings)
     print(f"plot: {args.out}")
 
@@ -214,8 +297,15 @@ def plot(table: dict, labels: list[str], maj: str, path: Path, settings: dict) -
                 continue
             ys = [d["mean"] for _, d in pts]
             err = [[d["mean"] - d["low"] for _, d in pts], [d["high"] - d["mean"] for _, d in pts]]
-            ax.errorbar([x for x, _ in pts], ys, yerr=err, marker=marker, linestyle=style, capsize=3,
-                        label=f"{label}, {'greedy' if key.startswith('greedy') else key}")
+            ax.errorbar(
+                [x for x, _ in pts],
+                ys,
+                yerr=err,
+                marker=marker,
+                linestyle=style,
+                capsize=3,
+                label=f"{label}, {'greedy' if key.startswith('greedy') else key}",
+            )
             top = max(top, *(d["high"] for _, d in pts))
     few = table["few-shot M0"].get("greedy_pass@1")
     if few:
@@ -225,8 +315,9 @@ def plot(table: dict, labels: list[str], maj: str, path: Path, settings: dict) -
     ax.set_xlim(-0.4, len(longest) - 0.6)
     ax.set_xlabel("STaR iteration (model M_i)")
     ax.set_ylabel("held-out accuracy")
-    ax.set_title(f"{settings['eval']} held-out problems, {len(settings['seeds'])} seeds; bars: 95% interval",
-                 fontsize=9)
+    ax.set_title(
+        f"{settings['eval']} held-out problems, {len(settings['seeds'])} seeds; bars: 95% interval", fontsize=9
+    )
     ax.set_ylim(0, min(1.0, max(0.1, 1.3 * top)))  # room to see a change at low accuracy
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)

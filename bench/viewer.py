@@ -13,6 +13,7 @@ DuckDB connection over the same Parquet files, outside the viewer, in the same r
 
 Goal: every page under 300 ms median.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,6 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,7 +40,7 @@ VERDICTS = ["correct", "wrong", "unparseable_pred", "timeout"]
 
 def _ids(rng, n: int) -> list[str]:
     raw = rng.bytes(16 * n)
-    return [binascii.hexlify(raw[16 * i:16 * i + 16]).decode() for i in range(n)]
+    return [binascii.hexlify(raw[16 * i : 16 * i + 16]).decode() for i in range(n)]
 
 
 def _texts(rng) -> list[str]:
@@ -75,11 +75,23 @@ def build(root: str, rows: int, seed: int = 0) -> dict[str, str]:
     with wh.writer("problems", "problems", sources=[{"name": "bench", "uri": "bench"}]) as w:
         for start in range(0, problems, BATCH):
             end = min(problems, start + BATCH)
-            w.write(pa.table({
-                "problem_id": pids[start:end], "source": ["bench"] * (end - start), "split": ["train"] * (end - start),
-                "question": [f"Problem {i}: compute {g} the long way." for i, g in zip(range(start, end), golds[start:end])],
-                "gold_answer": golds[start:end], "gold_solution": [None] * (end - start), "metadata": ["{}"] * (end - start),
-            }, schema=ProblemRecord.arrow_schema()))
+            w.write(
+                pa.table(
+                    {
+                        "problem_id": pids[start:end],
+                        "source": ["bench"] * (end - start),
+                        "split": ["train"] * (end - start),
+                        "question": [
+                            f"Problem {i}: compute {g} the long way."
+                            for i, g in zip(range(start, end), golds[start:end])
+                        ],
+                        "gold_answer": golds[start:end],
+                        "gold_solution": [None] * (end - start),
+                        "metadata": ["{}"] * (end - start),
+                    },
+                    schema=ProblemRecord.arrow_schema(),
+                )
+            )
         w.count("problems", problems)
     texts = _texts(rng)
     schema = SampleRecord.arrow_schema()
@@ -108,32 +120,69 @@ def build(root: str, rows: int, seed: int = 0) -> dict[str, str]:
                     sample_ids[j] = replaced[index[j] // 50]
             text = local.integers(0, POOL, n)
             kept_total += int(keep.sum()) if version == 1 else 0
-            yield pa.RecordBatch.from_pydict({
-                "sample_id": sample_ids, "problem_id": [pids[i // PER_PROBLEM] for i in index],
-                "stage": np.where(index % PER_PROBLEM < 6, "rationale", "rationalization").tolist(),
-                "iteration": np.zeros(n, "int32"), "sample_index": (index % PER_PROBLEM).astype("int32"),
-                "template_id": ["cot_zero_shot"] * n, "template_hash": ["00e75a6b195f4c4e"] * n,
-                "prompt": [[{"role": "user", "content": "Compute it.\nLet's think step by step."}]] * n,
-                "completion": [texts[t] for t in text], "reasoning": [None] * n, "answer_text": [None] * n,
-                "extracted_answer": local.integers(0, 200, n).astype(str).tolist(), "finish_reason": ["stop"] * n,
-                "prompt_tokens": np.full(n, 40, "int32"), "completion_tokens": local.integers(20, 200, n).astype("int32"),
-                "model": ["bench-teacher"] * n, "model_revision": ["r1"] * n, "engine": ["vllm"] * n,
-                "engine_version": ["0.32.0"] * n, "sampling": ['{"temperature": 0.7}'] * n, "seed": index.astype("int64"),
-                "verdicts": [[{"checker": "starmill", "checker_version": CHECKER_VERSION, "verdict": VERDICTS[v], "rule": "rational",
-                               "pred": "1", "gold": "1", "seconds": 0.0, "form": None, "detail": None}] for v in verdict],
-                "correct": correct, "kept": keep,
-                "drop_reason": [None if k else REASONS[r] for k, r in zip(keep, reason)],
-                "scores": [[{"scorer": "steps", "version": "1", "value": 1.0, "steps": [1.0]}]] * n,
-                "token_ids": [None] * n, "topk_ids": [None] * n, "topk_logprobs": [None] * n,
-            }, schema=schema)
+            yield pa.RecordBatch.from_pydict(
+                {
+                    "sample_id": sample_ids,
+                    "problem_id": [pids[i // PER_PROBLEM] for i in index],
+                    "stage": np.where(index % PER_PROBLEM < 6, "rationale", "rationalization").tolist(),
+                    "iteration": np.zeros(n, "int32"),
+                    "sample_index": (index % PER_PROBLEM).astype("int32"),
+                    "template_id": ["cot_zero_shot"] * n,
+                    "template_hash": ["00e75a6b195f4c4e"] * n,
+                    "prompt": [[{"role": "user", "content": "Compute it.\nLet's think step by step."}]] * n,
+                    "completion": [texts[t] for t in text],
+                    "reasoning": [None] * n,
+                    "answer_text": [None] * n,
+                    "extracted_answer": local.integers(0, 200, n).astype(str).tolist(),
+                    "finish_reason": ["stop"] * n,
+                    "prompt_tokens": np.full(n, 40, "int32"),
+                    "completion_tokens": local.integers(20, 200, n).astype("int32"),
+                    "model": ["bench-teacher"] * n,
+                    "model_revision": ["r1"] * n,
+                    "engine": ["vllm"] * n,
+                    "engine_version": ["0.32.0"] * n,
+                    "sampling": ['{"temperature": 0.7}'] * n,
+                    "seed": index.astype("int64"),
+                    "verdicts": [
+                        [
+                            {
+                                "checker": "starmill",
+                                "checker_version": CHECKER_VERSION,
+                                "verdict": VERDICTS[v],
+                                "rule": "rational",
+                                "pred": "1",
+                                "gold": "1",
+                                "seconds": 0.0,
+                                "form": None,
+                                "detail": None,
+                            }
+                        ]
+                        for v in verdict
+                    ],
+                    "correct": correct,
+                    "kept": keep,
+                    "drop_reason": [None if k else REASONS[r] for k, r in zip(keep, reason)],
+                    "scores": [[{"scorer": "steps", "version": "1", "value": 1.0, "steps": [1.0]}]] * n,
+                    "token_ids": [None] * n,
+                    "topk_ids": [None] * n,
+                    "topk_logprobs": [None] * n,
+                },
+                schema=schema,
+            )
 
     refs = {"problems": "problems@v1"}
     for version in (1, 2):
         with wh.writer("samples", "samples", parents=["problems@v1"]) as w:
             for batch in batches(version):
                 w.write(batch)
-                for reason, count in zip(*np.unique(np.array(batch.column("drop_reason").to_pylist(), dtype=object)
-                                                    [~np.array(batch.column("kept"))], return_counts=True)):
+                for reason, count in zip(
+                    *np.unique(
+                        np.array(batch.column("drop_reason").to_pylist(), dtype=object)[
+                            ~np.array(batch.column("kept"))
+                        ],
+                        return_counts=True,
+                    )
+                ):
                     w.drop(str(reason), int(count))
             w.count("generated", rows)
         refs[f"samples{version}"] = f"samples@v{w.version}"
@@ -141,15 +190,30 @@ def build(root: str, rows: int, seed: int = 0) -> dict[str, str]:
     with wh.writer("sft", "sft", parents=[refs["samples1"], "problems@v1"]) as w:
         for batch in wh.dataset(refs["samples1"]).to_batches(filter=pc.field("kept")):
             n = batch.num_rows
-            w.write(pa.RecordBatch.from_pydict({
-                "sample_id": batch.column("sample_id"), "problem_id": batch.column("problem_id"),
-                "source": ["bench"] * n, "stage": batch.column("stage"), "iteration": batch.column("iteration"),
-                "prompt": batch.column("prompt"), "completion": batch.column("completion"),
-                "reasoning": batch.column("reasoning"), "answer_text": batch.column("answer_text"),
-                "final_answer": batch.column("extracted_answer"), "gold_answer": batch.column("extracted_answer"),
-                "pseudo_label": [False] * n, "pass_rate": [0.5] * n, "model": batch.column("model"),
-                "token_ids": [None] * n, "topk_ids": [None] * n, "topk_logprobs": [None] * n,
-            }, schema=sft_schema))
+            w.write(
+                pa.RecordBatch.from_pydict(
+                    {
+                        "sample_id": batch.column("sample_id"),
+                        "problem_id": batch.column("problem_id"),
+                        "source": ["bench"] * n,
+                        "stage": batch.column("stage"),
+                        "iteration": batch.column("iteration"),
+                        "prompt": batch.column("prompt"),
+                        "completion": batch.column("completion"),
+                        "reasoning": batch.column("reasoning"),
+                        "answer_text": batch.column("answer_text"),
+                        "final_answer": batch.column("extracted_answer"),
+                        "gold_answer": batch.column("extracted_answer"),
+                        "pseudo_label": [False] * n,
+                        "pass_rate": [0.5] * n,
+                        "model": batch.column("model"),
+                        "token_ids": [None] * n,
+                        "topk_ids": [None] * n,
+                        "topk_logprobs": [None] * n,
+                    },
+                    schema=sft_schema,
+                )
+            )
         w.count("kept", kept_total)
     refs["sft"] = f"sft@v{w.version}"
     return refs
@@ -164,7 +228,9 @@ def pages(root: str, refs: dict[str, str]) -> dict[str, str]:
     wh = Warehouse(root)
     files = [f"'{p}'" for p in wh.files(wh.resolve(refs["samples1"]))]
     con = duckdb.connect()
-    problem = con.execute(f"SELECT problem_id FROM read_parquet([{', '.join(files)}]) LIMIT 1 OFFSET 400000").fetchone()[0]
+    problem = con.execute(
+        f"SELECT problem_id FROM read_parquet([{', '.join(files)}]) LIMIT 1 OFFSET 400000"
+    ).fetchone()[0]
     s1, s2 = refs["samples1"].replace("@", "/"), refs["samples2"]
     return {
         "index": "/",
@@ -193,7 +259,7 @@ def baseline(root: str, refs: dict[str, str], repeat: int) -> dict[str, float]:
     problem = con.execute(f"SELECT problem_id FROM read_parquet({files}) LIMIT 1 OFFSET 400000").fetchone()[0]
     queries = {
         "rows page (raw)": f"SELECT sample_id, problem_id, stage, kept, drop_reason, left(completion, 200) "
-                           f"FROM read_parquet({files}) LIMIT 50 OFFSET 10000",
+        f"FROM read_parquet({files}) LIMIT 50 OFFSET 10000",
         "problem samples (raw)": f"SELECT * FROM read_parquet({files}) WHERE problem_id = '{problem}'",
     }
     out = {}

@@ -11,6 +11,7 @@ Arrow schemas, so columns added later get nulls (or zeros) without touching this
 
 Targets: our write at least 0.5x raw pyarrow's MB/s, writer peak RSS under 1 GB, queries under 1 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,11 +73,15 @@ def batches(rows: int, chars: int, table: str = "samples", seed: int = 0):
     from starmill.schemas import TABLES
 
     rng = np.random.default_rng(seed)
-    words = np.array("the of to and a in is it that we add so then total step answer each more left wait "
-                     "check again multiply divide carry remainder hence therefore".split())
+    words = np.array(
+        "the of to and a in is it that we add so then total step answer each more left wait "
+        "check again multiply divide carry remainder hence therefore".split()
+    )
     vocab = words.tolist()
-    text = " ".join(" ".join([vocab[i] for i in rng.integers(0, len(vocab), 1 << 16).tolist()])
-                    for _ in range(TEXT_MB * 1024 * 1024 // 6 >> 16))
+    text = " ".join(
+        " ".join([vocab[i] for i in rng.integers(0, len(vocab), 1 << 16).tolist()])
+        for _ in range(TEXT_MB * 1024 * 1024 // 6 >> 16)
+    )
     schema = TABLES[table].arrow_schema()
     per_batch = max(1, min(MAX_BATCH, BATCH_BYTES // max(chars, 1)))
     verdicts = np.array(["correct", "wrong", "unparseable_pred"])
@@ -90,25 +95,52 @@ def batches(rows: int, chars: int, table: str = "samples", seed: int = 0):
             "sample_id": [f"{done + i:032x}" for i in range(n)],
             "problem_id": [f"{(done + i) // PER_PROBLEM:032x}" for i in range(n)],
             "stage": np.where(verdict == 2, "rationalization", "rationale").tolist(),
-            "iteration": np.zeros(n, "int32"), "prompt": [prompt] * n,
-            "completion": [text[s:s + chars] for s in starts.tolist()],
+            "iteration": np.zeros(n, "int32"),
+            "prompt": [prompt] * n,
+            "completion": [text[s : s + chars] for s in starts.tolist()],
             "model": ["demo"] * n,
         }
         if table == "samples":
-            given.update({
-                "sample_index": ((done + np.arange(n)) % PER_PROBLEM).astype("int32"),
-                "template_id": ["cot"] * n, "template_hash": ["abc123"] * n,
-                "extracted_answer": rng.integers(0, 200, n).astype(str).tolist(), "finish_reason": ["stop"] * n,
-                "prompt_tokens": np.full(n, 40, "int32"), "completion_tokens": np.full(n, chars // 4, "int32"),
-                "engine": ["vllm"] * n, "sampling": ['{"temperature": 0.7}'] * n,
-                "verdicts": [[{"checker": "starmill", "checker_version": "1", "verdict": v, "rule": "rational",
-                               "pred": "1", "gold": "1", "seconds": 0.0}] for v in verdicts[verdict].tolist()],
-                "correct": verdict == 0, "kept": verdict == 0,
-                "drop_reason": [None if v == 0 else "wrong_answer" for v in verdict.tolist()],
-            })
+            given.update(
+                {
+                    "sample_index": ((done + np.arange(n)) % PER_PROBLEM).astype("int32"),
+                    "template_id": ["cot"] * n,
+                    "template_hash": ["abc123"] * n,
+                    "extracted_answer": rng.integers(0, 200, n).astype(str).tolist(),
+                    "finish_reason": ["stop"] * n,
+                    "prompt_tokens": np.full(n, 40, "int32"),
+                    "completion_tokens": np.full(n, chars // 4, "int32"),
+                    "engine": ["vllm"] * n,
+                    "sampling": ['{"temperature": 0.7}'] * n,
+                    "verdicts": [
+                        [
+                            {
+                                "checker": "starmill",
+                                "checker_version": "1",
+                                "verdict": v,
+                                "rule": "rational",
+                                "pred": "1",
+                                "gold": "1",
+                                "seconds": 0.0,
+                            }
+                        ]
+                        for v in verdicts[verdict].tolist()
+                    ],
+                    "correct": verdict == 0,
+                    "kept": verdict == 0,
+                    "drop_reason": [None if v == 0 else "wrong_answer" for v in verdict.tolist()],
+                }
+            )
         else:  # sft
-            given.update({"source": ["bench"] * n, "answer_text": ["35"] * n, "final_answer": ["35"] * n,
-                          "gold_answer": ["35"] * n, "pass_rate": np.full(n, 0.5)})
+            given.update(
+                {
+                    "source": ["bench"] * n,
+                    "answer_text": ["35"] * n,
+                    "final_answer": ["35"] * n,
+                    "gold_answer": ["35"] * n,
+                    "pass_rate": np.full(n, 0.5),
+                }
+            )
         yield from_schema(schema, n, given)
         done += n
 
@@ -151,12 +183,17 @@ def part_raw(rows: int, chars: int, root: str) -> dict:
     t = time.perf_counter()
     writer.close()
     spent += opened + time.perf_counter() - t
-    return {"seconds": spent, "bytes": data, "file_bytes": path.stat().st_size,
-            "row_groups": pq.ParquetFile(path).num_row_groups}
+    return {
+        "seconds": spent,
+        "bytes": data,
+        "file_bytes": path.stat().st_size,
+        "row_groups": pq.ParquetFile(path).num_row_groups,
+    }
 
 
-def _ours(rows: int, chars: int, root: str, name: str, as_records: bool, table: str = "samples",
-          keep: bool = False) -> dict:
+def _ours(
+    rows: int, chars: int, root: str, name: str, as_records: bool, table: str = "samples", keep: bool = False
+) -> dict:
     import pyarrow.parquet as pq
 
     from starmill.warehouse import Warehouse
@@ -173,8 +210,13 @@ def _ours(rows: int, chars: int, root: str, name: str, as_records: bool, table: 
     groups = sum(pq.ParquetFile(wh.storage.path(manifest.data, f.path)).num_row_groups for f in manifest.files)
     if not keep:
         shutil.rmtree(wh.storage.path(name))
-    return {"seconds": spent, "bytes": data, "file_bytes": sum(f.bytes for f in manifest.files),
-            "rows": manifest.rows, "row_groups": groups}
+    return {
+        "seconds": spent,
+        "bytes": data,
+        "file_bytes": sum(f.bytes for f in manifest.files),
+        "rows": manifest.rows,
+        "row_groups": groups,
+    }
 
 
 def part_ours(rows: int, chars: int, root: str) -> dict:
@@ -200,11 +242,15 @@ def part_query(rows: int, chars: int, root: str) -> dict:
     wh = Warehouse(Path(root) / "wh")
     name = "samples"
     queries = {
-        "count by verdict": (f"SELECT verdicts[1].verdict AS verdict, count(*) AS n FROM {name} "
-                             "GROUP BY ALL ORDER BY ALL", None),
+        "count by verdict": (
+            f"SELECT verdicts[1].verdict AS verdict, count(*) AS n FROM {name} GROUP BY ALL ORDER BY ALL",
+            None,
+        ),
         "LIKE search": (f"SELECT count(*) AS n FROM {name} WHERE completion LIKE '%{MISSING}%'", None),
-        "one problem's rows": (f"SELECT sample_id, length(completion) AS chars FROM {name} WHERE problem_id = $p",
-                               {"p": f"{rows // PER_PROBLEM // 2:032x}"}),
+        "one problem's rows": (
+            f"SELECT sample_id, length(completion) AS chars FROM {name} WHERE problem_id = $p",
+            {"p": f"{rows // PER_PROBLEM // 2:032x}"},
+        ),
     }
     start = time.perf_counter()
     con = connect(wh)
@@ -234,22 +280,31 @@ def part_export(rows: int, chars: int, root: str) -> dict:
     return {"seconds": seconds, "rows": export.rows, "files": len(files), "bytes": size}
 
 
-PARTS = {"generate": part_generate, "raw": part_raw, "ours": part_ours, "records": part_records, "sft": part_sft,
-         "samples": part_samples, "query": part_query,
-         "export": part_export}
+PARTS = {
+    "generate": part_generate,
+    "raw": part_raw,
+    "ours": part_ours,
+    "records": part_records,
+    "sft": part_sft,
+    "samples": part_samples,
+    "query": part_query,
+    "export": part_export,
+}
 
 
 def run_part(name: str, rows: int, chars: int, root: str, script: str = __file__) -> dict:
-    proc = subprocess.run([sys.executable, script, "--part", name, "--rows", str(rows), "--chars", str(chars),
-                           "--root", root], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, script, "--part", name, "--rows", str(rows), "--chars", str(chars), "--root", root],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"part {name} failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def spread(values: list[float], fmt: str = "{:.2f}") -> str:
-    return (fmt.format(statistics.median(values)) + " (" + fmt.format(min(values)) + "–"
-            + fmt.format(max(values)) + ")")
+    return fmt.format(statistics.median(values)) + " (" + fmt.format(min(values)) + "–" + fmt.format(max(values)) + ")"
 
 
 def main() -> None:
@@ -257,8 +312,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--chars", type=int, default=16_000, help="characters per completion")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved write rounds (order rotates)")
-    parser.add_argument("--compare-tree", help="also time the writer of another checkout (with this script in its "
-                        "bench/), e.g. `git archive HEAD~1 | tar -x -C /tmp/old`: before/after in one run")
+    parser.add_argument(
+        "--compare-tree",
+        help="also time the writer of another checkout (with this script in its "
+        "bench/), e.g. `git archive HEAD~1 | tar -x -C /tmp/old`: before/after in one run",
+    )
     parser.add_argument("--part", choices=sorted(PARTS))
     parser.add_argument("--root")
     args = parser.parse_args()
@@ -286,24 +344,30 @@ def main() -> None:
         run_part("samples", args.rows, args.chars, root)
         q = run_part("query", args.rows, args.chars, root)
         export = run_part("export", args.rows, args.chars, root)
-        other_export = (run_part("export", args.rows, args.chars, root, scripts["ours@other"])
-                        if args.compare_tree else None)
+        other_export = (
+            run_part("export", args.rows, args.chars, root, scripts["ours@other"]) if args.compare_tree else None
+        )
     finally:
         shutil.rmtree(root, ignore_errors=True)
     mb = writes["raw"][0]["bytes"] / 1e6
     print(f"rows: {args.rows:,} x {args.chars:,} chars; in-memory Arrow data {mb:,.0f} MB; {args.rounds} rounds")
     print("| write (zstd) | MB/s median (min–max) | vs raw, per round | peak RSS MB (max) | row groups | file MB |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    labels = {"raw": "raw `ParquetWriter.write_batch`", "ours": "starmill writer, Arrow batches",
-              "records": "starmill writer, `SampleRecord`s",
-              "ours@other": f"{args.compare_tree}: Arrow batches",
-              "records@other": f"{args.compare_tree}: `SampleRecord`s"}
+    labels = {
+        "raw": "raw `ParquetWriter.write_batch`",
+        "ours": "starmill writer, Arrow batches",
+        "records": "starmill writer, `SampleRecord`s",
+        "ours@other": f"{args.compare_tree}: Arrow batches",
+        "records@other": f"{args.compare_tree}: `SampleRecord`s",
+    }
     for name in writes:
         label, runs = labels[name], writes[name]
         ratios = [raw["seconds"] / ours["seconds"] for raw, ours in zip(writes["raw"], runs)]
-        print(f"| {label} | {spread([mb / r['seconds'] for r in runs], '{:.0f}')} | {spread(ratios)}x | "
-              f"{max(r['peak_rss_mb'] for r in runs):.0f} | {runs[0]['row_groups']} | "
-              f"{runs[0]['file_bytes'] / 1e6:.0f} |")
+        print(
+            f"| {label} | {spread([mb / r['seconds'] for r in runs], '{:.0f}')} | {spread(ratios)}x | "
+            f"{max(r['peak_rss_mb'] for r in runs):.0f} | {runs[0]['row_groups']} | "
+            f"{runs[0]['file_bytes'] / 1e6:.0f} |"
+        )
     print(f"(generating the rows alone, not timed: peak RSS {gen['peak_rss_mb']:.0f} MB)")
     print(f"\n| `starmill sql` over {args.rows:,} rows | first ms | best of 3 ms | result rows |")
     print("| --- | ---: | ---: | ---: |")
@@ -312,12 +376,16 @@ def main() -> None:
         r = q[label]
         print(f"| {label} | {r['first'] * 1000:.0f} | {r['best'] * 1000:.0f} | {r['result_rows']} |")
     print(f"(query process peak RSS {q['peak_rss_mb']:.0f} MB)")
-    print(f"\nSFT export to a folder (messages format, {export['rows']:,} rows, {export['files']} files, "
-          f"{export['bytes'] / 1e6:.0f} MB): {export['seconds']:.1f} s, peak RSS {export['peak_rss_mb']:.0f} MB "
-          f"(writing the sft version: {sft['seconds']:.1f} s)")
+    print(
+        f"\nSFT export to a folder (messages format, {export['rows']:,} rows, {export['files']} files, "
+        f"{export['bytes'] / 1e6:.0f} MB): {export['seconds']:.1f} s, peak RSS {export['peak_rss_mb']:.0f} MB "
+        f"(writing the sft version: {sft['seconds']:.1f} s)"
+    )
     if other_export:
-        print(f"the same export by {args.compare_tree}: {other_export['seconds']:.1f} s, "
-              f"peak RSS {other_export['peak_rss_mb']:.0f} MB")
+        print(
+            f"the same export by {args.compare_tree}: {other_export['seconds']:.1f} s, "
+            f"peak RSS {other_export['peak_rss_mb']:.0f} MB"
+        )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Grade samples against gold answers (or self-consistency pseudo-labels) with the answer checker."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Mapping, Sequence
 
 from starmill.schemas import ProblemRecord, SampleRecord
 
@@ -39,8 +40,9 @@ def grade(
         verdicts = tqdm(verdicts, total=len(pairs), desc="check answers", unit="sample")
     graded = []
     for sample, verdict in zip(samples, verdicts):
-        graded.append(replace(sample, extracted_answer=verdict.pred, verdicts=[verdict.to_row()],
-                              correct=verdict.correct))
+        graded.append(
+            replace(sample, extracted_answer=verdict.pred, verdicts=[verdict.to_row()], correct=verdict.correct)
+        )
     return graded
 
 
@@ -65,13 +67,20 @@ def _grade_with(samples, problems, labels, verifiers) -> list[SampleRecord]:
             return replace(problem, gold_answer=labels[s.problem_id])
         return problem
 
-    per_verifier = [list(v.verify_batch([(problem_of(s, v.takes_pseudo_labels), s.completion) for s in samples]))
-                    for v in verifiers]
+    per_verifier = [
+        list(v.verify_batch([(problem_of(s, v.takes_pseudo_labels), s.completion) for s in samples])) for v in verifiers
+    ]
     graded = []
     for i, sample in enumerate(samples):
         primary = per_verifier[0][i]
-        graded.append(replace(sample, extracted_answer=primary.pred, correct=primary.correct,
-                              verdicts=[verdicts[i].to_row() for verdicts in per_verifier]))
+        graded.append(
+            replace(
+                sample,
+                extracted_answer=primary.pred,
+                correct=primary.correct,
+                verdicts=[verdicts[i].to_row() for verdicts in per_verifier],
+            )
+        )
     return graded
 
 

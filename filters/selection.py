@@ -9,12 +9,14 @@ reason. Selectors are registered by name like filters and chosen by ``selection.
 samples of problems outside a pass-rate band (``selection.difficulty``). Answer clustering, self-consistency
 labels and pass rates are plain functions here too (``starmill eval`` uses the same ones).
 """
+
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Any, Callable, ClassVar, Iterable, Sequence
+from typing import Any, ClassVar
 
 from starmill.filters.quality import FilterContext, SampleFilter, bounded, get_filter
 from starmill.schemas import ProblemRecord, SampleRecord
@@ -37,8 +39,9 @@ def correctness_reason(sample: SampleRecord) -> str | None:
 
 
 def mark_incorrect(samples: Iterable[SampleRecord]) -> list[SampleRecord]:
-    return [s if s.correct or s.drop_reason else replace(s, kept=False, drop_reason=correctness_reason(s))
-            for s in samples]
+    return [
+        s if s.correct or s.drop_reason else replace(s, kept=False, drop_reason=correctness_reason(s)) for s in samples
+    ]
 
 
 def pass_rates(samples: Iterable[SampleRecord]) -> dict[str, float]:
@@ -84,8 +87,9 @@ class DifficultyBand:
     def reason(self, rate: float) -> str | None:
         return "too_easy" if rate > self.max_pass_rate else "too_hard" if rate < self.min_pass_rate else None
 
-    def apply(self, samples: Sequence[SampleRecord], rates: dict[str, float],
-              stats: Counter | None = None) -> list[SampleRecord]:
+    def apply(
+        self, samples: Sequence[SampleRecord], rates: dict[str, float], stats: Counter | None = None
+    ) -> list[SampleRecord]:
         """``samples`` with every kept one outside the band dropped; a problem without a rate counts 0.0,
         as its sft rows would say."""
         out = []
@@ -163,8 +167,9 @@ def majority_choice(answers: Sequence[str | None], equivalent: Equivalent = answ
     return max(clusters, key=len) if clusters else []  # max keeps the first of equal sizes
 
 
-def weighted_choice(answers: Sequence[str | None], scores: Sequence[float],
-                    equivalent: Equivalent = answers_equivalent) -> list[int]:
+def weighted_choice(
+    answers: Sequence[str | None], scores: Sequence[float], equivalent: Equivalent = answers_equivalent
+) -> list[int]:
     """The indexes of the cluster with the largest sum of scores (weighted best-of-N; a tie goes to the
     answer seen first); [] with no answers."""
     clusters = cluster_answers(answers, equivalent)
@@ -197,11 +202,14 @@ MAX_K = 1_000_000  # the most samples a selector keeps per problem (config bound
 def distinct_options(selector: str, k: Any, near_duplicate_threshold: Any) -> tuple[int, float]:
     """``(k, near_duplicate_threshold)`` checked: k from 1, the threshold in (0, 1]."""
     k = bounded(f"selector {selector!r}: k", k, 1, MAX_K)
-    threshold = bounded(f"selector {selector!r}: near_duplicate_threshold", near_duplicate_threshold, 0, 1,
-                        integer=False)
+    threshold = bounded(
+        f"selector {selector!r}: near_duplicate_threshold", near_duplicate_threshold, 0, 1, integer=False
+    )
     if threshold == 0:
-        raise ValueError(f"selector {selector!r}: near_duplicate_threshold must be above 0 (0 calls every pair "
-                         "of samples a duplicate)")
+        raise ValueError(
+            f"selector {selector!r}: near_duplicate_threshold must be above 0 (0 calls every pair "
+            "of samples a duplicate)"
+        )
     return k, threshold
 
 
@@ -224,8 +232,9 @@ class _Distinct:
     def __init__(self, k: int, near_duplicate_threshold: float):
         self.k, self.near_duplicate_threshold = k, near_duplicate_threshold
 
-    def reasons(self, candidates: Sequence[SampleRecord], before: Sequence[SampleRecord] = (),
-                over: str = "over_k") -> dict[str, str | None]:
+    def reasons(
+        self, candidates: Sequence[SampleRecord], before: Sequence[SampleRecord] = (), over: str = "over_k"
+    ) -> dict[str, str | None]:
         kept_texts = {_normal(compared_text(s)) for s in before}
         kept_shingles = [shingles(compared_text(s)) for s in before]
         count, out = len(before), {}
@@ -270,8 +279,9 @@ def _scores(samples: Sequence[SampleRecord], scorer: str, selector: str) -> list
     for s in samples:
         value = score_of(s, scorer)
         if value is None:
-            raise ValueError(f"selector {selector!r}: sample {s.sample_id} has no {scorer!r} score "
-                             f"(list the scorer under scorers:)")
+            raise ValueError(
+                f"selector {selector!r}: sample {s.sample_id} has no {scorer!r} score (list the scorer under scorers:)"
+            )
         values.append(value)
     return values
 
@@ -360,8 +370,12 @@ class WeightedBestOfN(Selector):
         return _finish(marked, reasons)
 
 
-STRATEGIES = {"reject": None, "majority": "majority", "best_of_n": "best_of_n",
-              "weighted_best_of_n": "weighted_best_of_n"}  # selection.strategy -> selector (reject: selection.selector)
+STRATEGIES = {
+    "reject": None,
+    "majority": "majority",
+    "best_of_n": "best_of_n",
+    "weighted_best_of_n": "weighted_best_of_n",
+}  # selection.strategy -> selector (reject: selection.selector)
 
 
 def get_selector(name: str, options: dict[str, Any] | None = None) -> Selector:
@@ -384,15 +398,24 @@ class Selection:
         self.filters, self.selector, self.difficulty = list(filters), selector, difficulty
 
     @classmethod
-    def build(cls, filters: Sequence[tuple[str, dict[str, Any]]], selector: tuple[str, dict[str, Any]],
-              context: FilterContext = FilterContext(), difficulty: dict[str, Any] | None = None) -> "Selection":
+    def build(
+        cls,
+        filters: Sequence[tuple[str, dict[str, Any]]],
+        selector: tuple[str, dict[str, Any]],
+        context: FilterContext = FilterContext(),  # noqa: B008  frozen, so one shared default is safe
+        difficulty: dict[str, Any] | None = None,
+    ) -> Selection:
         band = DifficultyBand(**difficulty) if difficulty is not None else None
         return cls([get_filter(name, options, context) for name, options in filters], get_selector(*selector), band)
 
-    def apply(self, samples: Iterable[SampleRecord], problems: dict[str, ProblemRecord],
-              stats: Counter | None = None,
-              before: dict[str, list[SampleRecord]] | None = None,
-              rates: dict[str, float] | None = None) -> list[SampleRecord]:
+    def apply(
+        self,
+        samples: Iterable[SampleRecord],
+        problems: dict[str, ProblemRecord],
+        stats: Counter | None = None,
+        before: dict[str, list[SampleRecord]] | None = None,
+        rates: dict[str, float] | None = None,
+    ) -> list[SampleRecord]:
         """``samples`` must hold every sample of each problem they name (the selector sees them together),
         or, round by round, the new ones with the problem's kept samples so far in ``before``. The
         difficulty band reads ``rates`` (problem -> pass rate), else the rates of ``samples``."""
@@ -408,8 +431,11 @@ class Selection:
         groups, before = by_problem(checked), before or {}
         if any(before.values()) and not self.selector.takes_before:
             raise ValueError(f"selector {self.selector.name!r} cannot select round by round")
-        return [s for problem_id in sorted(groups)
-                for s in self.selector.select(groups[problem_id], before.get(problem_id, ()))]
+        return [
+            s
+            for problem_id in sorted(groups)
+            for s in self.selector.select(groups[problem_id], before.get(problem_id, ()))
+        ]
 
 
 def select(samples: Iterable[SampleRecord], k: int, near_duplicate_threshold: float) -> list[SampleRecord]:

@@ -9,6 +9,7 @@ when every side parses as arithmetic *and* the text before it does not carry the
 words (``of``, ``half``, ``times``, ``plus``, ``sqrt``, …; see ``CONTINUATIONS``). "half of 6 + 4 = 7" is
 not checked; "So 6 + 13 = 6" is, and is wrong.
 """
+
 from __future__ import annotations
 
 import functools
@@ -186,9 +187,7 @@ def _clause_start(prefix: str) -> bool:
     return bool(word) and stripped[-1].isalpha() and word.group(1).lower() not in CONTINUATIONS
 
 
-CHAIN_RE = re.compile(
-    rf"(?:(?:{NUMBER})|[-+*/×÷·^()%−–\s])+?(?:=(?:(?:{NUMBER})|[-+*/×÷·^()%−–\s])+)+"
-)
+CHAIN_RE = re.compile(rf"(?:(?:{NUMBER})|[-+*/×÷·^()%−–\s])+?(?:=(?:(?:{NUMBER})|[-+*/×÷·^()%−–\s])+)+")
 
 
 def check_steps(text: str) -> list[StepCheck]:
@@ -214,7 +213,7 @@ def _checked(text: str) -> tuple[StepCheck, ...]:
                 continue
             if not _clause_start(line[: match.start() + lead]):
                 continue
-            after = line[match.start() + lead + len(claim):]
+            after = line[match.start() + lead + len(claim) :]
             if after[:1].isalpha() or after.lstrip()[:1] in ("/", "^", "*", "("):
                 continue  # "= 7x", "= 7 / sqrt…": the last side goes on past what we read
             found = _check_chain(sides, claim)

@@ -1,5 +1,6 @@
 """Prefect settings starmill applies before Prefect is imported (nothing leaves 127.0.0.1), and the
 temporary Prefect server, started so that it never outlives the command."""
+
 from __future__ import annotations
 
 import atexit
@@ -68,8 +69,11 @@ def _not_a_stop_crash(record) -> bool:
     if not stopping.requested():
         return True
     message = record.getMessage()
-    return not ("Crash detected!" in message or "Finished in state Crashed" in message
-                or "Finished in state Cancelled" in message)
+    return not (
+        "Crash detected!" in message
+        or "Finished in state Crashed" in message
+        or "Finished in state Cancelled" in message
+    )
 
 
 def flow_run_url() -> str | None:

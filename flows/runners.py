@@ -1,8 +1,9 @@
 """The task runner a config asks for: Prefect's thread pool, or Dask / Ray for many machines."""
+
 from __future__ import annotations
 
-from starmill.schemas.errors import StarmillError
 from starmill.config import RunnerConfig
+from starmill.schemas.errors import StarmillError
 
 
 def task_runner(runner: RunnerConfig, threads: int = 1):
@@ -45,11 +46,20 @@ def _build(runner: RunnerConfig):
             raise StarmillError("runner.kind 'dask' needs prefect-dask: pip install 'starmill[dask]'") from None
         if runner.address:
             return DaskTaskRunner(address=runner.address)
-        return DaskTaskRunner(cluster_kwargs={"n_workers": runner.max_workers, "threads_per_worker": 1,
-                                              "processes": True, "dashboard_address": None})
+        return DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": runner.max_workers,
+                "threads_per_worker": 1,
+                "processes": True,
+                "dashboard_address": None,
+            }
+        )
     try:
         from prefect_ray import RayTaskRunner
     except ImportError:
         raise StarmillError("runner.kind 'ray' needs prefect-ray: pip install 'starmill[ray]'") from None
-    return RayTaskRunner(address=runner.address) if runner.address else RayTaskRunner(
-        init_kwargs={"num_cpus": runner.max_workers, "include_dashboard": False})
+    return (
+        RayTaskRunner(address=runner.address)
+        if runner.address
+        else RayTaskRunner(init_kwargs={"num_cpus": runner.max_workers, "include_dashboard": False})
+    )

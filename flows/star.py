@@ -5,20 +5,22 @@ artifacts.
     starmill run                  # the embedded default (procedural problems, the demo teacher)
     starmill run config.yaml      # your source, teacher and settings
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Cancelled
 
+from starmill.config import RunnerConfig, parse_config
 from starmill.flows.redacted import redacted_flow
 from starmill.flows.runners import task_runner
 from starmill.generators import stopping
-from starmill.schemas.redact import redact_text, redacted_error
-from starmill.config import RunnerConfig, parse_config
 from starmill.pipeline import RetryPolicy, ShardJob, ShardResult, run_star, summary_markdown
+from starmill.schemas.redact import redact_text, redacted_error
 from starmill.warehouse.shards import STOPPED, shards_in_flight
 
 
@@ -53,8 +55,9 @@ def prefect_map_stage(runner, config: RunnerConfig):
     from prefect.utilities.annotations import unmapped
 
     policy = RetryPolicy(config.retries, config.retry_delay_seconds)
-    shard_task = generate_task.with_options(retries=policy.retries, retry_delay_seconds=policy.delays() or 0,
-                                            retry_condition_fn=_worth_retrying)
+    shard_task = generate_task.with_options(
+        retries=policy.retries, retry_delay_seconds=policy.delays() or 0, retry_condition_fn=_worth_retrying
+    )
 
     def map_stage(jobs: Sequence[ShardJob]) -> Iterator[ShardResult]:
         if not jobs:
@@ -70,8 +73,13 @@ def prefect_map_stage(runner, config: RunnerConfig):
 
 
 @redacted_flow(name="starmill-star", log_prints=True)
-def star_flow(config: dict[str, Any] | None = None, warehouse: str | None = None,
-              publish_partial: bool = False, allow_partial: bool = False, force: bool = False) -> dict[str, Any]:
+def star_flow(
+    config: dict[str, Any] | None = None,
+    warehouse: str | None = None,
+    publish_partial: bool = False,
+    allow_partial: bool = False,
+    force: bool = False,
+) -> dict[str, Any]:
     """Generate, check, rationalize, select and publish ``samples`` and ``sft`` versions. A stop request
     ends it Cancelled, failed shards (unless ``allow_partial``) Failed, both with nothing published."""
     from starmill.flows.prefect_env import flow_run_url
@@ -85,8 +93,14 @@ def star_flow(config: dict[str, Any] | None = None, warehouse: str | None = None
             logging.getLogger("starmill.flows.star").info("flow run: %s", url)
         window = shards_in_flight(cfg.teacher.model_dump(mode="json"), cfg.runner.shard_size, cfg.sampling.n)
         with task_runner(cfg.runner, window) as runner:
-            summary = run_star(cfg, warehouse, prefect_map_stage(runner, cfg.runner),
-                               publish_partial=publish_partial, allow_partial=allow_partial, force=force)
+            summary = run_star(
+                cfg,
+                warehouse,
+                prefect_map_stage(runner, cfg.runner),
+                publish_partial=publish_partial,
+                allow_partial=allow_partial,
+                force=force,
+            )
         publish_artifacts(summary)
         return {**summary, "flow_run_url": url} if url else summary
     except stopping.Stopped as exc:
@@ -99,10 +113,14 @@ def publish_artifacts(summary: dict[str, Any]) -> None:
     """Prefect artifacts for the run: a markdown summary and a table of counts."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-    create_markdown_artifact(redact_text(summary_markdown(summary)), key="starmill-run-summary",
-                             description="starmill run")
-    create_table_artifact([{"stage": k, "count": v} for k, v in sorted(summary["counts"].items())],
-                          key="starmill-run-counts", description="rows at every stage")
+    create_markdown_artifact(
+        redact_text(summary_markdown(summary)), key="starmill-run-summary", description="starmill run"
+    )
+    create_table_artifact(
+        [{"stage": k, "count": v} for k, v in sorted(summary["counts"].items())],
+        key="starmill-run-counts",
+        description="rows at every stage",
+    )
 
 
 def _redacted(exc: Exception) -> Exception:

@@ -1,5 +1,6 @@
 """Teacher backends behind one interface (``generators.base``), prompts, procedural problems and the
 demo teacher."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,8 +1,10 @@
 """The one interface every teacher backend implements: requests in, completions out."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from starmill.schemas.errors import StarmillError
 
@@ -10,8 +12,17 @@ Message = dict[str, str]  # {"role": ..., "content": ...}
 
 
 # Errors of our own code: the same call fails the same way, so a retry only wastes the wait.
-NOT_RETRIED = (TypeError, ValueError, AttributeError, NameError, ImportError, KeyError, IndexError, AssertionError,
-               NotImplementedError)
+NOT_RETRIED = (
+    TypeError,
+    ValueError,
+    AttributeError,
+    NameError,
+    ImportError,
+    KeyError,
+    IndexError,
+    AssertionError,
+    NotImplementedError,
+)
 
 
 class GenerationError(StarmillError):
@@ -68,8 +79,13 @@ class SamplingParams:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "n": self.n, "temperature": self.temperature, "top_p": self.top_p, "top_k": self.top_k,
-            "max_tokens": self.max_tokens, "stop": list(self.stop), "seed": self.seed,
+            "n": self.n,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "max_tokens": self.max_tokens,
+            "stop": list(self.stop),
+            "seed": self.seed,
             "logprobs": self.logprobs,
         }
 

@@ -6,6 +6,7 @@ Seeded, so the same command gives the same weights. Distillation demos train it 
 the teacher's data (`starmill train SFT --base starmill/demo-student …`); the same tokenizer makes
 top-k logit distillation from the teacher possible.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from starmill.generators.train_demo_teacher import OUT as TEACHER, _config, save  # noqa: E402
+from starmill.generators.train_demo_teacher import OUT as TEACHER  # noqa: E402
+from starmill.generators.train_demo_teacher import _config, save
 
 OUT = Path(__file__).resolve().parent / "demo_student"
 SEED = 0  # weight init
@@ -37,8 +39,18 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(str(TEACHER))
     model = LlamaForCausalLM(student_config(tokenizer))
     params = sum(p.numel() for p in model.parameters())
-    save(model, tokenizer, args.out, {"kind": "demo-student", "seed": args.seed, "parameters": params,
-                                      "tokenizer": "the demo teacher's", "trained": False})
+    save(
+        model,
+        tokenizer,
+        args.out,
+        {
+            "kind": "demo-student",
+            "seed": args.seed,
+            "parameters": params,
+            "tokenizer": "the demo teacher's",
+            "trained": False,
+        },
+    )
     print(f"demo student: {params:,} parameters -> {args.out}")
 
 

@@ -22,6 +22,7 @@ The API key is read from the environment at each call and sent only as the Autho
 is kept out of ``EngineInfo``, results, logs and error messages (server text is redacted), and
 errors are raised outside any ``except`` block so no chained HTTP exception carries the headers.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,8 +36,9 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Coroutine, Sequence
 from concurrent.futures import Future
-from typing import Any, Coroutine, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 import httpx  # only for the one-off synchronous probe
@@ -50,10 +52,16 @@ except ImportError:  # not built for Windows: asyncio's own loop
     uvloop = None
 
 from starmill.generators import stopping
-from starmill.generators.ratelimit import RateLimit, request_tokens
 from starmill.generators.base import (
-    Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused, SettingsError,
+    Completion,
+    EngineInfo,
+    GenerationError,
+    GenerationRequest,
+    GenerationResult,
+    RequestRefused,
+    SettingsError,
 )
+from starmill.generators.ratelimit import RateLimit, request_tokens
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -135,8 +143,13 @@ class OpenAIBackend:
 
     def info(self) -> EngineInfo:
         self._probe()
-        return EngineInfo(engine="openai", engine_version=self._server_version, model=self.model,
-                          model_revision=self.revision or self.served_model, dtype=None)
+        return EngineInfo(
+            engine="openai",
+            engine_version=self._server_version,
+            model=self.model,
+            model_revision=self.revision or self.served_model,
+            dtype=None,
+        )
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         """Sync, and safe from several threads at once: every call's requests join one queue served
@@ -157,7 +170,7 @@ class OpenAIBackend:
         if engine is not None:
             engine.close()
 
-    def _engine(self) -> "_Engine":
+    def _engine(self) -> _Engine:
         with _ENGINE_LOCK:
             engine = getattr(self, "_shared", None)
             if engine is None or engine.pid != os.getpid():  # a forked worker starts its own
@@ -166,8 +179,9 @@ class OpenAIBackend:
 
     # -- async core ----------------------------------------------------------------------------
 
-    async def agenerate(self, requests: Sequence[GenerationRequest],
-                        info: EngineInfo | None = None) -> list[GenerationResult]:
+    async def agenerate(
+        self, requests: Sequence[GenerationRequest], info: EngineInfo | None = None
+    ) -> list[GenerationResult]:
         """On the caller's event loop, with a connection pool of this call's own."""
         info = info or EngineInfo("openai", self._server_version, self.model, self.revision, None)
         pool = _Pool(self, new_session(self))
@@ -187,7 +201,9 @@ class OpenAIBackend:
         for i, base in enumerate(self.base_urls):  # the first server that answers speaks for all
             try:
                 models = httpx.get(f"{base}/models", headers=self._auth_headers(key, i), timeout=timeout)
-                owners = {m.get("owned_by") for m in models.json().get("data", [])} if models.status_code == 200 else set()
+                owners = (
+                    {m.get("owned_by") for m in models.json().get("data", [])} if models.status_code == 200 else set()
+                )
                 version = None
                 if "vllm" in owners:
                     answer = httpx.get(f"{base.removesuffix('/v1')}/version", timeout=timeout)
@@ -244,12 +260,16 @@ def new_session(b: OpenAIBackend) -> aiohttp.ClientSession:
     # aiohttp, not httpx: at 16-256 requests in flight httpx's pool was 10-50x slower than a raw
     # aiohttp client against the same server (bench/openai_client.py)
     several = len(b.base_urls) > 1
-    connector = aiohttp.TCPConnector(limit=b.max_concurrency * len(b.base_urls),
-                                     limit_per_host=b.max_concurrency if several else 0)
+    connector = aiohttp.TCPConnector(
+        limit=b.max_concurrency * len(b.base_urls), limit_per_host=b.max_concurrency if several else 0
+    )
     # aiohttp's own timer, not asyncio.timeout: the latter costs three getpid() syscalls a request
     # (asyncio.get_running_loop on Python 3.11); both cover connecting, sending and reading the body
-    return aiohttp.ClientSession(headers={"Content-Type": "application/json"},  # bodies go as bytes
-                                 connector=connector, timeout=aiohttp.ClientTimeout(total=b.timeout))
+    return aiohttp.ClientSession(
+        headers={"Content-Type": "application/json"},  # bodies go as bytes
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=b.timeout),
+    )
 
 
 class _Engine:
@@ -263,7 +283,7 @@ class _Engine:
         self.thread.start()
         atexit.register(self.close)  # its connections closed before the interpreter goes
 
-    def submit(self, requests: Sequence[GenerationRequest], info: EngineInfo) -> "Future[list[GenerationResult]]":
+    def submit(self, requests: Sequence[GenerationRequest], info: EngineInfo) -> Future[list[GenerationResult]]:
         return asyncio.run_coroutine_threadsafe(self._generate(requests, info), self.loop)
 
     async def _generate(self, requests: Sequence[GenerationRequest], info: EngineInfo) -> list[GenerationResult]:
@@ -296,8 +316,10 @@ class _Pool:
         self.jobs: deque[tuple[_Call, int, int, int]] = deque()
         self.workers: dict[asyncio.Task, _Call | None] = {}  # worker -> the call whose job it runs
         self.in_flight = [0] * len(backend.base_urls)  # per server, for least-outstanding balancing
-        self.urls = {path: [yarl.URL(f"{base}/{path}") for base in backend.base_urls]  # parsed once, not per POST
-                     for path in ("chat/completions", "completions")}
+        self.urls = {
+            path: [yarl.URL(f"{base}/{path}") for base in backend.base_urls]  # parsed once, not per POST
+            for path in ("chat/completions", "completions")
+        }
         self.calls = 0  # in progress: one progress bar spans a stretch of calls
         self.meter: _Meter | None = None
         self.closing = False
@@ -315,10 +337,11 @@ class _Pool:
             if not self.calls:
                 self.meter.close()
                 self.meter = None
-        return [GenerationResult(request_id=r.request_id, completions=c, engine=info)
-                for r, c in zip(requests, samples)]
+        return [
+            GenerationResult(request_id=r.request_id, completions=c, engine=info) for r, c in zip(requests, samples)
+        ]
 
-    def queue(self, jobs: list[tuple["_Call", int, int, int]], front: bool = False) -> None:
+    def queue(self, jobs: list[tuple[_Call, int, int, int]], front: bool = False) -> None:
         if front:
             self.jobs.extendleft(reversed(jobs))
         else:
@@ -346,7 +369,7 @@ class _Pool:
             if self.jobs and not self.closing:  # a worker cancelled with its call: another takes its place
                 self.queue([])
 
-    def drop(self, call: "_Call") -> None:
+    def drop(self, call: _Call) -> None:
         """Cancel the workers running ``call``'s jobs (its queued jobs are skipped as they come up)."""
         for worker, running in list(self.workers.items()):
             if running is call:
@@ -405,7 +428,7 @@ class _Call:
         self.pool.queue([(self, index, i, 1) for i in range(first, first + count)], front=True)
 
     def _keep(self, index: int, first: int, completions: list[Completion]) -> None:
-        self.samples[index][first:first + len(completions)] = completions
+        self.samples[index][first : first + len(completions)] = completions
         if self.pool.meter is not None:
             self.pool.meter.add(completions)
 
@@ -437,8 +460,9 @@ class _Call:
         else:
             self.b.n_supported = True
 
-    async def post(self, request: GenerationRequest, *, n: int, seed: int | None,
-                   allow_n_reject: bool = False) -> tuple[int, Any]:
+    async def post(
+        self, request: GenerationRequest, *, n: int, seed: int | None, allow_n_reject: bool = False
+    ) -> tuple[int, Any]:
         """POST with retries; returns (status, parsed JSON). Raises ``GenerationError`` when it gives up.
         A request waiting for its retry keeps its worker: back-pressure on a server that is struggling."""
         b, several = self.b, self.several
@@ -497,17 +521,27 @@ class _Call:
             if attempt == b.max_retries:
                 break
             # jitter on a Retry-After too, so that the waiting workers do not all come back at once
-            delay = retry_after + random.uniform(0, min(1.0, retry_after / 10)) if retry_after is not None \
+            delay = (
+                retry_after + random.uniform(0, min(1.0, retry_after / 10))
+                if retry_after is not None
                 else backoff(b, attempt)
+            )
             if several:
                 b._set_aside[server] = time.monotonic() + max(SET_ASIDE_SECONDS, retry_after or 0.0)
                 if b._another_up(server):
                     delay = 0.0  # another server takes it now; this one is set aside
-            log.warning("request %s: %s; retry %d/%d in %.2fs", request.request_id,
-                        b.redact(problem), attempt + 1, b.max_retries, delay)
+            log.warning(
+                "request %s: %s; retry %d/%d in %.2fs",
+                request.request_id,
+                b.redact(problem),
+                attempt + 1,
+                b.max_retries,
+                delay,
+            )
             await asyncio.sleep(delay)
-        raise GenerationError(b.redact(
-            f"request {request.request_id}: {url} failed after {b.max_retries + 1} attempts: {problem}"))
+        raise GenerationError(
+            b.redact(f"request {request.request_id}: {url} failed after {b.max_retries + 1} attempts: {problem}")
+        )
 
 
 class Hidden:
@@ -540,14 +574,21 @@ def split_credentials(url: str) -> tuple[str, Hidden | None]:
 
 def build_payload(b: OpenAIBackend, request: GenerationRequest, *, n: int, seed: int | None) -> dict:
     s = request.sampling
-    payload: dict[str, Any] = {"model": b.model, "n": n, "temperature": s.temperature, "top_p": s.top_p,
-                               "max_tokens": s.max_tokens}
+    payload: dict[str, Any] = {
+        "model": b.model,
+        "n": n,
+        "temperature": s.temperature,
+        "top_p": s.top_p,
+        "max_tokens": s.max_tokens,
+    }
     if request.messages is not None:
         payload["messages"] = [dict(m) for m in request.messages]
         if request.prefix:  # the answer so far, continued by the server (vLLM's chat extension)
             if not b.is_vllm:
-                raise SettingsError(f"request {request.request_id}: continuing a partial answer needs a "
-                                    "vLLM-compatible server (continue_final_message); this server is not vLLM")
+                raise SettingsError(
+                    f"request {request.request_id}: continuing a partial answer needs a "
+                    "vLLM-compatible server (continue_final_message); this server is not vLLM"
+                )
             payload["messages"].append({"role": "assistant", "content": request.prefix})
             payload["continue_final_message"], payload["add_generation_prompt"] = True, False
         if s.logprobs is not None:
@@ -593,11 +634,21 @@ def parse_response(request: GenerationRequest, body: Any) -> list[Completion]:
             problem = "no choices"
         else:
             counts = token_counts(parsed, usage.get("completion_tokens"))
-            return [Completion(text=text, finish_reason=reason, prompt_tokens=prompt_tokens,
-                               completion_tokens=count, reasoning=reasoning, logprobs=logprobs, token_ids=ids)
-                    for (text, reason, reasoning, logprobs, ids), count in zip(parsed, counts)]
-    raise GenerationError(f"request {request.request_id}: the server's answer is not a completion"
-                          f" ({problem}): {json.dumps(body)[:300]}")
+            return [
+                Completion(
+                    text=text,
+                    finish_reason=reason,
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=count,
+                    reasoning=reasoning,
+                    logprobs=logprobs,
+                    token_ids=ids,
+                )
+                for (text, reason, reasoning, logprobs, ids), count in zip(parsed, counts)
+            ]
+    raise GenerationError(
+        f"request {request.request_id}: the server's answer is not a completion ({problem}): {json.dumps(body)[:300]}"
+    )
 
 
 def parse_choice(choice: dict) -> tuple[str, str, str | None, list | None, tuple[int, ...] | None]:
@@ -707,8 +758,7 @@ def server_message(raw: bytes) -> str:
 def describe_refusal(b: OpenAIBackend, status: int, raw: bytes) -> str:
     message = server_message(raw)
     if status in (401, 403):
-        return (f"HTTP {status}, authentication failed: {message} (the key is read from"
-                f" ${b.api_key_env})")
+        return f"HTTP {status}, authentication failed: {message} (the key is read from ${b.api_key_env})"
     if status == 404:
         return f"HTTP 404: {message} (check base_url and that the server serves model {b.model!r})"
     return f"HTTP {status}: {message}"
@@ -730,7 +780,7 @@ def parse_retry_after(value: str | None) -> float | None:
 
 def backoff(b: OpenAIBackend, attempt: int) -> float:
     """Exponential, capped, with jitter over the upper half so that clients spread out."""
-    delay = min(b.backoff_max, b.backoff_base * 2 ** attempt)
+    delay = min(b.backoff_max, b.backoff_base * 2**attempt)
     return delay / 2 + random.uniform(0, delay / 2)
 
 

@@ -12,23 +12,35 @@ flow, ``state_dir`` otherwise) under the hash of the call's requests as soon as 
 them, so a rerun after a crash polls the batch it made instead of paying for another; the batch also
 carries that hash in its metadata, so a crash between creating it and recording it is found again.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import httpx
 
 from starmill.generators import stopping
 from starmill.generators.base import (
-    EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused, SettingsError,
+    EngineInfo,
+    GenerationError,
+    GenerationRequest,
+    GenerationResult,
+    RequestRefused,
+    SettingsError,
 )
 from starmill.generators.openai_backend import (
-    RETRY_STATUS, build_payload, parse_response, parse_retry_after, server_message, split_credentials,
+    RETRY_STATUS,
+    build_payload,
+    parse_response,
+    parse_retry_after,
+    server_message,
+    split_credentials,
 )
 from starmill.generators.strategies.replay import call_key
 
@@ -84,10 +96,21 @@ class OpenAIBatchBackend:
     keeps_batches = True  # generate takes the run's ledger as state (generators.registry callers)
     concurrent_calls = True  # each call has its own client: shards' batches run side by side
 
-    def __init__(self, model: str, base_url: str, *, api_key_env: str = "OPENAI_API_KEY",
-                 poll_interval: float = 30.0, completion_window: str = "24h", timeout: float = 60.0,
-                 max_retries: int = 3, revision: str | None = None, state_dir: str | None = None,
-                 extra_body: dict[str, Any] | None = None, progress: bool = True) -> None:
+    def __init__(
+        self,
+        model: str,
+        base_url: str,
+        *,
+        api_key_env: str = "OPENAI_API_KEY",
+        poll_interval: float = 30.0,
+        completion_window: str = "24h",
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        revision: str | None = None,
+        state_dir: str | None = None,
+        extra_body: dict[str, Any] | None = None,
+        progress: bool = True,
+    ) -> None:
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise SettingsError(f"base_url must start with http:// or https://, got {base_url!r}")
         if poll_interval <= 0 or timeout <= 0:
@@ -106,38 +129,54 @@ class OpenAIBatchBackend:
         return f"OpenAIBatchBackend(model={self.model!r}, base_url={self.base_url!r})"
 
     def info(self) -> EngineInfo:
-        return EngineInfo(engine="openai-batch", engine_version=None, model=self.model,
-                          model_revision=self.revision, dtype=None)
+        return EngineInfo(
+            engine="openai-batch", engine_version=None, model=self.model, model_revision=self.revision, dtype=None
+        )
 
     def close(self) -> None:
         """Nothing held between calls."""
 
-    def generate(self, requests: Sequence[GenerationRequest], state: BatchState | None = None) -> list[GenerationResult]:
+    def generate(
+        self, requests: Sequence[GenerationRequest], state: BatchState | None = None
+    ) -> list[GenerationResult]:
         if not requests:
             return []
-        headers = {"Authorization": f"Bearer {key}"} if (key := os.environ.get(self.api_key_env)) else \
-            {"Authorization": self._basic_auth.value} if self._basic_auth else {}
+        headers = (
+            {"Authorization": f"Bearer {key}"}
+            if (key := os.environ.get(self.api_key_env))
+            else {"Authorization": self._basic_auth.value}
+            if self._basic_auth
+            else {}
+        )
         with httpx.Client(base_url=self.base_url, headers=headers, timeout=self.timeout) as client:
             api = _Api(self, client)
             todo = list(range(len(requests)))
             answers: dict[int, list] = {}
-            for round_ in range(self.max_retries + 1):
+            for _round in range(self.max_retries + 1):
                 batch = [requests[i] for i in todo]
                 done, retry = self._one_batch(api, batch, state or self.state)
                 answers.update({todo[j]: c for j, c in done.items()})
                 todo = [todo[j] for j in retry]
                 if not todo:
                     break
-                log.warning("batch: %d request(s) to send again (%s)", len(todo), "; ".join(
-                    sorted({why for why in retry.values()}))[:300])
+                log.warning(
+                    "batch: %d request(s) to send again (%s)",
+                    len(todo),
+                    "; ".join(sorted({why for why in retry.values()}))[:300],
+                )
             else:
-                raise GenerationError(self.redact(f"requests {[requests[i].request_id for i in todo][:5]} still failed "
-                                                  f"after {self.max_retries + 1} batches: {next(iter(retry.values()))}"))
+                raise GenerationError(
+                    self.redact(
+                        f"requests {[requests[i].request_id for i in todo][:5]} still failed "
+                        f"after {self.max_retries + 1} batches: {next(iter(retry.values()))}"
+                    )
+                )
         info = self.info()
         return [GenerationResult(r.request_id, answers[i], info) for i, r in enumerate(requests)]
 
-    def _one_batch(self, api: "_Api", requests: list[GenerationRequest],
-                   state: BatchState) -> tuple[dict[int, list], dict[int, str]]:
+    def _one_batch(
+        self, api: _Api, requests: list[GenerationRequest], state: BatchState
+    ) -> tuple[dict[int, list], dict[int, str]]:
         """One batch of ``requests`` (made, or found again), waited for: the completions of each
         answered request, and why each of the others should be sent again."""
         key = call_key(requests) + "-" + call_key_suffix(self)
@@ -150,8 +189,11 @@ class OpenAIBatchBackend:
         if batch.get("status") in FAILED:
             state.record_batch(key, {})  # forget it: the shard's retry makes a new one
             errors = (batch.get("errors") or {}).get("data") or []
-            raise SettingsError(self.redact(f"batch {record['batch_id']} failed: "
-                                            + "; ".join(str(e.get("message")) for e in errors[:3])))
+            raise SettingsError(
+                self.redact(
+                    f"batch {record['batch_id']} failed: " + "; ".join(str(e.get("message")) for e in errors[:3])
+                )
+            )
         lines = [*api.lines(batch.get("output_file_id")), *api.lines(batch.get("error_file_id"))]
         done, retry = self._map(requests, lines)
         for j in range(len(requests)):
@@ -159,8 +201,7 @@ class OpenAIBatchBackend:
                 retry[j] = f"not answered (batch {batch.get('status')})"
         return done, retry
 
-    def _submit(self, api: "_Api", requests: list[GenerationRequest], key: str, record: dict,
-                state: BatchState) -> dict:
+    def _submit(self, api: _Api, requests: list[GenerationRequest], key: str, record: dict, state: BatchState) -> dict:
         # uploaded before: a crash may have come between creating the batch and recording it
         found = api.find(key) if record.get("input_file_id") else None
         if found:
@@ -201,9 +242,11 @@ class OpenAIBatchBackend:
             if status == 200 and isinstance(body, dict):
                 completions = parse_response(request, body)
                 if len(completions) < request.sampling.n:
-                    raise GenerationError(f"request {request.request_id}: the batch answered {len(completions)} of "
-                                          f"{request.sampling.n} samples")
-                done[j] = completions[:request.sampling.n]
+                    raise GenerationError(
+                        f"request {request.request_id}: the batch answered {len(completions)} of "
+                        f"{request.sampling.n} samples"
+                    )
+                done[j] = completions[: request.sampling.n]
                 retry.pop(j, None)
                 continue
             if j in done:
@@ -212,11 +255,14 @@ class OpenAIBatchBackend:
             if status is None or status in RETRY_STATUS or status >= 500:
                 retry[j] = f"HTTP {status}: {message}" if status else message
             else:
-                raise RequestRefused(self.redact(f"request {request.request_id}: the batch answered HTTP {status}: "
-                                                 f"{message}"), request_id=request.request_id, reason="refused")
+                raise RequestRefused(
+                    self.redact(f"request {request.request_id}: the batch answered HTTP {status}: {message}"),
+                    request_id=request.request_id,
+                    reason="refused",
+                )
         return done, retry
 
-    def _wait(self, api: "_Api", batch_id: str) -> dict:
+    def _wait(self, api: _Api, batch_id: str) -> dict:
         while True:
             batch = api.get(f"/batches/{batch_id}")
             status = batch.get("status")
@@ -255,7 +301,7 @@ class _Api:
         problem = ""
         for attempt in range(self.b.max_retries + 2):
             stopping.check()
-            wait = min(30.0, 0.5 * 2 ** attempt)
+            wait = min(30.0, 0.5 * 2**attempt)
             try:
                 response = self.client.request(method, path, **kwargs)
             except httpx.HTTPError as exc:
@@ -276,13 +322,21 @@ class _Api:
         return self.call("GET", path, params=params or None).json()
 
     def upload(self, data: bytes) -> str:
-        answer = self.call("POST", "/files", data={"purpose": "batch"},
-                           files={"file": ("starmill-batch.jsonl", data, "application/jsonl")}).json()
+        answer = self.call(
+            "POST",
+            "/files",
+            data={"purpose": "batch"},
+            files={"file": ("starmill-batch.jsonl", data, "application/jsonl")},
+        ).json()
         return answer["id"]
 
     def create(self, file_id: str, endpoint: str, key: str) -> str:
-        body = {"input_file_id": file_id, "endpoint": endpoint, "completion_window": self.b.completion_window,
-                "metadata": {"starmill_call": key}}
+        body = {
+            "input_file_id": file_id,
+            "endpoint": endpoint,
+            "completion_window": self.b.completion_window,
+            "metadata": {"starmill_call": key},
+        }
         return self.call("POST", "/batches", json=body).json()["id"]
 
     def find(self, key: str) -> str | None:

@@ -1,4 +1,5 @@
 """Split a model output into its reasoning and answer parts, and tell whether it was cut off."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -2,11 +2,12 @@
 
 The embedded default source for the quickstart and the tests, and the demo teacher's training data.
 """
+
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from starmill.schemas.problems import ProblemRecord
 
@@ -117,8 +118,10 @@ def generate_problems(
         if question in seen:
             misses += 1
             if misses > 100_000:  # the level has fewer distinct problems than asked for
-                raise ValueError(f"difficulty {difficulty} has no more than about {len(seen)} distinct "
-                                 f"{'/'.join(kinds)} problems; ask for fewer")
+                raise ValueError(
+                    f"difficulty {difficulty} has no more than about {len(seen)} distinct "
+                    f"{'/'.join(kinds)} problems; ask for fewer"
+                )
             continue
         misses = 0
         seen.add(question)

@@ -5,21 +5,48 @@ Each problem names a function in backticks; its gold answer is the code verifier
 (``check(candidate)`` asserts, and a compact ``reference`` program: the rationalization hint), its gold solution
 what the demo code teacher learns to write: a short ``<think>`` plan and the program step by step.
 """
+
 from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from starmill.schemas.problems import ProblemRecord
 
 SOURCE = "procedural_code"
-LEVELS = {1: "one arithmetic expression of an integer",
-          2: "one list or string operation with a parameter",
-          3: "filter, transform and sum or collect a list"}
-NAMES = ["f", "g", "h", "solve", "compute", "calc", "process", "answer", "apply", "transform", "run", "pick", "work",
-         "result", "value", "step", "go", "do_it", "task", "fn", "make", "build", "get", "find"]
+LEVELS = {
+    1: "one arithmetic expression of an integer",
+    2: "one list or string operation with a parameter",
+    3: "filter, transform and sum or collect a list",
+}
+NAMES = [
+    "f",
+    "g",
+    "h",
+    "solve",
+    "compute",
+    "calc",
+    "process",
+    "answer",
+    "apply",
+    "transform",
+    "run",
+    "pick",
+    "work",
+    "result",
+    "value",
+    "step",
+    "go",
+    "do_it",
+    "task",
+    "fn",
+    "make",
+    "build",
+    "get",
+    "find",
+]
 INT_ARGS, LIST_ARGS, STR_ARGS = ("x", "n"), ("xs", "nums"), ("s", "text")
 TESTS = 4  # asserts per check
 
@@ -43,8 +70,12 @@ class CodeTask:
         return "def check(candidate):\n" + "\n".join(lines) + "\n"
 
     def spec(self) -> dict:
-        return {"kind": "functional", "entry_point": self.entry_point, "test": self.check(),
-                "reference": self.reference}
+        return {
+            "kind": "functional",
+            "entry_point": self.entry_point,
+            "test": self.check(),
+            "reference": self.reference,
+        }
 
 
 def _function(name: str, arg: str, body: list[str]) -> str:
@@ -87,8 +118,9 @@ MAPS = {"same": "v", "times": "{a} * v", "plus": "v + {a}", "square": "v * v"}
 
 
 def _level2(rng: random.Random, name: str) -> tuple:
-    family = rng.choice(["sum_greater", "count_divisible", "map_times", "map_plus", "count_char", "replace_char",
-                         "prefix"])
+    family = rng.choice(
+        ["sum_greater", "count_divisible", "map_times", "map_plus", "count_char", "replace_char", "prefix"]
+    )
     k = rng.randint(2, 9) if family == "count_divisible" else rng.randint(1, 30)
     if family in ("count_char", "replace_char", "prefix"):
         s = rng.choice(STR_ARGS)
@@ -100,19 +132,34 @@ def _level2(rng: random.Random, name: str) -> tuple:
             ref = [f"return {s}.count('{c}')"]
         elif family == "replace_char":
             q, plan = f"returns {s} with every '{c}' replaced by '{d}'", f"Go through {s}; write '{d}' for each '{c}'."
-            body = ["out = ''", f"for ch in {s}:", f"    if ch == '{c}':", f"        ch = '{d}'", "    out += ch",
-                    "return out"]
+            body = [
+                "out = ''",
+                f"for ch in {s}:",
+                f"    if ch == '{c}':",
+                f"        ch = '{d}'",
+                "    out += ch",
+                "return out",
+            ]
             ref = [f"return {s}.replace('{c}', '{d}')"]
         else:
             k = k % 9 + 1
             q, plan = f"returns the first {k} characters of {s}", f"Slice {s} up to index {k}."
             body, ref = [f"out = {s}[:{k}]", "return out"], [f"return {s}[:{k}]"]
-        return (f"Write a Python function `{name}({s})` that {q}.", plan, _function(name, s, body),
-                _function(name, s, ref), args, family)
+        return (
+            f"Write a Python function `{name}({s})` that {q}.",
+            plan,
+            _function(name, s, body),
+            _function(name, s, ref),
+            args,
+            family,
+        )
     xs = rng.choice(LIST_ARGS)
     args = [_list(rng) for _ in range(TESTS)]
     if family == "sum_greater":
-        q, plan = f"returns the sum of the numbers in {xs} that are greater than {k}", f"Add up each v in {xs} with v > {k}."
+        q, plan = (
+            f"returns the sum of the numbers in {xs} that are greater than {k}",
+            f"Add up each v in {xs} with v > {k}.",
+        )
         body = ["total = 0", f"for v in {xs}:", f"    if v > {k}:", "        total += v", "return total"]
         ref = [f"return sum(v for v in {xs} if v > {k})"]
     elif family == "count_divisible":
@@ -120,15 +167,24 @@ def _level2(rng: random.Random, name: str) -> tuple:
         body = ["count = 0", f"for v in {xs}:", f"    if v % {k} == 0:", "        count += 1", "return count"]
         ref = [f"return len([v for v in {xs} if v % {k} == 0])"]
     elif family == "map_times":
-        q, plan = f"returns a new list with every number in {xs} multiplied by {k}", f"Append {k} * v for each v in {xs}."
+        q, plan = (
+            f"returns a new list with every number in {xs} multiplied by {k}",
+            f"Append {k} * v for each v in {xs}.",
+        )
         body = ["out = []", f"for v in {xs}:", f"    out.append({k} * v)", "return out"]
         ref = [f"return [{k} * v for v in {xs}]"]
     else:
         q, plan = f"returns a new list with {k} added to every number in {xs}", f"Append v + {k} for each v in {xs}."
         body = ["out = []", f"for v in {xs}:", f"    out.append(v + {k})", "return out"]
         ref = [f"return [v + {k} for v in {xs}]"]
-    return (f"Write a Python function `{name}({xs})` that {q}.", plan, _function(name, xs, body),
-            _function(name, xs, ref), args, family)
+    return (
+        f"Write a Python function `{name}({xs})` that {q}.",
+        plan,
+        _function(name, xs, body),
+        _function(name, xs, ref),
+        args,
+        family,
+    )
 
 
 def _level3(rng: random.Random, name: str) -> tuple:
@@ -149,8 +205,14 @@ def _level3(rng: random.Random, name: str) -> tuple:
         body = ["out = []", f"for v in {xs}:", f"    if {cond}:", f"        out.append({term})", "return out"]
         ref = [f"return [{term} for v in {xs} if {cond}]"]
     args = [_list(rng) for _ in range(TESTS)]
-    return (f"Write a Python function `{name}({xs})` that {q}.", plan, _function(name, xs, body),
-            _function(name, xs, ref), args, f"{keep}_{change}_{total}")
+    return (
+        f"Write a Python function `{name}({xs})` that {q}.",
+        plan,
+        _function(name, xs, body),
+        _function(name, xs, ref),
+        args,
+        f"{keep}_{change}_{total}",
+    )
 
 
 def _expected(reference: str, name: str, args: list[str]) -> tuple[tuple[str, str], ...]:
@@ -174,8 +236,10 @@ def generate_tasks(n: int, seed: int = 0, difficulty: int = 2) -> Iterator[CodeT
         if question in seen:
             misses += 1
             if misses > 100_000:
-                raise ValueError(f"procedural_code difficulty {difficulty} has no more than about {len(seen)} "
-                                 "distinct problems; ask for fewer")
+                raise ValueError(
+                    f"procedural_code difficulty {difficulty} has no more than about {len(seen)} "
+                    "distinct problems; ask for fewer"
+                )
             continue
         misses = 0
         seen.add(question)
@@ -187,7 +251,10 @@ def generate_problems(n: int, seed: int = 0, difficulty: int = 2, split: str = "
     """The tasks as problems graded by the ``code`` verifier (gold answer: the functional test spec)."""
     for task in generate_tasks(n, seed, difficulty):
         yield ProblemRecord.make(
-            source=SOURCE, question=task.question, gold_answer=json.dumps(task.spec()), split=split,
+            source=SOURCE,
+            question=task.question,
+            gold_answer=json.dumps(task.spec()),
+            split=split,
             gold_solution=task.completion(),
             metadata={"family": task.family, "difficulty": difficulty, "seed": seed, "entry_point": task.entry_point},
         )

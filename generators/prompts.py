@@ -3,6 +3,7 @@
 A template renders a question (and, for STaR rationalization, a gold-answer hint) into chat messages.
 The hash is stored with every sample, so a changed template is a different template.
 """
+
 from __future__ import annotations
 
 import functools
@@ -44,8 +45,10 @@ class Template:
             raise TemplateError(f"template {self.id!r} has no place for a hint")
         messages = [{"role": "system", "content": self.system}] if self.system else []
         for q, a in self.examples:
-            messages += [{"role": "user", "content": self.user.replace("{question}", q).replace("{hint}", "")},
-                         {"role": "assistant", "content": a}]
+            messages += [
+                {"role": "user", "content": self.user.replace("{question}", q).replace("{hint}", "")},
+                {"role": "assistant", "content": a},
+            ]
         text = self.user.replace("{question}", question)
         if hint is not None:
             text = text.replace("{hint}", hint)
@@ -56,12 +59,18 @@ class Template:
         """The template's own words around the hint, which an output leaking the hint would quote."""
         if not self.takes_hint:
             return []
-        line = next(l for l in self.user.splitlines() if "{hint}" in l)
+        line = next(text for text in self.user.splitlines() if "{hint}" in text)
         return [p.strip(" ().:") for p in line.split("{hint}") if len(p.strip(" ().:")) >= 8]
 
     def describe(self) -> dict[str, Any]:
-        return {"id": self.id, "hash": self.hash, "description": self.description,
-                "system": self.system, "user": self.user, "examples": len(self.examples)}
+        return {
+            "id": self.id,
+            "hash": self.hash,
+            "description": self.description,
+            "system": self.system,
+            "user": self.user,
+            "examples": len(self.examples),
+        }
 
 
 def load_template(path: str | Path) -> Template:
@@ -78,9 +87,14 @@ def load_template(path: str | Path) -> Template:
         raise TemplateError(f"{path} is not a valid template (a YAML mapping with 'user'): {first}") from None
     if not isinstance(user, str) or "{question}" not in user:
         raise TemplateError(f"{path}: 'user' must be text containing {{question}}")
-    return Template(id=str(data.get("id", path.stem)), hash=hashlib.sha256(raw).hexdigest()[:16],
-                    description=str(data.get("description", "")), system=data.get("system"), user=user,
-                    examples=examples)
+    return Template(
+        id=str(data.get("id", path.stem)),
+        hash=hashlib.sha256(raw).hexdigest()[:16],
+        description=str(data.get("description", "")),
+        system=data.get("system"),
+        user=user,
+        examples=examples,
+    )
 
 
 def template_file(name: str) -> Path:
@@ -88,11 +102,12 @@ def template_file(name: str) -> Path:
     paths, ``..`` and links out of it are refused, so a config cannot point a prompt at any file."""
     path = Path(name)
     if path.suffix.lower() not in (".yaml", ".yml"):
-        raise TemplateError(f"unknown prompt template {name!r} (built-in: {', '.join(available())}; "
-                            "or a relative path to your own .yaml template)")
+        raise TemplateError(
+            f"unknown prompt template {name!r} (built-in: {', '.join(available())}; "
+            "or a relative path to your own .yaml template)"
+        )
     if path.is_absolute() or name.startswith("~") or ".." in path.parts:
-        raise TemplateError(f"prompt template {name!r}: give a path relative to the current folder, "
-                            "without '..'")
+        raise TemplateError(f"prompt template {name!r}: give a path relative to the current folder, without '..'")
     here = Path.cwd().resolve()
     resolved = (here / path).resolve()
     if not resolved.is_relative_to(here):

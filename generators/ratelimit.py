@@ -6,13 +6,14 @@ what the server said about its own counters (``x-ratelimit-remaining-*`` at 0 un
 keeps every budget. Tokens are counted before sending as the provider does (prompt estimate plus
 ``max_tokens`` for each sample), then corrected with the usage the answer reports.
 """
+
 from __future__ import annotations
 
 import asyncio
 import re
 import time
 from collections import deque
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from starmill.generators.base import GenerationRequest, SettingsError
 
@@ -62,8 +63,14 @@ class RateLimit:
     headers still pause it). Used from one event loop at a time (a backend's generate calls are
     serialized), so it needs no lock."""
 
-    def __init__(self, rpm: int | None = None, tpm: int | None = None, *, window: float = WINDOW,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        *,
+        window: float = WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         for name, value in (("rpm", rpm), ("tpm", tpm)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise SettingsError(f"{name} must be a whole number >= 1, got {value!r}")

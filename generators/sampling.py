@@ -5,15 +5,24 @@ content hash of its requests; the ledger stores finished shards under that key. 
 the run's base seed and the request, so a rerun asks exactly the same questions. A shard carries the
 strategy that planned it (``generators.strategies``), which runs it: one pass by default.
 """
+
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Callable, Mapping, Protocol, Sequence
+from typing import Protocol
 
 from starmill.generators.base import (
-    Backend, Completion, EngineInfo, GenerationRequest, GenerationResult, Message, RequestRefused, SamplingParams,
+    Backend,
+    Completion,
+    EngineInfo,
+    GenerationRequest,
+    GenerationResult,
+    Message,
+    RequestRefused,
+    SamplingParams,
 )
 from starmill.schemas import ProblemRecord, SampleRecord, content_hash
 from starmill.schemas.samples import Stage, sample_id
@@ -43,8 +52,9 @@ class PlannedRequest:
 class ShardRunner(Protocol):
     """What runs a shard's requests: a generation strategy (``generators.strategies``)."""
 
-    def run(self, requests: Sequence["PlannedRequest"], generate: Generate,
-            info: Callable[[], EngineInfo]) -> list[SampleRecord]: ...
+    def run(
+        self, requests: Sequence[PlannedRequest], generate: Generate, info: Callable[[], EngineInfo]
+    ) -> list[SampleRecord]: ...
 
 
 @dataclass(frozen=True)
@@ -93,16 +103,39 @@ def plan_requests(
         messages = tuple(template.render(p.question, hint=hint))
         training = tuple(plain.render(p.question)) if template.takes_hint else messages
         extra = () if hint is None or hint == p.gold_answer else (content_hash("hint", hint),)  # a new hint asks anew
-        key = content_hash("request", p.problem_id, stage.value, iteration, template.id, template.hash,
-                           model, model_revision, params.as_dict(), *extra)
-        planned.append(PlannedRequest(key, p.problem_id, stage, iteration, messages, training,
-                                      plain.id if template.takes_hint else template.id,
-                                      template.hash, params, model, model_revision))
+        key = content_hash(
+            "request",
+            p.problem_id,
+            stage.value,
+            iteration,
+            template.id,
+            template.hash,
+            model,
+            model_revision,
+            params.as_dict(),
+            *extra,
+        )
+        planned.append(
+            PlannedRequest(
+                key,
+                p.problem_id,
+                stage,
+                iteration,
+                messages,
+                training,
+                plain.id if template.takes_hint else template.id,
+                template.hash,
+                params,
+                model,
+                model_revision,
+            )
+        )
     return planned
 
 
-def plan_shards(requests: Sequence[PlannedRequest], shard_size: int,
-                strategy: ShardRunner | None = None) -> list[Shard]:
+def plan_shards(
+    requests: Sequence[PlannedRequest], shard_size: int, strategy: ShardRunner | None = None
+) -> list[Shard]:
     shards = []
     for index, start in enumerate(range(0, len(requests), shard_size)):
         chunk = tuple(requests[start : start + shard_size])
@@ -112,8 +145,9 @@ def plan_shards(requests: Sequence[PlannedRequest], shard_size: int,
     return shards
 
 
-def skip_refused(generate: Generate, requests: Sequence[GenerationRequest]
-                 ) -> tuple[dict[str, GenerationResult], dict[str, RequestRefused]]:
+def skip_refused(
+    generate: Generate, requests: Sequence[GenerationRequest]
+) -> tuple[dict[str, GenerationResult], dict[str, RequestRefused]]:
     """One engine call for ``requests``: results by request id, and the ``RequestRefused`` of each
     request the engine refused (a prompt over the context, …): that request is dropped and the batch
     runs again without it, so it never fails its neighbours."""
@@ -140,20 +174,23 @@ def generate_each(generate: Generate, requests: Sequence[PlannedRequest]):
     return results, refused
 
 
-def sample_requests(requests: Sequence[PlannedRequest], generate: Generate,
-                    info: Callable[[], EngineInfo]) -> list[SampleRecord]:
+def sample_requests(
+    requests: Sequence[PlannedRequest], generate: Generate, info: Callable[[], EngineInfo]
+) -> list[SampleRecord]:
     """One pass: every completion of every request becomes an (ungraded) sample record; a request the
     engine refused becomes one empty sample dropped with the reason (e.g. ``context_overflow``)."""
     by_key, refused = generate_each(generate, requests)
     samples = []
     for request in requests:
         if request.key in refused:
-            samples.append(to_sample(request, 0, Completion("", "error", 0, 0), info(),
-                                     drop_reason=refused[request.key].reason))
+            samples.append(
+                to_sample(request, 0, Completion("", "error", 0, 0), info(), drop_reason=refused[request.key].reason)
+            )
             continue
         result = by_key[request.key]
-        samples += [to_sample(request, index, completion, result.engine)
-                    for index, completion in enumerate(result.completions)]
+        samples += [
+            to_sample(request, index, completion, result.engine) for index, completion in enumerate(result.completions)
+        ]
     return samples
 
 
@@ -164,24 +201,47 @@ def run_shard(backend: Backend, shard: Shard, generate: Generate | None = None) 
     return run(shard.requests, generate or backend.generate, backend.info)
 
 
-def to_sample(request: PlannedRequest, index: int, completion: Completion, info: EngineInfo, *,
-              drop_reason: str | None = None) -> SampleRecord:
+def to_sample(
+    request: PlannedRequest, index: int, completion: Completion, info: EngineInfo, *, drop_reason: str | None = None
+) -> SampleRecord:
     """A completion as a sample record, its output split into reasoning and answer."""
     from starmill.generators.parsing import split_output
 
     parts = split_output(completion.text, reasoning=completion.reasoning) if drop_reason is None else None
     sampling = request.sampling.as_dict()
     return SampleRecord(
-        sample_id=sample_id(request.problem_id, request.stage.value, request.template_id, request.template_hash,
-                            request.model, request.model_revision, sampling, request.sampling.seed, index),
-        problem_id=request.problem_id, stage=request.stage.value, iteration=request.iteration,
-        sample_index=index, template_id=request.template_id, template_hash=request.template_hash,
-        prompt=[dict(m) for m in request.training_prompt], completion=completion.text,
-        reasoning=parts.reasoning if parts else None, answer_text=parts.answer if parts else None,
-        extracted_answer=None, finish_reason=completion.finish_reason, prompt_tokens=completion.prompt_tokens,
-        completion_tokens=completion.completion_tokens, model=request.model,
-        model_revision=request.model_revision, engine=info.engine, engine_version=info.engine_version,
-        sampling=json.dumps(sampling, sort_keys=True), seed=request.sampling.seed, drop_reason=drop_reason,
+        sample_id=sample_id(
+            request.problem_id,
+            request.stage.value,
+            request.template_id,
+            request.template_hash,
+            request.model,
+            request.model_revision,
+            sampling,
+            request.sampling.seed,
+            index,
+        ),
+        problem_id=request.problem_id,
+        stage=request.stage.value,
+        iteration=request.iteration,
+        sample_index=index,
+        template_id=request.template_id,
+        template_hash=request.template_hash,
+        prompt=[dict(m) for m in request.training_prompt],
+        completion=completion.text,
+        reasoning=parts.reasoning if parts else None,
+        answer_text=parts.answer if parts else None,
+        extracted_answer=None,
+        finish_reason=completion.finish_reason,
+        prompt_tokens=completion.prompt_tokens,
+        completion_tokens=completion.completion_tokens,
+        model=request.model,
+        model_revision=request.model_revision,
+        engine=info.engine,
+        engine_version=info.engine_version,
+        sampling=json.dumps(sampling, sort_keys=True),
+        seed=request.sampling.seed,
+        drop_reason=drop_reason,
         **_logprob_fields(request, completion),
     )
 
@@ -190,5 +250,8 @@ def _logprob_fields(request: PlannedRequest, completion: Completion) -> dict:
     """The completion's tokens and top-k, stored only when the request asked for logprobs."""
     if request.sampling.logprobs is None or completion.top_ids is None or completion.token_ids is None:
         return {}
-    return {"token_ids": list(completion.token_ids), "topk_ids": [list(x) for x in completion.top_ids],
-            "topk_logprobs": [list(x) for x in completion.top_logprobs or ()]}
+    return {
+        "token_ids": list(completion.token_ids),
+        "topk_ids": [list(x) for x in completion.top_ids],
+        "topk_logprobs": [list(x) for x in completion.top_logprobs or ()],
+    }

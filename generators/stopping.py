@@ -5,11 +5,13 @@ only finished shards behind.
 
 One flag per process: remote task-runner workers (Dask, Ray) finish the shard they hold.
 """
+
 from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Awaitable, TypeVar
+from collections.abc import Awaitable
+from typing import TypeVar
 
 T = TypeVar("T")
 POLL_SECONDS = 0.2  # how often an awaiting backend looks at the flag

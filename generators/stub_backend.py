@@ -3,10 +3,11 @@ one-step sums and differences (the first two numbers of the question), right wit
 ``accuracy`` (a hash of the request and the sample decides, so the same request always gets the same
 answers), and a hinted prompt with the hint's answer. ``respond(question, hint, sample index) ->
 Completion`` replaces the canned answers. ``generators.registry.use_backend`` installs it for a teacher."""
+
 from __future__ import annotations
 
 import re
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from starmill.generators.base import Completion, EngineInfo, GenerationRequest, GenerationResult
 from starmill.schemas import content_hash
@@ -50,5 +51,6 @@ class StubBackend:
             value = int(value) + 1 + index  # a wrong answer
         opening = OPENINGS[index % len(OPENINGS)]
         text = f"{opening}: {a} {op} {b} = {value}.\nThe answer is {value}."
-        return Completion(text, "stop", len(question.split()), len(text.split()),
-                          token_ids=tuple(range(len(text.split()))))
+        return Completion(
+            text, "stop", len(question.split()), len(text.split()), token_ids=tuple(range(len(text.split())))
+        )

@@ -12,6 +12,7 @@ zero-shot chain-of-thought prompt and on STaR rationalization prompts (the gold 
 on the completion only. Writes bf16 safetensors plus a byte-level BPE tokenizer (digits one per token)
 with a chat template; CI never trains, it uses the committed folder.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,15 +50,25 @@ def build_tokenizer(texts, vocab_size: int = 320):
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+    )
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIALS,
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator(texts, trainer)
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<|bos|>", eos_token="<|end|>", pad_token="<|pad|>",
-        model_input_names=["input_ids", "attention_mask"], padding_side="left", model_max_length=CONTEXT,
+        tokenizer_object=tok,
+        bos_token="<|bos|>",
+        eos_token="<|end|>",
+        pad_token="<|pad|>",
+        model_input_names=["input_ids", "attention_mask"],
+        padding_side="left",
+        model_max_length=CONTEXT,
     )
     fast.chat_template = CHAT_TEMPLATE
     return fast
@@ -88,12 +99,17 @@ def finish_folder(out: Path) -> None:
     4.x reads the chat template only from tokenizer_config.json, expects dict (not list) fields there,
     and reads ``torch_dtype`` and ``rope_theta`` from config.json.
     """
+
     def tokenizer_config(c):
         # no list fields; no load-time flags that a reloaded tokenizer writes back (--init-from)
         c = {k: v for k, v in c.items() if not isinstance(v, list) and k not in ("is_local", "local_files_only")}
-        c.update(chat_template=CHAT_TEMPLATE, model_input_names=["input_ids", "attention_mask"],
-                 tokenizer_class="PreTrainedTokenizerFast", model_max_length=CONTEXT,
-                 clean_up_tokenization_spaces=False)
+        c.update(
+            chat_template=CHAT_TEMPLATE,
+            model_input_names=["input_ids", "attention_mask"],
+            tokenizer_class="PreTrainedTokenizerFast",
+            model_max_length=CONTEXT,
+            clean_up_tokenization_spaces=False,
+        )
         for token in (c.get("added_tokens_decoder") or {}).values():
             token["special"] = token["special"] and token["content"] not in THINK
         return c
@@ -106,8 +122,9 @@ def finish_folder(out: Path) -> None:
     _rewrite(out / "tokenizer_config.json", tokenizer_config)
     _rewrite(out / "tokenizer.json", tokenizer_json)
     _rewrite(out / "config.json", lambda c: c.update(torch_dtype="bfloat16", rope_theta=10000.0))
-    (out / "special_tokens_map.json").write_text(json.dumps(
-        {"bos_token": "<|bos|>", "eos_token": "<|end|>", "pad_token": "<|pad|>"}, indent=2) + "\n")
+    (out / "special_tokens_map.json").write_text(
+        json.dumps({"bos_token": "<|bos|>", "eos_token": "<|end|>", "pad_token": "<|pad|>"}, indent=2) + "\n"
+    )
 
 
 def examples(n, seed, difficulties, hint_share):
@@ -155,10 +172,19 @@ def _config(tokenizer, hidden: int = 256, layers: int = 4, heads: int = 4, head_
     from transformers import LlamaConfig
 
     return LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-        num_key_value_heads=heads, head_dim=head_dim, intermediate_size=intermediate, max_position_embeddings=CONTEXT,
-        tie_word_embeddings=True, rope_theta=10000.0, bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=heads,
+        head_dim=head_dim,
+        intermediate_size=intermediate,
+        max_position_embeddings=CONTEXT,
+        tie_word_embeddings=True,
+        rope_theta=10000.0,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
     )
 
 
@@ -172,10 +198,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=DEFAULTS["threads"])
     parser.add_argument("--checkpoint-every", type=int, default=0, help="steps between saves to --out (0: end only)")
     parser.add_argument("--init-only", action="store_true", help="save the tokenizer and an untrained model")
-    parser.add_argument("--difficulties", default=",".join(map(str, DEFAULTS["difficulties"])),
-                        help="procedural levels to mix, e.g. 1,2")
-    parser.add_argument("--init-from", type=Path, help="continue from this saved teacher (its tokenizer and "
-                        "weights; no warmup): the second stage of the demo recipe")
+    parser.add_argument(
+        "--difficulties",
+        default=",".join(map(str, DEFAULTS["difficulties"])),
+        help="procedural levels to mix, e.g. 1,2",
+    )
+    parser.add_argument(
+        "--init-from",
+        type=Path,
+        help="continue from this saved teacher (its tokenizer and "
+        "weights; no warmup): the second stage of the demo recipe",
+    )
     args = parser.parse_args()
 
     import torch
@@ -194,23 +227,56 @@ def main() -> None:
     else:
         tokenizer = build_tokenizer([c for m, c, q in data[:20000]] + [m[-1]["content"] for m, c, q in data[:20000]])
         model = LlamaForCausalLM(_config(tokenizer))
-    print(f"parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M, vocab {len(tokenizer)}, "
-          f"examples {len(data)}", flush=True)
+    print(
+        f"parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M, vocab {len(tokenizer)}, "
+        f"examples {len(data)}",
+        flush=True,
+    )
     warmup = 0 if args.init_from else DEFAULTS["warmup"]
-    recipe = {**DEFAULTS, "difficulties": list(difficulties), "warmup": warmup, "steps": args.steps, "batch": args.batch, "lr": args.lr,
-              "seed": args.seed, "threads": args.threads, "torch": torch.__version__}
+    recipe = {
+        **DEFAULTS,
+        "difficulties": list(difficulties),
+        "warmup": warmup,
+        "steps": args.steps,
+        "batch": args.batch,
+        "lr": args.lr,
+        "seed": args.seed,
+        "threads": args.threads,
+        "torch": torch.__version__,
+    }
     if args.init_from:
         recipe["init_from"] = json.loads((args.init_from / "training_config.json").read_text())
     if args.init_only:
         save(model, tokenizer, args.out, {**recipe, "steps_done": 0})
         print(f"saved the tokenizer and an untrained model to {args.out}", flush=True)
         return
-    train(model, tokenizer, [(m, c) for m, c, q in data], out=args.out, recipe=recipe, steps=args.steps,
-          batch=args.batch, lr=args.lr, warmup=warmup, checkpoint_every=args.checkpoint_every)
+    train(
+        model,
+        tokenizer,
+        [(m, c) for m, c, q in data],
+        out=args.out,
+        recipe=recipe,
+        steps=args.steps,
+        batch=args.batch,
+        lr=args.lr,
+        warmup=warmup,
+        checkpoint_every=args.checkpoint_every,
+    )
 
 
-def train(model, tokenizer, pairs, *, out: Path, recipe: dict, steps: int, batch: int, lr: float, warmup: int,
-          checkpoint_every: int = 0) -> None:
+def train(
+    model,
+    tokenizer,
+    pairs,
+    *,
+    out: Path,
+    recipe: dict,
+    steps: int,
+    batch: int,
+    lr: float,
+    warmup: int,
+    checkpoint_every: int = 0,
+) -> None:
     """AdamW with warmup and cosine decay on (prompt messages, completion) pairs, ``batch`` a step in order,
     loss on the completion only, bf16 autocast; saves to ``out`` (the code teacher trains with it too)."""
     import torch
@@ -226,7 +292,7 @@ def train(model, tokenizer, pairs, *, out: Path, recipe: dict, steps: int, batch
     model.train()
     start, tokens = time.time(), 0
     for step in range(steps):
-        rows = [encode(tokenizer, m, c) for m, c in pairs[step * batch:(step + 1) * batch]]
+        rows = [encode(tokenizer, m, c) for m, c in pairs[step * batch : (step + 1) * batch]]
         width = max(len(ids) for ids, _ in rows)
         ids = torch.full((len(rows), width), tokenizer.pad_token_id)
         labels = torch.full((len(rows), width), -100)
@@ -244,8 +310,11 @@ def train(model, tokenizer, pairs, *, out: Path, recipe: dict, steps: int, batch
         tokens += int(mask.sum())
         if step % 25 == 0 or step == steps - 1:
             elapsed = time.time() - start
-            print(f"step {step:5d} loss {loss.item():.4f} lr {lr_at(step):.2e} {tokens / elapsed:,.0f} tok/s "
-                  f"{elapsed / 60:.1f} min", flush=True)
+            print(
+                f"step {step:5d} loss {loss.item():.4f} lr {lr_at(step):.2e} {tokens / elapsed:,.0f} tok/s "
+                f"{elapsed / 60:.1f} min",
+                flush=True,
+            )
         if checkpoint_every and step and step % checkpoint_every == 0:
             save(model, tokenizer, out, {**recipe, "steps_done": step})
 

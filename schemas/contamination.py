@@ -5,6 +5,7 @@ A problem dropped at ingest because it matches something held elsewhere: an eval
 Each row names what it matched, the method (``ngram`` or ``minhash``) and the score, so the dropped
 problems are listed (SQL view ``<name>_contaminated``), not only counted.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,16 +49,30 @@ class DecontaminationSpec(BaseModel):
     and of its exports, and near-duplicates between its sources."""
 
     model_config = ConfigDict(extra="forbid")
-    eval_sets: list[str] = Field(default_factory=list, max_length=64, description="evaluation sets: JSONL, JSON, "
-                                 "CSV or Parquet files, or save_to_disk folders")
+    eval_sets: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description="evaluation sets: JSONL, JSON, CSV or Parquet files, or save_to_disk folders",
+    )
     ngram: StrictInt = Field(8, ge=1, le=64, description="word n-gram size of the overlap rule")
-    near_duplicates: float = Field(0.6, ge=0, le=1, description="MinHash near-duplicate containment threshold "
-                                   "against evaluation problems; 0: n-grams only")
+    near_duplicates: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description="MinHash near-duplicate containment threshold against evaluation problems; 0: n-grams only",
+    )
     num_perm: StrictInt = Field(128, ge=8, le=1024, multiple_of=2, description="MinHash permutations (LSH bands of 2)")
-    across_sources: float = Field(0.9, ge=0, le=1, description="near-duplicate threshold between a run's sources "
-                                  "(a later source's copy is dropped); 0: off")
-    at_export: Literal["apply", "off"] = Field("apply", description="apply: exports of the run's versions drop rows "
-                                               "matching eval_sets unless export names its own sets")
+    across_sources: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="near-duplicate threshold between a run's sources (a later source's copy is dropped); 0: off",
+    )
+    at_export: Literal["apply", "off"] = Field(
+        "apply",
+        description="apply: exports of the run's versions drop rows "
+        "matching eval_sets unless export names its own sets",
+    )
 
     def near(self) -> float | None:
         return self.near_duplicates or None

@@ -1,5 +1,6 @@
 """The ``evals`` table: one row per problem and sample of an evaluation, verdicts included; and the
 typed section an evaluation writes into its version's manifest (``EvalSummary``)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
+
 from starmill.schemas.base import Record
 from starmill.schemas.report import CheckerInfo
 
@@ -29,14 +31,26 @@ class EvalRecord(Record):
     seed: int | None
 
     @classmethod
-    def of_sample(cls, s, *, mode: str, model: str, revision: str | None, gold_answer: str,
-                  temperature: float) -> EvalRecord:
+    def of_sample(
+        cls, s, *, mode: str, model: str, revision: str | None, gold_answer: str, temperature: float
+    ) -> EvalRecord:
         """The row of one graded sample (a ``SampleRecord``) of an eval in ``mode``."""
-        return cls(problem_id=s.problem_id, mode=mode, sample_index=s.sample_index, model=model,
-                   model_revision=revision, completion=s.completion, extracted_answer=s.extracted_answer,
-                   gold_answer=gold_answer, verdict=s.verdicts[0]["verdict"] if s.verdicts else "error",
-                   correct=s.correct, finish_reason=s.finish_reason, completion_tokens=s.completion_tokens,
-                   temperature=temperature, seed=s.seed)
+        return cls(
+            problem_id=s.problem_id,
+            mode=mode,
+            sample_index=s.sample_index,
+            model=model,
+            model_revision=revision,
+            completion=s.completion,
+            extracted_answer=s.extracted_answer,
+            gold_answer=gold_answer,
+            verdict=s.verdicts[0]["verdict"] if s.verdicts else "error",
+            correct=s.correct,
+            finish_reason=s.finish_reason,
+            completion_tokens=s.completion_tokens,
+            temperature=temperature,
+            seed=s.seed,
+        )
 
     TABLE: ClassVar[str] = "evals"
     SCHEMA_VERSION: ClassVar[int] = 1

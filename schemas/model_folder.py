@@ -1,6 +1,7 @@
 """What a local model folder must hold before starmill loads it (teacher, scorer, judge, training base):
 a readable config.json, whole safetensors weights (never pickles, which can run code when loaded), and
 no remote code unless the caller opted in. Read from the files alone: nothing is imported or run."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,9 @@ def looks_like_path(model: str) -> bool:
     return model.startswith(("/", "./", "../", "~")) or model.count("/") > 1
 
 
-def check_model_folder(model: str, what: str = "model", trust_remote_code: bool = False,
-                       remote_code_hint: str = "") -> None:
+def check_model_folder(
+    model: str, what: str = "model", trust_remote_code: bool = False, remote_code_hint: str = ""
+) -> None:
     """A ``ModelFolderError`` naming ``what`` and the reason when ``model`` is a local path that is not a
     loadable model folder. A Hub id that is no local folder passes (the loader resolves it)."""
     path = Path(model).expanduser()
@@ -32,8 +34,9 @@ def check_model_folder(model: str, what: str = "model", trust_remote_code: bool 
             raise ModelFolderError(f"{what} path {model!r} does not exist")
         return
     if not path.is_dir():
-        raise ModelFolderError(f"{what} {model!r} is not a folder: give the folder that holds config.json and "
-                               "the weights")
+        raise ModelFolderError(
+            f"{what} {model!r} is not a folder: give the folder that holds config.json and the weights"
+        )
     try:
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -44,8 +47,10 @@ def check_model_folder(model: str, what: str = "model", trust_remote_code: bool 
         for name in ("config.json", "tokenizer_config.json"):
             data = config if name == "config.json" else _json(path / name)
             if isinstance(data, dict) and data.get("auto_map"):
-                raise ModelFolderError(f"{what} {model!r} needs remote code ({name} has auto_map: Python code "
-                                       f"shipped with the model), which starmill does not run{remote_code_hint}")
+                raise ModelFolderError(
+                    f"{what} {model!r} needs remote code ({name} has auto_map: Python code "
+                    f"shipped with the model), which starmill does not run{remote_code_hint}"
+                )
     _check_weights(path, model, what)
 
 
@@ -63,14 +68,17 @@ def _check_weights(path: Path, model: str, what: str) -> None:
         listed = sorted({str(f) for f in index["weight_map"].values()})
         missing = [f for f in listed if not (path / f).is_file()]
         if missing:
-            raise ModelFolderError(f"{what} {model!r} is incomplete: its weight index names {missing[0]}, which "
-                                   "is missing")
+            raise ModelFolderError(
+                f"{what} {model!r} is incomplete: its weight index names {missing[0]}, which is missing"
+            )
     if not shards:
         pickles = sorted(p.name for p in path.iterdir() if p.suffix in PICKLE_SUFFIXES)
         if pickles:
-            raise ModelFolderError(f"{what} {model!r} has only pickle weights ({pickles[0]}), which can run code "
-                                   "when loaded: starmill loads safetensors only (convert them where you trust "
-                                   "the files: save_pretrained(..., safe_serialization=True))")
+            raise ModelFolderError(
+                f"{what} {model!r} has only pickle weights ({pickles[0]}), which can run code "
+                "when loaded: starmill loads safetensors only (convert them where you trust "
+                "the files: save_pretrained(..., safe_serialization=True))"
+            )
         raise ModelFolderError(f"{what} {model!r} holds no weights (no *.safetensors file)")
     for shard in shards:
         problem = safetensors_problem(shard)
@@ -100,6 +108,9 @@ def safetensors_problem(file: Path) -> str | None:
     data = size - 8 - length
     need = max((o[1] for o in offsets), default=0)
     if need != data:
-        return f"{data} bytes of tensor data where its header describes {need}: truncated" if need > data \
+        return (
+            f"{data} bytes of tensor data where its header describes {need}: truncated"
+            if need > data
             else f"{data - need} bytes after the last tensor"
+        )
     return None

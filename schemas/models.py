@@ -1,4 +1,5 @@
 """The ``models`` table: every model starmill trained, with the data and settings that made it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

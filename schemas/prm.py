@@ -1,5 +1,6 @@
 """The ``prm`` table: sampled rationales split into steps, each step labelled by Monte Carlo rollouts
 from the prefix that ends at it (Math-Shepherd's hard and soft estimation); what a PRM trains on."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

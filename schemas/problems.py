@@ -1,4 +1,5 @@
 """The ``problems`` table: questions with known answers, from any source."""
+
 from __future__ import annotations
 
 import json
@@ -47,7 +48,7 @@ class ProblemRecord(Record):
         split: str = "train",
         gold_solution: str | None = None,
         metadata: dict[str, Any] | None = None,
-    ) -> "ProblemRecord":
+    ) -> ProblemRecord:
         return cls(
             problem_id=problem_id(source, question, gold_answer),
             source=source,

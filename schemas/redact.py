@@ -5,28 +5,60 @@ A value is redacted when its key names a secret (``api_key``, ``hf_token``, ``pa
 (``http://user:key@host``), a secret query parameter (``?api_key=…``), a bearer token, a
 ``NAME=VALUE`` whose name is secret, or a known key shape (``sk-…``, ``hf_…``, ``AKIA…``, ``ghp_…``).
 """
+
 from __future__ import annotations
 
 import re
 from typing import Any
 
 MARK = "<redacted>"
-SECRET_WORDS = frozenset({"password", "passwd", "secret", "secrets", "authorization", "auth", "credential",
-                          "credentials", "apikey", "cookie", "bearer", "passphrase"})
-KEY_QUALIFIERS = frozenset({"api", "access", "secret", "private", "auth", "client", "signing", "encryption",
-                            "master", "session", "account", "subscription", "service"})
+SECRET_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "secret",
+        "secrets",
+        "authorization",
+        "auth",
+        "credential",
+        "credentials",
+        "apikey",
+        "cookie",
+        "bearer",
+        "passphrase",
+    }
+)
+KEY_QUALIFIERS = frozenset(
+    {
+        "api",
+        "access",
+        "secret",
+        "private",
+        "auth",
+        "client",
+        "signing",
+        "encryption",
+        "master",
+        "session",
+        "account",
+        "subscription",
+        "service",
+    }
+)
 NOT_SECRET_TOKENS = frozenset({"pad", "eos", "bos", "unk", "sep", "cls", "mask"})  # tokenizer special tokens
 
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _USERINFO = re.compile(  # user[:password]@ after the scheme; a password may hold "/" (AWS keys); a port may not
-    r"(?i)\b([a-z][a-z0-9+.\-]*://)(?:[^\s/@?#:]+:(?!\d+/)[^\s@?#]*|[^\s/@?#]+)@")
+    r"(?i)\b([a-z][a-z0-9+.\-]*://)(?:[^\s/@?#:]+:(?!\d+/)[^\s@?#]*|[^\s/@?#]+)@"
+)
 _NAME = re.compile(r"""(?i)(?<![\w.\-])-{0,2}([a-z][\w.\-]*)(["']?\s*[=:]\s*["']?)""")  # NAME= NAME: "NAME": '
 _VALUE = re.compile(r"""[^\s"'&,;#?]+""")
 _SCHEME = re.compile(r"(?i)\b(bearer|authorization\s*[:=]\s*[a-z]+)\s+[A-Za-z0-9._~+/\-]{8,}=*")
 _SHAPES = re.compile(
     r"\b(?:sk-[A-Za-z0-9_\-]{8,}|hf_[A-Za-z0-9]{16,}|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{20,}"
     r"|github_pat_[A-Za-z0-9_]{20,}|xox[abprs]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{30,}"
-    r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})")
+    r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})"
+)
 
 
 def words(name: str) -> list[str]:
@@ -60,7 +92,7 @@ def _redact_assignments(text: str) -> str:
             continue
         in_url = match.start() > 0 and text[match.start() - 1] in "?&;"
         if is_secret_name(match[1].rsplit(".", 1)[-1], in_url=in_url):
-            out += [text[last:value.start()], MARK]
+            out += [text[last : value.start()], MARK]
             last = value.end()
     return "".join(out) + text[last:]
 

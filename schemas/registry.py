@@ -9,9 +9,11 @@ a kind imports its own modules once, so asking the registry finds every built-in
 
     FILTERS.make("length", {"max_chars": 400})   # an unknown name or option: ValueError naming it
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -39,8 +41,12 @@ class Registry(Generic[T]):
             raise ValueError(f"unknown {self.kind} {name!r} (known: {', '.join(self.names())})")
         return cls
 
-    def make(self, name: str, options: dict[str, Any] | None = None,
-             build: Callable[[type[T], dict[str, Any]], T] | None = None) -> T:
+    def make(
+        self,
+        name: str,
+        options: dict[str, Any] | None = None,
+        build: Callable[[type[T], dict[str, Any]], T] | None = None,
+    ) -> T:
         """A new ``name`` from ``options`` (``build(cls, options)``, default ``cls(**options)``)."""
         cls = self.get(name)
         try:

@@ -1,4 +1,5 @@
 """The ``rejects`` table: input rows that could not be used, each with its reason."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,9 +4,11 @@ it publishes (``Manifest.report``) and read back by the dataset card and ``starm
 ``pass_rate_histogram`` is the one binning of per-problem pass rates. ``RunReport.from_manifest``
 also reads the loose keys that older manifests held instead of a report.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -92,7 +94,9 @@ class RunReport(_Part):
     failed_shards: list[FailedShard] = Field(default_factory=list)
     missing_shards: int = 0  # not generated (a partial publish)
     filter_stats: dict[str, int] = Field(default_factory=dict)  # <filter>.kept / <filter>.dropped_<reason>
-    samples_spent: dict[str, Any] = Field(default_factory=dict)  # rationales per problem: total, mean, min, max, histogram
+    samples_spent: dict[str, Any] = Field(
+        default_factory=dict
+    )  # rationales per problem: total, mean, min, max, histogram
     seeds: dict[str, Any] = Field(default_factory=dict)
     final_model: dict[str, Any] | None = None  # the outer loop's M(K): its folder, held-out metrics, rows
     stopped_early: int | None = None  # the iteration early stopping ended the outer loop before
@@ -102,14 +106,26 @@ class RunReport(_Part):
     #                                                                     kept, problems_solved
 
     @classmethod
-    def from_manifest(cls, data: dict[str, Any]) -> "RunReport | None":
+    def from_manifest(cls, data: dict[str, Any]) -> RunReport | None:
         """The report of a manifest (as a JSON dict): its ``report``, else one made of the loose keys
         older manifests held (n, k and R from their config); None when it has neither."""
         if isinstance(data.get("report"), dict):
             return cls.model_validate(data["report"])
-        loose = {key: data[key] for key in ("run_key", "pass_at_k", "iterations", "checker", "prompts",
-                                            "failed_shards", "rationalized_share", "filter_stats", "seeds")
-                 if key in data}
+        loose = {
+            key: data[key]
+            for key in (
+                "run_key",
+                "pass_at_k",
+                "iterations",
+                "checker",
+                "prompts",
+                "failed_shards",
+                "rationalized_share",
+                "filter_stats",
+                "seeds",
+            )
+            if key in data
+        }
         rates = data.get("pass_rates")
         if isinstance(data.get("pass_rate_histogram"), dict):
             loose["pass_rate_histogram"] = data["pass_rate_histogram"]
@@ -120,7 +136,10 @@ class RunReport(_Part):
             return None
         iterations = config.get("iterations")
         k = config.get("k", (config.get("selection") or {}).get("k"))
-        loose.update(n=(config.get("sampling") or {}).get("n"), k=k,
-                     attempts=(config.get("rationalization") or {}).get("attempts"),
-                     iteration_count=iterations.get("count") if isinstance(iterations, dict) else iterations)
+        loose.update(
+            n=(config.get("sampling") or {}).get("n"),
+            k=k,
+            attempts=(config.get("rationalization") or {}).get("attempts"),
+            iteration_count=iterations.get("count") if isinstance(iterations, dict) else iterations,
+        )
         return cls.model_validate(loose)

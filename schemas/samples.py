@@ -1,4 +1,5 @@
 """The ``samples`` table: every generation, kept or not, with its verdicts and drop reason."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -65,8 +66,16 @@ def sample_id(
     sample_index: int,
 ) -> str:
     return content_hash(
-        "sample", problem_id, stage, template_id, template_hash, model, model_revision,
-        sampling, seed, sample_index,
+        "sample",
+        problem_id,
+        stage,
+        template_id,
+        template_hash,
+        model,
+        model_revision,
+        sampling,
+        seed,
+        sample_index,
     )
 
 
@@ -110,7 +119,9 @@ class SampleRecord(Record):
         return self.completion
 
     TABLE: ClassVar[str] = "samples"
-    SCHEMA_VERSION: ClassVar[int] = 2  # 2: scores, token_ids, topk_ids, topk_logprobs, verdict form/detail (nullable; v1 reads)
+    SCHEMA_VERSION: ClassVar[int] = (
+        2  # 2: scores, token_ids, topk_ids, topk_logprobs, verdict form/detail (nullable; v1 reads)
+    )
     ARROW_SCHEMA: ClassVar[pa.Schema] = pa.schema(
         [
             pa.field("sample_id", pa.string(), nullable=False),

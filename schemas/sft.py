@@ -1,4 +1,5 @@
 """The ``sft`` table: the selected training rows of a run, one per kept sample."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

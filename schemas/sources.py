@@ -3,6 +3,7 @@
 The run config (``source:``) and ``starmill ingest`` both describe a source with ``SourceSpec``; the
 warehouse's readers turn one into problems (``warehouse.sources``).
 """
+
 from __future__ import annotations
 
 import math
@@ -35,11 +36,15 @@ class Preset(BaseModel):
 
 PRESETS: dict[str, Preset] = {
     # GSM8K: {"question": …, "answer": "…reasoning…\n#### 72"}
-    "gsm8k": Preset(question_field="question", answer_field="answer", solution_field="answer",
-                    answer_format="gsm8k"),
+    "gsm8k": Preset(question_field="question", answer_field="answer", solution_field="answer", answer_format="gsm8k"),
     # MATH: {"problem": …, "solution": "… \\boxed{…}", "level": …, "type": …}
-    "math": Preset(question_field="problem", answer_field="solution", solution_field="solution",
-                   answer_format="boxed", metadata_fields=("level", "type", "subject", "unique_id")),
+    "math": Preset(
+        question_field="problem",
+        answer_field="solution",
+        solution_field="solution",
+        answer_format="boxed",
+        metadata_fields=("level", "type", "subject", "unique_id"),
+    ),
     # plain: {"question": …, "answer": …}
     "plain": Preset(question_field="question", answer_field="answer"),
     # code problems (warehouse.sources.code_presets reads their rows; these name the fields it reads)
@@ -77,16 +82,24 @@ class ProceduralSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     n: Int = Field(200, ge=0, le=10_000_000, description="number of problems")
     seed: Int = Field(0, ge=-(2**63), le=2**63 - 1, description="the same seed gives the same problems")
-    difficulty: Int = Field(1, ge=1, le=5, description="1: one + or - on numbers to 20 … 5: 3-5 steps with * and / "
-                            "(procedural_code: 1 an expression, 2 one list or string operation, 3 filter-map-sum)")
+    difficulty: Int = Field(
+        1,
+        ge=1,
+        le=5,
+        description="1: one + or - on numbers to 20 … 5: 3-5 steps with * and / "
+        "(procedural_code: 1 an expression, 2 one list or string operation, 3 filter-map-sum)",
+    )
 
 
 class SourceSpec(BaseModel):
     """One problem source. ``uri`` is a file or folder, a Hub id, or ``procedural``."""
 
     model_config = ConfigDict(extra="forbid")
-    uri: str = Field("procedural", description="path (.jsonl .json .csv .parquet, save_to_disk folder), "
-                     "Hub id ('hf://owner/name' or 'owner/name'), 'procedural', 'procedural_code' or 'humaneval'")
+    uri: str = Field(
+        "procedural",
+        description="path (.jsonl .json .csv .parquet, save_to_disk folder), "
+        "Hub id ('hf://owner/name' or 'owner/name'), 'procedural', 'procedural_code' or 'humaneval'",
+    )
     preset: Literal["gsm8k", "math", "plain", "mbpp", "apps"] = "plain"
     question_field: str | None = None  # overrides the preset's
     answer_field: str | None = None
@@ -99,21 +112,38 @@ class SourceSpec(BaseModel):
     revision: str | None = None
     license: str | None = Field(None, description="the source's license, carried to dataset cards")
     limit: Int | None = Field(None, ge=1, description="read at most this many rows")
-    max_chars: Int = Field(MAX_CHARS, ge=1, le=10_000_000, description="longest question (or answer) in "
-                           "characters; a longer row is rejected as too_long")
-    require_answer: StrictBool = Field(True, description="reject rows without an answer; false keeps them with an "
-                                       "empty gold answer (for self-consistency pseudo-labels)")
+    max_chars: Int = Field(
+        MAX_CHARS,
+        ge=1,
+        le=10_000_000,
+        description="longest question (or answer) in characters; a longer row is rejected as too_long",
+    )
+    require_answer: StrictBool = Field(
+        True,
+        description="reject rows without an answer; false keeps them with an "
+        "empty gold answer (for self-consistency pseudo-labels)",
+    )
     procedural: ProceduralSpec = Field(default_factory=ProceduralSpec)
-    verifiers: list[str | dict[str, Any]] = Field(default_factory=lambda: ["math"], min_length=1, max_length=8,
-                                                 description="verifiers that grade this source's samples, by "
-                                                 "name or {name: …, options}; the first decides")
-    answer_form: str | None = Field(None, description="the answer form every problem asks for (reduced, "
-                                    "factored, sig_figs:N, decimal_places:N, exact, case_sensitive, ordered)")
+    verifiers: list[str | dict[str, Any]] = Field(
+        default_factory=lambda: ["math"],
+        min_length=1,
+        max_length=8,
+        description="verifiers that grade this source's samples, by name or {name: …, options}; the first decides",
+    )
+    answer_form: str | None = Field(
+        None,
+        description="the answer form every problem asks for (reduced, "
+        "factored, sig_figs:N, decimal_places:N, exact, case_sensitive, ordered)",
+    )
     answer_form_field: str = Field("answer_form", description="metadata field that declares a problem's own form")
-    keep_unparseable_gold: StrictBool = Field(False, description="keep rows whose gold the primary verifier can't "
-                                              "read (they can never be selected) instead of rejecting them")
-    reasoning_gym: GymSpec | None = Field(None, description="reasoning-gym tasks (uri 'reasoning_gym', "
-                                          "needs starmill[gym])")
+    keep_unparseable_gold: StrictBool = Field(
+        False,
+        description="keep rows whose gold the primary verifier can't "
+        "read (they can never be selected) instead of rejecting them",
+    )
+    reasoning_gym: GymSpec | None = Field(
+        None, description="reasoning-gym tasks (uri 'reasoning_gym', needs starmill[gym])"
+    )
 
     @field_validator("verifiers")
     @classmethod
@@ -135,7 +165,7 @@ class SourceSpec(BaseModel):
         return out
 
     @model_validator(mode="after")
-    def _gym(self) -> "SourceSpec":
+    def _gym(self) -> SourceSpec:
         if self.reasoning_gym is not None and self.uri == "procedural" and "uri" not in self.model_fields_set:
             self.uri = "reasoning_gym"  # `source: {reasoning_gym: {...}}` alone names the source
         if self.uri == "reasoning_gym" and self.reasoning_gym is None:
@@ -164,11 +194,16 @@ class RunSource(SourceSpec):
     """One entry of a run's ``sources:`` list: a source with its share of the run, by ``limit`` (rows read)
     or ``weight`` (a seeded share of its problems; the rest are counted as ``left_out_by_weight``)."""
 
-    weight: float | None = Field(None, gt=0, le=1, allow_inf_nan=False,
-                                 description="share of this source's problems the run takes (seeded by problem id)")
+    weight: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
+        description="share of this source's problems the run takes (seeded by problem id)",
+    )
 
     @model_validator(mode="after")
-    def _share(self) -> "RunSource":
+    def _share(self) -> RunSource:
         if self.weight is not None and self.limit is not None:
             raise ValueError("give a source a weight or a limit, not both")
         return self

@@ -4,6 +4,7 @@ The root (the prompt, no text yet) is not a row: a node at depth 1 has no parent
 the nodes whose full path the search returned as a sample (``sample_id``); whether the selection then
 kept that sample is the sample's own ``kept``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,7 +1,9 @@
 """starmill: the core (``pipeline``, the STaR loop; ``config``; ``training``; ``evaluation``) and,
 above ``flows``, the CLI shell (``cli``, ``commands``, ``output``, ``options``, ``interrupts``).
 The README's Architecture section and the import contract in pyproject.toml say who imports whom."""
-from importlib.metadata import PackageNotFoundError, version as _version
+
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 try:
     __version__ = _version("starmill")

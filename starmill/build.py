@@ -6,6 +6,7 @@ regrade and the config's own checks all build here; the config sections themselv
     scorers = build_scorers(cfg.scorers)                      # what every sample stores
     selection = run_selection(cfg)                            # filters, selector, k
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,12 +23,19 @@ from starmill.schemas.errors import StarmillError
 
 # --- generation strategies ------------------------------------------------------------------------
 
+
 def sampling_params(sampling):
     """``sampling:`` as ``generators.base.SamplingParams`` (n and the seed are the strategy's to set)."""
     from starmill.generators.base import SamplingParams
 
-    return SamplingParams(n=sampling.n, temperature=sampling.temperature, top_p=sampling.top_p,
-                          top_k=sampling.top_k, max_tokens=sampling.max_tokens, logprobs=sampling.logprobs)
+    return SamplingParams(
+        n=sampling.n,
+        temperature=sampling.temperature,
+        top_p=sampling.top_p,
+        top_k=sampling.top_k,
+        max_tokens=sampling.max_tokens,
+        logprobs=sampling.logprobs,
+    )
 
 
 def rationale_strategy(cfg, gold: dict | None = None):
@@ -35,18 +43,32 @@ def rationale_strategy(cfg, gold: dict | None = None):
     guided by ``sampling.search.scorer`` (MCTS may back up ``gold``'s answer check), or the plain one."""
     sampling, template = cfg.sampling, cfg.prompts.template
     if sampling.until_verified is not None:  # independent samples in rounds
-        return get_strategy("until_verified", template=template, n=sampling.n, target=sampling.until_verified,
-                            max_samples=sampling.max_samples)
+        return get_strategy(
+            "until_verified",
+            template=template,
+            n=sampling.n,
+            target=sampling.until_verified,
+            max_samples=sampling.max_samples,
+        )
     if sampling.strategy in tree_strategies():
-        return tree_strategy(sampling.strategy, sampling.search, template=template,
-                             scorer=build_scorer(*sampling.search.scorer.pair()), gold=gold)
+        return tree_strategy(
+            sampling.strategy,
+            sampling.search,
+            template=template,
+            scorer=build_scorer(*sampling.search.scorer.pair()),
+            gold=gold,
+        )
     return get_strategy(sampling.strategy, template=template, n=sampling.n)
 
 
 def rationalization_strategy(cfg):
     """The rationalization stage's strategy: hinted attempts, stored with the plain training prompt."""
-    return get_strategy(cfg.rationalization.strategy, template=cfg.prompts.rationalization_template,
-                        n=cfg.rationalization.attempts, training_template=cfg.prompts.template)
+    return get_strategy(
+        cfg.rationalization.strategy,
+        template=cfg.prompts.rationalization_template,
+        n=cfg.rationalization.attempts,
+        training_template=cfg.prompts.template,
+    )
 
 
 def search_options(search, name: str) -> dict[str, Any]:
@@ -54,17 +76,23 @@ def search_options(search, name: str) -> dict[str, Any]:
     return {key: getattr(search, key) for key in STRATEGIES.get(name).config_keys()}
 
 
-def tree_strategy(name: str, search: Any, *, template: str, scorer: Any, gold: dict | None = None,
-                  **budgets: Any):
+def tree_strategy(name: str, search: Any, *, template: str, scorer: Any, gold: dict | None = None, **budgets: Any):
     """Tree search ``name`` (beam, dvts, mcts) from a ``SearchConfig`` and a built scorer; ``budgets``
     override the config's (eval sets them from N). ``gold`` (data generation only) lets MCTS back up the
     answer check with ``search.reward: score_and_answer``; eval builds its search with ``gold=None``."""
     reward = GoldReward(gold) if gold is not None and name == "mcts" and search.reward == "score_and_answer" else None
-    return get_strategy(name, template=template, score=PathScore(scorer), final=FinalAnswer(), reward=reward,
-                        **{**search_options(search, name), **budgets})
+    return get_strategy(
+        name,
+        template=template,
+        score=PathScore(scorer),
+        final=FinalAnswer(),
+        reward=reward,
+        **{**search_options(search, name), **budgets},
+    )
 
 
 # --- scorers ---------------------------------------------------------------------------------------
+
 
 def build_scorer(name: str, options: dict[str, Any] | None = None):
     """Scorer ``name`` with ``options`` (a bad one raises ``ScorerError``); the judge's too."""
@@ -78,6 +106,7 @@ def build_scorers(specs) -> list:
 
 # --- verifiers -------------------------------------------------------------------------------------
 
+
 def build_verifier(name: str, **options: Any):
     """Verifier ``name`` with ``options``, the judge's too (as ``filters.verifiers.get_verifier``)."""
     return get_verifier(name, **options)
@@ -87,14 +116,24 @@ def build_verifiers(source, workers: int = 1, timeout: float = 5.0) -> list[Any]
     """The verifiers a run grades a source's problems with (its ``verifiers``; the first decides).
     ``None`` for the plain default (``[math]`` without a declared form): the checker's own fast path."""
     specs = source.verifier_specs()
-    if [name for name, _ in specs] == ["math"] and not specs[0][1] and source.answer_form is None \
-            and source.answer_form_field == "answer_form" and not _declares_forms(source):
+    if (
+        [name for name, _ in specs] == ["math"]
+        and not specs[0][1]
+        and source.answer_form is None
+        and source.answer_form_field == "answer_form"
+        and not _declares_forms(source)
+    ):
         return None
     out = []
     for name, options in specs:
         if name == "math":
-            options = {"form": source.answer_form, "form_field": source.answer_form_field, "workers": workers,
-                       "timeout": timeout, **options}
+            options = {
+                "form": source.answer_form,
+                "form_field": source.answer_form_field,
+                "workers": workers,
+                "timeout": timeout,
+                **options,
+            }
         try:
             out.append(build_verifier(name, **options))
         except (ValueError, TypeError, StarmillError) as exc:
@@ -121,6 +160,7 @@ def _declares_forms(source) -> bool:
 
 # --- selection -------------------------------------------------------------------------------------
 
+
 def selection(section, context=None):
     """The ``filters.selection.Selection`` a ``selection:`` section describes."""
     from starmill.filters.quality import FilterContext
@@ -130,8 +170,9 @@ def selection(section, context=None):
     if section.strategy != "reject":
         name, options = section.strategy, {"scorer": section.scorer} if "best_of_n" in section.strategy else {}
     band = section.difficulty.model_dump() if section.difficulty is not None else None
-    return Selection.build([f.pair() for f in section.filters], (name, {"k": section.k, **options}),
-                           context or FilterContext(), band)
+    return Selection.build(
+        [f.pair() for f in section.filters], (name, {"k": section.k, **options}), context or FilterContext(), band
+    )
 
 
 def run_selection(cfg):

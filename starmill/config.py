@@ -1,4 +1,5 @@
 """The run configuration: one YAML file, validated by pydantic; every default is stated here once."""
+
 from __future__ import annotations
 
 import warnings
@@ -7,15 +8,22 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator, model_serializer,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_serializer,
     model_validator,
 )
 
-from starmill.schemas.errors import StarmillError, StarmillWarning
-from starmill.training.settings import TrainSettings
-from starmill.schemas.samples import Stage
 from starmill.schemas.contamination import DecontaminationSpec
+from starmill.schemas.errors import StarmillError, StarmillWarning
+from starmill.schemas.samples import Stage
 from starmill.schemas.sources import RunSource, SourceSpec
+from starmill.training.settings import TrainSettings
 
 DEMO_TEACHER = "starmill/demo-teacher"  # the committed demo model (generators/demo_teacher/)
 MAX_N = 1024  # samples per request (sampling.n, rationalization.attempts) and k
@@ -51,11 +59,15 @@ class TeacherConfig(_Strict):
     revision: str | None = None
     base_url: str | None = Field(None, description="openai backend: the server's /v1 URL")
     dtype: str = "auto"
-    options: dict[str, Any] = Field(default_factory=dict, description="passed to the backend "
-                                    "(e.g. tensor_parallel_size, data_parallel_size, gpu_memory_utilization; "
-                                    "openai: rpm, tpm, batch)")
-    price: PriceConfig | None = Field(None, description="per-million-token prices: the run report's cost figures "
-                                      "and run --dry-run's estimate")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="passed to the backend "
+        "(e.g. tensor_parallel_size, data_parallel_size, gpu_memory_utilization; "
+        "openai: rpm, tpm, batch)",
+    )
+    price: PriceConfig | None = Field(
+        None, description="per-million-token prices: the run report's cost figures and run --dry-run's estimate"
+    )
 
     @property
     def batch(self) -> bool:
@@ -64,8 +76,11 @@ class TeacherConfig(_Strict):
 
 
 class PromptConfig(_Strict):
-    template: str = Field("cot_zero_shot", description="prompt template id for rationales, or a relative "
-                          "path to a .yaml template inside the current folder")
+    template: str = Field(
+        "cot_zero_shot",
+        description="prompt template id for rationales, or a relative "
+        "path to a .yaml template inside the current folder",
+    )
     rationalization_template: str = Field("star_rationalization", description="template id with the gold hint")
 
     @field_validator("template", "rationalization_template")
@@ -79,8 +94,10 @@ class PromptConfig(_Strict):
             raise ValueError(str(exc)) from None
         hinted = info.field_name == "rationalization_template"
         if template.takes_hint != hinted:
-            raise ValueError(f"template {name!r} " + ("has no {hint}" if hinted else "shows the {hint}: "
-                             "it cannot be the training prompt"))
+            raise ValueError(
+                f"template {name!r} "
+                + ("has no {hint}" if hinted else "shows the {hint}: it cannot be the training prompt")
+            )
         return name
 
 
@@ -94,25 +111,35 @@ class SearchConfig(_Strict):
     subtrees: StrictInt = Field(4, ge=1, le=MAX_N, description="dvts: independent subtrees")
     simulations: StrictInt = Field(8, ge=1, le=MAX_N * 16, description="mcts: select-expand-rollout rounds")
     c_uct: float = Field(1.0, ge=0, le=100, description="mcts: exploration weight of UCT")
-    widening: float = Field(0.0, ge=0, le=1, description="mcts: progressive widening exponent α (a node gets "
-                            "more children while it has fewer than expansions × visits^α); 0: off")
-    scorer: StepSpec = Field(default_factory=lambda: StepSpec(name="steps"), description="the path scorer that "
-                             "guides the search (steps: the symbolic step checker; a reward model)")
+    widening: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="mcts: progressive widening exponent α (a node gets "
+        "more children while it has fewer than expansions × visits^α); 0: off",
+    )
+    scorer: StepSpec = Field(
+        default_factory=lambda: StepSpec(name="steps"),
+        description="the path scorer that guides the search (steps: the symbolic step checker; a reward model)",
+    )
     delimiter: str = Field("\n", min_length=1, max_length=64, description="what ends a step (the stop string)")
-    step_tokens: StrictInt | None = Field(None, ge=1, le=1_000_000, description="most tokens per step; default "
-                                          "sampling.max_tokens")
-    reward: Literal["score", "score_and_answer"] = Field("score_and_answer", description="mcts: the reward "
-                                                         "backed up (the score, or the score times the gold "
-                                                         "answer's check; eval always uses the score)")
+    step_tokens: StrictInt | None = Field(
+        None, ge=1, le=1_000_000, description="most tokens per step; default sampling.max_tokens"
+    )
+    reward: Literal["score", "score_and_answer"] = Field(
+        "score_and_answer",
+        description="mcts: the reward "
+        "backed up (the score, or the score times the gold "
+        "answer's check; eval always uses the score)",
+    )
 
     @field_validator("scorer")
     @classmethod
-    def _scorer(cls, spec: "StepSpec") -> "StepSpec":
+    def _scorer(cls, spec: StepSpec) -> StepSpec:
         from starmill.filters.scorers import get_scorer
 
         get_scorer(*spec.pair())
         return spec
-
 
 
 class SamplingConfig(_Strict):
@@ -121,17 +148,33 @@ class SamplingConfig(_Strict):
     top_p: float = Field(1.0, gt=0, le=1)
     top_k: StrictInt = Field(-1, ge=-1, le=1_000_000)
     max_tokens: StrictInt = Field(128, ge=1, le=1_000_000)
-    seed: StrictInt = Field(0, ge=-SEED_MAX, le=SEED_MAX, description="base seed; each request's seed derives "
-                            "from it and the request")
+    seed: StrictInt = Field(
+        0, ge=-SEED_MAX, le=SEED_MAX, description="base seed; each request's seed derives from it and the request"
+    )
     strategy: str = Field("independent", description="generation strategy of the rationale stage")
-    logprobs: StrictInt | None = Field(None, ge=1, le=20, description="store the teacher's top-k token logprobs (and "
-                                       "its token ids) per completion token in samples and sft, for logit distillation")
-    until_verified: StrictInt | None = Field(None, ge=1, le=MAX_N, description="adaptive budget: sample each problem "
-                                             "in rounds of n until this many distinct correct rationales are kept")
-    max_samples: StrictInt | None = Field(None, ge=1, le=MAX_N * 16, description="adaptive budget: most rationales "
-                                          "per problem over all rounds (needs until_verified)")
-    search: SearchConfig = Field(default_factory=SearchConfig, description="tree search settings (strategy "
-                                 "beam, dvts or mcts)")
+    logprobs: StrictInt | None = Field(
+        None,
+        ge=1,
+        le=20,
+        description="store the teacher's top-k token logprobs (and "
+        "its token ids) per completion token in samples and sft, for logit distillation",
+    )
+    until_verified: StrictInt | None = Field(
+        None,
+        ge=1,
+        le=MAX_N,
+        description="adaptive budget: sample each problem "
+        "in rounds of n until this many distinct correct rationales are kept",
+    )
+    max_samples: StrictInt | None = Field(
+        None,
+        ge=1,
+        le=MAX_N * 16,
+        description="adaptive budget: most rationales per problem over all rounds (needs until_verified)",
+    )
+    search: SearchConfig = Field(
+        default_factory=SearchConfig, description="tree search settings (strategy beam, dvts or mcts)"
+    )
 
     @field_validator("strategy")
     @classmethod
@@ -139,7 +182,7 @@ class SamplingConfig(_Strict):
         return _strategy_of(name, Stage.RATIONALE)
 
     @model_validator(mode="after")
-    def _budget(self) -> "SamplingConfig":
+    def _budget(self) -> SamplingConfig:
         if (self.until_verified is None) != (self.max_samples is None):
             raise ValueError("until_verified and max_samples go together (an adaptive budget needs both)")
         if self.max_samples is not None and self.max_samples < self.n:
@@ -156,7 +199,9 @@ class RationalizationConfig(_Strict):
     attempts: StrictInt = Field(2, ge=1, le=MAX_N, description="R: hinted attempts per unsolved problem")
     strategy: str = Field("hinted", description="generation strategy of the rationalization stage")
     code_hint: Literal["reference", "feedback"] = Field(
-        "reference", description="code problems: the hint is the reference solution, or a failed attempt's test feedback")
+        "reference",
+        description="code problems: the hint is the reference solution, or a failed attempt's test feedback",
+    )
 
     @field_validator("strategy")
     @classmethod
@@ -193,8 +238,19 @@ class StepSpec(BaseModel):
 
 # length: 200,000 characters holds an R1 trace of 32k tokens; the long-trace filters (filters/quality/traces.py) judge
 # the thought itself; their defaults come from bench/long_trace_filters.py (overthinking is opt-in)
-DEFAULT_FILTERS = ["truncated", {"name": "length", "min_chars": 1, "max_chars": 200_000}, "mixed_language", "hint_leak",
-                   "copies_reference", "bad_step", "think_format", "thought_budget", "repetition", "thought_language", "thought_answer"]
+DEFAULT_FILTERS = [
+    "truncated",
+    {"name": "length", "min_chars": 1, "max_chars": 200_000},
+    "mixed_language",
+    "hint_leak",
+    "copies_reference",
+    "bad_step",
+    "think_format",
+    "thought_budget",
+    "repetition",
+    "thought_language",
+    "thought_answer",
+]
 DEFAULT_SCORERS = ["steps"]
 SELECTION_STRATEGIES = ("reject", "majority", "best_of_n", "weighted_best_of_n")
 DEFAULT_SELECTOR = {"name": "distinct_correct", "near_duplicate_threshold": 0.9}
@@ -209,20 +265,31 @@ class DifficultyConfig(_Strict):
 
 class SelectionConfig(_Strict):
     k: StrictInt = Field(2, ge=1, le=MAX_N, description="most rationales kept per problem")
-    filters: list[StepSpec] = Field(default_factory=lambda: [StepSpec.model_validate(f) for f in DEFAULT_FILTERS],
-                                    max_length=100, description="per-sample filters, in order")
-    selector: StepSpec = Field(default_factory=lambda: StepSpec.model_validate(DEFAULT_SELECTOR),
-                               description="per-problem selector of strategy reject; gets k")
-    strategy: Literal[SELECTION_STRATEGIES] = Field("reject", description="reject (the selector: rejection "
-                                                    "sampling), majority, best_of_n or weighted_best_of_n")
+    filters: list[StepSpec] = Field(
+        default_factory=lambda: [StepSpec.model_validate(f) for f in DEFAULT_FILTERS],
+        max_length=100,
+        description="per-sample filters, in order",
+    )
+    selector: StepSpec = Field(
+        default_factory=lambda: StepSpec.model_validate(DEFAULT_SELECTOR),
+        description="per-problem selector of strategy reject; gets k",
+    )
+    strategy: Literal[SELECTION_STRATEGIES] = Field(
+        "reject", description="reject (the selector: rejection sampling), majority, best_of_n or weighted_best_of_n"
+    )
     scorer: str = Field("steps", description="the scorer best_of_n and weighted_best_of_n rank by (one of scorers:)")
-    difficulty: DifficultyConfig | None = Field(None, description="keep the problems whose pass rate lies in this "
-                                                "band; the others' kept samples are dropped as too_easy or too_hard")
-    order: Literal["selected", "easy_to_hard"] = Field("selected", description="the sft rows' order: as selected "
-                                                       "(shard by shard) or easy_to_hard (pass rate descending)")
+    difficulty: DifficultyConfig | None = Field(
+        None,
+        description="keep the problems whose pass rate lies in this "
+        "band; the others' kept samples are dropped as too_easy or too_hard",
+    )
+    order: Literal["selected", "easy_to_hard"] = Field(
+        "selected",
+        description="the sft rows' order: as selected (shard by shard) or easy_to_hard (pass rate descending)",
+    )
 
     @model_validator(mode="after")
-    def _known(self) -> "SelectionConfig":
+    def _known(self) -> SelectionConfig:
         """Every filter and the selector exist and take their options (built once, then dropped)."""
         from starmill.build import selection
 
@@ -239,15 +306,20 @@ class FilterConfig(_Strict):
     mixed_language: StrictBool = Field(True, description="drop completions that mix writing systems")
 
     @model_validator(mode="after")
-    def _range(self) -> "FilterConfig":
+    def _range(self) -> FilterConfig:
         if self.min_chars > self.max_chars:
-            raise ValueError(f"min_chars ({self.min_chars}) is above max_chars ({self.max_chars}): every sample "
-                             "would be dropped")
+            raise ValueError(
+                f"min_chars ({self.min_chars}) is above max_chars ({self.max_chars}): every sample would be dropped"
+            )
         return self
 
     def selection(self, k: int) -> dict[str, Any]:
-        filters = ["truncated", {"name": "length", "min_chars": self.min_chars, "max_chars": self.max_chars},
-                   *(["mixed_language"] if self.mixed_language else []), "hint_leak"]
+        filters = [
+            "truncated",
+            {"name": "length", "min_chars": self.min_chars, "max_chars": self.max_chars},
+            *(["mixed_language"] if self.mixed_language else []),
+            "hint_leak",
+        ]
         selector = {"name": "distinct_correct", "near_duplicate_threshold": self.near_duplicate_threshold}
         return {"k": k, "filters": filters, "selector": selector}
 
@@ -258,8 +330,9 @@ class SelfConsistencyConfig(_Strict):
 
 
 class IterationEvalConfig(_Strict):
-    source: str = Field(..., description="held-out problems: a problems version, procedural:n=…,seed=…,difficulty=…, "
-                        "or a file")
+    source: str = Field(
+        ..., description="held-out problems: a problems version, procedural:n=…,seed=…,difficulty=…, or a file"
+    )
     n: StrictInt = Field(8, ge=0, le=MAX_N, description="samples per problem for pass@k and maj@k")
     temperature: float = Field(0.7, ge=0, le=100)
     max_tokens: StrictInt | None = Field(None, ge=1, le=1_000_000, description="default: sampling.max_tokens")
@@ -269,20 +342,29 @@ class IterationEvalConfig(_Strict):
 
 class IterationConfig(_Strict):
     count: StrictInt = Field(1, ge=1, le=100, description="K: STaR iterations")
-    train: TrainSettings | None = Field(None, description="fine-tune the next model on each iteration's rows "
-                                        "(the STaR outer loop); settings as in `starmill train`")
-    train_from: Literal["base", "last"] = Field("base", description="base: restart from the configured teacher "
-                                                "each iteration (the paper); last: continue from the last model")
+    train: TrainSettings | None = Field(
+        None,
+        description="fine-tune the next model on each iteration's rows "
+        "(the STaR outer loop); settings as in `starmill train`",
+    )
+    train_from: Literal["base", "last"] = Field(
+        "base",
+        description="base: restart from the configured teacher "
+        "each iteration (the paper); last: continue from the last model",
+    )
     step_growth: float = Field(1.2, ge=1, le=10, description="train.max_steps grows by this factor each iteration")
-    resample: Literal["auto", "all", "unsolved"] = Field("auto", description="problems each iteration samples: "
-                                                        "all (the paper), unsolved; auto: all when training")
+    resample: Literal["auto", "all", "unsolved"] = Field(
+        "auto", description="problems each iteration samples: all (the paper), unsolved; auto: all when training"
+    )
     eval: IterationEvalConfig | None = Field(None, description="held-out evaluation of every model")
     early_stop: StrictBool = Field(True, description="stop when the held-out metric stops rising (needs eval)")
-    models: list[str] = Field(default_factory=list, max_length=100, description="teacher for iterations "
-                              "2..K, one each")
-    command: str | None = Field(None, description="shell command run between iterations to make the next "
-                                "model; {sft} is a Parquet file of the rows kept so far, {output} the "
-                                "folder to write the model to")
+    models: list[str] = Field(default_factory=list, max_length=100, description="teacher for iterations 2..K, one each")
+    command: str | None = Field(
+        None,
+        description="shell command run between iterations to make the next "
+        "model; {sft} is a Parquet file of the rows kept so far, {output} the "
+        "folder to write the model to",
+    )
 
 
 class CheckerConfig(_Strict):
@@ -296,8 +378,9 @@ class RunnerConfig(_Strict):
     max_workers: StrictInt = Field(2, ge=1, le=1024, description="threads (thread runner)")
     retries: StrictInt = Field(2, ge=0, le=100, description="retries of a failing shard")
     retry_delay_seconds: float = Field(1.0, ge=0, le=3600, description="first retry delay; doubles each retry")
-    concurrency_limit: str | None = Field(None, description="Prefect global concurrency limit that "
-                                          "generation tasks occupy (guards GPUs across flows)")
+    concurrency_limit: str | None = Field(
+        None, description="Prefect global concurrency limit that generation tasks occupy (guards GPUs across flows)"
+    )
     address: str | None = Field(None, description="dask scheduler or ray address; none: a local cluster")
 
 
@@ -320,41 +403,60 @@ class DatasetNames(_Strict):
 
 class AuditConfig(_Strict):
     enabled: StrictBool = Field(True, description="publish an audit number with every sft version")
-    verifier: str = Field("math-verify", description="the second verifier (math-verify is skipped, and the "
-                          "card says so, when it is not installed)")
+    verifier: str = Field(
+        "math-verify",
+        description="the second verifier (math-verify is skipped, and the card says so, when it is not installed)",
+    )
     sample: StrictInt = Field(200, ge=1, le=1_000_000, description="kept rows graded (all when fewer)")
     seed: StrictInt = Field(0, ge=-SEED_MAX, le=SEED_MAX, description="picks the sample")
 
 
 class RunConfig(_Strict):
     source: SourceSpec = Field(default_factory=lambda: SourceSpec(procedural={"n": 64, "seed": 0, "difficulty": 1}))
-    sources: list[RunSource] | None = Field(None, min_length=1, max_length=64, description="many sources in one run, "
-                                            "each with its own verifiers and a weight or limit (instead of source)")
-    decontamination: DecontaminationSpec | None = Field(None, description="evaluation sets kept out of the run's "
-                                                        "problems at ingest and of its exports; near-duplicates "
-                                                        "between sources")
+    sources: list[RunSource] | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="many sources in one run, each with its own verifiers and a weight or limit (instead of source)",
+    )
+    decontamination: DecontaminationSpec | None = Field(
+        None,
+        description="evaluation sets kept out of the run's "
+        "problems at ingest and of its exports; near-duplicates "
+        "between sources",
+    )
     teacher: TeacherConfig = Field(default_factory=TeacherConfig)
     prompts: PromptConfig = Field(default_factory=PromptConfig)
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     rationalization: RationalizationConfig = Field(default_factory=RationalizationConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
-    scorers: list[StepSpec] = Field(default_factory=lambda: [StepSpec.model_validate(s) for s in DEFAULT_SCORERS],
-                                    max_length=20, description="scorers whose scores every sample stores")
+    scorers: list[StepSpec] = Field(
+        default_factory=lambda: [StepSpec.model_validate(s) for s in DEFAULT_SCORERS],
+        max_length=20,
+        description="scorers whose scores every sample stores",
+    )
     k: StrictInt | None = Field(None, ge=1, le=MAX_N, exclude=True, description="deprecated: selection.k")
     filters: FilterConfig | None = Field(None, exclude=True, description="deprecated: selection.filters")
     self_consistency: SelfConsistencyConfig = Field(default_factory=SelfConsistencyConfig)
     iterations: IterationConfig = Field(default_factory=IterationConfig)
     checker: CheckerConfig = Field(default_factory=CheckerConfig)
     runner: RunnerConfig = Field(default_factory=RunnerConfig)
-    warehouse: str | None = Field(None, description="root folder; default --warehouse, STARMILL_WAREHOUSE or ./starmill-data")
-    warehouse_options: dict[str, Any] = Field(default_factory=dict, description="fsspec options of an object-store "
-                                              "warehouse (endpoint_url, key, secret, client_kwargs…); never written to lineage")
+    warehouse: str | None = Field(
+        None, description="root folder; default --warehouse, STARMILL_WAREHOUSE or ./starmill-data"
+    )
+    warehouse_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="fsspec options of an object-store "
+        "warehouse (endpoint_url, key, secret, client_kwargs…); never written to lineage",
+    )
     datasets: DatasetNames = Field(default_factory=DatasetNames)
-    audit: AuditConfig = Field(default_factory=AuditConfig, description="a second verifier's agreement with "
-                               "a seeded sample of the kept rows (starmill audit)")
+    audit: AuditConfig = Field(
+        default_factory=AuditConfig,
+        description="a second verifier's agreement with a seeded sample of the kept rows (starmill audit)",
+    )
 
     @model_validator(mode="after")
-    def _one_or_many_sources(self) -> "RunConfig":
+    def _one_or_many_sources(self) -> RunConfig:
         if self.sources is not None and "source" in self.model_fields_set:
             raise ValueError("give source (one) or sources (a list), not both")
         if self.sources is not None:
@@ -379,13 +481,12 @@ class RunConfig(_Strict):
         return data
 
     @model_validator(mode="after")
-    def _moved_keys(self) -> "RunConfig":
+    def _moved_keys(self) -> RunConfig:
         """The old top-level ``k`` and ``filters:`` still work, each with a deprecation message."""
         if self.k is None and self.filters is None:
             return self
         if "selection" in self.model_fields_set:
-            raise ValueError("give selection (k, filters, selector) only: top-level k and filters are its old "
-                             "spelling")
+            raise ValueError("give selection (k, filters, selector) only: top-level k and filters are its old spelling")
         for key, now in (("k", "selection.k"), ("filters", "selection.filters and selection.selector")):
             if getattr(self, key) is not None:
                 warnings.warn(f"config key '{key}' is deprecated: use {now}", ConfigDeprecation, stacklevel=2)
@@ -407,20 +508,26 @@ class RunConfig(_Strict):
         return specs
 
     @model_validator(mode="after")
-    def _search(self) -> "RunConfig":
+    def _search(self) -> RunConfig:
         from starmill.build import selection
 
         sel, sampling = self.selection, self.sampling
         if "best_of_n" in sel.strategy and sel.scorer not in [s.name for s in self.scorers]:
-            raise ValueError(f"selection.scorer {sel.scorer!r} is not in scorers: "
-                             f"({', '.join(s.name for s in self.scorers) or 'none'})")
+            raise ValueError(
+                f"selection.scorer {sel.scorer!r} is not in scorers: "
+                f"({', '.join(s.name for s in self.scorers) or 'none'})"
+            )
         if sampling.until_verified is not None:
             if sel.strategy != "reject" or not selection(sel).selector.takes_before:
-                raise ValueError("sampling.until_verified selects round by round: it needs selection.strategy "
-                                 "reject with the distinct_correct selector")
+                raise ValueError(
+                    "sampling.until_verified selects round by round: it needs selection.strategy "
+                    "reject with the distinct_correct selector"
+                )
             if sampling.until_verified > sel.k:
-                raise ValueError(f"sampling.until_verified ({sampling.until_verified}) is above selection.k "
-                                 f"({sel.k}): no problem could reach it")
+                raise ValueError(
+                    f"sampling.until_verified ({sampling.until_verified}) is above selection.k "
+                    f"({sel.k}): no problem could reach it"
+                )
         return self
 
     @field_validator("warehouse")
@@ -544,8 +651,10 @@ def apply_overrides(config: RunConfig, overrides: tuple[str, ...] | list[str]) -
             warnings.warn("config key 'k' is deprecated: use selection.k", ConfigDeprecation, stacklevel=2)
             keys = ["selection", "k"]
         elif keys[0] == "filters":
-            raise ConfigError(f"--set {path.strip()}: 'filters' moved to selection.filters (e.g. --set "
-                              "'selection.filters=[truncated, {name: length, max_chars: 4000}]')")
+            raise ConfigError(
+                f"--set {path.strip()}: 'filters' moved to selection.filters (e.g. --set "
+                "'selection.filters=[truncated, {name: length, max_chars: 4000}]')"
+            )
         for key in keys[:-1]:
             if not isinstance(node.get(key), dict):
                 raise ConfigError(f"--set {path}: {key!r} is not a section")

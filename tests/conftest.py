@@ -1,4 +1,5 @@
 """Shared test set-up. Area fixtures live in ``tests/fixtures_<area>.py`` and are registered here."""
+
 import atexit
 import os
 import shutil

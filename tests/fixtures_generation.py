@@ -1,4 +1,5 @@
 """One transformers backend on the committed demo teacher for the whole session."""
+
 from pathlib import Path
 
 import pytest

@@ -1,4 +1,5 @@
 """One Prefect test harness (temporary server and database) for the whole session, heartbeat off."""
+
 import pytest
 
 
@@ -34,13 +35,23 @@ def prefect_server(tmp_path_factory):
 
     home = tmp_path_factory.mktemp("prefect-server")
     port = _free_port()
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "DO_NOT_TRACK": "1", "PREFECT_UI_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_UI_ENABLED": "false",
+    }
     env.pop("PREFECT_API_URL", None)
     log = open(home / "server.log", "w")
     prefect = Path(sys.executable).parent / "prefect"
-    proc = subprocess.Popen([str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}/api"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -54,7 +65,9 @@ def prefect_server(tmp_path_factory):
         time.sleep(0.5)
     else:
         proc.kill()
-        pytest.fail("prefect server did not answer /api/health within 120 s:\n" + (home / "server.log").read_text()[-3000:])
+        pytest.fail(
+            "prefect server did not answer /api/health within 120 s:\n" + (home / "server.log").read_text()[-3000:]
+        )
     if proc.poll() is not None:
         pytest.fail("prefect server exited:\n" + (home / "server.log").read_text()[-3000:])
     yield url

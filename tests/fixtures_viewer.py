@@ -6,6 +6,7 @@ injection, a ``<think>`` block, a fenced code block, LaTeX, a wrong step, a wron
 an evals version (accuracy against N), a tree version (a small search) and ``broken``, a dataset
 whose v1 is damaged.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,10 +30,15 @@ def scripted(question, hint, index):
             ("We have $\\frac{10}{2} = 5$, so 2 + 3 = 6 is wrong and 2 + 3 = 5.\nThe answer is 5.", None),
         ][index]
     elif question == "Compute 9 - 4.":
-        text, reasoning = ([f"Nine minus four: 9 - 4 = {5 + (index == 3)}, so it is 5.\nThe answer is 5.",
-                            "Counting down from nine gives 5.\nThe answer is 5.",
-                            f"Take {4} from {9}: 5 left.\nThe answer is 5.",
-                            "I think it is 6.\nThe answer is 6."][index], None)
+        text, reasoning = (
+            [
+                f"Nine minus four: 9 - 4 = {5 + (index == 3)}, so it is 5.\nThe answer is 5.",
+                "Counting down from nine gives 5.\nThe answer is 5.",
+                f"Take {4} from {9}: 5 left.\nThe answer is 5.",
+                "I think it is 6.\nThe answer is 6.",
+            ][index],
+            None,
+        )
     else:
         text, reasoning = f"I think it is {40 + index}.\nThe answer is {40 + index}.", None
     return Completion(text, "stop", 5, len(text.split()), reasoning=reasoning)
@@ -42,15 +48,42 @@ def _evals(wh, problems_ref):
     from starmill.schemas import EvalRecord
 
     rows = wh.read(problems_ref).to_pylist()
-    records = [EvalRecord(problem_id=p["problem_id"], mode="sampled", sample_index=i, model="stub-eval", model_revision=None,
-                          completion=f"The answer is {p['gold_answer'] if i % 2 == 0 else 0}.",
-                          extracted_answer=p["gold_answer"] if i % 2 == 0 else "0", gold_answer=p["gold_answer"],
-                          verdict="correct" if i % 2 == 0 else "wrong", correct=i % 2 == 0, finish_reason="stop",
-                          completion_tokens=5, temperature=0.7, seed=i) for p in rows for i in range(4)]
-    metrics = {"greedy_pass@1": 0.667, "pass@1": 0.5, "pass@2": 0.833, "pass@4": 1.0, "maj@1": 0.5, "maj@2": 0.5,
-               "maj@4": 0.667}
-    with wh.writer("evals", "evals", parents=[problems_ref], models=[{"model": "stub-eval"}],
-                   extra={"metrics": metrics, "eval_on": problems_ref}) as writer:
+    records = [
+        EvalRecord(
+            problem_id=p["problem_id"],
+            mode="sampled",
+            sample_index=i,
+            model="stub-eval",
+            model_revision=None,
+            completion=f"The answer is {p['gold_answer'] if i % 2 == 0 else 0}.",
+            extracted_answer=p["gold_answer"] if i % 2 == 0 else "0",
+            gold_answer=p["gold_answer"],
+            verdict="correct" if i % 2 == 0 else "wrong",
+            correct=i % 2 == 0,
+            finish_reason="stop",
+            completion_tokens=5,
+            temperature=0.7,
+            seed=i,
+        )
+        for p in rows
+        for i in range(4)
+    ]
+    metrics = {
+        "greedy_pass@1": 0.667,
+        "pass@1": 0.5,
+        "pass@2": 0.833,
+        "pass@4": 1.0,
+        "maj@1": 0.5,
+        "maj@2": 0.5,
+        "maj@4": 0.667,
+    }
+    with wh.writer(
+        "evals",
+        "evals",
+        parents=[problems_ref],
+        models=[{"model": "stub-eval"}],
+        extra={"metrics": metrics, "eval_on": problems_ref},
+    ) as writer:
         writer.write(records)
         writer.count("problems", len(rows))
     return f"evals@v{writer.version}"
@@ -60,15 +93,36 @@ def _tree(wh, samples_ref, problem_id):
     from starmill.schemas import TreeRecord
 
     def node(node_id, parent, depth, step, score, selected=False, terminal=False):
-        return TreeRecord(problem_id=problem_id, stage="rationale", iteration=0, strategy="beam", search_key="k1",
-                          node_id=node_id, parent_id=parent, depth=depth, subtree=0, step=step, score=score, visits=0,
-                          value=None, terminal=terminal, rollout=False, finish_reason="stop", completion_tokens=4,
-                          answer="5" if terminal else None, selected=selected, sample_id=None)
+        return TreeRecord(
+            problem_id=problem_id,
+            stage="rationale",
+            iteration=0,
+            strategy="beam",
+            search_key="k1",
+            node_id=node_id,
+            parent_id=parent,
+            depth=depth,
+            subtree=0,
+            step=step,
+            score=score,
+            visits=0,
+            value=None,
+            terminal=terminal,
+            rollout=False,
+            finish_reason="stop",
+            completion_tokens=4,
+            answer="5" if terminal else None,
+            selected=selected,
+            sample_id=None,
+        )
 
     from starmill.warehouse.publish import publish_tree
 
-    rows = [node("n1", None, 1, "2 + 3 = 5\n", 1.0), node("n2", None, 1, "2 + 3 = 6\n", 0.0),
-            node("n3", "n1", 2, "The answer is 5.", 1.0, selected=True, terminal=True)]
+    rows = [
+        node("n1", None, 1, "2 + 3 = 5\n", 1.0),
+        node("n2", None, 1, "2 + 3 = 6\n", 0.0),
+        node("n3", "n1", 2, "The answer is 5.", 1.0, selected=True, terminal=True),
+    ]
     return publish_tree(wh, "tree", samples_ref, rows, counts={"nodes": len(rows)})
 
 
@@ -77,9 +131,9 @@ def viewer_warehouse(tmp_path_factory):
     """(root, refs): the demo warehouse described above."""
     from pathlib import Path
 
+    from starmill.config import parse_config
     from starmill.generators import registry
     from starmill.generators.stub_backend import StubBackend
-    from starmill.config import parse_config
     from starmill.pipeline import run_star
     from starmill.warehouse import Warehouse
 
@@ -89,9 +143,16 @@ def viewer_warehouse(tmp_path_factory):
     source.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in QUESTIONS.items()))
     refs = {}
     for k in (2, 1):
-        cfg = parse_config({"source": {"uri": str(source)}, "teacher": {"model": "stub-viewer"},
-                            "sampling": {"n": 4, "seed": 1}, "selection": {"k": k},
-                            "rationalization": {"enabled": False}, "runner": {"shard_size": 2, "retries": 0}})
+        cfg = parse_config(
+            {
+                "source": {"uri": str(source)},
+                "teacher": {"model": "stub-viewer"},
+                "sampling": {"n": 4, "seed": 1},
+                "selection": {"k": k},
+                "rationalization": {"enabled": False},
+                "runner": {"shard_size": 2, "retries": 0},
+            }
+        )
         registry.use_backend(cfg.teacher.model_dump(mode="json"), StubBackend(respond=scripted))
         summary = run_star(cfg, str(root), progress=False)
         refs.setdefault("samples", []).append(summary["samples"])

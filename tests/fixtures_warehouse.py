@@ -1,4 +1,5 @@
 """Fixtures for warehouse and CLI tests."""
+
 import pytest
 
 

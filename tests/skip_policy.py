@@ -4,6 +4,7 @@ A skip that hides is a test that never ran: a missing dev dependency, a tmpfs th
 Outside CI skips stay skips (a laptop without the S3 server still runs the rest). ``STARMILL_ALLOWED_SKIPS``
 names another list (the policy's own tests use it).
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -69,9 +70,12 @@ class SkipPolicy:
         terminalreporter.section("skips CI does not allow", sep="=", red=True, bold=True)
         for nodeid, reason in self.unexpected:
             terminalreporter.write_line(f"SKIPPED {nodeid}: {reason}")
-        terminalreporter.write_line(f"CI=true and {len(self.unexpected)} skip(s) not listed in {self.source}: the run "
-                                    "fails. Install what they need (scripts/install.sh --dev, root for the tmpfs "
-                                    "tests), or list the skip there with its reason.", red=True)
+        terminalreporter.write_line(
+            f"CI=true and {len(self.unexpected)} skip(s) not listed in {self.source}: the run "
+            "fails. Install what they need (scripts/install.sh --dev, root for the tmpfs "
+            "tests), or list the skip there with its reason.",
+            red=True,
+        )
 
 
 def pytest_configure(config) -> None:

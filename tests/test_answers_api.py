@@ -1,4 +1,5 @@
 """The public API around the verdicts: the stored row, policy corner cases, streaming."""
+
 import itertools
 
 import pyarrow as pa
@@ -19,9 +20,17 @@ def test_verdict_rows_fit_the_samples_schema(checker_pool):
     array = pa.array(rows, type=VERDICT)
     assert array.to_pylist() == rows
     assert set(KINDS) == set(VERDICTS)
-    assert rows[0] | {"seconds": 0} == {"checker": "starmill", "checker_version": CHECKER_VERSION, "verdict": "correct",
-                                        "rule": "string", "pred": "72", "gold": "72", "seconds": 0,
-                                        "form": None, "detail": None}
+    assert rows[0] | {"seconds": 0} == {
+        "checker": "starmill",
+        "checker_version": CHECKER_VERSION,
+        "verdict": "correct",
+        "rule": "string",
+        "pred": "72",
+        "gold": "72",
+        "seconds": 0,
+        "form": None,
+        "detail": None,
+    }
     assert rows[2]["pred"] is None and rows[2]["rule"] == "no_answer"
     assert len(rows[3]["pred"]) < 1100  # stored answers are clipped
     assert all(r["seconds"] >= 0 for r in rows)
@@ -37,8 +46,14 @@ def test_fast_path_needs_no_pool():
         def run(self, *args):
             raise AssertionError("the fast path used the pool")
 
-    for gold, pred in [("72", "#### 72"), ("1,000", "The answer is 1000."), ("\\frac34", "\\boxed{0.75}"),
-                       ("50\\%", "\\boxed{0.5}"), ("(1, 2)", "\\boxed{(2, 1)}"), ("C", "\\boxed{\\text{(C)}}")]:
+    for gold, pred in [
+        ("72", "#### 72"),
+        ("1,000", "The answer is 1000."),
+        ("\\frac34", "\\boxed{0.75}"),
+        ("50\\%", "\\boxed{0.5}"),
+        ("(1, 2)", "\\boxed{(2, 1)}"),
+        ("C", "\\boxed{\\text{(C)}}"),
+    ]:
         assert check_answer(gold, pred, pool=NoPool()).verdict in ("correct", "wrong")
 
 
@@ -57,7 +72,9 @@ def test_batch_is_lazy_and_ordered(checker_pool):
     def pairs():
         for i in itertools.count():
             pulled.append(i)
-            yield (str(i), f"\\boxed{{{i}}}") if i % 2 else ("\\sqrt{4}", f"\\boxed{{\\frac{{4}}{{\\sqrt{{{i + 4}}}}}}}")
+            yield (
+                (str(i), f"\\boxed{{{i}}}") if i % 2 else ("\\sqrt{4}", f"\\boxed{{\\frac{{4}}{{\\sqrt{{{i + 4}}}}}}}")
+            )
 
     stream = check_batch(pairs(), workers=2, pool=checker_pool, timeout=10)
     first = list(itertools.islice(stream, 10))
@@ -67,6 +84,11 @@ def test_batch_is_lazy_and_ordered(checker_pool):
 
 
 def test_batch_timeouts_do_not_stall_the_rest(checker_pool):
-    pairs = [("1", "\\boxed{9^{9^{9^{9}}}}"), ("2", "\\boxed{\\sqrt{4}}"), ("1", "\\boxed{9^{9^{9^{9}}}}"), ("3", "\\boxed{3}")]
+    pairs = [
+        ("1", "\\boxed{9^{9^{9^{9}}}}"),
+        ("2", "\\boxed{\\sqrt{4}}"),
+        ("1", "\\boxed{9^{9^{9^{9}}}}"),
+        ("3", "\\boxed{3}"),
+    ]
     verdicts = list(check_batch(pairs, workers=2, pool=checker_pool, timeout=1.0))
     assert [v.verdict for v in verdicts] == ["timeout", "correct", "timeout", "correct"]

@@ -1,36 +1,43 @@
 """Extraction of final answers from model outputs and gold solutions."""
+
 import pytest
 
 from starmill.filters.answers import check_answer, extract_answer, extract_gold
 from starmill.generators.procedural import generate_problems
 
 
-@pytest.mark.parametrize("output,answer,rule", [
-    (r"so \boxed{\frac{1}{2}} apples", r"\frac{1}{2}", "boxed"),
-    (r"\fbox{7}", "7", "boxed"),
-    (r"\boxed 5$ done", "5", "boxed"),
-    (r"\boxed{\boxed{3}}", r"\boxed{3}", "boxed"),
-    (r"\boxed{\{1, 2\}}", r"\{1, 2\}", "boxed"),
-    (r"\boxed{1} text \boxed{2}", "2", "boxed"),
-    ("work\n#### 1,234\n", "1,234", "hashes"),
-    ("The answer is 72. Then more text.", "72", "phrase"),
-    ("the final answer is: $3.5$ I hope", "$3.5$", "phrase"),
-    ("The answer is 5 apples, as computed.", "5 apples", "phrase"),
-    ("<answer> x = 2 </answer>", "x = 2", "answer_tag"),
-    (r"\boxed{4} #### 5 The answer is 6 <answer>7</answer>", "4", "boxed"),
-    ("#### 5 The answer is 6", "5 The answer is 6", "hashes"),
-])
+@pytest.mark.parametrize(
+    "output,answer,rule",
+    [
+        (r"so \boxed{\frac{1}{2}} apples", r"\frac{1}{2}", "boxed"),
+        (r"\fbox{7}", "7", "boxed"),
+        (r"\boxed 5$ done", "5", "boxed"),
+        (r"\boxed{\boxed{3}}", r"\boxed{3}", "boxed"),
+        (r"\boxed{\{1, 2\}}", r"\{1, 2\}", "boxed"),
+        (r"\boxed{1} text \boxed{2}", "2", "boxed"),
+        ("work\n#### 1,234\n", "1,234", "hashes"),
+        ("The answer is 72. Then more text.", "72", "phrase"),
+        ("the final answer is: $3.5$ I hope", "$3.5$", "phrase"),
+        ("The answer is 5 apples, as computed.", "5 apples", "phrase"),
+        ("<answer> x = 2 </answer>", "x = 2", "answer_tag"),
+        (r"\boxed{4} #### 5 The answer is 6 <answer>7</answer>", "4", "boxed"),
+        ("#### 5 The answer is 6", "5 The answer is 6", "hashes"),
+    ],
+)
 def test_extract_answer(output, answer, rule):
     found = extract_answer(output)
     assert (found.answer, found.rule) == (answer, rule)
 
 
-@pytest.mark.parametrize("output,rule", [
-    ("I think it is 12.", "no_answer"),
-    (r"\boxed{12", "no_answer"),
-    ("<think>so the answer is \\boxed{3}", "truncated_think"),
-    ("<think>x</think>", "no_answer"),
-])
+@pytest.mark.parametrize(
+    "output,rule",
+    [
+        ("I think it is 12.", "no_answer"),
+        (r"\boxed{12", "no_answer"),
+        ("<think>so the answer is \\boxed{3}", "truncated_think"),
+        ("<think>x</think>", "no_answer"),
+    ],
+)
 def test_no_answer(output, rule):
     found = extract_answer(output)
     assert (found.answer, found.rule) == (None, rule)
@@ -61,7 +68,9 @@ def test_procedural_gold_solutions_extract_to_their_gold_answers():
 
 
 def test_two_megabyte_output_ending_in_a_box_is_graded(checker_pool):
-    output = ("Let me think about this carefully. 3 + 4 = 7 {x} \\frac{1}{2} $y$ #### " * 30_000)[:2_000_000] + r"\boxed{42}"
+    output = ("Let me think about this carefully. 3 + 4 = 7 {x} \\frac{1}{2} $y$ #### " * 30_000)[
+        :2_000_000
+    ] + r"\boxed{42}"
     assert len(output) > 2_000_000
     verdict = check_answer("42", output, pool=checker_pool, timeout=2)
     assert (verdict.verdict, verdict.pred) == ("correct", "42")

@@ -1,4 +1,5 @@
 """Model text must never run as code, and no input may hang a check: attacks, hangs, threads, asyncio."""
+
 import asyncio
 import os
 import signal
@@ -21,7 +22,9 @@ WATCHING = threading.Event()
 def _audit(event, args):
     if not WATCHING.is_set():
         return
-    if event in ("os.system", "subprocess.Popen", "os.posix_spawn", "os.exec", "os.spawn") or event.startswith("os.exec"):
+    if event in ("os.system", "subprocess.Popen", "os.posix_spawn", "os.exec", "os.spawn") or event.startswith(
+        "os.exec"
+    ):
         RECORDED.append(event)
     elif event == "compile" and isinstance(args[1], str) and args[1].startswith("<"):
         RECORDED.append(f"compile {args[1]}")
@@ -156,7 +159,12 @@ def test_pool_recovers_after_timeouts(checker_pool):
 
 
 def test_concurrent_checks_from_many_threads(checker_pool):
-    pairs = [("\\sqrt{2}", "\\frac{2}{\\sqrt{2}}"), ("1", "9^{9^{9^{9}}}"), ("\\pi", "3.14159265"), ("x^2", "x \\cdot x")] * 3
+    pairs = [
+        ("\\sqrt{2}", "\\frac{2}{\\sqrt{2}}"),
+        ("1", "9^{9^{9^{9}}}"),
+        ("\\pi", "3.14159265"),
+        ("x^2", "x \\cdot x"),
+    ] * 3
     out = {}
 
     def run(i, gold, pred):

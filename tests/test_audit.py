@@ -1,5 +1,6 @@
 """The audit number: a second verifier on a seeded sample of kept rows, in `starmill audit`, the sft manifest
 of a re-selection and the card."""
+
 import json
 
 import pytest
@@ -13,8 +14,15 @@ pytest.importorskip("math_verify")
 
 def _rows(n):
     # even rows are right, odd ones wrong: 2 * i is the gold
-    return [{"sample_id": f"s{i:03d}", "problem_id": f"p{i:03d}", "gold_answer": str(2 * i),
-             "completion": f"The answer is $\\boxed{{{2 * i + i % 2}}}$."} for i in range(n)]
+    return [
+        {
+            "sample_id": f"s{i:03d}",
+            "problem_id": f"p{i:03d}",
+            "gold_answer": str(2 * i),
+            "completion": f"The answer is $\\boxed{{{2 * i + i % 2}}}$.",
+        }
+        for i in range(n)
+    ]
 
 
 def test_math_verify_audits_a_seeded_sample_and_lists_disagreements():
@@ -29,8 +37,13 @@ def test_math_verify_audits_a_seeded_sample_and_lists_disagreements():
     assert report["agreed"] == 4 - len(ids) and report["agreement"] == round(report["agreed"] / 4, 4)
     full = audit_rows(_rows(10), {}, verifier, sample=200)
     assert (full["sample"], full["agreed"], full["disagreement_count"]) == (10, 5, 5)
-    assert full["disagreements"][0] == {"problem_id": "p001", "sample_id": "s001", "primary": "correct",
-                                        "audit": "wrong", "audit_pred": "3"}
+    assert full["disagreements"][0] == {
+        "problem_id": "p001",
+        "sample_id": "s001",
+        "primary": "correct",
+        "audit": "wrong",
+        "audit_pred": "3",
+    }
     assert audit_for_config({"enabled": False}, _rows(2), {}) is None
 
 
@@ -44,8 +57,9 @@ def test_starmill_audit_on_an_sft_version_and_its_card(tmp_path, capsys):
     published = wh.manifest("sft@v1").model_extra["audit"]  # the reselected version carries its audit
     # math-verify can't read hex: the decimal 6228 for 0x1854 that starmill's checker accepts is a disagreement
     assert (published["verifier"], published["sample"], published["agreed"]) == ("math-verify", 2, 1)
-    assert [(d["sample_id"], d["primary"], d["audit"]) for d in published["disagreements"]] == \
-        [("s1", "correct", "wrong")]
+    assert [(d["sample_id"], d["primary"], d["audit"]) for d in published["disagreements"]] == [
+        ("s1", "correct", "wrong")
+    ]
     code, stdout, stderr = run_cli(capsys, "audit", "sft", "--json", "-w", wh.root)
     assert code == 0, stderr
     report = json.loads(stdout)
@@ -62,17 +76,21 @@ def test_starmill_audit_on_an_sft_version_and_its_card(tmp_path, capsys):
 
     section = part_section(Part("sft@v1", 1.0, wh.manifest("sft@v1"), 2, 0, {}))
     assert "### Audit" in section and "agrees on 1 of 2 kept rows" in section and "| `s1` |" in section
-    for args, message in [(["samples"], "audit an sft version"), (["sft", "--verifier", "nope"], "unknown verifier"),
-                          (["sft", "--sample", "0"], "at least 1"), (["nothing"], "no dataset 'nothing'")]:
+    for args, message in [
+        (["samples"], "audit an sft version"),
+        (["sft", "--verifier", "nope"], "unknown verifier"),
+        (["sft", "--sample", "0"], "at least 1"),
+        (["nothing"], "no dataset 'nothing'"),
+    ]:
         code, _, stderr = run_cli(capsys, "audit", *args, "-w", wh.root)
         assert code == 1 and stderr.strip().startswith("Error:") and message in stderr, (args, stderr)
         assert len(stderr.strip().splitlines()) == 1
 
 
 def test_a_run_publishes_its_audit_and_reselecting_unchanged_verdicts_keeps_its_rows(tmp_path, capsys):
-    from tests.test_loop import QUESTIONS, config, scripted, serve
     from starmill.pipeline import run_star
     from starmill.warehouse import Warehouse
+    from tests.test_loop import QUESTIONS, config, scripted, serve
 
     cfg = config(tmp_path, QUESTIONS, audit={"sample": 3, "seed": 2})
     serve(cfg, scripted)
@@ -83,18 +101,23 @@ def test_a_run_publishes_its_audit_and_reselecting_unchanged_verdicts_keeps_its_
     code, stdout, stderr = run_cli(capsys, "regrade", summary["samples"], "--reselect", "--json", "-w", wh.root)
     assert code == 0, stderr
     reselected = json.loads(stdout)["reselected"]
-    assert (reselected["rows_before"], reselected["rows_after"], reselected["added"], reselected["removed"]) == \
-        (4, 4, 0, 0)
+    assert (reselected["rows_before"], reselected["rows_after"], reselected["added"], reselected["removed"]) == (
+        4,
+        4,
+        0,
+        0,
+    )
     assert reselected["drops_after"] == reselected["drops_before"] == summary["drops"] | {}
-    assert sorted(r["sample_id"] for r in wh.read(reselected["sft"]).to_pylist()) == \
-        sorted(r["sample_id"] for r in wh.read(summary["sft"]).to_pylist())
+    assert sorted(r["sample_id"] for r in wh.read(reselected["sft"]).to_pylist()) == sorted(
+        r["sample_id"] for r in wh.read(summary["sft"]).to_pylist()
+    )
     off = config(tmp_path, QUESTIONS, audit={"enabled": False}, datasets={"sft": "sft_off", "samples": "samples_off"})
     assert "audit" not in wh.manifest(run_star(off, str(tmp_path / "wh"), progress=False)["sft"]).model_extra
 
 
 def test_a_bad_audit_verifier_is_refused_before_generating(tmp_path):
-    from starmill.grading.audit import AuditError
     from starmill.config import parse_config
+    from starmill.grading.audit import AuditError
     from starmill.pipeline.preflight import preflight
 
     config = parse_config({"audit": {"verifier": "nope"}})

@@ -2,6 +2,7 @@
 `Error:` line naming the path, exit 1, no version and no half folder left; other data intact. Real
 tmpfs mounts stand in for the read-only and the full disk (skipped where mounting is not allowed).
 Genuine bugs are not hidden: they keep their traceback."""
+
 import errno
 import os
 import shutil
@@ -9,8 +10,8 @@ import subprocess
 
 import pytest
 
-from tests.helpers import run_cli as run
 from starmill.warehouse import Warehouse
+from tests.helpers import run_cli as run
 
 
 @pytest.fixture
@@ -23,8 +24,7 @@ def tmpfs(tmp_path):
         folder.mkdir()
         if os.geteuid() != 0 or shutil.which("mount") is None:
             pytest.skip("mounting a tmpfs needs root")
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                              capture_output=True)
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
         if done.returncode != 0:
             pytest.skip(f"mounting a tmpfs is not permitted here: {done.stderr.decode().strip()}")
         mounted.append(folder)
@@ -52,18 +52,31 @@ def one_error(capsys, *argv):
     return err.removeprefix("Error: ").rstrip("\n")
 
 
-@pytest.mark.parametrize("command", [["ingest", "procedural", "-n", "3"], ["datasets"], ["show", "problems"],
-                                     ["sql", "SELECT 1"], ["export", "sft", "--to", "{tmp}/out"]])
-@pytest.mark.parametrize("root,message", [
-    ("/dev/null", "--warehouse /dev/null is not a folder"),
-    ("{tmp}/afile", "--warehouse {tmp}/afile is not a folder"),
-    ("{tmp}/afile/sub", "--warehouse {tmp}/afile/sub is inside {tmp}/afile, which is not a folder"),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ingest", "procedural", "-n", "3"],
+        ["datasets"],
+        ["show", "problems"],
+        ["sql", "SELECT 1"],
+        ["export", "sft", "--to", "{tmp}/out"],
+    ],
+)
+@pytest.mark.parametrize(
+    "root,message",
+    [
+        ("/dev/null", "--warehouse /dev/null is not a folder"),
+        ("{tmp}/afile", "--warehouse {tmp}/afile is not a folder"),
+        ("{tmp}/afile/sub", "--warehouse {tmp}/afile/sub is inside {tmp}/afile, which is not a folder"),
+    ],
+)
 def test_warehouse_that_is_not_a_folder(tmp_path, capsys, command, root, message):
     (tmp_path / "afile").write_text("not a warehouse")
     argv = [a.replace("{tmp}", str(tmp_path)) for a in [*command, "--warehouse", root]]
-    assert one_error(capsys, *argv) == message.replace("{tmp}", str(tmp_path)) + \
-        ": give a folder (it is created if missing)"
+    assert (
+        one_error(capsys, *argv)
+        == message.replace("{tmp}", str(tmp_path)) + ": give a folder (it is created if missing)"
+    )
     assert (tmp_path / "afile").read_text() == "not a warehouse" and not (tmp_path / "out").exists()
 
 
@@ -83,8 +96,10 @@ def test_full_disk_commits_no_version(tmp_path, capsys, tmpfs):
     root = tmpfs("wh", size="256k")
     assert run(capsys, "ingest", "procedural", "-n", "5", "-w", str(root))[0] == 0
     source = big_source(tmp_path)
-    assert one_error(capsys, "ingest", str(source), "-w", str(root)) == \
-        f"No space left on device (in the warehouse {root})"
+    assert (
+        one_error(capsys, "ingest", str(source), "-w", str(root))
+        == f"No space left on device (in the warehouse {root})"
+    )
     wh = Warehouse(str(root))
     assert wh.versions("problems") == [1] and wh.read("problems").num_rows == 5
     assert run(capsys, "datasets", "-w", str(root))[0] == 0
@@ -109,8 +124,9 @@ def test_export_to_links_and_files(sft, tmp_path, capsys):
         ("afile/out", "{tmp}/afile/out is under {tmp}/afile, which is not a folder"),
     ]:
         before = sorted(os.listdir(tmp_path))
-        assert one_error(capsys, "export", "sft", "--to", str(tmp_path / target)) == \
-            message.replace("{tmp}", str(tmp_path))
+        assert one_error(capsys, "export", "sft", "--to", str(tmp_path / target)) == message.replace(
+            "{tmp}", str(tmp_path)
+        )
         assert sorted(os.listdir(tmp_path)) == before
     assert not (tmp_path / "nowhere").exists() and os.listdir(tmp_path / "empty") == []
     assert (tmp_path / "afile").read_text() == "x"
@@ -118,13 +134,17 @@ def test_export_to_links_and_files(sft, tmp_path, capsys):
 
 def test_export_to_a_full_or_read_only_disk_leaves_nothing(sft, tmp_path, capsys, tmpfs):
     full = tmpfs("full", size="16k")
-    assert one_error(capsys, "export", "sft", "--to", str(full / "a" / "out")) == \
-        f"cannot write the export to {full}/a/out: No space left on device (nothing was left there)"
+    assert (
+        one_error(capsys, "export", "sft", "--to", str(full / "a" / "out"))
+        == f"cannot write the export to {full}/a/out: No space left on device (nothing was left there)"
+    )
     assert os.listdir(full) == []  # no staging folder, no parent it made
     ro = tmpfs("ro")
     tmpfs.read_only(ro)
-    assert one_error(capsys, "export", "sft", "--to", str(ro / "out")) == \
-        f"cannot write the export to {ro}/out: Read-only file system (nothing was left there)"
+    assert (
+        one_error(capsys, "export", "sft", "--to", str(ro / "out"))
+        == f"cannot write the export to {ro}/out: Read-only file system (nothing was left there)"
+    )
 
 
 @pytest.mark.parametrize("weight", ["1e7", "100.5", "0", "1e-400"])

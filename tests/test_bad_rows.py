@@ -1,5 +1,6 @@
 """Hostile source rows become rejects with an exact reason, the other rows are kept; files that are
 not what their name says, and missing local files, are one `Error:` line and write no version."""
+
 import json
 import os
 
@@ -8,27 +9,35 @@ import pyarrow.parquet as pq
 import pytest
 
 from starmill.schemas import ProblemRecord, RejectRecord
-from tests.helpers import run_cli as run
 from starmill.warehouse import Warehouse
 from starmill.warehouse.sources import SourceError, SourceSpec, iter_problems
+from tests.helpers import run_cli as run
 
 GOOD = ['{"question": "What is 1 + 1?", "answer": "2"}', '{"question": "What is 2 + 2?", "answer": "4"}']
 
 
 def split(spec):
     records = list(iter_problems(spec)[0])
-    return ([r.question for r in records if isinstance(r, ProblemRecord)],
-            [(r.row_index, r.reason) for r in records if isinstance(r, RejectRecord)])
+    return (
+        [r.question for r in records if isinstance(r, ProblemRecord)],
+        [(r.row_index, r.reason) for r in records if isinstance(r, RejectRecord)],
+    )
 
 
-@pytest.mark.parametrize("line,reason", [
-    ('{"question": "\\ud83d what?", "answer": "1"}', "bad_unicode"),  # a lone surrogate
-    ('{"question": "big?", "answer": %s}' % ("9" * 10_000), "number_too_long"),
-    ('{"question": "deep?", "answer": "1", "x": %s%s}' % ("[" * 5000, "]" * 5000), "too_deep"),
-    ('{"question": "deep?", "answer": "1", "x": %s%s}' % ("[" * 100, "]" * 100), "too_deep"),  # parses, still too deep
-    ('{"question": "%s", "answer": "1"}' % ("x" * 32_001), "too_long"),
-    ('{"question": "q?", "answer": "%s"}' % ("1" * 32_001), "too_long"),
-])
+@pytest.mark.parametrize(
+    "line,reason",
+    [
+        ('{"question": "\\ud83d what?", "answer": "1"}', "bad_unicode"),  # a lone surrogate
+        ('{"question": "big?", "answer": %s}' % ("9" * 10_000), "number_too_long"),
+        ('{"question": "deep?", "answer": "1", "x": %s%s}' % ("[" * 5000, "]" * 5000), "too_deep"),
+        (
+            '{"question": "deep?", "answer": "1", "x": %s%s}' % ("[" * 100, "]" * 100),
+            "too_deep",
+        ),  # parses, still too deep
+        ('{"question": "%s", "answer": "1"}' % ("x" * 32_001), "too_long"),
+        ('{"question": "q?", "answer": "%s"}' % ("1" * 32_001), "too_long"),
+    ],
+)
 def test_hostile_jsonl_row_is_a_reject_and_neighbours_are_kept(tmp_path, line, reason):
     path = tmp_path / "rows.jsonl"
     path.write_text("\n".join([GOOD[0], line, GOOD[1]]) + "\n")
@@ -37,14 +46,20 @@ def test_hostile_jsonl_row_is_a_reject_and_neighbours_are_kept(tmp_path, line, r
 
 def test_hostile_rows_are_committed_as_rejects(tmp_path, capsys):
     path = tmp_path / "rows.jsonl"
-    bad = ['{"question": "\\ud83d", "answer": "1"}', '{"question": "n", "answer": %s}' % ("9" * 10_000),
-           '{"question": "d", "answer": "1", "x": %s%s}' % ("[" * 5000, "]" * 5000)]
+    bad = [
+        '{"question": "\\ud83d", "answer": "1"}',
+        '{"question": "n", "answer": %s}' % ("9" * 10_000),
+        '{"question": "d", "answer": "1", "x": %s%s}' % ("[" * 5000, "]" * 5000),
+    ]
     path.write_text("\n".join([GOOD[0], *bad, GOOD[1]]) + "\n")
     code, out, err = run(capsys, "ingest", str(path), "-w", str(tmp_path / "wh"), "--name", "t")
     assert (code, err) == (0, "") and out.startswith("t@v1: 2 problems, 3 rejects (read 5)")
     rejects = Warehouse(str(tmp_path / "wh")).read("t", "rejects").to_pylist()
-    assert [(r["row_index"], r["reason"]) for r in rejects] == [(2, "bad_unicode"), (3, "number_too_long"),
-                                                               (4, "too_deep")]
+    assert [(r["row_index"], r["reason"]) for r in rejects] == [
+        (2, "bad_unicode"),
+        (3, "number_too_long"),
+        (4, "too_deep"),
+    ]
     assert "\\ud83d" in rejects[0]["raw"]  # the bad character stays visible, escaped
 
 
@@ -65,10 +80,14 @@ def test_csv_field_over_128_kib_is_a_reject(tmp_path):
 
 def test_json_list_rows(tmp_path):
     path = tmp_path / "rows.json"
-    path.write_text('[%s, {"question": "\\udc00", "answer": "1"}, {"question": "n", "answer": %s}, %s]'
-                    % (GOOD[0], "9" * 10_000, GOOD[1]))
-    assert split(SourceSpec(uri=str(path))) == (["What is 1 + 1?", "What is 2 + 2?"],
-                                                [(1, "bad_unicode"), (2, "number_too_long")])
+    path.write_text(
+        '[%s, {"question": "\\udc00", "answer": "1"}, {"question": "n", "answer": %s}, %s]'
+        % (GOOD[0], "9" * 10_000, GOOD[1])
+    )
+    assert split(SourceSpec(uri=str(path))) == (
+        ["What is 1 + 1?", "What is 2 + 2?"],
+        [(1, "bad_unicode"), (2, "number_too_long")],
+    )
 
 
 def test_parquet_rows_are_checked_too(tmp_path):
@@ -77,12 +96,15 @@ def test_parquet_rows_are_checked_too(tmp_path):
     assert split(SourceSpec(uri=str(path))) == (["a?", "b?"], [(1, "too_long")])
 
 
-@pytest.mark.parametrize("suffix,message", [
-    (".csv", "is not a UTF-8 CSV file (it holds binary data)"),
-    (".jsonl", "is not a UTF-8 JSON Lines file (it holds binary data)"),
-    (".json", "is not a UTF-8 JSON file (it holds binary data)"),
-    (".parquet", "is not a readable Parquet file (Parquet magic bytes not found"),
-])
+@pytest.mark.parametrize(
+    "suffix,message",
+    [
+        (".csv", "is not a UTF-8 CSV file (it holds binary data)"),
+        (".jsonl", "is not a UTF-8 JSON Lines file (it holds binary data)"),
+        (".json", "is not a UTF-8 JSON file (it holds binary data)"),
+        (".parquet", "is not a readable Parquet file (Parquet magic bytes not found"),
+    ],
+)
 def test_random_bytes_are_one_error_line_and_no_version(tmp_path, capsys, suffix, message):
     wh = tmp_path / "wh"
     good = tmp_path / "good.jsonl"
@@ -112,8 +134,9 @@ def test_missing_local_file_says_not_found_not_hub(tmp_path, capsys, monkeypatch
     uri = uri.replace("{tmp}", str(tmp_path))
     code, out, err = run(capsys, "ingest", uri, "-w", str(tmp_path / "wh"))
     assert (code, out) == (1, "")
-    assert err == (f"Error: source file {uri!r} not found (no such file or folder; for a Hub dataset "
-                   "write hf://OWNER/NAME)\n")
+    assert err == (
+        f"Error: source file {uri!r} not found (no such file or folder; for a Hub dataset write hf://OWNER/NAME)\n"
+    )
     assert not (tmp_path / "wh").exists() or Warehouse(str(tmp_path / "wh")).datasets() == []
 
 
@@ -140,11 +163,14 @@ def test_raw_of_a_reject_is_valid_text(tmp_path):
     json.dumps(record.detail)
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["-n", "-5"], "-n: Input should be greater than or equal to 0"),
-    (["-n", "100000000000"], "-n: Input should be less than or equal to 10000000"),
-    (["--limit", "0"], "--limit: Input should be greater than or equal to 1"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["-n", "-5"], "-n: Input should be greater than or equal to 0"),
+        (["-n", "100000000000"], "-n: Input should be less than or equal to 10000000"),
+        (["--limit", "0"], "--limit: Input should be greater than or equal to 1"),
+    ],
+)
 def test_bad_ingest_options_are_one_error_line(tmp_path, capsys, argv, message):
     code, out, err = run(capsys, "ingest", "procedural", *argv, "-w", str(tmp_path / "wh"))
     assert (code, out, err) == (1, "", f"Error: {message}\n")

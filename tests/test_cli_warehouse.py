@@ -1,4 +1,5 @@
 """The CLI over the warehouse: exact output, and one ``Error:`` line with exit 1 for mistakes."""
+
 import json
 import subprocess
 import sys
@@ -30,9 +31,13 @@ def test_sql_formats(loaded, capsys):
     sql = "SELECT gold_answer, length(question) > 10 AS long FROM gsm8k ORDER BY gold_answer"
     assert run(capsys, "sql", sql, "--csv")[1] == "gold_answer,long\n10,True\n72,True\n"
     assert json.loads(run(capsys, "sql", sql, "--json")[1]) == [
-        {"gold_answer": "10", "long": True}, {"gold_answer": "72", "long": True}]
+        {"gold_answer": "10", "long": True},
+        {"gold_answer": "72", "long": True},
+    ]
     assert run(capsys, "sql", sql, "--nl")[1].splitlines() == [
-        '{"gold_answer": "10", "long": true}', '{"gold_answer": "72", "long": true}']
+        '{"gold_answer": "10", "long": true}',
+        '{"gold_answer": "72", "long": true}',
+    ]
     table = run(capsys, "sql", sql)[1].splitlines()
     assert table[0].split() == ["gold_answer", "long"] and table[2].split() == ["10", "True"]
 
@@ -40,20 +45,25 @@ def test_sql_formats(loaded, capsys):
 def test_sql_parameters_and_stdin(loaded, capsys, monkeypatch):
     import io
 
-    code, out, _ = run(capsys, "sql", "SELECT count(*) AS n FROM gsm8k_rejects WHERE reason = $r", "-p", "r=duplicate", "--csv")
+    code, out, _ = run(
+        capsys, "sql", "SELECT count(*) AS n FROM gsm8k_rejects WHERE reason = $r", "-p", "r=duplicate", "--csv"
+    )
     assert (code, out) == (0, "n\n1\n")
     monkeypatch.setattr(sys, "stdin", io.StringIO("SELECT count(*) AS n FROM gsm8k_all;\n"))
     assert run(capsys, "sql", "-", "--csv")[1] == "n\n2\n"
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["sql", "DELETE FROM gsm8k"], "Error: only SELECT queries are allowed here (got DELETE)"),
-    (["sql", "SELECT * FROM nothing"], "Error: Catalog Error: Table with name nothing does not exist!"),
-    (["show", "gsm8k@v7"], "Error: dataset 'gsm8k' has no version v7 (versions: v1)"),
-    (["show", "missing"], "Error: no dataset 'missing' in"),
-    (["ingest", "/no/such/file.jsonl"], "Error: source file '/no/such/file.jsonl' not found"),
-    (["ingest", "procedural", "--name", "Bad-Name"], "Error: bad dataset name 'Bad-Name'"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["sql", "DELETE FROM gsm8k"], "Error: only SELECT queries are allowed here (got DELETE)"),
+        (["sql", "SELECT * FROM nothing"], "Error: Catalog Error: Table with name nothing does not exist!"),
+        (["show", "gsm8k@v7"], "Error: dataset 'gsm8k' has no version v7 (versions: v1)"),
+        (["show", "missing"], "Error: no dataset 'missing' in"),
+        (["ingest", "/no/such/file.jsonl"], "Error: source file '/no/such/file.jsonl' not found"),
+        (["ingest", "procedural", "--name", "Bad-Name"], "Error: bad dataset name 'Bad-Name'"),
+    ],
+)
 def test_user_mistakes_are_one_error_line(loaded, capsys, argv, message):
     code, out, err = run(capsys, *argv)
     assert code == 1
@@ -66,8 +76,10 @@ def test_datasets_and_show(loaded, capsys):
     code, out, _ = run(capsys, "datasets", "--csv")
     rows = [line.split(",") for line in out.splitlines()]
     assert rows[0] == ["dataset", "kind", "versions", "latest", "rows", "created_at", "partial", "status"]
-    assert [r[:5] + r[7:] for r in rows[1:]] == [["gsm8k", "problems", "1", "v1", "2", "ok"],
-                                                 ["problems", "problems", "1", "v1", "12", "ok"]]
+    assert [r[:5] + r[7:] for r in rows[1:]] == [
+        ["gsm8k", "problems", "1", "v1", "2", "ok"],
+        ["problems", "problems", "1", "v1", "12", "ok"],
+    ]
     code, out, _ = run(capsys, "show", "gsm8k@v1")
     assert out.splitlines()[0].startswith("gsm8k@v1  (problems, 2 rows,")
     assert "Table rejects (8 rows)" in out
@@ -82,8 +94,14 @@ def test_console_script_help_is_fast_and_light():
     proc = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "sql" in proc.stdout
     probe = subprocess.run(
-        [sys.executable, "-c", "import sys, starmill.cli; print(sorted(m for m in ('torch','vllm','prefect','duckdb','sympy','datasets','transformers') if m in sys.modules))"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import sys, starmill.cli; print(sorted(m for m in ('torch','vllm','prefect','duckdb','sympy','datasets','transformers') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert probe.stdout.strip() == "[]"  # heavy libraries load only inside the commands that use them
 

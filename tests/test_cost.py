@@ -1,5 +1,6 @@
 """Teacher cost: the price table, the run report's token and cost figures (from a scripted OpenAI-compatible
 server's usage, or counted when it reports none), `starmill show`, and `starmill run --dry-run`."""
+
 import json
 import re
 
@@ -16,13 +17,21 @@ PRICE = {"input_per_million": 1.0, "output_per_million": 2.0}
 
 def test_cost_figures_per_sample_kept_row_and_solved_problem():
     f = cost_figures(7000, 3000, samples=100, kept_rows=20, solved=10, price=PRICE)
-    assert (f["tokens"], f["tokens_per_sample"], f["tokens_per_kept_row"], f["tokens_per_solved_problem"]) == \
-        (10000, 100, 500, 1000)
+    assert (f["tokens"], f["tokens_per_sample"], f["tokens_per_kept_row"], f["tokens_per_solved_problem"]) == (
+        10000,
+        100,
+        500,
+        1000,
+    )
     assert f["usd"] == pytest.approx(0.013)  # 7000 x $1/M + 3000 x $2/M
-    assert (f["usd_per_sample"], f["usd_per_kept_row"], f["usd_per_solved_problem"]) == \
-        (pytest.approx(0.00013), pytest.approx(0.00065), pytest.approx(0.0013))
-    batch = cost_figures(7000, 3000, samples=100, kept_rows=0, solved=0, price={**PRICE, "batch_discount": 0.5},
-                         batch=True)
+    assert (f["usd_per_sample"], f["usd_per_kept_row"], f["usd_per_solved_problem"]) == (
+        pytest.approx(0.00013),
+        pytest.approx(0.00065),
+        pytest.approx(0.0013),
+    )
+    batch = cost_figures(
+        7000, 3000, samples=100, kept_rows=0, solved=0, price={**PRICE, "batch_discount": 0.5}, batch=True
+    )
     assert batch["usd"] == pytest.approx(0.0065) and batch["usd_per_kept_row"] is None
     free = cost_figures(7000, 3000, samples=100, kept_rows=20, solved=10)
     assert free["usd"] is None and "price" not in free and free["tokens_per_kept_row"] == 500
@@ -44,10 +53,18 @@ def solving_server(scripted_server, usage: bool = True):
 
 
 def hosted(scripted_server, **sampling):
-    return {"source": {"procedural": {"n": 4, "seed": 7, "difficulty": 1}},
-            "teacher": {"backend": "openai", "model": "gpt-test", "base_url": scripted_server.base_url,
-                        "options": {"progress": False, "max_retries": 0}, "price": PRICE},
-            "sampling": {"n": 2, "max_tokens": 32, "seed": 1, **sampling}, "runner": {"retries": 0}}
+    return {
+        "source": {"procedural": {"n": 4, "seed": 7, "difficulty": 1}},
+        "teacher": {
+            "backend": "openai",
+            "model": "gpt-test",
+            "base_url": scripted_server.base_url,
+            "options": {"progress": False, "max_retries": 0},
+            "price": PRICE,
+        },
+        "sampling": {"n": 2, "max_tokens": 32, "seed": 1, **sampling},
+        "runner": {"retries": 0},
+    }
 
 
 def test_a_run_reports_tokens_and_cost_from_the_servers_usage(scripted_server, tmp_path, capsys):
@@ -67,8 +84,10 @@ def test_a_run_reports_tokens_and_cost_from_the_servers_usage(scripted_server, t
     assert summary["report"]["cost"] == cost
     code, stdout, stderr = run_cli(capsys, "show", summary["sft"], "-w", wh)
     assert code == 0, stderr
-    assert "  cost:      80 teacher tokens (56 prompt, 24 completion); 10 per sample, 20 per kept row, " \
-           "20 per solved problem; cost $0.0001, $0.000013 per sample, $0.000026 per kept row" in stdout
+    assert (
+        "  cost:      80 teacher tokens (56 prompt, 24 completion); 10 per sample, 20 per kept row, "
+        "20 per solved problem; cost $0.0001, $0.000013 per sample, $0.000026 per kept row" in stdout
+    )
     code, stdout, _ = run_cli(capsys, "show", summary["sft"], "-w", wh, "--json")
     assert json.loads(stdout)["report"]["cost"]["usd"] == pytest.approx(0.000104)
     code, _, stderr = run_cli(capsys, "export", summary["sft"], "--to", str(tmp_path / "export"), "-w", wh)

@@ -4,6 +4,7 @@ Each kind of damage is made on real files of ``bad``; ``good`` must still be que
 ingested next to it, while ``bad`` is skipped with one warning, listed as damaged, refused by
 ``show`` and reported by ``verify`` (exit 1).
 """
+
 import json
 import shutil
 import warnings
@@ -13,11 +14,11 @@ import pytest
 
 from starmill.generators.procedural import generate_problems
 from starmill.schemas import RejectRecord
-from tests.helpers import run_cli as run
-from tests.helpers import sample
 from starmill.warehouse import Warehouse
 from starmill.warehouse.errors import DamagedVersion
 from starmill.warehouse.ledger import Ledger, LedgerWarning
+from tests.helpers import run_cli as run
+from tests.helpers import sample
 
 
 def commit(wh, name, n, seed=0):
@@ -96,6 +97,7 @@ def swapped_file_and_manifest(root, tmp):
         entry = next(f for f in data["files"] if f["table"] == "problems")
         entry.update(bytes=part(root).stat().st_size, rows=1)
         data["tables"]["problems"] = data["counts"]["problems"] = 1
+
     edit_manifest(root, change)
     return "problems/part-00000.parquet holds table 'rejects', its manifest says 'problems' (a file swapped in?)"
 
@@ -131,8 +133,21 @@ def renamed_dataset(root, tmp):
     return "its manifest names dataset 'good', not 'bad' (a copied or renamed folder?)"
 
 
-DAMAGE = [truncate, delete, corrupt_manifest, not_a_manifest, unknown_format, newer_format, swapped_file,
-          swapped_file_and_manifest, edited_counts, edited_main_count, linked_out, copied_folder, renamed_dataset]
+DAMAGE = [
+    truncate,
+    delete,
+    corrupt_manifest,
+    not_a_manifest,
+    unknown_format,
+    newer_format,
+    swapped_file,
+    swapped_file_and_manifest,
+    edited_counts,
+    edited_main_count,
+    linked_out,
+    copied_folder,
+    renamed_dataset,
+]
 
 
 @pytest.mark.parametrize("damage", DAMAGE, ids=lambda f: f.__name__)
@@ -149,13 +164,15 @@ def test_one_damaged_dataset_leaves_the_rest_working(wh, tmp_path, capsys, damag
     assert err.startswith(warning) and err.count("\n") == 1  # one line per damaged dataset
     assert run(capsys, "sql", "SELECT count(*) AS n FROM good_rejects", "--csv")[1] == "n\n1\n"
     assert run(capsys, "sql", "SELECT dataset, version FROM manifests ORDER BY ALL", "--csv")[1] == (
-        "dataset,version\n" + ("bad,1\n" if damage is copied_folder else "") + "good,1\n")
+        "dataset,version\n" + ("bad,1\n" if damage is copied_folder else "") + "good,1\n"
+    )
 
     for view in ("bad", "bad_rejects", "bad_all"):
         code, out, err = run(capsys, "sql", f"SELECT * FROM {view}")
         assert code == 1 and out == ""
-        assert err.splitlines()[-1].startswith(f"Error: {'bad_all' if view == 'bad_all' else 'dataset ' + repr('bad')}"
-                                               f" is not served: {error}")
+        assert err.splitlines()[-1].startswith(
+            f"Error: {'bad_all' if view == 'bad_all' else 'dataset ' + repr('bad')} is not served: {error}"
+        )
 
     code, out, err = run(capsys, "datasets", "--csv")
     assert code == 0 and err.startswith(warning)
@@ -217,8 +234,11 @@ def test_checksums_are_recorded_and_older_manifests_still_read(wh, capsys):
     code, out, _ = run(capsys, "show", "good")
     assert code == 0 and "  verified:  sizes, rows and schemas (no checksums: written by an older starmill)" in out
     code, out, _ = run(capsys, "verify", "good", "--csv")
-    assert (code, out) == (0, "version,status,problem\ngood@v1,ok,\"no checksums recorded (an older starmill): "
-                              "sizes, rows and schemas checked\"\n")
+    assert (code, out) == (
+        0,
+        'version,status,problem\ngood@v1,ok,"no checksums recorded (an older starmill): '
+        'sizes, rows and schemas checked"\n',
+    )
 
 
 def test_verify_of_a_healthy_warehouse_exits_0(wh, capsys):
@@ -243,8 +263,11 @@ def test_an_unreadable_ledger_shard_is_regenerated(tmp_path):
     assert ledger.has("k1") and ledger.load("k1") == samples
     shard = tmp_path / "_runs" / "run1" / "shards" / "k1.parquet"
     shard.write_bytes(shard.read_bytes()[:100])  # truncated
-    with pytest.warns(LedgerWarning, match=r"ledger shard k1.parquet of run run1 is unreadable \(.*\): removed, "
-                                           "it will be generated again"):
+    with pytest.warns(
+        LedgerWarning,
+        match=r"ledger shard k1.parquet of run run1 is unreadable \(.*\): removed, "
+        "it will be generated again",
+    ):
         assert not ledger.has("k1")
     assert not shard.exists() and ledger.shard_count() == 0
     ledger.record("k1", samples)  # the rerun records it again

@@ -1,5 +1,6 @@
 """Data-parallel generation: one OpenAI backend over several servers (one per node), balanced by
 requests in flight, a server that is down routed around."""
+
 import time
 
 import pytest
@@ -13,8 +14,9 @@ FAST = dict(backoff_base=0.01, backoff_max=0.05, progress=False)
 
 
 def ask(i: int, n: int = 1) -> GenerationRequest:
-    return GenerationRequest(f"q{i}", messages=[{"role": "user", "content": f"{i}+1?"}],
-                             sampling=SamplingParams(n=n, seed=i, max_tokens=8))
+    return GenerationRequest(
+        f"q{i}", messages=[{"role": "user", "content": f"{i}+1?"}], sampling=SamplingParams(n=n, seed=i, max_tokens=8)
+    )
 
 
 @pytest.fixture
@@ -52,7 +54,8 @@ def test_a_server_answering_503_hands_its_requests_to_the_other(two_servers):
     sick, well = two_servers
     sick.respond = lambda seen: Reply(503, {"error": {"message": "overloaded"}})
     results = OpenAIBackend("m", base_urls=[sick.base_url, well.base_url], max_retries=1, **FAST).generate(
-        [ask(i, n=2) for i in range(6)])
+        [ask(i, n=2) for i in range(6)]
+    )
     assert sum(len(r.completions) for r in results) == 12 and len(well.posts()) == 6
 
 
@@ -66,9 +69,15 @@ def test_every_server_down_is_still_an_error(dead_url):
 
 def test_teacher_options_base_urls_reach_the_backend(two_servers, monkeypatch):
     a, b = two_servers
-    teacher = {"backend": "openai", "model": "m", "base_url": None,
-               "options": {"base_urls": [a.base_url, "http://user:s3cret@" + b.base_url.removeprefix("http://")],
-                           "progress": False}}
+    teacher = {
+        "backend": "openai",
+        "model": "m",
+        "base_url": None,
+        "options": {
+            "base_urls": [a.base_url, "http://user:s3cret@" + b.base_url.removeprefix("http://")],
+            "progress": False,
+        },
+    }
     backend = registry.backend_for(teacher)
     try:
         assert backend.base_urls == [a.base_url, b.base_url] and "s3cret" not in repr(backend)
@@ -102,13 +111,20 @@ def test_two_dask_workers_load_one_engine_each_under_the_limit(prefect_server, t
     from tests.test_work_pool import client_env, prefect
 
     prefect(["gcl", "create", "engines", "--limit", "2"], client_env(prefect_server, tmp_path))
-    since = datetime.datetime.now(datetime.timezone.utc).isoformat()
-    summary = run_cli(["run", str(tiny_config(tmp_path, kind="dask", max_workers=2, concurrency_limit="engines")),
-                       "--json"], {**env_for(prefect_server, tmp_path / "wh"), "PREFECT_LOGGING_EXTRA_LOGGERS": "starmill.generators", "PREFECT_LOGGING_ROOT_LEVEL": "INFO",
-                                   "DASK_TEMPORARY_DIRECTORY": str(tmp_path / "dask-tmp")})
+    since = datetime.datetime.now(datetime.UTC).isoformat()
+    summary = run_cli(
+        ["run", str(tiny_config(tmp_path, kind="dask", max_workers=2, concurrency_limit="engines")), "--json"],
+        {
+            **env_for(prefect_server, tmp_path / "wh"),
+            "PREFECT_LOGGING_EXTRA_LOGGERS": "starmill.generators",
+            "PREFECT_LOGGING_ROOT_LEVEL": "INFO",
+            "DASK_TEMPORARY_DIRECTORY": str(tmp_path / "dask-tmp"),
+        },
+    )
     assert summary["counts"]["generated.rationale"] == 12
-    logs = httpx.post(f"{prefect_server}/logs/filter", json={
-        "logs": {"timestamp": {"after_": since}}, "limit": 200}, timeout=10).json()
+    logs = httpx.post(
+        f"{prefect_server}/logs/filter", json={"logs": {"timestamp": {"after_": since}}, "limit": 200}, timeout=10
+    ).json()
     loaded = [entry for entry in logs if entry["message"].startswith("teacher engine transformers")]
     pids = {entry["message"].split(" in process ")[1].split()[0] for entry in loaded}
     assert len(pids) == 2 and all(entry["task_run_id"] for entry in loaded), [e["message"] for e in loaded]

@@ -1,4 +1,5 @@
 """The demo student: ~1M parameters, the teacher's tokenizer (so top-k distillation lines up), loads by alias."""
+
 import json
 from pathlib import Path
 

@@ -1,10 +1,11 @@
 """``starmill diff``: two sft versions made by the export fixtures, one changed by hand."""
+
 import json
 
 from click.testing import CliRunner
 
-from starmill.schemas import SftRecord
 from starmill.cli import cli
+from starmill.schemas import SftRecord
 from starmill.warehouse.diff import diff_versions
 
 
@@ -34,12 +35,19 @@ def test_diff_counts_rows_problems_counts_drops_and_config(make_sft_version):
     wh, ref_a = make_sft_version(problems=12, seed=3)
     ref_b, first, removed, changed_id, n = _edit(wh, ref_a)
     found = diff_versions(wh, ref_a, ref_b)
-    assert found["rows"] == {"a": n, "b": n - removed + 1, "added": 1, "removed": removed, "changed": 1,
-                             "unchanged": n - removed - 1}
+    assert found["rows"] == {
+        "a": n,
+        "b": n - removed + 1,
+        "added": 1,
+        "removed": removed,
+        "changed": 1,
+        "unchanged": n - removed - 1,
+    }
     assert found["examples"]["added"] == ["f" * 16] and found["examples"]["changed"] == [changed_id]
     assert found["problems"]["removed"] == [first] and found["problems"]["added"] == []
-    assert found["counts"] == [{"key": "kept", "a": wh.manifest(ref_a).counts["kept"],
-                                "b": wh.manifest(ref_a).counts["kept"] + 5, "change": 5}]
+    assert found["counts"] == [
+        {"key": "kept", "a": wh.manifest(ref_a).counts["kept"], "b": wh.manifest(ref_a).counts["kept"] + 5, "change": 5}
+    ]
     assert [d["key"] for d in found["drops"]] == ["wrong_answer"] and found["drops"][0]["change"] == 3
     assert {"key": "sampling.temperature", "a": 0.7, "b": 0.42} in found["config"]
     assert "sampling" in {c["key"] for c in found["lineage"]}
@@ -60,4 +68,5 @@ def test_diff_cli_formats_and_errors(make_sft_version):
     out = run(cli, ["diff", ref_a, ref_b, "-w", wh.root])
     assert out.exit_code == 0 and "sampling.temperature" in out.output
     from starmill.cli import main
+
     assert main(["diff", ref_a, "sft@v9", "-w", wh.root]) == 1

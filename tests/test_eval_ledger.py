@@ -1,15 +1,16 @@
 """`starmill eval` samples through the run's shards and ledger: an eval stopped or failed after some
 shards keeps them, and the same eval again asks the engine only for the rest and writes what an
 uninterrupted eval writes. Its manifest section is typed (``EvalSummary``) and old sections still read."""
+
 import pytest
+
+from starmill.evaluation import EvalError, EvalSettings, evaluate
+from starmill.evaluation.run import ledger_key
 from starmill.generators import registry, stopping
 from starmill.generators.stub_backend import StubBackend
 from starmill.schemas.evals import EvalSummary
 from starmill.warehouse import Warehouse
 from starmill.warehouse.ledger import Ledger
-
-from starmill.evaluation import EvalError, EvalSettings, evaluate
-from starmill.evaluation.run import ledger_key
 
 ON = "procedural:n=8,seed=3,difficulty=1"
 SETTINGS = EvalSettings(n=2, shard_size=2, max_tokens=32)  # 4 greedy and 4 sampled shards of 2 problems
@@ -66,8 +67,10 @@ def test_interrupted_eval_resumes_from_the_ledger(tmp_path, how, fail_after):
     wh = Warehouse(tmp_path / "wh")
     _serve(model, Scripted(model, fail_after, how))
     try:
-        with pytest.raises(stopping.Stopped if how == "stop" else EvalError,
-                           match=None if how == "stop" else r"1 of 4 (greedy|sampled) shard\(s\) failed"):
+        with pytest.raises(
+            stopping.Stopped if how == "stop" else EvalError,
+            match=None if how == "stop" else r"1 of 4 (greedy|sampled) shard\(s\) failed",
+        ):
             evaluate(wh, model, ON, SETTINGS)
     finally:
         stopping.reset()
@@ -127,8 +130,11 @@ def test_eval_summary_is_typed_and_old_sections_still_read(tmp_path):
     assert EvalSummary.model_validate(summary.to_manifest()) == summary
     assert EvalSummary.from_manifest(manifest.model_dump(mode="json")) == summary  # a manifest's JSON dict too
 
-    old = {"metrics": {"greedy_pass@1": 0.5, "pass@1": 0.25}, "eval_on": "eval_problems@v1",
-           "overlap": {"trained_on": [], "by_id": 0, "by_ngram": 0, "problem_ids": []}}  # an early evals manifest
+    old = {
+        "metrics": {"greedy_pass@1": 0.5, "pass@1": 0.25},
+        "eval_on": "eval_problems@v1",
+        "overlap": {"trained_on": [], "by_id": 0, "by_ngram": 0, "problem_ids": []},
+    }  # an early evals manifest
     read = EvalSummary.from_manifest(old)
     assert read.metrics == old["metrics"] and read.clean is None and read.strategies == [] and read.checker is None
     assert EvalSummary.from_manifest({"table": "samples"}) is None

@@ -1,5 +1,6 @@
 """The examples the README and the docs point at (``examples/``): every config loads and validates, every
 file source reads with no rejects, and every ``examples/…`` path the READMEs and the docs pages name exists."""
+
 import re
 from pathlib import Path
 
@@ -15,9 +16,16 @@ CONFIGS = sorted(EXAMPLES.glob("*.yaml"))
 def test_there_are_examples():
     # GSM8K-style file, MATH-style, an OpenAI-compatible server, vLLM on GPUs, a hosted teacher's Batch API,
     # code, and the STaR loop with training
-    assert {p.name for p in CONFIGS} >= {"my-run.yaml", "gsm8k-file.yaml", "math-file.yaml", "gsm8k-openai.yaml",
-                                         "vllm-offline.yaml", "hosted-batch.yaml", "humaneval-star.yaml",
-                                         "star-loop.yaml"}
+    assert {p.name for p in CONFIGS} >= {
+        "my-run.yaml",
+        "gsm8k-file.yaml",
+        "math-file.yaml",
+        "gsm8k-openai.yaml",
+        "vllm-offline.yaml",
+        "hosted-batch.yaml",
+        "humaneval-star.yaml",
+        "star-loop.yaml",
+    }
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
@@ -34,8 +42,17 @@ def test_each_example_config_loads_and_its_source_reads(path, monkeypatch, tmp_p
 
 
 def test_the_small_eval_file_reads_as_gsm8k_with_no_rejects(tmp_path, capsys):
-    code, stdout, stderr = run_cli(capsys, "ingest", str(EXAMPLES / "gsm8k_test.jsonl"), "--preset", "gsm8k",
-                                   "--split", "test", "-w", str(tmp_path / "wh"))
+    code, stdout, stderr = run_cli(
+        capsys,
+        "ingest",
+        str(EXAMPLES / "gsm8k_test.jsonl"),
+        "--preset",
+        "gsm8k",
+        "--split",
+        "test",
+        "-w",
+        str(tmp_path / "wh"),
+    )
     assert code == 0, stderr
     assert stdout.startswith("problems@v1: 12 problems, 0 rejects (read 12)")
 

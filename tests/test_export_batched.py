@@ -1,4 +1,5 @@
 """Export formatting turns long rows into Python a batch at a time (issue 25: long rows at scale)."""
+
 import pyarrow as pa
 import pytest
 
@@ -7,12 +8,25 @@ from starmill.warehouse.export import formats
 
 
 def _table(n: int) -> pa.Table:
-    records = [SftRecord(
-        sample_id=f"s{i}", problem_id=f"p{i // 4}", source="t", stage="rationale", iteration=0,
-        prompt=[{"role": "system", "content": "old"}, {"role": "user", "content": f"q{i}"}],
-        completion=f"full {i} " * 50, reasoning=None if i % 3 else f" think {i} " * 40,
-        answer_text=None if i % 5 else f"a{i}", final_answer=str(i), gold_answer=str(i), pseudo_label=False,
-        pass_rate=0.5, model="m") for i in range(n)]
+    records = [
+        SftRecord(
+            sample_id=f"s{i}",
+            problem_id=f"p{i // 4}",
+            source="t",
+            stage="rationale",
+            iteration=0,
+            prompt=[{"role": "system", "content": "old"}, {"role": "user", "content": f"q{i}"}],
+            completion=f"full {i} " * 50,
+            reasoning=None if i % 3 else f" think {i} " * 40,
+            answer_text=None if i % 5 else f"a{i}",
+            final_answer=str(i),
+            gold_answer=str(i),
+            pseudo_label=False,
+            pass_rate=0.5,
+            model="m",
+        )
+        for i in range(n)
+    ]
     table = SftRecord.to_table(records)
     return table.append_column("origin", pa.array(["d@v1"] * n))
 

@@ -1,11 +1,12 @@
 """`starmill export` from the command line: output, and one `Error:` line with exit 1 for every
 mistake, with nothing half-written left behind."""
+
 import socket
 
 import pytest
 
-from tests.helpers import run_cli as run
 from tests.fixtures_export import read_card
+from tests.helpers import run_cli as run
 
 TOKEN = "hf_MARKERtokenNEVERtoBEwritten0123"
 
@@ -38,23 +39,37 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["export", "nothing", "--to", "{tmp}/out"], "Error: no dataset 'nothing' in"),
-    (["export", "sft@v9", "--to", "{tmp}/out"], "Error: dataset 'sft' has no version v9 (versions: v1)"),
-    (["export", "sft", "--to", "{tmp}/full"], "Error: {tmp}/full already exists and is not empty"),
-    (["export", "sft", "--to", "{tmp}/out", "--mix", "sft@v1"], "Error: bad --mix 'sft@v1': use NAME@vN:WEIGHT"),
-    (["export", "sft", "--to", "{tmp}/out", "--test-size", "1.5"], "Error: bad export option test_size:"),
-    (["export", "sft", "--to", "{tmp}/out", "--private"], "Error: --private, --revision and --commit-message apply"),
-    (["export", "sft", "--to", "{tmp}/out", "--decontaminate", "{tmp}/none.jsonl"],
-     "Error: evaluation set '{tmp}/none.jsonl' not found"),
-    (["export", "sft", "--to", "/proc/self/x"],  # no folder can be made there
-     "Error: cannot write the export to /proc/self/x: No such file or directory (nothing was left there)"),
-    (["export", "sft", "--to", "/proc/self/x/y"],
-     "Error: cannot write the export to /proc/self/x/y: No such file or directory (nothing was left there)"),
-    (["export", "sft", "--to", "hf://not a repo"], "Error: bad Hub target 'hf://not a repo'"),
-    (["export", "sft", "--to", "hf://me/data"],
-     "Error: no Hugging Face token: set HF_TOKEN or log in with `hf auth login`"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["export", "nothing", "--to", "{tmp}/out"], "Error: no dataset 'nothing' in"),
+        (["export", "sft@v9", "--to", "{tmp}/out"], "Error: dataset 'sft' has no version v9 (versions: v1)"),
+        (["export", "sft", "--to", "{tmp}/full"], "Error: {tmp}/full already exists and is not empty"),
+        (["export", "sft", "--to", "{tmp}/out", "--mix", "sft@v1"], "Error: bad --mix 'sft@v1': use NAME@vN:WEIGHT"),
+        (["export", "sft", "--to", "{tmp}/out", "--test-size", "1.5"], "Error: bad export option test_size:"),
+        (
+            ["export", "sft", "--to", "{tmp}/out", "--private"],
+            "Error: --private, --revision and --commit-message apply",
+        ),
+        (
+            ["export", "sft", "--to", "{tmp}/out", "--decontaminate", "{tmp}/none.jsonl"],
+            "Error: evaluation set '{tmp}/none.jsonl' not found",
+        ),
+        (
+            ["export", "sft", "--to", "/proc/self/x"],  # no folder can be made there
+            "Error: cannot write the export to /proc/self/x: No such file or directory (nothing was left there)",
+        ),
+        (
+            ["export", "sft", "--to", "/proc/self/x/y"],
+            "Error: cannot write the export to /proc/self/x/y: No such file or directory (nothing was left there)",
+        ),
+        (["export", "sft", "--to", "hf://not a repo"], "Error: bad Hub target 'hf://not a repo'"),
+        (
+            ["export", "sft", "--to", "hf://me/data"],
+            "Error: no Hugging Face token: set HF_TOKEN or log in with `hf auth login`",
+        ),
+    ],
+)
 def test_mistakes_are_one_error_line_and_write_nothing(version, tmp_path, capsys, monkeypatch, argv, message):
     import huggingface_hub.constants as hub_constants
 

@@ -1,5 +1,6 @@
 """``export --difficulty-band LOW:HIGH``: the problems whose pass rate lies in the band are kept, the other
 rows are counted as dropped, and the card shows the exported problems' pass-rate distribution."""
+
 import json
 
 from starmill.warehouse.export import ExportSettings, export_to_folder
@@ -22,13 +23,14 @@ def test_sft_export_keeps_the_band_and_counts_the_rest(make_sft_version, tmp_pat
     from starmill.cli import main
 
     assert main(["export", ref, "--to", str(tmp_path / "bad"), "--difficulty-band", "0.9:0.1", "-w", wh.root]) == 1
-    assert capsys.readouterr().err.strip() == ("Error: --difficulty-band must be LOW:HIGH pass rates with "
-                                               "0 <= LOW <= HIGH <= 1, got '0.9:0.1'")
+    assert capsys.readouterr().err.strip() == (
+        "Error: --difficulty-band must be LOW:HIGH pass rates with 0 <= LOW <= HIGH <= 1, got '0.9:0.1'"
+    )
 
 
 def test_dpo_export_keeps_the_band(tmp_path):
-    from tests.test_export_preference import PLAN, _sample
     from starmill.warehouse import Warehouse
+    from tests.test_export_preference import PLAN, _sample
 
     wh = Warehouse(str(tmp_path / "wh"))
     with wh.writer("samples", "samples", config={}) as writer:

@@ -1,5 +1,6 @@
 """Export to a folder: loads with `datasets`, messages, split by problem, the card, decontamination,
 mixes, and byte-identical re-exports."""
+
 import hashlib
 import json
 import os
@@ -11,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.fixtures_export import folder_hashes, question_of, read_card
 from starmill.warehouse.export import ExportSettings, FolderNotEmpty, export_to_folder
+from tests.fixtures_export import folder_hashes, question_of, read_card
 
 
 def export(wh, tmp_path, folder="out", **options):
@@ -46,11 +47,19 @@ def test_messages_load_with_datasets_and_hold_the_hint_free_prompt(make_sft_vers
         assert stored["reasoning"] and assistant["role"] == "assistant"
         assert assistant["content"] == f"<think>\n{stored['reasoning']}\n</think>\n\n{stored['answer_text']}"
         assert (row["problem_id"], row["stage"], row["source"], row["origin"]) == (
-            stored["problem_id"], stored["stage"], stored["source"], ref)
+            stored["problem_id"],
+            stored["stage"],
+            stored["source"],
+            ref,
+        )
         stages.add(row["stage"])
     assert stages == {"rationale", "rationalization"}  # rationalized rows keep the hint-free prompt too
-    assert files == ["README.md", "data/train-00000-of-00001.parquet", "pass_rates_and_lengths.png",
-                     "starmill_export.json"]
+    assert files == [
+        "README.md",
+        "data/train-00000-of-00001.parquet",
+        "pass_rates_and_lengths.png",
+        "starmill_export.json",
+    ]
     assert (folder / "pass_rates_and_lengths.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -70,9 +79,12 @@ def test_prompt_completion_and_raw_formats(make_sft_version, tmp_path):
     pc_folder, *_ = export(wh, tmp_path, "pc", ref=ref, format="prompt-completion")
     row = load(pc_folder, tmp_path)["train"][0]
     stored = sft_rows(wh, ref)[row["sample_id"]]
-    assert [m["role"] for m in row["prompt"]] == ["user"] and row["prompt"][0]["content"] == stored["prompt"][0]["content"]
-    assert row["completion"] == [{"role": "assistant", "content":
-                                  f"<think>\n{stored['reasoning']}\n</think>\n\n{stored['answer_text']}"}]
+    assert [m["role"] for m in row["prompt"]] == ["user"] and row["prompt"][0]["content"] == stored["prompt"][0][
+        "content"
+    ]
+    assert row["completion"] == [
+        {"role": "assistant", "content": f"<think>\n{stored['reasoning']}\n</think>\n\n{stored['answer_text']}"}
+    ]
     raw_folder, *_ = export(wh, tmp_path, "raw", ref=ref, format="raw")
     raw = load(raw_folder, tmp_path)["train"]
     assert set(raw.column_names) == set(wh.read(ref).column_names) | {"origin"}
@@ -103,8 +115,15 @@ def test_card_numbers_equal_the_manifest(make_sft_version, tmp_path):
     meta, body = read_card(folder)
     assert meta["license"] == manifest["config"]["source"]["license"] == "apache-2.0"
     assert meta["task_categories"] == ["text-generation"] and meta["size_categories"] == ["n<1K"]
-    assert meta["configs"] == [{"config_name": "default", "data_files": [
-        {"split": "train", "path": "data/train-*.parquet"}, {"split": "test", "path": "data/test-*.parquet"}]}]
+    assert meta["configs"] == [
+        {
+            "config_name": "default",
+            "data_files": [
+                {"split": "train", "path": "data/train-*.parquet"},
+                {"split": "test", "path": "data/test-*.parquet"},
+            ],
+        }
+    ]
     for stage, count in manifest["counts"].items():
         assert f"| `{stage}` | {count} |" in body
     for reason, count in manifest["drops"].items():
@@ -126,7 +145,7 @@ def test_card_numbers_equal_the_manifest(make_sft_version, tmp_path):
         assert f"- id `{prompt['id']}`, hash `{prompt['hash']}` ({prompt['description']}):" in body
         assert f"  user:\n\n```\n{prompt['user']}\n```" in body
     assert f"`{report['checker']['name']}` version `{report['checker']['version']}`" in body
-    assert "| verifiers | `starmill` 1 |" in body and "| pass@k | `{\"1\": 0.5}` |" in body
+    assert "| verifiers | `starmill` 1 |" in body and '| pass@k | `{"1": 0.5}` |' in body
     commit = manifest["git_commit"]  # None outside a git checkout
     assert share_text(manifest["command"]) in body  # its local paths as <local>/NAME
     assert (f"git checkout {commit.removesuffix('+dirty')}" if commit else "git commit not recorded") in body
@@ -139,8 +158,9 @@ def test_card_numbers_equal_the_manifest(make_sft_version, tmp_path):
 
 
 @pytest.mark.parametrize("recorded", ["list", "histogram"])
-def test_card_bins_an_older_manifests_pass_rates_and_leaves_out_an_unrecorded_license(make_sft_version, tmp_path,
-                                                                                       recorded):
+def test_card_bins_an_older_manifests_pass_rates_and_leaves_out_an_unrecorded_license(
+    make_sft_version, tmp_path, recorded
+):
     """A manifest from before the run report: its loose pass rates (a list, or a histogram) binned the
     one way the report bins them, n/k/R from its config."""
     wh, ref = make_sft_version(problems=20, license=None, pass_rates=recorded)
@@ -172,16 +192,42 @@ def test_reexport_is_byte_identical(make_sft_version, tmp_path):
     # again from the CLI in a fresh process with another hash seed (set and dict orders differ there)
     second = tmp_path / "second"
     env = {**os.environ, "PYTHONHASHSEED": "12345", "STARMILL_WAREHOUSE": wh.root}
-    subprocess.run([sys.executable, "-m", "starmill.cli", "export", ref, "--to", str(second), "--test-size", "0.3",
-                    "--seed", "1", "--mix", f"{chat}:0.5", "--decontaminate", str(evals)],
-                   check=True, env=env, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "starmill.cli",
+            "export",
+            ref,
+            "--to",
+            str(second),
+            "--test-size",
+            "0.3",
+            "--seed",
+            "1",
+            "--mix",
+            f"{chat}:0.5",
+            "--decontaminate",
+            str(evals),
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     assert folder_hashes(first) == folder_hashes(second)
-    assert sorted(folder_hashes(first)) == ["README.md", "contaminated.jsonl", "data/test-00000-of-00001.parquet",
-                                            "data/train-00000-of-00001.parquet", "pass_rates_and_lengths.png",
-                                            "starmill_export.json"]
+    assert sorted(folder_hashes(first)) == [
+        "README.md",
+        "contaminated.jsonl",
+        "data/test-00000-of-00001.parquet",
+        "data/train-00000-of-00001.parquet",
+        "pass_rates_and_lengths.png",
+        "starmill_export.json",
+    ]
     changed, *_ = export(wh, tmp_path, "changed", **{**options, "seed": 2})
-    assert folder_hashes(changed)["data/test-00000-of-00001.parquet"] != folder_hashes(first)[
-        "data/test-00000-of-00001.parquet"]
+    assert (
+        folder_hashes(changed)["data/test-00000-of-00001.parquet"]
+        != folder_hashes(first)["data/test-00000-of-00001.parquet"]
+    )
 
 
 def test_decontamination_drops_a_planted_overlap(make_sft_version, tmp_path):
@@ -190,11 +236,17 @@ def test_decontamination_drops_a_planted_overlap(make_sft_version, tmp_path):
     planted = rows[0]
     question = question_of(planted)
     eval_jsonl = tmp_path / "gsm_eval.jsonl"
-    eval_jsonl.write_text("\n".join(json.dumps(r) for r in [
-        {"question": "  " + question.upper().replace(" ", "   ") + "  ", "answer": "x"},  # normalized away
-        {"question": "A train leaves the station at noon and travels for three hours at sixty miles."},
-        "not json",
-    ]) + "\n")
+    eval_jsonl.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"question": "  " + question.upper().replace(" ", "   ") + "  ", "answer": "x"},  # normalized away
+                {"question": "A train leaves the station at noon and travels for three hours at sixty miles."},
+                "not json",
+            ]
+        )
+        + "\n"
+    )
     eval_parquet = tmp_path / "other_eval.parquet"
     pq.write_table(pa.table({"problem": ["Something unrelated with enough words to make eight grams."]}), eval_parquet)
     folder, result, _ = export(wh, tmp_path, ref=ref, decontaminate=[str(eval_jsonl), str(eval_parquet)])
@@ -222,7 +274,9 @@ def test_decontamination_reads_datasets_folders_and_short_problems(make_sft_vers
     datasets.Dataset.from_dict({"problem": [question]}).save_to_disk(str(folder_eval))
     folder, result, _ = export(wh, tmp_path, ref=ref, decontaminate=[str(folder_eval)])
     assert short["problem_id"] not in set(load(folder, tmp_path)["train"]["problem_id"])
-    assert result.parts[0].drops == {"contaminated:math_eval": sum(r["problem_id"] == short["problem_id"] for r in rows)}
+    assert result.parts[0].drops == {
+        "contaminated:math_eval": sum(r["problem_id"] == short["problem_id"] for r in rows)
+    }
 
 
 def test_mix_takes_weighted_rows_and_records_them(make_sft_version, tmp_path):
@@ -250,8 +304,10 @@ def test_an_existing_non_empty_folder_is_refused_and_left_alone(make_sft_version
     with pytest.raises(FolderNotEmpty, match="already exists and is not empty"):
         export(wh, tmp_path, ref=ref)
     assert (tmp_path / "out" / "keep.txt").read_text() == "mine"  # what was written before, not a re-read
-    assert folder_hashes(tmp_path / "out") == {"keep.txt": hashlib.sha256(b"mine").hexdigest(),
-                                               "sub/notes.md": hashlib.sha256(b"also mine").hexdigest()}
+    assert folder_hashes(tmp_path / "out") == {
+        "keep.txt": hashlib.sha256(b"mine").hexdigest(),
+        "sub/notes.md": hashlib.sha256(b"also mine").hexdigest(),
+    }
     assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name]
     (tmp_path / "empty").mkdir()
     folder, *_ = export(wh, tmp_path, "empty", ref=ref)  # an empty folder is fine

@@ -5,6 +5,7 @@ The Hub's servers are unreachable from here, so ``HfApi.create_repo``, ``create_
 checks the exact repo, files (byte for byte against a folder export), deletions and commit that
 would be sent, and that the token reaches ``HfApi`` but no file, output or log.
 """
+
 import logging
 from pathlib import Path
 
@@ -45,8 +46,12 @@ class Recorder:
                     recorder.sent[op.path_in_repo] = None
             return type("CommitInfo", (), {"commit_url": f"https://hub.invalid/datasets/{repo_id}/commit/abc"})()
 
-        for name, fake in [("create_repo", create_repo), ("create_branch", create_branch),
-                           ("list_repo_files", list_repo_files), ("create_commit", create_commit)]:
+        for name, fake in [
+            ("create_repo", create_repo),
+            ("create_branch", create_branch),
+            ("list_repo_files", list_repo_files),
+            ("create_commit", create_commit),
+        ]:
             monkeypatch.setattr(HfApi, name, fake)
 
 
@@ -62,8 +67,21 @@ def test_push_sends_exactly_the_folder_files_in_one_commit(hub_env, tmp_path, ca
     caplog.set_level(logging.DEBUG)
     wh, ref = hub_env
     hub = Recorder(monkeypatch, remote_files=["README.md", "data/train-00000-of-00002.parquet", "notes.txt"])
-    code = main(["export", ref, "--to", "hf://me/star-sft", "--test-size", "0.25", "--private",
-                 "--revision", "v1-export", "--commit-message", "first export"])
+    code = main(
+        [
+            "export",
+            ref,
+            "--to",
+            "hf://me/star-sft",
+            "--test-size",
+            "0.25",
+            "--private",
+            "--revision",
+            "v1-export",
+            "--commit-message",
+            "first export",
+        ]
+    )
     out, err = capsys.readouterr()
     assert (code, err) == (0, "")
     assert out.splitlines()[0].endswith("-> https://hub.invalid/datasets/me/star-sft/commit/abc")
@@ -80,8 +98,10 @@ def test_push_sends_exactly_the_folder_files_in_one_commit(hub_env, tmp_path, ca
     added = {k: v for k, v in hub.sent.items() if v is not None}
     assert sorted(added) == sorted(folder)
     import hashlib
+
     assert {k: hashlib.sha256(v).hexdigest() for k, v in added.items() if k != "README.md"} == {
-        k: v for k, v in folder.items() if k != "README.md"}
+        k: v for k, v in folder.items() if k != "README.md"
+    }
     card = added["README.md"].decode()
     assert 'load_dataset("me/star-sft")' in card and "pretty_name: star-sft" in card
     # a stale shard of an earlier export is deleted; files outside data/ are left alone

@@ -1,5 +1,6 @@
 """TRL's SFTTrainer takes an exported dataset as it is: a few real training steps on CPU with the
 demo teacher and its tokenizer (chat template included), for `messages` and `prompt-completion`."""
+
 import math
 from pathlib import Path
 
@@ -30,11 +31,23 @@ def train(folder, tokenizer, tmp_path, **config):
     torch.manual_seed(0)
     ds = datasets.load_dataset(str(folder), cache_dir=str(tmp_path / "hf-cache"))
     model = AutoModelForCausalLM.from_pretrained(str(TEACHER), dtype=torch.float32)
-    args = SFTConfig(output_dir=str(tmp_path / "run"), max_steps=3, per_device_train_batch_size=4, learning_rate=1e-3,
-                     logging_steps=1, report_to=[], save_strategy="no", max_length=256, use_cpu=True,
-                     dataloader_num_workers=0, disable_tqdm=True, **config)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=ds["train"], eval_dataset=ds["test"],
-                         processing_class=tokenizer)
+    args = SFTConfig(
+        output_dir=str(tmp_path / "run"),
+        max_steps=3,
+        per_device_train_batch_size=4,
+        learning_rate=1e-3,
+        logging_steps=1,
+        report_to=[],
+        save_strategy="no",
+        max_length=256,
+        use_cpu=True,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+        **config,
+    )
+    trainer = SFTTrainer(
+        model=model, args=args, train_dataset=ds["train"], eval_dataset=ds["test"], processing_class=tokenizer
+    )
     trainer.train()
     return trainer, ds
 

@@ -1,5 +1,6 @@
 """The STaR flow end to end on the demo teacher, under one Prefect harness; kill -9 and resume in a
 subprocess; failing shards; partial publishing."""
+
 import json
 import os
 import signal
@@ -12,9 +13,9 @@ import pyarrow.compute as pc
 import pytest
 import yaml
 
-from tests.helpers import without_timings
 from starmill.warehouse import Warehouse
 from starmill.warehouse.sql import connect, query
+from tests.helpers import without_timings
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -55,7 +56,11 @@ def test_flow_publishes_samples_and_sft_with_lineage(demo_run):
     samples, sft = table(root, summary["samples"]), table(root, summary["sft"])
     counts = summary["counts"]
     assert counts["generated.rationale"] == 12 * 4
-    assert samples.num_rows == counts["generated"] == counts["generated.rationale"] + counts.get("generated.rationalization", 0)
+    assert (
+        samples.num_rows
+        == counts["generated"]
+        == counts["generated.rationale"] + counts.get("generated.rationalization", 0)
+    )
     assert sft.num_rows == counts["kept"] == pc.sum(samples["kept"]).as_py()
     # every dropped sample says why, every kept one does not
     dropped = samples.filter(pc.invert(samples["kept"]))
@@ -69,7 +74,9 @@ def test_flow_publishes_samples_and_sft_with_lineage(demo_run):
     assert all(len(v) == 1 and v[0]["checker"] == "starmill" for v in samples["verdicts"].to_pylist())
     manifest = wh.manifest(summary["sft"])
     assert manifest.parents == [summary["samples"], summary["problems"]]
-    assert manifest.models[0]["model"] == "starmill/demo-teacher" and manifest.models[0]["revision"].startswith("sha256:")
+    assert manifest.models[0]["model"] == "starmill/demo-teacher" and manifest.models[0]["revision"].startswith(
+        "sha256:"
+    )
     assert manifest.counts == counts and manifest.drops == summary["drops"]
     assert manifest.config["selection"]["k"] == 2 and manifest.sampling["n"] == 4
     report = manifest.report
@@ -122,9 +129,16 @@ def test_failing_shards_are_recorded_not_lost(prefect_harness, tmp_path):
     from starmill.pipeline import PartialRun
     from starmill.warehouse.ledger import Ledger
 
-    config = small_config(n=4, teacher={"backend": "openai", "model": "x", "base_url": "http://127.0.0.1:9/v1",
-                                        "options": {"max_retries": 0, "timeout": 2}},
-                          runner={"retries": 1, "retry_delay_seconds": 0})
+    config = small_config(
+        n=4,
+        teacher={
+            "backend": "openai",
+            "model": "x",
+            "base_url": "http://127.0.0.1:9/v1",
+            "options": {"max_retries": 0, "timeout": 2},
+        },
+        runner={"retries": 1, "retry_delay_seconds": 0},
+    )
     with pytest.raises(PartialRun, match="1 shard\\(s\\) failed after their retries .* nothing was published"):
         run_flow(config, tmp_path)
     wh = Warehouse(tmp_path)
@@ -156,8 +170,11 @@ def test_the_deployed_flow_uses_the_configs_task_runner(prefect_harness, tmp_pat
     monkeypatch.setattr(starmill.flows.runners, "task_runner", spy)  # before the entrypoint's module imports it
     deployment = yaml.safe_load((REPO / "prefect.yaml").read_text())["deployments"][0]
     flow = load_flow_from_entrypoint(str(REPO / deployment["entrypoint"]))
-    parameters = {**deployment["parameters"], "config": small_config(n=4, runner={"max_workers": 3}),
-                  "warehouse": str(tmp_path)}
+    parameters = {
+        **deployment["parameters"],
+        "config": small_config(n=4, runner={"max_workers": 3}),
+        "warehouse": str(tmp_path),
+    }
     summary = flow(**parameters)
     assert seen == [("thread", 3)] and summary["counts"]["generated.rationale"] == 16
 
@@ -168,8 +185,15 @@ def _cli(args, root, **kwargs):
     env.pop("PREFECT_API_URL", None)
     root.mkdir(parents=True, exist_ok=True)
     log = open(root / f"cli-{len(list(root.glob('cli-*.log')))}.log", "w")
-    return subprocess.Popen([sys.executable, "-m", "starmill.cli", *args], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=log, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "starmill.cli", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        **kwargs,
+    )
 
 
 def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
@@ -195,7 +219,7 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
     partial = _cli(["run", str(config), "--publish-partial", "--json"], killed)
     out, _ = partial.communicate(timeout=300)
     assert partial.returncode == 0, out
-    partial_summary = json.loads(out[out.index("{"):])
+    partial_summary = json.loads(out[out.index("{") :])
     assert partial_summary["partial"] is True and partial_summary["missing_shards"] > 0
     assert Warehouse(killed).manifest(partial_summary["sft"]).partial
 
@@ -208,7 +232,7 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
     clean = _cli(["run", str(config), "--json"], tmp_path / "clean")
     out_clean, _ = clean.communicate(timeout=300)
     assert clean.returncode == 0, out_clean
-    a, b = json.loads(out[out.index("{"):]), json.loads(out_clean[out_clean.index("{"):])
+    a, b = json.loads(out[out.index("{") :]), json.loads(out_clean[out_clean.index("{") :])
     assert a["partial"] is False and a["counts"] == b["counts"]
     for name in ("samples", "sft"):
         left = without_timings(Warehouse(killed).read(a[name]).sort_by("sample_id"))
@@ -216,11 +240,13 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
         assert left == right, name
 
 
-
 def test_iterations_run_again_on_the_unsolved(prefect_harness, tmp_path):
-    config = small_config(n=10, rationalization={"enabled": False},
-                          iterations={"count": 2, "models": ["starmill/demo-teacher"]},
-                          sampling={"n": 2, "max_tokens": 64, "seed": 9, "temperature": 1.0})
+    config = small_config(
+        n=10,
+        rationalization={"enabled": False},
+        iterations={"count": 2, "models": ["starmill/demo-teacher"]},
+        sampling={"n": 2, "max_tokens": 64, "seed": 9, "temperature": 1.0},
+    )
     summary = run_flow(config, tmp_path)
     first, *rest = summary["iterations"]
     samples = table(tmp_path, summary["samples"]).to_pylist()
@@ -237,11 +263,14 @@ def test_iterations_run_again_on_the_unsolved(prefect_harness, tmp_path):
 
 def test_self_consistency_labels_problems_without_gold(prefect_harness, tmp_path):
     source = tmp_path / "open.jsonl"
-    source.write_text("".join(json.dumps({"question": f"Compute {a} + {b}."}) + "\n" for a, b in
-                              ((3, 4), (10, 5), (7, 2), (12, 6))))
-    config = small_config(source={"uri": str(source), "require_answer": False},
-                          self_consistency={"enabled": True, "threshold": 0.5},
-                          sampling={"n": 4, "max_tokens": 64, "seed": 1, "temperature": 0.7})
+    source.write_text(
+        "".join(json.dumps({"question": f"Compute {a} + {b}."}) + "\n" for a, b in ((3, 4), (10, 5), (7, 2), (12, 6)))
+    )
+    config = small_config(
+        source={"uri": str(source), "require_answer": False},
+        self_consistency={"enabled": True, "threshold": 0.5},
+        sampling={"n": 4, "max_tokens": 64, "seed": 1, "temperature": 0.7},
+    )
     summary = run_flow(config, tmp_path / "wh")
     sft = table(tmp_path / "wh", summary["sft"]).to_pylist()
     samples = table(tmp_path / "wh", summary["samples"]).to_pylist()
@@ -276,9 +305,19 @@ def test_a_flow_made_version_exports_for_distillation(demo_run, tmp_path):
 
 def test_a_run_with_failed_shards_exits_1_and_publishes_nothing(tmp_path):
     config = tmp_path / "run.yaml"
-    config.write_text(yaml.safe_dump(small_config(n=4, teacher={
-        "backend": "openai", "model": "x", "base_url": "http://127.0.0.1:9/v1",
-        "options": {"max_retries": 0, "timeout": 2}})))
+    config.write_text(
+        yaml.safe_dump(
+            small_config(
+                n=4,
+                teacher={
+                    "backend": "openai",
+                    "model": "x",
+                    "base_url": "http://127.0.0.1:9/v1",
+                    "options": {"max_retries": 0, "timeout": 2},
+                },
+            )
+        )
+    )
     proc = _cli(["run", str(config), "--json"], tmp_path / "wh")
     out, _ = proc.communicate(timeout=300)
     err = (tmp_path / "wh" / "cli-0.log").read_text()

@@ -3,6 +3,7 @@ in-memory filesystem (``memory://``), the code path gs:// (gcsfs) and az:// (adl
 the conditional create that commits (``pipe_file(mode="create")``; gcsfs sends ``ifGenerationMatch=0``
 and adlfs ``overwrite=False``, both raise FileExistsError on a conflict, as memory does), two writers
 at once, a failed commit, checksums and confined SQL through the registered filesystem."""
+
 import threading
 import uuid
 
@@ -20,7 +21,7 @@ from starmill.warehouse.storage import open_storage
 def root():
     name = f"memory://bucket-{uuid.uuid4().hex[:8]}/wh"
     yield name
-    fsspec.filesystem("memory").rm(name[len("memory://"):].split("/")[0], recursive=True)
+    fsspec.filesystem("memory").rm(name[len("memory://") :].split("/")[0], recursive=True)
 
 
 def commit(wh, n, seed=0):
@@ -37,7 +38,7 @@ def test_versions_and_checksums_on_a_generic_store(root):
     assert wh.versions("problems") == [1, 2] and wh.read("problems@v1").num_rows == 12
     assert [r.ok for r in verify(wh)] == [True, True]
     memory = fsspec.filesystem("memory")
-    data = [p for p in memory.find(root[len("memory://"):]) if p.endswith(".parquet")]
+    data = [p for p in memory.find(root[len("memory://") :]) if p.endswith(".parquet")]
     memory.pipe_file(data[0], b"not parquet")  # damage one file: its version fails its checksum
     assert sorted(r.ok for r in verify(wh)) == [False, True]
 

@@ -1,19 +1,23 @@
 """The transformers backend on the demo teacher, prompt templates, output parsing, and the generate CLI."""
+
 import json
 
 import pytest
 
+from starmill.cli import main
 from starmill.generators.base import GenerationError, GenerationRequest, SamplingParams
 from starmill.generators.parsing import split_output
 from starmill.generators.prompts import TemplateError, available, get_template, load_template
-from starmill.cli import main
 
 Q = "Compute 12 + 7."
 
 
 def chat(question=Q, **sampling):
-    return GenerationRequest(request_id=question, messages=get_template("cot_zero_shot").render(question),
-                             sampling=SamplingParams(**sampling))
+    return GenerationRequest(
+        request_id=question,
+        messages=get_template("cot_zero_shot").render(question),
+        sampling=SamplingParams(**sampling),
+    )
 
 
 def test_same_seed_same_completions_other_seed_differs(hf_backend):
@@ -57,10 +61,15 @@ def test_batches_mix_prompts_and_text(hf_backend):
     assert results[1].completions[0].text.startswith("40 + 1 = ")
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"n": 0}, "n must be >= 1"), ({"temperature": -1}, "temperature must be >= 0"),
-    ({"top_p": 0}, "top_p must be in"), ({"max_tokens": 0}, "max_tokens must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"n": 0}, "n must be >= 1"),
+        ({"temperature": -1}, "temperature must be >= 0"),
+        ({"top_p": 0}, "top_p must be in"),
+        ({"max_tokens": 0}, "max_tokens must be >= 1"),
+    ],
+)
 def test_bad_sampling_settings(kwargs, message):
     with pytest.raises(GenerationError, match=message):
         SamplingParams(**kwargs)
@@ -94,11 +103,14 @@ def test_templates_have_ids_hashes_and_hint_only_in_rationalization(tmp_path):
         get_template("nope")
 
 
-@pytest.mark.parametrize("text,reasoning,answer,truncated", [
-    ("<think>12 + 7 = 19</think>The answer is 19.", "12 + 7 = 19", "The answer is 19.", False),
-    ("<think>12 + 7 =", "12 + 7 =", None, True),
-    ("12 + 7 = 19\nThe answer is 19.", None, "12 + 7 = 19\nThe answer is 19.", False),
-])
+@pytest.mark.parametrize(
+    "text,reasoning,answer,truncated",
+    [
+        ("<think>12 + 7 = 19</think>The answer is 19.", "12 + 7 = 19", "The answer is 19.", False),
+        ("<think>12 + 7 =", "12 + 7 =", None, True),
+        ("12 + 7 = 19\nThe answer is 19.", None, "12 + 7 = 19\nThe answer is 19.", False),
+    ],
+)
 def test_split_output(text, reasoning, answer, truncated):
     parts = split_output(text)
     assert (parts.reasoning, parts.answer, parts.truncated) == (reasoning, answer, truncated)
@@ -109,8 +121,8 @@ def test_generate_cli_prints_jsonl(capsys, tmp_path):
     problems = tmp_path / "p.jsonl"
     problems.write_text('{"question": "Compute 5 + 4."}\n{"question": "Compute 9 - 3."}\n')
     assert main(["generate", "--file", str(problems), "-n", "2", "--temperature", "0", "--max-tokens", "32"]) == 0
-    lines = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
-    assert [l["question"] for l in lines] == ["Compute 5 + 4.", "Compute 9 - 3."]
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["question"] for line in lines] == ["Compute 5 + 4.", "Compute 9 - 3."]
     assert lines[0]["completions"][0]["text"].startswith("5 + 4 = ") and len(lines[1]["completions"]) == 2
     assert main(["generate", "--prompt", "x", "--file", str(problems)]) == 1
     assert "exactly one of --prompt" in capsys.readouterr().err
@@ -120,11 +132,14 @@ def test_generate_cli_prints_jsonl(capsys, tmp_path):
     assert "bad.jsonl:1: expected a JSON object" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["-n", "1000000000"], "Error: -n must be from 1 to 1024, got 1000000000"),
-    (["-n", "0"], "Error: -n must be from 1 to 1024, got 0"),
-    (["--max-tokens", "2000000"], "Error: --max-tokens must be from 1 to 1,000,000, got 2000000"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["-n", "1000000000"], "Error: -n must be from 1 to 1024, got 1000000000"),
+        (["-n", "0"], "Error: -n must be from 1 to 1024, got 0"),
+        (["--max-tokens", "2000000"], "Error: --max-tokens must be from 1 to 1,000,000, got 2000000"),
+    ],
+)
 def test_generate_sizes_are_bounded_before_any_work(capsys, tmp_path, argv, message):
     model = str(tmp_path / "no-model")  # never reached: the sizes are checked first
     assert main(["generate", "--prompt", "x", "--model", model, *argv]) == 1

@@ -1,4 +1,5 @@
 """Prompt rendering helpers, the stored training prompt of a rationalization, and truncation."""
+
 import pytest
 
 from starmill.generators.parsing import split_output
@@ -31,12 +32,15 @@ def test_template_hashes_differ_and_are_stable():
     assert get_template("cot_zero_shot").hash == hashes["cot_zero_shot"]
 
 
-@pytest.mark.parametrize("text,finish,answer,truncated", [
-    ("12 + 7 = 19\nThe answer", "length", "12 + 7 = 19\nThe answer", True),
-    ("12 + 7 = 19\nThe answer is 19.", "stop", "12 + 7 = 19\nThe answer is 19.", False),
-    ("<think>12 + 7 = 19</think>The answer is", "length", "The answer is", True),
-    ("<think>12 + 7 =", "stop", None, True),
-])
+@pytest.mark.parametrize(
+    "text,finish,answer,truncated",
+    [
+        ("12 + 7 = 19\nThe answer", "length", "12 + 7 = 19\nThe answer", True),
+        ("12 + 7 = 19\nThe answer is 19.", "stop", "12 + 7 = 19\nThe answer is 19.", False),
+        ("<think>12 + 7 = 19</think>The answer is", "length", "The answer is", True),
+        ("<think>12 + 7 =", "stop", None, True),
+    ],
+)
 def test_truncation_from_finish_reason_or_unclosed_think(text, finish, answer, truncated):
     parts = split_output(text, finish_reason=finish)
     assert (parts.answer, parts.truncated) == (answer, truncated)

@@ -1,4 +1,5 @@
 """The committed demo teacher folder and sampling behaviour of the transformers backend on it."""
+
 import json
 
 from starmill.generators.base import GenerationRequest, SamplingParams
@@ -32,12 +33,20 @@ def test_tokenizer_splits_digits_and_keeps_think_tags(hf_backend):
 
 
 def test_samples_of_one_request_differ_and_greedy_samples_agree(hf_backend):
-    messages = render("cot_zero_shot", "Ava has 57 coins. Ava loses 19. Ava finds 33 more. How many coins does Ava have now?")
-    sampled = hf_backend.generate([GenerationRequest("s", messages=messages, sampling=SamplingParams(
-        n=6, temperature=1.5, max_tokens=24, seed=3))])[0].completions
+    messages = render(
+        "cot_zero_shot", "Ava has 57 coins. Ava loses 19. Ava finds 33 more. How many coins does Ava have now?"
+    )
+    sampled = hf_backend.generate(
+        [
+            GenerationRequest(
+                "s", messages=messages, sampling=SamplingParams(n=6, temperature=1.5, max_tokens=24, seed=3)
+            )
+        ]
+    )[0].completions
     assert len(sampled) == 6 and len({c.text for c in sampled}) > 1
-    greedy = hf_backend.generate([GenerationRequest("g", messages=messages, sampling=SamplingParams(
-        n=3, temperature=0, max_tokens=24))])[0].completions
+    greedy = hf_backend.generate(
+        [GenerationRequest("g", messages=messages, sampling=SamplingParams(n=3, temperature=0, max_tokens=24))]
+    )[0].completions
     assert len({c.text for c in greedy}) == 1
     assert all(c.prompt_tokens == greedy[0].prompt_tokens > 20 for c in sampled + greedy)
 
@@ -46,8 +55,11 @@ def test_logprobs_are_the_models_own_not_temperature_scaled(hf_backend):
     messages = render("cot_zero_shot", "Compute 31 + 45.")
 
     def first_step(temperature):
-        request = GenerationRequest("l", messages=messages, sampling=SamplingParams(
-            n=1, temperature=temperature, max_tokens=1, logprobs=4, seed=0))
+        request = GenerationRequest(
+            "l",
+            messages=messages,
+            sampling=SamplingParams(n=1, temperature=temperature, max_tokens=1, logprobs=4, seed=0),
+        )
         return hf_backend.generate([request])[0].completions[0].logprobs[0]
 
     cold, hot = first_step(0.0), first_step(2.0)

@@ -1,4 +1,5 @@
 """reasoning-gym as a problem source: weighted task sizes, determinism, entries rebuilt for scoring."""
+
 import json
 import re
 
@@ -39,9 +40,12 @@ def test_metadata_rebuilds_the_entry_for_its_own_scorer():
         assert dataset.score_answer("0x0", entry) < 1.0
 
 
-@pytest.mark.parametrize("tasks, message", [
-    ({"no_such_task": 1}, "reasoning_gym task 'no_such_task'"),
-])
+@pytest.mark.parametrize(
+    "tasks, message",
+    [
+        ({"no_such_task": 1}, "reasoning_gym task 'no_such_task'"),
+    ],
+)
 def test_unknown_task_is_a_source_error(tasks, message):
     with pytest.raises(SourceError, match=message):
         list(iter_gym(GymSpec(tasks=tasks, size=2), "gym", "train"))
@@ -57,8 +61,9 @@ def test_a_gym_source_ingests_and_is_reused_by_fingerprint(tmp_path):
     from starmill.warehouse import Warehouse
     from starmill.warehouse.sources import SourceSpec, ensure_problems
 
-    spec = SourceSpec.model_validate({"reasoning_gym": {"tasks": {"basic_arithmetic": 1, "gcd": 1}, "size": 6,
-                                                        "seed": 2}})
+    spec = SourceSpec.model_validate(
+        {"reasoning_gym": {"tasks": {"basic_arithmetic": 1, "gcd": 1}, "size": 6, "seed": 2}}
+    )
     assert spec.uri == "reasoning_gym"
     wh = Warehouse(str(tmp_path / "wh"))
     ref, problems = ensure_problems(wh, spec, "gym")
@@ -71,11 +76,14 @@ def test_a_gym_source_ingests_and_is_reused_by_fingerprint(tmp_path):
     assert manifest.sources[0].uri == "reasoning_gym" and manifest.sources[0].fingerprint.startswith("reasoning_gym:")
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"uri": "reasoning_gym"}, "needs a reasoning_gym section"),
-    ({"uri": "data.jsonl", "reasoning_gym": {"tasks": {"gcd": 1}}}, "goes with uri 'reasoning_gym'"),
-    ({"reasoning_gym": {"tasks": {"gcd": 1}, "size": 0}}, "greater than or equal to 1"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"uri": "reasoning_gym"}, "needs a reasoning_gym section"),
+        ({"uri": "data.jsonl", "reasoning_gym": {"tasks": {"gcd": 1}}}, "goes with uri 'reasoning_gym'"),
+        ({"reasoning_gym": {"tasks": {"gcd": 1}, "size": 0}}, "greater than or equal to 1"),
+    ],
+)
 def test_bad_gym_sections_are_refused(data, message):
     from pydantic import ValidationError
 
@@ -86,8 +94,8 @@ def test_bad_gym_sections_are_refused(data, message):
 
 
 def test_tasks_with_an_answer_form_declare_it_and_the_math_verifier_grades_it():
-    from starmill.filters.verifiers import get_verifier
     from starmill.build import build_verifiers
+    from starmill.filters.verifiers import get_verifier
     from starmill.warehouse.sources import SourceSpec
 
     spec = GymSpec(tasks={"fraction_simplification": 1, "prime_factorization": 1, "gcd": 1}, size=6, seed=3)

@@ -3,6 +3,7 @@ in-flight window, so a real HTTP server with long-tailed answer times (tests/lon
 never waits at a shard boundary while work remains; each shard is still recorded whole in the
 ledger, a stopped run keeps only whole shards, a rerun takes them from the ledger, and Ctrl-C stops a
 real ``starmill run`` with nothing published."""
+
 import os
 import signal
 import subprocess
@@ -17,9 +18,9 @@ import yaml
 from starmill.config import parse_config
 from starmill.generators import stopping
 from starmill.pipeline import RetryPolicy, run_star
-from starmill.warehouse.shards import map_in_process, shards_in_flight
 from starmill.warehouse import Warehouse
 from starmill.warehouse.ledger import Ledger
+from starmill.warehouse.shards import map_in_process, shards_in_flight
 from tests.long_tail_server import LongTailServer, busy
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,11 +34,19 @@ def server():
 
 
 def settings(url: str, problems: int, shard_size: int = 4, n: int = 1) -> dict:
-    return {"source": {"procedural": {"n": problems, "seed": 3, "difficulty": 1}},
-            "teacher": {"backend": "openai", "model": "m", "base_url": url,
-                        "options": {"max_concurrency": SLOTS, "progress": False}},
-            "sampling": {"n": n, "seed": 5}, "rationalization": {"enabled": False},
-            "runner": {"shard_size": shard_size, "retries": 0}, "audit": {"enabled": False}}
+    return {
+        "source": {"procedural": {"n": problems, "seed": 3, "difficulty": 1}},
+        "teacher": {
+            "backend": "openai",
+            "model": "m",
+            "base_url": url,
+            "options": {"max_concurrency": SLOTS, "progress": False},
+        },
+        "sampling": {"n": n, "seed": 5},
+        "rationalization": {"enabled": False},
+        "runner": {"shard_size": shard_size, "retries": 0},
+        "audit": {"enabled": False},
+    }
 
 
 def test_shards_in_flight_fill_the_engine_window_four_times():
@@ -124,7 +133,10 @@ def test_a_stopped_run_keeps_whole_shards_and_a_rerun_takes_them_from_the_ledger
     assert summary["shards"] == {"generated": 16 - kept, "from_ledger": kept}
     assert server.stats()["served"] == (16 - kept) * 4  # only the shards not recorded were asked again
     fresh = run_star(cfg, str(tmp_path / "fresh"), progress=False)
-    rows = lambda s, where: sorted((r["sample_id"], r["completion"]) for r in Warehouse(where).read(s["samples"]).to_pylist())  # noqa: E731
+
+    def rows(s, where):
+        return sorted((r["sample_id"], r["completion"]) for r in Warehouse(where).read(s["samples"]).to_pylist())
+
     assert rows(summary, root) == rows(fresh, tmp_path / "fresh")
 
 
@@ -141,8 +153,14 @@ def test_ctrl_c_stops_a_run_that_feeds_the_server_side_by_side(tmp_path):
         env = {**os.environ, "STARMILL_WAREHOUSE": str(root), "PREFECT_HOME": str(tmp_path / ".prefect")}
         env.pop("PREFECT_API_URL", None)
         with open(tmp_path / "err", "wb") as err:
-            proc = subprocess.Popen([sys.executable, "-m", "starmill.cli", "run", str(config)], cwd=REPO, env=env,
-                                    stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "starmill.cli", "run", str(config)],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                start_new_session=True,
+            )
         deadline = time.time() + 240
         while not ledger_shards(root) and time.time() < deadline and proc.poll() is None:
             time.sleep(0.05)

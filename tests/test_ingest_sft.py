@@ -1,5 +1,6 @@
 """`starmill ingest FILE --kind sft`: outside chat rows (messages, prompt/completion, ShareGPT) become an sft
 version with provenance and rejects with reasons, and `export --mix` blends it with a run's sft version."""
+
 import json
 
 import pyarrow.parquet as pq
@@ -8,8 +9,13 @@ import pytest
 from tests.helpers import run_cli as run
 
 MESSAGES = [
-    {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Capital of France?"},
-                  {"role": "assistant", "content": "Paris."}]},
+    {
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Capital of France?"},
+            {"role": "assistant", "content": "Paris."},
+        ]
+    },
     {"messages": [{"role": "user", "content": "hi"}, {"role": "bot", "content": "hello"}]},  # bad_role
     {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "  "}]},  # empty_content
 ]
@@ -19,11 +25,22 @@ PROMPT_COMPLETION = [
     {"prompt": "Only a prompt.", "completion": ""},  # empty_content
 ]
 SHAREGPT = [
-    {"conversations": [{"from": "human", "value": "Tell a joke."}, {"from": "gpt", "value": "No."},
-                       {"from": "human", "value": "Please?"}, {"from": "gpt", "value": "Knock knock."}]},
+    {
+        "conversations": [
+            {"from": "human", "value": "Tell a joke."},
+            {"from": "gpt", "value": "No."},
+            {"from": "human", "value": "Please?"},
+            {"from": "gpt", "value": "Knock knock."},
+        ]
+    },
     {"conversations": [{"from": "human", "value": "Anyone there?"}]},  # no_assistant_turn
-    {"conversations": [{"from": "human", "value": "a"}, {"from": "gpt", "value": "b"},
-                       {"from": "human", "value": "c"}]},  # last_turn_not_assistant
+    {
+        "conversations": [
+            {"from": "human", "value": "a"},
+            {"from": "gpt", "value": "b"},
+            {"from": "human", "value": "c"},
+        ]
+    },  # last_turn_not_assistant
 ]
 
 
@@ -41,9 +58,11 @@ def run_version(make_sft_version, monkeypatch):
 
 def test_each_shape_ingests_with_provenance_and_reasoned_rejects(run_version, tmp_path, capsys):
     wh, _ = run_version
-    files = {"messages": (MESSAGES, {"bad_role", "empty_content"}),
-             "pc": (PROMPT_COMPLETION, {"empty_content"}),
-             "sharegpt": (SHAREGPT, {"no_assistant_turn", "last_turn_not_assistant"})}
+    files = {
+        "messages": (MESSAGES, {"bad_role", "empty_content"}),
+        "pc": (PROMPT_COMPLETION, {"empty_content"}),
+        "sharegpt": (SHAREGPT, {"no_assistant_turn", "last_turn_not_assistant"}),
+    }
     for i, (stem, (rows, reasons)) in enumerate(files.items(), start=1):
         path = write_jsonl(tmp_path / f"{stem}.jsonl", rows, ["{not json", "[1, 2]"])
         code, out, err = run(capsys, "ingest", str(path), "--kind", "sft", "--license", "cc-by-4.0")
@@ -78,10 +97,13 @@ def test_export_mix_blends_outside_rows_with_a_run(run_version, tmp_path, capsys
     assert [m["role"] for m in paris["messages"]] == ["system", "user", "assistant"]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--kind", "sft", "--preset", "gsm8k"], "Error: --preset is for problems, not --kind sft"),
-    (["--model", "m"], "Error: --model goes with --kind sft"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--kind", "sft", "--preset", "gsm8k"], "Error: --preset is for problems, not --kind sft"),
+        (["--model", "m"], "Error: --model goes with --kind sft"),
+    ],
+)
 def test_bad_sft_options_are_one_error_line(run_version, tmp_path, capsys, argv, message):
     path = write_jsonl(tmp_path / "chat.jsonl", MESSAGES[:1])
     code, out, err = run(capsys, "ingest", str(path), *argv)
@@ -125,8 +147,21 @@ def test_a_hub_id_ingests_with_its_id_revision_and_license(run_version, tmp_path
         return ds
 
     monkeypatch.setattr(datasets, "load_dataset", load_dataset)
-    code, out, err = run(capsys, "ingest", "hf://someone/chats", "--kind", "sft", "--revision", "v1.0",
-                         "--hub-config", "default", "--split", "train", "--license", "apache-2.0")
+    code, out, err = run(
+        capsys,
+        "ingest",
+        "hf://someone/chats",
+        "--kind",
+        "sft",
+        "--revision",
+        "v1.0",
+        "--hub-config",
+        "default",
+        "--split",
+        "train",
+        "--license",
+        "apache-2.0",
+    )
     assert (code, err) == (0, ""), out
     assert calls == [("someone/chats", "default", "train", "v1.0")]
     assert out.splitlines()[0] == "chat@v1: 1 sft rows, 1 rejects (read 2)"

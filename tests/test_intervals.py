@@ -1,4 +1,5 @@
 """bench/intervals.py: the percentile bootstrap over (seed, problem) matrices that the benches report."""
+
 from __future__ import annotations
 
 import sys
@@ -102,9 +103,11 @@ def test_per_problem_outcomes_average_to_the_reported_metrics():
         return a == b
 
     greedy = {"p1": True, "p2": False, "p3": False}
-    sampled = {"p1": [("1", True), ("2", False), ("1", True), ("3", False)],
-               "p2": [("5", False), ("5", False), ("4", True), ("4", True)],
-               "p3": [("7", False), ("8", False), ("9", True), ("9", True)]}
+    sampled = {
+        "p1": [("1", True), ("2", False), ("1", True), ("3", False)],
+        "p2": [("5", False), ("5", False), ("4", True), ("4", True)],
+        "p3": [("7", False), ("8", False), ("9", True), ("9", True)],
+    }
     scored = {"best_of_n": {p: [(a, c, float(c)) for a, c in v] for p, v in sampled.items()}}
     per = per_problem(greedy, sampled, same, scored)
     metrics = accuracy(greedy, sampled, same, scored)

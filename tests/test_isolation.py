@@ -3,6 +3,7 @@ function, a model-written program) tries every route out of the sandbox. Each at
 contained, the verdict is never ``correct`` because of it, and the next check is unaffected.
 
 Every attack's code sets ``result = True`` only if it worked, so a ``correct`` verdict is a leak."""
+
 import os
 import socket
 import subprocess
@@ -39,15 +40,21 @@ def host(tmp_path_factory):
             try:
                 conn, _ = server.accept()
                 accepted.append(conn)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
 
     threading.Thread(target=accept, daemon=True).start()
-    yield {"root": str(root), "token": str(token), "port": server.getsockname()[1], "accepted": accepted,
-           "visible": os.path.dirname(os.path.abspath(__file__)), "marker": str(root / "marker"),
-           "home_token": os.path.expanduser("~/.cache/huggingface/token")}
+    yield {
+        "root": str(root),
+        "token": str(token),
+        "port": server.getsockname()[1],
+        "accepted": accepted,
+        "visible": os.path.dirname(os.path.abspath(__file__)),
+        "marker": str(root / "marker"),
+        "home_token": os.path.expanduser("~/.cache/huggingface/token"),
+    }
     server.close()
     os.environ.pop("HF_TOKEN", None)
 
@@ -73,8 +80,7 @@ def attack(verifier, host, code, function="tests.hostile_functions:run_named"):
     """What the sandbox answers when a scorer runs ``code`` (by default precompiled from a file, as a
     hostile user function would be, so the OS-level layer is what stops it; ``run_answer`` compiles
     the string at call time, as a scorer that evals the model's answer does)."""
-    return verifier._box().call(function, verifier.limits, problem={"metadata": _meta(host)}, output="",
-                                answer=code)
+    return verifier._box().call(function, verifier.limits, problem={"metadata": _meta(host)}, output="", answer=code)
 
 
 @pytest.mark.parametrize("name, code", ATTACKS, ids=[a[0] for a in ATTACKS])
@@ -93,6 +99,7 @@ def test_hostile_code_is_contained_and_never_correct(name, code, hostile, host):
 
 def test_each_route_is_refused_for_the_reason_claimed(hostile, host):
     """Not only 'not correct': the tripwire or the OS says why (a broken layer shows up here)."""
+
     def run(name):
         return attack(hostile, host, name)
 
@@ -141,10 +148,12 @@ def test_a_hostile_answer_through_a_real_third_party_scorer(host):
     meta = {"task": "polynomial_multiplication", "size": 2, "seed": 1, "index": 0, "config": {}}
     p = ProblemRecord.make("t", "multiply", "x", metadata={"reasoning_gym": meta})
     verifier = get_verifier("reasoning_gym")
-    for attack in (f"__import__('os').system('touch {host['marker']}')",
-                   f"__import__('subprocess').run(['touch', '{host['marker']}'])",
-                   f"open('{host['marker']}', 'w').write('x')",
-                   "__import__('os').write(5, b'{}')"):
+    for attack in (
+        f"__import__('os').system('touch {host['marker']}')",
+        f"__import__('subprocess').run(['touch', '{host['marker']}'])",
+        f"open('{host['marker']}', 'w').write('x')",
+        "__import__('os').write(5, b'{}')",
+    ):
         got = verifier.verify(p, f"The answer is {attack}")
         assert got.verdict != "correct", got
         assert not os.path.exists(host["marker"])
@@ -174,12 +183,15 @@ def test_opting_out_is_explicit_and_visible_in_the_version(caplog):
         get_verifier("python", function="tests.verifier_functions:exact_upper", isolation="docker")
 
 
-@pytest.mark.parametrize("function, message", [
-    ("os:system", "standard library"),
-    ("tests.verifier_functions:nope", "not found"),
-    ("tests.no_such_module:f", "cannot import"),
-    ("tests.hostile_functions:POISON", "not a Python function"),
-])
+@pytest.mark.parametrize(
+    "function, message",
+    [
+        ("os:system", "standard library"),
+        ("tests.verifier_functions:nope", "not found"),
+        ("tests.no_such_module:f", "cannot import"),
+        ("tests.hostile_functions:POISON", "not a Python function"),
+    ],
+)
 def test_a_bad_user_function_is_one_error_before_any_check(function, message):
     with pytest.raises(ValueError, match=message):
         get_verifier("python", function=function)
@@ -206,8 +218,11 @@ def test_a_hostile_program_is_contained(name, source, host):
     import sys
 
     code = source.format(marker=host["marker"], token=host["token"], port=host["port"])
-    out = run_program([sys.executable, "-I", "/input/main.py"], files={"main.py": code.encode()},
-                      limits=Limits(wall_seconds=3, cpu_seconds=3, memory_mb=1024, output_bytes=1 << 20))
+    out = run_program(
+        [sys.executable, "-I", "/input/main.py"],
+        files={"main.py": code.encode()},
+        limits=Limits(wall_seconds=3, cpu_seconds=3, memory_mb=1024, output_bytes=1 << 20),
+    )
     assert not os.path.exists(host["marker"])
     assert HOST_SECRET.encode() not in out.stdout + out.stderr
     assert b"connected" not in out.stdout and not host["accepted"]

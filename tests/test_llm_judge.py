@@ -2,6 +2,7 @@
 judge shows the parsing (its last VERDICT line decides, its reasoning is stored, no line is
 unparseable) and that a candidate cannot write the verdict for the judge; the demo teacher runs as a
 real (if poor) judge end to end."""
+
 from pathlib import Path
 
 from starmill.build import build_verifier
@@ -13,18 +14,24 @@ PROBLEM = ProblemRecord.make("t", "Name the capital of France.", "Paris")
 
 def judge_for(server, texts):
     """Requests run concurrently: each is answered by what its candidate said, not by arrival order."""
+
     def respond(seen):
         prompt = seen.body["messages"][-1]["content"]
         return Reply(body=chat_body(seen.body, [next(t for key, t in texts.items() if key in prompt)]))
 
     server.respond = respond
-    return build_verifier("llm_judge", model="judge", backend="openai", base_url=server.base_url,
-                        options={"progress": False})
+    return build_verifier(
+        "llm_judge", model="judge", backend="openai", base_url=server.base_url, options={"progress": False}
+    )
 
 
 def test_the_last_verdict_line_decides_and_the_reasoning_is_kept(scripted_server):
-    texts = {"is Paris.": "Both say Paris.\nVERDICT: CORRECT", "is Lyon.": "Lyon is not Paris.\nVERDICT: INCORRECT",
-             "is x.": "I am not sure.", "is y.": "First VERDICT: CORRECT\nOn reflection no.\nVERDICT: INCORRECT"}
+    texts = {
+        "is Paris.": "Both say Paris.\nVERDICT: CORRECT",
+        "is Lyon.": "Lyon is not Paris.\nVERDICT: INCORRECT",
+        "is x.": "I am not sure.",
+        "is y.": "First VERDICT: CORRECT\nOn reflection no.\nVERDICT: INCORRECT",
+    }
     judge = judge_for(scripted_server, texts)
     verdicts = list(judge.verify_batch([(PROBLEM, f"The answer is {a}.") for a in ("Paris", "Lyon", "x", "y")]))
     assert [v.verdict for v in verdicts] == ["correct", "wrong", "unparseable_pred", "wrong"]

@@ -1,14 +1,15 @@
 """Teacher logprobs end to end: the engines give token ids and top-k (best first), `sampling.logprobs`
 stores them in samples and sft (nothing when off), the export keeps them, and `starmill train --kd topk`
 distils from them without a teacher at training time."""
+
 import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from starmill.generators.base import GenerationRequest, SamplingParams
 from starmill.config import parse_config
+from starmill.generators.base import GenerationRequest, SamplingParams
 from starmill.pipeline import run_star
 from tests.helpers import run_cli
 
@@ -27,8 +28,13 @@ def test_transformers_gives_token_ids_and_topk():
     from starmill.generators.transformers_backend import TransformersBackend
 
     backend = TransformersBackend(str(ROOT / "demo_teacher"))
-    [result] = backend.generate([GenerationRequest("q", messages=QUESTION, sampling=SamplingParams(
-        n=2, temperature=0.0, max_tokens=16, logprobs=3))])
+    [result] = backend.generate(
+        [
+            GenerationRequest(
+                "q", messages=QUESTION, sampling=SamplingParams(n=2, temperature=0.0, max_tokens=16, logprobs=3)
+            )
+        ]
+    )
     for c in result.completions:
         _check_completion(c, 3)
         assert c.top_ids[0][0] == c.token_ids[0]  # greedy: the first token is the top-1
@@ -36,8 +42,13 @@ def test_transformers_gives_token_ids_and_topk():
 
 @pytest.mark.slow
 def test_vllm_gives_token_ids_and_topk(vllm_backend):
-    [result] = vllm_backend.generate([GenerationRequest("q", messages=QUESTION, sampling=SamplingParams(
-        n=2, temperature=1.0, max_tokens=16, logprobs=3, seed=1))])
+    [result] = vllm_backend.generate(
+        [
+            GenerationRequest(
+                "q", messages=QUESTION, sampling=SamplingParams(n=2, temperature=1.0, max_tokens=16, logprobs=3, seed=1)
+            )
+        ]
+    )
     for c in result.completions:
         _check_completion(c, 3)
 
@@ -69,9 +80,24 @@ def test_logprobs_are_stored_only_when_asked_and_round_trip_to_the_export_and_kd
     assert all(len(r["teacher_topk_ids"]) == len(r["teacher_token_ids"]) for r in exported)
 
     model = tmp_path / "student"
-    code, stdout, stderr = run_cli(capsys, "train", "sft", "--base", str(ROOT / "demo_student"), "--output",
-                                   str(model), "--kd", "topk", "--max-steps", "2", "--set", "train.batch_size=4",
-                                   "--json", "-w", wh)
+    code, stdout, stderr = run_cli(
+        capsys,
+        "train",
+        "sft",
+        "--base",
+        str(ROOT / "demo_student"),
+        "--output",
+        str(model),
+        "--kd",
+        "topk",
+        "--max-steps",
+        "2",
+        "--set",
+        "train.batch_size=4",
+        "--json",
+        "-w",
+        wh,
+    )
     assert code == 0, stderr
     manifest = json.loads((model / "starmill_training.json").read_text())
     assert manifest["kind"] == "kd" and manifest["settings"]["teacher"] is None  # distilled from stored top-k

@@ -1,26 +1,33 @@
 """The STaR loop as plain code: ``run_star`` with the in-process mapper and a stub backend, no
 Prefect. Stages, solved counts, the report in the manifest, failure policy, strategies that loop."""
+
 import json
 
 import pytest
 
+from starmill.config import parse_config
 from starmill.generators import registry
 from starmill.generators.base import Completion, GenerationError, SettingsError
 from starmill.generators.stub_backend import StubBackend
-from starmill.schemas.samples import Stage
-from starmill.config import parse_config
 from starmill.pipeline import PartialRun, RetryPolicy, run_star
-from starmill.warehouse.shards import FAILED, ShardJob, run_job
+from starmill.schemas.samples import Stage
 from starmill.warehouse import Warehouse
+from starmill.warehouse.shards import FAILED, ShardJob, run_job
 
 
 def config(tmp_path, questions, **extra):
     """A run over ``questions`` ({question: gold}) written as a JSONL source, one shard per 2 problems."""
     source = tmp_path / "problems.jsonl"
     source.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in questions.items()))
-    data = {"source": {"uri": str(source)}, "teacher": {"model": f"stub-{tmp_path.name}"},
-            "sampling": {"n": 3, "seed": 1}, "selection": {"k": 2}, "rationalization": {"attempts": 2},
-            "runner": {"shard_size": 2, "retries": 0}, **extra}
+    data = {
+        "source": {"uri": str(source)},
+        "teacher": {"model": f"stub-{tmp_path.name}"},
+        "sampling": {"n": 3, "seed": 1},
+        "selection": {"k": 2},
+        "rationalization": {"attempts": 2},
+        "runner": {"shard_size": 2, "retries": 0},
+        **extra,
+    }
     return parse_config(data)
 
 
@@ -59,7 +66,11 @@ def test_the_loop_runs_in_process_and_reports(tmp_path):
     wh = Warehouse(tmp_path / "wh")
     sft = wh.read(summary["sft"]).to_pylist()
     assert sorted((r["stage"], r["final_answer"]) for r in sft) == [
-        ("rationale", "5"), ("rationale", "5"), ("rationalization", "5"), ("rationalization", "5")]
+        ("rationale", "5"),
+        ("rationale", "5"),
+        ("rationalization", "5"),
+        ("rationalization", "5"),
+    ]
     assert {r["pass_rate"] for r in sft if r["stage"] == "rationale"} == {1.0}
     report = wh.manifest(summary["sft"]).report
     assert report.pass_at_k == {"1": 0.25, "2": 0.25, "3": 0.25}
@@ -79,8 +90,12 @@ def test_no_rationalization_attempted_when_it_is_off(tmp_path):
 
 
 def test_a_later_iteration_gets_what_is_still_unsolved_from_the_next_model(tmp_path):
-    cfg = config(tmp_path, QUESTIONS, rationalization={"enabled": False},
-                 iterations={"count": 2, "models": [f"stub-next-{tmp_path.name}"]})
+    cfg = config(
+        tmp_path,
+        QUESTIONS,
+        rationalization={"enabled": False},
+        iterations={"count": 2, "models": [f"stub-next-{tmp_path.name}"]},
+    )
     serve(cfg, scripted)
     better = cfg.teacher.model_dump(mode="json") | {"model": f"stub-next-{tmp_path.name}", "revision": None}
     registry.use_backend(better, StubBackend(accuracy=1.0))
@@ -90,20 +105,28 @@ def test_a_later_iteration_gets_what_is_still_unsolved_from_the_next_model(tmp_p
     assert (second["model"], second["attempted"], second["solved_by_rationale"]) == (better["model"], 3, 3)
     models = Warehouse(tmp_path / "wh").manifest(summary["sft"]).models
     assert [(m["iteration"], m["model"], m["engine"]) for m in models] == [
-        (0, cfg.teacher.model, "stub"), (1, better["model"], "stub")]
+        (0, cfg.teacher.model, "stub"),
+        (1, better["model"], "stub"),
+    ]
 
 
 def test_server_reasoning_counts_for_duplicates_and_length(tmp_path):
     """A server's reasoning_content is not in ``completion``: three rationales ending in the same
     answer are three distinct samples, and a long rationale is too long."""
-    reasons = ["Two plus three: count 3, 4, 5.", "Start at three, add two more to reach five.",
-               "2 + 3 = 5 because five is two more than three. " * 30]
+    reasons = [
+        "Two plus three: count 3, 4, 5.",
+        "Start at three, add two more to reach five.",
+        "2 + 3 = 5 because five is two more than three. " * 30,
+    ]
 
     def respond(question, hint, index):
         return Completion("The answer is 5.", "stop", 5, 8, reasoning=reasons[index])
 
-    cfg = config(tmp_path, {"Compute 2 + 3.": "5"}, selection={
-        "k": 3, "filters": ["truncated", {"name": "length", "max_chars": 500}]})
+    cfg = config(
+        tmp_path,
+        {"Compute 2 + 3.": "5"},
+        selection={"k": 3, "filters": ["truncated", {"name": "length", "max_chars": 500}]},
+    )
     serve(cfg, respond)
     summary = run_star(cfg, str(tmp_path / "wh"), progress=False)
     samples = sorted(Warehouse(tmp_path / "wh").read(summary["samples"]).to_pylist(), key=lambda s: s["sample_index"])
@@ -134,19 +157,21 @@ def test_failed_shards_publish_nothing_unless_partial_is_allowed(tmp_path):
     assert wh.manifest(summary["sft"]).partial
 
 
-@pytest.mark.parametrize("error,calls", [(GenerationError("server down"), 3), (SettingsError("no such model"), 1),
-                                         (TypeError("a bug"), 1)])
+@pytest.mark.parametrize(
+    "error,calls", [(GenerationError("server down"), 3), (SettingsError("no such model"), 1), (TypeError("a bug"), 1)]
+)
 def test_deterministic_errors_are_not_retried(tmp_path, error, calls):
-    from starmill.generators.strategies import PlanContext, get_strategy
-    from starmill.generators.sampling import plan_shards
     from starmill.generators.base import SamplingParams
+    from starmill.generators.sampling import plan_shards
+    from starmill.generators.strategies import PlanContext, get_strategy
     from tests.helpers import problem
 
     cfg = config(tmp_path, QUESTIONS)
     backend = serve(cfg, broken(error))
     strategy = get_strategy("independent", template="cot_zero_shot", n=1)
-    [shard] = plan_shards(strategy.plan([problem("Compute 9 - 4.")], PlanContext(0, SamplingParams(), 0, "m", None)),
-                          4, strategy)
+    [shard] = plan_shards(
+        strategy.plan([problem("Compute 9 - 4.")], PlanContext(0, SamplingParams(), 0, "m", None)), 4, strategy
+    )
     job = ShardJob(str(tmp_path / "wh"), "run", cfg.teacher.model_dump(mode="json"), shard)
     waits = []
     result = run_job(job, RetryPolicy(retries=2, delay=0.5), sleep=waits.append)
@@ -169,12 +194,16 @@ def test_a_strategy_may_loop_and_takes_the_lock_per_call(tmp_path, monkeypatch):
         def run(self, requests, generate, info):
             first = sample_requests(requests, generate, info)
             TwoRounds.between.append(registry.backend_lock(cfg_teacher["t"]).locked())
-            return first[: len(first) // 2] + sample_requests(requests, generate, info)[len(first) // 2:]
+            return first[: len(first) // 2] + sample_requests(requests, generate, info)[len(first) // 2 :]
 
     monkeypatch.setitem(strategies.STRATEGIES.classes, TwoRounds.name, TwoRounds)
 
-    cfg = config(tmp_path, QUESTIONS, sampling={"n": 2, "seed": 1, "strategy": "two_rounds_test"},
-                 rationalization={"enabled": False})
+    cfg = config(
+        tmp_path,
+        QUESTIONS,
+        sampling={"n": 2, "seed": 1, "strategy": "two_rounds_test"},
+        rationalization={"enabled": False},
+    )
     cfg_teacher["t"] = cfg.teacher.model_dump(mode="json")
     locked_during = []
 
@@ -228,7 +257,7 @@ from starmill.config import parse_config
 from starmill.pipeline import run_star
 cfg = parse_config({{"source": {{"procedural": {{"n": 8}}}}, "teacher": {{"model": "stub"}}}})
 use_backend(cfg.teacher.model_dump(mode="json"), StubBackend())
-summary = run_star(cfg, {str(tmp_path / 'wh')!r}, progress=False)
+summary = run_star(cfg, {str(tmp_path / "wh")!r}, progress=False)
 print(summary["sft"], sorted(m for m in sys.modules if m.split(".")[0] == "prefect"))
 """
     repo = Path(__file__).resolve().parent.parent

@@ -1,23 +1,42 @@
 """Dataset names are validated as a whole wherever one is resolved, so no name reaches outside the warehouse."""
+
 import json
 import shutil
 
 import pytest
 
 from starmill.generators.procedural import generate_problems
-from tests.helpers import run_cli as run
 from starmill.warehouse import Warehouse
 from starmill.warehouse.errors import BadDatasetName
 from starmill.warehouse.export.errors import ExportError
 from starmill.warehouse.export.mix import parse_mix
 from starmill.warehouse.versions import check_name, check_ref
+from tests.helpers import run_cli as run
 
-RULE = ("use lowercase letters, digits and _, start with a letter, don't end in '_all' and don't use "
-        "['datasets', 'information_schema', 'manifests', 'versions']")
+RULE = (
+    "use lowercase letters, digits and _, start with a letter, don't end in '_all' and don't use "
+    "['datasets', 'information_schema', 'manifests', 'versions']"
+)
 
 
-@pytest.mark.parametrize("name", ["abc\n", "abc\n\n", "\nabc", "abc ", "../other", "a/b", "a@v1", "Abc", "x_all",
-                                  "manifests", "", "a" * 64, "ab\x00c"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "abc\n",
+        "abc\n\n",
+        "\nabc",
+        "abc ",
+        "../other",
+        "a/b",
+        "a@v1",
+        "Abc",
+        "x_all",
+        "manifests",
+        "",
+        "a" * 64,
+        "ab\x00c",
+    ],
+)
 def test_check_name_matches_the_whole_string(name):
     with pytest.raises(BadDatasetName, match="bad dataset name"):
         check_name(name)
@@ -44,20 +63,27 @@ def neighbour(warehouse_root, tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["show", "../other"], f"Error: bad dataset name '../other': {RULE}"),
-    (["show", "../other@v1"], f"Error: bad dataset name '../other': {RULE}"),
-    (["show", "good\n"], f"Error: bad dataset name 'good\\n': {RULE}"),
-    (["show", "good@v1\n"], "Error: bad dataset reference 'good@v1\\n': use NAME or NAME@vN"),
-    (["verify", "../other"], f"Error: bad dataset name '../other': {RULE}"),
-    (["export", "../x", "--to", "{tmp}/out"], f"Error: bad dataset name '../x': {RULE}"),
-    (["export", "../other", "--to", "{tmp}/out"], f"Error: bad dataset name '../other': {RULE}"),
-    (["export", "good", "--mix", "../y@v1:0.5", "--to", "{tmp}/out"],
-     f"Error: bad --mix '../y@v1:0.5': bad dataset name '../y': {RULE}"),
-    (["export", "good", "--mix", "../other@v1:0.5", "--to", "{tmp}/out"],
-     f"Error: bad --mix '../other@v1:0.5': bad dataset name '../other': {RULE}"),
-    (["ingest", "procedural", "-n", "2", "--name", "abc\n"], f"Error: bad dataset name 'abc\\n': {RULE}"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["show", "../other"], f"Error: bad dataset name '../other': {RULE}"),
+        (["show", "../other@v1"], f"Error: bad dataset name '../other': {RULE}"),
+        (["show", "good\n"], f"Error: bad dataset name 'good\\n': {RULE}"),
+        (["show", "good@v1\n"], "Error: bad dataset reference 'good@v1\\n': use NAME or NAME@vN"),
+        (["verify", "../other"], f"Error: bad dataset name '../other': {RULE}"),
+        (["export", "../x", "--to", "{tmp}/out"], f"Error: bad dataset name '../x': {RULE}"),
+        (["export", "../other", "--to", "{tmp}/out"], f"Error: bad dataset name '../other': {RULE}"),
+        (
+            ["export", "good", "--mix", "../y@v1:0.5", "--to", "{tmp}/out"],
+            f"Error: bad --mix '../y@v1:0.5': bad dataset name '../y': {RULE}",
+        ),
+        (
+            ["export", "good", "--mix", "../other@v1:0.5", "--to", "{tmp}/out"],
+            f"Error: bad --mix '../other@v1:0.5': bad dataset name '../other': {RULE}",
+        ),
+        (["ingest", "procedural", "-n", "2", "--name", "abc\n"], f"Error: bad dataset name 'abc\\n': {RULE}"),
+    ],
+)
 def test_names_outside_the_rules_are_one_error_line(neighbour, capsys, argv, message):
     argv = [a.replace("{tmp}", str(neighbour)) for a in argv]
     code, out, err = run(capsys, *argv)

@@ -1,4 +1,5 @@
 """OpenAIBackend against a real `vllm serve` on 127.0.0.1 and against scripted local servers."""
+
 import asyncio
 import logging
 import time
@@ -51,7 +52,10 @@ def test_n_samples_in_one_request_with_exact_token_counts(served):
 
 @pytest.mark.slow
 def test_same_seed_same_samples_other_seed_other_samples(served):
-    requests = [ask(n=2, seed=5, max_tokens=24, temperature=1.0), ask(request_id="r", n=2, seed=6, max_tokens=24, temperature=1.0)]
+    requests = [
+        ask(n=2, seed=5, max_tokens=24, temperature=1.0),
+        ask(request_id="r", n=2, seed=6, max_tokens=24, temperature=1.0),
+    ]
     first, second = served.generate(requests), served.generate(requests)
     texts = lambda results: [[c.text for c in r.completions] for r in results]  # noqa: E731
     assert texts(first) == texts(second)
@@ -62,8 +66,9 @@ def test_same_seed_same_samples_other_seed_other_samples(served):
 def test_server_matches_offline_engine_for_a_seed(served, vllm_backend):
     request = ask(n=2, seed=3, max_tokens=20, temperature=0.8)
     [online], [offline] = served.generate([request]), vllm_backend.generate([request])
-    assert [(c.text, c.completion_tokens, c.prompt_tokens) for c in online.completions] == \
-        [(c.text, c.completion_tokens, c.prompt_tokens) for c in offline.completions]
+    assert [(c.text, c.completion_tokens, c.prompt_tokens) for c in online.completions] == [
+        (c.text, c.completion_tokens, c.prompt_tokens) for c in offline.completions
+    ]
 
 
 @pytest.mark.slow
@@ -74,7 +79,9 @@ def test_length_stop_and_text_prompts(served):
     assert (c.finish_reason == "length") == (c.completion_tokens == 12)
     assert len(c.logprobs) == c.completion_tokens
     cut, expected = stop_point(c.text)
-    [stopped] = served.generate([GenerationRequest("t", text="12 + 7 =", sampling=SamplingParams(stop=(cut,), **sampling))])
+    [stopped] = served.generate(
+        [GenerationRequest("t", text="12 + 7 =", sampling=SamplingParams(stop=(cut,), **sampling))]
+    )
     assert (stopped.completions[0].finish_reason, stopped.completions[0].text) == ("stop", expected)
 
 
@@ -111,8 +118,18 @@ def test_a_generic_server_gets_only_openai_fields(scripted_server):
     backend.generate([ask(n=2, seed=3, stop=("\n",), logprobs=2)])
     assert backend.info().engine_version is None
     body = scripted_server.posts()[0].body
-    assert set(body) == {"model", "messages", "n", "temperature", "top_p", "max_tokens", "stop", "seed",
-                         "logprobs", "top_logprobs"}
+    assert set(body) == {
+        "model",
+        "messages",
+        "n",
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "stop",
+        "seed",
+        "logprobs",
+        "top_logprobs",
+    }
     assert (body["n"], body["seed"], body["stop"], body["logprobs"], body["top_logprobs"]) == (2, 3, ["\n"], True, 2)
 
 
@@ -227,7 +244,9 @@ def test_a_real_bad_request_with_n_is_not_mistaken_for_refused_n(scripted_server
 
 @pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
 def test_reads_separate_reasoning(scripted_server, field):
-    scripted_server.respond = lambda seen: Reply(body=chat_body(seen.body, ["42"], reasoning_field=field, reasoning="6*7=42"))
+    scripted_server.respond = lambda seen: Reply(
+        body=chat_body(seen.body, ["42"], reasoning_field=field, reasoning="6*7=42")
+    )
     [result] = OpenAIBackend("m", scripted_server.base_url, **FAST).generate([ask()])
     assert (result.completions[0].text, result.completions[0].reasoning) == ("42", "6*7=42")
 
@@ -242,7 +261,8 @@ def test_usage_total_is_kept_when_the_server_gives_no_per_sample_counts(scripted
 def test_concurrency_is_bounded(scripted_server):
     scripted_server.respond = lambda seen: Reply(delay=0.2, body=chat_body(seen.body))
     results = OpenAIBackend("m", scripted_server.base_url, max_concurrency=3, **FAST).generate(
-        [ask(request_id=str(i)) for i in range(10)])
+        [ask(request_id=str(i)) for i in range(10)]
+    )
     assert [r.request_id for r in results] == [str(i) for i in range(10)]
     assert scripted_server.max_in_flight == 3
 
@@ -275,7 +295,7 @@ def test_the_first_error_ends_the_batch_without_waiting_for_the_rest(scripted_se
 
 
 def test_bodies_are_json_even_where_orjson_gives_up(scripted_server):
-    big = 2 ** 70  # over 64 bits: orjson refuses it, the stdlib writes it
+    big = 2**70  # over 64 bits: orjson refuses it, the stdlib writes it
     backend = OpenAIBackend("m", scripted_server.base_url, extra_body={"tag": big, "note": "é"}, **FAST)
     backend.generate([ask(seed=1)])
     [seen] = scripted_server.posts()
@@ -304,7 +324,8 @@ def test_progress_bar_reports_tokens_per_second(scripted_server, capsys):
 
 def test_progress_bar_ends_on_every_sample_however_fast_they_come(scripted_server, capsys):
     OpenAIBackend("m", scripted_server.base_url, backoff_base=0.01).generate(
-        [ask(request_id=str(i), n=2) for i in range(25)])  # redraws are at most every 0.1 s
+        [ask(request_id=str(i), n=2) for i in range(25)]
+    )  # redraws are at most every 0.1 s
     assert "50/50" in capsys.readouterr().err.split("\r")[-1]
 
 
@@ -313,18 +334,28 @@ def test_api_key_is_sent_but_never_kept_logged_or_raised(scripted_server, monkey
     monkeypatch.setenv("STARMILL_TEST_KEY", key)
     caplog.set_level(logging.DEBUG)
     scripted_server.queue = [Reply(500, {"error": {"message": "retry me"}})]
-    backend = OpenAIBackend("m", scripted_server.base_url, api_key_env="STARMILL_TEST_KEY",
-                            backoff_base=0.01)
+    backend = OpenAIBackend("m", scripted_server.base_url, api_key_env="STARMILL_TEST_KEY", backoff_base=0.01)
     results = backend.generate([ask(n=2, seed=1)])
     assert {s.headers["Authorization"] for s in scripted_server.posts()} == {f"Bearer {key}"}
 
     # a server that echoes the key back in its error
-    scripted_server.respond = lambda seen: Reply(401, {"error": {"message": f"bad key {seen.headers['Authorization']}"}})
+    scripted_server.respond = lambda seen: Reply(
+        401, {"error": {"message": f"bad key {seen.headers['Authorization']}"}}
+    )
     with pytest.raises(GenerationError, match=r"HTTP 401, authentication failed: bad key Bearer \*\*\*") as err:
         backend.generate([ask()])
     out = capsys.readouterr()
-    exposed = [repr(results), repr(backend), repr(vars(backend)), repr(backend.info()), caplog.text,
-               out.out, out.err, "".join(traceback.format_exception(err.value)), repr(err.value.args)]
+    exposed = [
+        repr(results),
+        repr(backend),
+        repr(vars(backend)),
+        repr(backend.info()),
+        caplog.text,
+        out.out,
+        out.err,
+        "".join(traceback.format_exception(err.value)),
+        repr(err.value.args),
+    ]
     assert err.value.__cause__ is None and err.value.__context__ is None
     assert not [text for text in exposed if key in text]
     assert "retry me" in caplog.text  # the logs were captured, so the scan means something
@@ -340,7 +371,14 @@ def test_bad_settings_are_refused():
 def test_logprobs_keep_distinct_tokens_that_share_a_text(scripted_server):
     # vLLM sends "" with no bytes for partial UTF-8 tokens; the sampled one repeats a top entry
     sampled = {"token": "", "logprob": -1.5, "bytes": []}
-    position = {**sampled, "top_logprobs": [sampled, {"token": "", "logprob": -0.5, "bytes": []}, {"token": "7", "logprob": -2.0, "bytes": [55]}]}
+    position = {
+        **sampled,
+        "top_logprobs": [
+            sampled,
+            {"token": "", "logprob": -0.5, "bytes": []},
+            {"token": "7", "logprob": -2.0, "bytes": [55]},
+        ],
+    }
 
     def respond(seen):
         body = chat_body(seen.body, ["x"])

@@ -1,6 +1,7 @@
 """OpenAIBatchBackend against a local server that implements the Batch API's endpoints (files, batches,
 file content). OpenAI itself is unreachable from these machines, so this fake is the only provider
 the tests see; it follows the documented shapes (JSONL lines with custom_id, output and error files)."""
+
 import email.parser
 import json
 import os
@@ -19,8 +20,8 @@ from starmill.generators import load_backend
 from starmill.generators.base import GenerationError, GenerationRequest, RequestRefused, SamplingParams, SettingsError
 from starmill.generators.openai_batch import OpenAIBatchBackend
 from starmill.generators.registry import check_teacher
-from tests.fixtures_engines import REPO, chat_body
 from starmill.warehouse.ledger import Ledger
+from tests.fixtures_engines import REPO, chat_body
 
 
 class BatchServer:
@@ -55,16 +56,31 @@ class BatchServer:
             question = line["body"]["messages"][-1]["content"]
             if question in self.fail_once:
                 self.fail_once.discard(question)
-                err.append({"custom_id": line["custom_id"], "response": {"status_code": 500, "body": {
-                    "error": {"message": "server had an error"}}}, "error": None})
+                err.append(
+                    {
+                        "custom_id": line["custom_id"],
+                        "response": {"status_code": 500, "body": {"error": {"message": "server had an error"}}},
+                        "error": None,
+                    }
+                )
             elif question in self.refuse:
-                err.append({"custom_id": line["custom_id"], "response": {"status_code": 400, "body": {
-                    "error": {"message": "bad content"}}}, "error": None})
+                err.append(
+                    {
+                        "custom_id": line["custom_id"],
+                        "response": {"status_code": 400, "body": {"error": {"message": "bad content"}}},
+                        "error": None,
+                    }
+                )
             else:
                 self.answered[question] = self.answered.get(question, 0) + 1
                 texts = [f"answer {i} to {question}" for i in range(line["body"]["n"])]
-                out.append({"custom_id": line["custom_id"], "response": {"status_code": 200,
-                            "body": chat_body(line["body"], texts)}, "error": None})
+                out.append(
+                    {
+                        "custom_id": line["custom_id"],
+                        "response": {"status_code": 200, "body": chat_body(line["body"], texts)},
+                        "error": None,
+                    }
+                )
         batch["status"] = "completed"
         for name, lines in (("output_file_id", out[::-1]), ("error_file_id", err)):
             if lines:
@@ -91,9 +107,12 @@ class BatchServer:
                 with server.lock:
                     if self.path == "/v1/files":
                         message = email.parser.BytesParser().parsebytes(
-                            f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode() + raw)
-                        parts = {p.get_param("name", header="content-disposition"): p.get_payload(decode=True)
-                                 for p in message.get_payload()}
+                            f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode() + raw
+                        )
+                        parts = {
+                            p.get_param("name", header="content-disposition"): p.get_payload(decode=True)
+                            for p in message.get_payload()
+                        }
                         assert parts["purpose"] == b"batch"
                         file_id = f"file-{len(server.files)}"
                         server.files[file_id] = parts["file"]
@@ -102,9 +121,14 @@ class BatchServer:
                     if self.path == "/v1/batches":
                         body = json.loads(raw)
                         batch_id = f"batch-{len(server.batches)}"
-                        server.batches[batch_id] = {"id": batch_id, "object": "batch", "status": "validating",
-                                                    "endpoint": body["endpoint"], "metadata": body.get("metadata"),
-                                                    "input_file_id": body["input_file_id"]}
+                        server.batches[batch_id] = {
+                            "id": batch_id,
+                            "object": "batch",
+                            "status": "validating",
+                            "endpoint": body["endpoint"],
+                            "metadata": body.get("metadata"),
+                            "input_file_id": body["input_file_id"],
+                        }
                         return self._send(200, server.batches[batch_id])
                 return self._send(404, {"error": {"message": "no such route"}})
 
@@ -141,8 +165,11 @@ def batch_server():
 
 
 def ask(i: int, n: int = 2) -> GenerationRequest:
-    return GenerationRequest(f"p{i}", messages=[{"role": "user", "content": f"question {i}"}],
-                             sampling=SamplingParams(n=n, seed=i, max_tokens=32))
+    return GenerationRequest(
+        f"p{i}",
+        messages=[{"role": "user", "content": f"question {i}"}],
+        sampling=SamplingParams(n=n, seed=i, max_tokens=32),
+    )
 
 
 def backend(server: BatchServer, **options) -> OpenAIBatchBackend:
@@ -153,8 +180,9 @@ def test_results_map_back_by_custom_id(batch_server):
     requests = [ask(i) for i in range(6)]
     results = backend(batch_server).generate(requests)
     assert [r.request_id for r in results] == [f"p{i}" for i in range(6)]
-    assert [[c.text for c in r.completions] for r in results] == \
-        [[f"answer 0 to question {i}", f"answer 1 to question {i}"] for i in range(6)]
+    assert [[c.text for c in r.completions] for r in results] == [
+        [f"answer 0 to question {i}", f"answer 1 to question {i}"] for i in range(6)
+    ]
     assert all(c.prompt_tokens == 7 and c.completion_tokens == 3 for r in results for c in r.completions)
     [batch] = batch_server.batches.values()
     lines = batch_server.inputs(batch)
@@ -202,8 +230,10 @@ KILLED = textwrap.dedent("""
 def test_kill_and_rerun_polls_the_same_batch(batch_server, tmp_path):
     batch_server.hold = True
     state = tmp_path / "state"
-    child = subprocess.Popen([sys.executable, "-c", KILLED, batch_server.base_url, str(state), str(REPO)],
-                             env={**os.environ, "PYTHONPATH": str(REPO)})
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED, batch_server.base_url, str(state), str(REPO)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     try:
         for _ in range(600):  # wait (not a timing check) until the child has made its batch
             if batch_server.batches or child.poll() is not None:
@@ -236,11 +266,16 @@ def test_the_runs_ledger_keeps_the_batch_ids(batch_server, tmp_path):
 
 
 def test_batch_true_is_the_batch_backend():
-    teacher = {"backend": "openai", "model": "gpt-test", "base_url": "http://127.0.0.1:9/v1",
-               "options": {"batch": True, "poll_interval": 60.0}}
+    teacher = {
+        "backend": "openai",
+        "model": "gpt-test",
+        "base_url": "http://127.0.0.1:9/v1",
+        "options": {"batch": True, "poll_interval": 60.0},
+    }
     check_teacher(teacher)
-    assert isinstance(load_backend("openai", "gpt-test", base_url="http://127.0.0.1:9/v1", batch=True),
-                      OpenAIBatchBackend)
+    assert isinstance(
+        load_backend("openai", "gpt-test", base_url="http://127.0.0.1:9/v1", batch=True), OpenAIBatchBackend
+    )
     with pytest.raises(SettingsError, match="option batch of the openai backend must be true or false"):
         check_teacher({**teacher, "options": {"batch": "yes"}})
     with pytest.raises(SettingsError, match="has no option 'rpm'"):
@@ -259,13 +294,21 @@ def test_a_run_in_batch_mode_records_its_batches_in_the_ledger_and_a_rerun_makes
     from starmill.config import parse_config
     from starmill.pipeline import run_star
 
-    config = parse_config({
-        "source": {"procedural": {"n": 4, "seed": 7, "difficulty": 1}},
-        "teacher": {"backend": "openai-batch", "model": "gpt-test", "base_url": batch_server.base_url,
-                    "options": {"poll_interval": 0.01},
-                    "price": {"input_per_million": 1.0, "output_per_million": 2.0}},
-        "sampling": {"n": 2, "max_tokens": 32, "seed": 1}, "rationalization": {"attempts": 1},
-        "runner": {"shard_size": 2, "retries": 0}})
+    config = parse_config(
+        {
+            "source": {"procedural": {"n": 4, "seed": 7, "difficulty": 1}},
+            "teacher": {
+                "backend": "openai-batch",
+                "model": "gpt-test",
+                "base_url": batch_server.base_url,
+                "options": {"poll_interval": 0.01},
+                "price": {"input_per_million": 1.0, "output_per_million": 2.0},
+            },
+            "sampling": {"n": 2, "max_tokens": 32, "seed": 1},
+            "rationalization": {"attempts": 1},
+            "runner": {"shard_size": 2, "retries": 0},
+        }
+    )
     wh = tmp_path / "wh"
     summary = run_star(config, str(wh), progress=False)
     made = len(batch_server.batches)
@@ -276,6 +319,7 @@ def test_a_run_in_batch_mode_records_its_batches_in_the_ledger_and_a_rerun_makes
     assert sorted(json.loads(r.read_text())["batch_id"] for r in records) == sorted(batch_server.batches)
     cost = summary["cost"]
     assert cost["batch"] is True and cost["usd"] == pytest.approx(
-        (cost["prompt_tokens"] * 1 + cost["completion_tokens"] * 2) / 1e6 * 0.5)
+        (cost["prompt_tokens"] * 1 + cost["completion_tokens"] * 2) / 1e6 * 0.5
+    )
     run_star(config, str(wh), progress=False)
     assert len(batch_server.batches) == made

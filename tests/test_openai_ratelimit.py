@@ -1,5 +1,6 @@
 """Rate limits of a hosted teacher: rpm/tpm budgets, Retry-After and x-ratelimit-* headers, against a
 local server that counts what it saw (the provider itself is unreachable here)."""
+
 import asyncio
 
 import pytest
@@ -14,8 +15,11 @@ FAST = dict(backoff_base=0.01, backoff_max=0.05, progress=False)
 
 
 def ask(i: int, max_tokens: int = 16) -> GenerationRequest:
-    return GenerationRequest(f"q{i}", messages=[{"role": "user", "content": f"question {i}"}],
-                             sampling=SamplingParams(n=1, max_tokens=max_tokens, seed=i))
+    return GenerationRequest(
+        f"q{i}",
+        messages=[{"role": "user", "content": f"question {i}"}],
+        sampling=SamplingParams(n=1, max_tokens=max_tokens, seed=i),
+    )
 
 
 class Clock:
@@ -42,8 +46,9 @@ def test_every_prompt_answered_once_within_the_rpm_budget_through_429s(scripted_
     scripted_server.queue = [Reply(429, {"error": {"message": "rate limited"}}, headers={"Retry-After": "0.2"})] * 3
     scripted_server.respond = respond
     rpm, window = 4, 0.5
-    backend = OpenAIBackend("m", scripted_server.base_url, max_concurrency=8, max_retries=10, rpm=rpm,
-                            rate_window=window, **FAST)
+    backend = OpenAIBackend(
+        "m", scripted_server.base_url, max_concurrency=8, max_retries=10, rpm=rpm, rate_window=window, **FAST
+    )
     results = backend.generate([ask(i) for i in range(12)])
     assert [r.completions[0].text for r in results] == [f"answer to question {i}" for i in range(12)]
     assert answered == {f"question {i}": 1 for i in range(12)}  # none lost, none answered twice
@@ -93,15 +98,27 @@ def test_server_counters_and_retry_after_pause_the_endpoint():
     assert limit.wait(1) == pytest.approx(120)
 
 
-@pytest.mark.parametrize("text, seconds", [("1s", 1), ("6m0s", 360), ("20ms", 0.02), ("1h2m3.5s", 3723.5),
-                                           ("0.5", 0.5), ("soon", None), ("", None), ("5x", None)])
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        ("1s", 1),
+        ("6m0s", 360),
+        ("20ms", 0.02),
+        ("1h2m3.5s", 3723.5),
+        ("0.5", 0.5),
+        ("soon", None),
+        ("", None),
+        ("5x", None),
+    ],
+)
 def test_reset_durations(text, seconds):
     assert parse_duration(text) == (pytest.approx(seconds) if seconds is not None else None)
 
 
 def test_the_backend_reads_the_servers_counters(scripted_server):
-    scripted_server.respond = lambda seen: Reply(body=chat_body(seen.body), headers={
-        "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "7m"})
+    scripted_server.respond = lambda seen: Reply(
+        body=chat_body(seen.body), headers={"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "7m"}
+    )
     backend = OpenAIBackend("m", scripted_server.base_url, **FAST)
     backend.generate([ask(0)])
     assert backend.limits[0].wait(1) > 400  # paused until the server's reset
@@ -112,22 +129,30 @@ def test_tokens_counted_before_sending_include_every_samples_max_tokens():
     assert request_tokens(request, 3) > 300
 
 
-@pytest.mark.parametrize("options, message", [({"rpm": 0}, "rpm must be a whole number >= 1, got 0"),
-                                              ({"tpm": 1.5}, "tpm must be a whole number >= 1, got 1.5")])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"rpm": 0}, "rpm must be a whole number >= 1, got 0"),
+        ({"tpm": 1.5}, "tpm must be a whole number >= 1, got 1.5"),
+    ],
+)
 def test_bad_budgets_are_refused(options, message):
     with pytest.raises(SettingsError, match=message):
         OpenAIBackend("m", "http://127.0.0.1:9/v1", **options)
 
 
 def test_budgets_are_teacher_options():
-    check_teacher({"backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1",
-                   "options": {"rpm": 500, "tpm": 200000}})
+    check_teacher(
+        {"backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1", "options": {"rpm": 500, "tpm": 200000}}
+    )
 
 
 def test_a_429s_retry_after_pauses_every_request_to_that_server(scripted_server):
     from starmill.generators.base import GenerationError
 
-    scripted_server.respond = lambda seen: Reply(429, {"error": {"message": "slow down"}}, headers={"Retry-After": "30"})
+    scripted_server.respond = lambda seen: Reply(
+        429, {"error": {"message": "slow down"}}, headers={"Retry-After": "30"}
+    )
     backend = OpenAIBackend("m", scripted_server.base_url, max_retries=0, **FAST)
     with pytest.raises(GenerationError, match="HTTP 429: slow down"):
         backend.generate([ask(0)])

@@ -1,6 +1,7 @@
 """The wheel installs ``starmill`` and nothing else at the top of site-packages: the repository's rooms
 (schemas, generators, filters, warehouse, flows) are mapped to ``starmill.<room>`` (setup.py), so
 starmill never shadows PyPI packages of the same names, and every subpackage and data file ships."""
+
 import ast
 import subprocess
 import sys
@@ -28,8 +29,12 @@ def test_every_package_and_data_file_ships(installed_wheel):
                 continue
             rel = init.relative_to(REPO)
             assert (site / "starmill" / rel).is_file(), f"{rel} is missing from the wheel"
-    for rel in ("generators/demo_teacher/model.safetensors", "generators/demo_student/tokenizer.json",
-                "filters/code/harness.py", "filters/isolation/zygote.py"):
+    for rel in (
+        "generators/demo_teacher/model.safetensors",
+        "generators/demo_student/tokenizer.json",
+        "filters/code/harness.py",
+        "filters/isolation/zygote.py",
+    ):
         assert (site / "starmill" / rel).is_file(), rel
     assert any((site / "starmill" / "generators" / "templates").glob("*.yaml"))
     assert (site / "starmill" / "viewer" / "templates").is_dir()
@@ -39,14 +44,21 @@ def test_the_unpacked_wheel_imports_and_runs(installed_wheel, tmp_path):
     """From the unpacked wheel alone (not the working tree): the rooms import as starmill.<room>, the
     bare names do not, and the CLI answers."""
     _, site = installed_wheel
-    code = ("import importlib.util, starmill.filters.answers as a, starmill.generators.procedural, "
-            "starmill.warehouse.sql, starmill.flows.star\n"
-            f"assert a.__file__.startswith({str(site)!r}), a.__file__\n"
-            "assert all(importlib.util.find_spec(n) is None for n in "
-            "('filters', 'schemas', 'warehouse', 'generators', 'flows'))\n"
-            "print(a.check_answer('72', 'so she has \\\\boxed{72} apples').verdict)\n")
-    proc = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(site)!r})\n{code}"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    code = (
+        "import importlib.util, starmill.filters.answers as a, starmill.generators.procedural, "
+        "starmill.warehouse.sql, starmill.flows.star\n"
+        f"assert a.__file__.startswith({str(site)!r}), a.__file__\n"
+        "assert all(importlib.util.find_spec(n) is None for n in "
+        "('filters', 'schemas', 'warehouse', 'generators', 'flows'))\n"
+        "print(a.check_answer('72', 'so she has \\\\boxed{72} apples').verdict)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(site)!r})\n{code}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == "correct"
 

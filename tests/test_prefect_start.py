@@ -1,5 +1,6 @@
 """Prefect's fixed start: ``starmill run`` spawns the temporary server first, loads the teacher while it
 starts, and waits for it only before the flow (the CLI in-process, with Prefect's parts observed)."""
+
 import json
 
 import pytest
@@ -17,8 +18,9 @@ def calls(monkeypatch):
     seen = []
     server = object()
     monkeypatch.setattr(prefect_env, "spawn_temporary_server", lambda: seen.append("spawn") or server)
-    monkeypatch.setattr(prefect_env, "wait_for_server",
-                        lambda got: seen.append("wait" if got is server else "wait for another server"))
+    monkeypatch.setattr(
+        prefect_env, "wait_for_server", lambda got: seen.append("wait" if got is server else "wait for another server")
+    )
     monkeypatch.setattr(preload, "preload_teacher", lambda cfg: seen.append(f"teacher {cfg.teacher.model}"))
     monkeypatch.setattr(starmill.flows.star, "star_flow", lambda config, **kw: seen.append("flow") or {"warnings": []})
     return seen

@@ -2,6 +2,7 @@
 option, a read-only warehouse) are refused before anything is generated and before Prefect starts:
 stderr is one `Error:` line (no traceback, no Prefect ERROR record), exit 1, nothing written. Broken or
 hostile model folders, built from the demo teacher, are refused from their files alone."""
+
 import json
 import os
 import shutil
@@ -47,12 +48,12 @@ def broken(tmp_path_factory):
 
 MESSAGES = {
     "remote": "needs remote code (config.json has auto_map: Python code shipped with the model), which starmill "
-              "does not run",
+    "does not run",
     "pickle": "has only pickle weights (pytorch_model.bin), which can run code when loaded: starmill loads "
-              "safetensors only",
+    "safetensors only",
     "empty": "holds no model (no readable config.json)",
     "truncated": "model.safetensors is damaged (3244292 bytes of tensor data where its header describes 6492672: "
-                 "truncated)",
+    "truncated)",
 }
 
 
@@ -60,8 +61,16 @@ def run(tmp_path, *args, config=None):
     """`starmill run` in a subprocess with its warehouse under tmp_path: (exit code, stdout, stderr)."""
     env = {**os.environ, "STARMILL_WAREHOUSE": str(tmp_path / "wh"), "PREFECT_HOME": str(tmp_path / ".prefect")}
     env.pop("STARMILL_DEBUG", None)
-    argv = [sys.executable, "-m", "starmill.cli", "run", *([str(config)] if config else []),
-            "--set", "source.procedural.n=4", *args]
+    argv = [
+        sys.executable,
+        "-m",
+        "starmill.cli",
+        "run",
+        *([str(config)] if config else []),
+        "--set",
+        "source.procedural.n=4",
+        *args,
+    ]
     proc = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     return proc.returncode, proc.stdout, proc.stderr
 
@@ -76,19 +85,25 @@ def one_error(tmp_path, *args, config=None, before_prefect=True):
 
 
 def test_missing_source_file(tmp_path):
-    assert one_error(tmp_path, "--set", "source.uri=./nowhere.jsonl") == \
-        "source file './nowhere.jsonl' not found (no such file or folder; for a Hub dataset write hf://OWNER/NAME)"
+    assert (
+        one_error(tmp_path, "--set", "source.uri=./nowhere.jsonl")
+        == "source file './nowhere.jsonl' not found (no such file or folder; for a Hub dataset write hf://OWNER/NAME)"
+    )
     assert not (tmp_path / "wh").exists()  # refused before the warehouse was touched
 
 
 def test_bad_teacher_options(tmp_path):
     assert one_error(tmp_path, "--set", "teacher.options.bogus=1") == (
         "teacher: the transformers backend has no option 'bogus' (its options: batch_size, device, dtype, "
-        "revision, trust_remote_code)")
+        "revision, trust_remote_code)"
+    )
     assert one_error(tmp_path, "--set", "teacher.options.batch_size=true") == (
-        "teacher: option batch_size of the transformers backend must be an integer (default 64), got True")
-    assert one_error(tmp_path, "--set", "teacher.backend=openai") == \
-        "teacher: the openai backend needs base_url (the server's /v1 URL)"
+        "teacher: option batch_size of the transformers backend must be an integer (default 64), got True"
+    )
+    assert (
+        one_error(tmp_path, "--set", "teacher.backend=openai")
+        == "teacher: the openai backend needs base_url (the server's /v1 URL)"
+    )
     assert one_error(tmp_path, "--set", "teacher.dtype=int3").startswith("dtype must be one of")
     assert not (tmp_path / "wh").exists()
 
@@ -103,11 +118,16 @@ def test_broken_teacher_folder(tmp_path, broken, name):
 def test_missing_scorer_and_judge_folders(tmp_path):
     assert one_error(tmp_path, "--set", f"scorers=[steps, {{name: orm, model: {tmp_path}/models/orm}}]") == (
         f"--set: scorers: scorer 'orm': model folder '{tmp_path}/models/orm' does not exist (give the folder "
-        "`starmill train --task orm --output DIR` wrote)")
-    assert one_error(tmp_path, "--set", "source.verifiers=[math, {name: llm_judge, model: ./judge}]") == \
-        "source.verifiers: llm_judge: judge: model path './judge' does not exist"
-    assert one_error(tmp_path, "--set", "iterations.models=[./m1]") == \
-        "iterations.models[0]: model path './m1' does not exist"
+        "`starmill train --task orm --output DIR` wrote)"
+    )
+    assert (
+        one_error(tmp_path, "--set", "source.verifiers=[math, {name: llm_judge, model: ./judge}]")
+        == "source.verifiers: llm_judge: judge: model path './judge' does not exist"
+    )
+    assert (
+        one_error(tmp_path, "--set", "iterations.models=[./m1]")
+        == "iterations.models[0]: model path './m1' does not exist"
+    )
     assert not (tmp_path / "wh").exists()
 
 
@@ -115,8 +135,10 @@ def test_read_only_warehouse(tmp_path, tmpfs):  # noqa: F811
     root = tmpfs("ro")
     tmpfs.read_only(root)
     assert one_error(tmp_path, "-w", str(root)) == f"the warehouse {root} can't be written to: Read-only file system"
-    assert one_error(tmp_path, "-w", str(root / "wh")) == \
-        f"the warehouse {root}/wh can't be made in {root}: Read-only file system"
+    assert (
+        one_error(tmp_path, "-w", str(root / "wh"))
+        == f"the warehouse {root}/wh can't be made in {root}: Read-only file system"
+    )
     assert os.listdir(root) == []
 
 
@@ -125,8 +147,10 @@ def test_an_error_inside_the_flow_is_one_line_too(tmp_path):
     as the one Error line; Prefect's console record of it and its traceback are left out."""
     source = tmp_path / "rows.jsonl"
     source.write_text('{"question": "What is 1 + 1?"}\n')  # no answer: rejected
-    assert one_error(tmp_path, "--set", f"source.uri={source}", before_prefect=False) == \
-        "problems@v1 holds no problems: check the source and its rejects (problems_rejects)"
+    assert (
+        one_error(tmp_path, "--set", f"source.uri={source}", before_prefect=False)
+        == "problems@v1 holds no problems: check the source and its rejects (problems_rejects)"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(MESSAGES))
@@ -163,9 +187,9 @@ def test_the_loader_itself_takes_safetensors_only(broken, monkeypatch):
 
 
 def test_regrade_with_a_verifier_that_needs_options(tmp_path, capsys):
+    from starmill.warehouse import Warehouse
     from tests.helpers import run_cli
     from tests.test_regrade import _old_version
-    from starmill.warehouse import Warehouse
 
     wh = _old_version(Warehouse(str(tmp_path / "wh")))
     code, out, err = run_cli(capsys, "regrade", "samples@v1", "--verifier", "python", "-w", wh.root)

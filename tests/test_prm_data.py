@@ -1,5 +1,6 @@
 """`starmill prm-data`: Math-Shepherd step labels by Monte Carlo rollouts on the demo teacher, the `prm`
 version's lineage, the stepwise export read back, and one clear error for each bad input."""
+
 import json
 
 import pyarrow.parquet as pq
@@ -25,11 +26,29 @@ KNOWN = {
 def _sample(problem, index, completion, correct):
     prompt = get_template("cot_zero_shot").render(problem.question)
     return SampleRecord(
-        sample_id=f"s{index}", problem_id=problem.problem_id, stage="rationale", iteration=0, sample_index=index,
-        template_id="cot_zero_shot", template_hash="h", prompt=prompt, completion=completion, reasoning=None,
-        answer_text=completion, extracted_answer=None, finish_reason="stop", prompt_tokens=5, completion_tokens=5,
-        model=DEMO, model_revision=None, engine="transformers", engine_version=None, sampling="{}", seed=index,
-        correct=correct)
+        sample_id=f"s{index}",
+        problem_id=problem.problem_id,
+        stage="rationale",
+        iteration=0,
+        sample_index=index,
+        template_id="cot_zero_shot",
+        template_hash="h",
+        prompt=prompt,
+        completion=completion,
+        reasoning=None,
+        answer_text=completion,
+        extracted_answer=None,
+        finish_reason="stop",
+        prompt_tokens=5,
+        completion_tokens=5,
+        model=DEMO,
+        model_revision=None,
+        engine="transformers",
+        engine_version=None,
+        sampling="{}",
+        seed=index,
+        correct=correct,
+    )
 
 
 def _warehouse(root, texts=tuple(KNOWN), models=({"model": DEMO, "backend": "transformers"},), extra=()):
@@ -80,13 +99,20 @@ def test_lineage_and_sql(labelled, capsys):
     assert manifest.table == "prm" and manifest.parents == ["samples@v1", "problems@v1"]
     prm = manifest.model_extra["prm"]
     assert {k: prm[k] for k in ("model", "rollouts", "temperature", "seed", "delimiter", "max_tokens")} == {
-        "model": DEMO, "rollouts": 4, "temperature": 0.7, "seed": 0, "delimiter": "\n", "max_tokens": 96}
+        "model": DEMO,
+        "rollouts": 4,
+        "temperature": 0.7,
+        "seed": 0,
+        "delimiter": "\n",
+        "max_tokens": 96,
+    }
     assert prm["revision"] and manifest.models[0]["engine"] == "transformers"
     assert manifest.counts == {"rows": 5, "steps": 9, "rollouts": 8} and manifest.drops == {"no_gold_answer": 1}
     row = wh.read(report.ref).to_pylist()[0]
     assert row["model"] == DEMO and row["completer_version"] == prm["revision"]
-    code, out, err = run_cli(capsys, "sql", "SELECT avg(len(steps)) AS n, sum(len(labels)) AS l FROM prm",
-                             "--format", "json", "-w", wh.root)
+    code, out, err = run_cli(
+        capsys, "sql", "SELECT avg(len(steps)) AS n, sum(len(labels)) AS l FROM prm", "--format", "json", "-w", wh.root
+    )
     assert code == 0, err
     assert json.loads(out) == [{"n": 9 / 5, "l": 9}]
 
@@ -95,8 +121,9 @@ def test_a_rerun_gives_the_same_rows(labelled, tmp_path):
     from starmill.prm.data import PrmSettings, label_steps
 
     wh, report = labelled
-    again = label_steps(wh, "samples@v1", PrmSettings(rollouts=4, temperature=0.7, seed=0), name="prm_again",
-                        progress=False)
+    again = label_steps(
+        wh, "samples@v1", PrmSettings(rollouts=4, temperature=0.7, seed=0), name="prm_again", progress=False
+    )
     first = sorted(wh.read(report.ref).to_pylist(), key=lambda r: r["sample_id"])
     assert sorted(wh.read(again.ref).to_pylist(), key=lambda r: r["sample_id"]) == first
 
@@ -123,8 +150,14 @@ class ScriptedCompleter:
         if self.calls == self.fail_at:
             raise GenerationError("the engine died")
         self.requests += requests
-        return [GenerationResult(r.request_id, [Completion(self.texts[i % len(self.texts)], "stop", 1, 1)
-                                                for i in range(r.sampling.n)], self._info) for r in requests]
+        return [
+            GenerationResult(
+                r.request_id,
+                [Completion(self.texts[i % len(self.texts)], "stop", 1, 1) for i in range(r.sampling.n)],
+                self._info,
+            )
+            for r in requests
+        ]
 
 
 def test_soft_labels_are_the_share_of_rollouts_that_reach_the_gold(tmp_path):
@@ -136,8 +169,9 @@ def test_soft_labels_are_the_share_of_rollouts_that_reach_the_gold(tmp_path):
     use_backend(teacher, completer)
     try:
         wh = _warehouse(tmp_path / "wh", texts=["9 + 8 = 17 | 17 - 0 = 17 | The answer is 17."])
-        report = label_steps(wh, "samples", PrmSettings(rollouts=8, model="scripted-completer", delimiter=" | "),
-                             progress=False)
+        report = label_steps(
+            wh, "samples", PrmSettings(rollouts=8, model="scripted-completer", delimiter=" | "), progress=False
+        )
     finally:
         release(teacher)
     row = wh.read(report.ref).to_pylist()[0]
@@ -196,8 +230,9 @@ def test_a_killed_run_resumes_from_its_finished_shards(tmp_path, monkeypatch):
 
 def test_only_correct_and_limit(tmp_path, capsys):
     wh = _warehouse(tmp_path / "wh", texts=["The answer is 17.", "The answer is 18.", "The answer is 17."])
-    code, out, err = run_cli(capsys, "prm-data", "samples", "--rollouts", "2", "--only", "correct", "--limit", "1",
-                             "--json", "-w", wh.root)
+    code, out, err = run_cli(
+        capsys, "prm-data", "samples", "--rollouts", "2", "--only", "correct", "--limit", "1", "--json", "-w", wh.root
+    )
     assert code == 0, err
     report = json.loads(out)
     assert report["rows"] == 1 and report["skipped"] == {"not_correct": 1, "over_limit": 1}
@@ -209,8 +244,7 @@ def test_export_stepwise_round_trip(labelled, tmp_path, capsys):
 
     wh, report = labelled
     dest = tmp_path / "out"
-    code, out, err = run_cli(capsys, "export", report.ref, "--format", "stepwise", "--to", str(dest),
-                             "-w", wh.root)
+    code, out, err = run_cli(capsys, "export", report.ref, "--format", "stepwise", "--to", str(dest), "-w", wh.root)
     assert code == 0, err
     assert f"Exported {report.ref} (stepwise): train 5 rows" in out
     table = pq.read_table(dest / "data" / "train-00000-of-00001.parquet")
@@ -247,8 +281,10 @@ def test_bad_input_is_one_error_line(labelled, tmp_path, capsys):
         (["prm-data", "samples", "--model", str(tmp_path / "no-such-model")], "does not exist"),
         (["prm-data", "samples", "--name", "Bad-Name"], "bad dataset name"),
         (["prm-data", "samples", "--name", "problems"], "dataset 'problems' holds 'problems' rows, not 'prm'"),
-        (["export", "samples", "--format", "stepwise", "--to", str(tmp_path / "x")],
-         "--format stepwise takes a 'prm' version"),
+        (
+            ["export", "samples", "--format", "stepwise", "--to", str(tmp_path / "x")],
+            "--format stepwise takes a 'prm' version",
+        ),
     ]
     for args, message in cases:
         code, out, err = run_cli(capsys, *args, "-w", wh.root)

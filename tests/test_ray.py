@@ -1,5 +1,6 @@
 """The Ray task runner on a real local cluster: `ray start --head` and a second node on 127.0.0.1 run the
 flow's shards (`runner.kind: ray`, `runner.address`), and the versions equal the thread runner's."""
+
 import os
 import re
 import signal
@@ -10,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_prefect import _free_port
+from starmill.warehouse import Warehouse
 from tests.helpers import without_timings
 from tests.test_schedule_and_scale import env_for, run_cli, tiny_config
-from starmill.warehouse import Warehouse
 
 pytest.importorskip("prefect_ray")
 pytestmark = pytest.mark.slow
@@ -22,8 +22,14 @@ pytestmark = pytest.mark.slow
 def ray_env(temp: Path) -> dict[str, str]:
     """Everything of Ray's under ``temp`` (no ~/.ray), nothing sent out, every address 127.0.0.1
     (Ray turns 127.0.0.1 into the host's outward IP unless told this is not a cluster host)."""
-    return {**os.environ, "RAY_TMPDIR": str(temp), "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0",
-            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    return {
+        **os.environ,
+        "RAY_TMPDIR": str(temp),
+        "RAY_AUTH_MODE": "disabled",
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
 
 
 # Two nodes (two raylets, one CPU each) on 127.0.0.1, in a process of their own until SIGTERM. Not
@@ -49,8 +55,14 @@ def ray_cluster(tmp_path_factory):
     (temp / "ray").mkdir(parents=True, exist_ok=True)
     env = ray_env(temp)
     log = tmp_path_factory.mktemp("ray") / "cluster.log"
-    proc = subprocess.Popen([sys.executable, "-c", CLUSTER, str(temp / "ray")], env=env, stdout=subprocess.PIPE,
-                            stderr=open(log, "w"), text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLUSTER, str(temp / "ray")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=open(log, "w"),
+        text=True,
+        start_new_session=True,
+    )
     try:
         address = proc.stdout.readline().strip()  # blocks until both nodes are up (or it dies)
         assert address.startswith("127.0.0.1:"), log.read_text()[-3000:]
@@ -77,8 +89,10 @@ def ray_cluster(tmp_path_factory):
 def test_ray_cluster_runs_the_shards_and_matches_the_thread_runner(prefect_server, ray_cluster, tmp_path):
     address, env = ray_cluster
     start = time.perf_counter()
-    ray = run_cli(["run", str(tiny_config(tmp_path, kind="ray", address=address)), "--json"],
-                  {**env, **env_for(prefect_server, tmp_path / "ray"), "PYTHONPATH": env["PYTHONPATH"]})
+    ray = run_cli(
+        ["run", str(tiny_config(tmp_path, kind="ray", address=address)), "--json"],
+        {**env, **env_for(prefect_server, tmp_path / "ray"), "PYTHONPATH": env["PYTHONPATH"]},
+    )
     ray_seconds = time.perf_counter() - start
     thread = run_cli(["run", str(tiny_config(tmp_path)), "--json"], env_for(prefect_server, tmp_path / "thread"))
     assert ray["counts"] == thread["counts"] and ray["counts"]["generated.rationale"] == 12
@@ -100,5 +114,8 @@ def nodes_that_ran(task_name: str, temp: Path) -> set[str]:
     for raylet in logs.glob("raylet*.out"):
         for pid in re.findall(r"Started worker process with pid (\d+)", raylet.read_text(errors="replace")):
             started[pid] = raylet.name
-    return {started.get(out.stem.rsplit("-", 1)[1], "?") for out in logs.glob("worker-*.out")
-            if f":task_name:{task_name}" in out.read_text(errors="replace")}
+    return {
+        started.get(out.stem.rsplit("-", 1)[1], "?")
+        for out in logs.glob("worker-*.out")
+        if f":task_name:{task_name}" in out.read_text(errors="replace")
+    }

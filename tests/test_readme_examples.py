@@ -8,6 +8,7 @@ runs once, where it first appears.
 commands): a command in neither fails the test, so a new example is either run here or skipped with its
 reason.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,9 +25,17 @@ README = REPO / "README.md"
 DOCS = REPO / "docs"
 # Reading order: the order the commands depend on each other (the quickstart's runs make sft@v1 and sft@v2,
 # which the warehouse page inspects, ...). Docs pages not named here follow, in path order.
-PAGES = ["README.md", "docs/quickstart.md", "docs/guides/warehouse.md", "docs/guides/distillation.md",
-         "docs/guides/verification.md", "docs/guides/search.md", "docs/guides/generation.md",
-         "docs/guides/scheduling.md", "docs/guides/viewer.md"]
+PAGES = [
+    "README.md",
+    "docs/quickstart.md",
+    "docs/guides/warehouse.md",
+    "docs/guides/distillation.md",
+    "docs/guides/verification.md",
+    "docs/guides/search.md",
+    "docs/guides/generation.md",
+    "docs/guides/scheduling.md",
+    "docs/guides/viewer.md",
+]
 
 
 def pages() -> list[Path]:
@@ -59,7 +68,7 @@ RUNS = {
     "starmill prm-data samples@v1 --rollouts 8",
     'starmill sql "SELECT avg(len(steps)), avg(list_avg(soft_labels)) FROM prm"',
     "starmill export prm@v1 --format stepwise --to ./prm-export",
-    "starmill generate --prompt \"Compute 12 + 7.\" -n 4",
+    'starmill generate --prompt "Compute 12 + 7." -n 4',
     'starmill sql "SELECT reason, count(*) AS n FROM problems_rejects GROUP BY reason ORDER BY n DESC"',
     'starmill sql "SELECT version, count(*) FROM problems_all GROUP BY version ORDER BY version"',
     "starmill sql \"SELECT dataset, version, created_at, counts->>'problems' AS problems, "
@@ -76,34 +85,26 @@ SKIPPED = {
     "bash scripts/install.sh": "installs the venv (network; this test runs in that venv)",
     "bash scripts/install.sh --dev": "installs the venv (network; this test runs in that venv)",
     ".venv/bin/python -m pytest -q": "the test suite itself",
-    "starmill train ./sft-export --base starmill/demo-teacher --output models/m1 --max-steps 20":
-        "training (minutes on the CPU); tests/test_train*.py cover train",
-    'starmill export sft@v3 --to hf://me/star-sft --private --revision main --commit-message "STaR round 1"':
-        "pushes to the Hugging Face Hub",
+    "starmill train ./sft-export --base starmill/demo-teacher --output models/m1 --max-steps 20": "training (minutes on the CPU); tests/test_train*.py cover train",
+    'starmill export sft@v3 --to hf://me/star-sft --private --revision main --commit-message "STaR round 1"': "pushes to the Hugging Face Hub",
     "starmill export sft@v3 --to ./mix --mix chat@v1:0.5": "needs a chat@v1 (outside chat data) no example makes",
-    "starmill check samples.jsonl --gold-field gold_answer --pred-field completion -o graded.jsonl":
-        "samples.jsonl is the reader's own file",
-    "starmill prm-data samples --rollouts 16 --only correct --limit 500 --backend vllm --temperature 0.8":
-        "needs vLLM (a GPU)",
-    "starmill run --set sampling.n=4 --set source.procedural.n=200 --set rationalization.enabled=false":
-        "a 200-problem run (minutes on the CPU) for the reward-model recipe",
-    "starmill train samples@v1 --task orm --base starmill/demo-teacher --output models/orm --max-steps 200":
-        "training (minutes on the CPU)",
+    "starmill check samples.jsonl --gold-field gold_answer --pred-field completion -o graded.jsonl": "samples.jsonl is the reader's own file",
+    "starmill prm-data samples --rollouts 16 --only correct --limit 500 --backend vllm --temperature 0.8": "needs vLLM (a GPU)",
+    "starmill run --set sampling.n=4 --set source.procedural.n=200 --set rationalization.enabled=false": "a 200-problem run (minutes on the CPU) for the reward-model recipe",
+    "starmill train samples@v1 --task orm --base starmill/demo-teacher --output models/orm --max-steps 200": "training (minutes on the CPU)",
     "starmill prm-data samples@v1 --rollouts 4": "the reward-model recipe's step after its 200-problem run",
-    "starmill train prm@v1 --task prm --base starmill/demo-teacher --output models/prm --max-steps 200":
-        "training (minutes on the CPU)",
+    "starmill train prm@v1 --task prm --base starmill/demo-teacher --output models/prm --max-steps 200": "training (minutes on the CPU)",
     "starmill eval starmill/demo-teacher --on procedural:n=100,seed=2,difficulty=1 -n 4 --strategy best_of_n "
     "--scorer models/prm": "needs models/prm, which the skipped training makes",
     "starmill generate --backend vllm --model Qwen/Qwen2.5-7B-Instruct --file examples/problems.jsonl -n 8 "
     "--max-tokens 1024": "needs vLLM (a GPU) and a Hub model",
-    'starmill generate --backend openai --model deepseek-r1 --base-url http://gpu-node:8000/v1 --prompt "…"':
-        "needs an OpenAI-compatible server",
+    'starmill generate --backend openai --model deepseek-r1 --base-url http://gpu-node:8000/v1 --prompt "…"': "needs an OpenAI-compatible server",
     "export PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1": _SERVER,
     "prefect server start --host 127.0.0.1 &": _SERVER,
     "export PREFECT_API_URL=http://127.0.0.1:4200/api": _SERVER,
     'starmill serve examples/my-run.yaml --cron "0 3 * * *"': _SERVER,
-    "export PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://prefect:PASSWORD@db-host:5432/prefect":
-        _SERVER + " and a PostgreSQL database",
+    "export PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://prefect:PASSWORD@db-host:5432/prefect": _SERVER
+    + " and a PostgreSQL database",
     "prefect server start --host 0.0.0.0": _SERVER,
     "export PREFECT_API_URL=http://SERVER:4200/api STARMILL_HOME=/path/to/starmill": _SERVER,
     "prefect work-pool create starmill --type process": _SERVER,
@@ -118,8 +119,7 @@ SKIPPED = {
     "starmill export sft --to ./out -w s3://my-bucket/starmill": _S3,
     "starmill view -w ./starmill-data": "a web server that runs until Ctrl-C",
     ".venv/bin/python bench/idle_engine.py --rounds 7 --no-whole": "a benchmark (minutes of interleaved timing rounds)",
-    ".venv/bin/python bench/idle_engine.py --rounds 5 --no-audit --prefect":
-        "a benchmark (minutes of interleaved timing rounds)",
+    ".venv/bin/python bench/idle_engine.py --rounds 5 --no-audit --prefect": "a benchmark (minutes of interleaved timing rounds)",
     'starmill view --host 0.0.0.0 --token "$(openssl rand -hex 16)"': "a web server that runs until Ctrl-C",
 }
 
@@ -164,8 +164,16 @@ def test_the_readme_shows_the_quickstart_commands_as_the_quickstart_page_does():
     """The README's commands are the quickstart's two (install and run, install and test), as CI runs them."""
     quickstart = readme_commands((DOCS / "quickstart.md").read_text(encoding="utf-8"))
     readme = readme_commands(README.read_text(encoding="utf-8"))
-    assert readme == quickstart[:4] == ["bash scripts/install.sh", ".venv/bin/starmill run",
-                                        "bash scripts/install.sh --dev", ".venv/bin/python -m pytest -q"]
+    assert (
+        readme
+        == quickstart[:4]
+        == [
+            "bash scripts/install.sh",
+            ".venv/bin/starmill run",
+            "bash scripts/install.sh --dev",
+            ".venv/bin/python -m pytest -q",
+        ]
+    )
 
 
 def run_readme_commands(text: str, folder: Path, runs=RUNS) -> list[tuple[str, float]]:
@@ -183,8 +191,7 @@ def run_readme_commands(text: str, folder: Path, runs=RUNS) -> list[tuple[str, f
             continue  # a command repeated on a later page (the README's quickstart) runs once
         done_already.add(command)
         start = time.monotonic()
-        done = subprocess.run(["bash", "-c", command], cwd=folder, env=env, capture_output=True, text=True,
-                              timeout=600)
+        done = subprocess.run(["bash", "-c", command], cwd=folder, env=env, capture_output=True, text=True, timeout=600)
         timings.append((command, time.monotonic() - start))
         assert done.returncode == 0, f"{command}\nexit {done.returncode}\n{done.stderr[-3000:]}"
         assert "Traceback" not in done.stderr, f"{command}\n{done.stderr[-3000:]}"

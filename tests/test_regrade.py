@@ -1,5 +1,6 @@
 """`starmill regrade`: a samples version graded by an older checker, graded again into a new version
 with the old -> new verdict changes, both checker versions in the manifest, and the parent recorded."""
+
 import json
 
 from starmill.schemas import ProblemRecord, SampleRecord
@@ -8,14 +9,42 @@ from tests.helpers import run_cli
 
 def _sample(problem, index, completion, verdict, kept):
     return SampleRecord(
-        sample_id=f"s{index}", problem_id=problem.problem_id, stage="rationale", iteration=0, sample_index=index,
-        template_id="cot_zero_shot", template_hash="h", prompt=[{"role": "user", "content": problem.question}],
-        completion=completion, reasoning=None, answer_text=completion, extracted_answer=None, finish_reason="stop",
-        prompt_tokens=5, completion_tokens=5, model="m", model_revision=None, engine="transformers",
-        engine_version=None, sampling="{}", seed=index,
-        verdicts=[{"checker": "starmill", "checker_version": "1.0.0", "verdict": verdict, "rule": "old",
-                   "pred": None, "gold": problem.gold_answer, "seconds": 0.0}],
-        correct=verdict == "correct", kept=kept, drop_reason=None if kept else "wrong_answer")
+        sample_id=f"s{index}",
+        problem_id=problem.problem_id,
+        stage="rationale",
+        iteration=0,
+        sample_index=index,
+        template_id="cot_zero_shot",
+        template_hash="h",
+        prompt=[{"role": "user", "content": problem.question}],
+        completion=completion,
+        reasoning=None,
+        answer_text=completion,
+        extracted_answer=None,
+        finish_reason="stop",
+        prompt_tokens=5,
+        completion_tokens=5,
+        model="m",
+        model_revision=None,
+        engine="transformers",
+        engine_version=None,
+        sampling="{}",
+        seed=index,
+        verdicts=[
+            {
+                "checker": "starmill",
+                "checker_version": "1.0.0",
+                "verdict": verdict,
+                "rule": "old",
+                "pred": None,
+                "gold": problem.gold_answer,
+                "seconds": 0.0,
+            }
+        ],
+        correct=verdict == "correct",
+        kept=kept,
+        drop_reason=None if kept else "wrong_answer",
+    )
 
 
 def _old_version(wh):
@@ -60,8 +89,19 @@ def test_regrade_with_two_verifiers_stores_both(tmp_path, capsys):
     from starmill.warehouse import Warehouse
 
     wh = _old_version(Warehouse(str(tmp_path / "wh")))
-    code, stdout, stderr = run_cli(capsys, "regrade", "samples", "--verifier", "math", "--verifier", "exact",
-                                   "--name", "samples_regraded", "-w", wh.root)
+    code, stdout, stderr = run_cli(
+        capsys,
+        "regrade",
+        "samples",
+        "--verifier",
+        "math",
+        "--verifier",
+        "exact",
+        "--name",
+        "samples_regraded",
+        "-w",
+        wh.root,
+    )
     assert code == 0, stderr
     assert "samples_regraded@v1" in stdout
     row = [r for r in wh.read("samples_regraded").to_pylist() if r["sample_id"] == "s1"][0]
@@ -74,10 +114,12 @@ def test_regrade_bad_input_is_one_error_line(tmp_path, capsys):
     from starmill.warehouse import Warehouse
 
     wh = _old_version(Warehouse(str(tmp_path / "wh")))
-    for args, message in [(["problems"], "regrade a samples version"),
-                          (["samples", "--verifier", "nope"], "unknown verifier 'nope'"),
-                          (["samples", "--name", "../x"], "bad dataset name"),
-                          (["missing"], "no dataset 'missing'")]:
+    for args, message in [
+        (["problems"], "regrade a samples version"),
+        (["samples", "--verifier", "nope"], "unknown verifier 'nope'"),
+        (["samples", "--name", "../x"], "bad dataset name"),
+        (["missing"], "no dataset 'missing'"),
+    ]:
         code, _, stderr = run_cli(capsys, "regrade", *args, "-w", wh.root)
         assert code == 1 and stderr.strip().splitlines()[-1].startswith("Error:") and message in stderr, (args, stderr)
     assert wh.versions("samples") == [1]

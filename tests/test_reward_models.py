@@ -1,6 +1,7 @@
 """Reward models: `starmill train --task orm|prm` for a few real steps on the demo teacher, the ``orm``,
 ``prm`` and ``llm_judge`` scorers on what they trained (per-step values, partial paths, aggregation,
 batching, pickling), ``eval --scorer PATH``, and one clear error for each bad input."""
+
 import json
 import math
 import pickle
@@ -14,18 +15,28 @@ import pytest
 from starmill.filters.scorers import AGGREGATES, ScorerError, aggregate, get_scorer, score_samples
 from starmill.training import TrainError, TrainSettings
 from starmill.training.reward import train_reward
+from starmill.warehouse import Warehouse
 from tests.fixtures_engines import Reply, chat_body
 from tests.helpers import problem, run_cli, sample
-from starmill.warehouse import Warehouse
 
 TEACHER = str(Path(__file__).resolve().parent.parent / "generators" / "demo_teacher")
 FAST = TrainSettings(max_steps=3, batch_size=4, max_length=128, lr=1e-3)
-PRM_SCHEMA = pa.schema([  # the agreed ``prm`` table (schemas/prm.py), written here as plain rows
-    ("prm_id", pa.string()), ("sample_id", pa.string()), ("problem_id", pa.string()),
-    ("prompt", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
-    ("steps", pa.list_(pa.string())), ("labels", pa.list_(pa.bool_())), ("soft_labels", pa.list_(pa.float64())),
-    ("rollouts", pa.int32()), ("delimiter", pa.string()), ("gold_answer", pa.string()), ("model", pa.string()),
-    ("completer_version", pa.string())])
+PRM_SCHEMA = pa.schema(
+    [  # the agreed ``prm`` table (schemas/prm.py), written here as plain rows
+        ("prm_id", pa.string()),
+        ("sample_id", pa.string()),
+        ("problem_id", pa.string()),
+        ("prompt", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
+        ("steps", pa.list_(pa.string())),
+        ("labels", pa.list_(pa.bool_())),
+        ("soft_labels", pa.list_(pa.float64())),
+        ("rollouts", pa.int32()),
+        ("delimiter", pa.string()),
+        ("gold_answer", pa.string()),
+        ("model", pa.string()),
+        ("completer_version", pa.string()),
+    ]
+)
 
 
 def rationale(a: int, b: int, slip: int = 0) -> str:
@@ -51,9 +62,22 @@ def prm_table(rows) -> pa.Table:
     for s in rows:
         steps = s.completion.split("\n")
         labels = [s.correct] * len(steps)
-        out.append({"prm_id": f"prm-{s.sample_id}", "sample_id": s.sample_id, "problem_id": s.problem_id,
-                    "prompt": s.prompt, "steps": steps, "labels": labels, "soft_labels": [float(x) for x in labels],
-                    "rollouts": 4, "delimiter": "\n", "gold_answer": "x", "model": TEACHER, "completer_version": ""})
+        out.append(
+            {
+                "prm_id": f"prm-{s.sample_id}",
+                "sample_id": s.sample_id,
+                "problem_id": s.problem_id,
+                "prompt": s.prompt,
+                "steps": steps,
+                "labels": labels,
+                "soft_labels": [float(x) for x in labels],
+                "rollouts": 4,
+                "delimiter": "\n",
+                "gold_answer": "x",
+                "model": TEACHER,
+                "completer_version": "",
+            }
+        )
     return pa.Table.from_pylist(out, schema=PRM_SCHEMA)
 
 
@@ -117,8 +141,11 @@ def test_a_prm_learns_soft_labels(trained, tmp_path):
     table = prm_table(rows)
     soft = [[0.25 if good else 0.0 for good in labels] for labels in table.column("labels").to_pylist()]
     with wh.writer("prm_soft", "prm", parents=["samples@v1"]) as writer:
-        writer.write(table.set_column(table.schema.get_field_index("soft_labels"), "soft_labels",
-                                      pa.array(soft, pa.list_(pa.float64()))))
+        writer.write(
+            table.set_column(
+                table.schema.get_field_index("soft_labels"), "soft_labels", pa.array(soft, pa.list_(pa.float64()))
+            )
+        )
     settings = FAST.model_copy(update={"prm_labels": "soft"})
     learnt = train_reward(wh, "prm_soft", "prm", TEACHER, tmp_path / "soft", settings, progress=False)
     assert learnt.manifest["labels"] == "soft" and learnt.manifest["settings"]["prm_labels"] == "soft"
@@ -128,8 +155,11 @@ def test_a_prm_learns_soft_labels(trained, tmp_path):
     assert abs(first(learnt) - first(hard)) > 1e-3
     bad = [[1.5] * len(labels) for labels in soft]
     with wh.writer("prm_bad", "prm", parents=["samples@v1"]) as writer:
-        writer.write(table.set_column(table.schema.get_field_index("soft_labels"), "soft_labels",
-                                      pa.array(bad, pa.list_(pa.float64()))))
+        writer.write(
+            table.set_column(
+                table.schema.get_field_index("soft_labels"), "soft_labels", pa.array(bad, pa.list_(pa.float64()))
+            )
+        )
     with pytest.raises(TrainError, match=r"prm_bad@v1: a row has soft_labels outside \[0, 1\]"):
         train_reward(wh, "prm_bad", "prm", TEACHER, tmp_path / "bad", settings, progress=False)
     assert not (tmp_path / "bad").exists() and not (tmp_path / "bad.partial").exists()
@@ -138,21 +168,46 @@ def test_a_prm_learns_soft_labels(trained, tmp_path):
 def test_orm_training_is_seeded_and_pairs_are_capped(trained, tmp_path):
     again = train_reward(trained["wh"], "samples", "orm", TEACHER, tmp_path / "a", FAST, progress=False)
     assert again.manifest["weights"] == trained["orm"].manifest["weights"]
-    fewer = train_reward(trained["wh"], "samples", "orm", TEACHER, tmp_path / "b",
-                         FAST.model_copy(update={"pairs_per_problem": 1, "max_steps": 1}), progress=False)
+    fewer = train_reward(
+        trained["wh"],
+        "samples",
+        "orm",
+        TEACHER,
+        tmp_path / "b",
+        FAST.model_copy(update={"pairs_per_problem": 1, "max_steps": 1}),
+        progress=False,
+    )
     assert fewer.manifest["rows"] == 6
 
 
 def test_train_cli_task_orm_records_the_model(trained, tmp_path, capsys):
     out = tmp_path / "orm_cli"
-    code, stdout, stderr = run_cli(capsys, "train", "samples", "--task", "orm", "--base", TEACHER, "--output", str(out),
-                                    "--max-steps", "2", "-w", trained["wh"].root, "--set", "train.batch_size=4",
-                                    "--set", "train.max_length=128", "--json")
+    code, stdout, stderr = run_cli(
+        capsys,
+        "train",
+        "samples",
+        "--task",
+        "orm",
+        "--base",
+        TEACHER,
+        "--output",
+        str(out),
+        "--max-steps",
+        "2",
+        "-w",
+        trained["wh"].root,
+        "--set",
+        "train.batch_size=4",
+        "--set",
+        "train.max_length=128",
+        "--json",
+    )
     assert code == 0, stderr
     shown = json.loads(stdout)  # the load report of the new head went to stderr, not into the JSON
     assert shown["task"] == "orm" and shown["steps"] == 2 and shown["recorded"].startswith("models@v")
-    code, stdout, _ = run_cli(capsys, "sql", "-w", trained["wh"].root, "--format", "json",
-                              "SELECT kind, steps FROM models")
+    code, stdout, _ = run_cli(
+        capsys, "sql", "-w", trained["wh"].root, "--format", "json", "SELECT kind, steps FROM models"
+    )
     assert {"kind": "orm", "steps": 2} in json.loads(stdout)
 
 
@@ -166,8 +221,9 @@ def test_orm_scorer_scores_samples_in_batches(trained):
     assert scored[0].scores[-1]["version"] == "1+" + trained["orm"].manifest["weights"][7:23]
     one = get_scorer("orm", {"model": str(trained["orm"].output), "batch_size": 1})
     assert [one.score(problems[s.problem_id], s).value for s in rows] == pytest.approx(values, abs=1e-5)  # padding
-    assert pickle.loads(pickle.dumps(scorer)).score(problems[rows[0].problem_id], rows[0]).value == \
-        pytest.approx(values[0])  # a scorer travels to a worker as its options; the model loads there
+    assert pickle.loads(pickle.dumps(scorer)).score(problems[rows[0].problem_id], rows[0]).value == pytest.approx(
+        values[0]
+    )  # a scorer travels to a worker as its options; the model loads there
 
 
 @pytest.mark.slow
@@ -178,8 +234,9 @@ def test_orm_scorer_on_vllms_pooling_runner_gives_the_transformers_values(traine
     rows, problems = trained["rows"], trained["problems"]
     items = [(problems[s.problem_id], s) for s in rows]
     on_hf = get_scorer("orm", {"model": str(trained["orm"].output)})
-    on_vllm = get_scorer("orm", {"model": str(trained["orm"].output), "engine": "vllm",
-                                 "engine_options": {"enforce_eager": True}})
+    on_vllm = get_scorer(
+        "orm", {"model": str(trained["orm"].output), "engine": "vllm", "engine_options": {"enforce_eager": True}}
+    )
     assert pickle.loads(pickle.dumps(on_vllm)).engine == "vllm"  # options only: it travels to workers
     try:
         expected = [s.value for s in on_hf.score_many(items)]
@@ -191,11 +248,17 @@ def test_orm_scorer_on_vllms_pooling_runner_gives_the_transformers_values(traine
     assert found == pytest.approx(expected, abs=5e-3)  # vLLM's CPU kernels: ~1e-3 apart
 
 
-@pytest.mark.parametrize("options,message", [
-    ({"engine": "onnx"}, "engine 'onnx' is not one of transformers, vllm"),
-    ({"engine_options": {"enforce_eager": True}}, "engine_options is a mapping of vllm.LLM settings, for engine: vllm"),
-    ({"engine": "vllm", "engine_options": "fast"}, "engine_options is a mapping"),
-])
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        ({"engine": "onnx"}, "engine 'onnx' is not one of transformers, vllm"),
+        (
+            {"engine_options": {"enforce_eager": True}},
+            "engine_options is a mapping of vllm.LLM settings, for engine: vllm",
+        ),
+        ({"engine": "vllm", "engine_options": "fast"}, "engine_options is a mapping"),
+    ],
+)
 def test_bad_orm_engine_options_are_one_error(trained, options, message):
     with pytest.raises(ScorerError, match=message):
         get_scorer("orm", {"model": str(trained["orm"].output), **options})
@@ -214,7 +277,9 @@ def test_prm_scorer_gives_one_value_per_step_and_scores_partial_paths(trained):
     p = trained["problems"][trained["rows"][1].problem_id]
     assert scorer.score(p, trained["rows"][1]).steps == pytest.approx(whole.steps, abs=1e-5)
     for how in AGGREGATES:
-        found = get_scorer("prm", {"model": str(trained["prm"].output), "aggregate": how}).score_texts([prompt], [full])[0]
+        found = get_scorer("prm", {"model": str(trained["prm"].output), "aggregate": how}).score_texts(
+            [prompt], [full]
+        )[0]
         assert found.value == pytest.approx(aggregate(found.steps, how)) and found.steps == pytest.approx(whole.steps)
     blank = scorer.score_texts([prompt], ["7 + 1 = 8\n\n\nThe answer is 8."])[0]
     assert len(blank.steps) == 2  # blank lines are no steps
@@ -258,28 +323,45 @@ def test_config_scorers_take_reward_models(trained):
     from starmill.build import build_scorers
     from starmill.config import ConfigError, parse_config
 
-    cfg = parse_config({"scorers": ["steps", {"name": "orm", "model": str(trained["orm"].output)},
-                                    {"name": "prm", "model": str(trained["prm"].output), "aggregate": "last"}],
-                        "selection": {"strategy": "best_of_n", "scorer": "orm"}})
+    cfg = parse_config(
+        {
+            "scorers": [
+                "steps",
+                {"name": "orm", "model": str(trained["orm"].output)},
+                {"name": "prm", "model": str(trained["prm"].output), "aggregate": "last"},
+            ],
+            "selection": {"strategy": "best_of_n", "scorer": "orm"},
+        }
+    )
     assert [s.name for s in build_scorers(cfg.scorers)] == ["steps", "orm", "prm"]
     with pytest.raises(ConfigError, match=r"is not a sequence-classification model .*LlamaForCausalLM"):
         parse_config({"scorers": [{"name": "orm", "model": TEACHER}]})
 
 
-@pytest.mark.parametrize("name, options, message", [
-    ("orm", {"model": TEACHER}, "is not a sequence-classification model (its config's architectures are "
-                                "LlamaForCausalLM: no classifier head); train one with `starmill train SAMPLES "
-                                "--task orm"),
-    ("prm", {"model": TEACHER}, "is not a token-classification model"),
-    ("orm", {}, "scorer 'orm' needs model"),
-    ("orm", {"model": "x", "batch_size": 0}, "batch_size must be 1 or more"),
-    ("prm", {"model": "PRM", "delimiter": ""}, "scorer 'prm': delimiter is empty"),
-    ("prm", {"model": "PRM", "aggregate": "max"}, "scorer 'prm': aggregate 'max' is not one of min, last"),
-    ("prm", {"model": "ORM"}, "is not a token-classification model (its config's architectures are "
-                              "LlamaForSequenceClassification"),
-    ("orm", {"model": "PRM"}, "is not a sequence-classification model"),
-    ("prm", {"model": "PRM", "step_tag": "ab"}, "step tag 'ab' is 2 tokens"),
-])
+@pytest.mark.parametrize(
+    "name, options, message",
+    [
+        (
+            "orm",
+            {"model": TEACHER},
+            "is not a sequence-classification model (its config's architectures are "
+            "LlamaForCausalLM: no classifier head); train one with `starmill train SAMPLES "
+            "--task orm",
+        ),
+        ("prm", {"model": TEACHER}, "is not a token-classification model"),
+        ("orm", {}, "scorer 'orm' needs model"),
+        ("orm", {"model": "x", "batch_size": 0}, "batch_size must be 1 or more"),
+        ("prm", {"model": "PRM", "delimiter": ""}, "scorer 'prm': delimiter is empty"),
+        ("prm", {"model": "PRM", "aggregate": "max"}, "scorer 'prm': aggregate 'max' is not one of min, last"),
+        (
+            "prm",
+            {"model": "ORM"},
+            "is not a token-classification model (its config's architectures are LlamaForSequenceClassification",
+        ),
+        ("orm", {"model": "PRM"}, "is not a sequence-classification model"),
+        ("prm", {"model": "PRM", "step_tag": "ab"}, "step tag 'ab' is 2 tokens"),
+    ],
+)
 def test_bad_scorer_input_is_one_clear_error(trained, name, options, message):
     options = {k: str(trained[v.lower()].output) if v in ("ORM", "PRM") else v for k, v in options.items()}
     with pytest.raises(ScorerError) as err:
@@ -311,8 +393,9 @@ def test_bad_training_input_is_one_error_line(trained, tmp_path, capsys):
     with wh.writer("all_right", "samples") as writer:
         writer.write(right)
     capsys.readouterr()  # what the trainings above printed
-    code, _, stderr = run_cli(capsys, "train", "all_right", "--task", "orm", "--base", TEACHER, "--output",
-                              str(tmp_path / "y"), "-w", wh.root)
+    code, _, stderr = run_cli(
+        capsys, "train", "all_right", "--task", "orm", "--base", TEACHER, "--output", str(tmp_path / "y"), "-w", wh.root
+    )
     assert code == 1 and stderr.strip().count("\n") == 0, stderr
     assert stderr.startswith("Error: all_right@v1 has no problem with both a correct and a wrong sample")
     assert not (tmp_path / "y").exists() and not (tmp_path / "y.partial").exists()
@@ -327,11 +410,16 @@ def test_llm_judge_scorer_through_a_server_and_the_demo_teacher(scripted_server)
         return Reply(body=chat_body(seen.body, ["VERDICT: CORRECT" if "is 5." in prompt else "VERDICT: INCORRECT"]))
 
     scripted_server.respond = respond
-    judge = build_scorer("llm_judge", {"model": "judge", "backend": "openai", "base_url": scripted_server.base_url,
-                                     "options": {"progress": False}})
+    judge = build_scorer(
+        "llm_judge",
+        {"model": "judge", "backend": "openai", "base_url": scripted_server.base_url, "options": {"progress": False}},
+    )
     p = problem("Compute 2 + 3.", "5")
-    found = score_samples([sample(p.problem_id, "The answer is 5.", index=0),
-                           sample(p.problem_id, "The answer is 6.", index=1)], {p.problem_id: p}, [judge])
+    found = score_samples(
+        [sample(p.problem_id, "The answer is 5.", index=0), sample(p.problem_id, "The answer is 6.", index=1)],
+        {p.problem_id: p},
+        [judge],
+    )
     assert [s.scores[0]["value"] for s in found] == [1.0, 0.0]
     assert found[0].scores[0]["version"].startswith("1+1+llm_judge:")
     real = build_scorer("llm_judge", {"model": TEACHER, "max_tokens": 16})
@@ -346,15 +434,21 @@ def test_a_run_stores_reward_model_scores_and_selects_by_them(trained, tmp_path)
     from tests.test_search import voting
 
     orm, prm = str(trained["orm"].output), str(trained["prm"].output)
-    cfg = config(tmp_path, QUESTIONS, sampling={"n": 5, "seed": 1}, rationalization={"enabled": False},
-                 scorers=["steps", {"name": "orm", "model": orm}, {"name": "prm", "model": prm}],
-                 selection={"k": 1, "strategy": "best_of_n", "scorer": "orm"})
+    cfg = config(
+        tmp_path,
+        QUESTIONS,
+        sampling={"n": 5, "seed": 1},
+        rationalization={"enabled": False},
+        scorers=["steps", {"name": "orm", "model": orm}, {"name": "prm", "model": prm}],
+        selection={"k": 1, "strategy": "best_of_n", "scorer": "orm"},
+    )
     serve(cfg, voting)
     summary = run_star(cfg, str(tmp_path / "wh"), progress=False)
     samples = Warehouse(tmp_path / "wh").read(summary["samples"]).to_pylist()
     assert all([r["scorer"] for r in s["scores"]] == ["steps", "orm", "prm"] for s in samples)
-    assert all(len(s["scores"][2]["steps"]) == len([x for x in s["completion"].split("\n") if x.strip()])
-               for s in samples)
+    assert all(
+        len(s["scores"][2]["steps"]) == len([x for x in s["completion"].split("\n") if x.strip()]) for s in samples
+    )
     for problem_id in {s["problem_id"] for s in samples if s["kept"]}:
         mine = [s for s in samples if s["problem_id"] == problem_id and s["correct"]]
         kept = [s for s in mine if s["kept"]]
@@ -368,14 +462,28 @@ def test_a_trained_prm_guides_beam_search_from_config_on_the_demo_teacher(traine
     from starmill.pipeline import run_star
 
     source = tmp_path / "problems.jsonl"
-    source.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n"
-                              for q, a in {"Compute 12 + 30.": "42", "Compute 7 + 5.": "12"}.items()))
+    source.write_text(
+        "".join(
+            json.dumps({"question": q, "answer": a}) + "\n"
+            for q, a in {"Compute 12 + 30.": "42", "Compute 7 + 5.": "12"}.items()
+        )
+    )
     prm = str(trained["prm"].output)
-    cfg = parse_config({"source": {"uri": str(source)}, "teacher": {"backend": "transformers", "model": TEACHER},
-                        "sampling": {"strategy": "beam", "seed": 3, "max_tokens": 24, "temperature": 1.0,
-                                     "search": {"beam_width": 2, "expansions": 2, "max_depth": 3,
-                                                "scorer": {"name": "prm", "model": prm}}},
-                        "rationalization": {"enabled": False}, "runner": {"shard_size": 2, "retries": 0}})
+    cfg = parse_config(
+        {
+            "source": {"uri": str(source)},
+            "teacher": {"backend": "transformers", "model": TEACHER},
+            "sampling": {
+                "strategy": "beam",
+                "seed": 3,
+                "max_tokens": 24,
+                "temperature": 1.0,
+                "search": {"beam_width": 2, "expansions": 2, "max_depth": 3, "scorer": {"name": "prm", "model": prm}},
+            },
+            "rationalization": {"enabled": False},
+            "runner": {"shard_size": 2, "retries": 0},
+        }
+    )
     summary = run_star(cfg, str(tmp_path / "wh"), progress=False)
     wh = Warehouse(tmp_path / "wh")
     nodes = {n["node_id"]: n for n in wh.read(summary["tree"]).to_pylist()}

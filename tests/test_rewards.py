@@ -1,11 +1,17 @@
 """starmill.grading.rewards: each reward's values, TRL's calling convention, and a few GRPO steps on the demo student."""
+
 import json
 from pathlib import Path
 
 import pytest
 
-from starmill.grading.rewards import (RewardError, accuracy_reward, completion_text, format_reward,
-                              language_consistency_reward)
+from starmill.grading.rewards import (
+    RewardError,
+    accuracy_reward,
+    completion_text,
+    format_reward,
+    language_consistency_reward,
+)
 
 STUDENT = Path(__file__).resolve().parent.parent / "generators" / "demo_student"
 
@@ -19,8 +25,12 @@ def test_completions_are_text_or_conversations():
 
 def test_accuracy_grades_by_value_and_declared_form():
     reward = accuracy_reward("math")
-    completions = ["<think>6/8</think> The answer is \\boxed{3/4}.", [{"role": "assistant", "content": "\\boxed{6/8}"}],
-                   "\\boxed{6/8}", "no answer"]
+    completions = [
+        "<think>6/8</think> The answer is \\boxed{3/4}.",
+        [{"role": "assistant", "content": "\\boxed{6/8}"}],
+        "\\boxed{6/8}",
+        "no answer",
+    ]
     gold = ["3/4"] * 4
     metadata = [None, None, json.dumps({"answer_form": "reduced"}), None]
     assert reward(completions, gold_answer=gold, metadata=metadata, prompts=["q"] * 4) == [1.0, 1.0, 0.0, 0.0]
@@ -43,23 +53,35 @@ def test_accuracy_with_the_reasoning_gym_scorer_runs_sandboxed():
     problems = list(iter_gym(GymSpec(tasks={"gcd": 1}, size=2, seed=1), "gym", "train"))
     reward = accuracy_reward("reasoning_gym", timeout=20)
     completions = [f"\\boxed{{{problems[0].gold_answer}}}", "\\boxed{-7}"]
-    assert reward(completions, gold_answer=[p.gold_answer for p in problems],
-                  metadata=[p.metadata for p in problems]) == [1.0, 0.0]
+    assert reward(
+        completions, gold_answer=[p.gold_answer for p in problems], metadata=[p.metadata for p in problems]
+    ) == [1.0, 0.0]
 
 
 def test_format_reward():
     reward = format_reward()
-    assert reward(["<think>a</think>\nThe answer is 3.", "<think>a</think>", "The answer is 3.",
-                   "<think>a<think>b</think> 3", "<think>a</think> 3 </think>",
-                   [{"role": "assistant", "content": "<think>\nx\n</think>\n\n4"}]]) == [1.0, 0.0, 0.0, 0.0, 0.0, 1.0]
+    assert reward(
+        [
+            "<think>a</think>\nThe answer is 3.",
+            "<think>a</think>",
+            "The answer is 3.",
+            "<think>a<think>b</think> 3",
+            "<think>a</think> 3 </think>",
+            [{"role": "assistant", "content": "<think>\nx\n</think>\n\n4"}],
+        ]
+    ) == [1.0, 0.0, 0.0, 0.0, 0.0, 1.0]
     tagged = format_reward(answer_tags=True)
     assert tagged(["<think>a</think><answer>3</answer>", "<think>a</think> 3"]) == [1.0, 0.0]
 
 
 def test_language_consistency_is_the_share_of_the_thought_in_one_script():
     reward = language_consistency_reward()
-    assert reward(["<think>abcd</think>", "<think>abc日</think>答案", "123 + 4", "<think>ab日本</think>"]) == \
-        [1.0, 0.75, 1.0, 0.5]
+    assert reward(["<think>abcd</think>", "<think>abc日</think>答案", "123 + 4", "<think>ab日本</think>"]) == [
+        1.0,
+        0.75,
+        1.0,
+        0.5,
+    ]
     assert language_consistency_reward("cjk")(["<think>ab日本語</think>"]) == [0.6]
 
 
@@ -76,20 +98,34 @@ def test_grpo_trains_a_few_steps_on_the_demo_student_with_these_rewards(tmp_path
             values = fn(completions, **kwargs)
             calls.append((fn.__name__, len(completions), values))
             return values
+
         reward.__name__ = fn.__name__
         return reward
 
     rewards = [spied(accuracy_reward("math")), spied(format_reward()), spied(language_consistency_reward())]
-    data = Dataset.from_list([{"prompt": [{"role": "user", "content": f"What is {i}+2?"}], "gold_answer": str(i + 2)}
-                              for i in range(4)])
+    data = Dataset.from_list(
+        [{"prompt": [{"role": "user", "content": f"What is {i}+2?"}], "gold_answer": str(i + 2)} for i in range(4)]
+    )
     tokenizer = AutoTokenizer.from_pretrained(STUDENT)
     model = AutoModelForCausalLM.from_pretrained(STUDENT, dtype=torch.float32)
     before = {k: v.detach().clone() for k, v in model.named_parameters()}
-    config = trl.GRPOConfig(output_dir=str(tmp_path), use_cpu=True, max_steps=2, per_device_train_batch_size=8,
-                            num_generations=4, max_completion_length=24, learning_rate=1e-2, logging_steps=1,
-                            save_strategy="no", report_to="none", seed=0, bf16=False)
-    trainer = trl.GRPOTrainer(model=model, reward_funcs=rewards, args=config, train_dataset=data,
-                              processing_class=tokenizer)
+    config = trl.GRPOConfig(
+        output_dir=str(tmp_path),
+        use_cpu=True,
+        max_steps=2,
+        per_device_train_batch_size=8,
+        num_generations=4,
+        max_completion_length=24,
+        learning_rate=1e-2,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        seed=0,
+        bf16=False,
+    )
+    trainer = trl.GRPOTrainer(
+        model=model, reward_funcs=rewards, args=config, train_dataset=data, processing_class=tokenizer
+    )
     trainer.train()
     assert {name for name, _, _ in calls} == {"accuracy_math", "format", "language_consistency"}
     assert all(n == 8 for _, n, _ in calls) and len(calls) >= 6  # 2 steps x 3 rewards, a batch each

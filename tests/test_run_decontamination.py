@@ -1,6 +1,7 @@
 """A run config's ``decontamination:`` section: evaluation sets kept out of the run's problems at ingest
 (each dropped problem a reject and a row of ``problems_contaminated``), near-duplicates between a run's
 sources dropped and listed, and the same sets applied when the run's versions are exported."""
+
 import json
 
 import pytest
@@ -28,17 +29,23 @@ def copied_and_paraphrased():
 
 def test_a_run_ingests_its_problems_decontaminated_and_lists_the_dropped_ones(tmp_path):
     copied, paraphrased = copied_and_paraphrased()
-    evals = evals_file(tmp_path / "evals.jsonl", [{"id": "E-copy", "question": copied},
-                                                  {"id": "E-para", "question": _paraphrase(paraphrased)}])
-    raw = {"source": {"uri": "procedural", "procedural": {"n": 20, "seed": 4, "difficulty": 2}},
-           "decontamination": {"eval_sets": [evals], "ngram": 8, "near_duplicates": 0.6, "num_perm": 64}}
+    evals = evals_file(
+        tmp_path / "evals.jsonl",
+        [{"id": "E-copy", "question": copied}, {"id": "E-para", "question": _paraphrase(paraphrased)}],
+    )
+    raw = {
+        "source": {"uri": "procedural", "procedural": {"n": 20, "seed": 4, "difficulty": 2}},
+        "decontamination": {"eval_sets": [evals], "ngram": 8, "near_duplicates": 0.6, "num_perm": 64},
+    }
     run = prepare(parse_config(raw), str(tmp_path / "wh"))
     wh = run.wh
     questions = {p.question for p in run.problems.values()}
     assert copied not in questions and paraphrased not in questions and len(questions) == 18
     listed = sorted(wh.read(run.problems_ref, "contaminated").to_pylist(), key=lambda r: r["matched_id"])
     assert [(r["question"], r["against"], r["matched_set"], r["matched_id"], r["method"]) for r in listed] == [
-        (copied, "eval_set", "evals", "E-copy", "ngram"), (paraphrased, "eval_set", "evals", "E-para", "minhash")]
+        (copied, "eval_set", "evals", "E-copy", "ngram"),
+        (paraphrased, "eval_set", "evals", "E-para", "minhash"),
+    ]
     assert listed[1]["score"] >= 0.6
     rejects = wh.read(run.problems_ref, "rejects").to_pylist()
     assert sorted(r["reason"] for r in rejects) == ["contaminated:evals", "contaminated:evals"]
@@ -56,20 +63,27 @@ def test_a_run_ingests_its_problems_decontaminated_and_lists_the_dropped_ones(tm
 def test_near_duplicates_across_sources_are_dropped_from_the_later_source_and_listed(tmp_path):
     first = [p for p in PROBLEMS[:6]]
     story = next(p for p in first if " has " in p.question)
-    rows = [{"question": "  " + story.question.upper() + " ", "answer": story.gold_answer},  # a copy, recased
-            {"question": _paraphrase(story.question), "answer": story.gold_answer},  # reworded
-            {"question": "Compute 999 + 1.", "answer": "1000"}]  # new
+    rows = [
+        {"question": "  " + story.question.upper() + " ", "answer": story.gold_answer},  # a copy, recased
+        {"question": _paraphrase(story.question), "answer": story.gold_answer},  # reworded
+        {"question": "Compute 999 + 1.", "answer": "1000"},
+    ]  # new
     (tmp_path / "more.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    raw = {"sources": [{"uri": "procedural", "procedural": {"n": 6, "seed": 4, "difficulty": 2}},
-                       {"uri": str(tmp_path / "more.jsonl"), "name": "more"}],
-           "decontamination": {"across_sources": 0.6}}
+    raw = {
+        "sources": [
+            {"uri": "procedural", "procedural": {"n": 6, "seed": 4, "difficulty": 2}},
+            {"uri": str(tmp_path / "more.jsonl"), "name": "more"},
+        ],
+        "decontamination": {"across_sources": 0.6},
+    }
     run = prepare(parse_config(raw), str(tmp_path / "wh"))
     kept = [p for p in run.problems.values() if p.source == "more"]
     assert [p.question for p in kept] == ["Compute 999 + 1."]
     assert len([p for p in run.problems.values() if p.source == "procedural"]) == 6
     listed = run.wh.read(run.problems_ref, "contaminated").to_pylist()
     assert [(r["source"], r["against"], r["matched_set"], r["matched_id"], r["method"]) for r in listed] == [
-        ("more", "source", "procedural", story.problem_id, "minhash")] * 2
+        ("more", "source", "procedural", story.problem_id, "minhash")
+    ] * 2
     assert listed[0]["score"] == 1.0 and 0.6 <= listed[1]["score"] < 1.0
     manifest = run.wh.manifest(run.problems_ref)
     assert manifest.drops == {"near_duplicate_across_sources": 2}
@@ -77,16 +91,21 @@ def test_near_duplicates_across_sources_are_dropped_from_the_later_source_and_li
     # at the default threshold (0.9) the reworded one is a different problem
     strict = prepare(parse_config({**raw, "decontamination": {}}), str(tmp_path / "wh2"))
     assert sorted(p.question for p in strict.problems.values() if p.source == "more") == sorted(
-        [rows[1]["question"], "Compute 999 + 1."])
+        [rows[1]["question"], "Compute 999 + 1."]
+    )
     # off
     off = prepare(parse_config({**raw, "decontamination": {"across_sources": 0}}), str(tmp_path / "wh3"))
     assert len([p for p in off.problems.values() if p.source == "more"]) == 3
 
 
-@pytest.mark.parametrize("section, message", [
-    ({"num_perm": 63}, "multiple of 2"), ({"near_duplicates": 1.5}, "less than or equal to 1"),
-    ({"eval_set": ["x"]}, "decontamination.eval_set: unknown key"),
-])
+@pytest.mark.parametrize(
+    "section, message",
+    [
+        ({"num_perm": 63}, "multiple of 2"),
+        ({"near_duplicates": 1.5}, "less than or equal to 1"),
+        ({"eval_set": ["x"]}, "decontamination.eval_set: unknown key"),
+    ],
+)
 def test_bad_decontamination_settings_are_config_errors(section, message):
     with pytest.raises(ConfigError, match=message):
         parse_config({"decontamination": section})
@@ -104,10 +123,16 @@ def test_a_missing_eval_set_fails_the_run_before_ingest(tmp_path):
 def _with_run_section(wh, ref, section):
     """A copy of an sft version whose run config holds ``decontamination:`` (as a run writes it)."""
     manifest = wh.manifest(ref)
-    with wh.writer("sft", "sft", config={**manifest.config, "decontamination": section},
-                   parents=manifest.parents, sources=[s.model_dump() for s in manifest.sources],
-                   models=manifest.models, sampling=manifest.sampling,
-                   extra={"report": manifest.report.model_dump(mode="json")}) as writer:
+    with wh.writer(
+        "sft",
+        "sft",
+        config={**manifest.config, "decontamination": section},
+        parents=manifest.parents,
+        sources=[s.model_dump() for s in manifest.sources],
+        models=manifest.models,
+        sampling=manifest.sampling,
+        extra={"report": manifest.report.model_dump(mode="json")},
+    ) as writer:
         writer.write(wh.read(ref))
     return f"sft@v{writer.version}"
 
@@ -117,8 +142,18 @@ def test_an_export_applies_the_run_configs_eval_sets_and_says_so(make_sft_versio
     rows = wh.read(ref).to_pylist()
     target = sorted({question_of(r) for r in rows if " has " in question_of(r)})[0]
     evals = evals_file(tmp_path / "evals.jsonl", [{"id": "E1", "question": target}])
-    ours = _with_run_section(wh, ref, {"eval_sets": [evals], "ngram": 8, "near_duplicates": 0.6, "num_perm": 128,
-                                       "across_sources": 0.9, "at_export": "apply"})
+    ours = _with_run_section(
+        wh,
+        ref,
+        {
+            "eval_sets": [evals],
+            "ngram": 8,
+            "near_duplicates": 0.6,
+            "num_perm": 128,
+            "across_sources": 0.9,
+            "at_export": "apply",
+        },
+    )
     export, _ = export_to_folder(wh, ExportSettings.make(ref=ours), tmp_path / "out")
     dropped = sum(question_of(r) == target for r in rows)
     assert dropped and export.rows == len(rows) - dropped
@@ -151,8 +186,8 @@ def test_a_run_configs_missing_eval_set_names_the_version_at_export(make_sft_ver
 
 
 def test_a_preference_export_applies_the_run_configs_eval_sets(tmp_path):
-    from tests.test_export_preference import PLAN, _sample
     from starmill.warehouse.export.preference import export_preference
+    from tests.test_export_preference import PLAN, _sample
 
     wh = Warehouse(str(tmp_path / "wh"))
     evals = evals_file(tmp_path / "e.jsonl", [{"id": "E0", "question": "Work out 2 + 1 for problem p0."}])
@@ -197,10 +232,17 @@ def test_a_runs_export_card_says_what_its_ingest_dropped(tmp_path):
     gold = {p.question: p.gold_answer for p in PROBLEMS[:8]}
     copied = next(q for q in gold if " has " in q)
     evals = evals_file(tmp_path / "evals.jsonl", [{"id": "E1", "question": copied}])
-    cfg = parse_config({"source": {"uri": "procedural", "procedural": {"n": 8, "seed": 4, "difficulty": 2}},
-                        "decontamination": {"eval_sets": [evals]}, "teacher": {"model": f"stub-{tmp_path.name}"},
-                        "sampling": {"n": 1, "seed": 1}, "selection": {"k": 1}, "rationalization": {"enabled": False},
-                        "runner": {"shard_size": 4, "retries": 0}})
+    cfg = parse_config(
+        {
+            "source": {"uri": "procedural", "procedural": {"n": 8, "seed": 4, "difficulty": 2}},
+            "decontamination": {"eval_sets": [evals]},
+            "teacher": {"model": f"stub-{tmp_path.name}"},
+            "sampling": {"n": 1, "seed": 1},
+            "selection": {"k": 1},
+            "rationalization": {"enabled": False},
+            "runner": {"shard_size": 4, "retries": 0},
+        }
+    )
     answer = lambda question, hint, index: Completion(f"So.\nThe answer is {gold[question]}.", "stop", 5, 6)  # noqa
     registry.use_backend(cfg.teacher.model_dump(mode="json"), StubBackend(respond=answer))
     summary = run_star(cfg, str(tmp_path / "wh"), progress=False)
@@ -208,9 +250,14 @@ def test_a_runs_export_card_says_what_its_ingest_dropped(tmp_path):
     assert wh.read(summary["problems"]).num_rows == 7
     export, _ = export_to_folder(wh, ExportSettings.make(ref=summary["sft"]), tmp_path / "out")
     card = (tmp_path / "out" / "README.md").read_text()
-    assert (f"At ingest, `{summary['sft']}`'s problems (`{summary['problems']}`) were screened by its run config's "
-            "`decontamination:` section; dropped: `contaminated:evals` 1") in card
+    assert (
+        f"At ingest, `{summary['sft']}`'s problems (`{summary['problems']}`) were screened by its run config's "
+        "`decontamination:` section; dropped: `contaminated:evals` 1"
+    ) in card
     assert export.settings.decontamination_from == summary["sft"] and export.rows == 7
     lineage = json.loads((tmp_path / "out" / "starmill_export.json").read_text())
-    assert lineage["parts"][0]["screened_at_ingest"] == {"ref": summary["problems"],
-                                                         "drops": {"contaminated:evals": 1}, "listed": 1}
+    assert lineage["parts"][0]["screened_at_ingest"] == {
+        "ref": summary["problems"],
+        "drops": {"contaminated:evals": 1},
+        "listed": 1,
+    }

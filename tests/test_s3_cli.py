@@ -1,17 +1,17 @@
 """The CLI with ``--warehouse s3://…`` against a real S3 server (SeaweedFS on 127.0.0.1): ingest,
 datasets, show, verify (a changed byte caught), export of an s3 version to a local folder, the store's
 errors as one ``Error:`` line, and a whole ``starmill run`` of the demo with its warehouse on S3."""
+
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
-from tests.helpers import run_cli as run
 from starmill.warehouse import Warehouse
+from tests.helpers import run_cli as run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -36,7 +36,7 @@ def test_a_changed_byte_on_s3_is_caught_by_show_and_verify(s3_root, s3fs_client,
     wh = Warehouse(s3_root)
     manifest = wh.manifest("problems")
     entry = next(f for f in manifest.files if f.table == "problems")
-    key = f"{s3_root[len('s3://'):]}/{manifest.data}/{entry.path}"
+    key = f"{s3_root[len('s3://') :]}/{manifest.data}/{entry.path}"
     data = bytearray(s3fs_client.cat_file(key))
     data[8] ^= 0xFF  # in the first data page: same size, same footer, only the checksum can tell
     s3fs_client.pipe_file(key, bytes(data))
@@ -51,7 +51,7 @@ def test_a_changed_byte_on_s3_is_caught_by_show_and_verify(s3_root, s3fs_client,
 def test_export_from_an_s3_version_to_a_local_folder(make_sft_version, s3_root, s3fs_client, tmp_path, capsys):
     """A local warehouse copied to S3 as it is reads the same: its export is byte for byte the local one."""
     wh, ref = make_sft_version(problems=12)
-    s3fs_client.put(f"{wh.root}/", s3_root[len("s3://"):] + "/", recursive=True)
+    s3fs_client.put(f"{wh.root}/", s3_root[len("s3://") :] + "/", recursive=True)
     local, remote = tmp_path / "local", tmp_path / "remote"
     assert run(capsys, "export", "sft", "--to", str(local), "-w", wh.root)[0] == 0
     code, out, err = run(capsys, "export", "sft", "--to", str(remote), "-w", s3_root)
@@ -81,19 +81,33 @@ def test_a_whole_run_with_its_warehouse_on_s3(s3_root, s3_env, s3fs_client, tmp_
     """The demo (16 problems), with endpoint and keys only in the config's warehouse_options: the
     shards' ledger and both versions land on S3, SQL reads them, no object holds the secret."""
     config = tmp_path / "run.yaml"
-    options = {"endpoint_url": s3_env["AWS_ENDPOINT_URL"], "key": s3_env["AWS_ACCESS_KEY_ID"],
-               "secret": s3_env["AWS_SECRET_ACCESS_KEY"], "client_kwargs": {"region_name": "us-east-1"}}
+    options = {
+        "endpoint_url": s3_env["AWS_ENDPOINT_URL"],
+        "key": s3_env["AWS_ACCESS_KEY_ID"],
+        "secret": s3_env["AWS_SECRET_ACCESS_KEY"],
+        "client_kwargs": {"region_name": "us-east-1"},
+    }
     config.write_text(yaml.safe_dump({"warehouse": s3_root, "warehouse_options": options}))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "STARMILL_WAREHOUSE"}
-    env.update(PREFECT_HOME=str(tmp_path / "prefect"), STARMILL_CACHE=str(tmp_path / "cache"),
-               AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    env.update(
+        PREFECT_HOME=str(tmp_path / "prefect"),
+        STARMILL_CACHE=str(tmp_path / "cache"),
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+    )
     env.pop("PREFECT_API_URL", None)
-    proc = subprocess.run([sys.executable, "-m", "starmill.cli", "run", str(config), "--set", "source.procedural.n=16",
-                           "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "starmill.cli", "run", str(config), "--set", "source.procedural.n=16", "--json"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    summary = json.loads(proc.stdout[proc.stdout.index("{"):])
+    summary = json.loads(proc.stdout[proc.stdout.index("{") :])
     assert (summary["samples"], summary["sft"], summary["partial"]) == ("samples@v1", "sft@v1", False)
-    prefix = s3_root[len("s3://"):]
+    prefix = s3_root[len("s3://") :]
     found = s3fs_client.find(prefix)
     assert f"{prefix}/samples/v1/manifest.json" in found and f"{prefix}/sft/v1/manifest.json" in found
     assert [k for k in found if "/_runs/" in k and k.endswith(".parquet")]  # the ledger's shards

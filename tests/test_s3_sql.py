@@ -1,13 +1,14 @@
 """`starmill sql` over an s3:// warehouse: DuckDB reads it through the registered fsspec filesystem
 (no extension), confined to the warehouse prefix like a local root. Each escape vector is one
 ``Error:`` line, shows no secret, and changes no object. Real SeaweedFS, real DuckDB."""
+
 import pytest
 
 from starmill.generators.procedural import generate_problems
 from starmill.schemas import RejectRecord
-from tests.helpers import run_cli as run
 from starmill.warehouse import Warehouse
 from starmill.warehouse.sql import connect, query
+from tests.helpers import run_cli as run
 
 SECRET = "TOPSECRET-S3-4242"
 PERMISSION = 'Error: Permission Error: Cannot access file "{}" - file system operations are disabled by configuration'
@@ -23,7 +24,7 @@ def site(s3_root, s3fs_client):
         with wh.writer("problems", "problems") as writer:
             writer.write(generate_problems(n, seed=seed))
             writer.write([RejectRecord("s", 4, "missing_question", "no question", "{}")], table="rejects")
-    bucket, prefix = s3_root[len("s3://"):].split("/", 1)
+    bucket, prefix = s3_root[len("s3://") :].split("/", 1)
     secrets = {f"{bucket}/{prefix}-outside/secret.csv", f"{bucket}/{prefix}x/secret.csv", "private/secret.csv"}
     if not s3fs_client.exists("private"):
         s3fs_client.mkdir("private")
@@ -33,12 +34,12 @@ def site(s3_root, s3fs_client):
 
 
 def snapshot(client, root):
-    return {key: client.cat_file(key) for key in client.find(root[len("s3://"):])}
+    return {key: client.cat_file(key) for key in client.find(root[len("s3://") :])}
 
 
 def vectors(root: str, secrets: list[str], endpoint: str) -> list[tuple[str, str]]:
     other_bucket, sibling, outside = secrets  # sorted: private/…, <prefix>-outside/…, <prefix>x/… (no slash)
-    bucket = root[len("s3://"):].split("/", 1)[0]
+    bucket = root[len("s3://") :].split("/", 1)[0]
     up = f"{root}/../{root.rsplit('/', 1)[1]}-outside/secret.csv"
     manifest = f"{root}/problems/v1/manifest.json"
     return [
@@ -49,12 +50,18 @@ def vectors(root: str, secrets: list[str], endpoint: str) -> list[tuple[str, str
         (f"SELECT * FROM '{sibling}'", PERMISSION.format(sibling)),  # replacement scan
         (f"SELECT * FROM glob('s3://{bucket}/*')", PERMISSION.format(f"s3://{bucket}/*")),
         ("SELECT * FROM glob('s3://*')", PERMISSION.format("s3://*")),
-        (f"SELECT * FROM read_text('{sibling.replace('s3://', 's3a://')}')",
-         PERMISSION.format(sibling.replace("s3://", "s3a://"))),
-        (f"SELECT * FROM read_text('{sibling.replace('s3://', 'S3://')}')",
-         PERMISSION.format(sibling.replace("s3://", "S3://"))),
-        (f"SELECT * FROM read_text('{endpoint}/{other_bucket[len('s3://'):]}')",
-         PERMISSION.format(f"{endpoint}/{other_bucket[len('s3://'):]}")),
+        (
+            f"SELECT * FROM read_text('{sibling.replace('s3://', 's3a://')}')",
+            PERMISSION.format(sibling.replace("s3://", "s3a://")),
+        ),
+        (
+            f"SELECT * FROM read_text('{sibling.replace('s3://', 'S3://')}')",
+            PERMISSION.format(sibling.replace("s3://", "S3://")),
+        ),
+        (
+            f"SELECT * FROM read_text('{endpoint}/{other_bucket[len('s3://') :]}')",
+            PERMISSION.format(f"{endpoint}/{other_bucket[len('s3://') :]}"),
+        ),
         ("SELECT * FROM read_text('/proc/self/environ')", PERMISSION.format("/proc/self/environ")),
         ("SELECT * FROM read_csv('/etc/passwd')", PERMISSION.format("/etc/passwd")),
         (f"COPY problems TO '{root}/copy.csv'", READ_ONLY.format("COPY")),
@@ -64,10 +71,14 @@ def vectors(root: str, secrets: list[str], endpoint: str) -> list[tuple[str, str
         ("CREATE SECRET s (TYPE s3, KEY_ID 'k', SECRET 's')", READ_ONLY.format("CREATE")),
         ("SET s3_endpoint = 'evil:9000'", READ_ONLY.format("SET")),
         ("SET allowed_directories = ['s3://']", READ_ONLY.format("SET")),
-        (f"EXPLAIN ANALYZE COPY (SELECT 1) TO '{manifest}'",
-         "Error: EXPLAIN ANALYZE runs the statement it explains: only a plain EXPLAIN of a SELECT is allowed"),
-        ("SELECT getenv('AWS_SECRET_ACCESS_KEY')",
-         "Error: Catalog Error: Scalar Function with name getenv does not exist!"),
+        (
+            f"EXPLAIN ANALYZE COPY (SELECT 1) TO '{manifest}'",
+            "Error: EXPLAIN ANALYZE runs the statement it explains: only a plain EXPLAIN of a SELECT is allowed",
+        ),
+        (
+            "SELECT getenv('AWS_SECRET_ACCESS_KEY')",
+            "Error: Catalog Error: Scalar Function with name getenv does not exist!",
+        ),
     ]
 
 
@@ -107,6 +118,7 @@ def test_views_and_own_objects_read_on_s3(site, s3_root, capsys):
     assert run(capsys, "sql", lineage, "--csv")[1] == "dataset,version,rows\nproblems,1,10\nproblems,2,15\n"
     direct = f"SELECT content::JSON->>'dataset' AS d FROM read_text('{s3_root}/problems/v1/manifest.json')"
     assert run(capsys, "sql", direct, "--csv")[1] == "d\nproblems\n"
-    code, out, _ = run(capsys, "sql", "SELECT count(*) AS n FROM problems WHERE length(question) > $m",
-                       "-p", "m:int=0", "--csv")
+    code, out, _ = run(
+        capsys, "sql", "SELECT count(*) AS n FROM problems WHERE length(question) > $m", "-p", "m:int=0", "--csv"
+    )
     assert (code, out) == (0, "n\n15\n")

@@ -1,6 +1,7 @@
 """The warehouse on a real S3 server (SeaweedFS on 127.0.0.1): versions, the conditional create that
 commits, two writers at once, kill -9 at every step of a commit (on S3 and on a local disk), readers
 that never list a writer's data, the ledger, and options that never reach the warehouse."""
+
 import json
 import multiprocessing as mp
 import os
@@ -15,12 +16,12 @@ import pytest
 
 from starmill.generators.procedural import generate_problems
 from starmill.schemas import RejectRecord
-from tests.helpers import sample
 from starmill.warehouse import Warehouse, WarehouseError
 from starmill.warehouse.health import verify
 from starmill.warehouse.integrity import DATA
 from starmill.warehouse.ledger import Ledger, LedgerWarning
 from starmill.warehouse.storage import open_storage
+from tests.helpers import sample
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -34,8 +35,8 @@ def commit_problems(wh, n, seed=0, name="problems", **kwargs):
 
 def keys(client, root):
     """Every object under the warehouse prefix, relative to it."""
-    prefix = root[len("s3://"):]
-    return sorted(k[len(prefix) + 1:] for k in client.find(prefix))
+    prefix = root[len("s3://") :]
+    return sorted(k[len(prefix) + 1 :] for k in client.find(prefix))
 
 
 def test_versions_on_s3(s3_root, s3fs_client):
@@ -51,8 +52,10 @@ def test_versions_on_s3(s3_root, s3fs_client):
     assert (manifest.format, manifest.rows, manifest.config, manifest.parents) == (2, 30, {"k": 4}, ["other@v3"])
     assert manifest.data.startswith(f"problems/{DATA}/") and all(f.sha256 for f in manifest.files)
     found = keys(s3fs_client, s3_root)
-    assert [k for k in found if not k.startswith(f"problems/{DATA}/")] == ["problems/v1/manifest.json",
-                                                                          "problems/v2/manifest.json"]
+    assert [k for k in found if not k.startswith(f"problems/{DATA}/")] == [
+        "problems/v1/manifest.json",
+        "problems/v2/manifest.json",
+    ]
     files = {f"{manifest.data}/{f.path}" for f in manifest.files}
     assert files <= set(found)  # the manifest points at the files where they lie
     with pytest.raises(WarehouseError, match="holds 'problems' rows"):
@@ -75,9 +78,12 @@ def test_a_taken_number_moves_the_writer_to_the_next(s3_root):
         writer.write(generate_problems(4, seed=1))
         # another writer commits v2 after this one looked: its create of v2 gets 412 and it takes v3
         storage = wh.storage
-        storage.create_new(storage.path("problems", "v2", "manifest.json"),
-                           json.dumps(json.loads(storage.read_text(storage.path("problems", "v1", "manifest.json")))
-                                      | {"version": 2}).encode())
+        storage.create_new(
+            storage.path("problems", "v2", "manifest.json"),
+            json.dumps(
+                json.loads(storage.read_text(storage.path("problems", "v1", "manifest.json"))) | {"version": 2}
+            ).encode(),
+        )
         real_versions = wh.versions
         wh.versions = lambda name: [v for v in real_versions(name) if v < 2]  # it had listed before v2 came
     wh.versions = real_versions
@@ -171,8 +177,10 @@ KILL_SCRIPT = textwrap.dedent(
     print("committed", flush=True)
     """
 )
-POINTS = {"local": ["mid_data", "data_written", "manifest_staged", "committed"],
-          "s3": ["mid_data", "data_written", "manifest_put", "committed"]}
+POINTS = {
+    "local": ["mid_data", "data_written", "manifest_staged", "committed"],
+    "s3": ["mid_data", "data_written", "manifest_put", "committed"],
+}
 
 
 @pytest.mark.parametrize("backend,point", [(b, p) for b, points in POINTS.items() for p in points])
@@ -182,15 +190,21 @@ def test_kill_9_at_each_step_of_a_commit(backend, point, request, tmp_path):
     if backend == "s3":
         root = request.getfixturevalue("s3_root")
         client = request.getfixturevalue("s3fs_client")
-        listing = lambda: {k.split("/")[2] for k in keys(client, root) if k.startswith(f"problems/{DATA}/")}
+
+        def listing():
+            return {k.split("/")[2] for k in keys(client, root) if k.startswith(f"problems/{DATA}/")}
     else:
         root = str(tmp_path / "wh")
         folder = tmp_path / "wh" / "problems" / DATA
-        listing = lambda: {p.name for p in folder.iterdir()} if folder.exists() else set()
+
+        def listing():
+            return {p.name for p in folder.iterdir()} if folder.exists() else set()
+
     script = tmp_path / "writer.py"
     script.write_text(KILL_SCRIPT)
-    proc = subprocess.run([sys.executable, str(script), root, "20000", point], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(script), root, "20000", point], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert proc.stdout.split() == ["writing"]
     wh = Warehouse(root)
@@ -243,7 +257,7 @@ def test_the_ledger_on_s3(s3_root, s3fs_client):
     assert ledger.has("k1") and ledger.load("k1") == samples and ledger.load("k2") == []
     assert ledger.shard_count() == 2 and ledger.failures() == []  # a recorded shard is no longer failed
     ledger.write_state("publish", {"partial": True})
-    prefix = s3_root[len("s3://"):]
+    prefix = s3_root[len("s3://") :]
     assert json.loads(s3fs_client.cat_file(f"{prefix}/_runs/run1/publish.json")) == {"partial": True}
     shard = f"{prefix}/_runs/run1/shards/k1.parquet"
     s3fs_client.pipe_file(shard, s3fs_client.cat_file(shard)[:100])  # truncated behind its back
@@ -263,8 +277,11 @@ def test_options_instead_of_environment_never_reach_the_warehouse(s3_root, s3_en
     they work, and no object of the warehouse holds the secret."""
     for name in s3_env:
         monkeypatch.delenv(name)
-    options = {"endpoint_url": s3_env["AWS_ENDPOINT_URL"], "key": s3_env["AWS_ACCESS_KEY_ID"],
-               "secret": s3_env["AWS_SECRET_ACCESS_KEY"]}
+    options = {
+        "endpoint_url": s3_env["AWS_ENDPOINT_URL"],
+        "key": s3_env["AWS_ACCESS_KEY_ID"],
+        "secret": s3_env["AWS_SECRET_ACCESS_KEY"],
+    }
     wh = Warehouse(s3_root, options=options)
     commit_problems(wh, 4, config={"warehouse": s3_root, "warehouse_options": options, "k": 2})
     assert wh.manifest("problems").config == {"warehouse": s3_root, "k": 2}
@@ -274,7 +291,7 @@ def test_options_instead_of_environment_never_reach_the_warehouse(s3_root, s3_en
     for name, value in s3_env.items():
         monkeypatch.setenv(name, value)
     for root in (s3_root, other):
-        prefix = root[len("s3://"):]
+        prefix = root[len("s3://") :]
         for key in s3fs_client.find(prefix):
             assert s3_env["AWS_SECRET_ACCESS_KEY"].encode() not in s3fs_client.cat_file(key), key
     monkeypatch.setenv("STARMILL_WAREHOUSE_OPTIONS", "[1]")

@@ -2,6 +2,7 @@
 credentials, secret-named keys and parameters, and secret-shaped values; a real run with credentials
 in its config, command line and environment leaves no trace of them in the warehouse, Prefect's
 database, the export folder or the output."""
+
 import json
 import logging
 import os
@@ -12,7 +13,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from starmill.schemas.redact import MARK, is_secret_name, redact, redact_argv, redact_log_records, redact_text, redacted_error
+from starmill.schemas.redact import (
+    MARK,
+    is_secret_name,
+    redact,
+    redact_argv,
+    redact_log_records,
+    redact_text,
+    redacted_error,
+)
 from tests.helpers import run_cli
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,31 +83,83 @@ def test_url_keeps_everything_but_the_credentials():
     assert redact_text("https://h/x?a=1&api_key=abc&b=2") == "https://h/x?a=1&api_key=<redacted>&b=2"
 
 
-@pytest.mark.parametrize("name", ["api_key", "apiKey", "OPENAI_API_KEY", "X-Api-Key", "hf_token", "token",
-                                  "access_token", "password", "db_passwd", "client_secret", "Authorization",
-                                  "aws_access_key_id", "AWS_SECRET_ACCESS_KEY", "credentials", "private_key", "key"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "api_key",
+        "apiKey",
+        "OPENAI_API_KEY",
+        "X-Api-Key",
+        "hf_token",
+        "token",
+        "access_token",
+        "password",
+        "db_passwd",
+        "client_secret",
+        "Authorization",
+        "aws_access_key_id",
+        "AWS_SECRET_ACCESS_KEY",
+        "credentials",
+        "private_key",
+        "key",
+    ],
+)
 def test_secret_names(name):
     assert is_secret_name(name)
 
 
-@pytest.mark.parametrize("name", ["max_tokens", "prompt_tokens", "tokens", "tokenizer", "pad_token", "eos_token",
-                                  "run_key", "sort_keys", "key_id", "keyword", "monkey", "author", "base_url",
-                                  "model", "shard"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "max_tokens",
+        "prompt_tokens",
+        "tokens",
+        "tokenizer",
+        "pad_token",
+        "eos_token",
+        "run_key",
+        "sort_keys",
+        "key_id",
+        "keyword",
+        "monkey",
+        "author",
+        "base_url",
+        "model",
+        "shard",
+    ],
+)
 def test_names_that_are_not_secrets(name):
     assert not is_secret_name(name)
 
 
 def test_redact_walks_configs_and_keeps_their_shape():
     config = {
-        "teacher": {"backend": "openai", "base_url": "http://u:pw123@h/v1",
-                    "options": {"api_key": "plain-key-1", "max_tokens": 64, "headers": {"Authorization": "x y"},
-                                "api_keys": ["k1", "k2"], "token": None, "extra_body": {"hf_token": ""}}},
-        "run_key": "abcd", "sampling": {"n": 4, "seed": 0}, "tags": ("a", "sk-0123456789abc"),
+        "teacher": {
+            "backend": "openai",
+            "base_url": "http://u:pw123@h/v1",
+            "options": {
+                "api_key": "plain-key-1",
+                "max_tokens": 64,
+                "headers": {"Authorization": "x y"},
+                "api_keys": ["k1", "k2"],
+                "token": None,
+                "extra_body": {"hf_token": ""},
+            },
+        },
+        "run_key": "abcd",
+        "sampling": {"n": 4, "seed": 0},
+        "tags": ("a", "sk-0123456789abc"),
     }
     out = redact(config)
     assert out["teacher"]["base_url"] == "http://<redacted>@h/v1"
-    assert out["teacher"]["options"] == {"api_key": MARK, "max_tokens": 64, "headers": {"Authorization": MARK},
-                                         "api_keys": [MARK, MARK], "token": None, "extra_body": {"hf_token": ""}}
+    assert out["teacher"]["options"] == {
+        "api_key": MARK,
+        "max_tokens": 64,
+        "headers": {"Authorization": MARK},
+        "api_keys": [MARK, MARK],
+        "token": None,
+        "extra_body": {"hf_token": ""},
+    }
     assert out["run_key"] == "abcd" and out["sampling"] == {"n": 4, "seed": 0}
     assert out["tags"] == ("a", MARK)
     assert config["teacher"]["options"]["api_key"] == "plain-key-1"  # a copy: the input is untouched
@@ -113,10 +174,34 @@ def test_redact_handles_pydantic_models():
 
 
 def test_command_lines_lose_option_values_named_secret():
-    argv = ["starmill", "run", "c.yaml", "--api-key", "abc", "--token=def", "--hf-token", "ghi",
-            "--set", "teacher.base_url=http://u:pw@h/v1", "-w", "wh"]
-    assert redact_argv(argv) == ["starmill", "run", "c.yaml", "--api-key", MARK, "--token=<redacted>",
-                                 "--hf-token", MARK, "--set", "teacher.base_url=http://<redacted>@h/v1", "-w", "wh"]
+    argv = [
+        "starmill",
+        "run",
+        "c.yaml",
+        "--api-key",
+        "abc",
+        "--token=def",
+        "--hf-token",
+        "ghi",
+        "--set",
+        "teacher.base_url=http://u:pw@h/v1",
+        "-w",
+        "wh",
+    ]
+    assert redact_argv(argv) == [
+        "starmill",
+        "run",
+        "c.yaml",
+        "--api-key",
+        MARK,
+        "--token=<redacted>",
+        "--hf-token",
+        MARK,
+        "--set",
+        "teacher.base_url=http://<redacted>@h/v1",
+        "-w",
+        "wh",
+    ]
 
 
 def test_lineage_command_line_is_redacted(monkeypatch):
@@ -163,16 +248,24 @@ def test_an_old_unredacted_manifest_is_redacted_on_export(make_sft_version, monk
     from starmill.warehouse.export.build import ExportSettings, export_to_folder
 
     monkeypatch.setattr(lineage, "redact", lambda value: value)
-    wh, ref = make_sft_version(teacher_options={"api_key": "sk-should-never-be-shown",
-                                                "base_url": "http://u:pw-old-5551@h/v1"})
+    wh, ref = make_sft_version(
+        teacher_options={"api_key": "sk-should-never-be-shown", "base_url": "http://u:pw-old-5551@h/v1"}
+    )
     assert "pw-old-5551" in (Path(wh.root) / ref.replace("@", "/") / "manifest.json").read_text()
     folder = tmp_path / "out"
     export_to_folder(wh, ExportSettings.make(ref=ref), folder)
-    leaks = [p for p in folder.rglob("*") if p.is_file() and (b"pw-old-5551" in p.read_bytes()
-                                                               or b"sk-should-never-be-shown" in p.read_bytes())]
+    leaks = [
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and (b"pw-old-5551" in p.read_bytes() or b"sk-should-never-be-shown" in p.read_bytes())
+    ]
     assert leaks == []
-    assert json.loads((folder / "starmill_export.json").read_text())["parts"][0]["manifest"]["config"]["teacher"][
-        "options"]["api_key"] == MARK
+    assert (
+        json.loads((folder / "starmill_export.json").read_text())["parts"][0]["manifest"]["config"]["teacher"][
+            "options"
+        ]["api_key"]
+        == MARK
+    )
 
 
 SECRETS = [b"sk-SECRET123", b"hf_ENVSECRET4567890123456", b"plainconfigsecret42", b"envsecret-in-url-31"]
@@ -198,21 +291,48 @@ def test_a_run_and_its_export_leak_no_secret(tmp_path, capsys):
     wh.mkdir()
     home.mkdir()
     config = tmp_path / "run.yaml"
-    config.write_text(yaml.safe_dump({
-        "source": {"procedural": {"n": 4, "seed": 7, "difficulty": 1}},
-        "sampling": {"n": 2, "max_tokens": 16, "seed": 3},
-        "teacher": {"backend": "openai", "model": "x", "base_url": "http://user:sk-SECRET123@127.0.0.1:9/v1",
-                    "options": {"max_retries": 0, "timeout": 2, "extra_body": {}}},
-        "runner": {"shard_size": 4, "max_workers": 1, "retries": 0},
-    }))
-    env = {**os.environ, "STARMILL_WAREHOUSE": str(wh), "PREFECT_HOME": str(home),
-           "HF_TOKEN": "hf_ENVSECRET4567890123456", "STARMILL_TEST_URL": "http://u:envsecret-in-url-31@h/"}
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "source": {"procedural": {"n": 4, "seed": 7, "difficulty": 1}},
+                "sampling": {"n": 2, "max_tokens": 16, "seed": 3},
+                "teacher": {
+                    "backend": "openai",
+                    "model": "x",
+                    "base_url": "http://user:sk-SECRET123@127.0.0.1:9/v1",
+                    "options": {"max_retries": 0, "timeout": 2, "extra_body": {}},
+                },
+                "runner": {"shard_size": 4, "max_workers": 1, "retries": 0},
+            }
+        )
+    )
+    env = {
+        **os.environ,
+        "STARMILL_WAREHOUSE": str(wh),
+        "PREFECT_HOME": str(home),
+        "HF_TOKEN": "hf_ENVSECRET4567890123456",
+        "STARMILL_TEST_URL": "http://u:envsecret-in-url-31@h/",
+    }
     env.pop("PREFECT_API_URL", None)
     out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     with open(out, "wb") as stdout, open(err, "wb") as stderr:
-        proc = subprocess.run([sys.executable, "-m", "starmill.cli", "run", str(config), "--allow-partial",
-                               "--set", "teacher.options.extra_body.api_token=plainconfigsecret42"],
-                              cwd=REPO, env=env, stdout=stdout, stderr=stderr, timeout=300)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "starmill.cli",
+                "run",
+                str(config),
+                "--allow-partial",
+                "--set",
+                "teacher.options.extra_body.api_token=plainconfigsecret42",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+            timeout=300,
+        )
     assert proc.returncode == 0, err.read_text()[-3000:]
     # the backend keeps credentials out of its URL (basic auth), so errors name the bare URL
     assert "FAILED shard" in out.read_text() and "http://127.0.0.1:9/v1/chat/completions" in out.read_text()

@@ -1,4 +1,5 @@
 """Rejection sampling, quality filters, pass rates and self-consistency: exact drop reasons."""
+
 from collections import Counter
 
 import pytest
@@ -9,7 +10,10 @@ from tests.helpers import problem, sample
 
 
 def reasons(samples):
-    return [(s.sample_index, s.stage, s.kept, s.drop_reason) for s in sorted(samples, key=lambda s: (s.stage, s.sample_index))]
+    return [
+        (s.sample_index, s.stage, s.kept, s.drop_reason)
+        for s in sorted(samples, key=lambda s: (s.stage, s.sample_index))
+    ]
 
 
 def test_select_keeps_k_distinct_correct_samples_with_reasons():
@@ -67,14 +71,17 @@ def test_filters_give_exact_reasons():
     assert stats["mixed_language.kept"] == 1
 
 
-@pytest.mark.parametrize("text,reason", [
-    ("17 + 25 = 42\nThe answer is 42.", None),
-    ("The hint says 42, so 17 + 25 = 42.", "hint_leak"),
-    ("Using the given answer, 17 + 25 = 42.", "hint_leak"),
-    ("42 is what we want. 17 + 25 = 42.", "answer_before_reasoning"),
-    ("The correct answer is 42 because 17 + 25 = 42", "hint_leak"),
-    ("We already know the answer should match 42 exactly here.", "hint_leak"),
-])
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("17 + 25 = 42\nThe answer is 42.", None),
+        ("The hint says 42, so 17 + 25 = 42.", "hint_leak"),
+        ("Using the given answer, 17 + 25 = 42.", "hint_leak"),
+        ("42 is what we want. 17 + 25 = 42.", "answer_before_reasoning"),
+        ("The correct answer is 42 because 17 + 25 = 42", "hint_leak"),
+        ("We already know the answer should match 42 exactly here.", "hint_leak"),
+    ],
+)
 def test_hint_leak(text, reason):
     p = problem("Compute 17 + 25.", "42")
     s = sample(p.problem_id, text, stage="rationalization")
@@ -104,8 +111,9 @@ def test_a_jaccard_at_the_threshold_is_a_near_duplicate():
     p = problem()
     six = "one two three four five six"  # two word 5-grams
     eight = six + " seven eight"  # four, the same two among them: Jaccard 2/4
-    out = select([sample(p.problem_id, six, index=0), sample(p.problem_id, eight, index=1)], k=5,
-                 near_duplicate_threshold=0.5)
+    out = select(
+        [sample(p.problem_id, six, index=0), sample(p.problem_id, eight, index=1)], k=5, near_duplicate_threshold=0.5
+    )
     assert reasons(out) == [(0, "rationale", True, None), (1, "rationale", False, "near_duplicate")]
 
 

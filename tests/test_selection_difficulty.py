@@ -1,14 +1,15 @@
 """``selection.difficulty`` and ``selection.order``: a run keeps the problems whose pass rate lies in the
 band (the others' kept samples dropped as ``too_easy`` / ``too_hard``, counted in the report) and
 publishes its sft rows easy to hard; a bad band is a config error."""
+
 import json
 
 import pytest
 
+from starmill.config import ConfigError, parse_config
 from starmill.generators import registry
 from starmill.generators.base import Completion
 from starmill.generators.stub_backend import StubBackend
-from starmill.config import ConfigError, parse_config
 from starmill.pipeline import run_star
 from starmill.warehouse import Warehouse
 
@@ -32,9 +33,16 @@ def run(tmp_path, **selection):
     tmp_path.mkdir(exist_ok=True)
     source = tmp_path / "problems.jsonl"
     source.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in GOLD.items()))
-    cfg = parse_config({"source": {"uri": str(source)}, "teacher": {"model": f"stub-{tmp_path.name}"},
-                        "sampling": {"n": 3, "seed": 1}, "selection": {"k": 3, **selection},
-                        "rationalization": {"attempts": 1}, "runner": {"shard_size": 2, "retries": 0}})
+    cfg = parse_config(
+        {
+            "source": {"uri": str(source)},
+            "teacher": {"model": f"stub-{tmp_path.name}"},
+            "sampling": {"n": 3, "seed": 1},
+            "selection": {"k": 3, **selection},
+            "rationalization": {"attempts": 1},
+            "runner": {"shard_size": 2, "retries": 0},
+        }
+    )
     registry.use_backend(cfg.teacher.model_dump(mode="json"), StubBackend(respond=scripted))
     summary = run_star(cfg, str(tmp_path / "wh"), progress=False)
     wh = Warehouse(tmp_path / "wh")
@@ -73,9 +81,14 @@ def test_easy_to_hard_orders_the_rows_by_pass_rate_descending(tmp_path):
     assert [r["pass_rate"] for r in sft][0] == 1.0 and [r["pass_rate"] for r in sft][-1] == 0.0
 
 
-@pytest.mark.parametrize("band, words", [({"min_pass_rate": 0.9, "max_pass_rate": 0.1}, "is above max_pass_rate"),
-                                         ({"max_pass_rate": 1.5}, "less than or equal to 1"),
-                                         ({"min": 0.1}, "min")])
+@pytest.mark.parametrize(
+    "band, words",
+    [
+        ({"min_pass_rate": 0.9, "max_pass_rate": 0.1}, "is above max_pass_rate"),
+        ({"max_pass_rate": 1.5}, "less than or equal to 1"),
+        ({"min": 0.1}, "min"),
+    ],
+)
 def test_a_bad_band_is_a_config_error(band, words):
     with pytest.raises(ConfigError, match=words):
         parse_config({"selection": {"difficulty": band}})
@@ -92,8 +105,10 @@ def test_the_export_card_names_the_band_and_the_order(tmp_path):
     out = CliRunner().invoke(cli, ["export", summary["sft"], "--to", str(tmp_path / "out"), "-w", wh.root])
     assert out.exit_code == 0, out.output
     card = (tmp_path / "out" / "README.md").read_text()
-    assert (f"`{summary['sft']}`'s run kept problems whose pass rate is from 0.5 to 0.9 (`selection.difficulty`); "
-            "the others' samples were dropped as `too_easy` or `too_hard`.") in card
+    assert (
+        f"`{summary['sft']}`'s run kept problems whose pass rate is from 0.5 to 0.9 (`selection.difficulty`); "
+        "the others' samples were dropped as `too_easy` or `too_hard`."
+    ) in card
     assert f"`{summary['sft']}`'s rows are stored easy to hard (`selection.order: easy_to_hard`)." in card
     assert "Pass rates of the 1 exported problems, with the teacher's mean completion tokens" in card
     assert "| 0.6-0.7 | 1 |" in card and "Rows are listed easy to hard" in card
@@ -108,9 +123,11 @@ def test_regrade_reselect_keeps_the_runs_band(tmp_path, capsys):
     hexed = ProblemRecord.make("t", "What is 0x1000 + 0x854 in hex?", "0x1854")
     with wh.writer("problems", "problems") as writer:
         writer.write([hexed])
-    samples = [_sample(hexed, 0, "The answer is 0x1855.", "correct", True),  # wrong once regraded
-               _sample(hexed, 1, "The answer is 6228.", "wrong", False),  # right once regraded (0x1854)
-               _sample(hexed, 2, "The answer is 0x1854.", "correct", True)]
+    samples = [
+        _sample(hexed, 0, "The answer is 0x1855.", "correct", True),  # wrong once regraded
+        _sample(hexed, 1, "The answer is 6228.", "wrong", False),  # right once regraded (0x1854)
+        _sample(hexed, 2, "The answer is 0x1854.", "correct", True),
+    ]
     config = {"selection": {"difficulty": {"min_pass_rate": 0.0, "max_pass_rate": 0.5}}}
     with wh.writer("samples", "samples", parents=["problems@v1"], config=config) as writer:
         writer.write(samples)

@@ -1,5 +1,6 @@
 """One request the engine refuses (a prompt over the model's context) never fails its neighbours: it
 becomes one empty sample dropped with the reason, the rest of the shard is generated as usual."""
+
 import pytest
 
 from starmill.generators.base import EngineInfo, GenerationError, GenerationResult, RequestRefused, SamplingParams
@@ -10,9 +11,17 @@ LONG = "Compute 12 + 7. " * 200  # ~3,200 characters: under ingest's bound, over
 
 
 def shard_of(problems, n=2):
-    requests = plan_requests(problems, stage="rationale", iteration=0, template_id="cot_zero_shot",
-                             training_template_id="cot_zero_shot", sampling=SamplingParams(n=n, max_tokens=8),
-                             base_seed=0, model="demo", model_revision=None)
+    requests = plan_requests(
+        problems,
+        stage="rationale",
+        iteration=0,
+        template_id="cot_zero_shot",
+        training_template_id="cot_zero_shot",
+        sampling=SamplingParams(n=n, max_tokens=8),
+        base_seed=0,
+        model="demo",
+        model_revision=None,
+    )
     return plan_shards(requests, shard_size=len(requests))[0]
 
 
@@ -23,7 +32,8 @@ def test_context_overflow_is_one_dropped_sample_and_neighbours_are_generated(hf_
     by_problem = {p.problem_id: [s for s in samples if s.problem_id == p.problem_id] for p in [*good, long]}
     refused = by_problem[long.problem_id]
     assert [(s.completion, s.finish_reason, s.drop_reason, s.kept, s.sample_index) for s in refused] == [
-        ("", "error", "context_overflow", False, 0)]
+        ("", "error", "context_overflow", False, 0)
+    ]
     assert refused[0].engine == "transformers"
     for p in good:
         assert len(by_problem[p.problem_id]) == 2 and all(s.drop_reason is None for s in by_problem[p.problem_id])
@@ -60,8 +70,10 @@ class FakeBackend:
         for r in requests:
             if self.bad in r.messages[-1]["content"]:
                 raise RequestRefused(f"request {r.request_id}: no", request_id=r.request_id, reason=self.reason)
-        return [GenerationResult(r.request_id, [Completion("The answer is 5.", "stop", 3, 4)] * r.sampling.n,
-                                 self.info()) for r in requests]
+        return [
+            GenerationResult(r.request_id, [Completion("The answer is 5.", "stop", 3, 4)] * r.sampling.n, self.info())
+            for r in requests
+        ]
 
 
 def test_each_refused_request_is_dropped_and_the_batch_runs_again():
@@ -70,17 +82,25 @@ def test_each_refused_request_is_dropped_and_the_batch_runs_again():
     samples = run_shard(backend, shard_of(problems))
     assert backend.calls == [4, 3, 2]
     assert [(s.drop_reason, s.completion) for s in samples] == [
-        (None, "The answer is 5."), (None, "The answer is 5."), ("context_overflow", ""), ("context_overflow", ""),
-        (None, "The answer is 5."), (None, "The answer is 5.")]
+        (None, "The answer is 5."),
+        (None, "The answer is 5."),
+        ("context_overflow", ""),
+        ("context_overflow", ""),
+        (None, "The answer is 5."),
+        (None, "The answer is 5."),
+    ]
 
 
 def test_every_request_refused_by_a_server_fails_the_shard():
     """A server that answers 400 to every request objects to the settings, not to one prompt."""
     with pytest.raises(RequestRefused, match="no"):
-        run_shard(FakeBackend(bad="Compute", reason="refused"), shard_of([problem("Compute 2 + 3."),
-                                                                           problem("Compute 1 + 4.")]))
-    samples = run_shard(FakeBackend(bad="LONG", reason="refused"), shard_of([problem("Compute 2 + 3."),
-                                                                             problem("LONG")]))
+        run_shard(
+            FakeBackend(bad="Compute", reason="refused"),
+            shard_of([problem("Compute 2 + 3."), problem("Compute 1 + 4.")]),
+        )
+    samples = run_shard(
+        FakeBackend(bad="LONG", reason="refused"), shard_of([problem("Compute 2 + 3."), problem("LONG")])
+    )
     assert [s.drop_reason for s in samples] == [None, None, "refused"]
 
 

@@ -1,5 +1,6 @@
 """CI fails on a skip it does not allow (tests/skip_policy.py): a pytest run of a small test file, in
 its own process, with and without CI=true, against an allow-list written here."""
+
 import fnmatch
 import os
 import subprocess
@@ -27,16 +28,36 @@ def pytest_run(tmp_path, ci, allowed, module_skip=False):
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "test_sample.py").write_text(SAMPLE)
     if module_skip:
-        (tmp_path / "test_module.py").write_text("import pytest\npytest.importorskip('starmill_no_such_module')\n"
-                                                 "def test_never():\n    pass\n")
+        (tmp_path / "test_module.py").write_text(
+            "import pytest\npytest.importorskip('starmill_no_such_module')\ndef test_never():\n    pass\n"
+        )
     (tmp_path / "allowed.txt").write_text(allowed)
     env = {**os.environ, "STARMILL_ALLOWED_SKIPS": str(tmp_path / "allowed.txt")}
     env.pop("CI", None)
     if ci is not None:
         env["CI"] = ci
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.skip_policy", "-p", "no:cacheprovider",
-                           "--rootdir", str(tmp_path), "-c", str(tmp_path / "pytest.ini"), str(tmp_path)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "tests.skip_policy",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tmp_path),
+            "-c",
+            str(tmp_path / "pytest.ini"),
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return done.returncode, done.stdout + done.stderr
 
 

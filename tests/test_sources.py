@@ -1,4 +1,5 @@
 """Problem sources: every format, presets, and bad rows recorded as rejects with a reason."""
+
 import json
 from pathlib import Path
 
@@ -16,8 +17,11 @@ DATA = Path(__file__).parent / "data" / "sources"
 def split(spec):
     records, entry = iter_problems(spec)
     records = list(records)
-    return ([r for r in records if isinstance(r, ProblemRecord)],
-            [r for r in records if isinstance(r, RejectRecord)], entry)
+    return (
+        [r for r in records if isinstance(r, ProblemRecord)],
+        [r for r in records if isinstance(r, RejectRecord)],
+        entry,
+    )
 
 
 def test_gsm8k_preset_extracts_the_final_answer():
@@ -43,7 +47,7 @@ def test_broken_jsonl_rejects_every_bad_row_with_its_reason():
         (9, "not_an_object"),
     ]
     assert "\\xff" in rejects[1].raw  # the bad bytes stay visible
-    lines = [l for l in (DATA / "gsm8k_broken.jsonl").read_bytes().splitlines() if l.strip()]
+    lines = [line for line in (DATA / "gsm8k_broken.jsonl").read_bytes().splitlines() if line.strip()]
     assert len(problems) + len(rejects) == len(lines)  # nothing vanished
 
 
@@ -57,7 +61,9 @@ def test_math_preset_takes_the_boxed_answer_and_metadata():
 def test_csv_with_bad_rows():
     problems, rejects, _ = split(SourceSpec(uri=str(DATA / "plain.csv")))
     assert [(p.question, p.gold_answer) for p in problems] == [
-        ("What is 6 times 7?", "42"), ("Half of 9?", "4.5"), ("Multi-line\nquestion: 1+1?", "2"),
+        ("What is 6 times 7?", "42"),
+        ("Half of 9?", "4.5"),
+        ("Multi-line\nquestion: 1+1?", "2"),
     ]
     assert [r.reason for r in rejects] == ["malformed_row", "undecodable", "missing_question"]
 
@@ -76,10 +82,12 @@ def test_datasets_folder_keeps_splits(tmp_path):
     from datasets import Dataset, DatasetDict
 
     folder = tmp_path / "ds"
-    DatasetDict({
-        "train": Dataset.from_list([{"question": "a?", "answer": "1"}, {"question": "b?", "answer": "2"}]),
-        "test": Dataset.from_list([{"question": "c?", "answer": "3"}]),
-    }).save_to_disk(str(folder))
+    DatasetDict(
+        {
+            "train": Dataset.from_list([{"question": "a?", "answer": "1"}, {"question": "b?", "answer": "2"}]),
+            "test": Dataset.from_list([{"question": "c?", "answer": "3"}]),
+        }
+    ).save_to_disk(str(folder))
     problems, rejects, entry = split(SourceSpec(uri=str(folder)))
     assert sorted((p.question, p.split) for p in problems) == [("a?", "train"), ("b?", "train"), ("c?", "test")]
     assert rejects == [] and entry.fingerprint.startswith("sha256:")
@@ -151,7 +159,9 @@ def test_ingest_writes_problems_and_rejects(tmp_path):
 
 def test_rows_without_answers_are_kept_when_answers_are_optional(tmp_path):
     path = tmp_path / "open.jsonl"
-    path.write_text('{"question": "How many?", "answer": ""}\n{"question": "And now?"}\n{"question": "x", "answer": "3"}\n')
+    path.write_text(
+        '{"question": "How many?", "answer": ""}\n{"question": "And now?"}\n{"question": "x", "answer": "3"}\n'
+    )
     problems, rejects, _ = split(SourceSpec(uri=str(path), require_answer=False))
     assert [(p.question, p.gold_answer) for p in problems] == [("How many?", ""), ("And now?", ""), ("x", "3")]
     assert rejects == []

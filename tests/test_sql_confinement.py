@@ -3,6 +3,7 @@
 Every escape vector must come back as one ``Error:`` line with exit 1, print no outside secret, and
 leave every byte under the warehouse root as it was. Real DuckDB, real Parquet files.
 """
+
 import os
 from pathlib import Path
 
@@ -11,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from starmill.generators.procedural import generate_problems
-from tests.helpers import run_cli as run
 from starmill.warehouse import QueryError, Warehouse
 from starmill.warehouse.sql import connect, parse_param, query
+from tests.helpers import run_cli as run
 
 SECRET = "TOPSECRET-4242"
 TOKEN = "hf_SECRETTOKEN0123"
@@ -69,12 +70,18 @@ def vectors(root: Path, out: Path) -> list[tuple[str, str]]:
         (f"SELECT * FROM '{out}/secret.csv'", PERMISSION.format(f"{out}/secret.csv")),  # replacement scan
         (f"SELECT * FROM '{root}/leak.csv'", PERMISSION.format(f"{root}/leak.csv")),  # a link in the root
         (f"SELECT * FROM read_csv('{root}/linkdir/secret.csv')", PERMISSION.format(f"{root}/linkdir/secret.csv")),
-        (f"SELECT * FROM read_text('{root}/../outside/secret.csv')",
-         PERMISSION.format(f"{root}/../outside/secret.csv")),
-        ("WITH t AS (SELECT content FROM read_text('/proc/self/environ')) SELECT * FROM t",
-         PERMISSION.format("/proc/self/environ")),
-        ("SELECT * FROM problems WHERE question IN (SELECT content FROM read_text('/proc/self/environ'))",
-         PERMISSION.format("/proc/self/environ")),
+        (
+            f"SELECT * FROM read_text('{root}/../outside/secret.csv')",
+            PERMISSION.format(f"{root}/../outside/secret.csv"),
+        ),
+        (
+            "WITH t AS (SELECT content FROM read_text('/proc/self/environ')) SELECT * FROM t",
+            PERMISSION.format("/proc/self/environ"),
+        ),
+        (
+            "SELECT * FROM problems WHERE question IN (SELECT content FROM read_text('/proc/self/environ'))",
+            PERMISSION.format("/proc/self/environ"),
+        ),
         ("DESCRIBE SELECT * FROM read_text('/proc/self/environ')", PERMISSION.format("/proc/self/environ")),
         ("SELECT * FROM read_text('.tmp/x')", PERMISSION.format(".tmp/x")),  # no spill folder allowed
         (f"COPY (SELECT 1) TO '{manifest}'", READ_ONLY.format("COPY")),
@@ -84,10 +91,14 @@ def vectors(root: Path, out: Path) -> list[tuple[str, str]]:
         (f"/* hi */ EXPLAIN /* there */ ANALYSE COPY (SELECT 1) TO '{manifest}'", ANALYZE),
         ("EXPLAIN ANALYZE INSTALL httpfs", ANALYZE),
         ("EXPLAIN ANALYZE SELECT 1", ANALYZE),
-        (f"EXPLAIN (ANALYZE) COPY (SELECT 1) TO '{manifest}'",
-         "Error: EXPLAIN with options is not allowed here: use a plain EXPLAIN SELECT …"),
-        (f"EXPLAIN COPY (SELECT 1) TO '{manifest}'",
-         "Error: only a plain EXPLAIN of a SELECT is allowed here (got EXPLAIN COPY)"),
+        (
+            f"EXPLAIN (ANALYZE) COPY (SELECT 1) TO '{manifest}'",
+            "Error: EXPLAIN with options is not allowed here: use a plain EXPLAIN SELECT …",
+        ),
+        (
+            f"EXPLAIN COPY (SELECT 1) TO '{manifest}'",
+            "Error: only a plain EXPLAIN of a SELECT is allowed here (got EXPLAIN COPY)",
+        ),
         ("INSTALL httpfs", READ_ONLY.format("LOAD")),
         ("LOAD httpfs", READ_ONLY.format("LOAD")),
         (f"ATTACH '{root}/evil.db' AS evil", READ_ONLY.format("ATTACH")),
@@ -139,9 +150,12 @@ def test_a_parameter_cannot_smuggle_a_path_out(site, capsys):
 def test_the_connection_is_locked_before_user_sql(site):
     root, _ = site
     session = connect(Warehouse(root))
-    settings = query(session, "SELECT name, value FROM duckdb_settings() WHERE name IN ('allowed_directories', "
-                              "'enable_external_access', 'autoinstall_known_extensions', 'autoload_known_extensions', "
-                              "'lock_configuration', 'temp_directory', 'python_enable_replacements') ORDER BY name")
+    settings = query(
+        session,
+        "SELECT name, value FROM duckdb_settings() WHERE name IN ('allowed_directories', "
+        "'enable_external_access', 'autoinstall_known_extensions', 'autoload_known_extensions', "
+        "'lock_configuration', 'temp_directory', 'python_enable_replacements') ORDER BY name",
+    )
     assert settings.to_pylist() == [
         {"name": "allowed_directories", "value": f"[{root}/]"},
         {"name": "autoinstall_known_extensions", "value": "false"},
@@ -178,20 +192,26 @@ def test_parameters_are_strings_unless_typed(site, capsys):
     assert run(capsys, "sql", sql, "-p", "a:str=x=y", "--csv")[1] == "a,t\nx=y,VARCHAR\n"
     # the README's example: a gold answer with a leading zero stays a string
     gold = run(capsys, "sql", "SELECT gold_answer FROM problems LIMIT 1", "--csv")[1].split("\n")[1]
-    code, out, _ = run(capsys, "sql", "SELECT count(*) AS n FROM problems WHERE gold_answer = $a", "-p",
-                       f"a={gold}", "--csv")
+    code, out, _ = run(
+        capsys, "sql", "SELECT count(*) AS n FROM problems WHERE gold_answer = $a", "-p", f"a={gold}", "--csv"
+    )
     assert (code, out) == (0, "n\n1\n")
-    assert run(capsys, "sql", "SELECT count(*) AS n FROM problems WHERE gold_answer = $a", "-p", "a=007",
-               "--csv")[1] == "n\n0\n"
+    assert (
+        run(capsys, "sql", "SELECT count(*) AS n FROM problems WHERE gold_answer = $a", "-p", "a=007", "--csv")[1]
+        == "n\n0\n"
+    )
 
 
-@pytest.mark.parametrize("param,message", [
-    ("a", "Error: bad parameter 'a': use NAME=VALUE, or NAME:TYPE=VALUE with TYPE int, float, bool, str"),
-    ("a:int=x", "Error: bad parameter 'a:int=x': 'x' is not of type int"),
-    ("a:bool=maybe", "Error: bad parameter 'a:bool=maybe': 'maybe' is not of type bool"),
-    ("a:date=2020", "Error: bad parameter 'a:date=2020': type 'date' is not one of int, float, bool, str"),
-    ("b=1", "Error: parameter(s) not used by the query: b"),
-])
+@pytest.mark.parametrize(
+    "param,message",
+    [
+        ("a", "Error: bad parameter 'a': use NAME=VALUE, or NAME:TYPE=VALUE with TYPE int, float, bool, str"),
+        ("a:int=x", "Error: bad parameter 'a:int=x': 'x' is not of type int"),
+        ("a:bool=maybe", "Error: bad parameter 'a:bool=maybe': 'maybe' is not of type bool"),
+        ("a:date=2020", "Error: bad parameter 'a:date=2020': type 'date' is not one of int, float, bool, str"),
+        ("b=1", "Error: parameter(s) not used by the query: b"),
+    ],
+)
 def test_bad_parameters_are_one_error_line(site, capsys, param, message):
     code, out, err = run(capsys, "sql", "SELECT 1 AS one", "-p", param)
     assert (code, out, err) == (1, "", message + "\n")
@@ -215,10 +235,14 @@ def test_a_setting_that_does_not_take_is_an_error(site, monkeypatch):
     real = sql_guard.confinement
 
     def expecting_other(*args, **kwargs):
-        return [(name, value, "other" if name == "enable_external_access" else back)
-                for name, value, back in real(*args, **kwargs)]
+        return [
+            (name, value, "other" if name == "enable_external_access" else back)
+            for name, value, back in real(*args, **kwargs)
+        ]
 
     monkeypatch.setattr(sql_guard, "confinement", expecting_other)
     with pytest.raises(QueryError) as caught:
         connect(Warehouse(root))
-    assert str(caught.value) == "could not confine DuckDB to the warehouse (settings: {'enable_external_access': False})"
+    assert (
+        str(caught.value) == "could not confine DuckDB to the warehouse (settings: {'enable_external_access': False})"
+    )

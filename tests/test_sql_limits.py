@@ -1,6 +1,7 @@
 """`starmill sql` keeps one query in bounds: Ctrl-C stops it (exit 130), a time limit stops it with one
 ``Error:`` line, and DuckDB's memory is capped (a share of the machine, not DuckDB's 80%) before the
 configuration is locked. Real DuckDB; Ctrl-C is a real SIGINT to a real ``starmill sql`` process."""
+
 import os
 import signal
 import subprocess
@@ -11,9 +12,9 @@ import duckdb
 import psutil
 import pytest
 
-from tests.helpers import run_cli as run
 from starmill.warehouse import QueryError
 from starmill.warehouse.sql import connect, query
+from tests.helpers import run_cli as run
 
 SLOW = "SELECT count(*) AS n FROM range(100000000) a, range(100000) b WHERE a.range + b.range = 7"  # hours
 
@@ -33,8 +34,13 @@ def root(warehouse_root):
 
 def test_ctrl_c_stops_a_running_query(root):
     env = {**os.environ, "STARMILL_WAREHOUSE": str(root)}
-    proc = subprocess.Popen([sys.executable, "-m", "starmill.cli", "sql", "--timeout", "0", SLOW], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "starmill.cli", "sql", "--timeout", "0", SLOW],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         busy = psutil.Process(proc.pid)
         deadline = time.monotonic() + 120
@@ -68,8 +74,11 @@ def test_the_library_session_has_the_same_limits(root):
         query(session, SLOW)
     assert query(session, "SELECT 42 AS x").to_pylist() == [{"x": 42}]  # the connection still works
     limit = connect(root).con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    assert limit == read_back("25%") != duckdb.connect(":memory:").execute(
-        "SELECT current_setting('memory_limit')").fetchone()[0]
+    assert (
+        limit
+        == read_back("25%")
+        != duckdb.connect(":memory:").execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    )
 
 
 def test_memory_is_capped_before_the_lock(root, capsys, monkeypatch):
@@ -85,13 +94,21 @@ def test_memory_is_capped_before_the_lock(root, capsys, monkeypatch):
     assert err.count("\n") == 1
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--memory-limit", "lots"], "Error: bad memory limit 'lots': give a size such as 4GB, 512MB or 25% "
-                                 "(of the machine's memory)"),
-    (["--memory-limit", "1GB'; SET lock_configuration=false; --"], "Error: bad memory limit "
-     "\"1GB'; SET lock_configuration=false; --\": give a size such as 4GB, 512MB or 25% (of the machine's memory)"),
-    (["--timeout", "-1"], "Error: bad time limit -1.0: give the seconds a query may run (0: no limit)"),
-    (["--timeout", "nan"], "Error: bad time limit nan: give the seconds a query may run (0: no limit)"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--memory-limit", "lots"],
+            "Error: bad memory limit 'lots': give a size such as 4GB, 512MB or 25% (of the machine's memory)",
+        ),
+        (
+            ["--memory-limit", "1GB'; SET lock_configuration=false; --"],
+            "Error: bad memory limit "
+            "\"1GB'; SET lock_configuration=false; --\": give a size such as 4GB, 512MB or 25% (of the machine's memory)",
+        ),
+        (["--timeout", "-1"], "Error: bad time limit -1.0: give the seconds a query may run (0: no limit)"),
+        (["--timeout", "nan"], "Error: bad time limit nan: give the seconds a query may run (0: no limit)"),
+    ],
+)
 def test_bad_limits_are_one_error_line(root, capsys, args, message):
     assert run(capsys, "sql", "SELECT 1", *args) == (1, "", message + "\n")

@@ -2,6 +2,7 @@
 the newest model, trains the next one from the base on that iteration's kept rows, evaluates it on
 held-out problems; early stopping; a rerun resumes from the ledger, the model folders and their evals;
 iterations.command (the escape hatch for custom trainers) makes the next model too."""
+
 import json
 import sys
 from pathlib import Path
@@ -13,12 +14,19 @@ HELD_OUT = "procedural:n=12,seed=999,difficulty=1"
 
 
 def config(**iterations):
-    return parse_config({
-        "source": {"procedural": {"n": 24, "seed": 3, "difficulty": 1}},
-        "sampling": {"n": 2, "max_tokens": 48},
-        "iterations": {"count": 2, "train": {"max_steps": 2, "batch_size": 8, "lr": 1e-5, "max_length": 192},
-                       "eval": {"source": HELD_OUT, "n": 2}, "early_stop": False, **iterations},
-    })
+    return parse_config(
+        {
+            "source": {"procedural": {"n": 24, "seed": 3, "difficulty": 1}},
+            "sampling": {"n": 2, "max_tokens": 48},
+            "iterations": {
+                "count": 2,
+                "train": {"max_steps": 2, "batch_size": 8, "lr": 1e-5, "max_length": 192},
+                "eval": {"source": HELD_OUT, "n": 2},
+                "early_stop": False,
+                **iterations,
+            },
+        }
+    )
 
 
 def test_two_iterations_train_evaluate_and_resume(tmp_path):
@@ -29,7 +37,7 @@ def test_two_iterations_train_evaluate_and_resume(tmp_path):
     first, second = summary["iterations"]
     assert first["attempted"] == second["attempted"] == 24  # every problem, every iteration (the paper)
     assert first["heldout"]["greedy_pass@1"] is not None and second["heldout"] is not None
-    assert first["train_rows"] is None and second["train_steps"] == round(2 * 1.2 ** 0)
+    assert first["train_rows"] is None and second["train_steps"] == round(2 * 1.2**0)
     w = Warehouse(wh)
     kept_it0 = sum(1 for r in w.read("sft").to_pylist() if r["iteration"] == 0)
     assert second["train_rows"] == kept_it0  # M1 learned from iteration 0's kept rows only
@@ -49,17 +57,27 @@ def test_two_iterations_train_evaluate_and_resume(tmp_path):
     # the rerun reads each model's evaluation back from its folder: written here by hand, M1 is best and
     # M2 falls back below it (M(K) is not always the best model)
     workdir = Path(second["model"]).parent
-    for path, value in [(workdir / "m0-heldout.json", 0.5), (Path(second["model"], "heldout.json"), 0.75),
-                        (Path(final["model"], "heldout.json"), 0.625)]:
+    for path, value in [
+        (workdir / "m0-heldout.json", 0.5),
+        (Path(second["model"], "heldout.json"), 0.75),
+        (Path(final["model"], "heldout.json"), 0.625),
+    ]:
         path.write_text(json.dumps({**json.loads(path.read_text()), "greedy_pass@1": value}))
     again = run_star(config(), wh, progress=False, force=True)  # a rerun: ledger, model folders and evals are reused
     assert w.versions("evals") == [1, 2, 3]
     assert Path(second["model"], "model.safetensors").stat().st_mtime_ns == model_time
     assert [i["heldout"]["greedy_pass@1"] for i in again["iterations"]] == [0.5, 0.75]
-    assert [i["heldout"]["pass@1"] for i in again["iterations"]] == [first["heldout"]["pass@1"],
-                                                                    second["heldout"]["pass@1"]]
-    assert again["best_model"] == {"iteration": 1, "model": second["model"], "metric": "greedy_pass@1",
-                                   "value": 0.75, "evals": second["evals"]}
+    assert [i["heldout"]["pass@1"] for i in again["iterations"]] == [
+        first["heldout"]["pass@1"],
+        second["heldout"]["pass@1"],
+    ]
+    assert again["best_model"] == {
+        "iteration": 1,
+        "model": second["model"],
+        "metric": "greedy_pass@1",
+        "value": 0.75,
+        "evals": second["evals"],
+    }
 
 
 def test_best_model_is_the_best_heldout_metric_the_earliest_of_equals(tmp_path):
@@ -72,17 +90,30 @@ def test_best_model_is_the_best_heldout_metric_the_earliest_of_equals(tmp_path):
     step = TrainedModel(SimpleNamespace(config=config()), tmp_path)
     base = {"model": "starmill/demo-teacher"}
     assert step.best_model(base) is None  # nothing evaluated
-    step.heldout = {0: {"greedy_pass@1": 0.25, "evals": "evals@v1"}, 1: {"greedy_pass@1": 0.5, "evals": "evals@v2"},
-                    2: {"greedy_pass@1": 0.375, "evals": "evals@v3"}}
-    assert step.best_model(base) == {"iteration": 1, "model": str(tmp_path / "model-it1"),
-                                     "metric": "greedy_pass@1", "value": 0.5, "evals": "evals@v2"}
+    step.heldout = {
+        0: {"greedy_pass@1": 0.25, "evals": "evals@v1"},
+        1: {"greedy_pass@1": 0.5, "evals": "evals@v2"},
+        2: {"greedy_pass@1": 0.375, "evals": "evals@v3"},
+    }
+    assert step.best_model(base) == {
+        "iteration": 1,
+        "model": str(tmp_path / "model-it1"),
+        "metric": "greedy_pass@1",
+        "value": 0.5,
+        "evals": "evals@v2",
+    }
     step.heldout[3] = {"greedy_pass@1": 0.5, "evals": "evals@v4"}
     assert step.best_model(base)["iteration"] == 1  # a tie: the earlier model
     step.heldout[4] = {"greedy_pass@1": 0.625, "evals": "evals@v5"}
     assert step.best_model(base)["model"] == str(tmp_path / "model-it4")
     step.heldout = {0: {"greedy_pass@1": 0.5, "evals": "evals@v1"}, 1: {"greedy_pass@1": 0.125, "evals": "evals@v2"}}
-    assert step.best_model(base) == {"iteration": 0, "model": "starmill/demo-teacher", "metric": "greedy_pass@1",
-                                     "value": 0.5, "evals": "evals@v1"}
+    assert step.best_model(base) == {
+        "iteration": 0,
+        "model": "starmill/demo-teacher",
+        "metric": "greedy_pass@1",
+        "value": 0.5,
+        "evals": "evals@v1",
+    }
 
 
 def test_early_stop_when_heldout_accuracy_stops_rising(tmp_path):
@@ -105,13 +136,21 @@ def test_iterations_command_makes_the_next_model(tmp_path):
         "import shutil, sys, pyarrow.parquet as pq\n"
         "rows = pq.read_table(sys.argv[1]).num_rows\n"
         f"shutil.copytree({str(Path(__file__).resolve().parent.parent / 'generators' / 'demo_teacher')!r}, sys.argv[2])\n"
-        "open(sys.argv[2] + '/rows.txt', 'w').write(str(rows))\n")
-    cfg = parse_config({"source": {"procedural": {"n": 12, "seed": 4, "difficulty": 2}},
-                        "sampling": {"n": 2, "max_tokens": 48},
-                        "iterations": {"count": 2, "command": f"{sys.executable} {script} {{sft}} {{output}}"}})
+        "open(sys.argv[2] + '/rows.txt', 'w').write(str(rows))\n"
+    )
+    cfg = parse_config(
+        {
+            "source": {"procedural": {"n": 12, "seed": 4, "difficulty": 2}},
+            "sampling": {"n": 2, "max_tokens": 48},
+            "iterations": {"count": 2, "command": f"{sys.executable} {script} {{sft}} {{output}}"},
+        }
+    )
     summary = run_star(cfg, str(tmp_path / "wh"), progress=False)
     if len(summary["iterations"]) == 2:  # everything solved in iteration 0 ends the loop early
         model = Path(summary["iterations"][1]["model"])
         assert model.name == "model-it1" and int((model / "rows.txt").read_text()) > 0
     else:
-        assert summary["iterations"][0]["solved_by_rationale"] + summary["iterations"][0]["solved_by_rationalization"] == 12
+        assert (
+            summary["iterations"][0]["solved_by_rationale"] + summary["iterations"][0]["solved_by_rationalization"]
+            == 12
+        )

@@ -1,6 +1,7 @@
 """The symbolic step checker on a labelled set of arithmetic steps, written from its policy: a chain is
 checked only when it is pure arithmetic that starts a clause; wrong arithmetic is 'wrong', anything it
 can't be sure of is not a claim (so a good rationale is never dropped for a misread)."""
+
 import pytest
 
 from starmill.filters.steps import bad_steps, check_steps
@@ -77,12 +78,15 @@ def test_check_steps_in_the_cli(tmp_path, capsys):
 
     from tests.helpers import run_cli
 
-    code, stdout, _ = run_cli(capsys, "check", "--gold", "6", "--pred", "6 + 13 = 6.\nSo 2 * 3 = 6.\nThe answer is 6.",
-                              "--steps")
+    code, stdout, _ = run_cli(
+        capsys, "check", "--gold", "6", "--pred", "6 + 13 = 6.\nSo 2 * 3 = 6.\nThe answer is 6.", "--steps"
+    )
     lines = stdout.strip().splitlines()
     assert code == 0 and json.loads(lines[0])["verdict"] == "correct"  # the final answer alone is right
     assert lines[1:] == ["step wrong  6 + 13 = 6   (19 vs 6)", "step ok     2 * 3 = 6"]
     data = tmp_path / "in.jsonl"
     data.write_text(json.dumps({"gold": "6", "pred": "6 + 13 = 6. The answer is 6."}) + "\n")
     code, stdout, _ = run_cli(capsys, "check", str(data), "--steps")
-    assert code == 0 and json.loads(stdout)["steps"] == [{"text": "6 + 13 = 6", "verdict": "wrong", "values": ["19", "6"]}]
+    assert code == 0 and json.loads(stdout)["steps"] == [
+        {"text": "6 + 13 = 6", "verdict": "wrong", "values": ["19", "6"]}
+    ]

@@ -3,6 +3,7 @@ to the main process alone (even when started with SIGINT ignored, as ``&`` in a 
 SIGTERM each stop generation within seconds, publish nothing, keep the finished shards, print how to
 go on, exit 130 / 143 and leave no child behind; after ``kill -9`` the temporary Prefect server dies
 with its parent. Plus the stop flag's own contract, without processes."""
+
 import asyncio
 import os
 import signal
@@ -75,8 +76,9 @@ with interrupts.Stoppable("bye: nothing was published") as work:
 def test_work_that_ignores_the_stop_is_cut_off(tmp_path, grace, signals, code):
     """After the grace period, or at a second signal, the command exits at once and kills its children."""
     with open(tmp_path / "err", "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-c", STUBBORN, str(grace)], cwd=REPO, stdout=subprocess.PIPE,
-                                stderr=err, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", STUBBORN, str(grace)], cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True
+        )
     sleeper = psutil.Process(int(proc.stdout.readline()))
     time.sleep(0.5)  # into work.run
     for signum in signals:
@@ -94,8 +96,15 @@ def start(root: Path, log: str, *, ignore_sigint: bool = False) -> subprocess.Po
     root.mkdir(parents=True, exist_ok=True)
     preexec = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
     with open(root / f"{log}.out", "wb") as out, open(root / f"{log}.err", "wb") as err:
-        return subprocess.Popen([sys.executable, "-m", "starmill.cli", "run", *WORK], cwd=REPO, env=env,
-                                stdout=out, stderr=err, start_new_session=True, preexec_fn=preexec)
+        return subprocess.Popen(
+            [sys.executable, "-m", "starmill.cli", "run", *WORK],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+            preexec_fn=preexec,
+        )
 
 
 def wait_for(predicate, proc: subprocess.Popen, timeout: float, what: str):
@@ -170,8 +179,7 @@ def test_the_temporary_prefect_server_dies_with_a_killed_run(tmp_path):
 
     def server():
         try:
-            found = [c for c in psutil.Process(proc.pid).children(recursive=True)
-                     if "uvicorn" in " ".join(c.cmdline())]
+            found = [c for c in psutil.Process(proc.pid).children(recursive=True) if "uvicorn" in " ".join(c.cmdline())]
         except psutil.NoSuchProcess:
             return None
         return found[0] if found else None

@@ -1,5 +1,6 @@
 """`starmill train`: a few real SFT steps on CPU with the demo teacher, full and LoRA, recorded in the
 ``models`` dataset; a stopped training resumes from its checkpoint; bad input is one error line."""
+
 import json
 import math
 from pathlib import Path
@@ -28,8 +29,22 @@ def _changed(a, b) -> bool:
 def test_train_cli_full_records_model_and_loads(make_sft_version, tmp_path, capsys):
     wh, ref = make_sft_version(problems=16)
     out = tmp_path / "m1"
-    code, stdout, stderr = run_cli(capsys, "train", ref, "--base", TEACHER, "--output", str(out), "--max-steps", "3",
-                                    "--lr", "1e-3", "-w", wh.root, *FAST)
+    code, stdout, stderr = run_cli(
+        capsys,
+        "train",
+        ref,
+        "--base",
+        TEACHER,
+        "--output",
+        str(out),
+        "--max-steps",
+        "3",
+        "--lr",
+        "1e-3",
+        "-w",
+        wh.root,
+        *FAST,
+    )
     assert code == 0, stderr
     assert "3 steps" in stdout and "recorded as models@v1" in stdout
     manifest = json.loads((out / "starmill_training.json").read_text())
@@ -44,11 +59,16 @@ def test_train_cli_full_records_model_and_loads(make_sft_version, tmp_path, caps
 
     tok = AutoTokenizer.from_pretrained(str(out))
     model = AutoModelForCausalLM.from_pretrained(str(out))
-    ids = tok.apply_chat_template([{"role": "user", "content": "What is 2 + 3?"}], add_generation_prompt=True,
-                                  return_tensors="pt", return_dict=True)
+    ids = tok.apply_chat_template(
+        [{"role": "user", "content": "What is 2 + 3?"}],
+        add_generation_prompt=True,
+        return_tensors="pt",
+        return_dict=True,
+    )
     assert model.generate(**ids, max_new_tokens=4, do_sample=False).shape[1] > ids["input_ids"].shape[1]
-    code, stdout, _ = run_cli(capsys, "sql", "-w", wh.root, "--format", "json",
-                               "SELECT kind, method, steps, data, base_model FROM models")
+    code, stdout, _ = run_cli(
+        capsys, "sql", "-w", wh.root, "--format", "json", "SELECT kind, method, steps, data, base_model FROM models"
+    )
     row = json.loads(stdout)[0]
     assert row == {"kind": "sft", "method": "full", "steps": 3, "data": [ref], "base_model": TEACHER}
 
@@ -110,5 +130,7 @@ def test_train_bad_input_is_one_error_line(make_sft_version, tmp_path, capsys):
         assert code == 1 and lines[-1].startswith("Error:") and message in lines[-1], (args, stderr)
         assert "Traceback" not in stderr
         assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists(), args
-    code, _, stderr = run_cli(capsys, "train", ref, "--base", TEACHER, "--output", str(tmp_path / "exists"), "-w", wh.root)
+    code, _, stderr = run_cli(
+        capsys, "train", ref, "--base", TEACHER, "--output", str(tmp_path / "exists"), "-w", wh.root
+    )
     assert code == 1 and "exists" in stderr

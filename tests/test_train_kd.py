@@ -1,5 +1,6 @@
 """Top-k logit distillation: the teacher's top-k lines up with the tokens it scores, the loss term
 behaves as a cross-entropy to the teacher, and `starmill train --kd topk` trains the demo student."""
+
 import json
 import math
 from pathlib import Path
@@ -12,8 +13,12 @@ from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent / "generators"
 TEACHER, STUDENT = str(ROOT / "demo_teacher"), str(ROOT / "demo_student")
-ROWS = [{"prompt": [{"role": "user", "content": "What is 12 + 7?"}],
-         "completion": [{"role": "assistant", "content": "12 + 7 = 19\nThe answer is 19."}]}]
+ROWS = [
+    {
+        "prompt": [{"role": "user", "content": "What is 12 + 7?"}],
+        "completion": [{"role": "assistant", "content": "12 + 7 = 19\nThe answer is 19."}],
+    }
+]
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +66,29 @@ def test_kd_loss_is_a_cross_entropy_to_the_teacher():
 def test_train_kd_cli_trains_the_student(make_sft_version, tmp_path, capsys):
     wh, ref = make_sft_version(problems=16)
     out = tmp_path / "kd"
-    code, stdout, stderr = run_cli(capsys, "train", ref, "--base", STUDENT, "--output", str(out), "--max-steps", "3",
-                                   "--kd", "topk", "--teacher", TEACHER, "--kd-alpha", "0.7",
-                                   "--set", "train.batch_size=4", "--set", "train.kd_topk=4", "-w", wh.root)
+    code, stdout, stderr = run_cli(
+        capsys,
+        "train",
+        ref,
+        "--base",
+        STUDENT,
+        "--output",
+        str(out),
+        "--max-steps",
+        "3",
+        "--kd",
+        "topk",
+        "--teacher",
+        TEACHER,
+        "--kd-alpha",
+        "0.7",
+        "--set",
+        "train.batch_size=4",
+        "--set",
+        "train.kd_topk=4",
+        "-w",
+        wh.root,
+    )
     assert code == 0, stderr
     manifest = json.loads((out / "starmill_training.json").read_text())
     assert manifest["kind"] == "kd" and manifest["steps"] == 3
@@ -83,8 +108,9 @@ def _other_tokenizer_model(folder):
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>")
     fast.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
     fast.save_pretrained(folder)
-    LlamaForCausalLM(LlamaConfig(vocab_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                 intermediate_size=32)).save_pretrained(folder)
+    LlamaForCausalLM(
+        LlamaConfig(vocab_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
+    ).save_pretrained(folder)
 
 
 def test_kd_bad_input_is_one_error_line(make_sft_version, tmp_path, capsys):
@@ -93,8 +119,20 @@ def test_kd_bad_input_is_one_error_line(make_sft_version, tmp_path, capsys):
     _other_tokenizer_model(other)
     cases = [([], "needs the teacher's logprobs"), (["--teacher", str(other)], "needs one tokenizer")]
     for extra, message in cases:
-        code, _, stderr = run_cli(capsys, "train", ref, "--base", STUDENT, "--output", str(tmp_path / "o"),
-                                  "--kd", "topk", *extra, "-w", wh.root)
+        code, _, stderr = run_cli(
+            capsys,
+            "train",
+            ref,
+            "--base",
+            STUDENT,
+            "--output",
+            str(tmp_path / "o"),
+            "--kd",
+            "topk",
+            *extra,
+            "-w",
+            wh.root,
+        )
         assert code == 1 and message in stderr.strip().splitlines()[-1], stderr
         assert not (tmp_path / "o").exists() and not (tmp_path / "o.partial").exists()
 
@@ -106,9 +144,13 @@ def test_kd_with_the_settings_object(make_sft_version, tmp_path):
     assert result.manifest["kind"] == "kd" and result.manifest["steps"] == 1
 
 
-KD_ROWS = [{"prompt": [{"role": "user", "content": f"What is {a} + {b}?"}],
-            "completion": [{"role": "assistant", "content": f"{a} + {b} = {a + b}\nThe answer is {a + b}."}]}
-           for a, b in [(12, 7), (30, 45), (8, 9), (61, 23)]]
+KD_ROWS = [
+    {
+        "prompt": [{"role": "user", "content": f"What is {a} + {b}?"}],
+        "completion": [{"role": "assistant", "content": f"{a} + {b} = {a + b}\nThe answer is {a + b}."}],
+    }
+    for a, b in [(12, 7), (30, 45), (8, 9), (61, 23)]
+]
 
 
 def _loss_terms_by_hand(base, rows, k):
@@ -150,8 +192,17 @@ def test_the_kd_term_changes_the_loss_and_the_weights(tmp_path):
     assert abs(kd - ce) > 0.1, (ce, kd)  # the teacher's top-k is measurably not the one-hot target
     trained = {}
     for alpha in (0.7, 0.0):
-        settings = TrainSettings(kd="topk", teacher=TEACHER, kd_topk=8, kd_alpha=alpha, max_steps=2, batch_size=4,
-                                 lr=1e-3, logging_steps=1, seed=7)
+        settings = TrainSettings(
+            kd="topk",
+            teacher=TEACHER,
+            kd_topk=8,
+            kd_alpha=alpha,
+            max_steps=2,
+            batch_size=4,
+            lr=1e-3,
+            logging_steps=1,
+            seed=7,
+        )
         result = train_rows(KD_ROWS, "kd-rows", TEACHER, tmp_path / f"alpha-{alpha}", settings, progress=False)
         first = result.manifest["loss_curve"][0]
         assert first["step"] == 1

@@ -1,18 +1,19 @@
 """Tree search against verifiers: beam, dvts and mcts over steps, guided by the ``steps`` scorer; one
 engine call per depth level; the tree in the ledger and as the ``tree`` dataset; a killed search
 resumes from its finished expansions; eval's search never sees the gold answer; budgets below 1."""
+
 import json
 from collections import Counter
 
 import pytest
 
-from starmill.filters.scorers import get_scorer
-from starmill.generators import registry
-from starmill.generators.base import EngineInfo, GenerationError, GenerationResult, SamplingParams, Completion
-from starmill.generators.strategies import PlanContext, get_strategy
-from starmill.config import ConfigError, SearchConfig, parse_config
 from starmill.adapters.search import FinalAnswer, GoldReward, PathScore
 from starmill.build import tree_strategy
+from starmill.config import ConfigError, SearchConfig, parse_config
+from starmill.filters.scorers import get_scorer
+from starmill.generators import registry
+from starmill.generators.base import Completion, EngineInfo, GenerationError, GenerationResult, SamplingParams
+from starmill.generators.strategies import PlanContext, get_strategy
 from tests.helpers import problem, run_cli
 from tests.test_loop import config
 
@@ -88,6 +89,7 @@ class Constant:
 
 # --- the strategies ---------------------------------------------------------------------------------
 
+
 def test_beam_keeps_the_paths_the_step_checker_scores_best_one_call_per_depth():
     samples, nodes, backend = search("beam", beam_width=1, expansions=2)
     assert [s.completion for s in samples] == [RIGHT]
@@ -104,8 +106,9 @@ def test_beam_keeps_the_paths_the_step_checker_scores_best_one_call_per_depth():
     assert "".join(reversed(path)) == RIGHT  # each step keeps the delimiter it ended on
     assert {n.step: n.score for n in nodes if n.depth == 1} == {"2 + 3 = 6\n": 0.0, "2 + 3 = 5\n": 1.0}
     # without a verifier the first candidate wins and the search walks the wrong path
-    strategy = tree_strategy("beam", SearchConfig(), template="cot_zero_shot", scorer=Constant(), beam_width=1,
-                             expansions=2)
+    strategy = tree_strategy(
+        "beam", SearchConfig(), template="cot_zero_shot", scorer=Constant(), beam_width=1, expansions=2
+    )
     wrong = strategy.search(strategy.plan([P], CONTEXT), Scripted().generate, Scripted().info)[0]
     assert [s.completion for s in wrong] == ["2 + 3 = 6\n6 + 4 = 10\nThe answer is 10."]
 
@@ -121,12 +124,24 @@ def test_every_problem_of_a_shard_shares_each_depth_call():
 
 def test_a_search_is_keyed_by_its_settings_and_its_guide():
     def key(name="beam", scorer=None, **budgets):
-        strategy = tree_strategy(name, SearchConfig(), template="cot_zero_shot", scorer=scorer or get_scorer("steps"),
-                                 **budgets)
+        strategy = tree_strategy(
+            name, SearchConfig(), template="cot_zero_shot", scorer=scorer or get_scorer("steps"), **budgets
+        )
         return strategy.plan([P], CONTEXT)[0].key
 
-    assert key() == key() and len({key(), key(beam_width=2), key(scorer=Constant()), key("dvts"),
-                                   key(scorer=get_scorer("steps", {"aggregate": "mean"}))}) == 5
+    assert (
+        key() == key()
+        and len(
+            {
+                key(),
+                key(beam_width=2),
+                key(scorer=Constant()),
+                key("dvts"),
+                key(scorer=get_scorer("steps", {"aggregate": "mean"})),
+            }
+        )
+        == 5
+    )
     gold = tree_strategy("mcts", SearchConfig(), template="cot_zero_shot", scorer=Constant(), gold={P.problem_id: P})
     assert gold.plan([P], CONTEXT)[0].key != key("mcts", scorer=Constant())  # a gold reward is another search
 
@@ -172,8 +187,15 @@ def test_mcts_progressive_widening_gives_visited_nodes_more_children_with_new_se
 
     def run(**budgets):
         seen.clear()
-        strategy = tree_strategy("mcts", SearchConfig(), template="cot_zero_shot", scorer=get_scorer("steps"),
-                                 simulations=6, expansions=1, **budgets)
+        strategy = tree_strategy(
+            "mcts",
+            SearchConfig(),
+            template="cot_zero_shot",
+            scorer=get_scorer("steps"),
+            simulations=6,
+            expansions=1,
+            **budgets,
+        )
         samples, nodes = strategy.search(strategy.plan([P], CONTEXT), Recording().generate, Scripted().info)
         return strategy, nodes, list(seen)
 
@@ -192,8 +214,15 @@ def test_mcts_progressive_widening_gives_visited_nodes_more_children_with_new_se
 
 
 def test_mcts_reward_uses_the_gold_answer_only_when_given():
-    strategy = tree_strategy("mcts", SearchConfig(), template="cot_zero_shot", scorer=Constant(),
-                             gold={P.problem_id: P}, simulations=2, expansions=1)
+    strategy = tree_strategy(
+        "mcts",
+        SearchConfig(),
+        template="cot_zero_shot",
+        scorer=Constant(),
+        gold={P.problem_id: P},
+        simulations=2,
+        expansions=1,
+    )
     assert isinstance(strategy.reward, GoldReward)
     backend = Scripted()
     _, nodes = strategy.search(strategy.plan([P], CONTEXT), backend.generate, backend.info)
@@ -209,8 +238,15 @@ def test_each_shard_carries_only_its_own_problems_gold_answers():
 
     def shards(count):
         many = [problem(f"Compute {i} + 1.", str(i + 1)) for i in range(count)]
-        strategy = tree_strategy("mcts", SearchConfig(), template="cot_zero_shot", scorer=Constant(),
-                                 gold={p.problem_id: p for p in many}, simulations=1, expansions=1)
+        strategy = tree_strategy(
+            "mcts",
+            SearchConfig(),
+            template="cot_zero_shot",
+            scorer=Constant(),
+            gold={p.problem_id: p for p in many},
+            simulations=1,
+            expansions=1,
+        )
         return strategy, plan_shards(strategy.plan(many, CONTEXT), 2, strategy)
 
     strategy, planned = shards(40)
@@ -228,14 +264,18 @@ def test_the_demo_teacher_continues_paths_step_by_step(engine, request):
     backend = request.getfixturevalue(engine)  # transformers, then vLLM: both continue a prefix
 
     problems = list(generate_problems(2, seed=7, difficulty=1, split="test"))
-    for name, budgets in (("beam", {"beam_width": 1, "expansions": 2}), ("dvts", {"subtrees": 2, "expansions": 1}),
-                          ("mcts", {"simulations": 2, "expansions": 1}),
-                          ("mcts", {"simulations": 3, "expansions": 1, "widening": 1.0})):
-        strategy = tree_strategy(name, SearchConfig(max_depth=4), template="cot_zero_shot",
-                                 scorer=get_scorer("steps"), **budgets)
+    for name, budgets in (
+        ("beam", {"beam_width": 1, "expansions": 2}),
+        ("dvts", {"subtrees": 2, "expansions": 1}),
+        ("mcts", {"simulations": 2, "expansions": 1}),
+        ("mcts", {"simulations": 3, "expansions": 1, "widening": 1.0}),
+    ):
+        strategy = tree_strategy(
+            name, SearchConfig(max_depth=4), template="cot_zero_shot", scorer=get_scorer("steps"), **budgets
+        )
         calls = []
 
-        def generate(requests):
+        def generate(requests, calls=calls):
             calls.append(len(requests))
             return backend.generate(requests)
 
@@ -254,17 +294,21 @@ def test_the_demo_teacher_continues_paths_step_by_step(engine, request):
 
 # --- bad input ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, options, message", [
-    ("beam", {"beam_width": 0}, "beam: beam_width must be a whole number of at least 1, got 0"),
-    ("beam", {"expansions": -1}, "beam: expansions must be a whole number of at least 1, got -1"),
-    ("dvts", {"subtrees": 0}, "dvts: subtrees must be a whole number of at least 1, got 0"),
-    ("dvts", {"max_depth": 0}, "dvts: max_depth must be a whole number of at least 1, got 0"),
-    ("mcts", {"simulations": 0}, "mcts: simulations must be a whole number of at least 1, got 0"),
-    ("mcts", {"c_uct": -1.0}, "mcts: c_uct must be a finite number of at least 0, got -1.0"),
-    ("mcts", {"widening": 1.5}, "mcts: widening must be a finite number between 0 and 1, got 1.5"),
-    ("beam", {"delimiter": ""}, "beam: the step delimiter must be a non-empty string"),
-    ("beam", {"subtrees": 2}, "generation strategy 'beam': unexpected option 'subtrees'"),
-])
+
+@pytest.mark.parametrize(
+    "name, options, message",
+    [
+        ("beam", {"beam_width": 0}, "beam: beam_width must be a whole number of at least 1, got 0"),
+        ("beam", {"expansions": -1}, "beam: expansions must be a whole number of at least 1, got -1"),
+        ("dvts", {"subtrees": 0}, "dvts: subtrees must be a whole number of at least 1, got 0"),
+        ("dvts", {"max_depth": 0}, "dvts: max_depth must be a whole number of at least 1, got 0"),
+        ("mcts", {"simulations": 0}, "mcts: simulations must be a whole number of at least 1, got 0"),
+        ("mcts", {"c_uct": -1.0}, "mcts: c_uct must be a finite number of at least 0, got -1.0"),
+        ("mcts", {"widening": 1.5}, "mcts: widening must be a finite number between 0 and 1, got 1.5"),
+        ("beam", {"delimiter": ""}, "beam: the step delimiter must be a non-empty string"),
+        ("beam", {"subtrees": 2}, "generation strategy 'beam': unexpected option 'subtrees'"),
+    ],
+)
 def test_budgets_below_one_are_one_clear_error(name, options, message):
     with pytest.raises(ValueError) as err:
         get_strategy(name, template="cot_zero_shot", **options)
@@ -277,26 +321,45 @@ def test_a_search_without_a_scorer_says_so():
         strategy.search([], Scripted().generate, Scripted().info)
 
 
-@pytest.mark.parametrize("search, message", [
-    ({"beam_width": 0}, "sampling.search.beam_width: Input should be greater than or equal to 1"),
-    ({"simulations": 0}, "sampling.search.simulations: Input should be greater than or equal to 1"),
-    ({"scorer": "nope"}, "sampling.search.scorer: unknown scorer 'nope'"),
-    ({"delimiter": ""}, "sampling.search.delimiter: String should have at least 1 character"),
-])
+@pytest.mark.parametrize(
+    "search, message",
+    [
+        ({"beam_width": 0}, "sampling.search.beam_width: Input should be greater than or equal to 1"),
+        ({"simulations": 0}, "sampling.search.simulations: Input should be greater than or equal to 1"),
+        ({"scorer": "nope"}, "sampling.search.scorer: unknown scorer 'nope'"),
+        ({"delimiter": ""}, "sampling.search.delimiter: String should have at least 1 character"),
+    ],
+)
 def test_search_config_errors(search, message):
     with pytest.raises(ConfigError, match=message):
         parse_config({"sampling": {"strategy": "beam", "search": search}})
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["-n", "2", "--search", "max_depth=0"], "Error: --search: max_depth: Input should be greater than or equal to 1"),
-    (["-n", "2", "--search", "beam_width=2"], "Error: --search beam_width: set by -n (the budget N)"),
-    (["-n", "2", "--search", "depth"], "Error: --search 'depth': use KEY=VALUE"),
-    (["-n", "0"], "Error: --strategy chooses among sampled answers: give -n 1 or more"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["-n", "2", "--search", "max_depth=0"],
+            "Error: --search: max_depth: Input should be greater than or equal to 1",
+        ),
+        (["-n", "2", "--search", "beam_width=2"], "Error: --search beam_width: set by -n (the budget N)"),
+        (["-n", "2", "--search", "depth"], "Error: --search 'depth': use KEY=VALUE"),
+        (["-n", "0"], "Error: --strategy chooses among sampled answers: give -n 1 or more"),
+    ],
+)
 def test_eval_search_errors_are_one_line(tmp_path, capsys, argv, message):
-    code, out, err = run_cli(capsys, "eval", "starmill/demo-teacher", "--on", "procedural:n=2,seed=1,difficulty=1",
-                             "--strategy", "beam", *argv, "-w", str(tmp_path / "wh"))
+    code, out, err = run_cli(
+        capsys,
+        "eval",
+        "starmill/demo-teacher",
+        "--on",
+        "procedural:n=2,seed=1,difficulty=1",
+        "--strategy",
+        "beam",
+        *argv,
+        "-w",
+        str(tmp_path / "wh"),
+    )
     assert code == 1 and err.strip() == message and "Traceback" not in err
 
 
@@ -306,9 +369,13 @@ QUESTIONS = {"Compute 2 + 3 + 4.": "9", "Compute 2 + 3 + 4 now.": "9"}
 
 
 def beam_config(tmp_path):
-    return config(tmp_path, QUESTIONS, sampling={"strategy": "beam", "seed": 1,
-                                                 "search": {"beam_width": 1, "expansions": 2}},
-                  rationalization={"enabled": False}, runner={"shard_size": 2, "retries": 0})
+    return config(
+        tmp_path,
+        QUESTIONS,
+        sampling={"strategy": "beam", "seed": 1, "search": {"beam_width": 1, "expansions": 2}},
+        rationalization={"enabled": False},
+        runner={"shard_size": 2, "retries": 0},
+    )
 
 
 def test_a_killed_search_resumes_from_its_finished_expansions(tmp_path):
@@ -351,12 +418,24 @@ def test_the_tree_is_a_dataset_queryable_by_sql_and_its_paths_are_samples(tmp_pa
     assert "The search tree: tree@v1" in capsys.readouterr().out
     wh = Warehouse(tmp_path / "wh")
     assert wh.manifest("tree@v1").parents == [summary["samples"]]
-    code, out, err = run_cli(capsys, "sql", "SELECT depth, count(*) AS n FROM tree GROUP BY 1 ORDER BY 1", "--json",
-                             "-w", str(tmp_path / "wh"))
+    code, out, err = run_cli(
+        capsys,
+        "sql",
+        "SELECT depth, count(*) AS n FROM tree GROUP BY 1 ORDER BY 1",
+        "--json",
+        "-w",
+        str(tmp_path / "wh"),
+    )
     assert code == 0, err
     assert json.loads(out) == [{"depth": 1, "n": 4}, {"depth": 2, "n": 4}, {"depth": 3, "n": 4}]
-    code, out, err = run_cli(capsys, "sql", "SELECT s.completion, s.kept, s.stage FROM tree t JOIN samples s "
-                             "ON s.sample_id = t.sample_id WHERE t.selected", "--json", "-w", str(tmp_path / "wh"))
+    code, out, err = run_cli(
+        capsys,
+        "sql",
+        "SELECT s.completion, s.kept, s.stage FROM tree t JOIN samples s ON s.sample_id = t.sample_id WHERE t.selected",
+        "--json",
+        "-w",
+        str(tmp_path / "wh"),
+    )
     assert code == 0, err
     assert json.loads(out) == [{"completion": RIGHT, "kept": True, "stage": "rationale"}] * 2
     sft = wh.read(summary["sft"]).to_pylist()
@@ -365,6 +444,7 @@ def test_the_tree_is_a_dataset_queryable_by_sql_and_its_paths_are_samples(tmp_pa
 
 
 # --- eval ---------------------------------------------------------------------------------------------
+
 
 def test_eval_search_never_sees_the_gold_answer(tmp_path, monkeypatch):
     """Eval's search is built with gold=None (so no GoldReward) from problems without their gold."""
@@ -385,8 +465,9 @@ def test_eval_search_never_sees_the_gold_answer(tmp_path, monkeypatch):
     monkeypatch.setattr(hooks, "tree_strategy", spy)
     monkeypatch.setattr(GoldReward, "__call__", lambda *a: pytest.fail("eval's search read the gold answer"))
     settings = EvalSettings(n=2, strategies=("mcts", "beam"), greedy=False, max_tokens=48)
-    report = evaluate(Warehouse(tmp_path / "wh"), "starmill/demo-teacher", "procedural:n=3,seed=5,difficulty=1",
-                      settings)
+    report = evaluate(
+        Warehouse(tmp_path / "wh"), "starmill/demo-teacher", "procedural:n=3,seed=5,difficulty=1", settings
+    )
     assert built == [None, None] and len(planned) == 6 and all(p.gold_answer == "" for p in planned)
     assert {"mcts@2", "beam@2", "pass@2", "maj@2"} <= set(report.metrics)
     rows = Warehouse(tmp_path / "wh").read(report.ref).to_pylist()
@@ -407,9 +488,25 @@ JOIN evals e ON e.problem_id = t.problem_id AND e.mode = t.strategy AND e.comple
 
 
 def test_eval_cli_reports_search_at_n(tmp_path, capsys):
-    code, out, err = run_cli(capsys, "eval", "starmill/demo-teacher", "--on", "procedural:n=3,seed=5,difficulty=1",
-                             "-n", "2", "--strategy", "dvts", "--scorer", "steps", "--no-greedy", "--json",
-                             "--search", "max_depth=4", "-w", str(tmp_path / "wh"))
+    code, out, err = run_cli(
+        capsys,
+        "eval",
+        "starmill/demo-teacher",
+        "--on",
+        "procedural:n=3,seed=5,difficulty=1",
+        "-n",
+        "2",
+        "--strategy",
+        "dvts",
+        "--scorer",
+        "steps",
+        "--no-greedy",
+        "--json",
+        "--search",
+        "max_depth=4",
+        "-w",
+        str(tmp_path / "wh"),
+    )
     assert code == 0, err
     found = json.loads(out)
     metrics = found["metrics"]

@@ -1,5 +1,6 @@
 """Verifiers that run code we did not write (reasoning-gym's scorers, a user's function) in the sandbox:
 right verdicts, a hard time limit, and no side effect reaches the machine."""
+
 import json
 import time
 
@@ -19,8 +20,9 @@ def gym_problems():
     from starmill.schemas.sources import GymSpec
     from starmill.warehouse.sources.gym import iter_gym
 
-    spec = GymSpec(tasks={"bitwise_arithmetic": 1, "basic_arithmetic": 1, "time_intervals": 1, "gsm_symbolic": 1},
-                   size=8, seed=3)
+    spec = GymSpec(
+        tasks={"bitwise_arithmetic": 1, "basic_arithmetic": 1, "time_intervals": 1, "gsm_symbolic": 1}, size=8, seed=3
+    )
     return list(iter_gym(spec, "gym", "train"))
 
 
@@ -53,17 +55,23 @@ def test_python_verifier_calls_the_users_function():
     assert exact.verify(problem(), "The answer is Lyon.").verdict == "wrong"
     assert exact.verify(problem(), "The answer is Paris.").checker_version == "1+tests.verifier_functions:exact_upper"
     half = get_verifier("python", function="tests.verifier_functions:half_credit", threshold=0.5)
-    assert (half.verify(problem(), "The answer is x.").verdict, half.verify(problem(), "The answer is x.").rule) == ("correct", "score:0.5")
+    assert (half.verify(problem(), "The answer is x.").verdict, half.verify(problem(), "The answer is x.").rule) == (
+        "correct",
+        "score:0.5",
+    )
     named = get_verifier("python", function="tests.verifier_functions:named_verdict")
     assert named.verify(problem(), "The answer is x.").verdict == "unparseable_pred"
 
 
-@pytest.mark.parametrize("name, verdict, rule", [
-    ("escape", "error", "blocked:os.system"),
-    ("write_file", "error", "blocked:open for writing"),
-    ("crash", "error", "exception:RuntimeError"),
-    ("not_json", "error", "exception:TypeError"),
-])
+@pytest.mark.parametrize(
+    "name, verdict, rule",
+    [
+        ("escape", "error", "blocked:os.system"),
+        ("write_file", "error", "blocked:open for writing"),
+        ("crash", "error", "exception:RuntimeError"),
+        ("not_json", "error", "exception:TypeError"),
+    ],
+)
 def test_a_users_function_cannot_reach_the_machine(name, verdict, rule, tmp_path):
     marker = tmp_path / f"{name}.marker"
     verifier = get_verifier("python", function=f"tests.verifier_functions:{name}")
@@ -82,8 +90,9 @@ def test_a_hanging_function_is_cut_off_at_the_limit():
     assert ok.verify(problem(), "The answer is Paris.").verdict == "correct"  # the pool replaced the worker
 
 
-@pytest.mark.parametrize("options", [{"function": "no_colon_or_dot"}, {"function": "a.b:c d"},
-                                     {"function": "x:y", "timeout": 0}])
+@pytest.mark.parametrize(
+    "options", [{"function": "no_colon_or_dot"}, {"function": "a.b:c d"}, {"function": "x:y", "timeout": 0}]
+)
 def test_bad_python_verifier_settings(options):
     with pytest.raises((ValueError, TypeError)):
         get_verifier("python", **options)

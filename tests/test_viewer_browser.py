@@ -3,6 +3,7 @@ chromedriver. Follows links from the index, filters rows, opens a problem, and c
 sees: a rationale, a verdict, a drop reason, the thinking folded, LaTeX typeset, code highlighted, and
 an HTML-injection rationale shown as text (its script never runs). Screenshots go to the test's tmp
 folder."""
+
 import shutil
 import tempfile
 import urllib.parse
@@ -13,11 +14,21 @@ from tests.fixtures_viewer import INJECTION, THOUGHT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1400,1000"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1000",
+]
 
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                reason="needs chromium and chromedriver (apt-get install chromium chromium-driver)")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver (apt-get install chromium chromium-driver)"
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """`starmill view` over plain HTTP: every page's status and content, 404s, methods refused, the token
 off loopback, the Host check, the escaping of hostile output, and Ctrl-C in a real process."""
+
 import http.client
 import re
 import signal
@@ -49,22 +50,25 @@ def test_version_page_shows_manifest_report_lineage_and_rows(viewer, viewer_ware
     assert drops["wrong_answer"] == 5
     for reason, n in drops.items():  # the chart names every reason with its count
         assert re.search(rf'class="k">{reason}</text><rect [^>]*><title>{reason}: {n}</title>', body), reason
-    assert body.count("<tr>", body.index('<tbody>', body.index('id="rows"'))) == 12  # 3 problems x 4 samples, one page
+    assert body.count("<tr>", body.index("<tbody>", body.index('id="rows"'))) == 12  # 3 problems x 4 samples, one page
 
 
-@pytest.mark.parametrize("query, present, absent", [
-    ("verdict=wrong", ["badge bad\">wrong"], ["badge ok\">correct"]),
-    ("reason=kept", ["badge ok\">kept"], ["badge drop"]),
-    ("reason=bad_step", ["bad_step"], ["badge ok\">kept"]),
-    ("stage=rationalization", ["No rows match these filters"], []),
-    ("q=frac", ["frac"], ["I think it is"]),
-    ("q=FRAC", ["frac"], ["I think it is"]),  # any case
-    ("q=%25", ["No rows match these filters"], []),  # % and _ are literal
-    ("q=I_think", ["No rows match these filters"], []),
-])
+@pytest.mark.parametrize(
+    "query, present, absent",
+    [
+        ("verdict=wrong", ['badge bad">wrong'], ['badge ok">correct']),
+        ("reason=kept", ['badge ok">kept'], ["badge drop"]),
+        ("reason=bad_step", ["bad_step"], ['badge ok">kept']),
+        ("stage=rationalization", ["No rows match these filters"], []),
+        ("q=frac", ["frac"], ["I think it is"]),
+        ("q=FRAC", ["frac"], ["I think it is"]),  # any case
+        ("q=%25", ["No rows match these filters"], []),  # % and _ are literal
+        ("q=I_think", ["No rows match these filters"], []),
+    ],
+)
 def test_filters(viewer, query, present, absent):
     status, _, body = get(viewer + "/datasets/samples/v1?" + query)
-    rows = body[body.index("<h2>Rows</h2>"):]
+    rows = body[body.index("<h2>Rows</h2>") :]
     assert status == 200
     for text in present:
         assert text in rows, text
@@ -76,7 +80,7 @@ def test_source_filter_and_pages(viewer, viewer_warehouse):
     _, refs = viewer_warehouse
     source = urllib.parse.quote("problems")
     status, _, body = get(viewer + f"/datasets/samples/v1?source={source}")
-    assert status == 200 and body.count("<tr>", body.index('<tbody>', body.index('id="rows"'))) == 12
+    assert status == 200 and body.count("<tr>", body.index("<tbody>", body.index('id="rows"'))) == 12
     status, _, body = get(viewer + "/datasets/samples/v1?source=elsewhere")
     assert status == 200 and "No rows match these filters" in body
     status, _, body = get(viewer + "/datasets/samples/v1?page=2")
@@ -93,7 +97,7 @@ def test_problem_page_shows_every_sample_of_every_version(viewer, viewer_warehou
     for ref in refs["samples"]:
         assert f">{ref}</a>" in body  # one column per samples version
     assert body.count('<article class="sample') == 8 + 4  # 4 samples in each of 2 versions, 4 evals
-    assert "over_k" in body and "bad_step" in body and "badge ok\">kept" in body  # v2 keeps one
+    assert "over_k" in body and "bad_step" in body and 'badge ok">kept' in body  # v2 keeps one
     assert 'class="rule"' in body and 'mark class="ans right"' in body
     assert '<mark class="step wrong"' in body  # "2 + 3 = 6" marked by the step checker
     assert '<details class="think"><summary>thinking' in body and "count three up from two" in body
@@ -136,8 +140,18 @@ def test_evals_tree_and_diff(viewer, viewer_warehouse):
     assert get(viewer + "/diff?a=samples&b=samples@v2")[0] == 400
 
 
-@pytest.mark.parametrize("path", ["/datasets/nope", "/datasets/samples/v99", "/problems/nope", "/nowhere",
-                                  "/datasets/..%2Fetc", "/static/../server.py", "/datasets/Samples"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/datasets/nope",
+        "/datasets/samples/v99",
+        "/problems/nope",
+        "/nowhere",
+        "/datasets/..%2Fetc",
+        "/static/../server.py",
+        "/datasets/Samples",
+    ],
+)
 def test_unknown_is_404(viewer, path):
     status, _, body = get(viewer + path)
     assert status == 404 and "Not found" in body
@@ -158,8 +172,13 @@ def test_writes_are_refused(viewer, method):
 def test_head_and_static(viewer):
     status, headers, body = get(viewer + "/", method="HEAD")
     assert status == 200 and body == "" and int(headers["Content-Length"]) > 0
-    for path in ("/static/style.css", "/static/viewer.js", "/static/katex/katex.min.js",
-                 "/static/katex/fonts/KaTeX_Main-Regular.woff2", "/static/pygments.css"):
+    for path in (
+        "/static/style.css",
+        "/static/viewer.js",
+        "/static/katex/katex.min.js",
+        "/static/katex/fonts/KaTeX_Main-Regular.woff2",
+        "/static/pygments.css",
+    ):
         assert get(viewer + path)[0] == 200, path
 
 
@@ -204,8 +223,12 @@ def test_a_non_local_bind_needs_its_token(viewer_warehouse):
 
 def test_cli_serves_and_stops_on_ctrl_c(viewer_warehouse):
     root, _ = viewer_warehouse
-    proc = subprocess.Popen([sys.executable, "-m", "starmill.cli", "view", "-w", str(root), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "starmill.cli", "view", "-w", str(root), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stderr.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
@@ -233,7 +256,7 @@ def test_render_escapes_and_marks():
     assert "<b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html and "&lt;i&gt;hmm&lt;/i&gt;" in html
     assert '<mark class="step wrong" title="wrong step: 2 ≠ 3">1 + 1 = 3</mark>' in html
     assert '<mark class="ans right" title="extracted answer">2</mark>.' in html
-    fenced = str(text('```html\n<script>alert(1)</script>\n```'))
+    fenced = str(text("```html\n<script>alert(1)</script>\n```"))
     assert "<script>" not in fenced and "&lt;" in fenced
     assert 'class="text tex"' not in str(text("It costs $5 and $6.")) and 'class="text tex"' in str(text(r"$\frac12$"))
 
@@ -245,8 +268,8 @@ def test_an_object_store_warehouse():
     import fsspec
 
     from starmill.viewer.server import make_server
-    from tests.helpers import problem, sample
     from starmill.warehouse import Warehouse
+    from tests.helpers import problem, sample
 
     root = f"memory://viewer-{uuid.uuid4().hex[:8]}/wh"
     wh = Warehouse(root)
@@ -267,7 +290,7 @@ def test_an_object_store_warehouse():
     finally:
         server.shutdown()
         server.server_close()
-        fsspec.filesystem("memory").rm(root[len("memory://"):].split("/")[0], recursive=True)
+        fsspec.filesystem("memory").rm(root[len("memory://") :].split("/")[0], recursive=True)
 
 
 def test_a_version_committed_while_it_runs_shows_up(tmp_path, monkeypatch):

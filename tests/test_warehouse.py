@@ -1,4 +1,5 @@
 """Versions, atomic commits, concurrent writers, schema versions and the DuckDB views."""
+
 import json
 import multiprocessing as mp
 import signal
@@ -14,8 +15,8 @@ import pytest
 from starmill.generators.procedural import generate_problems
 from starmill.schemas import ProblemRecord, RejectRecord, SchemaVersionError, check_readable
 from starmill.warehouse import DatasetNotFound, QueryError, VersionNotFound, Warehouse, WarehouseError
-from starmill.warehouse.sql import connect, query
 from starmill.warehouse.integrity import DATA
+from starmill.warehouse.sql import connect, query
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -41,8 +42,15 @@ def test_versions_are_numbered_and_immutable(tmp_path):
 
 def test_manifest_holds_lineage(tmp_path):
     wh = Warehouse(tmp_path)
-    commit_problems(wh, 10, config={"k": 4}, parents=["other@v3"], sampling={"temperature": 0.7},
-                    models=[{"model": "demo"}], sources=[{"name": "procedural", "uri": "procedural"}])
+    commit_problems(
+        wh,
+        10,
+        config={"k": 4},
+        parents=["other@v3"],
+        sampling={"temperature": 0.7},
+        models=[{"model": "demo"}],
+        sources=[{"name": "procedural", "uri": "procedural"}],
+    )
     manifest = wh.manifest("problems")
     assert (manifest.dataset, manifest.version, manifest.table, manifest.rows) == ("problems", 1, "problems", 10)
     assert manifest.config == {"k": 4}
@@ -167,8 +175,9 @@ def test_writer_killed_mid_commit_leaves_no_visible_version(tmp_path, delay):
     script = tmp_path / "writer.py"
     script.write_text(KILL_SCRIPT)
     root = tmp_path / "wh"
-    proc = subprocess.Popen([sys.executable, str(script), str(root), "20000"], cwd=REPO,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(root), "20000"], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().strip() == "writing"
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
@@ -197,7 +206,9 @@ def test_sql_views_cover_latest_all_versions_side_tables_and_manifests(tmp_path)
     by_version = query(con, "SELECT version, count(*) AS n FROM problems_all GROUP BY 1 ORDER BY 1")
     assert by_version.to_pylist() == [{"version": 1, "n": 10}, {"version": 2, "n": 15}]
     assert query(con, "SELECT reason FROM problems_rejects").to_pylist() == [{"reason": "missing_question"}]
-    lineage = query(con, "SELECT dataset, version, table_kind, tables->>'problems' AS rows FROM manifests ORDER BY version")
+    lineage = query(
+        con, "SELECT dataset, version, table_kind, tables->>'problems' AS rows FROM manifests ORDER BY version"
+    )
     assert lineage.to_pylist() == [
         {"dataset": "problems", "version": 1, "table_kind": "problems", "rows": "10"},
         {"dataset": "problems", "version": 2, "table_kind": "problems", "rows": "15"},
@@ -206,17 +217,20 @@ def test_sql_views_cover_latest_all_versions_side_tables_and_manifests(tmp_path)
     assert rows.to_pylist() == [{"n": 15}]
 
 
-@pytest.mark.parametrize("sql,message", [
-    ("DROP VIEW problems", "only SELECT"),
-    ("CREATE TABLE t AS SELECT 1", "only SELECT"),
-    ("COPY problems TO 'x.csv'", "only SELECT"),
-    ("SELECT 1; DELETE FROM problems", "one statement at a time"),
-    ("ATTACH 'x.db'", "only SELECT"),
-    ("SELEC 1", "syntax error"),
-    ("SELECT * FROM nope", "nope does not exist"),
-    ("SELECT $missing", "missing query parameter"),
-    ("", "no SQL statement"),
-])
+@pytest.mark.parametrize(
+    "sql,message",
+    [
+        ("DROP VIEW problems", "only SELECT"),
+        ("CREATE TABLE t AS SELECT 1", "only SELECT"),
+        ("COPY problems TO 'x.csv'", "only SELECT"),
+        ("SELECT 1; DELETE FROM problems", "one statement at a time"),
+        ("ATTACH 'x.db'", "only SELECT"),
+        ("SELEC 1", "syntax error"),
+        ("SELECT * FROM nope", "nope does not exist"),
+        ("SELECT $missing", "missing query parameter"),
+        ("", "no SQL statement"),
+    ],
+)
 def test_sql_refuses_writes_and_reports_errors(tmp_path, sql, message):
     wh = Warehouse(tmp_path)
     commit_problems(wh, 3)
@@ -322,8 +336,10 @@ def test_a_version_committed_by_rename_still_reads(tmp_path, capsys):
     assert run_cli(capsys, "verify", "-w", str(tmp_path), "--csv")[1] == "version,status,problem\nproblems@v1,ok,\n"
     assert commit_problems(old, 3, seed=2) == 2
     assert Warehouse(tmp_path).manifest("problems@v2").format == 2
-    assert query(connect(old), "SELECT version, count(*) AS n FROM problems_all GROUP BY 1 ORDER BY 1").to_pylist() \
-        == [{"version": 1, "n": 8}, {"version": 2, "n": 3}]
+    assert query(connect(old), "SELECT version, count(*) AS n FROM problems_all GROUP BY 1 ORDER BY 1").to_pylist() == [
+        {"version": 1, "n": 8},
+        {"version": 2, "n": 3},
+    ]
     # a format-1 manifest may not point elsewhere, and a format-2 one only at its own dataset's data
     data["data"] = "other/_data/x"
     (version / "manifest.json").write_text(json.dumps(data))

@@ -1,6 +1,7 @@
 """Prefect work pools for real, against a `prefect server` on 127.0.0.1: `prefect deploy` from the repo's
 prefect.yaml, a `process` pool and a `prefect worker` run a triggered deployment with the run config's
 task runner; and a global concurrency limit keeps two flow runs' generation tasks from overlapping."""
+
 import json
 import os
 import re
@@ -15,9 +16,9 @@ import httpx
 import pytest
 import yaml
 
+from starmill.warehouse import Warehouse
 from tests.fixtures_engines import Reply, ScriptedServer, chat_body
 from tests.test_schedule_and_scale import tiny_config
-from starmill.warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parent.parent
 PREFECT = Path(sys.executable).parent / "prefect"
@@ -26,14 +27,21 @@ pytestmark = pytest.mark.slow
 
 def client_env(url: str, tmp_path: Path) -> dict[str, str]:
     """A Prefect client of the test server: its own PREFECT_HOME, nothing sent out."""
-    return {**os.environ, "PREFECT_API_URL": url, "PREFECT_HOME": str(tmp_path / "prefect-home"),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "STARMILL_HOME": str(REPO),
-            "PREFECT_LOGGING_LEVEL": "INFO"}  # an earlier in-process `starmill run` may have set WARNING here
+    return {
+        **os.environ,
+        "PREFECT_API_URL": url,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "STARMILL_HOME": str(REPO),
+        "PREFECT_LOGGING_LEVEL": "INFO",
+    }  # an earlier in-process `starmill run` may have set WARNING here
 
 
 def prefect(args: list[str], env: dict[str, str]) -> str:
-    proc = subprocess.run([str(PREFECT), "--no-prompt", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=180)
+    proc = subprocess.run(
+        [str(PREFECT), "--no-prompt", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
+    )
     assert proc.returncode == 0, f"prefect {' '.join(args)}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
     return proc.stdout
 
@@ -75,17 +83,34 @@ def test_a_deployment_from_prefect_yaml_runs_on_a_process_worker_with_the_config
 
     config = yaml.safe_load(tiny_config(tmp_path, max_workers=3).read_text())
     worker_log = open(tmp_path / "worker.log", "w")
-    worker = subprocess.Popen([str(PREFECT), "worker", "start", "--pool", pool], cwd=REPO,
-                              env={**env, "PREFECT_WORKER_QUERY_SECONDS": "2"}, stdout=worker_log,
-                              stderr=subprocess.STDOUT, start_new_session=True)
+    worker = subprocess.Popen(
+        [str(PREFECT), "worker", "start", "--pool", pool],
+        cwd=REPO,
+        env={**env, "PREFECT_WORKER_QUERY_SECONDS": "2"},
+        stdout=worker_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
-        out = prefect(["deployment", "run", f"starmill-star/{deployment['name']}", "--params",
-                       json.dumps({"config": config, "warehouse": str(tmp_path / "wh")})], env)
+        out = prefect(
+            [
+                "deployment",
+                "run",
+                f"starmill-star/{deployment['name']}",
+                "--params",
+                json.dumps({"config": config, "warehouse": str(tmp_path / "wh")}),
+            ],
+            env,
+        )
         run_id = re.search(r"UUID: ([0-9a-f-]{36})", out).group(1)  # the cron's own runs are far off
         assert api.get(f"/flow_runs/{run_id}").json()["deployment_id"] == found["id"]
         state = wait_for_run(api, run_id, 400)
-        logs = [entry["message"] for entry in api.post("/logs/filter", json={
-            "logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200}).json()]
+        logs = [
+            entry["message"]
+            for entry in api.post(
+                "/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200}
+            ).json()
+        ]
         assert state == "COMPLETED", "\n".join(logs[-30:]) + (tmp_path / "worker.log").read_text()[-3000:]
     finally:
         stop_worker(worker)
@@ -93,8 +118,12 @@ def test_a_deployment_from_prefect_yaml_runs_on_a_process_worker_with_the_config
     deadline = time.time() + 60  # the run's logs reach the API in batches: under load after the run ends
     while "shards run on thread x3" not in logs and time.time() < deadline:
         time.sleep(1)
-        logs = [entry["message"] for entry in api.post("/logs/filter", json={
-            "logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200}).json()]
+        logs = [
+            entry["message"]
+            for entry in api.post(
+                "/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200}
+            ).json()
+        ]
     assert "shards run on thread x3" in logs  # the run config's runner, not the flow's decoration
     assert Warehouse(tmp_path / "wh").versions("sft") == [1]
 
@@ -102,13 +131,17 @@ def test_a_deployment_from_prefect_yaml_runs_on_a_process_worker_with_the_config
 def shard_tasks_running(api: httpx.Client, warehouse: str) -> int:
     """How many generate-shard tasks of the flow run writing to ``warehouse`` are running (inside the
     task body, where the concurrency slot is taken)."""
-    runs = [run["id"] for run in api.post("/flow_runs/filter", json={
-        "sort": "EXPECTED_START_TIME_DESC", "limit": 20}).json()
-            if run["parameters"].get("warehouse") == warehouse]
+    runs = [
+        run["id"]
+        for run in api.post("/flow_runs/filter", json={"sort": "EXPECTED_START_TIME_DESC", "limit": 20}).json()
+        if run["parameters"].get("warehouse") == warehouse
+    ]
     if not runs:
         return 0
-    return api.post("/task_runs/count", json={"flow_runs": {"id": {"any_": runs}},
-                                              "task_runs": {"state": {"type": {"any_": ["RUNNING"]}}}}).json()
+    return api.post(
+        "/task_runs/count",
+        json={"flow_runs": {"id": {"any_": runs}}, "task_runs": {"state": {"type": {"any_": ["RUNNING"]}}}},
+    ).json()
 
 
 def test_a_global_concurrency_limit_serializes_generation_across_two_runs(prefect_server, tmp_path):
@@ -146,17 +179,30 @@ def test_a_global_concurrency_limit_serializes_generation_across_two_runs(prefec
     runs = []
     try:
         for name in ("run-a", "run-b"):
-            cfg = {"source": {"procedural": {"n": 8, "seed": 11, "difficulty": 1}},
-                   "teacher": {"backend": "openai", "model": name, "base_url": server.base_url,
-                               "options": {"timeout": 600}},
-                   "sampling": {"n": 2, "max_tokens": 16, "seed": 5}, "rationalization": {"attempts": 1},
-                   "runner": {"shard_size": 2, "retries": 0, "max_workers": 4, "concurrency_limit": "teacher-gpus"}}
+            cfg = {
+                "source": {"procedural": {"n": 8, "seed": 11, "difficulty": 1}},
+                "teacher": {
+                    "backend": "openai",
+                    "model": name,
+                    "base_url": server.base_url,
+                    "options": {"timeout": 600},
+                },
+                "sampling": {"n": 2, "max_tokens": 16, "seed": 5},
+                "rationalization": {"attempts": 1},
+                "runner": {"shard_size": 2, "retries": 0, "max_workers": 4, "concurrency_limit": "teacher-gpus"},
+            }
             path = tmp_path / f"{name}.yaml"
             path.write_text(yaml.safe_dump(cfg))
-            runs.append(subprocess.Popen(
-                [sys.executable, "-m", "starmill.cli", "run", str(path), "--json"], cwd=REPO,
-                env={**env, "STARMILL_WAREHOUSE": warehouses[name]}, stdout=subprocess.PIPE,
-                stderr=open(tmp_path / f"{name}.log", "w"), text=True))
+            runs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "starmill.cli", "run", str(path), "--json"],
+                    cwd=REPO,
+                    env={**env, "STARMILL_WAREHOUSE": warehouses[name]},
+                    stdout=subprocess.PIPE,
+                    stderr=open(tmp_path / f"{name}.log", "w"),
+                    text=True,
+                )
+            )
         for name, proc in zip(("run-a", "run-b"), runs):
             proc.wait(timeout=500)
             assert proc.returncode == 0, (tmp_path / f"{name}.log").read_text()[-3000:]

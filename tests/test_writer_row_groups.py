@@ -1,4 +1,5 @@
 """Row groups bounded by bytes as well as rows (issue 25: long rows at scale)."""
+
 import pyarrow.parquet as pq
 
 from starmill.schemas import SampleRecord
@@ -10,11 +11,28 @@ LONG = 100_000  # characters per completion: R1-size and more
 
 def _sample(i: int, chars: int) -> SampleRecord:
     return SampleRecord(
-        sample_id=f"s{i:06d}", problem_id=f"p{i // 8:05d}", stage="rationale", iteration=0, sample_index=i % 8,
-        template_id="cot", template_hash="h", prompt=[{"role": "user", "content": "q"}],
-        completion=(f"{i:06d} " + "step " * chars)[:chars], reasoning=None, answer_text=None,
-        extracted_answer="1", finish_reason="stop", prompt_tokens=1, completion_tokens=chars // 4, model="m",
-        model_revision=None, engine="e", engine_version=None, sampling="{}", seed=i)
+        sample_id=f"s{i:06d}",
+        problem_id=f"p{i // 8:05d}",
+        stage="rationale",
+        iteration=0,
+        sample_index=i % 8,
+        template_id="cot",
+        template_hash="h",
+        prompt=[{"role": "user", "content": "q"}],
+        completion=(f"{i:06d} " + "step " * chars)[:chars],
+        reasoning=None,
+        answer_text=None,
+        extracted_answer="1",
+        finish_reason="stop",
+        prompt_tokens=1,
+        completion_tokens=chars // 4,
+        model="m",
+        model_revision=None,
+        engine="e",
+        engine_version=None,
+        sampling="{}",
+        seed=i,
+    )
 
 
 def _groups(wh, name):
@@ -56,8 +74,7 @@ def test_small_arrow_writes_are_gathered_into_full_row_groups(tmp_path):
         for start in range(0, 1000, 10):  # 100 writes of 10 rows, as a caller batching per shard might
             writer.write(table.slice(start, 10))
     metas = _groups(wh, "s")
-    assert [[m.row_group(g).num_rows for g in range(m.num_row_groups)] for m in metas] == [[250, 250, 100],
-                                                                                             [250, 150]]
+    assert [[m.row_group(g).num_rows for g in range(m.num_row_groups)] for m in metas] == [[250, 250, 100], [250, 150]]
     assert wh.read("s").column("sample_id").equals(table.column("sample_id"))
 
 

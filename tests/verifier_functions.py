@@ -1,4 +1,5 @@
 """User verifier functions for tests/test_verifiers_external.py (imported inside sandbox workers)."""
+
 import os
 import time
 

@@ -2,6 +2,7 @@
 added, removed and changed, counts per stage, drops per reason, and the config and lineage that made
 them (from the two manifests). ``starmill diff`` prints it; the viewer's /diff page shows the same.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -9,11 +10,22 @@ from typing import Any
 
 from starmill.warehouse.errors import WarehouseError
 
-KEYS = {"samples": ["sample_id"], "sft": ["sample_id"], "problems": ["problem_id"], "prm": ["prm_id"],
-        "tree": ["node_id"], "models": ["model_id"], "evals": ["problem_id", "mode", "sample_index", "model"]}
-STATE = {"samples": ["kept", "drop_reason", "extracted_answer", "verdicts", "completion"],
-         "sft": ["completion", "final_answer", "pass_rate"], "evals": ["verdict", "extracted_answer"],
-         "problems": ["question", "gold_answer"], "prm": ["labels", "steps"]}  # what a row of the same key may change
+KEYS = {
+    "samples": ["sample_id"],
+    "sft": ["sample_id"],
+    "problems": ["problem_id"],
+    "prm": ["prm_id"],
+    "tree": ["node_id"],
+    "models": ["model_id"],
+    "evals": ["problem_id", "mode", "sample_index", "model"],
+}
+STATE = {
+    "samples": ["kept", "drop_reason", "extracted_answer", "verdicts", "completion"],
+    "sft": ["completion", "final_answer", "pass_rate"],
+    "evals": ["verdict", "extracted_answer"],
+    "problems": ["question", "gold_answer"],
+    "prm": ["labels", "steps"],
+}  # what a row of the same key may change
 LINEAGE = ("command", "starmill_version", "git_commit", "parents", "sources", "models", "sampling")
 EXAMPLES = 20  # keys listed per kind of row change
 
@@ -38,8 +50,11 @@ def changes(a: dict, b: dict) -> list[dict[str, Any]]:
 
 
 def count_changes(a: dict[str, int], b: dict[str, int]) -> list[dict[str, Any]]:
-    return [{"key": k, "a": a.get(k, 0), "b": b.get(k, 0), "change": b.get(k, 0) - a.get(k, 0)}
-            for k in sorted(set(a) | set(b)) if a.get(k, 0) != b.get(k, 0)]
+    return [
+        {"key": k, "a": a.get(k, 0), "b": b.get(k, 0), "change": b.get(k, 0) - a.get(k, 0)}
+        for k in sorted(set(a) | set(b))
+        if a.get(k, 0) != b.get(k, 0)
+    ]
 
 
 def _rows(wh, ref, kind: str) -> dict[tuple, tuple[str | None, tuple]]:
@@ -92,17 +107,30 @@ def diff_versions(wh, spec_a: str, spec_b: str, examples: int = EXAMPLES) -> dic
     lineage_a = ma.model_dump(mode="json", include=set(LINEAGE))
     lineage_b = mb.model_dump(mode="json", include=set(LINEAGE))
     return {
-        "a": str(ref_a), "b": str(ref_b), "table": kind, "key": KEYS[kind],
+        "a": str(ref_a),
+        "b": str(ref_b),
+        "table": kind,
+        "key": KEYS[kind],
         "state": [c for c in STATE.get(kind, [])],
-        "rows": {"a": len(rows_a), "b": len(rows_b), "added": len(added), "removed": len(removed),
-                 "changed": len(changed), "unchanged": len(rows_a) - len(removed) - len(changed)},
+        "rows": {
+            "a": len(rows_a),
+            "b": len(rows_b),
+            "added": len(added),
+            "removed": len(removed),
+            "changed": len(changed),
+            "unchanged": len(rows_a) - len(removed) - len(changed),
+        },
         "examples": {"added": keys(added), "removed": keys(removed), "changed": keys(changed)},
-        "problems": {"a": len(per_a), "b": len(per_b),
-                     "added": sorted(p for p in per_b if p not in per_a and p is not None),
-                     "removed": sorted(p for p in per_a if p not in per_b and p is not None),
-                     "changed": problems_changed,
-                     "rows_per_problem": [{"problem_id": p, "a": per_a[p], "b": per_b[p]}
-                                          for p in problems_changed if per_a[p] != per_b[p]]},
+        "problems": {
+            "a": len(per_a),
+            "b": len(per_b),
+            "added": sorted(p for p in per_b if p not in per_a and p is not None),
+            "removed": sorted(p for p in per_a if p not in per_b and p is not None),
+            "changed": problems_changed,
+            "rows_per_problem": [
+                {"problem_id": p, "a": per_a[p], "b": per_b[p]} for p in problems_changed if per_a[p] != per_b[p]
+            ],
+        },
         "counts": count_changes({k: ma.counts[k] for k in shared}, {k: mb.counts[k] for k in shared}),
         "drops": count_changes(drops_a, drops_b),
         "config": changes(flatten(ma.config), flatten(mb.config)),
@@ -122,8 +150,10 @@ def diff_lines(found: dict[str, Any]) -> list[list[Any]]:
         out += [[f"row {name}", key, "", "", ""] for key in found["examples"][name]]
     for name in ("added", "removed"):
         out += [[f"problem {name}", p, "", "", ""] for p in problems[name][:EXAMPLES]]
-    out += [["problem rows", c["problem_id"], c["a"], c["b"], c["b"] - c["a"]]
-            for c in problems["rows_per_problem"][:EXAMPLES]]
+    out += [
+        ["problem rows", c["problem_id"], c["a"], c["b"], c["b"] - c["a"]]
+        for c in problems["rows_per_problem"][:EXAMPLES]
+    ]
     out += [["count", c["key"], c["a"], c["b"], c["change"]] for c in found["counts"]]
     out += [["drop", c["key"], c["a"], c["b"], c["change"]] for c in found["drops"]]
     out += [["config", c["key"], c["a"], c["b"], ""] for c in found["config"]]

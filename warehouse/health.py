@@ -1,4 +1,5 @@
 """Which versions can be served: per dataset (``survey``) and per file, checksums included (``verify``)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -42,10 +43,13 @@ class DatasetHealth:
         if not self.damaged:
             return ""
         if not self.latest_ok:
-            return (f"Warning: dataset {self.name!r} is not served: {self.problem()}; "
-                    f"`starmill verify {self.name}` checks every file")
-        return (f"Warning: {self.name}_all is not served: {self.problem()}; "
-                f"`starmill verify {self.name}` checks every file")
+            return (
+                f"Warning: dataset {self.name!r} is not served: {self.problem()}; "
+                f"`starmill verify {self.name}` checks every file"
+            )
+        return (
+            f"Warning: {self.name}_all is not served: {self.problem()}; `starmill verify {self.name}` checks every file"
+        )
 
 
 def survey(wh, name: str) -> DatasetHealth:

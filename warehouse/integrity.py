@@ -7,6 +7,7 @@ table schema in its Parquet footer; per table, the files' rows add up to the man
 to its ``counts`` where a count names the table (``rows``: the main one). ``verify_checksums``
 (``starmill show``, ``starmill verify``) also hashes every byte against the sha256 recorded at commit.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,10 +59,13 @@ def read_manifest(storage, ref) -> Manifest:
         raise DamagedVersion(str(ref), "manifest.json is not a JSON object")
     fmt = data.get("format", 1)
     if type(fmt) is not int or fmt < 1:
-        raise DamagedVersion(str(ref), f"manifest format {fmt!r} is unknown (this starmill reads format {MANIFEST_FORMAT})")
+        raise DamagedVersion(
+            str(ref), f"manifest format {fmt!r} is unknown (this starmill reads format {MANIFEST_FORMAT})"
+        )
     if fmt > MANIFEST_FORMAT:
-        raise DamagedVersion(str(ref), f"it was written by a newer starmill (manifest format {fmt}): upgrade starmill",
-                             newer=True)
+        raise DamagedVersion(
+            str(ref), f"it was written by a newer starmill (manifest format {fmt}): upgrade starmill", newer=True
+        )
     try:
         manifest = Manifest.model_validate(data)
     except ValidationError as exc:
@@ -76,18 +80,25 @@ def read_manifest(storage, ref) -> Manifest:
 
 def _check_identity(ref, manifest: Manifest) -> None:
     if manifest.dataset != ref.dataset:
-        raise DamagedVersion(str(ref), f"its manifest names dataset {manifest.dataset!r}, not {ref.dataset!r} "
-                                       "(a copied or renamed folder?)")
+        raise DamagedVersion(
+            str(ref),
+            f"its manifest names dataset {manifest.dataset!r}, not {ref.dataset!r} (a copied or renamed folder?)",
+        )
     if manifest.version != ref.version:
-        raise DamagedVersion(str(ref), f"its manifest is of v{manifest.version}, but the folder is v{ref.version} "
-                                       "(a copied folder?)")
+        raise DamagedVersion(
+            str(ref), f"its manifest is of v{manifest.version}, but the folder is v{ref.version} (a copied folder?)"
+        )
     known = TABLES.get(manifest.table)
     if known is None:
         raise DamagedVersion(str(ref), f"table kind {manifest.table!r} is unknown to this starmill", newer=True)
     if manifest.schema_version > known.SCHEMA_VERSION:
-        raise DamagedVersion(str(ref), f"it has '{manifest.table}' schema version {manifest.schema_version}, but "
-                                       f"this starmill reads up to version {known.SCHEMA_VERSION}: upgrade starmill "
-                                       "to read it", newer=True)
+        raise DamagedVersion(
+            str(ref),
+            f"it has '{manifest.table}' schema version {manifest.schema_version}, but "
+            f"this starmill reads up to version {known.SCHEMA_VERSION}: upgrade starmill "
+            "to read it",
+            newer=True,
+        )
 
 
 def _check_data_folder(ref, manifest: Manifest, fmt: int) -> None:
@@ -97,10 +108,18 @@ def _check_data_folder(ref, manifest: Manifest, fmt: int) -> None:
             raise DamagedVersion(str(ref), "its format 1 manifest names a data folder (format 2 only)")
         return
     parts = PurePosixPath(manifest.data or "").parts
-    if (manifest.data is None or len(parts) != 3 or parts[:2] != (ref.dataset, DATA)
-            or not DATA_ID_RE.fullmatch(parts[2]) or manifest.data != "/".join(parts)):
-        raise DamagedVersion(str(ref), f"its manifest names no data folder of its own dataset "
-                                       f"({manifest.data!r}; expected {ref.dataset}/{DATA}/<writer>)")
+    if (
+        manifest.data is None
+        or len(parts) != 3
+        or parts[:2] != (ref.dataset, DATA)
+        or not DATA_ID_RE.fullmatch(parts[2])
+        or manifest.data != "/".join(parts)
+    ):
+        raise DamagedVersion(
+            str(ref),
+            f"its manifest names no data folder of its own dataset "
+            f"({manifest.data!r}; expected {ref.dataset}/{DATA}/<writer>)",
+        )
 
 
 def _check_listing(ref, manifest: Manifest) -> None:
@@ -119,13 +138,15 @@ def _check_listing(ref, manifest: Manifest) -> None:
         if not entries:
             raise DamagedVersion(str(ref), f"its manifest lists no files for table '{table}'")
         if sum(f.rows for f in entries) != rows:
-            raise DamagedVersion(str(ref), f"its '{table}' files add up to {sum(f.rows for f in entries)} rows, "
-                                           f"the manifest says {rows}")
+            raise DamagedVersion(
+                str(ref), f"its '{table}' files add up to {sum(f.rows for f in entries)} rows, the manifest says {rows}"
+            )
     for key, promised in manifest.counts.items():  # a count that names a table promises its rows too
         table = manifest.table if key in MAIN_COUNTS else key
         if table in manifest.tables and promised != manifest.tables[table]:
-            raise DamagedVersion(str(ref), f"its counts say {key}={promised}, but its '{table}' files hold "
-                                           f"{manifest.tables[table]} rows")
+            raise DamagedVersion(
+                str(ref), f"its counts say {key}={promised}, but its '{table}' files hold {manifest.tables[table]} rows"
+            )
 
 
 def check_files(storage, ref, manifest: Manifest) -> None:
@@ -144,7 +165,9 @@ def check_files(storage, ref, manifest: Manifest) -> None:
                 parquet = pq.ParquetFile(handle)
                 rows, schema = parquet.metadata.num_rows, parquet.schema_arrow
         except (OSError, pa.ArrowException, ValueError) as exc:  # ValueError: a footer that does not decode
-            raise DamagedVersion(str(ref), f"{entry.path} is not a readable Parquet file ({_first_line(exc)})") from None
+            raise DamagedVersion(
+                str(ref), f"{entry.path} is not a readable Parquet file ({_first_line(exc)})"
+            ) from None
         if rows != entry.rows:
             raise DamagedVersion(str(ref), f"{entry.path} holds {rows} rows, its manifest says {entry.rows}")
         _check_schema(ref, entry, schema)
@@ -156,13 +179,15 @@ def _check_schema(ref, entry, schema: pa.Schema) -> None:
     found = meta.get(SCHEMA_KEY, b"").decode("utf-8", "replace")
     if found != entry.table:
         what = f"table '{found}'" if found else "no starmill table"
-        raise DamagedVersion(str(ref), f"{entry.path} holds {what}, its manifest says '{entry.table}' "
-                                       "(a file swapped in?)")
+        raise DamagedVersion(
+            str(ref), f"{entry.path} holds {what}, its manifest says '{entry.table}' (a file swapped in?)"
+        )
     known = TABLES[entry.table]
     if meta.get(VERSION_KEY) == str(known.SCHEMA_VERSION).encode():
         if not schema.remove_metadata().equals(known.ARROW_SCHEMA.remove_metadata(), check_metadata=False):
-            raise DamagedVersion(str(ref), f"{entry.path} does not have the '{entry.table}' columns "
-                                           "(a file swapped in?)")
+            raise DamagedVersion(
+                str(ref), f"{entry.path} does not have the '{entry.table}' columns (a file swapped in?)"
+            )
 
 
 def verify_checksums(storage, ref, manifest: Manifest) -> int:

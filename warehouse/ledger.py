@@ -8,6 +8,7 @@ a shard that can't be read back (truncated, swapped, not Parquet) is removed wit
 generated again, never failed forever. ``path`` is a local folder for the run's scratch files (an
 iteration's model): the run folder itself on a local warehouse, a cache folder for a store.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -64,8 +65,12 @@ class Ledger:
             self._loaded[key] = [SampleRecord.from_row(row) for row in table.to_pylist()]
         except (OSError, pa.ArrowException, TypeError, ValueError, KeyError) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            warnings.warn(f"ledger shard {key}.parquet of run {self.run_key} is unreadable ({reason}): removed, "
-                          "it will be generated again", LedgerWarning, stacklevel=2)
+            warnings.warn(
+                f"ledger shard {key}.parquet of run {self.run_key} is unreadable ({reason}): removed, "
+                "it will be generated again",
+                LedgerWarning,
+                stacklevel=2,
+            )
             self.storage.remove(path)
             return False
         return True

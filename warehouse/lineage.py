@@ -1,5 +1,6 @@
 """Where a version came from: starmill's version and git commit, file fingerprints, the command;
 ``redact`` (re-exported) is what the writer applies to a manifest's config and lineage."""
+
 from __future__ import annotations
 
 import functools
@@ -19,14 +20,14 @@ def git_commit() -> str | None:
     """The commit of the starmill source tree in use ('+dirty' when it has local changes), if any."""
     here = Path(__file__).resolve().parent.parent
     try:
-        head = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
-        )
+        head = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
         if head.returncode != 0:
             return None
         dirty = subprocess.run(
             ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5,
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
         return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
@@ -72,5 +73,7 @@ def problems_parent(wh, manifest, error: type[StarmillError]) -> str:
                 return parent
         except StarmillError:
             continue
-    raise error(f"{manifest.dataset}@v{manifest.version} names no readable problems version among its "
-                f"parents ({', '.join(manifest.parents) or 'none'}): can't find the gold answers")
+    raise error(
+        f"{manifest.dataset}@v{manifest.version} names no readable problems version among its "
+        f"parents ({', '.join(manifest.parents) or 'none'}): can't find the gold answers"
+    )

@@ -4,10 +4,11 @@ Format 1 (renamed folders): the files lie in the version folder. Format 2 (no re
 the writer's data folder ``data`` (``<dataset>/_data/<writer>``, relative to the warehouse root),
 and the manifest alone, created only if absent, is the commit.
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,7 +45,7 @@ class Manifest(BaseModel):
     table: str  # the main table's kind: problems | samples | sft
     schema_version: int
     tables: dict[str, int] = Field(default_factory=dict)  # table -> rows
-    created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
     starmill_version: str
     git_commit: str | None = None
     command: str | None = None

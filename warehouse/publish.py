@@ -1,7 +1,9 @@
 """Publish a run's results as new immutable versions: ``samples`` (everything) and ``sft`` (kept)."""
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import pyarrow as pa
 
@@ -26,16 +28,28 @@ def sft_rows(
         if not s.kept:
             continue
         problem = problems[s.problem_id]
-        rows.append(SftRecord(
-            sample_id=s.sample_id, problem_id=s.problem_id, source=problem.source, stage=s.stage,
-            iteration=s.iteration, prompt=s.prompt, completion=s.completion, reasoning=s.reasoning,
-            answer_text=s.answer_text, final_answer=s.extracted_answer or "",
-            gold_answer=problem.gold_answer or pseudo_labels.get(s.problem_id, ""),
-            pseudo_label=not problem.gold_answer and s.problem_id in pseudo_labels,
-            pass_rate=pass_rates.get(s.problem_id, 0.0), model=s.model,
-            token_ids=s.token_ids, topk_ids=s.topk_ids, topk_logprobs=s.topk_logprobs,
-            teacher_tokens=teacher_tokens.get(s.problem_id),
-        ))
+        rows.append(
+            SftRecord(
+                sample_id=s.sample_id,
+                problem_id=s.problem_id,
+                source=problem.source,
+                stage=s.stage,
+                iteration=s.iteration,
+                prompt=s.prompt,
+                completion=s.completion,
+                reasoning=s.reasoning,
+                answer_text=s.answer_text,
+                final_answer=s.extracted_answer or "",
+                gold_answer=problem.gold_answer or pseudo_labels.get(s.problem_id, ""),
+                pseudo_label=not problem.gold_answer and s.problem_id in pseudo_labels,
+                pass_rate=pass_rates.get(s.problem_id, 0.0),
+                model=s.model,
+                token_ids=s.token_ids,
+                topk_ids=s.topk_ids,
+                topk_logprobs=s.topk_logprobs,
+                teacher_tokens=teacher_tokens.get(s.problem_id),
+            )
+        )
     return rows
 
 
@@ -74,21 +88,37 @@ def publish_run(
     written as they come. Returns both refs."""
     problems_manifest = wh.manifest(problems_ref)
     sources = [s.model_dump() for s in problems_manifest.sources]
-    common = dict(config=config, sources=sources, models=models, sampling=sampling, partial=partial, extra=extra,
-                  counts=counts, drops=drops)
+    common = dict(
+        config=config,
+        sources=sources,
+        models=models,
+        sampling=sampling,
+        partial=partial,
+        extra=extra,
+        counts=counts,
+        drops=drops,
+    )
     samples_ref = _commit(wh, names["samples"], "samples", [problems_ref], samples, **common)
     return samples_ref, _commit(wh, names["sft"], "sft", [samples_ref, problems_ref], sft, **common)
 
 
-def publish_tree(wh: Warehouse, name: str, parent: str, rows: Rows, *, counts: dict[str, int],
-                 **lineage: Any) -> str:
+def publish_tree(wh: Warehouse, name: str, parent: str, rows: Rows, *, counts: dict[str, int], **lineage: Any) -> str:
     """Commit a tree search's nodes (``tree`` rows) as a version whose parent is the version of its
     selected paths (a run's samples, an eval's evals)."""
     return _commit(wh, name, "tree", [parent], rows, counts=counts, drops={}, **lineage)
 
 
-def _commit(wh: Warehouse, name: str, kind: str, parents: list[str], rows: Rows, *, counts: dict[str, int],
-            drops: dict[str, int], **lineage: Any) -> str:
+def _commit(
+    wh: Warehouse,
+    name: str,
+    kind: str,
+    parents: list[str],
+    rows: Rows,
+    *,
+    counts: dict[str, int],
+    drops: dict[str, int],
+    **lineage: Any,
+) -> str:
     with wh.writer(name, kind, parents=parents, **lineage) as writer:
         if isinstance(rows, Sequence):
             writer.write(rows)

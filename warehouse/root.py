@@ -1,5 +1,6 @@
 """A warehouse root as a user gives it (``--warehouse``, ``STARMILL_WAREHOUSE``, the config's
 ``warehouse``): refused up front when it can't be a folder."""
+
 from __future__ import annotations
 
 import errno
@@ -10,7 +11,7 @@ from pathlib import Path
 def not_a_folder(value: str) -> str | None:
     """Why a warehouse root can't be one (it, or a folder above it, is a file), or None."""
     if value.lower().startswith("file://"):
-        value = value[len("file://"):]
+        value = value[len("file://") :]
     elif "://" in value:  # a store URL (s3://bucket/prefix): nothing to check before it is opened
         return None
     path = Path(value).expanduser()
@@ -25,7 +26,7 @@ def not_writable(value: str) -> str | None:
     """Why nothing can be written under a local warehouse root (a read-only disk, no permission), or None;
     asked of the file system, nothing is written. A store URL is left to its first write."""
     if value.lower().startswith("file://"):
-        value = value[len("file://"):]
+        value = value[len("file://") :]
     elif "://" in value:
         return None
     path = Path(value).expanduser()

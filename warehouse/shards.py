@@ -11,15 +11,17 @@ offline engine) is fed by several shards at once (``shards_in_flight``), so whil
 its slowest request the next ones' requests already fill the engine; each shard is still recorded in
 the ledger on its own, when its own requests are done.
 """
+
 from __future__ import annotations
 
 import contextlib
 import inspect
 import math
 import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from starmill.generators import stopping
 from starmill.generators.base import retryable
@@ -42,7 +44,7 @@ class ShardResult:
     from_ledger: bool = False  # done by an earlier run (a resume), not generated now
 
     @classmethod
-    def failure(cls, shard: Shard, exc: BaseException) -> "ShardResult":
+    def failure(cls, shard: Shard, exc: BaseException) -> ShardResult:
         return cls(shard.key, FAILED, error=redact_text(f"{type(exc).__name__}: {exc}"))
 
 
@@ -62,12 +64,14 @@ class ShardJob:
         samples, seconds = generate_shard(ledger, self.teacher, self.shard, self.allow_generate)
         if samples is None:
             return ShardResult(self.shard.key, MISSING)
-        return ShardResult(self.shard.key, DONE, seconds, len(samples), sum(s.completion_tokens for s in samples),
-                           from_ledger=resumed)
+        return ShardResult(
+            self.shard.key, DONE, seconds, len(samples), sum(s.completion_tokens for s in samples), from_ledger=resumed
+        )
 
 
-def generate_shard(ledger: Ledger, teacher: dict[str, Any], shard: Shard,
-                   allow_generate: bool = True) -> tuple[list[SampleRecord] | None, float]:
+def generate_shard(
+    ledger: Ledger, teacher: dict[str, Any], shard: Shard, allow_generate: bool = True
+) -> tuple[list[SampleRecord] | None, float]:
     """A shard's samples and the seconds spent generating them: from the ledger when it is there
     (0 s), else generated and recorded. With ``allow_generate`` False (a partial publish), a shard not
     in the ledger gives (None, 0). Raises ``Stopped`` once a stop is requested (nothing is recorded).
@@ -100,8 +104,11 @@ def generate_shard(ledger: Ledger, teacher: dict[str, Any], shard: Shard,
     if getattr(shard.strategy, "tree", False):  # a tree search: its calls replay after a kill, its nodes kept
         from starmill.generators.strategies.replay import replayed
 
-        calls = replayed(generate, lambda call: ledger.load_call(shard.key, call),
-                         lambda call, results: ledger.record_call(shard.key, call, results))
+        calls = replayed(
+            generate,
+            lambda call: ledger.load_call(shard.key, call),
+            lambda call, results: ledger.record_call(shard.key, call, results),
+        )
         samples, nodes = shard.strategy.search(shard.requests, calls, backend.info)
         ledger.record_tree(shard.key, nodes)
         ledger.record(shard.key, samples)

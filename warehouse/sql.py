@@ -9,6 +9,7 @@ and ``NAME:int=3`` (``int``, ``float``, ``bool``, ``str``) into a typed value.
 A statement runs in a worker thread, so that the time limit and Ctrl-C can interrupt DuckDB: the main
 thread waits, and Python signal handlers run only there, between bytecodes, never inside a C call.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,6 +39,7 @@ STOP_SECONDS = 5.0  # after an interrupt: how long to wait for DuckDB to give th
 @dataclass
 class Session:
     """A confined DuckDB connection with the warehouse's views."""
+
     con: duckdb.DuckDBPyConnection
     damaged: list[DatasetHealth] = field(default_factory=list)
     not_served: dict[str, str] = field(default_factory=dict)  # view -> why it is not there
@@ -49,8 +51,9 @@ class Session:
         return [health.warning() for health in self.damaged]
 
 
-def connect(warehouse: Warehouse | str | None = None, *, timeout: float = TIMEOUT,
-            memory_limit: str = sql_guard.MEMORY_LIMIT) -> Session:
+def connect(
+    warehouse: Warehouse | str | None = None, *, timeout: float = TIMEOUT, memory_limit: str = sql_guard.MEMORY_LIMIT
+) -> Session:
     """Views over every dataset that opens cleanly, then the connection confined to the warehouse, with
     ``memory_limit`` (a DuckDB size: ``4GB``, ``25%`` of the machine); each statement may run ``timeout`` s."""
     if not (isinstance(timeout, (int, float)) and 0 <= timeout < math.inf):
@@ -132,8 +135,9 @@ def _run(session: Session, sql: str, params: dict[str, Any] | None) -> pa.Table:
                 _stop(session, done)
                 if "table" in outcome:  # it finished at the last moment
                     break
-                raise QueryError(f"the query ran longer than {session.timeout:g} s and was stopped "
-                                 "(the limit is --timeout)")
+                raise QueryError(
+                    f"the query ran longer than {session.timeout:g} s and was stopped (the limit is --timeout)"
+                )
     except KeyboardInterrupt:
         _stop(session, done)
         raise

@@ -11,6 +11,7 @@ setting can be changed back. Reading the warehouse's own files directly
 explains, so only one plain SELECT (or a plain ``EXPLAIN`` of one) is accepted, and table functions
 that bypass the catalog (raw Arrow pointers, ``query()``, logging, checkpoints) are refused.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,15 +42,47 @@ def confinement(root: str, memory_limit: str = MEMORY_LIMIT) -> list[tuple[str, 
     ]
 
 
-TABLE_FUNCTIONS = frozenset({
-    "range", "generate_series", "unnest", "repeat", "json_each", "json_tree", "summary",
-    "read_parquet", "parquet_scan", "parquet_metadata", "parquet_schema", "parquet_file_metadata",
-    "parquet_kv_metadata", "read_csv", "read_csv_auto", "read_json", "read_json_auto", "read_ndjson",
-    "read_ndjson_auto", "read_json_objects", "read_text", "read_blob", "glob", "sniff_csv",
-    "duckdb_columns", "duckdb_views", "duckdb_tables", "duckdb_types", "duckdb_functions",
-    "duckdb_keywords", "duckdb_schemas", "duckdb_settings", "pragma_table_info", "pragma_show",
-    "pragma_version", "icu_calendar_names", "pg_timezone_names",
-})  # what a read of the views may call; everything else (arrow_scan, query, enable_logging, …) is refused
+TABLE_FUNCTIONS = frozenset(
+    {
+        "range",
+        "generate_series",
+        "unnest",
+        "repeat",
+        "json_each",
+        "json_tree",
+        "summary",
+        "read_parquet",
+        "parquet_scan",
+        "parquet_metadata",
+        "parquet_schema",
+        "parquet_file_metadata",
+        "parquet_kv_metadata",
+        "read_csv",
+        "read_csv_auto",
+        "read_json",
+        "read_json_auto",
+        "read_ndjson",
+        "read_ndjson_auto",
+        "read_json_objects",
+        "read_text",
+        "read_blob",
+        "glob",
+        "sniff_csv",
+        "duckdb_columns",
+        "duckdb_views",
+        "duckdb_tables",
+        "duckdb_types",
+        "duckdb_functions",
+        "duckdb_keywords",
+        "duckdb_schemas",
+        "duckdb_settings",
+        "pragma_table_info",
+        "pragma_show",
+        "pragma_version",
+        "icu_calendar_names",
+        "pg_timezone_names",
+    }
+)  # what a read of the views may call; everything else (arrow_scan, query, enable_logging, …) is refused
 
 
 def _lit(text: str) -> str:
@@ -113,15 +146,18 @@ def _kind(statement) -> str:
 def _explained(con, text: str) -> str:
     """The statement inside a plain ``EXPLAIN``; ``EXPLAIN ANALYZE`` (it executes) is refused."""
     bounds = [pos for pos, _ in duckdb.tokenize(text)] + [len(text)]
-    words = [(text[a:b].strip().upper(), a) for (a, kind), b in zip(duckdb.tokenize(text), bounds[1:])
-             if kind != duckdb.token_type.comment]
+    words = [
+        (text[a:b].strip().upper(), a)
+        for (a, kind), b in zip(duckdb.tokenize(text), bounds[1:])
+        if kind != duckdb.token_type.comment
+    ]
     if len(words) < 2 or words[0][0] != "EXPLAIN":
         raise QueryError("only a plain EXPLAIN of a SELECT is allowed here")
     if words[1][0] == "(":
         raise QueryError("EXPLAIN with options is not allowed here: use a plain EXPLAIN SELECT …")
     if words[1][0] in ("ANALYZE", "ANALYSE"):
         raise QueryError("EXPLAIN ANALYZE runs the statement it explains: only a plain EXPLAIN of a SELECT is allowed")
-    inner = text[words[1][1]:]
+    inner = text[words[1][1] :]
     statements = _extract(con, inner)
     if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
         kind = _kind(statements[0]) if statements else "nothing"

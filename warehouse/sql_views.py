@@ -8,6 +8,7 @@
 A damaged version is never served: when the latest is damaged the dataset's views are left out,
 when an older one is, ``<name>_all`` is; ``not_served`` says why, for the error a query gets.
 """
+
 from __future__ import annotations
 
 import duckdb
@@ -69,7 +70,8 @@ def build_views(con: duckdb.DuckDBPyConnection, wh) -> tuple[list[DatasetHealth]
             _all_view(con, wh, name, health)
     source = (
         f"(SELECT CAST(content AS JSON) AS j FROM read_text({_files(wh, manifest_paths)}))"
-        if manifest_paths else "(SELECT CAST(NULL AS JSON) AS j WHERE false)"
+        if manifest_paths
+        else "(SELECT CAST(NULL AS JSON) AS j WHERE false)"
     )
     con.execute(f"CREATE VIEW manifests AS SELECT {MANIFEST_COLUMNS} FROM {source}")
     return damaged, not_served

@@ -9,6 +9,7 @@ from the store's usual environment variables (``AWS_ENDPOINT_URL``, ``AWS_ACCESS
 ``STARMILL_WAREHOUSE_OPTIONS`` (a JSON object of fsspec options) or from the config's
 ``warehouse_options``; none of them is ever written into the warehouse.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -18,8 +19,9 @@ import json
 import os
 import posixpath
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pyarrow.fs as pafs
 
@@ -29,8 +31,16 @@ DEFAULT_ROOT = "./starmill-data"
 OPTIONS_ENV = "STARMILL_WAREHOUSE_OPTIONS"
 OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl"})  # no folders, only keys
 CACHED_LISTINGS = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "http", "https"})
-PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs", "abfs": "adlfs",
-            "abfss": "adlfs", "adl": "adlfs"}
+PACKAGES = {
+    "s3": "s3fs",
+    "s3a": "s3fs",
+    "gs": "gcsfs",
+    "gcs": "gcsfs",
+    "az": "adlfs",
+    "abfs": "adlfs",
+    "abfss": "adlfs",
+    "adl": "adlfs",
+}
 PRECONDITION_CODES = frozenset({"PreconditionFailed", "412", "ConditionNotMet"})
 RETRY_CODES = frozenset({"ConditionalRequestConflict", "409"})  # AWS: a concurrent conditional write; retry
 
@@ -54,8 +64,10 @@ def env_options() -> dict[str, Any]:
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        raise WarehouseError(f"{OPTIONS_ENV} must be a JSON object of fsspec options, e.g. "
-                             '\'{"endpoint_url": "http://127.0.0.1:8333"}\'')
+        raise WarehouseError(
+            f"{OPTIONS_ENV} must be a JSON object of fsspec options, e.g. "
+            '\'{"endpoint_url": "http://127.0.0.1:8333"}\''
+        )
     return data
 
 
@@ -82,7 +94,7 @@ class Storage:
         self._bucket_checked = False
         if is_local(root):
             if root.lower().startswith("file://"):
-                root = root[len("file://"):]
+                root = root[len("file://") :]
             self.protocol = "file"
             self.fs, self.root = pafs.LocalFileSystem(), str(Path(root).expanduser().resolve())
             self.url = self.root
@@ -101,7 +113,9 @@ class Storage:
         self.root = path.rstrip("/")
         self.url = f"{self.protocol}://{self.root}"
         if not self.root:
-            raise WarehouseError(f"--warehouse {root}: name a bucket (and a prefix), e.g. {self.protocol}://bucket/data")
+            raise WarehouseError(
+                f"--warehouse {root}: name a bucket (and a prefix), e.g. {self.protocol}://bucket/data"
+            )
 
     @property
     def is_local(self) -> bool:
@@ -135,12 +149,20 @@ class Storage:
         except Exception as exc:
             name = type(exc).__name__
             if name in ("NoCredentialsError", "PartialCredentialsError"):
-                raise StoreError(f"{self.url}: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-                                 f"(or {OPTIONS_ENV})") from None
-            if name in ("EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError",
-                        "ServerDisconnectedError", "ReadTimeoutError", "ClientError"):
-                raise StoreError(f"{self.url}: {_first_line(exc)} (the endpoint comes from AWS_ENDPOINT_URL "
-                                 f"or {OPTIONS_ENV})") from None
+                raise StoreError(
+                    f"{self.url}: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or {OPTIONS_ENV})"
+                ) from None
+            if name in (
+                "EndpointConnectionError",
+                "ConnectTimeoutError",
+                "ClientConnectorError",
+                "ServerDisconnectedError",
+                "ReadTimeoutError",
+                "ClientError",
+            ):
+                raise StoreError(
+                    f"{self.url}: {_first_line(exc)} (the endpoint comes from AWS_ENDPOINT_URL or {OPTIONS_ENV})"
+                ) from None
             raise
 
     # reading -------------------------------------------------------------------------------
@@ -196,8 +218,9 @@ class Storage:
         with self._store():
             found = self.fsspec.exists(bucket)
         if not found:
-            raise StoreError(f"{self.url}: bucket {bucket!r} does not exist (or these credentials can't see it): "
-                             "create it first")
+            raise StoreError(
+                f"{self.url}: bucket {bucket!r} does not exist (or these credentials can't see it): create it first"
+            )
         self._bucket_checked = True
 
     def makedirs(self, path: str) -> None:

@@ -1,5 +1,6 @@
 """Summary of a version from its manifest (with the run report of a samples or sft version) and
 Parquet footers, after checking every file's sha256."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,8 +33,7 @@ def summarize(wh: Warehouse, ref: VersionRef) -> dict[str, Any]:
                         if stats is not None and stats.has_null_count and top == col.path_in_schema:
                             nulls[top] = nulls.get(top, 0) + stats.null_count
         schema[table] = [
-            {"name": f.name, "type": str(f.type), "nulls": nulls.get(f.name, "-")}
-            for f in arrow_schema or []
+            {"name": f.name, "type": str(f.type), "nulls": nulls.get(f.name, "-")} for f in arrow_schema or []
         ]
     data = manifest.model_dump(mode="json")
     report = RunReport.from_manifest(data) if manifest.table in ("samples", "sft") else None

@@ -3,6 +3,7 @@
 The root is a local folder or an fsspec URL (``s3://bucket/prefix``, ``gs://…``, ``file://…``).
 A version is ``<name>/vN/manifest.json``; readers list ``<name>/`` and never the writers' data folders.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,9 @@ SPEC_RE = re.compile(r"(?P<name>[^@]+)(@v?(?P<version>[0-9]+))?")
 
 
 def is_name(name: str) -> bool:
-    return isinstance(name, str) and bool(NAME_RE.fullmatch(name)) and name not in RESERVED and not name.endswith("_all")
+    return (
+        isinstance(name, str) and bool(NAME_RE.fullmatch(name)) and name not in RESERVED and not name.endswith("_all")
+    )
 
 
 def check_name(name: str) -> str:
@@ -95,8 +98,7 @@ class Warehouse:
         version = versions[-1] if wanted is None else wanted
         if version not in versions:
             raise VersionNotFound(
-                f"dataset {name!r} has no version v{version} (versions: "
-                + ", ".join(f"v{v}" for v in versions) + ")"
+                f"dataset {name!r} has no version v{version} (versions: " + ", ".join(f"v{v}" for v in versions) + ")"
             )
         return self.ref(name, version)
 

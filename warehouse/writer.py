@@ -7,6 +7,7 @@ fsynced file) naming that folder: when another writer took ``vN`` first, the cre
 the next number. Readers list only ``<name>/vN/``; a killed writer leaves an unreferenced data folder,
 which readers never look at and later writers remove (dead pid on this host, or a day old elsewhere).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,7 +17,8 @@ import socket
 import time
 import uuid
 from collections import Counter
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import psutil
 import pyarrow as pa
@@ -110,13 +112,16 @@ class _TableFiles:
     is there, so long rows (R1-size rationales) give bounded row groups and bounded memory, and many
     small writes still give full row groups."""
 
-    def __init__(self, writer: "VersionWriter", table: str, schema: pa.Schema):
+    def __init__(self, writer: VersionWriter, table: str, schema: pa.Schema):
         self.writer, self.table, self.schema = writer, table, schema
         self.pending: list[Record] = []  # records not yet turned into Arrow
         self.pending_bytes = 0
         # text and list columns are sized per record; the other columns count 8 bytes each
-        self.sized = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_binary(f.type)
-                      or pa.types.is_list(f.type)]
+        self.sized = [
+            f.name
+            for f in schema
+            if pa.types.is_string(f.type) or pa.types.is_binary(f.type) or pa.types.is_list(f.type)
+        ]
         self.fixed_bytes = 8 * (len(schema) - len(self.sized))
         self.buffered: list[pa.Table] = []  # Arrow rows not yet written
         self.buffered_rows = self.buffered_bytes = 0
@@ -134,8 +139,15 @@ class _TableFiles:
             return
         self.parquet.close()
         self.sink.close()  # locally fsynced; on a store the object now exists, whole
-        self.entries.append(FileEntry(path=self.rel, table=self.table, rows=self.part_rows, bytes=self.sink.size,
-                                      sha256=self.sink.digest.hexdigest()))  # verified by `starmill verify`
+        self.entries.append(
+            FileEntry(
+                path=self.rel,
+                table=self.table,
+                rows=self.part_rows,
+                bytes=self.sink.size,
+                sha256=self.sink.digest.hexdigest(),
+            )
+        )  # verified by `starmill verify`
         self.parquet, self.part, self.part_rows = None, self.part + 1, 0
 
     def abort(self) -> None:
@@ -235,8 +247,12 @@ class VersionWriter:
         self.rows_per_file, self.row_group_rows, self.compression = rows_per_file, row_group_rows, compression
         self.row_group_bytes = row_group_bytes
         self.lineage = dict(
-            config=config or {}, sources=[SourceEntry.model_validate(s) for s in sources or []],
-            parents=parents or [], models=models or [], sampling=sampling or {}, partial=partial,
+            config=config or {},
+            sources=[SourceEntry.model_validate(s) for s in sources or []],
+            parents=parents or [],
+            models=models or [],
+            sampling=sampling or {},
+            partial=partial,
         )
         self.extra = extra or {}
         self.counts: Counter[str] = Counter()
@@ -261,16 +277,18 @@ class VersionWriter:
                 continue
             if existing.table != self.table:
                 raise WarehouseError(
-                    f"dataset {self.name!r} holds '{existing.table}' rows, not '{self.table}': "
-                    "choose another name"
+                    f"dataset {self.name!r} holds '{existing.table}' rows, not '{self.table}': choose another name"
                 )
             return
 
     def _clean_stale(self) -> None:
         """Remove the data folders of dead writers that no version names (and old staging folders)."""
         self._clean_legacy_staging()
-        dead = [info for info in self.storage.listdir(self.storage.path(self.name, DATA))
-                if DATA_ID_RE.fullmatch(info.base_name) and is_dead(info.base_name)]
+        dead = [
+            info
+            for info in self.storage.listdir(self.storage.path(self.name, DATA))
+            if DATA_ID_RE.fullmatch(info.base_name) and is_dead(info.base_name)
+        ]
         if not dead:
             return
         named = self._named_data_folders()
@@ -339,21 +357,34 @@ class VersionWriter:
             rows[name] = files.rows
         for entry in entries:  # every file is there, whole, before a manifest names it
             if self.storage.size(f"{self.folder}/{entry.path}") != entry.bytes:
-                raise WarehouseError(f"{self.folder}/{entry.path} is not there as written: "
-                                     "was the data folder removed by another writer?")
+                raise WarehouseError(
+                    f"{self.folder}/{entry.path} is not there as written: "
+                    "was the data folder removed by another writer?"
+                )
         lineage_ = {**self.lineage, "config": {k: v for k, v in self.lineage["config"].items() if k not in NOT_LINEAGE}}
         manifest = Manifest(
-            dataset=self.name, version=0, table=self.table,
-            schema_version=TABLES[self.table].SCHEMA_VERSION, tables=rows,
-            starmill_version=lineage.starmill_version(), git_commit=lineage.git_commit(),
-            command=lineage.command_line(), counts=dict(self.counts), drops=dict(self.drops),
-            data=self.data, files=entries, **lineage.redact(lineage_), **lineage.redact(self.extra),
+            dataset=self.name,
+            version=0,
+            table=self.table,
+            schema_version=TABLES[self.table].SCHEMA_VERSION,
+            tables=rows,
+            starmill_version=lineage.starmill_version(),
+            git_commit=lineage.git_commit(),
+            command=lineage.command_line(),
+            counts=dict(self.counts),
+            drops=dict(self.drops),
+            data=self.data,
+            files=entries,
+            **lineage.redact(lineage_),
+            **lineage.redact(self.extra),
         )
         candidate = max(self.warehouse.versions(self.name) or [0]) + 1
         while True:
             manifest.version = candidate
-            self._attempt = (self.storage.path(self.name, f"v{candidate}", "manifest.json"),
-                             manifest.to_json().encode("utf-8"))
+            self._attempt = (
+                self.storage.path(self.name, f"v{candidate}", "manifest.json"),
+                manifest.to_json().encode("utf-8"),
+            )
             if self.storage.create_new(*self._attempt, scratch=self.folder):  # the one step that commits
                 break
             candidate += 1  # another writer took this number first
@@ -378,7 +409,7 @@ class VersionWriter:
             return
         self.storage.remove_tree(self.folder)
 
-    def __enter__(self) -> "VersionWriter":
+    def __enter__(self) -> VersionWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -1,14 +1,15 @@
 """``check_answer`` and ``check_batch``: extraction and the fast path here, the symbolic path in the
 worker pool under a hard time limit."""
+
 from __future__ import annotations
 
 import asyncio
 import re
 import time
 from collections import deque
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 from starmill.filters.answers.compare import decide, read_gold
 from starmill.filters.answers.extract import extract_answer, extract_gold
@@ -82,8 +83,9 @@ def _joined(candidates: tuple[str, ...]) -> str:
     return ", ".join(distinct.values())
 
 
-def _prepare(gold: str | None, pred: str | None, gold_is_solution: bool | None, pred_is_answer: bool,
-             lenient: bool, form: Form) -> Verdict | _Job:
+def _prepare(
+    gold: str | None, pred: str | None, gold_is_solution: bool | None, pred_is_answer: bool, lenient: bool, form: Form
+) -> Verdict | _Job:
     started = time.perf_counter()
 
     def verdict(kind: str, rule: str, g: str | None, p: str | None) -> Verdict:
@@ -129,9 +131,17 @@ def _finish(job: _Job, pool: CheckerPool, timeout: float) -> Verdict:
     return Verdict(verdict, rule, job.pred, job.gold, time.perf_counter() - job.started, form=str(job.form) or None)
 
 
-def check_answer(gold: str, pred: str, *, gold_is_solution: bool | None = False, pred_is_answer: bool = False,
-                 lenient: bool = False, form: FormSpec = None, timeout: float = DEFAULT_TIMEOUT,
-                 pool: CheckerPool | None = None) -> Verdict:
+def check_answer(
+    gold: str,
+    pred: str,
+    *,
+    gold_is_solution: bool | None = False,
+    pred_is_answer: bool = False,
+    lenient: bool = False,
+    form: FormSpec = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    pool: CheckerPool | None = None,
+) -> Verdict:
     """Grade one prediction against one gold answer.
 
     ``gold`` is a bare answer, or a whole solution (GSM8K ``#### 72``, MATH ``\\boxed{}``, "The answer
@@ -148,8 +158,13 @@ def check_answer(gold: str, pred: str, *, gold_is_solution: bool | None = False,
     return _finish(item, pool or shared_pool(), timeout)
 
 
-def unreadable_gold(gold: str | None, *, gold_is_solution: bool | None = False, timeout: float = DEFAULT_TIMEOUT,
-                    pool: CheckerPool | None = None) -> str | None:
+def unreadable_gold(
+    gold: str | None,
+    *,
+    gold_is_solution: bool | None = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    pool: CheckerPool | None = None,
+) -> str | None:
     """Why the checker cannot read ``gold`` (``"empty"``, ``"parse_error"``, ``"date:ambiguous"``,
     ``"time_limit"``, …), or None when it can: for validating golds at ingest. Reads a solution's final
     answer with ``gold_is_solution`` (None: decided per gold, ``looks_like_solution``)."""
@@ -174,9 +189,17 @@ async def acheck_answer(gold: str, pred: str, **options) -> Verdict:
     return await asyncio.to_thread(check_answer, gold, pred, **options)
 
 
-def check_batch(pairs: Iterable[tuple], *, workers: int | None = None, gold_is_solution: bool | None = False,
-                pred_is_answer: bool = False, lenient: bool = False, form: FormSpec = None,
-                timeout: float = DEFAULT_TIMEOUT, pool: CheckerPool | None = None) -> Iterator[Verdict]:
+def check_batch(
+    pairs: Iterable[tuple],
+    *,
+    workers: int | None = None,
+    gold_is_solution: bool | None = False,
+    pred_is_answer: bool = False,
+    lenient: bool = False,
+    form: FormSpec = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    pool: CheckerPool | None = None,
+) -> Iterator[Verdict]:
     """Grade (gold, pred) or (gold, pred, form) tuples, yielding verdicts in input order as soon as each
     is known; up to ``workers`` symbolic checks run at once. ``form`` applies to pairs without their own.
     Reads ``pairs`` lazily, so any length streams."""

@@ -1,6 +1,7 @@
 """The commands, functions and named pieces of the expression grammar (``grammar.py``): ``\\frac``,
 ``\\sqrt``, ``\\binom``, floors, ``\\sum``/``\\prod`` with integer bounds, functions with their powers and
 bases, symbols with subscripts, mixed numbers."""
+
 from __future__ import annotations
 
 import sympy
@@ -8,14 +9,56 @@ import sympy
 from starmill.filters.answers.pysyntax import Unsupported
 
 GREEK = {
-    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta", "iota",
-    "kappa", "lambda", "mu", "nu", "xi", "rho", "sigma", "tau", "upsilon", "phi", "varphi", "chi", "psi",
-    "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Sigma", "Phi", "Psi", "Omega",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "varepsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "vartheta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "varphi",
+    "chi",
+    "psi",
+    "omega",
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Xi",
+    "Sigma",
+    "Phi",
+    "Psi",
+    "Omega",
 }
 FUNCS = {
-    "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan, "sec": sympy.sec, "csc": sympy.csc, "cot": sympy.cot,
-    "arcsin": sympy.asin, "arccos": sympy.acos, "arctan": sympy.atan, "sinh": sympy.sinh, "cosh": sympy.cosh,
-    "tanh": sympy.tanh, "ln": sympy.log, "exp": sympy.exp,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tan": sympy.tan,
+    "sec": sympy.sec,
+    "csc": sympy.csc,
+    "cot": sympy.cot,
+    "arcsin": sympy.asin,
+    "arccos": sympy.acos,
+    "arctan": sympy.atan,
+    "sinh": sympy.sinh,
+    "cosh": sympy.cosh,
+    "tanh": sympy.tanh,
+    "ln": sympy.log,
+    "exp": sympy.exp,
 }
 PRIMARY_CMDS = {"frac", "sqrt", "pi", "infty", "binom", "lfloor", "lceil", "log", "abs", "sum", "prod", *FUNCS, *GREEK}
 MAX_EXACT_EXPONENT = 1000  # larger integer powers stay unevaluated (compared numerically or not at all)
@@ -33,8 +76,6 @@ def make_pow(base: sympy.Expr, exp: sympy.Expr) -> sympy.Expr:
     return sympy.Pow(base, exp, evaluate=False)
 
 
-
-
 class Commands:
     """Mixed into the parser: everything here reads tokens through ``peek``/``take`` and the parser's
     ``expr``/``power``/``group``/``primary``."""
@@ -43,7 +84,14 @@ class Commands:
         """``2\\frac{1}{2}`` is the mixed number 5/2 when both parts are integer literals."""
         t = self.toks[self.i : self.i + 7]
         shape = [v for _, v in t]
-        if "." in whole or len(t) < 7 or shape[0] != "\\frac" or shape[1] != "{" or shape[3:5] != ["}", "{"] or shape[6] != "}":
+        if (
+            "." in whole
+            or len(t) < 7
+            or shape[0] != "\\frac"
+            or shape[1] != "{"
+            or shape[3:5] != ["}", "{"]
+            or shape[6] != "}"
+        ):
             return None
         if t[2][0] != "num" or t[5][0] != "num" or "." in t[2][1] + t[5][1]:
             return None
@@ -159,4 +207,3 @@ class Commands:
         else:
             value = FUNCS[name](arg)
         return value if power is None else make_pow(value, power)
-

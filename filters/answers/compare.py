@@ -1,5 +1,6 @@
 """One decision procedure for both paths: normalize, apply the policy (letters, typed atoms, multiple
 answers, percent, declared forms), compare shapes, and compare scalars with the backend's leaf."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -63,8 +64,9 @@ FAST = Backend()
 
 
 def _by_value(g: Normalized, p: Normalized, backend: Backend, form: Form) -> Decision | None:
-    atoms = typed.compare_atoms(typed.classify(g.text, g.plain), typed.classify(p.text, p.plain), g.text, p.text,
-                                form.case_sensitive)
+    atoms = typed.compare_atoms(
+        typed.classify(g.text, g.plain), typed.classify(p.text, p.plain), g.text, p.text, form.case_sensitive
+    )
     if atoms is not None:
         return atoms
     gold_unit, pred_unit = dropped_unit(g), dropped_unit(p)
@@ -109,8 +111,14 @@ def _as_written(pred: str, backend: Backend, form: Form) -> Decision | None:
 def decide(gold: str, pred: str, backend: Backend = FAST, form: Form = NO_FORM) -> tuple[str, str] | None:
     """(verdict, rule) for two extracted answers, or None when ``backend`` could not tell."""
     plain = PLAIN_NUMBER.fullmatch(gold) and PLAIN_NUMBER.fullmatch(pred)
-    if plain and not (form.numeric or form.reduced or form.factored):  # two plain numbers: what the full path decides, sooner
-        decided = (True, "string") if gold == pred else numbers_match(parse_number(gold), parse_number(pred), exact=form.exact)
+    if plain and not (
+        form.numeric or form.reduced or form.factored
+    ):  # two plain numbers: what the full path decides, sooner
+        decided = (
+            (True, "string")
+            if gold == pred
+            else numbers_match(parse_number(gold), parse_number(pred), exact=form.exact)
+        )
         return ("correct" if decided[0] else "wrong"), decided[1]
     g, p = in_words(normalize(gold)), in_words(normalize(pred))
     if not g.text:

@@ -4,6 +4,7 @@ Order: the last balanced ``\\boxed{…}``/``\\fbox{…}``, else ``#### x``, else
 answer is x" or "Final answer: x", else a line opening "Answer: x", else ``<answer>…</answer>``.
 Every scan is linear in the text, so multi-megabyte outputs are cheap.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,9 @@ PHRASE = re.compile(  # "the (final|correct|right) answer is", "Final answer:"
     r"|\bfinal[ \t]+answer[ \t]*(?:\*\*)?[ \t]*:[ \t]*(?:\*\*)?[ \t]*",
     re.IGNORECASE,
 )
-LINE_ANSWER = re.compile(r"^[ \t]*(?:\*\*)?answer[ \t]*(?:\*\*)?[ \t]*:[ \t]*(?:\*\*)?[ \t]*", re.IGNORECASE | re.MULTILINE)
+LINE_ANSWER = re.compile(
+    r"^[ \t]*(?:\*\*)?answer[ \t]*(?:\*\*)?[ \t]*:[ \t]*(?:\*\*)?[ \t]*", re.IGNORECASE | re.MULTILINE
+)
 BARE_BOX = re.compile(r"[^\s$]+")
 LINE_CAP = 5000  # look at most this far after a marker; longer answers are rejected later anyway
 SENTENCE_END = re.compile(r"\.(?:\s|$)|,\s+(?=[a-zA-Z]{2})")  # "72. Then…", "5 apples, as computed"
@@ -30,22 +33,35 @@ TAIL_END = re.compile(r"\.(?:\s|$)|\n")  # the end of the final answer's sentenc
 # A number in the rest of that sentence (not an exponent or index: cm^2, V_1; not after \approx: a rounding)
 TAIL_NUMBER = re.compile(
     r"\\approx\s*\$?\s*-?\d[\d,]*(?:\.\d+)?|[\^_]\s*\{[^{}]*\}|[\^_]\s*-?\d+"  # skipped: rounding, exponent, index
-    r"|(?<![\w.])(-?\\frac\s*\{[^{}]*\}\s*\{[^{}]*\}|-?\d+\s*/\s*\d+(?![\d.])|-?\d[\d,]*(?:\.\d+)?)")
+    r"|(?<![\w.])(-?\\frac\s*\{[^{}]*\}\s*\{[^{}]*\}|-?\d+\s*/\s*\d+(?![\d.])|-?\d[\d,]*(?:\.\d+)?)"
+)
 WORDS_ONLY = re.compile(r"(?:\\text\{)?[A-Za-z][A-Za-z'’ \t-]*\}?")
 # "1,200 (that is …)": an aside opens; "5 (thousand)" is no aside
-ASIDE = re.compile(r"\s+\((?=(?:that|i\.e\.|ie|which|since|because|as|from|by|using|see|rounded|where|or|possibly|"
-                   r"maybe|perhaps)\b)", re.IGNORECASE)
-SCALE = re.compile(r"\b(?:hundreds?|thousands?|millions?|billions?|trillions?|dozens?|mod|modulo|base)\b", re.IGNORECASE)
-SECTION = (r"(?:Explanation|Solution|Steps?|Answer|Reasoning|Summary|Verification|Conclusion|Approach|Calculations?|"
-           r"Analysis|Setup|Problem|Method|Check|Results?|Part|Case|Understanding|Breakdown|Work|Working)")
+ASIDE = re.compile(
+    r"\s+\((?=(?:that|i\.e\.|ie|which|since|because|as|from|by|using|see|rounded|where|or|possibly|"
+    r"maybe|perhaps)\b)",
+    re.IGNORECASE,
+)
+SCALE = re.compile(
+    r"\b(?:hundreds?|thousands?|millions?|billions?|trillions?|dozens?|mod|modulo|base)\b", re.IGNORECASE
+)
+SECTION = (
+    r"(?:Explanation|Solution|Steps?|Answer|Reasoning|Summary|Verification|Conclusion|Approach|Calculations?|"
+    r"Analysis|Setup|Problem|Method|Check|Results?|Part|Case|Understanding|Breakdown|Work|Working)"
+)
 # A markdown heading: a few words, one of them a section's name ("#### Explanation", "#### Step 2: Compute")
-HEADING = re.compile(rf"(?:[A-Za-z]+[ \t]+){{0,3}}{SECTION}(?:[ \t]+[A-Za-z0-9]+){{0,5}}[ \t]*:?[ \t]*"
-                     r"(?::[ \t]*[A-Za-z ]*)?")
+HEADING = re.compile(
+    rf"(?:[A-Za-z]+[ \t]+){{0,3}}{SECTION}(?:[ \t]+[A-Za-z0-9]+){{0,5}}[ \t]*:?[ \t]*"
+    r"(?::[ \t]*[A-Za-z ]*)?"
+)
 # A sentence stating one number: words, a verb that states it, the number, then at most four words
-PROSE = re.compile(r"(?:[A-Za-z][A-Za-z'’]*[ \t]+)*(?:is|are|was|were|equals|be|costs?|pays?|paid|has|have|had|gets?|got|"
-                   r"makes?|made|earns?|earned|needs?|needed|takes?|took|spends?|spent|sells?|sold|buys?|bought|"
-                   r"totals?|reads?|scored?|weighs?)[ \t]+\\?\$?[ \t]*(-?\d[\d,]*(?:\.\d+)?)[ \t]*(?:\\?%)?"
-                   r"(?:[ \t]+[A-Za-z][A-Za-z'’]*){0,4}", re.IGNORECASE)
+PROSE = re.compile(
+    r"(?:[A-Za-z][A-Za-z'’]*[ \t]+)*(?:is|are|was|were|equals|be|costs?|pays?|paid|has|have|had|gets?|got|"
+    r"makes?|made|earns?|earned|needs?|needed|takes?|took|spends?|spent|sells?|sold|buys?|bought|"
+    r"totals?|reads?|scored?|weighs?)[ \t]+\\?\$?[ \t]*(-?\d[\d,]*(?:\.\d+)?)[ \t]*(?:\\?%)?"
+    r"(?:[ \t]+[A-Za-z][A-Za-z'’]*){0,4}",
+    re.IGNORECASE,
+)
 # Words that change what a number in a sentence means: a negation, a hedge, a bound, a comparison, arithmetic
 # still to do, a number word
 PROSE_BLOCK = re.compile(
@@ -53,7 +69,9 @@ PROSE_BLOCK = re.compile(
     r"possibly|perhaps|probably|likely|about|around|approximately|roughly|nearly|almost|over|under|least|most|more|"
     r"less|fewer|than|between|up|guess|if|plus|minus|off|divided|before|after|without|extra|additional|half|twice|"
     r"double|triple|dozen|zero|one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|"
-    r"percent|times)\b", re.IGNORECASE)
+    r"percent|times)\b",
+    re.IGNORECASE,
+)
 MAX_BOX_GAP = 40  # characters between boxes that answer together ("\\boxed{1} and x = \\boxed{2}")
 MATH_OPEN = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 
@@ -123,13 +141,13 @@ def _phrase_split(rest: str, aside: bool = False) -> tuple[str, str]:
         if rest.startswith(opener):
             j = rest.find(closer, len(opener))
             if j > 0:
-                return rest[: j + len(closer)], _sentence(rest[j + len(closer):])
+                return rest[: j + len(closer)], _sentence(rest[j + len(closer) :])
     m = SENTENCE_END.search(rest)
     if aside and (a := ASIDE.search(rest)) and (m is None or a.start() < m.start()):
         m = a
     tail = ""
     if m:
-        rest, tail = rest[: m.start()], _sentence(rest[m.start():])
+        rest, tail = rest[: m.start()], _sentence(rest[m.start() :])
     return rest.strip().rstrip(".").strip().strip("*").strip(), tail
 
 
@@ -177,8 +195,8 @@ def _hash_lines(text: str) -> list[tuple[str, int]]:
     for m in HASHES.finditer(text):
         j = text.find("\n", m.end(), m.end() + LINE_CAP)
         end = j if j >= 0 else min(len(text), m.end() + LINE_CAP)
-        rest = text[m.end():end]
-        following = text[end + 1: end + 200].lstrip(" \t").split("\n", 1)[0] if j >= 0 else ""
+        rest = text[m.end() : end]
+        following = text[end + 1 : end + 200].lstrip(" \t").split("\n", 1)[0] if j >= 0 else ""
         if HEADING.fullmatch(rest) and following.strip():
             continue
         found.append((rest, end))
@@ -210,10 +228,12 @@ def _find(text: str, *, lenient: bool, after_box: bool = False) -> Extraction:
     spans = [b for b in _boxes(text) if b[0]]
     if spans:
         boxes = tuple(b[0] for b in spans)
-        after = _later_answer(text[spans[-1][2]:]) if after_box else None  # "\\boxed{4} … the answer is 5": two answers
+        after = (
+            _later_answer(text[spans[-1][2] :]) if after_box else None
+        )  # "\\boxed{4} … the answer is 5": two answers
         if after:
             return Extraction(boxes[-1], "boxed", boxes + (after,))  # the box, checked against what follows
-        trailing = tail_numbers(_sentence(text[spans[-1][2]:]), boxes[-1]) if after_box else ()
+        trailing = tail_numbers(_sentence(text[spans[-1][2] :]), boxes[-1]) if after_box else ()
         if trailing:  # "\\boxed{3} (or possibly 4)"
             return Extraction(boxes[-1], "boxed", boxes + trailing)
         return Extraction(boxes[-1], "boxed", boxes, _together(text, spans))
@@ -224,7 +244,7 @@ def _find(text: str, *, lenient: bool, after_box: bool = False) -> Extraction:
             return Extraction(hashes[-1], "hashes", tuple(hashes))
         last, tail = _phrase_split(hashes[-1], aside=True)  # "#### 1,200 (that is …)"
         last = last or hashes[-1]
-        after = _later_answer(text[lines[-1][1]:])  # "#### 72 … wait, the answer is 70"
+        after = _later_answer(text[lines[-1][1] :])  # "#### 72 … wait, the answer is 70"
         later = tail_numbers(tail, last) + ((after,) if after else ())
         return Extraction(last, "hashes", tuple(hashes[:-1]) + (last,) + later)
     # "Final Answer: The final answer is 5": the outer marker only introduces the inner one
@@ -245,7 +265,7 @@ def _find(text: str, *, lenient: bool, after_box: bool = False) -> Extraction:
         return Extraction(tags[-1], "answer_tag", tuple(tags))
     if lenient:
         last = None
-        for last in NUMBER.finditer(text):
+        for last in NUMBER.finditer(text):  # noqa: B007  runs the iterator to its last match
             pass
         if last is not None:
             return Extraction(last.group(), "last_number", (last.group(),))

@@ -2,19 +2,22 @@
 prime factorization", "to 3 significant figures"). A problem declares its form (``check_answer(…,
 form="sig_figs:3")``); without one only the value counts. The checks here read the prediction as
 written, because a form is about how the answer is written."""
+
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from fractions import Fraction
-from typing import Iterable
 
 from starmill.filters.answers.numeric import round_half_away
 
 FLAGS = ("reduced", "factored", "exact", "case_sensitive", "ordered")
 COUNTS = ("sig_figs", "decimal_places")
-LITERAL = re.compile(r"([-+]?)(\d+)(?:\.(\d*))?(?:\s*(?:[eE]\s*([-+]?\d+)|(?:\\times|\\cdot|\*)\s*10\s*\^\s*\{?\s*([-+]?\d+)\s*\}?))?")
+LITERAL = re.compile(
+    r"([-+]?)(\d+)(?:\.(\d*))?(?:\s*(?:[eE]\s*([-+]?\d+)|(?:\\times|\\cdot|\*)\s*10\s*\^\s*\{?\s*([-+]?\d+)\s*\}?))?"
+)
 SLASHED = re.compile(r"(?<![\d.])(\d+)\s*/\s*(\d+)(?![\d.])")
 DECIMAL = re.compile(r"\d?\.\d")
 LEADING = re.compile(r"(\d+)\s*(?:\\cdot|\\times|\*)?\s*(.*)")

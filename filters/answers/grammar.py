@@ -1,6 +1,7 @@
 """The expression grammar shared by LaTeX and Python syntax (tokens from ``latex.py`` or ``pysyntax.py``):
 sums, products (implicit ones only in LaTeX), powers, factorials, groups and absolute values, built with
 sympy constructors only. Commands and functions are in ``commands.py``."""
+
 from __future__ import annotations
 
 from fractions import Fraction

@@ -3,6 +3,7 @@ functions, constants, implicit products, finite sums and products), which also r
 syntax (``pysyntax.py``): the tokens here, the grammar in ``grammar.py`` and ``commands.py``. It builds
 expressions from sympy constructors only: no text ever reaches ``sympify``, ``eval`` or ``exec``.
 Anything outside its grammar raises ``Unsupported``."""
+
 from __future__ import annotations
 
 import re
@@ -45,7 +46,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         kind = m.lastgroup
         value = m[kind]
         if kind == "fn":
-            if value == "log" and not text[m.end():].lstrip().startswith("_"):
+            if value == "log" and not text[m.end() :].lstrip().startswith("_"):
                 raise Unsupported("log without a backslash or a base: ln or log10?")  # sympy's log is ln
             kind, value = "cmd", "\\" + value
         if value in BARS:
@@ -53,8 +54,6 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         out.append((kind, value))
         i = m.end()
     return out
-
-
 
 
 def parse_latex(text: str) -> Parsed:

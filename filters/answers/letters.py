@@ -1,5 +1,6 @@
 """Multiple-choice letters: a gold that is a letter (``C``, ``(C)``) is compared as a letter, and a
 prediction that names two letters (``(C) or (D)``, ``C/D``) hedges and is wrong."""
+
 from __future__ import annotations
 
 import re
@@ -7,8 +8,10 @@ import re
 GOLD_LETTER = re.compile(r"\(?([A-J])\)?\.?|\(([a-j])\)")
 # A bare letter followed by "=" is an equation (E = mc^2), and a bare lowercase one followed by a word is
 # an article or a pronoun ("a prime number", "i think"), not a choice.
-PRED_LETTER = re.compile(r"\(([A-Ja-j])\)(?=$|[\s.:,/&])|([A-J])\)?(?=$|[.:),/&]|\s+(?![\s=]))"
-                         r"|([a-j])\)?(?=$|[.:),/&]|\s+(?![\sa-z=]))")
+PRED_LETTER = re.compile(
+    r"\(([A-Ja-j])\)(?=$|[\s.:,/&])|([A-J])\)?(?=$|[.:),/&]|\s+(?![\s=]))"
+    r"|([a-j])\)?(?=$|[.:),/&]|\s+(?![\sa-z=]))"
+)
 ARTICLE = re.compile(r"A\s+(?!(?:is|was|because|since|as|and|or|would|should|must)\b)[a-z]")  # "A prime number"
 ANOTHER = re.compile(r"\(([A-Ja-j])\)|^\s*(?:,|/|&|\bor\b|\band\b)\s*\(?([A-Ja-j])\)?(?![A-Za-z])")
 
@@ -29,7 +32,7 @@ def pred_letter(pred: str) -> tuple[str, str] | None:
     m = PRED_LETTER.match(pred)
     if m is None or ARTICLE.match(pred):
         return None
-    return (m[1] or m[2] or m[3]).upper(), pred[m.end():]
+    return (m[1] or m[2] or m[3]).upper(), pred[m.end() :]
 
 
 def gold_letter(text: str) -> str | None:
@@ -42,7 +45,7 @@ def decide_letter(letter: str, pred: str) -> tuple[str, str]:
     m = PRED_LETTER.match(pred)
     if m is None or ARTICLE.match(pred):
         return "wrong", "letter"
-    found, rest = (m[1] or m[2] or m[3]).upper(), pred[m.end():]
+    found, rest = (m[1] or m[2] or m[3]).upper(), pred[m.end() :]
     other = ANOTHER.search(rest)
     if other and (other[1] or other[2]).upper() != found:
         return "wrong", "multiple_answers"

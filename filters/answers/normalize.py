@@ -1,6 +1,7 @@
 """Turn an extracted answer into a canonical string: LaTeX wrappers, spacing, units, currency, degrees
 and percent signs removed; the percent sign is reported separately because it changes the value, and
 the dropped unit words are kept (``plain``) for the typed comparisons that need them (times, durations)."""
+
 from __future__ import annotations
 
 import functools
@@ -11,24 +12,117 @@ from starmill.filters.answers.words import parse_number_words
 
 MATH_DELIMS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 WRAPPERS = (
-    "boxed", "fbox", "text", "textbf", "textit", "textrm", "textnormal", "textup", "mathrm", "mathbf",
-    "mathit", "mathsf", "mathtt", "mbox", "hbox", "emph", "bm", "boldsymbol", "operatorname",
+    "boxed",
+    "fbox",
+    "text",
+    "textbf",
+    "textit",
+    "textrm",
+    "textnormal",
+    "textup",
+    "mathrm",
+    "mathbf",
+    "mathit",
+    "mathsf",
+    "mathtt",
+    "mbox",
+    "hbox",
+    "emph",
+    "bm",
+    "boldsymbol",
+    "operatorname",
 )
 WRAPPER = re.compile(r"\\(" + "|".join(WRAPPERS) + r")(?![a-zA-Z])\s*\{")
-TRAILING_TEXT = re.compile(r"^(?P<core>.*?\S)\s*\\(?:text|mbox|mathrm|textrm|textnormal)\s*\{\s*(?P<words>[a-zA-Z][a-zA-Z .'/-]*)\}\s*(?P<tail>\^\{?\d\}?)?$")
+TRAILING_TEXT = re.compile(
+    r"^(?P<core>.*?\S)\s*\\(?:text|mbox|mathrm|textrm|textnormal)\s*\{\s*(?P<words>[a-zA-Z][a-zA-Z .'/-]*)\}\s*(?P<tail>\^\{?\d\}?)?$"
+)
 TRAILING_WORD = re.compile(r"\s+([a-zA-Z][a-zA-Z.'/-]*)(?:\^\{?\d\}?)?$")
 MULTIPLIERS = {"thousand", "million", "billion", "trillion"}
 LETTER_UNITS = {"m", "g", "s", "h", "l", "L", "K", "J", "W", "V", "A", "N"}
 # Words that carry meaning and must never be dropped as units.
 KEEP_WORDS = {
-    "or", "and", "to", "pi", "sqrt", "sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "exp", "inf",
-    "infty", "infinity", "thousand", "million", "billion", "trillion", "hundred", "mod", "i", "e",
-    "percent", "undefined", "none", "no", "yes", "true", "false", "odd", "even", "not",
+    "or",
+    "and",
+    "to",
+    "pi",
+    "sqrt",
+    "sin",
+    "cos",
+    "tan",
+    "sec",
+    "csc",
+    "cot",
+    "log",
+    "ln",
+    "exp",
+    "inf",
+    "infty",
+    "infinity",
+    "thousand",
+    "million",
+    "billion",
+    "trillion",
+    "hundred",
+    "mod",
+    "i",
+    "e",
+    "percent",
+    "undefined",
+    "none",
+    "no",
+    "yes",
+    "true",
+    "false",
+    "odd",
+    "even",
+    "not",
     # a verb, a verdict, a bound, a hedge or arithmetic: "18 is incorrect", "12 dozen", "5 or more", "5 squared"
-    "is", "are", "was", "were", "be", "wrong", "incorrect", "right", "correct", "dozen", "dozens", "score", "gross",
-    "more", "less", "fewer", "least", "most", "than", "at", "about", "around", "approximately", "roughly", "nearly",
-    "almost", "maybe", "possibly", "perhaps", "probably", "over", "under", "plus", "minus", "times", "half", "twice",
-    "double", "triple", "squared", "cubed", "if", "but", "only", "unless", "except",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "wrong",
+    "incorrect",
+    "right",
+    "correct",
+    "dozen",
+    "dozens",
+    "score",
+    "gross",
+    "more",
+    "less",
+    "fewer",
+    "least",
+    "most",
+    "than",
+    "at",
+    "about",
+    "around",
+    "approximately",
+    "roughly",
+    "nearly",
+    "almost",
+    "maybe",
+    "possibly",
+    "perhaps",
+    "probably",
+    "over",
+    "under",
+    "plus",
+    "minus",
+    "times",
+    "half",
+    "twice",
+    "double",
+    "triple",
+    "squared",
+    "cubed",
+    "if",
+    "but",
+    "only",
+    "unless",
+    "except",
 }
 SPACES = re.compile(r"(?<!\\)\\(?:quad|qquad|[,;: ])|~")
 SIZES = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg|middle)(?![a-zA-Z])")
@@ -48,15 +142,22 @@ EMPTY_SET = re.compile(r"\\(?:varnothing|emptyset)|\\\{\s*\\\}|∅")
 CURRENCY = re.compile(r"^(?:€|£|¥|₹|\\euro|\\pounds|Rs\.?|USD|US\$)\s*")
 THOUSANDS = re.compile(r"^([-+]?)(\d{1,3}(?:,\d{3})+)(?=$|\.\d|\s|[a-zA-Z%])")
 SPACED_THOUSANDS = re.compile(r"[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
-RELATIONS = [(re.compile(p), r) for p, r in (
-    (r">=|≥|\\geq?slant(?![a-zA-Z])|\\geq(?![a-zA-Z])", r"\\ge "), (r"<=|≤|\\leq?slant(?![a-zA-Z])|\\leq(?![a-zA-Z])", r"\\le "),
-    (r"!=|≠|\\ne(?![a-zA-Z])", r"\\neq "), (r"\\gt(?![a-zA-Z])", ">"), (r"\\lt(?![a-zA-Z])", "<"),
-)]
+RELATIONS = [
+    (re.compile(p), r)
+    for p, r in (
+        (r">=|≥|\\geq?slant(?![a-zA-Z])|\\geq(?![a-zA-Z])", r"\\ge "),
+        (r"<=|≤|\\leq?slant(?![a-zA-Z])|\\leq(?![a-zA-Z])", r"\\le "),
+        (r"!=|≠|\\ne(?![a-zA-Z])", r"\\neq "),
+        (r"\\gt(?![a-zA-Z])", ">"),
+        (r"\\lt(?![a-zA-Z])", "<"),
+    )
+]
 PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 DIGIT_GAP = re.compile(r"(?<=[\d.])\s+(?=[\d.])")  # 7 2, 1 1/2, 2 .5: a space between digits is never nothing
 NO_SOLUTION = re.compile(r"no\s+solutions?", re.IGNORECASE)
-ALL_REALS = re.compile(r"(?P<var>.*\\in\s*)?(?:\\mathbb\s*\{\s*R\s*\}|\\mathbb\s+R|ℝ|all\s+real\s+numbers|all\s+reals)",
-                       re.IGNORECASE)
+ALL_REALS = re.compile(
+    r"(?P<var>.*\\in\s*)?(?:\\mathbb\s*\{\s*R\s*\}|\\mathbb\s+R|ℝ|all\s+real\s+numbers|all\s+reals)", re.IGNORECASE
+)
 OR_WORDS = re.compile(r"\\lor(?![a-zA-Z])|\\vee(?![a-zA-Z])")
 
 

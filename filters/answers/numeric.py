@@ -1,5 +1,6 @@
 """The fast path: numbers written as integers, decimals, fractions, mixed numbers or scientific
 notation, compared as exact rationals with the documented rounding and tolerance rules."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,10 @@ SIGNED = rf"[-+]?\s*{NUM}"
 PLAIN = re.compile(rf"([-+]?)\s*({NUM})")
 SLASH = re.compile(rf"({SIGNED})\s*/\s*({SIGNED})")
 FRAC = re.compile(rf"([-+]?)\s*\\frac\s*\{{\s*({SIGNED})\s*\}}\s*\{{\s*({SIGNED})\s*\}}")
-MIXED = re.compile(rf"([-+]?)\s*(\d+)\s*(?:\\frac\s*\{{\s*(\d+)\s*\}}\s*\{{\s*(\d+)\s*\}}|\s(\d+)\s*/\s*(\d+))")
-SCI = re.compile(rf"({SIGNED})\s*(?:[eE]\s*([-+]?\d+)|(?:\\times|\\cdot|\*|x)\s*10\s*\^\s*(?:\{{\s*([-+]?\d+)\s*\}}|(\d)))")
+MIXED = re.compile(r"([-+]?)\s*(\d+)\s*(?:\\frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}|\s(\d+)\s*/\s*(\d+))")
+SCI = re.compile(
+    rf"({SIGNED})\s*(?:[eE]\s*([-+]?\d+)|(?:\\times|\\cdot|\*|x)\s*10\s*\^\s*(?:\{{\s*([-+]?\d+)\s*\}}|(\d)))"
+)
 POWER_OF_TEN = re.compile(r"([-+]?)\s*10\s*\^\s*(?:\{\s*([-+]?\d+)\s*\}|(\d))")
 REPEATING = re.compile(r"([-+]?)(\d*)\.(\d*)\\overline\s*\{(\d+)\}")
 SCALE = re.compile(rf"({SIGNED})\s+(thousand|million|billion|trillion)")

@@ -5,6 +5,7 @@ asyncio and in Prefect tasks, because nothing here relies on signals in the call
 Workers (``worker.py``) start from a forkserver that has already imported and warmed sympy.
 Messages are JSON, so the parent never unpickles what a worker sends.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -49,8 +50,9 @@ class _Worker:
     def __init__(self, ctx, memory_mb: int, target=worker_main, target_args: tuple = ()):
         self.conn, child = ctx.Pipe(duplex=True)
         pdeathsig = ctx.get_start_method() == "forkserver"
-        self.proc = ctx.Process(target=target, args=(child, memory_mb, pdeathsig, *target_args), daemon=True,
-                                name="starmill-checker")
+        self.proc = ctx.Process(
+            target=target, args=(child, memory_mb, pdeathsig, *target_args), daemon=True, name="starmill-checker"
+        )
         _STARTING.worker = True
         try:
             self.proc.start()
@@ -80,8 +82,15 @@ def _context():
 class CheckerPool:
     """Up to ``workers`` worker processes, started on first need; ``run`` is safe from any thread."""
 
-    def __init__(self, workers: int | None = None, *, memory_mb: int = DEFAULT_MEMORY_MB,
-                 start_timeout: float = DEFAULT_START_TIMEOUT, target=worker_main, target_args: tuple = ()):
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+        start_timeout: float = DEFAULT_START_TIMEOUT,
+        target=worker_main,
+        target_args: tuple = (),
+    ):
         self.target, self.target_args = target, target_args  # what a worker runs (the checker loop by default)
         self.size = max(1, workers or min(os.cpu_count() or 1, 4))
         self.memory_mb, self.start_timeout = memory_mb, start_timeout
@@ -97,7 +106,7 @@ class CheckerPool:
         self._owner = os.getpid()  # a forked child must not talk to its parent's workers
         _POOLS.add(self)
 
-    def __enter__(self) -> "CheckerPool":
+    def __enter__(self) -> CheckerPool:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -190,7 +199,7 @@ class CheckerPool:
         with self._cond:
             return sorted(w.proc.pid for w in self._live)
 
-    def start(self, workers: int | None = None) -> "CheckerPool":
+    def start(self, workers: int | None = None) -> CheckerPool:
         """Start workers now instead of on first need, and wait until they are ready."""
         want = min(workers or self.size, self.size)
         taken = [self._acquire() for _ in range(want)]
@@ -216,7 +225,7 @@ class CheckerPool:
             worker.kill()
 
 
-_POOLS: "weakref.WeakSet[CheckerPool]" = weakref.WeakSet()
+_POOLS: weakref.WeakSet[CheckerPool] = weakref.WeakSet()
 _SHARED: CheckerPool | None = None
 _SHARED_LOCK = threading.Lock()
 

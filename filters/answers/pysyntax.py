@@ -3,15 +3,30 @@ suites write golds: recognized, then turned into the tokens of the LaTeX parser 
 follow sympy: ``E`` is e, ``I`` is i, ``log`` is the natural log, ``pi``, ``oo``; every other name is
 one symbol (``e``, ``x_1``, ``alpha``) and juxtaposition is not a product. A call of an unknown
 function is outside the grammar."""
+
 from __future__ import annotations
 
 import re
 
 TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d*)?|\.\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>\*\*|[-+*/^()!,]))")
 FUNCTIONS = {
-    "sin": "sin", "cos": "cos", "tan": "tan", "sec": "sec", "csc": "csc", "cot": "cot", "asin": "arcsin",
-    "acos": "arccos", "atan": "arctan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "exp": "exp",
-    "log": "ln", "ln": "ln", "sqrt": "sqrt", "Abs": "abs",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "sec": "sec",
+    "csc": "csc",
+    "cot": "cot",
+    "asin": "arcsin",
+    "acos": "arccos",
+    "atan": "arctan",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "tanh": "tanh",
+    "exp": "exp",
+    "log": "ln",
+    "ln": "ln",
+    "sqrt": "sqrt",
+    "Abs": "abs",
 }
 CONSTANTS = {"pi": ("cmd", "\\pi"), "E": ("ch", "e"), "I": ("ch", "i"), "oo": ("cmd", "\\infty")}
 PYTHON_NAMES = re.compile(r"\b(?:pi|asin|acos|atan|Abs|oo)\b")

@@ -1,10 +1,12 @@
 """Grade JSON-lines records: each good line gets its verdict, each bad line a reason, in input order."""
+
 from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from starmill.filters.answers.check import check_batch
 from starmill.filters.answers.forms import parse_form
@@ -20,10 +22,18 @@ class Graded:
 
 
 def _text(value: Any) -> str | None:
-    return value if value is None or isinstance(value, str) else json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+    return (
+        value
+        if value is None or isinstance(value, str)
+        else json.dumps(value)
+        if isinstance(value, (list, dict))
+        else str(value)
+    )
 
 
-def read_records(lines: Iterable[str], gold_field: str, pred_field: str) -> Iterator[tuple[int, dict | None, str | None]]:
+def read_records(
+    lines: Iterable[str], gold_field: str, pred_field: str
+) -> Iterator[tuple[int, dict | None, str | None]]:
     """(line number, record, why it can't be graded or None) for each non-blank JSON-lines line."""
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -40,8 +50,14 @@ def read_records(lines: Iterable[str], gold_field: str, pred_field: str) -> Iter
         yield number, record, f"no field {', '.join(map(repr, missing))}" if missing else None
 
 
-def grade_lines(lines: Iterable[str], gold_field: str = "gold", pred_field: str = "pred", *,
-                form_field: str | None = None, **options) -> Iterator[Graded]:
+def grade_lines(
+    lines: Iterable[str],
+    gold_field: str = "gold",
+    pred_field: str = "pred",
+    *,
+    form_field: str | None = None,
+    **options,
+) -> Iterator[Graded]:
     """Yield one ``Graded`` per non-blank line; ``form_field`` names a field holding the record's answer
     form (``forms.parse_form``; absent or empty: ``options["form"]``); ``options`` go to ``check_batch``."""
     queue: deque[Graded] = deque()  # records read but not yet graded, and bad lines waiting their turn

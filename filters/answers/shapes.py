@@ -1,15 +1,15 @@
 """The comparison of two answer shapes (``structure.py``); the scalars at the leaves are compared by a
 function the caller passes, so the same rules hold in the fast path and in the symbolic workers."""
+
 from __future__ import annotations
 
 import re
-from typing import Callable, Optional
-
+from collections.abc import Callable
 from dataclasses import replace
 
 from starmill.filters.answers.structure import SIMPLE_VAR, Decision, Node, is_label, same_label
 
-Leaf = Callable[[str, str], Optional[Decision]]  # (gold scalar, pred scalar) -> decision or None (unknown)
+Leaf = Callable[[str, str], Decision | None]  # (gold scalar, pred scalar) -> decision or None (unknown)
 
 
 def _all(pairs: list[tuple[Node, Node]], leaf: Leaf, kind: str, ordered: bool) -> Decision | None:
@@ -61,8 +61,13 @@ def _equations(g: Node, p: Node, leaf: Leaf, ordered: bool) -> Decision | None:
 
 def _point_or_interval(g: Node, p: Node) -> bool:
     """A gold ``(a, b)`` with finite ends may be a point; an inequality (``a < x < b``) is an interval."""
-    return (g.brackets == "()" and not g.text and bool(p.text) and len(g.items) == 2
-            and not any("\\infty" in item.text for item in g.items))
+    return (
+        g.brackets == "()"
+        and not g.text
+        and bool(p.text)
+        and len(g.items) == 2
+        and not any("\\infty" in item.text for item in g.items)
+    )
 
 
 def _as_union(node: Node) -> Node:
@@ -76,8 +81,12 @@ def _as_union(node: Node) -> Node:
 
 def _components(node: Node) -> dict[str, Node] | None:
     """Named components: ``(a,b,c) = (3,4,5)`` or ``a=3, b=4, c=5`` as {name: value}; None otherwise."""
-    if node.kind == "eq" and node.text.strip().startswith("(") and node.items[0].kind == "seq" \
-            and node.items[0].brackets == "()":
+    if (
+        node.kind == "eq"
+        and node.text.strip().startswith("(")
+        and node.items[0].kind == "seq"
+        and node.items[0].brackets == "()"
+    ):
         names = ["".join(n.split()) for n in node.text.strip()[1:-1].split(",")]
         values = node.items[0].items
     elif node.kind == "list" and all(n.kind == "eq" and SIMPLE_VAR.fullmatch(n.text.strip()) for n in node.items):
@@ -150,7 +159,9 @@ def compare_nodes(gold: Node, pred: Node, leaf: Leaf, ordered: bool = False) -> 
             return False, "interval:point"
         if g.text and p.text and "".join(g.text.split()) != "".join(p.text.split()):
             return False, "interval:variable"  # x < 3 is not y < 3
-        return _all(list(zip(g.items, p.items)), leaf, "interval" if g.brackets not in ("()", "<>") else "tuple", ordered)
+        return _all(
+            list(zip(g.items, p.items)), leaf, "interval" if g.brackets not in ("()", "<>") else "tuple", ordered
+        )
     if g.kind == "cases" and p.kind == "cases":
         return _unordered(g.items, p.items, leaf, "cases", ordered)
     if g.kind == "piece" and p.kind == "piece":

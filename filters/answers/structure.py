@@ -1,6 +1,7 @@
 """The shape of an answer: scalar, equation (with a label such as ``x``, ``f(x)``, ``(p,q)``, ``|AB|``),
 tuple or interval (inequalities become intervals), set or list, union, matrix. ``shapes.py`` compares
 two shapes."""
+
 from __future__ import annotations
 
 import re
@@ -9,17 +10,32 @@ from dataclasses import dataclass
 Decision = tuple[bool, str]
 
 OPEN = {"(": ")", "[": "]", "\\{": "\\}", "\\langle": "\\rangle"}
-TOKEN = re.compile(r"\\langle|\\rangle|\\\{|\\\}|\\cup(?![a-zA-Z])|\\pm(?![a-zA-Z])|\\begin\{(?:[a-z]*matrix|cases)\}|\\end\{(?:[a-z]*matrix|cases)\}|\\[a-zA-Z]+|[()\[\]{},;=<>]|\bor\b|\band\b")
+TOKEN = re.compile(
+    r"\\langle|\\rangle|\\\{|\\\}|\\cup(?![a-zA-Z])|\\pm(?![a-zA-Z])|\\begin\{(?:[a-z]*matrix|cases)\}|\\end\{(?:[a-z]*matrix|cases)\}|\\[a-zA-Z]+|[()\[\]{},;=<>]|\bor\b|\band\b"
+)
 CASES = re.compile(r"\\begin\{cases\}(.*)\\end\{cases\}", re.DOTALL)
 CONDITION_WORDS = re.compile(r"^(?:,|\s|if\b|for\b|when\b|:)+")
 MATRIX = re.compile(r"\\begin\{([pb]?matrix|array)\}(?:\{[lcr|]*\})?(.*)\\end\{\1\}", re.DOTALL)
-SIMPLE_VAR = re.compile(r"[a-zA-Z](?:_\{?\w+\}?)?|\\(?:alpha|beta|gamma|theta|lambda|mu|phi|omega|varphi)|[a-zA-Z](?:\^\{-1\})?\([a-zA-Z]\)")
-INEQUALITY = {"<": (True, "<"), "\\lt": (True, "<"), ">": (True, ">"), "\\gt": (True, ">"),
-              "\\le": (False, "<"), "\\leq": (False, "<"), "\\leqslant": (False, "<"),
-              "\\ge": (False, ">"), "\\geq": (False, ">"), "\\geqslant": (False, ">")}
+SIMPLE_VAR = re.compile(
+    r"[a-zA-Z](?:_\{?\w+\}?)?|\\(?:alpha|beta|gamma|theta|lambda|mu|phi|omega|varphi)|[a-zA-Z](?:\^\{-1\})?\([a-zA-Z]\)"
+)
+INEQUALITY = {
+    "<": (True, "<"),
+    "\\lt": (True, "<"),
+    ">": (True, ">"),
+    "\\gt": (True, ">"),
+    "\\le": (False, "<"),
+    "\\leq": (False, "<"),
+    "\\leqslant": (False, "<"),
+    "\\ge": (False, ">"),
+    "\\geq": (False, ">"),
+    "\\geqslant": (False, ">"),
+}
 # What may stand left of "=" as the name of an answer: x, f(x), (p,q), |AB|, AB, \angle ABC.
-LABEL = re.compile(rf"(?:{SIMPLE_VAR.pattern})|\((?:{SIMPLE_VAR.pattern})(?:\s*,\s*(?:{SIMPLE_VAR.pattern}))+\)"
-                   r"|\|\s*[A-Z]{1,3}\s*\||[A-Z]{2,3}|\\overline\{[A-Z]{2}\}|m?\\angle\s*[A-Z]{1,3}")
+LABEL = re.compile(
+    rf"(?:{SIMPLE_VAR.pattern})|\((?:{SIMPLE_VAR.pattern})(?:\s*,\s*(?:{SIMPLE_VAR.pattern}))+\)"
+    r"|\|\s*[A-Z]{1,3}\s*\||[A-Z]{2,3}|\\overline\{[A-Z]{2}\}|m?\\angle\s*[A-Z]{1,3}"
+)
 DEPENDENT = re.compile(r"[a-zA-Z]\([a-z]\)")  # f(x): names the same thing as y
 FLIP = {"<": ">", ">": "<", "\\le": "\\ge", "\\ge": "\\le"}
 ABS_VAR = re.compile(r"\|\s*([a-zA-Z])\s*\|")  # |x| > 1
@@ -34,7 +50,7 @@ BRACKET = {"\\langle": "<", "\\rangle": ">"}
 class Node:
     kind: str  # scalar | eq | seq | set | list | or | union | matrix | cases | piece
     text: str = ""  # scalar text; for eq the left side; for an interval or union from an inequality its variable
-    items: tuple["Node", ...] = ()
+    items: tuple[Node, ...] = ()
     brackets: str = ""  # seq: opening and closing bracket, e.g. "[)"
     shape: tuple[int, int] = (0, 0)  # matrix rows, columns
 
@@ -88,8 +104,13 @@ def _inequality(parts: list[str], ops: list[str]) -> Node | None:
     """Solved inequalities (``x > 3``, ``5 \\ge x``, ``1 < x \\le 4``) as intervals, and a negated variable
     against a number (``-x > -1`` is ``x < 1``: the same set, read by flipping both sides). Anything else
     unsolved (``-2x \\ge -6``, ``x + 2 > 3``) is the problem restated, not its solution: it stays unread."""
-    if len(parts) == 2 and parts[0].startswith("-") and SIMPLE_VAR.fullmatch(parts[0][1:].strip()) \
-            and SIGNED_NUMBER.fullmatch(parts[1]) and ops[0] in FLIP:
+    if (
+        len(parts) == 2
+        and parts[0].startswith("-")
+        and SIMPLE_VAR.fullmatch(parts[0][1:].strip())
+        and SIGNED_NUMBER.fullmatch(parts[1])
+        and ops[0] in FLIP
+    ):
         number = parts[1].strip()
         negated = number[1:].strip() if number.startswith("-") else ("0" if float(number) == 0 else "-" + number)
         return _inequality([parts[0][1:].strip(), negated], [FLIP[ops[0]]])
@@ -103,7 +124,9 @@ def _inequality(parts: list[str], ops: list[str]) -> Node | None:
         end = "(" if strict else "["
         if direction == ">":
             return Node("seq", parts[0], (Node("scalar", parts[1]), Node("scalar", "\\infty")), end + ")")
-        return Node("seq", parts[0], (Node("scalar", "-\\infty"), Node("scalar", parts[1])), "(" + {"(": ")", "[": "]"}[end])
+        return Node(
+            "seq", parts[0], (Node("scalar", "-\\infty"), Node("scalar", parts[1])), "(" + {"(": ")", "[": "]"}[end]
+        )
     if len(parts) == 3 and SIMPLE_VAR.fullmatch(parts[1]) and INEQUALITY[ops[0]][1] == INEQUALITY[ops[1]][1] == "<":
         left = "(" if INEQUALITY[ops[0]][0] else "["
         right = ")" if INEQUALITY[ops[1]][0] else "]"
@@ -133,8 +156,15 @@ def _cases(body: str) -> Node:
         if not amp or not condition or "&" in condition:
             return Node("scalar", f"\\begin{{cases}}{body}\\end{{cases}}")  # unreadable: the parser refuses it
         read = parse_structure(condition)
-        pieces.append(Node("piece", items=(parse_structure(value.strip().rstrip(",").strip()),
-                                          read if read.kind == "seq" and read.text else Node("scalar", condition))))
+        pieces.append(
+            Node(
+                "piece",
+                items=(
+                    parse_structure(value.strip().rstrip(",").strip()),
+                    read if read.kind == "seq" and read.text else Node("scalar", condition),
+                ),
+            )
+        )
     return Node("cases", items=tuple(pieces[:MAX_ITEMS]))
 
 
@@ -168,7 +198,11 @@ def parse_structure(text: str) -> Node:
         if opener == "\\{":
             return Node("set", items=_items(items))
         if len(items) > 1:
-            return Node("seq", items=tuple(parse_structure(p) for p in items[:MAX_ITEMS]), brackets=BRACKET.get(opener, opener) + BRACKET.get(closer, closer))
+            return Node(
+                "seq",
+                items=tuple(parse_structure(p) for p in items[:MAX_ITEMS]),
+                brackets=BRACKET.get(opener, opener) + BRACKET.get(closer, closer),
+            )
     if text == "\\emptyset":
         return Node("set")
     pm = split_top(text, {"\\pm"})
@@ -177,8 +211,14 @@ def parse_structure(text: str) -> Node:
         return Node("list", items=(Node("scalar", f"{base}+({pm[1]})"), Node("scalar", f"{base}-({pm[1]})")))
     if m := NOT_EQUAL.fullmatch(text):  # x \neq 0: the line without a point
         point = Node("scalar", m[2])
-        return Node("union", m[1], (Node("seq", "", (Node("scalar", "-\\infty"), point), "()"),
-                                    Node("seq", "", (point, Node("scalar", "\\infty")), "()")))
+        return Node(
+            "union",
+            m[1],
+            (
+                Node("seq", "", (Node("scalar", "-\\infty"), point), "()"),
+                Node("seq", "", (point, Node("scalar", "\\infty")), "()"),
+            ),
+        )
     ops = [m.group() for m in TOKEN.finditer(text) if m.group() in INEQUALITY]
     if ops and len(ops) <= 2:
         found = _inequality(_split_ops(text, ops), ops)
@@ -187,16 +227,27 @@ def parse_structure(text: str) -> Node:
     approx = split_top(text, {"\\approx"})
     if len(approx) > 1:  # "1/3 \approx 0.33", "x = 1/3 \approx 0.33" keep the exact part; "x \approx 11" is x = 11
         head = approx[0]
-        text = approx[-1] if not head else "=".join(approx) if is_label(head) and not split_top(head, {"="})[1:] else head
+        text = (
+            approx[-1] if not head else "=".join(approx) if is_label(head) and not split_top(head, {"="})[1:] else head
+        )
     parts = split_top(text, {"=", "\\in"})
     if len(parts) >= 2 and all(parts):
         value = parse_structure(parts[-1])
-        if len(parts) == 2 and value.kind == "seq" and len(value.items) == 2 and not value.text \
-                and SIMPLE_VAR.fullmatch(parts[0]) and len(split_top(text, {"\\in"})) == 2:
+        if (
+            len(parts) == 2
+            and value.kind == "seq"
+            and len(value.items) == 2
+            and not value.text
+            and SIMPLE_VAR.fullmatch(parts[0])
+            and len(split_top(text, {"\\in"})) == 2
+        ):
             return Node("seq", parts[0], value.items, value.brackets)  # x \in (1, 2): an interval in x, as 1 < x < 2
         return Node("eq", parts[0], items=(value,))
     return Node("scalar", text)
 
 
 def _split_ops(text: str, ops: list[str]) -> list[str]:
-    return [p.strip() for p in re.split("|".join(re.escape(o) + ("(?![a-zA-Z])" if o[0] == "\\" else "") for o in set(ops)), text)]
+    return [
+        p.strip()
+        for p in re.split("|".join(re.escape(o) + ("(?![a-zA-Z])" if o[0] == "\\" else "") for o in set(ops)), text)
+    ]

@@ -2,6 +2,7 @@
 numbers or typed atoms are parsed to sympy by our own constructor-based parser (``latex.py``; no text
 ever reaches ``sympify``) and compared exactly, numerically or by simplifying the difference. What that
 parser does not read is unparseable: there is no second, looser parser to guess with."""
+
 from __future__ import annotations
 
 import functools
@@ -14,7 +15,6 @@ from starmill.filters.answers.forms import NO_FORM, Form, is_prime_factorization
 from starmill.filters.answers.latex import Parsed, Unsupported, parse_factors, parse_latex
 from starmill.filters.answers.numeric import REL_TOL, parse_number, round_half_away, terminates
 from starmill.filters.answers.structure import Decision, split_top
-
 
 EXACT_TOL = sympy.Rational(1, 10**20)  # two exact values that agree to 20 digits at 30 are equal
 DIGITS = 30
@@ -89,8 +89,14 @@ def _fraction(expr: sympy.Basic) -> Fraction | None:
     return Fraction(int(expr.p), int(expr.q)) if expr.is_Rational else None
 
 
-def compare_exprs(gold: sympy.Basic, pred: sympy.Basic, decimals: int | None, gold_value: Fraction | None, inexact: bool,
-                  pred_decimal: bool = False) -> Decision:
+def compare_exprs(
+    gold: sympy.Basic,
+    pred: sympy.Basic,
+    decimals: int | None,
+    gold_value: Fraction | None,
+    inexact: bool,
+    pred_decimal: bool = False,
+) -> Decision:
     """``pred_decimal``: the prediction was written with a decimal point, so it rounds to no decimal gold."""
     if gold == pred:
         return True, "symbolic"
@@ -220,10 +226,17 @@ def decide_symbolic(gold: str, pred: str | None, form: str = "") -> tuple[str, s
 
 def warm() -> None:
     """Load sympy's lazy parts before a worker takes real work."""
-    for gold, pred in (("\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}"), ("x^2+2x+1", "(x+1)^2"),
-                       ("\\sin^2 x", "1-\\cos^2 x"), ("3+4i", "(2+i)^2"), ("y=2x+1", "2x-y=-1"),
-                       ("\\pi", "3.14"), ("a \\cdot b", "b \\times a"), ("\\overline{3}", "3"),
-                       ("exp(-8*x)", "e^{-8x}")):
+    for gold, pred in (
+        ("\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}"),
+        ("x^2+2x+1", "(x+1)^2"),
+        ("\\sin^2 x", "1-\\cos^2 x"),
+        ("3+4i", "(2+i)^2"),
+        ("y=2x+1", "2x-y=-1"),
+        ("\\pi", "3.14"),
+        ("a \\cdot b", "b \\times a"),
+        ("\\overline{3}", "3"),
+        ("exp(-8*x)", "e^{-8x}"),
+    ):
         decide_symbolic(gold, pred)
     decide_symbolic("x^2-1", "(x-1)(x+1)", "factored")
     decide_symbolic("\\pi", "3.14", "sig_figs:3")

@@ -2,6 +2,7 @@
 parser: integers written in base 2, 8 or 16 (``0x1854``, ``1011_2``), clock times, durations, dates,
 ratios and words. Each is parsed into a value and compared by its type's rules; an atom against an
 answer of another type is wrong, never re-read as something else."""
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,34 @@ LABELLED_RATIO = re.compile(rf"{RATIO_NAME}(?:\s*:\s*{RATIO_NAME})+\s*=\s*(?P<ra
 TEXT = re.compile(r"[A-Za-z][A-Za-z'’\-]*(?:\s+[A-Za-z][A-Za-z'’\-]*)*")
 # Words the expression parser reads as functions or constants, and connectives of a list of symbols.
 MATH_WORDS = {
-    "sin", "cos", "tan", "sec", "csc", "cot", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "asin",
-    "acos", "atan", "log", "ln", "exp", "sqrt", "pi", "mod", "abs", "max", "min", "gcd", "lcm", "det", "oo",
+    "sin",
+    "cos",
+    "tan",
+    "sec",
+    "csc",
+    "cot",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asin",
+    "acos",
+    "atan",
+    "log",
+    "ln",
+    "exp",
+    "sqrt",
+    "pi",
+    "mod",
+    "abs",
+    "max",
+    "min",
+    "gcd",
+    "lcm",
+    "det",
+    "oo",
 }
 CONNECTIVES = {"or", "and"}
 GLUED = re.compile(r"(?<![\\a-zA-Z])\d+[a-zA-Z]+\d")  # 0x1854, 0a1: letters between digits are never a product
@@ -124,8 +151,9 @@ def _as_ratio(atom: Atom) -> Atom:
     return atom
 
 
-def compare_atoms(gold: Atom | None, pred: Atom | None, gold_text: str, pred_text: str,
-                  case_sensitive: bool = False) -> Decision | None:
+def compare_atoms(
+    gold: Atom | None, pred: Atom | None, gold_text: str, pred_text: str, case_sensitive: bool = False
+) -> Decision | None:
     """The decision when either side is an atom, None when neither is (or when a duration meets a bare
     number: then units are ignored, as everywhere). Raises ``Unparseable`` for an ambiguous date."""
     if gold is None and pred is None:

@@ -1,5 +1,6 @@
 """Unit words: dropped from both answers before comparing values (``18 dollars`` is 18), except that two
 answers naming different units (``5 cm`` and ``5 m``, ``90 min`` and ``90 s``) are different answers."""
+
 from __future__ import annotations
 
 import re
@@ -7,12 +8,42 @@ import re
 from starmill.filters.answers.normalize import Normalized
 
 ALIASES = {
-    "mm": "millimeter", "cm": "centimeter", "m": "meter", "km": "kilometer", "metre": "meter", "centimetre": "centimeter",
-    "millimetre": "millimeter", "kilometre": "kilometer", "in": "inch", "inches": "inch", "ft": "foot", "feet": "foot",
-    "yd": "yard", "mi": "mile", "mg": "milligram", "g": "gram", "kg": "kilogram", "lb": "pound", "lbs": "pound",
-    "oz": "ounce", "ml": "milliliter", "l": "liter", "litre": "liter", "s": "second", "sec": "second", "secs": "second",
-    "min": "minute", "mins": "minute", "h": "hour", "hr": "hour", "hrs": "hour", "usd": "dollar", "deg": "degree",
-    "mph": "mile/hour", "kph": "kilometer/hour", "rad": "radian",
+    "mm": "millimeter",
+    "cm": "centimeter",
+    "m": "meter",
+    "km": "kilometer",
+    "metre": "meter",
+    "centimetre": "centimeter",
+    "millimetre": "millimeter",
+    "kilometre": "kilometer",
+    "in": "inch",
+    "inches": "inch",
+    "ft": "foot",
+    "feet": "foot",
+    "yd": "yard",
+    "mi": "mile",
+    "mg": "milligram",
+    "g": "gram",
+    "kg": "kilogram",
+    "lb": "pound",
+    "lbs": "pound",
+    "oz": "ounce",
+    "ml": "milliliter",
+    "l": "liter",
+    "litre": "liter",
+    "s": "second",
+    "sec": "second",
+    "secs": "second",
+    "min": "minute",
+    "mins": "minute",
+    "h": "hour",
+    "hr": "hour",
+    "hrs": "hour",
+    "usd": "dollar",
+    "deg": "degree",
+    "mph": "mile/hour",
+    "kph": "kilometer/hour",
+    "rad": "radian",
 }
 DEGREE_MARK = re.compile(r"\^\s*\{?\s*\\circ|\\circ(?![a-zA-Z])|°|\\degree(?![a-zA-Z])")
 TRIG = re.compile(r"(?:arc)?(?:sin|cos|tan|sec|csc|cot)(?![a-zA-Z])")
@@ -35,7 +66,7 @@ def dropped_unit(answer: Normalized) -> str | None:
     plain = answer.plain
     if plain == answer.text or not plain.startswith(answer.text):
         return "degree" if degree else None
-    unit = plain[len(answer.text):].strip()
+    unit = plain[len(answer.text) :].strip()
     if not unit:
         return "degree" if degree else None
     if degree:

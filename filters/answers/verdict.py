@@ -1,4 +1,5 @@
 """The verdict record every check returns; maps onto ``schemas.samples.VERDICT``."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass

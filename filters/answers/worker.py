@@ -1,6 +1,7 @@
 """The checker worker process: a memory cap, an audit hook that refuses everything model text should
 never be able to do (compiling or executing code that is not a file, starting processes, sockets, file
 writes), then a loop that answers JSON requests with ``symbolic.decide_symbolic`` verdicts."""
+
 from __future__ import annotations
 
 import json
@@ -8,11 +9,40 @@ import os
 import sys
 
 BLOCKED_EVENTS = (
-    "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "subprocess.",
-    "socket.", "ctypes.", "os.remove", "os.unlink", "os.rmdir", "os.rename", "os.replace", "shutil.",
-    "os.kill", "os.killpg", "os.putenv", "os.unsetenv", "os.chmod", "os.chown", "os.truncate", "os.link",
-    "os.symlink", "os.mkdir", "pty.", "webbrowser.", "urllib.", "http.", "ftplib.", "smtplib.", "glob.",
-    "os.chdir", "pickle.find_class",
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.fork",
+    "os.forkpty",
+    "subprocess.",
+    "socket.",
+    "ctypes.",
+    "os.remove",
+    "os.unlink",
+    "os.rmdir",
+    "os.rename",
+    "os.replace",
+    "shutil.",
+    "os.kill",
+    "os.killpg",
+    "os.putenv",
+    "os.unsetenv",
+    "os.chmod",
+    "os.chown",
+    "os.truncate",
+    "os.link",
+    "os.symlink",
+    "os.mkdir",
+    "pty.",
+    "webbrowser.",
+    "urllib.",
+    "http.",
+    "ftplib.",
+    "smtplib.",
+    "glob.",
+    "os.chdir",
+    "pickle.find_class",
 )
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 

@@ -1,5 +1,6 @@
 """The program in a model's output: the last Python code block after any ``</think>``, or the bare output
 when it parses as Python. Parsed with ``ast`` only (parsing never runs anything)."""
+
 from __future__ import annotations
 
 import ast
@@ -55,7 +56,7 @@ def extract_program(output: str, *, prompt: str | None = None, entry_point: str 
     blocks = [body for tag, body in FENCE.findall(text) if tag.lower() in PYTHON_TAGS]
     unclosed = OPEN_FENCE.search(FENCE.sub("", text))  # an output cut off inside its last block
     if unclosed and unclosed.group(1).lower() in PYTHON_TAGS:
-        code, rule = text[text.rindex(unclosed.group(0)) + len(unclosed.group(0)):], "fenced_unclosed"
+        code, rule = text[text.rindex(unclosed.group(0)) + len(unclosed.group(0)) :], "fenced_unclosed"
     elif blocks:
         code, rule = blocks[-1], "fenced"
     elif text.strip() and parses(text):

@@ -18,6 +18,7 @@ process (no new processes in the sandbox); what keeps the program from forging a
 - a tested function's return values must be plain data (exact builtin types): an object whose ``__eq__``
   always says yes fails the test.
 """
+
 import builtins
 import io
 import json
@@ -25,25 +26,69 @@ import os
 import sys
 
 FRAME_ATTRS = ("tb_frame", "gi_frame", "cr_frame", "ag_frame")
-BLOCKED_EVENTS = ("gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames", "sys.settrace",
-                  "sys.setprofile", "sys.addaudithook", "os.chdir", "os.symlink", "os.link", "os.chroot",
-                  "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "ctypes.addressof", "ctypes.call_function",
-                  "cpython.run_command", "cpython.remote_debugger_script", "os.system", "os.exec", "os.posix_spawn",
-                  "os.fork", "os.forkpty", "subprocess.Popen",
-                  "code.__new__", "marshal.loads", "marshal.load")  # hand-made bytecode reads memory
+BLOCKED_EVENTS = (
+    "gc.get_objects",
+    "gc.get_referrers",
+    "gc.get_referents",
+    "sys._current_frames",
+    "sys.settrace",
+    "sys.setprofile",
+    "sys.addaudithook",
+    "os.chdir",
+    "os.symlink",
+    "os.link",
+    "os.chroot",
+    "ctypes.dlopen",
+    "ctypes.dlsym",
+    "ctypes.cdata",
+    "ctypes.addressof",
+    "ctypes.call_function",
+    "cpython.run_command",
+    "cpython.remote_debugger_script",
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+    "os.fork",
+    "os.forkpty",
+    "subprocess.Popen",
+    "code.__new__",
+    "marshal.loads",
+    "marshal.load",
+)  # hand-made bytecode reads memory
 # Modules by name (any package prefix) or prefix: memory access, signal handlers (they get frames), tracing.
-BLOCKED_IMPORTS = ("ctypes", "signal", "_signal", "faulthandler", "_posixsubprocess", "resource", "tracemalloc",
-                   "_lsprof", "cProfile", "profile", "pdb", "bdb")
+BLOCKED_IMPORTS = (
+    "ctypes",
+    "signal",
+    "_signal",
+    "faulthandler",
+    "_posixsubprocess",
+    "resource",
+    "tracemalloc",
+    "_lsprof",
+    "cProfile",
+    "profile",
+    "pdb",
+    "bdb",
+)
 BLOCKED_PREFIXES = ("_ctypes", "_test", "_xx", "xx")
 LIBRARY_DIRS = ("/site-packages/", "/dist-packages/")
 OPEN_PATHS = ("/tmp/", "/input/")
-OPEN_FILES = ("/dev/null", "/dev/urandom", "/dev/random", "/dev/zero", "/dev/stdin", "/dev/stdout", "/dev/stderr",
-              "/etc/localtime", "/etc/passwd", "/etc/group")
+OPEN_FILES = (
+    "/dev/null",
+    "/dev/urandom",
+    "/dev/random",
+    "/dev/zero",
+    "/dev/stdin",
+    "/dev/stdout",
+    "/dev/stderr",
+    "/etc/localtime",
+    "/etc/passwd",
+    "/etc/group",
+)
 PLAIN_ATOMS = (int, float, complex, str, bytes, bool, type(None))
 PLAIN_CONTAINERS = (list, tuple, set, frozenset, dict)
 MAX_PLAIN_ITEMS = 1_000_000
 VOLATILE_SYS = ("stdin", "stdout", "stderr", "last_type", "last_value", "last_traceback", "ps1", "ps2")
-
 
 
 def leave(code=None):
@@ -96,7 +141,12 @@ def main():
     reply_id = (reply_stat.st_dev, reply_stat.st_ino)  # the pipe to starmill, to know it again at the end
     _io_open, _O_RDONLY, _O_WRITE = io.open, os.O_RDONLY, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     _sys, _modules, _builtins = sys, sys.modules, builtins
-    frame_attrs, blocked_events, blocked_imports, blocked_prefixes = FRAME_ATTRS, BLOCKED_EVENTS, BLOCKED_IMPORTS, BLOCKED_PREFIXES
+    frame_attrs, blocked_events, blocked_imports, blocked_prefixes = (
+        FRAME_ATTRS,
+        BLOCKED_EVENTS,
+        BLOCKED_IMPORTS,
+        BLOCKED_PREFIXES,
+    )
     library_dirs = LIBRARY_DIRS
     open_paths, open_files, max_items = OPEN_PATHS, OPEN_FILES, MAX_PLAIN_ITEMS
     atom_ids = frozenset(id(t) for t in PLAIN_ATOMS)  # identity, never ==: a metaclass can make a class equal int
@@ -135,6 +185,7 @@ def main():
             if not plain(value):
                 flags.append(1)
             return value
+
         return tested
 
     def allowed_path(path):
@@ -188,18 +239,20 @@ def main():
 
     def same_lines(got, expected):
         """Equal line by line without trailing whitespace, trailing blank lines ignored."""
+
         def lines(text):
             rows = [line.rstrip() for line in text.split("\n")]
             while rows and not rows[-1]:
                 rows.pop()
             return rows
+
         return lines(got) == lines(expected)
 
     def write_file(path, text):
         fd = _open(path, _O_WRITE, 0o600)
         data = text.encode("utf-8")
         while data:
-            data = data[_write(fd, data):]
+            data = data[_write(fd, data) :]
         _close(fd)
 
     def read_file(path):
@@ -262,7 +315,11 @@ def main():
                 else:
                     ns = _dict(tests_ns)
                     for name in spec["names"]:
-                        if name in program_ns and name not in tests_ns and (name not in clean_builtins or name == entry):
+                        if (
+                            name in program_ns
+                            and name not in tests_ns
+                            and (name not in clean_builtins or name == entry)
+                        ):
                             value = program_ns[name]
                             if _type(value) is _function:
                                 ns[name] = watch(value)
@@ -297,7 +354,11 @@ def main():
         sys.stdout = sys.stderr = io.StringIO()
     # The modules the gold code imports, their classes and functions, as they are now: the program must
     # leave them as it found them (a patched math.isclose or Fraction.__eq__ fails every test).
-    module_dict, class_dict, module_type = type(sys).__dict__["__dict__"].__get__, type.__dict__["__dict__"].__get__, type(sys)
+    module_dict, class_dict, module_type = (
+        type(sys).__dict__["__dict__"].__get__,
+        type.__dict__["__dict__"].__get__,
+        type(sys),
+    )
     watched, seen = [], set()
 
     def namespace(obj, category):
@@ -330,6 +391,7 @@ def main():
     sys.pycache_prefix = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".no-bytecode")  # read-only, empty:
     # every import compiles from source (bytecode files are loaded with marshal, which is refused)
     import _imp
+
     _imp.create_builtin = refuse_builtin  # creates a fresh _signal, bypassing sys.modules and the import event
     sys.addaudithook(hook)  # from here on the program may be running
     try:
@@ -359,6 +421,7 @@ def main():
     if _threads() != 0:
         _write(2, b"threads of the program were still running after the last test: no reply\n")
         _exit(0)
+
     # Compared by iterating, never by lookup: a key the program slipped in (a str subclass hashing like
     # "isclose") would run its __eq__ inside a lookup, and could restore the patch right then.
     def exact(mapping):
@@ -372,8 +435,12 @@ def main():
     modules_now, intact = exact(_modules), True
     for obj, kind_of, category, items, name in watched:
         current = exact(namespace(obj, category))
-        if (modules_now is None or current is None or _type(obj) is not kind_of
-                or (name is not None and modules_now.get(name) is not obj)):
+        if (
+            modules_now is None
+            or current is None
+            or _type(obj) is not kind_of
+            or (name is not None and modules_now.get(name) is not obj)
+        ):
             intact = False
             continue
         for key, value in items.items():
@@ -390,7 +457,7 @@ def main():
         _write(2, b"the reply descriptor was replaced: no reply\n")
         _exit(0)
     while data:
-        data = data[_write(result_fd, data):]
+        data = data[_write(result_fd, data) :]
     _exit(0)
 
 

@@ -1,9 +1,11 @@
 """What a code rationalization shows the teacher instead of the gold (the gold is the tests, which must
 never reach a prompt): the reference solution, or the feedback of a failed attempt's verdict."""
+
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 HINT_MODES = ("reference", "feedback")
 MAX_FEEDBACK_CHARS = 1500  # a prompt's worth of test output

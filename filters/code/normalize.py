@@ -1,6 +1,7 @@
 """Programs compared by shape, not text: ``ast.parse`` only (never run). Docstrings go, and the names a
 function binds (its arguments and locals) become ``_0``, ``_1``, … in order of first binding, so two
 programs that differ only in local names, comments or docstrings normalize to the same text."""
+
 from __future__ import annotations
 
 import ast
@@ -20,8 +21,12 @@ def _parse(program: str | None) -> ast.Module | None:
 
 
 def _strip_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
         body = body[1:]
     return body or [ast.Pass()]
 
@@ -35,8 +40,13 @@ class _Canonical(ast.NodeTransformer):
     def _bound(self, fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> dict[str, str]:
         names: dict[str, str] = {}
         args = fn.args
-        for a in [*args.posonlyargs, *args.args, *([args.vararg] if args.vararg else []), *args.kwonlyargs,
-                  *([args.kwarg] if args.kwarg else [])]:
+        for a in [
+            *args.posonlyargs,
+            *args.args,
+            *([args.vararg] if args.vararg else []),
+            *args.kwonlyargs,
+            *([args.kwarg] if args.kwarg else []),
+        ]:
             names.setdefault(a.arg, f"_{len(names)}")
         if not isinstance(fn, ast.Lambda):
             for node in ast.walk(fn):
@@ -107,8 +117,9 @@ def token_overlap(a: str, b: str) -> float:
     return common / max(len(ta), len(tb))
 
 
-def copies_reference(program: str | None, reference: str | None, entry_point: str | None = None,
-                     threshold: float = 0.9) -> bool:
+def copies_reference(
+    program: str | None, reference: str | None, entry_point: str | None = None, threshold: float = 0.9
+) -> bool:
     """Whether ``program`` copies ``reference``: the same normalized program, or any function of it (under any
     name) the same as, or sharing at least ``threshold`` of its tokens with, the reference's entry point (a
     prompt's helpers are in both), else with any function of the reference."""
@@ -119,5 +130,6 @@ def copies_reference(program: str | None, reference: str | None, entry_point: st
         return True
     mine, ref = _functions(program), _functions(reference)
     targets = [ref[entry_point]] if entry_point in ref else list(ref.values())
-    return any(body == target or token_overlap(body, target) >= threshold
-               for body in mine.values() for target in targets)
+    return any(
+        body == target or token_overlap(body, target) >= threshold for body in mine.values() for target in targets
+    )

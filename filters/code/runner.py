@@ -5,6 +5,7 @@ harness on an inherited descriptor that it reads and closes before the program l
 writes it back only after the last test ran. A reply without it (the program exited, crashed or was
 killed) or with anything else on the result descriptor is not a pass.
 """
+
 from __future__ import annotations
 
 import ast
@@ -14,7 +15,6 @@ import secrets
 import sys
 from dataclasses import dataclass, field
 from importlib import resources
-
 from typing import TYPE_CHECKING
 
 from starmill.filters.isolation import Limits, require, run_program
@@ -22,8 +22,19 @@ from starmill.filters.isolation import Limits, require, run_program
 if TYPE_CHECKING:  # schemas is not importable in the function sandbox, which loads filters.verifiers
     from starmill.schemas.code import CodeSpec
 
-STATUSES = ("pass", "fail", "error", "exit", "memory", "syntax_error", "load_error", "missing_entry", "not_plain",
-            "tampered", "harness_error")
+STATUSES = (
+    "pass",
+    "fail",
+    "error",
+    "exit",
+    "memory",
+    "syntax_error",
+    "load_error",
+    "missing_entry",
+    "not_plain",
+    "tampered",
+    "harness_error",
+)
 STARTUP_SECONDS = 2.0  # the interpreter and the harness (about 0.1 s), on top of the tests' own time
 MAX_REPLY_BYTES = 1 << 20
 
@@ -50,8 +61,15 @@ def harness_source() -> bytes:
 def harness_spec(spec: CodeSpec) -> dict:
     """What the harness needs: the spec, plus the names the asserts use and the modules the gold imports
     (found with ``ast`` here, so the harness does not parse anything once the program is loaded)."""
-    row = {"kind": spec.kind, "entry_point": spec.entry_point, "test": spec.test, "prompt": spec.prompt,
-           "setup": spec.setup, "asserts": list(spec.asserts), "cases": [list(c) for c in spec.cases]}
+    row = {
+        "kind": spec.kind,
+        "entry_point": spec.entry_point,
+        "test": spec.test,
+        "prompt": spec.prompt,
+        "setup": spec.setup,
+        "asserts": list(spec.asserts),
+        "cases": [list(c) for c in spec.cases],
+    }
     gold = [t for t in (spec.prompt, spec.test, spec.setup, *spec.asserts) if t]
     names, imports = set(), set()
     for text in gold:
@@ -76,15 +94,17 @@ def limits_for(spec: CodeSpec, time_limit: float | None = None, memory_mb: int |
     return Limits(wall_seconds=wall, cpu_seconds=int(wall) + 1, memory_mb=memory_mb or spec.memory_mb)
 
 
-def run_tests(spec: CodeSpec, program: str, *, isolation: str = "bwrap", limits: Limits | None = None,
-              site_packages: bool = False) -> TestRun:
+def run_tests(
+    spec: CodeSpec, program: str, *, isolation: str = "bwrap", limits: Limits | None = None, site_packages: bool = False
+) -> TestRun:
     """Run ``program`` against ``spec`` in a fresh sandbox (``isolation``: bwrap, or none to opt out).
     The program imports from the standard library only, unless ``site_packages`` (the environment's
     packages too; their native code can read the harness's memory, so a program could forge its pass)."""
     require(isolation)
     secret = secrets.token_hex(32)
-    payload = json.dumps({"secret": secret, "spec": harness_spec(spec), "program": program,
-                          "site_packages": bool(site_packages)}).encode()
+    payload = json.dumps(
+        {"secret": secret, "spec": harness_spec(spec), "program": program, "site_packages": bool(site_packages)}
+    ).encode()
     payload_fd = os.memfd_create("starmill-tests")
     reply_read, reply_write = os.pipe()
     try:
@@ -98,9 +118,13 @@ def run_tests(spec: CodeSpec, program: str, *, isolation: str = "bwrap", limits:
         # run_program closes both passed descriptors (closing them again here could close another
         # thread's descriptor that reused the number)
         flags = ["-I", "-B"] if site_packages else ["-I", "-S", "-B"]  # -S: no site, 30 ms less, stdlib only
-        outcome = run_program([sys.executable, *flags, "/input/harness.py", str(payload_fd), str(reply_write)],
-                              files={"harness.py": harness_source()}, limits=limits or limits_for(spec),
-                              isolation=isolation, pass_fds=(payload_fd, reply_write))
+        outcome = run_program(
+            [sys.executable, *flags, "/input/harness.py", str(payload_fd), str(reply_write)],
+            files={"harness.py": harness_source()},
+            limits=limits or limits_for(spec),
+            isolation=isolation,
+            pass_fds=(payload_fd, reply_write),
+        )
         reply = _read_all(reply_read)
     finally:
         os.close(reply_read)
@@ -135,7 +159,7 @@ def parse_reply(reply: bytes, secret: str, n_tests: int) -> list[str] | None:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _read_all(fd: int) -> bytes:

@@ -13,6 +13,7 @@ Both return an ``Outcome``; a missing sandbox is ``IsolationUnavailable`` (one c
 caller opted out with ``isolation="none"`` (then processes still get limits and a clean environment,
 but share the machine's filesystem, network and PID space).
 """
+
 from starmill.filters.isolation.base import (
     ISOLATION_MODES,
     IsolationError,
@@ -25,5 +26,15 @@ from starmill.filters.isolation.base import (
 from starmill.filters.isolation.functions import FunctionSandbox, function_sandbox
 from starmill.filters.isolation.programs import run_program
 
-__all__ = ["ISOLATION_MODES", "FunctionSandbox", "IsolationError", "IsolationUnavailable", "Limits", "Outcome",
-           "available", "function_sandbox", "require", "run_program"]
+__all__ = [
+    "ISOLATION_MODES",
+    "FunctionSandbox",
+    "IsolationError",
+    "IsolationUnavailable",
+    "Limits",
+    "Outcome",
+    "available",
+    "function_sandbox",
+    "require",
+    "run_program",
+]

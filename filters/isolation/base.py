@@ -1,5 +1,6 @@
 """The isolation layer's records and its bubblewrap command line: which folders a sandbox sees, its
 namespaces, its environment and its resource limits."""
+
 from __future__ import annotations
 
 import functools
@@ -13,8 +14,19 @@ from dataclasses import asdict, dataclass, field
 ISOLATION_MODES = ("bwrap", "none")  # "none" is an explicit opt-out, warned about on every use
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 # Files of /etc a Python process may need; the rest of /etc (keys, shadow, machine secrets) stays out.
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "passwd", "group",
-             "hosts", "mime.types", "ssl/certs", "alternatives")
+ETC_FILES = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "nsswitch.conf",
+    "passwd",
+    "group",
+    "hosts",
+    "mime.types",
+    "ssl/certs",
+    "alternatives",
+)
 
 
 class IsolationError(RuntimeError):
@@ -45,8 +57,12 @@ class Limits:
             raise ValueError("isolation limits: wall_seconds at most 3600, memory_mb at most 1048576")
 
     def rlimits(self) -> dict:
-        return {"cpu_seconds": max(1, int(self.cpu_seconds)), "memory_mb": self.memory_mb,
-                "file_size_mb": self.file_size_mb, "open_files": self.open_files}
+        return {
+            "cpu_seconds": max(1, int(self.cpu_seconds)),
+            "memory_mb": self.memory_mb,
+            "file_size_mb": self.file_size_mb,
+            "open_files": self.open_files,
+        }
 
 
 @dataclass
@@ -75,8 +91,9 @@ def _probe() -> str | None:
     if exe is None:
         return "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
     try:
-        done = subprocess.run([exe, *_namespace_args(), "--ro-bind", "/", "/", "--", "/bin/true"],
-                              capture_output=True, timeout=30)
+        done = subprocess.run(
+            [exe, *_namespace_args(), "--ro-bind", "/", "/", "--", "/bin/true"], capture_output=True, timeout=30
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         return f"bubblewrap did not start: {exc}"
     if done.returncode != 0:
@@ -89,13 +106,28 @@ def require(mode: str) -> None:
     if mode not in ISOLATION_MODES:
         raise ValueError(f"isolation must be one of {', '.join(ISOLATION_MODES)}, got {mode!r}")
     if mode == "bwrap" and (reason := _probe()) is not None:
-        raise IsolationUnavailable(f"no sandbox for code starmill did not write: {reason}; install it, or set "
-                                   "isolation: none on the verifier to run such code unisolated (not recommended)")
+        raise IsolationUnavailable(
+            f"no sandbox for code starmill did not write: {reason}; install it, or set "
+            "isolation: none on the verifier to run such code unisolated (not recommended)"
+        )
 
 
 def _namespace_args() -> list[str]:
-    return ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--disable-userns",
-            "--uid", "65534", "--gid", "65534", "--hostname", "sandbox"]
+    return [
+        "--unshare-all",
+        "--unshare-user",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--disable-userns",
+        "--uid",
+        "65534",
+        "--gid",
+        "65534",
+        "--hostname",
+        "sandbox",
+    ]
 
 
 def readable_roots(extra: list[str] = ()) -> list[str]:
@@ -108,8 +140,16 @@ def readable_roots(extra: list[str] = ()) -> list[str]:
     return sorted(r for r in roots if os.path.exists(r))
 
 
-def bwrap_argv(argv: list[str], *, roots: list[str], limits: Limits, env: dict[str, str],
-               inputs: str | None = None, chdir: str = "/tmp", seccomp_fd: int | None = None) -> list[str]:
+def bwrap_argv(
+    argv: list[str],
+    *,
+    roots: list[str],
+    limits: Limits,
+    env: dict[str, str],
+    inputs: str | None = None,
+    chdir: str = "/tmp",
+    seccomp_fd: int | None = None,
+) -> list[str]:
     """The command line that runs ``argv`` in a fresh sandbox."""
     cmd = ["bwrap", *_namespace_args()]
     for top in ("usr", "bin", "lib", "lib32", "lib64", "sbin"):
@@ -136,16 +176,27 @@ def bwrap_argv(argv: list[str], *, roots: list[str], limits: Limits, env: dict[s
 
 def clean_env(home: str = "/tmp") -> dict[str, str]:
     """The whole environment a sandboxed process gets: no tokens, no proxies, nothing of the caller's."""
-    return {"PATH": SANDBOX_PATH, "HOME": home, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONHASHSEED": "0", "TMPDIR": home, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1"}
+    return {
+        "PATH": SANDBOX_PATH,
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "TMPDIR": home,
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
 
 
 def outer_limits(limits: Limits):
     """A ``preexec_fn`` for the sandbox's outermost process: address space and file size for the whole tree,
     no core files. Per-call limits (CPU, processes) are set inside, where they count only the call."""
+
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         size = limits.file_size_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
     return apply

@@ -1,6 +1,7 @@
 """Calling a Python function by import path inside the sandbox: a zygote process per sandbox imports
 the modules once, then forks a fresh child per call (``zygote.py``). Arguments and replies are JSON,
 never pickles. One call at a time per sandbox; ``workers`` sandboxes serve calls from many threads."""
+
 from __future__ import annotations
 
 import atexit
@@ -18,7 +19,15 @@ import tempfile
 import threading
 from typing import Any
 
-from starmill.filters.isolation.base import Limits, Outcome, bwrap_argv, clean_env, outer_limits, readable_roots, require
+from starmill.filters.isolation.base import (
+    Limits,
+    Outcome,
+    bwrap_argv,
+    clean_env,
+    outer_limits,
+    readable_roots,
+    require,
+)
 
 log = logging.getLogger(__name__)
 ZYGOTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zygote.py")
@@ -72,11 +81,26 @@ class _Zygote:
         else:
             self.scratch = scratch = tempfile.mkdtemp(prefix="starmill-unisolated-")
             own_namespace = False
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     env=clean_env(scratch if isolation == "none" else "/tmp"), cwd="/",
-                                     start_new_session=True, preexec_fn=outer_limits(limits), close_fds=True)
-        self._send({"modules": modules, "path": paths, "scratch": scratch, "own_namespace": own_namespace,
-                    "keep": roots if isolation == "bwrap" else []})
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=clean_env(scratch if isolation == "none" else "/tmp"),
+            cwd="/",
+            start_new_session=True,
+            preexec_fn=outer_limits(limits),
+            close_fds=True,
+        )
+        self._send(
+            {
+                "modules": modules,
+                "path": paths,
+                "scratch": scratch,
+                "own_namespace": own_namespace,
+                "keep": roots if isolation == "bwrap" else [],
+            }
+        )
         reply = self._receive(START_TIMEOUT)
         if reply is None or reply.get("status") != "ready":
             self.kill()
@@ -108,8 +132,15 @@ class _Zygote:
         return box[0] if box else None
 
     def call(self, path: str, limits: Limits, kwargs: dict) -> dict | None:
-        self._send({"call": path, "kwargs": kwargs, "limits": limits.rlimits(), "wall_seconds": limits.wall_seconds,
-                    "reply_bytes": limits.output_bytes})
+        self._send(
+            {
+                "call": path,
+                "kwargs": kwargs,
+                "limits": limits.rlimits(),
+                "wall_seconds": limits.wall_seconds,
+                "reply_bytes": limits.output_bytes,
+            }
+        )
         return self._receive(limits.wall_seconds + SLACK)
 
     def kill(self) -> None:
@@ -184,8 +215,9 @@ class FunctionSandbox:
                 return Outcome("timeout" if zygote.proc.returncode in (None, -9) else "crashed", "sandbox_lost")
         else:
             self._idle.put(zygote)
-        return Outcome(reply.get("status", "error"), reply.get("rule", ""), reply.get("value"),
-                       seconds=reply.get("seconds", 0.0))
+        return Outcome(
+            reply.get("status", "error"), reply.get("rule", ""), reply.get("value"), seconds=reply.get("seconds", 0.0)
+        )
 
     def close(self) -> None:
         self._closed = True

@@ -1,5 +1,6 @@
 """Running a program in a fresh sandbox: its files are written to a read-only ``/input`` folder, it
 works in a private ``/tmp``, and the whole process tree is killed at the wall-clock limit."""
+
 from __future__ import annotations
 
 import os
@@ -19,16 +20,28 @@ def _set_limits(limits: Limits):
 
     def apply() -> None:
         mb = 1024 * 1024
-        for which, value in ((resource.RLIMIT_CPU, max(1, int(limits.cpu_seconds))),
-                             (resource.RLIMIT_AS, limits.memory_mb * mb), (resource.RLIMIT_FSIZE, limits.file_size_mb * mb),
-                             (resource.RLIMIT_NOFILE, limits.open_files), (resource.RLIMIT_CORE, 0)):
+        for which, value in (
+            (resource.RLIMIT_CPU, max(1, int(limits.cpu_seconds))),
+            (resource.RLIMIT_AS, limits.memory_mb * mb),
+            (resource.RLIMIT_FSIZE, limits.file_size_mb * mb),
+            (resource.RLIMIT_NOFILE, limits.open_files),
+            (resource.RLIMIT_CORE, 0),
+        ):
             resource.setrlimit(which, (value, value))
+
     return apply
 
 
-def run_program(argv: list[str], *, files: dict[str, bytes] | None = None, stdin: bytes = b"",
-                limits: Limits | None = None, isolation: str = "bwrap", pass_fds: tuple[int, ...] = (),
-                roots: list[str] = ()) -> Outcome:
+def run_program(
+    argv: list[str],
+    *,
+    files: dict[str, bytes] | None = None,
+    stdin: bytes = b"",
+    limits: Limits | None = None,
+    isolation: str = "bwrap",
+    pass_fds: tuple[int, ...] = (),
+    roots: list[str] = (),
+) -> Outcome:
     """Run ``argv`` (paths inside the sandbox; ``files`` appear under ``/input``) and return how it ended.
     ``pass_fds``: descriptors of ours the program inherits under the same numbers (closed here after)."""
     require(isolation)
@@ -46,8 +59,14 @@ def run_program(argv: list[str], *, files: dict[str, bytes] | None = None, stdin
         fds = list(pass_fds)
         if isolation == "bwrap":
             seccomp = _filter_fd(fds)
-            command = bwrap_argv(argv, roots=readable_roots(list(roots)), limits=limits, env=clean_env(),
-                                 inputs=inputs, seccomp_fd=seccomp)
+            command = bwrap_argv(
+                argv,
+                roots=readable_roots(list(roots)),
+                limits=limits,
+                env=clean_env(),
+                inputs=inputs,
+                seccomp_fd=seccomp,
+            )
             cwd = "/"
         else:
             command = [a.replace("/input", inputs, 1) if a.startswith("/input") else a for a in argv]
@@ -71,9 +90,17 @@ def _filter_fd(fds: list[int]) -> int | None:
 
 def _run(command: list[str], stdin: bytes, limits: Limits, cwd: str, pass_fds: list[int]) -> Outcome:
     started = time.monotonic()
-    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=cwd, env=clean_env(cwd if cwd != "/" else "/tmp"), start_new_session=True,
-                            preexec_fn=_set_limits(limits), pass_fds=tuple(pass_fds))
+    proc = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=clean_env(cwd if cwd != "/" else "/tmp"),
+        start_new_session=True,
+        preexec_fn=_set_limits(limits),
+        pass_fds=tuple(pass_fds),
+    )
     out, err, status = bytearray(), bytearray(), None
     selector = selectors.DefaultSelector()
     try:
@@ -123,8 +150,14 @@ def _run(command: list[str], stdin: bytes, limits: Limits, cwd: str, pass_fds: l
             status = "timeout"
         else:
             status = "ok"
-    return Outcome(status, rule=f"exit_{code}", exit_code=code, stdout=bytes(out[:limits.output_bytes]),
-                   stderr=bytes(err[:limits.output_bytes]), seconds=seconds)
+    return Outcome(
+        status,
+        rule=f"exit_{code}",
+        exit_code=code,
+        stdout=bytes(out[: limits.output_bytes]),
+        stderr=bytes(err[: limits.output_bytes]),
+        seconds=seconds,
+    )
 
 
 def _kill_tree(proc: subprocess.Popen) -> None:

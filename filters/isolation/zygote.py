@@ -9,6 +9,7 @@ emptied. The zygote is not dumpable, so a child cannot ptrace it or read its mem
 
 Frames on stdin/stdout: 4-byte big-endian length, then JSON.
 """
+
 import json
 import os
 import resource
@@ -23,14 +24,59 @@ SCRATCH = "/tmp"
 KEEP = frozenset()  # read-only folders bound under the scratch folder (a checkout or venv under /tmp)
 # Audit events that mean the call tried to leave its lane: the call's verdict becomes `error` however
 # the function answers (the OS-level sandbox is what contains them; this only keeps them from counting).
-TRIPWIRE = ("os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "subprocess.",
-            "socket.", "ctypes.", "os.kill", "os.killpg", "pty.", "os.putenv", "sys.setprofile", "sys.settrace",
-            "sys.addaudithook", "cpython.remote_debugger_script", "os.chmod", "os.chown", "os.link",
-            "os.symlink", "os.remove", "os.unlink", "os.rename", "os.replace", "os.rmdir", "shutil.")
+TRIPWIRE = (
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.fork",
+    "os.forkpty",
+    "subprocess.",
+    "socket.",
+    "ctypes.",
+    "os.kill",
+    "os.killpg",
+    "pty.",
+    "os.putenv",
+    "sys.setprofile",
+    "sys.settrace",
+    "sys.addaudithook",
+    "cpython.remote_debugger_script",
+    "os.chmod",
+    "os.chown",
+    "os.link",
+    "os.symlink",
+    "os.remove",
+    "os.unlink",
+    "os.rename",
+    "os.replace",
+    "os.rmdir",
+    "shutil.",
+)
 # Code compiled from a string during a call (a scorer that evals the model's answer: sympy's parse_expr)
 # must not reach for these: with them, the answer's code could forge the call's own reply.
-CODE_TRIPWIRE = ("__", "import", "exec", "eval", "getattr", "setattr", "delattr", "globals", "locals", "vars(",
-                 "open(", "chr(", "compile", "breakpoint", "memoryview", "builtins", "os.", "sys.", "posix", "signal")
+CODE_TRIPWIRE = (
+    "__",
+    "import",
+    "exec",
+    "eval",
+    "getattr",
+    "setattr",
+    "delattr",
+    "globals",
+    "locals",
+    "vars(",
+    "open(",
+    "chr(",
+    "compile",
+    "breakpoint",
+    "memoryview",
+    "builtins",
+    "os.",
+    "sys.",
+    "posix",
+    "signal",
+)
 # What libraries compile from strings on their own (sympy's parse_expr, dataclasses, namedtuple).
 CODE_ALLOWED = ("from sympy import *", "def __create_fn__(")
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
@@ -118,9 +164,14 @@ def _not_dumpable():
 
 
 def _set_limits(limits):
-    pairs = [(resource.RLIMIT_CPU, limits.get("cpu_seconds")), (resource.RLIMIT_AS, _mb(limits.get("memory_mb"))),
-             (resource.RLIMIT_FSIZE, _mb(limits.get("file_size_mb"))), (resource.RLIMIT_NOFILE, limits.get("open_files")),
-             (resource.RLIMIT_NPROC, limits.get("processes")), (resource.RLIMIT_CORE, 0)]
+    pairs = [
+        (resource.RLIMIT_CPU, limits.get("cpu_seconds")),
+        (resource.RLIMIT_AS, _mb(limits.get("memory_mb"))),
+        (resource.RLIMIT_FSIZE, _mb(limits.get("file_size_mb"))),
+        (resource.RLIMIT_NOFILE, limits.get("open_files")),
+        (resource.RLIMIT_NPROC, limits.get("processes")),
+        (resource.RLIMIT_CORE, 0),
+    ]
     for which, value in pairs:
         if value is not None:
             value = int(value)
@@ -152,8 +203,12 @@ def _describe(target):
         accepts_any = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(found).parameters.values())
     except (TypeError, ValueError):
         accepts_any = False
-    return {"python_function": inspect.isfunction(found), "module": getattr(found, "__module__", None),
-            "params": params, "accepts_any": accepts_any}
+    return {
+        "python_function": inspect.isfunction(found),
+        "module": getattr(found, "__module__", None),
+        "params": params,
+        "accepts_any": accepts_any,
+    }
 
 
 def _child(request, out_fd, channel_fds):
@@ -214,7 +269,7 @@ def _child(request, out_fd, channel_fds):
             data = json.dumps({"status": "error", "rule": "reply_too_large"}).encode()
         view = memoryview(data)
         while view:
-            view = view[os.write(out_fd, view):]
+            view = view[os.write(out_fd, view) :]
     except BaseException:  # noqa: BLE001
         code = 70
     os._exit(code)
@@ -325,6 +380,7 @@ def main():
         return
     _not_dumpable()
     import ctypes  # noqa: F401  (each call's seccomp filter is installed through it, before the call's tripwire)
+
     global SCRATCH, KEEP
     SCRATCH = setup.get("scratch") or SCRATCH
     KEEP = frozenset(path for path in setup.get("keep") or () if path.startswith(SCRATCH.rstrip("/") + "/"))

@@ -2,13 +2,15 @@
 filters share (bounds, scripts, mentions). ``basic`` holds the general filters and ``traces`` the
 long-trace ones; each registers where its class is defined.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Iterable
+from typing import Any, ClassVar
 
 from starmill.schemas import ProblemRecord, SampleRecord
 from starmill.schemas.registry import Registry
@@ -27,7 +29,7 @@ class SampleFilter:
     name: ClassVar[str] = "filter"
 
     @classmethod
-    def build(cls, options: dict[str, Any], context: FilterContext) -> "SampleFilter":
+    def build(cls, options: dict[str, Any], context: FilterContext) -> SampleFilter:
         """The filter from its config options (a TypeError names an unknown option)."""
         return cls(**options)
 
@@ -51,7 +53,9 @@ class SampleFilter:
 
 
 FILTERS: Registry[SampleFilter] = Registry("filter")
-MAX_CHARS = 10_000_000  # the longest bound a length filter takes (a completion of millions of characters is no rationale)
+MAX_CHARS = (
+    10_000_000  # the longest bound a length filter takes (a completion of millions of characters is no rationale)
+)
 
 
 def bounded(where: str, value: Any, low: float, high: float, integer: bool = True) -> Any:
@@ -65,8 +69,23 @@ def bounded(where: str, value: Any, low: float, high: float, integer: bool = Tru
 
 
 # Scripts that count as languages; Greek is left out because mathematics uses its letters.
-_SCRIPTS = ("LATIN", "CJK", "HIRAGANA", "KATAKANA", "HANGUL", "CYRILLIC", "ARABIC", "HEBREW",
-            "DEVANAGARI", "THAI", "BENGALI", "TAMIL", "ARMENIAN", "GEORGIAN", "ETHIOPIC")
+_SCRIPTS = (
+    "LATIN",
+    "CJK",
+    "HIRAGANA",
+    "KATAKANA",
+    "HANGUL",
+    "CYRILLIC",
+    "ARABIC",
+    "HEBREW",
+    "DEVANAGARI",
+    "THAI",
+    "BENGALI",
+    "TAMIL",
+    "ARMENIAN",
+    "GEORGIAN",
+    "ETHIOPIC",
+)
 
 
 def _script(ch: str) -> str | None:
@@ -81,7 +100,8 @@ def _mentions(text: str, answer: str) -> bool:
     return re.search(r"(?<![\w.])" + re.escape(answer) + r"(?![\w])", text) is not None
 
 
-def get_filter(name: str, options: dict[str, Any] | None = None,
-               context: FilterContext = FilterContext()) -> SampleFilter:
+def get_filter(
+    name: str, options: dict[str, Any] | None = None, context: FilterContext = FilterContext()
+) -> SampleFilter:
     """A new filter ``name`` with ``options``; an unknown name or option raises ValueError."""
     return FILTERS.make(name, options, lambda cls, opts: cls.build(opts, context))

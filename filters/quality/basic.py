@@ -6,11 +6,12 @@ reason, in the style of datatrove's filters. Filters are registered by name, so 
 (``selection.filters``); text filters judge the whole output, a server's separate reasoning included. The
 long-trace filters of R1-style thoughts are in ``traces``.
 """
+
 from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 from starmill.filters.quality.base import FILTERS, MAX_CHARS, SampleFilter, _mentions, _script, bounded
 from starmill.schemas.samples import Stage
@@ -42,8 +43,10 @@ class Length(SampleFilter):
         self.min_chars = bounded("filter 'length': min_chars", min_chars, 0, MAX_CHARS)
         self.max_chars = bounded("filter 'length': max_chars", max_chars, 1, MAX_CHARS)
         if min_chars > max_chars:
-            raise ValueError(f"filter 'length': min_chars ({min_chars}) is above max_chars ({max_chars}): every "
-                             "sample would be dropped")
+            raise ValueError(
+                f"filter 'length': min_chars ({min_chars}) is above max_chars ({max_chars}): every "
+                "sample would be dropped"
+            )
 
     def reason(self, sample, problem):
         size = len(sample.output_text().strip())
@@ -89,12 +92,18 @@ class BadStep(SampleFilter):
         return "bad_step" if bad_steps(sample.output_text()) else None
 
 
-_LEAK_WORDS = re.compile(r"\b(hint|hinted|given answer|answer (?:is )?given|we are told the answer|"
-                         r"the (?:correct|expected) answer is)\b", re.I)
+_LEAK_WORDS = re.compile(
+    r"\b(hint|hinted|given answer|answer (?:is )?given|we are told the answer|"
+    r"the (?:correct|expected) answer is)\b",
+    re.I,
+)
 # a code rationalization's hint is a reference solution or a test report (``filters.code.hints``)
-_CODE_LEAK_WORDS = re.compile(r"\b(reference (?:solution|implementation|code|program)|(?:provided|given|shown) "
-                              r"(?:solution|code|program|implementation)|correct solution (?:shown|given|provided|above)|"
-                              r"guidance|previous (?:program|attempt)|tests? passed)\b", re.I)
+_CODE_LEAK_WORDS = re.compile(
+    r"\b(reference (?:solution|implementation|code|program)|(?:provided|given|shown) "
+    r"(?:solution|code|program|implementation)|correct solution (?:shown|given|provided|above)|"
+    r"guidance|previous (?:program|attempt)|tests? passed)\b",
+    re.I,
+)
 
 
 @FILTERS.register
@@ -154,4 +163,3 @@ class CopiesReference(SampleFilter):
         entry = spec.entry_point if spec is not None else None
         copied = copies_reference(sample.extracted_answer, reference_of(problem), entry, self.max_overlap)
         return "copies_reference" if copied else None
-

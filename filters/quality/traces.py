@@ -5,6 +5,7 @@ named ``trace:<filter>``) and a drop reason when the metric passes its bound. On
 thought are judged: a plain completion is kept and gets no row. Defaults were chosen on the labelled
 fixture of ``bench/long_traces.py`` (see ``bench/long_trace_filters.py``).
 """
+
 from __future__ import annotations
 
 import re
@@ -153,8 +154,9 @@ class Overthinking(TraceFilter):
     name = "overthinking"
 
     def __init__(self, max_after: float | None = 0.5):
-        self.max_after = None if max_after is None else bounded(
-            "filter 'overthinking': max_after", max_after, 0, 1, integer=False)
+        self.max_after = (
+            None if max_after is None else bounded("filter 'overthinking': max_after", max_after, 0, 1, integer=False)
+        )
 
     def metric(self, thought, final, sample, problem):
         gold = problem.gold_answer.strip() if problem.gold_answer else ""
@@ -195,8 +197,9 @@ class ThoughtBudget(TraceFilter):
 
     def __init__(self, max_tokens: int = 32_768, chars_per_token: float = 4.0):
         self.max_tokens = bounded("filter 'thought_budget': max_tokens", max_tokens, 1, MAX_CHARS)
-        self.chars_per_token = bounded("filter 'thought_budget': chars_per_token", chars_per_token, 0.5, 100,
-                                       integer=False)
+        self.chars_per_token = bounded(
+            "filter 'thought_budget': chars_per_token", chars_per_token, 0.5, 100, integer=False
+        )
 
     def metric(self, thought, final, sample, problem):
         return len(thought) / self.chars_per_token
@@ -205,8 +208,9 @@ class ThoughtBudget(TraceFilter):
         return "thought_too_long" if value is not None and value > self.max_tokens else None
 
 
-def trace_metrics(sample: SampleRecord, problem: ProblemRecord,
-                  options: dict[str, dict[str, Any]] | None = None) -> dict[str, float | None]:
+def trace_metrics(
+    sample: SampleRecord, problem: ProblemRecord, options: dict[str, dict[str, Any]] | None = None
+) -> dict[str, float | None]:
     """Every long-trace filter's metric for one sample (for benches and inspection)."""
     options = options or {}
     names = ("repetition", "thought_language", "thought_answer", "overthinking", "think_format", "thought_budget")

@@ -11,11 +11,37 @@ through a generation backend, which filters may not import). A scorer registers 
 (``@SCORERS.register``); this package imports its own modules once, so every built-in is known.
 A bad name or option raises ``ScorerError`` (a ``ValueError`` and a ``StarmillError``): one clear line.
 """
+
 from starmill.filters.scorers import reward, steps  # noqa: F401  (the built-ins register where defined)
-from starmill.filters.scorers.base import (AGGREGATES, SCORERS, Score, Scorer, ScorerError, aggregate, available,
-                                           check_aggregate, get_scorer, score_of, score_samples)
+from starmill.filters.scorers.base import (
+    AGGREGATES,
+    SCORERS,
+    Score,
+    Scorer,
+    ScorerError,
+    aggregate,
+    available,
+    check_aggregate,
+    get_scorer,
+    score_of,
+    score_samples,
+)
 from starmill.filters.scorers.reward import OrmScorer, PrmScorer
 from starmill.filters.scorers.steps import StepsScorer
 
-__all__ = ["AGGREGATES", "SCORERS", "OrmScorer", "PrmScorer", "Score", "Scorer", "ScorerError", "StepsScorer",
-           "aggregate", "available", "check_aggregate", "get_scorer", "score_of", "score_samples"]
+__all__ = [
+    "AGGREGATES",
+    "SCORERS",
+    "OrmScorer",
+    "PrmScorer",
+    "Score",
+    "Scorer",
+    "ScorerError",
+    "StepsScorer",
+    "aggregate",
+    "available",
+    "check_aggregate",
+    "get_scorer",
+    "score_of",
+    "score_samples",
+]

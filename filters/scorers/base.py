@@ -1,10 +1,12 @@
 """The scorer interface: ``Score``, ``Scorer`` (one sample, or many at once), the registry scorers are
 chosen from by name (``get_scorer``), per-step aggregation, and scores stored on samples."""
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Iterable, Sequence
+from typing import Any, ClassVar
 
 from starmill.schemas import ProblemRecord, SampleRecord
 from starmill.schemas.errors import StarmillError
@@ -40,8 +42,12 @@ class Scorer:
         return self.as_row(self.score(problem, sample))
 
     def as_row(self, found: Score) -> dict[str, Any]:
-        return {"scorer": self.name, "version": self.version, "value": float(found.value),
-                "steps": None if found.steps is None else [float(v) for v in found.steps]}
+        return {
+            "scorer": self.name,
+            "version": self.version,
+            "value": float(found.value),
+            "steps": None if found.steps is None else [float(v) for v in found.steps],
+        }
 
 
 SCORERS: Registry[Scorer] = Registry("scorer")
@@ -81,8 +87,9 @@ def get_scorer(name: str, options: dict[str, Any] | None = None) -> Scorer:
         raise ScorerError(str(exc)) from None
 
 
-def score_samples(samples: Iterable[SampleRecord], problems: dict[str, ProblemRecord],
-                  scorers: Sequence[Scorer]) -> list[SampleRecord]:
+def score_samples(
+    samples: Iterable[SampleRecord], problems: dict[str, ProblemRecord], scorers: Sequence[Scorer]
+) -> list[SampleRecord]:
     """Samples with one ``scores`` row per scorer (a scorer's earlier row on a sample is replaced)."""
     if not scorers:
         return list(samples)

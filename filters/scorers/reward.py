@@ -9,9 +9,11 @@ process (``filters.scorers.reward_models.load``). ORM value: sigmoid of the sing
 as TRL's RewardTrainer trains it: a monotone score, not a calibrated probability), or P(label 1) for a
 2-label head. Both score partial paths too: ``score_texts(prompts, texts)`` scores many at once.
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from starmill.filters.scorers import reward_models as rm
 from starmill.filters.scorers.base import SCORERS, Score, Scorer, ScorerError, aggregate, check_aggregate
@@ -33,7 +35,9 @@ class ModelScorer(Scorer):
             raise ScorerError(f"scorer {self.name!r} needs model: a folder made by `starmill train --task {self.task}`")
         if batch_size < 1 or max_length < 8:
             raise ScorerError(f"scorer {self.name!r}: batch_size must be 1 or more and max_length 8 or more")
-        _checked(rm.check_head, model, self.task)  # reads config.json only: a causal LM is refused before any run starts
+        _checked(
+            rm.check_head, model, self.task
+        )  # reads config.json only: a causal LM is refused before any run starts
         self.model, self.batch_size, self.max_length = model, batch_size, max_length
         self.manifest = rm.training_manifest(model)
 
@@ -54,7 +58,7 @@ class ModelScorer(Scorer):
         """The scores of equally many prompts and texts: ``batch_size`` at a time through ``_batch``."""
         out: list[Score] = []
         for start in range(0, len(texts), self.batch_size):
-            out += self._batch(prompts[start:start + self.batch_size], texts[start:start + self.batch_size])
+            out += self._batch(prompts[start : start + self.batch_size], texts[start : start + self.batch_size])
         return out
 
 
@@ -70,8 +74,15 @@ class OrmScorer(ModelScorer):
     name = "orm"
     task = "orm"
 
-    def __init__(self, *, model: str | None = None, batch_size: int = 16, max_length: int = 512,
-                 engine: str = "transformers", engine_options: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        batch_size: int = 16,
+        max_length: int = 512,
+        engine: str = "transformers",
+        engine_options: dict[str, Any] | None = None,
+    ):
         super().__init__(model=model, batch_size=batch_size, max_length=max_length)
         if engine not in ENGINES:
             raise ScorerError(f"scorer 'orm': engine {engine!r} is not one of {', '.join(ENGINES)}")
@@ -98,8 +109,10 @@ class OrmScorer(ModelScorer):
         ids = [rm.orm_ids(tokenizer, p, t, self.max_length) for p, t in zip(prompts, texts)]
         mask = [[1] * len(r) for r in ids]
         with torch.no_grad():
-            logits = model(input_ids=torch.tensor(rm.pad(ids, tokenizer.pad_token_id), device=model.device),
-                           attention_mask=torch.tensor(rm.pad(mask, 0), device=model.device)).logits.float()
+            logits = model(
+                input_ids=torch.tensor(rm.pad(ids, tokenizer.pad_token_id), device=model.device),
+                attention_mask=torch.tensor(rm.pad(mask, 0), device=model.device),
+            ).logits.float()
         values = torch.sigmoid(logits[:, 0]) if logits.shape[-1] == 1 else torch.softmax(logits, -1)[:, -1]
         return [Score(float(v)) for v in values.tolist()]
 
@@ -112,8 +125,16 @@ class PrmScorer(ModelScorer):
     name = "prm"
     task = "prm"
 
-    def __init__(self, *, model: str | None = None, aggregate: str = "min", delimiter: str | None = None,
-                 step_tag: str | None = None, batch_size: int = 16, max_length: int = 512):
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        aggregate: str = "min",
+        delimiter: str | None = None,
+        step_tag: str | None = None,
+        batch_size: int = 16,
+        max_length: int = 512,
+    ):
         super().__init__(model=model, batch_size=batch_size, max_length=max_length)
         self.aggregate = check_aggregate("prm", aggregate)
         self.delimiter = delimiter if delimiter is not None else self.manifest.get("delimiter", "\n")
@@ -121,8 +142,10 @@ class PrmScorer(ModelScorer):
         if not self.delimiter:
             raise ScorerError("scorer 'prm': delimiter is empty: steps need a delimiter to be split at (e.g. '\\n')")
         if not self.step_tag:
-            raise ScorerError(f"scorer 'prm': no step tag for {model} (its training manifest names none): give "
-                              "step_tag, the token the model was trained to label after each step")
+            raise ScorerError(
+                f"scorer 'prm': no step tag for {model} (its training manifest names none): give "
+                "step_tag, the token the model was trained to label after each step"
+            )
 
     @property
     def version(self) -> str:
@@ -133,13 +156,17 @@ class PrmScorer(ModelScorer):
 
         model, tokenizer = _checked(rm.load, self.model, "prm")
         tag = _checked(rm.tag_id, tokenizer, self.step_tag, "scorer 'prm'")
-        encoded = [rm.prm_ids(tokenizer, p, rm.split_steps(t, self.delimiter), tag, self.delimiter, self.max_length)
-                   for p, t in zip(prompts, texts)]
+        encoded = [
+            rm.prm_ids(tokenizer, p, rm.split_steps(t, self.delimiter), tag, self.delimiter, self.max_length)
+            for p, t in zip(prompts, texts)
+        ]
         ids = [e[0] for e in encoded]
         mask = [[1] * len(r) for r in ids]
         with torch.no_grad():
-            logits = model(input_ids=torch.tensor(rm.pad(ids, tokenizer.pad_token_id), device=model.device),
-                           attention_mask=torch.tensor(rm.pad(mask, 0), device=model.device)).logits.float()
+            logits = model(
+                input_ids=torch.tensor(rm.pad(ids, tokenizer.pad_token_id), device=model.device),
+                attention_mask=torch.tensor(rm.pad(mask, 0), device=model.device),
+            ).logits.float()
         good = torch.softmax(logits, -1)[..., -1].tolist()
         out = []
         for row, (_, positions) in zip(good, encoded):

@@ -6,20 +6,24 @@ token; a sequence classifier scores the last token. PRM (the Math-Shepherd step-
 prompt, then each step followed by one step-tag token and the delimiter; a token classifier labels
 each tag position good (1) or bad (0), and every other position is ignored in training (-100).
 """
+
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from starmill.schemas.errors import StarmillError
 from starmill.schemas.model_folder import ModelFolderError, check_model_folder
 
 TRAINING_MANIFEST = "starmill_training.json"  # what starmill.training writes next to the weights
 IGNORE = -100
-HEADS = {"orm": ("ForSequenceClassification", "a sequence-classification"),
-         "prm": ("ForTokenClassification", "a token-classification")}
+HEADS = {
+    "orm": ("ForSequenceClassification", "a sequence-classification"),
+    "prm": ("ForTokenClassification", "a token-classification"),
+}
 
 _LOADED: dict[tuple[str, str], tuple[Any, Any]] = {}  # (folder, task) -> (model, tokenizer), per process
 _LOCK = threading.Lock()
@@ -43,8 +47,10 @@ def check_head(model: str, task: str) -> None:
     files; nothing is loaded or run): a reward model is a local folder `starmill train` wrote."""
     folder = Path(model).expanduser()
     if not folder.exists():
-        raise RewardModelError(f"scorer {task!r}: model folder {model!r} does not exist (give the folder "
-                               f"`starmill train --task {task} --output DIR` wrote)")
+        raise RewardModelError(
+            f"scorer {task!r}: model folder {model!r} does not exist (give the folder "
+            f"`starmill train --task {task} --output DIR` wrote)"
+        )
     try:
         check_model_folder(model, f"scorer {task!r}: model")
         config = json.loads((folder / "config.json").read_text())
@@ -56,7 +62,8 @@ def check_head(model: str, task: str) -> None:
         raise RewardModelError(
             f"scorer {task!r}: {model} is not {kind} model (its config's architectures are "
             f"{', '.join(map(str, architectures)) or 'none'}: no classifier head); train one with "
-            f"`starmill train SAMPLES --task {task} --base MODEL --output DIR`")
+            f"`starmill train SAMPLES --task {task} --base MODEL --output DIR`"
+        )
 
 
 def load(model: str, task: str):
@@ -78,8 +85,9 @@ def _load(model: str, task: str):
         tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=False)
         loaded = auto.from_pretrained(model, dtype=torch.float32, trust_remote_code=False, use_safetensors=True)
     except (OSError, ValueError) as exc:
-        raise RewardModelError(f"scorer {task!r}: model {model!r} could not be loaded: "
-                               f"{str(exc).splitlines()[0]}") from None
+        raise RewardModelError(
+            f"scorer {task!r}: model {model!r} could not be loaded: {str(exc).splitlines()[0]}"
+        ) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     loaded.config.pad_token_id = tokenizer.pad_token_id
@@ -96,8 +104,11 @@ def messages(prompt: Any) -> list[dict[str, str]]:
 
 def prompt_ids(tokenizer, prompt: Any) -> list[int]:
     if tokenizer.chat_template:
-        return list(tokenizer.apply_chat_template(messages(prompt), add_generation_prompt=True, tokenize=True,
-                                                  return_dict=True)["input_ids"])
+        return list(
+            tokenizer.apply_chat_template(
+                messages(prompt), add_generation_prompt=True, tokenize=True, return_dict=True
+            )["input_ids"]
+        )
     return tokenizer("\n".join(m["content"] for m in messages(prompt)) + "\n")["input_ids"]
 
 
@@ -116,13 +127,16 @@ def split_steps(text: str, delimiter: str) -> list[str]:
 def tag_id(tokenizer, tag: str, where: str) -> int:
     ids = tokenizer(tag, add_special_tokens=False)["input_ids"]
     if len(ids) != 1:
-        raise RewardModelError(f"{where}: step tag {tag!r} is {len(ids)} tokens in this tokenizer; pick a string "
-                               "that is one token (e.g. '~')")
+        raise RewardModelError(
+            f"{where}: step tag {tag!r} is {len(ids)} tokens in this tokenizer; pick a string "
+            "that is one token (e.g. '~')"
+        )
     return ids[0]
 
 
-def prm_ids(tokenizer, prompt: Any, steps: Sequence[str], tag: int, delimiter: str,
-            max_length: int) -> tuple[list[int], list[int | None]]:
+def prm_ids(
+    tokenizer, prompt: Any, steps: Sequence[str], tag: int, delimiter: str, max_length: int
+) -> tuple[list[int], list[int | None]]:
     """(ids, the tag position of each step). A longer sequence keeps its end; a step whose tag was cut
     off has position None."""
     ids = prompt_ids(tokenizer, prompt)

@@ -6,13 +6,15 @@ logit, or P(label 1) of a 2-label head) to float precision, batched by vLLM's sc
     scorers:
       - {name: orm, model: models/orm, engine: vllm, engine_options: {gpu_memory_utilization: 0.3}}
 """
+
 from __future__ import annotations
 
 import json
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from starmill.filters.scorers.reward_models import RewardModelError
 
@@ -25,8 +27,11 @@ _LOCK = threading.Lock()
 
 def engine(model: str, max_length: int, options: dict[str, Any]):
     """The pooling engine of ``model`` (started once per process for these settings)."""
-    key = (str(Path(model).expanduser().absolute()) if Path(model).is_dir() else model, max_length,
-           json.dumps(options, sort_keys=True, default=str))
+    key = (
+        str(Path(model).expanduser().absolute()) if Path(model).is_dir() else model,
+        max_length,
+        json.dumps(options, sort_keys=True, default=str),
+    )
     with _LOCK:
         if key not in _ENGINES:
             _ENGINES[key] = _start(model, max_length, options)
@@ -46,8 +51,9 @@ def _start(model: str, max_length: int, options: dict[str, Any]):
         return vllm.LLM(model, **settings)
     except Exception as exc:  # vLLM reports bad settings and unsupported models as many types
         first = (str(exc).splitlines() or [""])[0]
-        raise RewardModelError(f"scorer 'orm': vLLM could not start {model!r} as a classifier: "
-                               f"{type(exc).__name__}: {first}") from None
+        raise RewardModelError(
+            f"scorer 'orm': vLLM could not start {model!r} as a classifier: {type(exc).__name__}: {first}"
+        ) from None
 
 
 def classify(llm, ids: Sequence[list[int]]) -> list[float]:

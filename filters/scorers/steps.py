@@ -1,7 +1,9 @@
 """``steps``: the symbolic step checker (``filters.steps``) as a rule-based process scorer."""
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from starmill.filters.scorers.base import SCORERS, Score, Scorer, aggregate, check_aggregate
 

@@ -1,10 +1,12 @@
 """The ``Verifier`` interface: one object that grades a model output for a problem and returns a
 ``Verdict`` carrying its own name and version, so stored verdicts say which verifier made them."""
+
 from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar
 
 from starmill.filters.answers.verdict import Verdict
 
@@ -46,7 +48,24 @@ class Verifier(ABC):
         for problem, output in items:
             yield self.verify(problem, output)
 
-    def _verdict(self, verdict: str, rule: str, pred: str | None, gold: str | None, seconds: float,
-                 form: str | None = None, detail: str | None = None) -> Verdict:
-        return Verdict(verdict, rule, pred, gold, seconds, checker=self.name, checker_version=self.version, form=form,
-                       detail=detail)
+    def _verdict(
+        self,
+        verdict: str,
+        rule: str,
+        pred: str | None,
+        gold: str | None,
+        seconds: float,
+        form: str | None = None,
+        detail: str | None = None,
+    ) -> Verdict:
+        return Verdict(
+            verdict,
+            rule,
+            pred,
+            gold,
+            seconds,
+            checker=self.name,
+            checker_version=self.version,
+            form=form,
+            detail=detail,
+        )

@@ -13,13 +13,15 @@ Verdicts and their rules:
 
 ``detail`` is JSON: the per-test statuses, passed, total and pass_rate.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from starmill.filters.code import extract_program, run_tests
 from starmill.filters.code.runner import limits_for
@@ -32,12 +34,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 # A test's status from the harness -> (verdict, rule); the first test that did not pass decides.
-FAILURES = {"fail": ("wrong", "wrong_answer"), "error": ("wrong", "runtime_error"), "load_error": ("wrong", "runtime_error"),
-            "exit": ("wrong", "exit"), "missing_entry": ("wrong", "missing_entry"), "not_plain": ("wrong", "not_plain_return"),
-            "tampered": ("wrong", "tampered"), "memory": ("timeout", "memory"),
-            "syntax_error": ("unparseable_pred", "syntax_error"), "harness_error": ("error", "harness_error")}
-RUN_FAILURES = {"timeout": ("timeout", "timeout"), "output_limit": ("wrong", "output_limit"),
-                "no_result": ("wrong", "no_result"), "tampered": ("wrong", "tampered")}
+FAILURES = {
+    "fail": ("wrong", "wrong_answer"),
+    "error": ("wrong", "runtime_error"),
+    "load_error": ("wrong", "runtime_error"),
+    "exit": ("wrong", "exit"),
+    "missing_entry": ("wrong", "missing_entry"),
+    "not_plain": ("wrong", "not_plain_return"),
+    "tampered": ("wrong", "tampered"),
+    "memory": ("timeout", "memory"),
+    "syntax_error": ("unparseable_pred", "syntax_error"),
+    "harness_error": ("error", "harness_error"),
+}
+RUN_FAILURES = {
+    "timeout": ("timeout", "timeout"),
+    "output_limit": ("wrong", "output_limit"),
+    "no_result": ("wrong", "no_result"),
+    "tampered": ("wrong", "tampered"),
+}
 MAX_LISTED = 200  # per-test statuses kept in a verdict's detail
 
 
@@ -58,10 +72,18 @@ class CodeVerifier(Verifier):
     version = "1"
     takes_pseudo_labels = False  # the gold is test code the harness runs: only the problem's own, never the model's
 
-    def __init__(self, *, isolation: str = "bwrap", time_limit: float | None = None, memory_mb: int | None = None,
-                 workers: int = 1, site_packages: bool = False):
-        if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
-                                       or not 0 < time_limit <= 600):
+    def __init__(
+        self,
+        *,
+        isolation: str = "bwrap",
+        time_limit: float | None = None,
+        memory_mb: int | None = None,
+        workers: int = 1,
+        site_packages: bool = False,
+    ):
+        if time_limit is not None and (
+            isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not 0 < time_limit <= 600
+        ):
             raise ValueError("code verifier: time_limit must be seconds in (0, 600]")
         if memory_mb is not None and (isinstance(memory_mb, bool) or not isinstance(memory_mb, int) or memory_mb < 64):
             raise ValueError("code verifier: memory_mb must be an integer of at least 64")
@@ -73,15 +95,19 @@ class CodeVerifier(Verifier):
         self.isolation, self.time_limit, self.memory_mb, self.workers = isolation, time_limit, memory_mb, workers
         self.site_packages = site_packages
         if site_packages:
-            log.warning("verifier code lets programs import the environment's packages (site_packages: true): native "
-                        "extensions can read the harness's memory, so a program could forge a pass")
+            log.warning(
+                "verifier code lets programs import the environment's packages (site_packages: true): native "
+                "extensions can read the harness's memory, so a program could forge a pass"
+            )
             self.version = f"{self.version}+site-packages"
         if isolation == "none":
             log.warning("verifier code runs model-written programs WITHOUT isolation (isolation: none)")
             self.version = f"{self.version}+unisolated"
 
     def verify(self, problem: Any, output: str) -> Any:
-        from starmill.schemas.code import parse_code_spec  # here: filters.verifiers also loads in sandboxes without schemas
+        from starmill.schemas.code import (
+            parse_code_spec,  # here: filters.verifiers also loads in sandboxes without schemas
+        )
 
         started = time.perf_counter()
         raw = code_gold(problem)
@@ -98,13 +124,23 @@ class CodeVerifier(Verifier):
         """The verdict for a whole ``program`` (already extracted) against ``spec``."""
         started = time.perf_counter() if started is None else started
         try:
-            run = run_tests(spec, program, isolation=self.isolation,
-                            limits=limits_for(spec, self.time_limit, self.memory_mb), site_packages=self.site_packages)
+            run = run_tests(
+                spec,
+                program,
+                isolation=self.isolation,
+                limits=limits_for(spec, self.time_limit, self.memory_mb),
+                site_packages=self.site_packages,
+            )
         except IsolationError as exc:
             return self._verdict("error", "isolation", program, gold, time.perf_counter() - started, detail=str(exc))
         seconds = time.perf_counter() - started
-        detail = {"status": run.status, "passed": run.passed, "total": spec.n_tests,
-                  "pass_rate": round(run.passed / spec.n_tests, 4), "tests": run.results[:MAX_LISTED]}
+        detail = {
+            "status": run.status,
+            "passed": run.passed,
+            "total": spec.n_tests,
+            "pass_rate": round(run.passed / spec.n_tests, 4),
+            "tests": run.results[:MAX_LISTED],
+        }
         if run.status == "passed":
             kind, rule = "correct", "passed"
         elif run.status == "failed":

@@ -8,6 +8,7 @@
 Both refuse to run without a sandbox unless the config says ``isolation: none`` (warned about on every
 build, and the verifier's version says ``+unisolated`` in every verdict and manifest).
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,8 +36,15 @@ class _SandboxedVerifier(Verifier):
     modules: tuple[str, ...] = ()
     function: str = ""
 
-    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT, threshold: float = 1.0, workers: int = 1,
-                 isolation: str = "bwrap", memory_mb: int = DEFAULT_MEMORY_MB):
+    def __init__(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        threshold: float = 1.0,
+        workers: int = 1,
+        isolation: str = "bwrap",
+        memory_mb: int = DEFAULT_MEMORY_MB,
+    ):
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 3600:
             raise ValueError("timeout must be in (0, 3600] seconds")
         if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 64:
@@ -126,15 +134,26 @@ class PythonVerifier(_SandboxedVerifier):
         except (ImportError, RuntimeError) as exc:  # the module is missing, or failed to import in the sandbox
             raise ValueError(f"python verifier: cannot import {module!r}: {exc}") from None
         if outcome.status != "ok":
-            raise ValueError(f"python verifier: {function!r} not found in {module!r} ({outcome.rule or outcome.status})")
+            raise ValueError(
+                f"python verifier: {function!r} not found in {module!r} ({outcome.rule or outcome.status})"
+            )
         info = outcome.value
         if not info.get("python_function"):
             raise ValueError(f"python verifier: {function!r} is not a Python function")
         if not info.get("accepts_any") and not set(PARAMS) <= set(info.get("params") or []):
-            raise ValueError(f"python verifier: {function!r} must accept problem, output and answer "
-                             f"(it takes {', '.join(info.get('params') or []) or 'nothing'})")
+            raise ValueError(
+                f"python verifier: {function!r} must accept problem, output and answer "
+                f"(it takes {', '.join(info.get('params') or []) or 'nothing'})"
+            )
 
     def kwargs(self, problem: Any, output: str, answer: str) -> dict:
-        return {"problem": {"question": _field(problem, "question"), "gold_answer": gold_of(problem),
-                            "metadata": metadata_of(problem), "problem_id": _field(problem, "problem_id")},
-                "output": output, "answer": answer}
+        return {
+            "problem": {
+                "question": _field(problem, "question"),
+                "gold_answer": gold_of(problem),
+                "metadata": metadata_of(problem),
+                "problem_id": _field(problem, "problem_id"),
+            },
+            "output": output,
+            "answer": answer,
+        }

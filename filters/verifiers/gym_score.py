@@ -1,6 +1,7 @@
 """reasoning-gym entries rebuilt from a problem's ``metadata.reasoning_gym`` (task, size, seed, config,
 index), so what is scored is exactly the entry the problem came from; ``score`` runs inside a sandbox
 worker (the ``reasoning_gym`` verifier), ``entry`` also serves the source that made the problems."""
+
 from __future__ import annotations
 
 import functools
@@ -16,7 +17,9 @@ def dataset(task: str, size: int, seed: int, config_json: str):
 
 def entry(meta: dict):
     """(the entry, its dataset) of a problem's ``metadata.reasoning_gym``."""
-    ds = dataset(meta["task"], int(meta["size"]), int(meta["seed"]), json.dumps(meta.get("config") or {}, sort_keys=True))
+    ds = dataset(
+        meta["task"], int(meta["size"]), int(meta["seed"]), json.dumps(meta.get("config") or {}, sort_keys=True)
+    )
     return ds[int(meta["index"])], ds
 
 

@@ -1,11 +1,21 @@
 """``math``: the typed answer checker (``filters.answers``) as a verifier: extraction, typed values,
 declared answer forms and the sandboxed symbolic path under a time limit."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from typing import Any, Iterable, Iterator
+from typing import Any
 
-from starmill.filters.answers import CHECKER_VERSION, DEFAULT_TIMEOUT, CheckerPool, Verdict, check_answer, check_batch, parse_form
+from starmill.filters.answers import (
+    CHECKER_VERSION,
+    DEFAULT_TIMEOUT,
+    CheckerPool,
+    Verdict,
+    check_answer,
+    check_batch,
+    parse_form,
+)
 from starmill.filters.verifiers.base import Verifier, gold_of, metadata_of
 from starmill.filters.verifiers.registry import VERIFIERS
 
@@ -17,9 +27,17 @@ class MathVerifier(Verifier):
     name = "math"
     version = CHECKER_VERSION
 
-    def __init__(self, *, form: str | None = None, form_field: str = "answer_form", pred_is_answer: bool = False,
-                 lenient: bool = False, timeout: float = DEFAULT_TIMEOUT, workers: int | None = None,
-                 pool: CheckerPool | None = None):
+    def __init__(
+        self,
+        *,
+        form: str | None = None,
+        form_field: str = "answer_form",
+        pred_is_answer: bool = False,
+        lenient: bool = False,
+        timeout: float = DEFAULT_TIMEOUT,
+        workers: int | None = None,
+        pool: CheckerPool | None = None,
+    ):
         parse_form(form)  # a bad form is a config error, raised now
         self.form, self.form_field = form, form_field
         self.options = dict(pred_is_answer=pred_is_answer, lenient=lenient, timeout=timeout, pool=pool)

@@ -2,13 +2,15 @@
 for audits. It runs in a child Python (``child``, the pairs as JSON on stdin), each check under
 math-verify's own time limit and the batch under a wall-clock limit, so a parse that hangs or eats
 memory costs a timeout, not the caller."""
+
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
 import time
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from starmill.filters.verifiers.base import Verifier, gold_of
 from starmill.filters.verifiers.registry import VERIFIERS
@@ -73,8 +75,13 @@ class MathVerifyVerifier(Verifier):
         started = time.perf_counter()
         limit = START + 3 * self.timeout * len(pairs)  # parse + verify per pair (the gold's, the output's, both)
         try:
-            done = subprocess.run([sys.executable, "-c", CHILD, str(self.timeout)], input=json.dumps(pairs),
-                                  capture_output=True, text=True, timeout=limit)
+            done = subprocess.run(
+                [sys.executable, "-c", CHILD, str(self.timeout)],
+                input=json.dumps(pairs),
+                capture_output=True,
+                text=True,
+                timeout=limit,
+            )
             results = [tuple(r) for r in json.loads(done.stdout)] if done.returncode == 0 else []
             if len(results) != len(pairs):
                 results = [("error", "child_failed")] * len(pairs)

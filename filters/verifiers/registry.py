@@ -1,4 +1,5 @@
 """Verifiers by name, so config can pick one per source: ``get_verifier("numeric", rel_tol=1e-3)``."""
+
 from __future__ import annotations
 
 from typing import Any

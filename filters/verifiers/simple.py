@@ -1,6 +1,7 @@
 """Verifiers that need no parser: ``exact`` (string equality), ``numeric`` (a tolerance or significant
 figures) and ``regex`` (the answer matches a pattern from config or the problem's metadata). Each reads
 the final answer the way the ``math`` verifier does (``extract_answer``) unless told it is bare."""
+
 from __future__ import annotations
 
 import functools
@@ -69,7 +70,10 @@ class NumericVerifier(_AnswerVerifier):
     """Both answers are numbers (integers, decimals, fractions, scientific notation, thousands separators)
     within ``rel_tol`` of the gold or ``abs_tol``, or equal when both are rounded to ``sig_figs``."""
 
-    name, version = "numeric", "2"  # 2: unit words that judge ("18 is incorrect", "12 dozen") are no longer dropped as units
+    name, version = (
+        "numeric",
+        "2",
+    )  # 2: unit words that judge ("18 is incorrect", "12 dozen") are no longer dropped as units
 
     def __init__(self, *, rel_tol: float = 1e-6, abs_tol: float = 0.0, sig_figs: int | None = None, **options):
         super().__init__(**options)
@@ -103,8 +107,9 @@ class RegexVerifier(_AnswerVerifier):
 
     name, version = "regex", "1"
 
-    def __init__(self, *, pattern: str | None = None, pattern_field: str = "answer_pattern", ignore_case: bool = False,
-                 **options):
+    def __init__(
+        self, *, pattern: str | None = None, pattern_field: str = "answer_pattern", ignore_case: bool = False, **options
+    ):
         super().__init__(**options)
         if pattern is not None:
             _compiled(pattern, ignore_case)  # a bad pattern is a config error, raised now

@@ -8,12 +8,34 @@ this package imports its own modules once, so every built-in is known.
     strategy = get_strategy("beam", template="cot_zero_shot", beam_width=4, score=..., final=...)
     tree_strategies()   # ["beam", "dvts", "mcts"]
 """
+
 from starmill.generators.strategies import mcts, search  # noqa: F401  (the tree searches register where defined)
-from starmill.generators.strategies.base import (STRATEGIES, HintedRationalization, IndependentSamples, PlanContext,
-                                                 Strategy, UntilVerified, available, get_strategy, tree_strategies)
+from starmill.generators.strategies.base import (
+    STRATEGIES,
+    HintedRationalization,
+    IndependentSamples,
+    PlanContext,
+    Strategy,
+    UntilVerified,
+    available,
+    get_strategy,
+    tree_strategies,
+)
 from starmill.generators.strategies.mcts import MonteCarloTreeSearch
 from starmill.generators.strategies.search import BeamSearch, DiverseVerifierTreeSearch, TreeSearch
 
-__all__ = ["STRATEGIES", "BeamSearch", "DiverseVerifierTreeSearch", "HintedRationalization", "IndependentSamples",
-           "MonteCarloTreeSearch", "PlanContext", "Strategy", "TreeSearch", "UntilVerified", "available",
-           "get_strategy", "tree_strategies"]
+__all__ = [
+    "STRATEGIES",
+    "BeamSearch",
+    "DiverseVerifierTreeSearch",
+    "HintedRationalization",
+    "IndependentSamples",
+    "MonteCarloTreeSearch",
+    "PlanContext",
+    "Strategy",
+    "TreeSearch",
+    "UntilVerified",
+    "available",
+    "get_strategy",
+    "tree_strategies",
+]

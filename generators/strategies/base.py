@@ -12,10 +12,12 @@ with the gold answer as a hint, stored with the plain prompt: STaR rationalizati
 A strategy with ``rounds`` is run by the loop round by round: each round's requests are shards of
 their own in the ledger, graded and selected before the next round is planned.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar
 
 from starmill.generators.base import EngineInfo, SamplingParams
 from starmill.generators.sampling import Generate, PlannedRequest, plan_requests, sample_requests
@@ -48,19 +50,33 @@ class Strategy:
         self.template, self.n, self.training_template = template, n, training_template or template
 
     def plan(self, problems: Sequence[ProblemRecord], context: PlanContext) -> list[PlannedRequest]:
-        return plan_requests(problems, stage=self.stage, iteration=context.iteration, template_id=self.template,
-                             training_template_id=self.training_template, sampling=replace(context.sampling, n=self.n),
-                             base_seed=context.base_seed, model=context.model, model_revision=context.model_revision,
-                             hints=context.hints)
+        return plan_requests(
+            problems,
+            stage=self.stage,
+            iteration=context.iteration,
+            template_id=self.template,
+            training_template_id=self.training_template,
+            sampling=replace(context.sampling, n=self.n),
+            base_seed=context.base_seed,
+            model=context.model,
+            model_revision=context.model_revision,
+            hints=context.hints,
+        )
 
-    def run(self, requests: Sequence[PlannedRequest], generate: Generate,
-            info: Callable[[], EngineInfo]) -> list[SampleRecord]:
+    def run(
+        self, requests: Sequence[PlannedRequest], generate: Generate, info: Callable[[], EngineInfo]
+    ) -> list[SampleRecord]:
         """One engine call for all requests (a looping strategy overrides this)."""
         return sample_requests(requests, generate, info)
 
     def describe(self) -> dict[str, Any]:
-        return {"strategy": self.name, "stage": self.stage.value, "template": self.template, "n": self.n,
-                "training_template": self.training_template}
+        return {
+            "strategy": self.name,
+            "stage": self.stage.value,
+            "template": self.template,
+            "n": self.n,
+            "training_template": self.training_template,
+        }
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.describe()})"
@@ -95,30 +111,47 @@ class UntilVerified(IndependentSamples):
     name = "until_verified"
     rounds = True
 
-    def __init__(self, template: str, *, n: int = 1, target: int = 1, max_samples: int = 1,
-                 training_template: str | None = None) -> None:
+    def __init__(
+        self, template: str, *, n: int = 1, target: int = 1, max_samples: int = 1, training_template: str | None = None
+    ) -> None:
         if min(n, target, max_samples) < 1:
-            raise ValueError(f"until_verified: n ({n}), target ({target}) and max_samples ({max_samples}) "
-                             "must be at least 1")
+            raise ValueError(
+                f"until_verified: n ({n}), target ({target}) and max_samples ({max_samples}) must be at least 1"
+            )
         super().__init__(template, n=n, training_template=training_template)
         self.target, self.max_samples = target, max_samples
 
     def round_sizes(self, problem_ids: Sequence[str], spent: dict[str, int], kept: dict[str, int]) -> dict[str, int]:
         """Samples to ask each problem for in the next round: none once it has ``target`` kept or its
         budget is spent, else n or what is left of the budget."""
-        return {p: min(self.n, self.max_samples - spent.get(p, 0)) for p in problem_ids
-                if kept.get(p, 0) < self.target and spent.get(p, 0) < self.max_samples}
+        return {
+            p: min(self.n, self.max_samples - spent.get(p, 0))
+            for p in problem_ids
+            if kept.get(p, 0) < self.target and spent.get(p, 0) < self.max_samples
+        }
 
-    def plan_round(self, problems: Sequence[ProblemRecord], context: PlanContext, round_index: int,
-                   sizes: dict[str, int]) -> list[PlannedRequest]:
-        seed = context.base_seed if round_index == 0 else int(content_hash("round", context.base_seed, round_index)[:12], 16)
+    def plan_round(
+        self, problems: Sequence[ProblemRecord], context: PlanContext, round_index: int, sizes: dict[str, int]
+    ) -> list[PlannedRequest]:
+        seed = (
+            context.base_seed
+            if round_index == 0
+            else int(content_hash("round", context.base_seed, round_index)[:12], 16)
+        )
         planned: dict[str, PlannedRequest] = {}
         for size in sorted(set(sizes.values())):
             group = [p for p in problems if sizes[p.problem_id] == size]
             for request in plan_requests(
-                    group, stage=self.stage, iteration=context.iteration, template_id=self.template,
-                    training_template_id=self.training_template, sampling=replace(context.sampling, n=size),
-                    base_seed=seed, model=context.model, model_revision=context.model_revision):
+                group,
+                stage=self.stage,
+                iteration=context.iteration,
+                template_id=self.template,
+                training_template_id=self.training_template,
+                sampling=replace(context.sampling, n=size),
+                base_seed=seed,
+                model=context.model,
+                model_revision=context.model_revision,
+            ):
                 planned[request.problem_id] = request
         return [planned[p.problem_id] for p in problems]
 

@@ -10,12 +10,13 @@ path is the path scorer's value, times the injected ``reward`` (a check against 
 data generation gives one; eval never does. A path without a
 final answer rewards 0. Every path rolled out or ended becomes a sample, best value first.
 """
+
 from __future__ import annotations
 
 import math
 
-from starmill.generators.strategies.search import TreeSearch
 from starmill.generators.strategies.base import STRATEGIES
+from starmill.generators.strategies.search import TreeSearch
 from starmill.generators.strategies.tree import Expansion, Node, descendants
 
 
@@ -35,8 +36,12 @@ class MonteCarloTreeSearch(TreeSearch):
     def __init__(self, template: str, *, c_uct: float = 1.0, widening: float = 0.0, **options) -> None:
         super().__init__(template, **options)
         for name, value, top in (("c_uct", c_uct, math.inf), ("widening", widening, 1.0)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                    or not 0 <= value <= top:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or not 0 <= value <= top
+            ):
                 bound = "of at least 0" if top == math.inf else f"between 0 and {top:g}"
                 raise ValueError(f"mcts: {name} must be a finite number {bound}, got {value!r}")
         self.c_uct, self.widening = float(c_uct), float(widening)
@@ -50,7 +55,9 @@ class MonteCarloTreeSearch(TreeSearch):
         for _ in range(self.simulations):
             leaves = [self.select(root) for root in roots]
             open_ = [i for i, leaf in enumerate(leaves) if not leaf.terminal]
-            jobs = [Expansion(requests[i], leaves[i], self.expansions, offset=len(self.steps(leaves[i]))) for i in open_]
+            jobs = [
+                Expansion(requests[i], leaves[i], self.expansions, offset=len(self.steps(leaves[i]))) for i in open_
+            ]
             grown = dict(zip(open_, self.grow(jobs, generate)))
             picks = []
             for i, leaf in enumerate(leaves):
@@ -63,8 +70,9 @@ class MonteCarloTreeSearch(TreeSearch):
                     leaf.terminal = True  # refused: nothing to expand
                     picks.append(leaf)
             rolling = [i for i, pick in enumerate(picks) if not pick.terminal]
-            rolled = dict(zip(rolling, self.grow([Expansion(requests[i], picks[i], 1, "rollout") for i in rolling],
-                                                 generate)))
+            rolled = dict(
+                zip(rolling, self.grow([Expansion(requests[i], picks[i], 1, "rollout") for i in rolling], generate))
+            )
             for i, pick in enumerate(picks):
                 end = (rolled.get(i) or [pick])[0]
                 end.terminal = True

@@ -6,9 +6,11 @@ on a rerun, so a killed search walks its finished expansions again without the e
 The key of a call is the hash of its requests (ids, prefixes, sampling), which derive from the
 problem, the node and the seed: the same search asks the same calls in the same order.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from starmill.generators.base import Completion, EngineInfo, GenerationRequest, GenerationResult
 from starmill.generators.sampling import Generate
@@ -16,20 +18,36 @@ from starmill.schemas import content_hash
 
 
 def call_key(requests: Sequence[GenerationRequest]) -> str:
-    return content_hash("call", [(r.request_id, r.prefix, r.sampling.as_dict(), list(r.messages or []), r.text)
-                                 for r in requests])
+    return content_hash(
+        "call", [(r.request_id, r.prefix, r.sampling.as_dict(), list(r.messages or []), r.text) for r in requests]
+    )
 
 
 def to_json(results: Sequence[GenerationResult]) -> list[dict[str, Any]]:
-    return [{"request_id": r.request_id, "engine": vars(r.engine),
-             "completions": [{"text": c.text, "finish_reason": c.finish_reason, "prompt_tokens": c.prompt_tokens,
-                              "completion_tokens": c.completion_tokens, "reasoning": c.reasoning}
-                             for c in r.completions]} for r in results]
+    return [
+        {
+            "request_id": r.request_id,
+            "engine": vars(r.engine),
+            "completions": [
+                {
+                    "text": c.text,
+                    "finish_reason": c.finish_reason,
+                    "prompt_tokens": c.prompt_tokens,
+                    "completion_tokens": c.completion_tokens,
+                    "reasoning": c.reasoning,
+                }
+                for c in r.completions
+            ],
+        }
+        for r in results
+    ]
 
 
 def from_json(rows: list[dict[str, Any]]) -> list[GenerationResult]:
-    return [GenerationResult(r["request_id"], [Completion(**c) for c in r["completions"]], EngineInfo(**r["engine"]))
-            for r in rows]
+    return [
+        GenerationResult(r["request_id"], [Completion(**c) for c in r["completions"]], EngineInfo(**r["engine"]))
+        for r in rows
+    ]
 
 
 def replayed(generate: Generate, load: Callable[[str], list | None], save: Callable[[str, list], None]) -> Generate:

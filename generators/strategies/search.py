@@ -14,11 +14,13 @@ none finished). ``dvts``: ``subtrees`` independent searches, each
 keeping its one best child of ``expansions`` per level; each subtree's path becomes a sample. The
 budget N (paths) is ``beam_width × expansions`` for beam and ``subtrees × expansions`` for dvts.
 """
+
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, ClassVar
 
 from starmill.generators.base import Completion, EngineInfo
 from starmill.generators.sampling import Generate, PlannedRequest, to_sample
@@ -51,10 +53,21 @@ class TreeSearch(Strategy):
         m = max(1, min(expansions, n))
         return {cls.width: max(1, n // m), "expansions": m}
 
-    def __init__(self, template: str, *, n: int = 1, training_template: str | None = None, expansions: int = 4,
-                 max_depth: int = 8, delimiter: str = "\n", step_tokens: int | None = None,
-                 score: Score | None = None, final: Final | None = None,
-                 reward: Callable[[str, str], float] | None = None, **budgets: Any) -> None:
+    def __init__(
+        self,
+        template: str,
+        *,
+        n: int = 1,
+        training_template: str | None = None,
+        expansions: int = 4,
+        max_depth: int = 8,
+        delimiter: str = "\n",
+        step_tokens: int | None = None,
+        score: Score | None = None,
+        final: Final | None = None,
+        reward: Callable[[str, str], float] | None = None,
+        **budgets: Any,
+    ) -> None:
         super().__init__(template, n=n, training_template=training_template)
         self.expansions, self.max_depth, self.step_tokens = expansions, max_depth, step_tokens
         for key, value in budgets.items():
@@ -72,8 +85,10 @@ class TreeSearch(Strategy):
         self.delimiter, self.score, self.final, self.reward = delimiter, score, final, reward
 
     def settings(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.budgets} | {"delimiter": self.delimiter,
-                                                              "step_tokens": self.step_tokens}
+        return {k: getattr(self, k) for k in self.budgets} | {
+            "delimiter": self.delimiter,
+            "step_tokens": self.step_tokens,
+        }
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), **self.settings()}
@@ -82,14 +97,17 @@ class TreeSearch(Strategy):
         """As ``independent``, keyed by the search settings and what guides it too (another search is
         other samples)."""
         guide = {"scorer": getattr(self.score, "identity", None), "reward": getattr(self.reward, "identity", None)}
-        return [replace(r, key=content_hash("search", r.key, self.name, self.settings(), guide))
-                for r in super().plan(problems, context)]
+        return [
+            replace(r, key=content_hash("search", r.key, self.name, self.settings(), guide))
+            for r in super().plan(problems, context)
+        ]
 
-    def run(self, requests: Sequence[PlannedRequest], generate: Generate,
-            info: Callable[[], EngineInfo]) -> list[SampleRecord]:
+    def run(
+        self, requests: Sequence[PlannedRequest], generate: Generate, info: Callable[[], EngineInfo]
+    ) -> list[SampleRecord]:
         return self.search(requests, generate, info)[0]
 
-    def for_shard(self, requests: Sequence[PlannedRequest]) -> "TreeSearch":
+    def for_shard(self, requests: Sequence[PlannedRequest]) -> TreeSearch:
         """This search for one shard: a reward holding per-problem data (the gold answers) keeps only
         the shard's problems', so what travels to a worker does not grow with the run."""
         narrowed = getattr(self.reward, "narrowed", None)
@@ -99,8 +117,9 @@ class TreeSearch(Strategy):
         shard.reward = narrowed({r.problem_id for r in requests})
         return shard
 
-    def search(self, requests: Sequence[PlannedRequest], generate: Generate,
-               info: Callable[[], EngineInfo]) -> tuple[list[SampleRecord], list[TreeRecord]]:
+    def search(
+        self, requests: Sequence[PlannedRequest], generate: Generate, info: Callable[[], EngineInfo]
+    ) -> tuple[list[SampleRecord], list[TreeRecord]]:
         """The selected paths as samples (ungraded) and every node as a tree row."""
         if self.score is None or self.final is None:
             raise ValueError(f"{self.name}: a tree search needs a path scorer and an answer extractor")
@@ -125,9 +144,16 @@ class TreeSearch(Strategy):
         if not jobs:
             return []
         step = self.step_tokens or jobs[0].request.sampling.max_tokens
-        return expand(jobs, generate, delimiter=self.delimiter, step_tokens=step,
-                      rollout_tokens=jobs[0].request.sampling.max_tokens, final=self.final, score=self.score,
-                      max_depth=self.max_depth)
+        return expand(
+            jobs,
+            generate,
+            delimiter=self.delimiter,
+            step_tokens=step,
+            rollout_tokens=jobs[0].request.sampling.max_tokens,
+            final=self.final,
+            score=self.score,
+            max_depth=self.max_depth,
+        )
 
     def _sample(self, request: PlannedRequest, index: int, leaf: Node, info) -> SampleRecord:
         leaf.selected = True

@@ -5,11 +5,12 @@ A node is a step of a partial answer; its ``path`` is the whole answer so far (t
 request ids and seeds from the node, so a search given the same replies walks the same tree: what
 lets a killed search replay its finished expansions (``replay``) and go on.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
 
 from starmill.generators.base import Completion, GenerationRequest, Message
 from starmill.generators.sampling import Generate, PlannedRequest, skip_refused
@@ -23,7 +24,7 @@ Final = Callable[[str], "str | None"]  # path text -> its final answer, None whi
 @dataclass(eq=False)
 class Node:
     node_id: str
-    parent: "Node | None"
+    parent: Node | None
     depth: int
     step: str = ""
     path: str = ""  # the parent's path + step (+ the delimiter when the step ended on it)
@@ -39,13 +40,13 @@ class Node:
     answer: str | None = None
     selected: bool = False
     sample_id: str | None = None
-    children: list["Node"] = field(default_factory=list)
+    children: list[Node] = field(default_factory=list)
 
     @classmethod
-    def root(cls, request: PlannedRequest, subtree: int = 0) -> "Node":
+    def root(cls, request: PlannedRequest, subtree: int = 0) -> Node:
         return cls(content_hash("root", request.key, subtree)[:16], None, 0, subtree=subtree)
 
-    def child(self, index: int, kind: str = "step") -> "Node":
+    def child(self, index: int, kind: str = "step") -> Node:
         node = Node(content_hash("node", self.node_id, kind, index)[:16], self, self.depth + 1, subtree=self.subtree)
         self.children.append(node)
         return node
@@ -76,17 +77,31 @@ class Node:
     def added(self) -> str:
         """What this node adds to its parent's path: the step and the delimiter it ended on, so the
         steps of a node's ancestors, joined with nothing, are its path."""
-        return self.path[len(self.parent.path):] if self.parent is not None else self.path
+        return self.path[len(self.parent.path) :] if self.parent is not None else self.path
 
     def record(self, request: PlannedRequest, strategy: str) -> TreeRecord:
         return TreeRecord(
-            problem_id=request.problem_id, stage=request.stage.value, iteration=request.iteration, strategy=strategy,
-            search_key=request.key, node_id=self.node_id,
+            problem_id=request.problem_id,
+            stage=request.stage.value,
+            iteration=request.iteration,
+            strategy=strategy,
+            search_key=request.key,
+            node_id=self.node_id,
             parent_id=self.parent.node_id if self.parent is not None and self.parent.depth > 0 else None,
-            depth=self.depth, subtree=self.subtree, step=self.added(), score=self.score, visits=self.visits,
-            value=self.value if strategy == "mcts" else None, terminal=self.terminal, rollout=self.rollout,
-            finish_reason=self.finish_reason, completion_tokens=self.tokens, answer=self.answer,
-            selected=self.selected, sample_id=self.sample_id)
+            depth=self.depth,
+            subtree=self.subtree,
+            step=self.added(),
+            score=self.score,
+            visits=self.visits,
+            value=self.value if strategy == "mcts" else None,
+            terminal=self.terminal,
+            rollout=self.rollout,
+            finish_reason=self.finish_reason,
+            completion_tokens=self.tokens,
+            answer=self.answer,
+            selected=self.selected,
+            sample_id=self.sample_id,
+        )
 
 
 def descendants(root: Node) -> list[Node]:
@@ -115,13 +130,25 @@ class Expansion:
         seed = int(content_hash("expand", self.request.key, self.node.node_id, self.kind, *again)[:8], 16) % (2**31 - 1)
         stop = (delimiter,) if self.kind == "step" else ()
         sampling = replace(self.request.sampling, n=self.count, stop=stop, max_tokens=max_tokens, seed=seed)
-        return GenerationRequest(request_id=content_hash(self.request.key, self.node.node_id, self.kind, self.count,
-                                                         *again),
-                                 messages=list(self.request.messages), sampling=sampling, prefix=self.node.path or None)
+        return GenerationRequest(
+            request_id=content_hash(self.request.key, self.node.node_id, self.kind, self.count, *again),
+            messages=list(self.request.messages),
+            sampling=sampling,
+            prefix=self.node.path or None,
+        )
 
 
-def expand(jobs: Sequence[Expansion], generate: Generate, *, delimiter: str, step_tokens: int, rollout_tokens: int,
-           final: Final, score: Score, max_depth: int) -> list[list[Node]]:
+def expand(
+    jobs: Sequence[Expansion],
+    generate: Generate,
+    *,
+    delimiter: str,
+    step_tokens: int,
+    rollout_tokens: int,
+    final: Final,
+    score: Score,
+    max_depth: int,
+) -> list[list[Node]]:
     """One engine call for every job (the requests the engine refuses are left out and their nodes
     end there); the new children of each job, scored, terminal at a final answer, at the end of the
     output or at ``max_depth``."""
@@ -145,8 +172,12 @@ def expand(jobs: Sequence[Expansion], generate: Generate, *, delimiter: str, ste
 
 def _grow(job: Expansion, index: int, c: Completion, delimiter: str, final: Final, max_depth: int) -> Node:
     node = job.node.child(job.offset + index, job.kind)
-    node.step, node.tokens, node.finish_reason, node.rollout = c.text, c.completion_tokens, c.finish_reason, \
-        job.kind == "rollout"
+    node.step, node.tokens, node.finish_reason, node.rollout = (
+        c.text,
+        c.completion_tokens,
+        c.finish_reason,
+        job.kind == "rollout",
+    )
     node.prompt_tokens = c.prompt_tokens
     node.answer = final(job.node.path + c.text)
     # the stop string is not in the text: a step that ended on it (no answer yet) gets it back

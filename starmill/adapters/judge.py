@@ -11,11 +11,13 @@ As a verifier the judge sees the problem, the reference answer and the candidate
 INCORRECT`` line decides; no such line is ``unparseable_pred``. Its reasoning is stored as the
 verdict's ``detail``; the template's id and hash are part of the verifier's version.
 """
+
 from __future__ import annotations
 
 import re
 import time
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from starmill.filters.answers import Verdict, extract_answer
 from starmill.filters.scorers import SCORERS, Score, Scorer, ScorerError
@@ -40,15 +42,28 @@ class LLMJudgeVerifier(Verifier):
     name = "llm_judge"
     version = "1"
 
-    def __init__(self, *, model: str, backend: str = "transformers", base_url: str | None = None,
-                 template: str = "llm_judge", max_tokens: int = 256, options: dict | None = None):
+    def __init__(
+        self,
+        *,
+        model: str,
+        backend: str = "transformers",
+        base_url: str | None = None,
+        template: str = "llm_judge",
+        max_tokens: int = 256,
+        options: dict | None = None,
+    ):
         from starmill.generators.prompts import get_template
         from starmill.generators.registry import check_teacher
 
         self.template = get_template(template)
         self.version = f"1+{self.template.id}:{self.template.hash}"
-        self.teacher = {"backend": backend, "model": model, "revision": None, "base_url": base_url,
-                        "options": options or {}}
+        self.teacher = {
+            "backend": backend,
+            "model": model,
+            "revision": None,
+            "base_url": base_url,
+            "options": options or {},
+        }
         check_teacher(self.teacher, "judge")  # a missing folder or bad option now, not at the first verdict
         self.max_tokens = max_tokens
 
@@ -58,7 +73,7 @@ class LLMJudgeVerifier(Verifier):
     def verify_batch(self, items: Iterable[tuple[Any, str]]) -> Iterator[Verdict]:
         items = list(items)
         for start in range(0, len(items), BATCH):
-            yield from self._judge(items[start:start + BATCH])
+            yield from self._judge(items[start : start + BATCH])
 
     def _judge(self, items: list[tuple[Any, str]]) -> list[Verdict]:
         from starmill.generators.base import GenerationRequest, SamplingParams
@@ -66,8 +81,12 @@ class LLMJudgeVerifier(Verifier):
 
         started = time.perf_counter()
         params = SamplingParams(n=1, temperature=0.0, max_tokens=self.max_tokens)
-        requests = [GenerationRequest(f"judge-{i}", messages=self.template.render(_question(p, gold_of(p), o or "")),
-                                      sampling=params) for i, (p, o) in enumerate(items)]
+        requests = [
+            GenerationRequest(
+                f"judge-{i}", messages=self.template.render(_question(p, gold_of(p), o or "")), sampling=params
+            )
+            for i, (p, o) in enumerate(items)
+        ]
         backend = backend_for(self.teacher)
         with backend_lock(self.teacher):
             results = backend.generate(requests)
@@ -90,14 +109,30 @@ class LLMJudgeVerifier(Verifier):
 class LLMJudgeScorer(Scorer):
     name = "llm_judge"
 
-    def __init__(self, *, model: str | None = None, backend: str = "transformers", base_url: str | None = None,
-                 template: str = "llm_judge", max_tokens: int = 256, options: dict | None = None):
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        backend: str = "transformers",
+        base_url: str | None = None,
+        template: str = "llm_judge",
+        max_tokens: int = 256,
+        options: dict | None = None,
+    ):
         if not model:
-            raise ScorerError("scorer 'llm_judge' needs model: the judge (a folder, Hub id or alias) and, for a "
-                              "server, backend: openai with base_url")
+            raise ScorerError(
+                "scorer 'llm_judge' needs model: the judge (a folder, Hub id or alias) and, for a "
+                "server, backend: openai with base_url"
+            )
         try:
-            self.judge = LLMJudgeVerifier(model=model, backend=backend, base_url=base_url, template=template,
-                                          max_tokens=max_tokens, options=options)
+            self.judge = LLMJudgeVerifier(
+                model=model,
+                backend=backend,
+                base_url=base_url,
+                template=template,
+                max_tokens=max_tokens,
+                options=options,
+            )
         except (KeyError, ValueError, StarmillError) as exc:
             raise ScorerError(f"scorer 'llm_judge': {exc}") from None  # e.g. an unknown template
         self.version = f"1+{self.judge.version}"

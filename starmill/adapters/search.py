@@ -5,9 +5,11 @@ The scorer sees the prompt and the path text, never the problem's gold answer. `
 one hook that reads gold, and only ``starmill.build.tree_strategy(..., gold=problems)`` gives it
 (``starmill run``'s MCTS with ``search.reward: score_and_answer``); eval builds its search with ``gold=None``.
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from starmill.schemas import ProblemRecord, SampleRecord
 
@@ -32,11 +34,29 @@ def _options(scorer: Any) -> dict[str, Any]:
 
 def _as_sample(prompt: Sequence[dict], text: str) -> SampleRecord:
     """A partial path as the sample a scorer reads (nothing else of it is known yet)."""
-    return SampleRecord(sample_id="", problem_id="", stage="rationale", iteration=0, sample_index=0, template_id="",
-                        template_hash="", prompt=[dict(m) for m in prompt], completion=text, reasoning=None,
-                        answer_text=None, extracted_answer=None, finish_reason="stop", prompt_tokens=0,
-                        completion_tokens=0, model="", model_revision=None, engine="", engine_version=None,
-                        sampling="{}", seed=None)
+    return SampleRecord(
+        sample_id="",
+        problem_id="",
+        stage="rationale",
+        iteration=0,
+        sample_index=0,
+        template_id="",
+        template_hash="",
+        prompt=[dict(m) for m in prompt],
+        completion=text,
+        reasoning=None,
+        answer_text=None,
+        extracted_answer=None,
+        finish_reason="stop",
+        prompt_tokens=0,
+        completion_tokens=0,
+        model="",
+        model_revision=None,
+        engine="",
+        engine_version=None,
+        sampling="{}",
+        seed=None,
+    )
 
 
 class FinalAnswer:
@@ -56,7 +76,7 @@ class GoldReward:
     def __init__(self, problems: dict[str, ProblemRecord]):
         self.gold = {p: r.gold_answer for p, r in problems.items() if r.gold_answer}
 
-    def narrowed(self, problem_ids: set[str]) -> "GoldReward":
+    def narrowed(self, problem_ids: set[str]) -> GoldReward:
         """The same reward for ``problem_ids`` only (one shard's)."""
         shard = GoldReward({})
         shard.gold = {p: g for p, g in self.gold.items() if p in problem_ids}

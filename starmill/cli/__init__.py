@@ -9,6 +9,7 @@ errors of the user's environment (no permission, a read-only or full disk, a fil
 should be, a warehouse file gone missing), naming the path. Any other exception is a bug and keeps
 its traceback. ``STARMILL_DEBUG=1`` shows the traceback of an ``Error:`` line too.
 """
+
 from __future__ import annotations
 
 import errno
@@ -20,12 +21,24 @@ from pathlib import Path
 
 import click
 
-from starmill.schemas.errors import StarmillError, StarmillWarning
 from starmill.cli.commands import COMMANDS
+from starmill.schemas.errors import StarmillError, StarmillWarning
 
 # OS errors that say something about the user's disk or paths, never about starmill's code
-USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOTDIR,
-               errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP, errno.EFBIG, errno.EMLINK}
+USER_ERRNOS = {
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.EEXIST,
+    errno.ENAMETOOLONG,
+    errno.ELOOP,
+    errno.EFBIG,
+    errno.EMLINK,
+}
 _QUOTED_PATH = re.compile(r"'(/[^']*)'")  # pyarrow puts the path in its message, not in .filename
 
 
@@ -112,4 +125,3 @@ def _quiet_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
-

@@ -6,6 +6,7 @@ Signals reach only the main thread, and Prefect swaps SIGTERM for its own handle
 runs there: with the flow in a worker thread, both signals stay ours, whether they come from a
 terminal (the whole process group) or from ``kill`` (this process alone).
 """
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,8 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from starmill.generators import stopping
 
@@ -76,7 +78,7 @@ class Stoppable:
         self.received: list[int] = []
         self.previous: dict[int, Any] = {}
 
-    def __enter__(self) -> "Stoppable":
+    def __enter__(self) -> Stoppable:
         if threading.current_thread() is threading.main_thread():  # elsewhere signals are not ours to take
             self.previous = {s: signal.signal(s, self.on_signal) for s in EXIT_CODES}
         return self
@@ -91,8 +93,11 @@ class Stoppable:
             _exit_now(signum, self.farewell)
         self.received.append(signum)
         stopping.request()
-        print(f"\nStopping ({signal.Signals(signum).name}): ending the batches in flight; "
-              "signal again to quit at once.", file=sys.stderr, flush=True)
+        print(
+            f"\nStopping ({signal.Signals(signum).name}): ending the batches in flight; signal again to quit at once.",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``fn(*args, **kwargs)`` in a worker thread: its result, or its exception."""

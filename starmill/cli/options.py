@@ -1,4 +1,5 @@
 """Options shared by several commands."""
+
 from __future__ import annotations
 
 import click
@@ -23,6 +24,12 @@ def _warehouse(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 warehouse_option = click.option(
-    "--warehouse", "-w", "warehouse", envvar="STARMILL_WAREHOUSE", default="./starmill-data",
-    show_default=True, callback=_warehouse, help="Warehouse root folder (env STARMILL_WAREHOUSE).",
+    "--warehouse",
+    "-w",
+    "warehouse",
+    envvar="STARMILL_WAREHOUSE",
+    default="./starmill-data",
+    show_default=True,
+    callback=_warehouse,
+    help="Warehouse root folder (env STARMILL_WAREHOUSE).",
 )

@@ -1,4 +1,5 @@
 """One set of output options for every command that prints rows: table, csv, json, jsonl."""
+
 from __future__ import annotations
 
 import csv
@@ -6,9 +7,10 @@ import functools
 import io
 import json
 import textwrap
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -18,8 +20,9 @@ FORMATS = ("table", "csv", "json", "jsonl")
 def output_options(func: Callable) -> Callable:
     """Adds ``--format`` (with ``--csv``, ``--json``, ``--nl`` shortcuts) to a command."""
 
-    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-                  help="Output format.")
+    @click.option(
+        "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format."
+    )
     @click.option("--csv", "fmt", flag_value="csv", help="Same as --format csv.")
     @click.option("--json", "fmt", flag_value="json", help="Same as --format json.")
     @click.option("--nl", "fmt", flag_value="jsonl", help="Same as --format jsonl (one JSON object a line).")

@@ -6,9 +6,10 @@ and ``0.5`` are one answer), not by string; a tie goes to the answer seen first.
 the same functions the pipeline's selectors use (``filters.selection``). A tree search (beam, dvts,
 mcts) is its own run with a budget of N paths: ``STRATEGY@N`` (``starmill.evaluation.search``).
 """
+
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from starmill.filters.selection import best_choice, majority_choice, pass_at_k, weighted_choice
 from starmill.generators.strategies import tree_strategies
@@ -29,8 +30,9 @@ def majority_correct(answers: Sequence[tuple[str | None, bool]], equivalent: Cal
     return bool(winners) and bool(answers[winners[0]][1])
 
 
-def strategy_correct(strategy: str, answers: Sequence[tuple[str | None, bool, float]],
-                     equivalent: Callable[[str, str], bool]) -> bool:
+def strategy_correct(
+    strategy: str, answers: Sequence[tuple[str | None, bool, float]], equivalent: Callable[[str, str], bool]
+) -> bool:
     """Whether the answer ``strategy`` chooses among ``(extracted answer, correct, score)`` is correct:
     ``majority`` (largest cluster), ``best_of_n`` (highest score, first on ties) or
     ``weighted_best_of_n`` (cluster with the largest sum of scores)."""
@@ -49,19 +51,24 @@ SELECTION_STRATEGIES = ("majority", "best_of_n", "weighted_best_of_n")  # choose
 EVAL_STRATEGIES = (*SELECTION_STRATEGIES, *tree_strategies())  # the tree searches: starmill.evaluation.search
 
 
-def accuracy(greedy: dict[str, bool], sampled: dict[str, list[tuple[str | None, bool]]],
-             equivalent: Callable[[str, str], bool],
-             scored: dict[str, dict[str, list[tuple[str | None, bool, float]]]] | None = None) -> dict[str, float]:
+def accuracy(
+    greedy: dict[str, bool],
+    sampled: dict[str, list[tuple[str | None, bool]]],
+    equivalent: Callable[[str, str], bool],
+    scored: dict[str, dict[str, list[tuple[str | None, bool, float]]]] | None = None,
+) -> dict[str, float]:
     """Metrics over problems: ``greedy_pass@1``, ``pass@k`` and ``maj@k`` for k in ``ks_for(n)``, and
     ``STRATEGY@k`` for each strategy of ``scored`` (strategy -> problem -> (answer, correct, score)),
     the accuracy of the answer it chooses among the first k samples: the means of ``per_problem``."""
     return {k: round(sum(v.values()) / len(v), 4) for k, v in per_problem(greedy, sampled, equivalent, scored).items()}
 
 
-def per_problem(greedy: dict[str, bool], sampled: dict[str, list[tuple[str | None, bool]]],
-                equivalent: Callable[[str, str], bool],
-                scored: dict[str, dict[str, list[tuple[str | None, bool, float]]]] | None = None
-                ) -> dict[str, dict[str, float]]:
+def per_problem(
+    greedy: dict[str, bool],
+    sampled: dict[str, list[tuple[str | None, bool]]],
+    equivalent: Callable[[str, str], bool],
+    scored: dict[str, dict[str, list[tuple[str | None, bool, float]]]] | None = None,
+) -> dict[str, dict[str, float]]:
     """What ``accuracy`` averages, per problem: metric -> problem -> 0/1 (``pass@k``: the unbiased
     estimate, a fraction), for intervals over problems (bench/intervals.py)."""
     out: dict[str, dict[str, float]] = {}
@@ -73,6 +80,7 @@ def per_problem(greedy: dict[str, bool], sampled: dict[str, list[tuple[str | Non
             out[f"pass@{k}"] = {p: pass_at_k(len(v), sum(c for _, c in v), k) for p, v in sampled.items()}
             out[f"maj@{k}"] = {p: float(majority_correct(v[:k], equivalent)) for p, v in sampled.items()}
             for strategy, rows in (scored or {}).items():
-                out[f"{strategy}@{k}"] = {p: float(strategy_correct(strategy, v[:k], equivalent))
-                                          for p, v in rows.items()}
+                out[f"{strategy}@{k}"] = {
+                    p: float(strategy_correct(strategy, v[:k], equivalent)) for p, v in rows.items()
+                }
     return out

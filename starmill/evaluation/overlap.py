@@ -1,9 +1,11 @@
 """Which evaluation problems a model saw in training: by problem id, or by a shared word 8-gram."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from starmill.schemas import ProblemRecord
 from starmill.warehouse.export.decontaminate import normalize, word_grams
@@ -41,8 +43,9 @@ def overlap(wh, model_path: str, problems: Sequence[ProblemRecord], n: int = NGR
     return find_overlap(wh, model_path, problems, n)[0]
 
 
-def find_overlap(wh, model_path: str, problems: Sequence[ProblemRecord],
-                 n: int = NGRAM) -> tuple[dict[str, Any], set[str]]:
+def find_overlap(
+    wh, model_path: str, problems: Sequence[ProblemRecord], n: int = NGRAM
+) -> tuple[dict[str, Any], set[str]]:
     """The overlap report (its ``problem_ids`` the first 50) and every overlapping problem's id."""
     refs = training_refs(model_path)
     report: dict[str, Any] = {"trained_on": refs, "by_id": 0, "by_ngram": 0, "problem_ids": [], "unreadable": []}

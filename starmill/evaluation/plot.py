@@ -1,4 +1,5 @@
 """Accuracy per evaluation (per STaR iteration when the evals are of successive models), as a PNG."""
+
 from __future__ import annotations
 
 import os
@@ -36,8 +37,9 @@ def eval_history(wh, name: str = "evals", on: str | None = None) -> list[dict]:
         summary = EvalSummary.from_manifest(manifest) or EvalSummary()
         if on is None or summary.eval_on == on:
             model = manifest.models[0]["model"] if manifest.models else "?"
-            history.append({"ref": f"{name}@v{version}", "model": model, "metrics": summary.metrics,
-                            "base": _base_model(model)})
+            history.append(
+                {"ref": f"{name}@v{version}", "model": model, "metrics": summary.metrics, "base": _base_model(model)}
+            )
     return history
 
 
@@ -60,9 +62,12 @@ def series(history: list[dict]) -> list[dict]:
     STRATEGY@k), each with its points ``(x, value)`` and the segments that join an eval to the one before
     only when its model was trained from that one's model (a STaR iteration); unrelated models stay apart."""
     keys = sorted({k for h in history for k in h["metrics"]}, key=_order)
-    related = [i > 0 and history[i]["base"] is not None and
-               str(Path(history[i]["base"]).expanduser()) == str(Path(history[i - 1]["model"]).expanduser())
-               for i in range(len(history))]
+    related = [
+        i > 0
+        and history[i]["base"] is not None
+        and str(Path(history[i]["base"]).expanduser()) == str(Path(history[i - 1]["model"]).expanduser())
+        for i in range(len(history))
+    ]
     out = []
     for key in keys:
         points = [(i, h["metrics"][key]) for i, h in enumerate(history) if h["metrics"].get(key) is not None]
@@ -85,8 +90,14 @@ def plot_history(history: list[dict], path: Path, title: str) -> None:
     for n, item in enumerate(drawn):
         dx = (n - (len(drawn) - 1) / 2) * spread
         points = [(x + dx, y) for x, y in item["points"]]
-        line = ax.plot([x for x, _ in points], [y for _, y in points], linestyle="none", marker="o", markersize=4,
-                       label=item["metric"])[0]
+        line = ax.plot(
+            [x for x, _ in points],
+            [y for _, y in points],
+            linestyle="none",
+            marker="o",
+            markersize=4,
+            label=item["metric"],
+        )[0]
         for (x0, y0), (x1, y1) in item["segments"]:
             ax.plot([x0 + dx, x1 + dx], [y0, y1], color=line.get_color(), linewidth=1)
     ax.set_xticks(xs, [Path(h["model"]).name or h["model"] for h in history], rotation=20, fontsize=7)

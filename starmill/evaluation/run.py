@@ -3,6 +3,7 @@ section typed (``schemas.evals.EvalSummary``). Greedy and sampled answers are ge
 planned by the rationale strategy, cut into shards, each taken from the ledger or generated and recorded
 (``warehouse.shards``), so an interrupted eval run again generates only the shards it had not finished.
 Tree searches (``evaluation.search``) run outside the ledger."""
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -51,7 +52,9 @@ class EvalReport:
     search: dict[str, dict[str, int]] = field(default_factory=dict)  # tree strategy -> tokens and nodes it used
     tree: str | None = None  # the version of the searches' nodes (``tree`` rows, parent: the evals version)
     clean: dict[str, Any] = field(default_factory=dict)  # {"problems": k, "metrics": {...}} without the overlap
-    outcomes: dict[str, dict[str, float]] = field(default_factory=dict)  # metric -> problem -> 0/1 (what metrics average)
+    outcomes: dict[str, dict[str, float]] = field(
+        default_factory=dict
+    )  # metric -> problem -> 0/1 (what metrics average)
     shards: dict[str, int] = field(default_factory=dict)  # sampling shards generated now and taken from the ledger
 
 
@@ -65,7 +68,6 @@ def _problems(wh, on: str, name: str, preset: str = "plain") -> tuple[str, list[
     from pydantic import ValidationError
 
     from starmill.warehouse.sources import SourceSpec, ensure_problems
-
     from starmill.warehouse.versions import NAME_RE
 
     head = on.split("@")[0]
@@ -95,13 +97,16 @@ def _problems(wh, on: str, name: str, preset: str = "plain") -> tuple[str, list[
 def _verifiers(settings: EvalSettings, on: str | None) -> list | None:
     """``--verifier``, else the verifiers the source ``on`` declares (``humaneval``: code; a problems version,
     ``on`` None: none); None: the answer checker."""
-    from starmill.warehouse.sources import SourceSpec
-
     from starmill.build import build_verifier, build_verifiers
+    from starmill.warehouse.sources import SourceSpec
 
     if settings.verifier:
         try:
-            return [build_verifier(settings.verifier, **({"workers": settings.workers} if settings.verifier == "code" else {}))]
+            return [
+                build_verifier(
+                    settings.verifier, **({"workers": settings.workers} if settings.verifier == "code" else {})
+                )
+            ]
         except (ValueError, TypeError, StarmillError) as exc:
             raise EvalError(f"--verifier {settings.verifier}: {exc}") from None
     if on is None or (_procedural(on) and not on.startswith("procedural_code")):
@@ -113,8 +118,14 @@ def _verifiers(settings: EvalSettings, on: str | None) -> list | None:
         return None
 
 
-def ledger_key(teacher: dict[str, Any], model: str, revision: str | None, problems: list[ProblemRecord],
-               settings: EvalSettings, mode: str) -> str:
+def ledger_key(
+    teacher: dict[str, Any],
+    model: str,
+    revision: str | None,
+    problems: list[ProblemRecord],
+    settings: EvalSettings,
+    mode: str,
+) -> str:
     """The ledger an eval's ``mode`` samples into: the model's identity, the problems (ids and questions:
     a request's key names only the id), the mode and what it samples with. The same eval run again, after
     an interruption or not, finds its finished shards there."""
@@ -122,16 +133,29 @@ def ledger_key(teacher: dict[str, Any], model: str, revision: str | None, proble
 
     n, temperature = _mode_sampling(settings, mode)
     problems_fingerprint = content_hash([(p.problem_id, p.question) for p in problems])
-    return "eval-" + content_hash("eval", {**teacher, "model": model, "revision": revision}, problems_fingerprint,
-                                  mode, settings.template, n, temperature, settings.max_tokens, settings.seed)[:16]
+    return (
+        "eval-"
+        + content_hash(
+            "eval",
+            {**teacher, "model": model, "revision": revision},
+            problems_fingerprint,
+            mode,
+            settings.template,
+            n,
+            temperature,
+            settings.max_tokens,
+            settings.seed,
+        )[:16]
+    )
 
 
 def _mode_sampling(settings: EvalSettings, mode: str) -> tuple[int, float]:
     return (1, 0.0) if mode == "greedy" else (settings.n, settings.temperature)
 
 
-def _samples(wh, teacher: dict[str, Any], model: str, revision, problems, settings: EvalSettings, mode: str,
-             shards: Counter) -> list[SampleRecord]:
+def _samples(
+    wh, teacher: dict[str, Any], model: str, revision, problems, settings: EvalSettings, mode: str, shards: Counter
+) -> list[SampleRecord]:
     """The mode's samples, planned as the run's rationale stage plans them and generated as the run
     generates: shards through the ledger (finished ones taken from it), side by side on an engine that
     takes calls so; in the shards' order. Counts the shards ``generated`` and ``from_ledger``."""
@@ -145,7 +169,9 @@ def _samples(wh, teacher: dict[str, Any], model: str, revision, problems, settin
     from starmill.warehouse.shards import DONE, STOPPED, RetryPolicy, ShardJob, map_in_process, shards_in_flight
 
     n, temperature = _mode_sampling(settings, mode)
-    strategy = get_strategy("independent", template=settings.template, n=n)  # the run's rationale stage, as eval asks it
+    strategy = get_strategy(
+        "independent", template=settings.template, n=n
+    )  # the run's rationale stage, as eval asks it
     params = SamplingParams(n=n, temperature=temperature, max_tokens=settings.max_tokens)
     requests = strategy.plan(problems, PlanContext(0, params, settings.seed, model, revision))
     key = ledger_key(teacher, model, revision, problems, settings, mode)
@@ -165,9 +191,11 @@ def _samples(wh, teacher: dict[str, Any], model: str, revision, problems, settin
     finally:  # now: the shards in flight end before eval does
         getattr(results, "close", lambda: None)()
     if failed:
-        raise EvalError(f"{len(failed)} of {len(jobs)} {mode} shard(s) failed after their retries (first: "
-                        f"{failed[0].error}); nothing was written. Run the same command again: the finished "
-                        "shards come from the ledger, only the others are generated")
+        raise EvalError(
+            f"{len(failed)} of {len(jobs)} {mode} shard(s) failed after their retries (first: "
+            f"{failed[0].error}); nothing was written. Run the same command again: the finished "
+            "shards come from the ledger, only the others are generated"
+        )
     return out
 
 
@@ -206,27 +234,40 @@ def _scorer_spec(scorer: str) -> tuple[str, dict[str, Any]]:
     task = manifest.get("task", manifest.get("kind"))
     if task not in ("orm", "prm"):
         why = f"was trained with --task {task}" if task else f"has no {TRAINING_MANIFEST} with a task"
-        raise EvalError(f"--scorer {scorer}: {why}, so it is no reward model starmill trained; train one with "
-                        "`starmill train SAMPLES --task orm|prm`, or give a scorer name")
+        raise EvalError(
+            f"--scorer {scorer}: {why}, so it is no reward model starmill trained; train one with "
+            "`starmill train SAMPLES --task orm|prm`, or give a scorer name"
+        )
     return task, {"model": str(Path(scorer).expanduser())}
 
 
-def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
-             problems_name: str = "eval_problems", name: str = "evals") -> EvalReport:
+def evaluate(
+    wh,
+    model: str,
+    on: str,
+    settings: EvalSettings | None = None,
+    problems_name: str = "eval_problems",
+    name: str = "evals",
+) -> EvalReport:
+    from starmill.evaluation.metrics import accuracy, per_problem
+    from starmill.evaluation.overlap import find_overlap
+    from starmill.evaluation.search import run_search
     from starmill.filters.answers import CHECKER_VERSION, check_answer
     from starmill.filters.code.normalize import normalized_program
     from starmill.filters.grading import grade
     from starmill.generators.registry import backend_for, check_teacher, model_identity
-    from starmill.evaluation.metrics import accuracy, per_problem
-    from starmill.evaluation.overlap import find_overlap
-    from starmill.evaluation.search import run_search
     from starmill.generators.strategies import tree_strategies
     from starmill.warehouse.versions import NAME_RE
 
     settings = settings or EvalSettings()
     scorer = _scorer(settings)
-    teacher = {"backend": settings.backend, "model": model, "revision": None, "options": settings.options,
-               "base_url": settings.base_url}
+    teacher = {
+        "backend": settings.backend,
+        "model": model,
+        "revision": None,
+        "options": settings.options,
+        "base_url": settings.base_url,
+    }
     check_teacher(teacher, where="eval")  # before any problem is read or version written
     problems_ref, problems = _problems(wh, on, problems_name, settings.preset)
     if not problems:
@@ -243,8 +284,13 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
     head = on.split("@")[0]
     verifiers = _verifiers(settings, None if NAME_RE.fullmatch(head) and wh.versions(head) else on)
     for mode in modes:
-        graded = grade(_samples(wh, teacher, model_id, revision, problems, settings, mode, shards), by_id,
-                       workers=settings.workers, progress=True, verifiers=verifiers)
+        graded = grade(
+            _samples(wh, teacher, model_id, revision, problems, settings, mode, shards),
+            by_id,
+            workers=settings.workers,
+            progress=True,
+            verifiers=verifiers,
+        )
         for s in graded:
             if mode == "greedy":
                 greedy[s.problem_id] = s.correct
@@ -252,9 +298,16 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
                 sampled[s.problem_id].append((s.extracted_answer, s.correct))
                 if scorer is not None:
                     scores[s.problem_id].append(scorer.score(by_id[s.problem_id], s).value)
-            rows.append(EvalRecord.of_sample(s, mode=mode, model=model_id, revision=revision,
-                                             gold_answer=by_id[s.problem_id].gold_answer,
-                                             temperature=0.0 if mode == "greedy" else settings.temperature))
+            rows.append(
+                EvalRecord.of_sample(
+                    s,
+                    mode=mode,
+                    model=model_id,
+                    revision=revision,
+                    gold_answer=by_id[s.problem_id].gold_answer,
+                    temperature=0.0 if mode == "greedy" else settings.temperature,
+                )
+            )
 
     def equivalent(a: str, b: str) -> bool:
         if code:  # programs agree when they normalize alike (maj@k over code)
@@ -263,38 +316,78 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
 
     code = bool(verifiers) and verifiers[0].name == "code"
 
-    scored = {strategy: {p: [(a, c, v) for (a, c), v in zip(rows, scores.get(p, [0.0] * len(rows)))]
-                         for p, rows in sampled.items()} for strategy in settings.strategies if strategy not in tree_strategies()}
+    scored = {
+        strategy: {
+            p: [(a, c, v) for (a, c), v in zip(rows, scores.get(p, [0.0] * len(rows)))] for p, rows in sampled.items()
+        }
+        for strategy in settings.strategies
+        if strategy not in tree_strategies()
+    }
     metrics = accuracy(greedy, dict(sampled), equivalent, scored)
     outcomes = per_problem(greedy, dict(sampled), equivalent, scored)
     used, tree = {}, []
     for strategy in [s for s in settings.strategies if s in tree_strategies()]:  # a search of budget N = n paths
         outcomes[f"{strategy}@{settings.n}"] = {}
         found, metrics[f"{strategy}@{settings.n}"], used[strategy] = run_search(
-            strategy, backend, model_id, revision, problems, settings, scorer, equivalent, tree,
-            outcomes=outcomes[f"{strategy}@{settings.n}"])
+            strategy,
+            backend,
+            model_id,
+            revision,
+            problems,
+            settings,
+            scorer,
+            equivalent,
+            tree,
+            outcomes=outcomes[f"{strategy}@{settings.n}"],
+        )
         rows += found
     seen, flagged = find_overlap(wh, model, problems)
     clean = {"problems": len(problems) - len(flagged), "metrics": metrics}
     if flagged:  # the same metrics on the problems the model never trained on (tree searches: all problems only)
+
         def keep(rows: dict) -> dict:
             return {p: v for p, v in rows.items() if p not in flagged}
 
-        clean["metrics"] = accuracy(keep(greedy), keep(dict(sampled)), equivalent,
-                                    {s: keep(r) for s, r in scored.items()}) if clean["problems"] else {}
+        clean["metrics"] = (
+            accuracy(keep(greedy), keep(dict(sampled)), equivalent, {s: keep(r) for s, r in scored.items()})
+            if clean["problems"]
+            else {}
+        )
     info = backend.info()
     summary = EvalSummary(
-        metrics=metrics, overlap=seen, clean=clean, eval_on=problems_ref, strategies=list(settings.strategies),
-        search=used, scorer=None if scorer is None else {"name": scorer.name, "version": scorer.version},
+        metrics=metrics,
+        overlap=seen,
+        clean=clean,
+        eval_on=problems_ref,
+        strategies=list(settings.strategies),
+        search=used,
+        scorer=None if scorer is None else {"name": scorer.name, "version": scorer.version},
         template=settings.template,
-        checker={"name": "starmill", "version": CHECKER_VERSION} if not verifiers else
-        {"name": verifiers[0].name, "version": verifiers[0].version})
-    writer = wh.writer(name, "evals", parents=[problems_ref, *seen["trained_on"]],
-                       models=[{"model": model_id, "revision": revision, "backend": settings.backend,
-                                "engine": info.engine, "engine_version": info.engine_version}],
-                       sampling={"n": settings.n, "temperature": settings.temperature,
-                                 "max_tokens": settings.max_tokens, "seed": settings.seed},
-                       extra=summary.to_manifest())
+        checker={"name": "starmill", "version": CHECKER_VERSION}
+        if not verifiers
+        else {"name": verifiers[0].name, "version": verifiers[0].version},
+    )
+    writer = wh.writer(
+        name,
+        "evals",
+        parents=[problems_ref, *seen["trained_on"]],
+        models=[
+            {
+                "model": model_id,
+                "revision": revision,
+                "backend": settings.backend,
+                "engine": info.engine,
+                "engine_version": info.engine_version,
+            }
+        ],
+        sampling={
+            "n": settings.n,
+            "temperature": settings.temperature,
+            "max_tokens": settings.max_tokens,
+            "seed": settings.seed,
+        },
+        extra=summary.to_manifest(),
+    )
     with writer:
         writer.write(rows)
         writer.count("problems", len(problems))
@@ -305,5 +398,16 @@ def evaluate(wh, model: str, on: str, settings: EvalSettings | None = None,
         from starmill.warehouse.publish import publish_tree
 
         tree_ref = publish_tree(wh, f"{name}_tree", ref, tree, counts={"nodes": len(tree)}, extra={"search": used})
-    return EvalReport(ref, problems_ref, model_id, metrics, seen, len(problems), used, tree_ref, clean=clean,
-                      outcomes=outcomes, shards=dict(shards))
+    return EvalReport(
+        ref,
+        problems_ref,
+        model_id,
+        metrics,
+        seen,
+        len(problems),
+        used,
+        tree_ref,
+        clean=clean,
+        outcomes=outcomes,
+        shards=dict(shards),
+    )

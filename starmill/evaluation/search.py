@@ -5,10 +5,12 @@ scorer alone: it is planned from problems without their gold answer and gets no 
 answer is the weighted vote of the paths it returned (scores summed over equivalent answers; MCTS
 by the backed-up value); ``STRATEGY@N`` is the share of problems where that answer is right.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from starmill.generators.strategies import STRATEGIES, tree_strategies
 from starmill.schemas import EvalRecord, ProblemRecord
@@ -46,7 +48,6 @@ def search_settings(pairs: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-
 def _config(search: dict[str, Any]):
     from starmill.config import ConfigError, parse_config
 
@@ -63,14 +64,23 @@ def search_strategy(name: str, n: int, scorer: Any, template: str, search: dict[
     if n < 1:
         raise SearchSettingsError(f"--strategy {name} searches with a budget of -n paths: give -n 1 or more")
     config = _config(search or {})
-    return tree_strategy(name, config, template=template, scorer=scorer, gold=None,
-                         **budgets(name, n, config.expansions))
+    return tree_strategy(
+        name, config, template=template, scorer=scorer, gold=None, **budgets(name, n, config.expansions)
+    )
 
 
-def run_search(name: str, backend, model_id: str, revision, problems: Sequence[ProblemRecord], settings,
-               scorer: Any, equivalent: Callable[[str, str], bool],
-               tree: list | None = None, outcomes: dict[str, float] | None = None
-               ) -> tuple[list[EvalRecord], float, dict[str, int]]:
+def run_search(
+    name: str,
+    backend,
+    model_id: str,
+    revision,
+    problems: Sequence[ProblemRecord],
+    settings,
+    scorer: Any,
+    equivalent: Callable[[str, str], bool],
+    tree: list | None = None,
+    outcomes: dict[str, float] | None = None,
+) -> tuple[list[EvalRecord], float, dict[str, int]]:
     """Rows of every returned path (mode ``name``), the accuracy of the search's answer, and the
     tokens it generated and nodes it expanded; every node goes to ``tree`` (``TreeRecord`` rows) when given,
     and whether each problem's answer is right (problem -> 0/1) to ``outcomes`` when given."""
@@ -99,12 +109,20 @@ def run_search(name: str, backend, model_id: str, revision, problems: Sequence[P
         per: dict[str, list] = {}
         for s in graded:
             per.setdefault(s.problem_id, []).append(s)
-            rows.append(EvalRecord.of_sample(s, mode=name, model=model_id, revision=revision,
-                                             gold_answer=by_id[s.problem_id].gold_answer,
-                                             temperature=settings.temperature))
+            rows.append(
+                EvalRecord.of_sample(
+                    s,
+                    mode=name,
+                    model=model_id,
+                    revision=revision,
+                    gold_answer=by_id[s.problem_id].gold_answer,
+                    temperature=settings.temperature,
+                )
+            )
         for problem_id, paths in per.items():
-            winners = weighted_choice([s.extracted_answer for s in paths], [weight[s.sample_id] for s in paths],
-                                      equivalent)
+            winners = weighted_choice(
+                [s.extracted_answer for s in paths], [weight[s.sample_id] for s in paths], equivalent
+            )
             ok = bool(winners) and bool(paths[winners[0]].correct)
             right += ok
             if outcomes is not None:

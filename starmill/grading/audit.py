@@ -2,10 +2,12 @@
 (``math-verify`` by default), with the share that agrees with the verdict that kept them and every
 disagreement (problem, sample, both verdicts). Runs publish it in the sft manifest (``audit``), the
 card shows it, and ``starmill audit SFT[@vN]`` computes it on demand."""
+
 from __future__ import annotations
 
 import random
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from starmill.schemas.errors import StarmillError
 
@@ -30,14 +32,22 @@ def build_auditor(verifier: str, timeout: float = 5.0):
         raise AuditError(f"audit verifier {verifier!r}: {exc}") from None
 
 
-def audit_rows(rows: Iterable[dict[str, Any]], problems: dict[str, Any], verifier, *, sample: int = DEFAULT_SAMPLE,
-               seed: int = 0, primary: dict[str, str] | None = None) -> dict[str, Any]:
+def audit_rows(
+    rows: Iterable[dict[str, Any]],
+    problems: dict[str, Any],
+    verifier,
+    *,
+    sample: int = DEFAULT_SAMPLE,
+    seed: int = 0,
+    primary: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """Grade ``sample`` of the kept ``rows`` (sft rows: sample_id, problem_id, completion, gold_answer),
     picked by ``seed`` from the rows in sample-id order, with ``verifier``; ``primary`` gives each row's
     deciding verdict (kept rows default to ``correct``)."""
     rows = sorted(rows, key=lambda r: r["sample_id"])
-    picked = rows if len(rows) <= sample else sorted(random.Random(seed).sample(rows, sample),
-                                                     key=lambda r: r["sample_id"])
+    picked = (
+        rows if len(rows) <= sample else sorted(random.Random(seed).sample(rows, sample), key=lambda r: r["sample_id"])
+    )
     primary = primary or {}
 
     def problem_of(row):
@@ -46,25 +56,44 @@ def audit_rows(rows: Iterable[dict[str, Any]], problems: dict[str, Any], verifie
         gold = getattr(known, "gold_answer", None) if known is not None else None
         if not gold and getattr(verifier, "takes_pseudo_labels", True):  # a row's gold may be a pseudo-label
             gold = row.get("gold_answer")
-        return {"problem_id": row["problem_id"], "gold_answer": gold or "",
-                "question": getattr(known, "question", None), "metadata": metadata}
+        return {
+            "problem_id": row["problem_id"],
+            "gold_answer": gold or "",
+            "question": getattr(known, "question", None),
+            "metadata": metadata,
+        }
 
     verdicts = list(verifier.verify_batch((problem_of(r), r["completion"]) for r in picked))
     disagreements = []
     for r, v in zip(picked, verdicts):
         first = primary.get(r["sample_id"], "correct")
         if v.correct != (first == "correct"):
-            disagreements.append({"problem_id": r["problem_id"], "sample_id": r["sample_id"], "primary": first,
-                                  "audit": v.verdict, "audit_pred": v.pred})
+            disagreements.append(
+                {
+                    "problem_id": r["problem_id"],
+                    "sample_id": r["sample_id"],
+                    "primary": first,
+                    "audit": v.verdict,
+                    "audit_pred": v.pred,
+                }
+            )
     agreed = len(picked) - len(disagreements)
-    return {"verifier": verifier.name, "verifier_version": getattr(verifier, "version", None), "seed": seed,
-            "sample": len(picked), "of": len(rows), "agreed": agreed,
-            "agreement": round(agreed / len(picked), 4) if picked else None,
-            "disagreement_count": len(disagreements), "disagreements": disagreements[:SHOWN]}
+    return {
+        "verifier": verifier.name,
+        "verifier_version": getattr(verifier, "version", None),
+        "seed": seed,
+        "sample": len(picked),
+        "of": len(rows),
+        "agreed": agreed,
+        "agreement": round(agreed / len(picked), 4) if picked else None,
+        "disagreement_count": len(disagreements),
+        "disagreements": disagreements[:SHOWN],
+    }
 
 
-def audit_version(wh, ref: str, verifier: str = DEFAULT_VERIFIER, sample: int = DEFAULT_SAMPLE,
-                  seed: int = 0) -> dict[str, Any]:
+def audit_version(
+    wh, ref: str, verifier: str = DEFAULT_VERIFIER, sample: int = DEFAULT_SAMPLE, seed: int = 0
+) -> dict[str, Any]:
     """The audit of sft version ``ref``; problems and the deciding verdicts come from its parents."""
     from starmill.schemas import ProblemRecord
 
@@ -89,8 +118,13 @@ def audit_version(wh, ref: str, verifier: str = DEFAULT_VERIFIER, sample: int = 
     return {"version": str(version), **audit_rows(rows, problems, auditor, sample=sample, seed=seed, primary=primary)}
 
 
-def audit_for_config(audit: Any, rows: Iterable[dict[str, Any]], problems: dict[str, Any],
-                     primary: dict[str, str] | None = None, graded_by: str | None = None) -> dict[str, Any] | None:
+def audit_for_config(
+    audit: Any,
+    rows: Iterable[dict[str, Any]],
+    problems: dict[str, Any],
+    primary: dict[str, str] | None = None,
+    graded_by: str | None = None,
+) -> dict[str, Any] | None:
     """The ``audit`` a version publishes, from the run config's ``audit`` section (a model or its dump):
     None when turned off; ``{"skipped": why}`` when the default math-verify is not installed or the rows
     are programs (``graded_by`` code), which it can't read."""
@@ -99,12 +133,20 @@ def audit_for_config(audit: Any, rows: Iterable[dict[str, Any]], problems: dict[
         return None
     name = spec.get("verifier", DEFAULT_VERIFIER)
     if name == DEFAULT_VERIFIER and graded_by == "code":
-        return {"verifier": name, "skipped": "the rows are programs graded by code; name a verifier for them "
-                                             "(audit.verifier)"}
+        return {
+            "verifier": name,
+            "skipped": "the rows are programs graded by code; name a verifier for them (audit.verifier)",
+        }
     if name == DEFAULT_VERIFIER:
         import importlib.util
 
         if importlib.util.find_spec("math_verify") is None:
             return {"verifier": name, "skipped": "math-verify is not installed (pip install 'starmill[dev]')"}
-    return audit_rows(rows, problems, build_auditor(name), sample=spec.get("sample", DEFAULT_SAMPLE),
-                      seed=spec.get("seed", 0), primary=primary)
+    return audit_rows(
+        rows,
+        problems,
+        build_auditor(name),
+        sample=spec.get("sample", DEFAULT_SAMPLE),
+        seed=spec.get("seed", 0),
+        primary=primary,
+    )

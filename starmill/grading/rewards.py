@@ -10,12 +10,14 @@ A completion is text or a conversation (``[{"role": "assistant", "content": …}
 the whole batch at once; every verifier runs under its own time limit (``timeout``) and the ones that
 run foreign code (``python``, ``code``, ``reasoning_gym``) run it in ``filters.isolation``'s sandbox.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections import Counter
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from starmill.schemas.errors import StarmillError
 
@@ -51,8 +53,10 @@ def _rows(n: int, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
     columns = {k: v for k, v in kwargs.items() if isinstance(v, (list, tuple)) and len(v) == n}
     gold = next((c for c in GOLD_COLUMNS if c in columns), None)
     if gold is None:
-        raise RewardError(f"accuracy reward needs a gold column ({', '.join(GOLD_COLUMNS)}) in the dataset; "
-                          f"got {sorted(columns) or 'none'}")
+        raise RewardError(
+            f"accuracy reward needs a gold column ({', '.join(GOLD_COLUMNS)}) in the dataset; "
+            f"got {sorted(columns) or 'none'}"
+        )
     rows = [{k: v[i] for k, v in columns.items()} for i in range(n)]
     for row in rows:
         row["gold_answer"] = "" if row[gold] is None else row[gold]
@@ -94,8 +98,13 @@ def format_reward(*, answer_tags: bool = False) -> Reward:
         out = []
         for text in map(completion_text, completions):
             found = THINK.match(text)
-            ok = bool(found) and "<think>" not in found.group(1) and "<think>" not in found.group(2) \
-                and "</think>" not in found.group(2) and (not answer_tags or bool(TAGGED.match(found.group(2))))
+            ok = (
+                bool(found)
+                and "<think>" not in found.group(1)
+                and "<think>" not in found.group(2)
+                and "</think>" not in found.group(2)
+                and (not answer_tags or bool(TAGGED.match(found.group(2))))
+            )
             out.append(1.0 if ok else 0.0)
         return out
 

@@ -11,11 +11,26 @@ in-process mapper are ``starmill.warehouse.shards`` (beside the ledger; ``starmi
     loop.py     the iterations and stages
     publish.py  the report, the versions, the summary
 """
+
 from starmill.pipeline.loop import MapStage, PartialRun, StarLoop, run_star
 from starmill.pipeline.preflight import preflight
 from starmill.pipeline.publish import summary_markdown
 from starmill.pipeline.run import Run, RunError, prepare
 from starmill.warehouse.shards import RetryPolicy, ShardJob, ShardResult, generate_shard, map_in_process
 
-__all__ = ["MapStage", "PartialRun", "RetryPolicy", "Run", "RunError", "ShardJob", "ShardResult", "StarLoop",
-           "generate_shard", "map_in_process", "preflight", "prepare", "run_star", "summary_markdown"]
+__all__ = [
+    "MapStage",
+    "PartialRun",
+    "RetryPolicy",
+    "Run",
+    "RunError",
+    "ShardJob",
+    "ShardResult",
+    "StarLoop",
+    "generate_shard",
+    "map_in_process",
+    "preflight",
+    "prepare",
+    "run_star",
+    "summary_markdown",
+]

@@ -3,13 +3,14 @@ spends any. Reads the source (nothing is written, nothing generated) and renders
 prompts; counts every sample at ``max_tokens`` and every problem as unsolved, so rationalized and
 resampled each iteration: an upper bound on what the run can generate.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from starmill.schemas.cost import CHARS_PER_TOKEN, text_tokens, usd
 from starmill.config import RunConfig
 from starmill.generators.strategies import tree_strategies
+from starmill.schemas.cost import CHARS_PER_TOKEN, text_tokens, usd
 
 MESSAGE_TOKENS = 4  # a chat message's own tokens (role, separators), as OpenAI counts them
 
@@ -44,11 +45,21 @@ def estimate(cfg: RunConfig) -> dict[str, Any]:
     completion = samples * cfg.sampling.max_tokens
     price = cfg.teacher.price.model_dump() if cfg.teacher.price else None
     total = usd(prompt, completion, price, cfg.teacher.batch)
-    return {"problems": problems, "samples_per_problem": per_problem, "rationalization_attempts": attempts,
-            "iterations": iterations, "samples": samples, "max_tokens": cfg.sampling.max_tokens,
-            "prompt_tokens": prompt, "completion_tokens": completion, "tokens": prompt + completion,
-            "usd": round(total, 6) if total is not None else None, "price": price, "batch": cfg.teacher.batch,
-            "upper_bound": cfg.sampling.strategy not in tree_strategies()}
+    return {
+        "problems": problems,
+        "samples_per_problem": per_problem,
+        "rationalization_attempts": attempts,
+        "iterations": iterations,
+        "samples": samples,
+        "max_tokens": cfg.sampling.max_tokens,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "tokens": prompt + completion,
+        "usd": round(total, 6) if total is not None else None,
+        "price": price,
+        "batch": cfg.teacher.batch,
+        "upper_bound": cfg.sampling.strategy not in tree_strategies(),
+    }
 
 
 def estimate_lines(figures: dict[str, Any]) -> list[str]:
@@ -58,14 +69,18 @@ def estimate_lines(figures: dict[str, Any]) -> list[str]:
         f"At most {f['samples']:,} samples: {f['problems']:,} problems x ({f['samples_per_problem']} rationales"
         + (f" + {f['rationalization_attempts']} rationalizations" if f["rationalization_attempts"] else "")
         + f") x {f['iterations']} iteration(s)",
-        ("Upper bound" if f["upper_bound"] else "Estimate") + f": {f['tokens']:,} teacher tokens ({f['prompt_tokens']:,} prompt, estimated at "
+        ("Upper bound" if f["upper_bound"] else "Estimate")
+        + f": {f['tokens']:,} teacher tokens ({f['prompt_tokens']:,} prompt, estimated at "
         f"{CHARS_PER_TOKEN} characters a token; {f['completion_tokens']:,} completion at max_tokens {f['max_tokens']})",
     ]
     if f["usd"] is not None:
         price = f["price"]
         discount = f", batch x{price['batch_discount']:g}" if f["batch"] else ""
-        lines.append(("Cost upper bound" if f["upper_bound"] else "Cost estimate") + f": ${f['usd']:,.4f} (input ${price['input_per_million']:g}/M, output "
-                     f"${price['output_per_million']:g}/M{discount})")
+        lines.append(
+            ("Cost upper bound" if f["upper_bound"] else "Cost estimate")
+            + f": ${f['usd']:,.4f} (input ${price['input_per_million']:g}/M, output "
+            f"${price['output_per_million']:g}/M{discount})"
+        )
     else:
         lines.append("Cost: no teacher.price in the config (input_per_million, output_per_million)")
     if not f["upper_bound"]:

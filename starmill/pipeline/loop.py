@@ -11,30 +11,47 @@ shard from the ledger through grading and selection (``stream.Tally``). A shard 
 retries is recorded in the ledger; unless partial results are allowed the run then stops after that
 stage with ``PartialRun`` and publishes nothing (a rerun takes the finished shards from the ledger).
 """
+
 from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from tqdm.auto import tqdm
 
+from starmill.build import (
+    build_scorers,
+    build_verifiers,
+    rationale_strategy,
+    rationalization_strategy,
+    run_selection,
+    sampling_params,
+    verifiers_by_source,
+)
+from starmill.config import RunConfig
 from starmill.generators import stopping
 from starmill.generators.sampling import plan_shards
 from starmill.generators.strategies import PlanContext, Strategy
+from starmill.pipeline.models import next_model
+from starmill.pipeline.preflight import preflight
+from starmill.pipeline.publish import make_report, publish
+from starmill.pipeline.run import Run, model_record, prepare
+from starmill.pipeline.stream import Spool, Tally
 from starmill.schemas.errors import StarmillError
 from starmill.schemas.report import FailedShard, IterationReport
-from starmill.config import RunConfig
-from starmill.pipeline.models import next_model
-from starmill.pipeline.publish import make_report, publish
-from starmill.pipeline.preflight import preflight
-from starmill.pipeline.run import Run, model_record, prepare
 from starmill.warehouse.shards import (
-    DONE, FAILED, MISSING, STOPPED, RetryPolicy, ShardJob, ShardResult, map_in_process, shards_in_flight,
+    DONE,
+    FAILED,
+    MISSING,
+    STOPPED,
+    RetryPolicy,
+    ShardJob,
+    ShardResult,
+    map_in_process,
+    shards_in_flight,
 )
-from starmill.pipeline.stream import Spool, Tally
-from starmill.build import (build_scorers, build_verifiers, rationale_strategy, rationalization_strategy, run_selection,
-                            sampling_params, verifiers_by_source)
 
 MapStage = Callable[[Sequence[ShardJob]], Iterable[ShardResult]]  # results in the order of the jobs
 
@@ -44,8 +61,15 @@ class PartialRun(StarmillError):
 
 
 class StarLoop:
-    def __init__(self, run: Run, map_stage: MapStage, *, allow_generate: bool = True, allow_partial: bool = False,
-                 progress: bool = True):
+    def __init__(
+        self,
+        run: Run,
+        map_stage: MapStage,
+        *,
+        allow_generate: bool = True,
+        allow_partial: bool = False,
+        progress: bool = True,
+    ):
         cfg = run.config
         self.run, self.map_stage, self.progress = run, map_stage, progress
         self.shard_sources = {"generated": 0, "from_ledger": 0}  # done shards: generated now, or by an earlier run
@@ -53,13 +77,18 @@ class StarLoop:
         self.rationale = rationale_strategy(cfg, gold=run.problems)  # MCTS may back up the gold answer's check
         self.hinted = rationalization_strategy(cfg)
         self.spool = Spool(run.ledger.path / "spool")
-        self.tally = Tally(run.problems, run_selection(cfg), self.spool, n=cfg.sampling.n,
-                           workers=cfg.checker.workers, timeout=cfg.checker.timeout,
-                           self_consistency=cfg.self_consistency.threshold if cfg.self_consistency.enabled else None,
-                           scorers=build_scorers(cfg.scorers),
-                           verifiers=build_verifiers(cfg.source_specs()[0], cfg.checker.workers, cfg.checker.timeout),
-                           by_source=cfg.sources and verifiers_by_source(cfg.sources, cfg.checker.workers,
-                                                                         cfg.checker.timeout))
+        self.tally = Tally(
+            run.problems,
+            run_selection(cfg),
+            self.spool,
+            n=cfg.sampling.n,
+            workers=cfg.checker.workers,
+            timeout=cfg.checker.timeout,
+            self_consistency=cfg.self_consistency.threshold if cfg.self_consistency.enabled else None,
+            scorers=build_scorers(cfg.scorers),
+            verifiers=build_verifiers(cfg.source_specs()[0], cfg.checker.workers, cfg.checker.timeout),
+            by_source=cfg.sources and verifiers_by_source(cfg.sources, cfg.checker.workers, cfg.checker.timeout),
+        )
         if cfg.iterations.train is not None:
             from starmill.pipeline.training_step import TrainedModel
 
@@ -79,7 +108,6 @@ class StarLoop:
     def iterate(self) -> None:
         """Every iteration; raises ``PartialRun`` (failed shards, not allowed) or ``Stopped``."""
         from starmill.generators.registry import load_seconds
-
         from starmill.pipeline.training_step import StopIterations, TrainedModel
 
         cfg, base = self.run.config, self.run.config.teacher.model_dump(mode="json")
@@ -101,19 +129,28 @@ class StarLoop:
             self.models.append(model_record(teacher, iteration))
             solved = self.stage(self.rationale, remaining, teacher, iteration)
             banded = self.tally.outside_band(remaining)  # selection.difficulty: done, whatever they get
-            unsolved = [p for p in remaining if p not in solved and p not in self.left_out and p not in banded
-                        and self.run.problems[p].gold_answer]
+            unsolved = [
+                p
+                for p in remaining
+                if p not in solved and p not in self.left_out and p not in banded and self.run.problems[p].gold_answer
+            ]
             attempted = unsolved if cfg.rationalization.enabled else []
             hints = self.hints(attempted)
             attempted = [p for p in attempted if p in hints]  # code: only those with a reference or feedback
             rationalized = self.stage(self.hinted, attempted, teacher, iteration, hints) if attempted else set()
             self.models[-1] = model_record(teacher, iteration)  # now with the engine's details
             self.timings["load_model"] += load_seconds(teacher)
-            self.iterations.append(IterationReport(
-                iteration=iteration, model=teacher["model"], attempted=len(remaining),
-                solved_by_rationale=len(solved), rationalization_attempted=len(attempted),
-                solved_by_rationalization=len(rationalized),
-                **(self.next_model.report(iteration) if trains else {})))
+            self.iterations.append(
+                IterationReport(
+                    iteration=iteration,
+                    model=teacher["model"],
+                    attempted=len(remaining),
+                    solved_by_rationale=len(solved),
+                    rationalization_attempted=len(attempted),
+                    solved_by_rationalization=len(rationalized),
+                    **(self.next_model.report(iteration) if trains else {}),
+                )
+            )
             done = solved | rationalized | self.left_out | banded
             remaining = [p for p in remaining if p not in done]
             if not remaining and not resample_all:
@@ -121,9 +158,11 @@ class StarLoop:
         else:
             if trains:  # M(K): trained on the last iteration's rows and evaluated
                 self.next_model.final(len(self.iterations), base, kept)
-                self.final_model = {"iteration": len(self.iterations),
-                                    "model": str(self.run.ledger.path / f"model-it{len(self.iterations)}"),
-                                    **self.next_model.report(len(self.iterations))}
+                self.final_model = {
+                    "iteration": len(self.iterations),
+                    "model": str(self.run.ledger.path / f"model-it{len(self.iterations)}"),
+                    **self.next_model.report(len(self.iterations)),
+                }
         if trains:
             self.best_model = self.next_model.best_model(base)
 
@@ -141,8 +180,14 @@ class StarLoop:
                 out[p] = hint
         return out
 
-    def stage(self, strategy: Strategy, problem_ids: list[str], teacher: dict[str, Any], iteration: int,
-              hints: dict[str, str] | None = None) -> set[str]:
+    def stage(
+        self,
+        strategy: Strategy,
+        problem_ids: list[str],
+        teacher: dict[str, Any],
+        iteration: int,
+        hints: dict[str, str] | None = None,
+    ) -> set[str]:
         """Generate one stage for ``problem_ids``; the problems that now have a kept sample."""
         from starmill.generators.registry import model_identity
 
@@ -154,8 +199,9 @@ class StarLoop:
         requests = strategy.plan([run.problems[p] for p in problem_ids], context)
         return self.shards(strategy, requests, teacher, iteration)
 
-    def rounds(self, strategy: Strategy, problem_ids: list[str], teacher: dict[str, Any],
-               context: PlanContext) -> set[str]:
+    def rounds(
+        self, strategy: Strategy, problem_ids: list[str], teacher: dict[str, Any], context: PlanContext
+    ) -> set[str]:
         """A strategy that samples in rounds (an adaptive budget): each round is planned from what the
         earlier ones kept and spent, and its shards are graded and selected before the next."""
         solved: set[str] = set()
@@ -176,16 +222,25 @@ class StarLoop:
             self.tally.end_rounds()
         return solved
 
-    def shards(self, strategy: Strategy, requests: list, teacher: dict[str, Any], iteration: int,
-               round_index: int | None = None) -> set[str]:
+    def shards(
+        self,
+        strategy: Strategy,
+        requests: list,
+        teacher: dict[str, Any],
+        iteration: int,
+        round_index: int | None = None,
+    ) -> set[str]:
         """Cut ``requests`` into shards, map them and take each finished one; the problems now solved."""
-        jobs = [ShardJob(self.run.wh.root, self.run.run_key, teacher, shard, self.allow_generate)
-                for shard in plan_shards(requests, self.run.config.runner.shard_size, strategy)]
+        jobs = [
+            ShardJob(self.run.wh.root, self.run.run_key, teacher, shard, self.allow_generate)
+            for shard in plan_shards(requests, self.run.config.runner.shard_size, strategy)
+        ]
         solved: set[str] = set()
         failed_before = len(self.failures)
         where = f"iteration {iteration}" + ("" if round_index is None else f", round {round_index}")
-        with tqdm(total=len(jobs), desc=f"generate {strategy.stage.value} ({where})", unit="shard",
-                  disable=not self.progress) as bar:
+        with tqdm(
+            total=len(jobs), desc=f"generate {strategy.stage.value} ({where})", unit="shard", disable=not self.progress
+        ) as bar:
             results, mark = iter(self.map_stage(jobs)), time.perf_counter()
             try:
                 for job, result in zip(jobs, results):
@@ -213,9 +268,16 @@ class StarLoop:
                 return set()
             detail = {"stage": shard.stage.value, "iteration": shard.iteration, "problems": shard.problem_ids}
             self.run.ledger.fail(shard.key, result.error or "unknown error", detail)
-            self.failures.append(FailedShard(shard=shard.key, stage=shard.stage.value, iteration=shard.iteration,
-                                             problems=len(shard.problem_ids), problem_ids=shard.problem_ids,
-                                             error=result.error or "unknown error"))
+            self.failures.append(
+                FailedShard(
+                    shard=shard.key,
+                    stage=shard.stage.value,
+                    iteration=shard.iteration,
+                    problems=len(shard.problem_ids),
+                    problem_ids=shard.problem_ids,
+                    error=result.error or "unknown error",
+                )
+            )
             return set()
         assert result.status == DONE, result.status
         self.shard_sources["from_ledger" if result.from_ledger else "generated"] += 1
@@ -228,15 +290,24 @@ class StarLoop:
 
 def partial_message(failures: list[FailedShard]) -> str:
     first = failures[0]
-    return (f"{len(failures)} shard(s) failed after their retries (first: {first.stage}, iteration "
-            f"{first.iteration}, {first.problems} problems: {first.error}); nothing was published. Run the "
-            "same command again to retry them (finished shards come from the ledger), or add --allow-partial "
-            "to publish what finished, marked partial")
+    return (
+        f"{len(failures)} shard(s) failed after their retries (first: {first.stage}, iteration "
+        f"{first.iteration}, {first.problems} problems: {first.error}); nothing was published. Run the "
+        "same command again to retry them (finished shards come from the ledger), or add --allow-partial "
+        "to publish what finished, marked partial"
+    )
 
 
-def run_star(config: RunConfig, warehouse: str | None = None, map_stage: MapStage | None = None, *,
-             publish_partial: bool = False, allow_partial: bool = False, progress: bool = True,
-             force: bool = False) -> dict[str, Any]:
+def run_star(
+    config: RunConfig,
+    warehouse: str | None = None,
+    map_stage: MapStage | None = None,
+    *,
+    publish_partial: bool = False,
+    allow_partial: bool = False,
+    progress: bool = True,
+    force: bool = False,
+) -> dict[str, Any]:
     """The whole STaR run: prepare, iterate, publish; the run summary (with the report). Without
     ``map_stage`` shards run one after another in this process. When the latest sft version came from
     the same problems and config, nothing is generated or published (``unchanged`` in the summary) unless
@@ -252,14 +323,27 @@ def run_star(config: RunConfig, warehouse: str | None = None, map_stage: MapStag
     prepared = time.perf_counter() - started
     policy = RetryPolicy(config.runner.retries, config.runner.retry_delay_seconds)
     window = shards_in_flight(config.teacher.model_dump(mode="json"), config.runner.shard_size, config.sampling.n)
-    loop = StarLoop(run, map_stage or map_in_process(policy, window), allow_generate=not publish_partial,
-                    allow_partial=allow_partial or publish_partial, progress=progress)
+    loop = StarLoop(
+        run,
+        map_stage or map_in_process(policy, window),
+        allow_generate=not publish_partial,
+        allow_partial=allow_partial or publish_partial,
+        progress=progress,
+    )
     loop.timings["prepare"] = prepared
     try:
         loop.iterate()
         mark = time.perf_counter()
-        found = make_report(run, loop.tally, loop.iterations, loop.failures, loop.missing, loop.final_model,
-                            loop.stopped_early, loop.best_model)
+        found = make_report(
+            run,
+            loop.tally,
+            loop.iterations,
+            loop.failures,
+            loop.missing,
+            loop.final_model,
+            loop.stopped_early,
+            loop.best_model,
+        )
         summary = publish(run, loop.tally, loop.spool, loop.models, found)
         loop.timings["select_and_publish"] += time.perf_counter() - mark
     finally:

@@ -2,12 +2,14 @@
 (``iterations.models``) or one made by a shell command (``iterations.command``); a trainer that
 fine-tunes the next model on the rows kept so far is one more ``NextModel``.
 """
+
 from __future__ import annotations
 
 import shlex
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from starmill.generators import stopping
 from starmill.schemas.errors import StarmillError
@@ -65,8 +67,9 @@ class CommandModel(NextModel):
         proc = subprocess.run(line, shell=True, capture_output=True, text=True)
         if proc.returncode != 0 or not output.exists():
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-            raise IterationError(f"iteration command failed (exit {proc.returncode}) or wrote no model to {output}: "
-                                 + " | ".join(tail))
+            raise IterationError(
+                f"iteration command failed (exit {proc.returncode}) or wrote no model to {output}: " + " | ".join(tail)
+            )
         return {**base, "model": str(output), "revision": None}
 
 

@@ -2,6 +2,7 @@
 it begins): the settings this machine can make wrong where the YAML is fine (a source file, a model
 folder, a backend option, a read-only warehouse), so a mistake is one error at once instead of a
 traceback after minutes of generation. Nothing is loaded, run or written."""
+
 from __future__ import annotations
 
 from starmill.config import RunConfig
@@ -11,8 +12,8 @@ from starmill.pipeline.run import RunError
 def preflight(config: RunConfig, warehouse: str | None = None, generate: bool = True) -> None:
     """Raise the first problem: the source, the teachers and judges (unless nothing is ``generate``d),
     the warehouse. Scorers' model folders are checked as the config loads."""
-    from starmill.generators.registry import check_teacher
     from starmill.build import build_verifiers
+    from starmill.generators.registry import check_teacher
     from starmill.warehouse.root import not_writable
     from starmill.warehouse.sources import check_source
     from starmill.warehouse.storage import resolve_root

@@ -1,6 +1,7 @@
 """The teacher loaded ahead of the run (while Prefect's temporary server starts), into this process's
 backend registry, where the run's shard tasks find it: only when those tasks run in this process
 (the thread runner) and the run will generate."""
+
 from __future__ import annotations
 
 import logging

@@ -1,12 +1,13 @@
 """What one STaR run works with: its config, warehouse, problems, ledger and key."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from starmill.config import RunConfig
 from starmill.schemas import ProblemRecord, content_hash
 from starmill.schemas.errors import StarmillError
-from starmill.config import RunConfig
 from starmill.warehouse import Warehouse
 from starmill.warehouse.ledger import Ledger
 
@@ -42,7 +43,9 @@ def prepare(config: RunConfig, warehouse: str | None = None) -> Run:
     else:
         ref, problems = ensure_problems(wh, config.source, config.datasets.problems, cleaner=screens(config)[0])
     if not problems:
-        raise RunError(f"{ref} holds no problems: check the source and its rejects ({config.datasets.problems}_rejects)")
+        raise RunError(
+            f"{ref} holds no problems: check the source and its rejects ({config.datasets.problems}_rejects)"
+        )
     ids = [p.problem_id for p in problems]
     key = run_key(config, content_hash(ids))
     return Run(config, wh, ref, {p.problem_id: p for p in problems}, ids, Ledger(wh.root, key), key)
@@ -68,8 +71,13 @@ def model_record(teacher: dict[str, Any], iteration: int) -> dict[str, Any]:
     from starmill.generators.registry import loaded_info, model_identity
 
     model, revision = model_identity(teacher)
-    record = {"iteration": iteration, "model": model, "revision": revision, "backend": teacher["backend"],
-              "options": teacher.get("options") or {}}
+    record = {
+        "iteration": iteration,
+        "model": model,
+        "revision": revision,
+        "backend": teacher["backend"],
+        "options": teacher.get("options") or {},
+    }
     info = loaded_info(teacher)
     if info is not None:
         record.update(engine=info.engine, engine_version=info.engine_version, dtype=info.dtype)

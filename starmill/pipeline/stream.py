@@ -8,14 +8,15 @@ is selecting over the problem's whole history. The one exception is an adaptive 
 (``sampling.until_verified``): its rounds are shards of their own, and each round is selected with the
 problem's samples kept in earlier rounds (``rounds=True``), which Tally holds until the stage ends.
 """
+
 from __future__ import annotations
 
 import os
 import shutil
 import uuid
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import psutil
 import pyarrow as pa
@@ -91,9 +92,20 @@ class Tally:
     """Grades and selects one shard's samples at a time, spools them, and keeps the per-problem state
     and the counts the report needs."""
 
-    def __init__(self, problems: dict[str, ProblemRecord], selection: Selection, spool: Spool, *,
-                 n: int, workers: int, timeout: float, self_consistency: float | None, scorers: Sequence = (),
-                 verifiers: Sequence | None = None, by_source: dict | None = None):
+    def __init__(
+        self,
+        problems: dict[str, ProblemRecord],
+        selection: Selection,
+        spool: Spool,
+        *,
+        n: int,
+        workers: int,
+        timeout: float,
+        self_consistency: float | None,
+        scorers: Sequence = (),
+        verifiers: Sequence | None = None,
+        by_source: dict | None = None,
+    ):
         self.problems, self.selection, self.spool, self.scorers = problems, selection, spool, list(scorers)
         self.grade_with = list(verifiers) if verifiers else None  # None: the plain checker
         self.by_source = by_source  # many sources: source name -> its verifiers (None: the plain checker)
@@ -128,12 +140,19 @@ class Tally:
         from starmill.warehouse.publish import sft_rows
 
         labels = self._pseudo_labels(samples)
-        graded = grade(samples, self.problems, workers=self.workers, timeout=self.timeout, labels=labels,
-                       verifiers=self.by_source or self.grade_with)
+        graded = grade(
+            samples,
+            self.problems,
+            workers=self.workers,
+            timeout=self.timeout,
+            labels=labels,
+            verifiers=self.by_source or self.grade_with,
+        )
         scored = score_samples(graded, self.problems, self.scorers)
         self._rates(scored)  # before selection: selection.difficulty reads them
-        final = self.selection.apply(scored, self.problems, self.filter_stats,
-                                     before=self.kept_rows if rounds else None, rates=self.rates)
+        final = self.selection.apply(
+            scored, self.problems, self.filter_stats, before=self.kept_rows if rounds else None, rates=self.rates
+        )
         if rounds:
             for s in final:
                 if s.kept:
@@ -219,8 +238,16 @@ class Tally:
             return {}
         solved = Counter(self.problems[p].source for p in self.kept)
         names = sorted(self.by_source)
-        return {name: {"generated": 0, "correct": 0, "kept": 0, **self.source_counts.get(name, {}),
-                       "problems_solved": solved[name]} for name in names}
+        return {
+            name: {
+                "generated": 0,
+                "correct": 0,
+                "kept": 0,
+                **self.source_counts.get(name, {}),
+                "problems_solved": solved[name],
+            }
+            for name in names
+        }
 
     def _tokens(self, s: SampleRecord) -> None:
         """The teacher's tokens of one sample: its usage, or counted from its text when the server gave none."""
@@ -241,9 +268,16 @@ class Tally:
         from starmill.schemas.cost import cost_figures
 
         counts = self.totals()
-        return cost_figures(self.tokens["prompt"], self.tokens["completion"], samples=counts["generated"],
-                            kept_rows=counts["kept"], solved=counts["problems_solved"],
-                            counted_samples=self.tokens["counted"], price=price, batch=batch)
+        return cost_figures(
+            self.tokens["prompt"],
+            self.tokens["completion"],
+            samples=counts["generated"],
+            kept_rows=counts["kept"],
+            solved=counts["problems_solved"],
+            counted_samples=self.tokens["counted"],
+            price=price,
+            batch=batch,
+        )
 
     def totals(self) -> dict[str, int]:
         """Rows at every stage, as the manifests record them."""
@@ -265,5 +299,10 @@ class Tally:
         if not counts:
             return {}
         histogram = Counter(counts)
-        return {"total": sum(counts), "mean": round(sum(counts) / len(counts), 4), "min": min(counts),
-                "max": max(counts), "problems_by_samples": {str(k): histogram[k] for k in sorted(histogram)}}
+        return {
+            "total": sum(counts),
+            "mean": round(sum(counts) / len(counts), 4),
+            "min": min(counts),
+            "max": max(counts),
+            "problems_by_samples": {str(k): histogram[k] for k in sorted(histogram)},
+        }

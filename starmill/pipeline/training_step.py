@@ -6,6 +6,7 @@ held-out problems, and let it sample iteration i+1.
 Resumable: a model folder that holds its training manifest is reused, an unfinished one resumes from its
 checkpoints (``DIR.partial``), and an evaluation already made for a model is read back from it.
 """
+
 from __future__ import annotations
 
 import json
@@ -79,8 +80,11 @@ class TrainedModel(NextModel):
         if settings.max_steps > 0:
             steps = max(1, round(settings.max_steps * self.cfg.step_growth ** (iteration - 1)))
             settings = settings.model_copy(update={"max_steps": steps})
-        start = base["model"] if self.cfg.train_from == "base" or iteration == 1 else \
-            str(self.workdir / f"model-it{iteration - 1}")
+        start = (
+            base["model"]
+            if self.cfg.train_from == "base" or iteration == 1
+            else str(self.workdir / f"model-it{iteration - 1}")
+        )
         from starmill.generators.registry import resolve_model
 
         data = f"{self.run.run_key}/iteration-{iteration - 1}"
@@ -97,9 +101,14 @@ class TrainedModel(NextModel):
         if cache.exists():
             return json.loads(cache.read_text())
         ev = self.cfg.eval
-        settings = EvalSettings(n=ev.n, temperature=ev.temperature, max_tokens=ev.max_tokens or
-                                self.run.config.sampling.max_tokens, template=self.run.config.prompts.template,
-                                seed=ev.seed, backend=self.run.config.teacher.backend)
+        settings = EvalSettings(
+            n=ev.n,
+            temperature=ev.temperature,
+            max_tokens=ev.max_tokens or self.run.config.sampling.max_tokens,
+            template=self.run.config.prompts.template,
+            seed=ev.seed,
+            backend=self.run.config.teacher.backend,
+        )
         report = evaluate(self.run.wh, model, ev.source, settings)
         metrics = {"evals": report.ref, "problems": report.problems_ref, **report.metrics}
         cache.write_text(json.dumps(metrics, indent=1, sort_keys=True))
@@ -115,13 +124,21 @@ class TrainedModel(NextModel):
             return None
         iteration = max(sorted(self.heldout), key=lambda i: self._score(self.heldout[i]))
         model = base["model"] if iteration == 0 else str(self.workdir / f"model-it{iteration}")
-        return {"iteration": iteration, "model": model, "metric": self.cfg.eval.metric,
-                "value": self._score(self.heldout[iteration]), "evals": self.heldout[iteration].get("evals")}
+        return {
+            "iteration": iteration,
+            "model": model,
+            "metric": self.cfg.eval.metric,
+            "value": self._score(self.heldout[iteration]),
+            "evals": self.heldout[iteration].get("evals"),
+        }
 
     def report(self, iteration: int) -> dict[str, Any]:
         """What the iteration report records about the model of ``iteration``."""
         trained = self.trained.get(iteration) or {}
-        return {"heldout": {k: v for k, v in (self.heldout.get(iteration) or {}).items()
-                            if isinstance(v, (int, float))} or None,
-                "evals": (self.heldout.get(iteration) or {}).get("evals"),
-                "train_rows": trained.get("rows"), "train_steps": trained.get("steps")}
+        return {
+            "heldout": {k: v for k, v in (self.heldout.get(iteration) or {}).items() if isinstance(v, (int, float))}
+            or None,
+            "evals": (self.heldout.get(iteration) or {}).get("evals"),
+            "train_rows": trained.get("rows"),
+            "train_steps": trained.get("steps"),
+        }

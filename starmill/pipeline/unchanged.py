@@ -1,5 +1,6 @@
 """A run whose input and config are those of the latest published version publishes nothing new:
 each scheduled run of an unchanged source would otherwise add another identical version."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,9 +23,22 @@ def unchanged_summary(run: Run) -> dict[str, Any] | None:
     if manifest.partial or report.get("run_key") != run.run_key or manifest.config != config:
         return None
     samples = next((p for p in manifest.parents if p.split("@")[0] == cfg.datasets.samples), None)
-    return {"unchanged": True, "problems": run.problems_ref, "samples": samples, "sft": ref,
-            "counts": dict(manifest.counts), "drops": dict(manifest.drops), "partial": False,
-            "warehouse": wh.root, "warnings": [], "shards": {"generated": 0, "from_ledger": 0},
-            "pass_at_k": report.get("pass_at_k") or {}, "iterations": report.get("iterations") or [],
-            "failed_shards": [], "missing_shards": 0, "best_model": report.get("best_model"),
-            "cost": report.get("cost"), "report": report}
+    return {
+        "unchanged": True,
+        "problems": run.problems_ref,
+        "samples": samples,
+        "sft": ref,
+        "counts": dict(manifest.counts),
+        "drops": dict(manifest.drops),
+        "partial": False,
+        "warehouse": wh.root,
+        "warnings": [],
+        "shards": {"generated": 0, "from_ledger": 0},
+        "pass_at_k": report.get("pass_at_k") or {},
+        "iterations": report.get("iterations") or [],
+        "failed_shards": [],
+        "missing_shards": 0,
+        "best_model": report.get("best_model"),
+        "cost": report.get("cost"),
+        "report": report,
+    }

@@ -7,6 +7,7 @@ prefix that already states a final answer (the last step, "The answer is N.") is
 label is the checker's verdict on it (1.0 or 0.0), i.e. the sample's own verdict, since every
 continuation would keep that answer (a second, different one only makes the checker say wrong).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -53,7 +54,9 @@ class PrmSettings:
         if self.temperature < 0:
             raise PrmDataError(f"--temperature must be 0 or more, got {self.temperature}")
         if self.temperature == 0 and self.rollouts > 1:
-            raise PrmDataError("at --temperature 0 every rollout is the same: use --rollouts 1 or a temperature above 0")
+            raise PrmDataError(
+                "at --temperature 0 every rollout is the same: use --rollouts 1 or a temperature above 0"
+            )
         if not self.delimiter:
             raise PrmDataError("the step delimiter is empty: give one with --delimiter (default a newline)")
         if self.only not in ONLY:
@@ -125,8 +128,9 @@ def _inputs(wh, ref: str, settings: PrmSettings):
     return version, manifest, problems_ref, chosen, skipped
 
 
-def label_steps(wh, ref: str, settings: PrmSettings | None = None, name: str = "prm",
-                progress: bool = True) -> PrmReport:
+def label_steps(
+    wh, ref: str, settings: PrmSettings | None = None, name: str = "prm", progress: bool = True
+) -> PrmReport:
     """Label every step of the samples in ``ref`` by rollouts and commit a version of ``name``."""
     import time
 
@@ -142,9 +146,15 @@ def label_steps(wh, ref: str, settings: PrmSettings | None = None, name: str = "
     model_id, revision = model_identity(teacher)
     backend = backend_for(teacher)  # a model that does not exist fails here, before any work
     revision = revision or backend.info().model_revision or ""
-    lineage = {"model": model_id, "revision": revision, "rollouts": settings.rollouts,
-               "temperature": settings.temperature, "max_tokens": settings.max_tokens, "seed": settings.seed,
-               "delimiter": settings.delimiter}
+    lineage = {
+        "model": model_id,
+        "revision": revision,
+        "rollouts": settings.rollouts,
+        "temperature": settings.temperature,
+        "max_tokens": settings.max_tokens,
+        "seed": settings.seed,
+        "delimiter": settings.delimiter,
+    }
     plans = [mc.plan(s, problem, settings, f"{model_id}@{revision}") for s, problem in chosen]
     run_key = content_hash("prm-run", str(version), name, lineage, settings.only, settings.limit)
     cache = mc.ShardCache(wh.storage, wh.storage.path(RUNS, f"prm-{run_key}"))
@@ -157,39 +167,83 @@ def label_steps(wh, ref: str, settings: PrmSettings | None = None, name: str = "
             skipped[f"refused:{reason}"] += 1
             continue
         s = p.sample
-        records.append(PrmRecord(
-            prm_id=prm_id(s.sample_id, lineage), sample_id=s.sample_id, problem_id=s.problem_id,
-            prompt=[dict(m) for m in s.prompt], steps=p.steps, labels=[v > 0 for v in labels], soft_labels=labels,
-            rollouts=settings.rollouts, delimiter=settings.delimiter, gold_answer=p.problem.gold_answer,
-            model=model_id, completer_version=revision))
+        records.append(
+            PrmRecord(
+                prm_id=prm_id(s.sample_id, lineage),
+                sample_id=s.sample_id,
+                problem_id=s.problem_id,
+                prompt=[dict(m) for m in s.prompt],
+                steps=p.steps,
+                labels=[v > 0 for v in labels],
+                soft_labels=labels,
+                rollouts=settings.rollouts,
+                delimiter=settings.delimiter,
+                gold_answer=p.problem.gold_answer,
+                model=model_id,
+                completer_version=revision,
+            )
+        )
     if not records:
-        raise PrmDataError(f"no sample of {version} could be labelled: the engine refused every one "
-                           f"({', '.join(f'{v} {k}' for k, v in sorted(skipped.items()))})")
+        raise PrmDataError(
+            f"no sample of {version} could be labelled: the engine refused every one "
+            f"({', '.join(f'{v} {k}' for k, v in sorted(skipped.items()))})"
+        )
     generated = sum(len(v) for v in texts.values())
-    ref_out = _commit(wh, name, records, skipped, generated, version, problems_ref, teacher, backend.info(),
-                      lineage, settings)
+    ref_out = _commit(
+        wh, name, records, skipped, generated, version, problems_ref, teacher, backend.info(), lineage, settings
+    )
     cache.clear()  # the version holds it all now
     n_steps = sum(len(r.steps) for r in records)
     mean = sum(v for r in records for v in r.soft_labels) / n_steps
-    return PrmReport(ref_out, str(version), model_id, len(records), n_steps, generated,
-                     dict(sorted(skipped.items())), round(mean, 4), round(time.perf_counter() - start, 2))
+    return PrmReport(
+        ref_out,
+        str(version),
+        model_id,
+        len(records),
+        n_steps,
+        generated,
+        dict(sorted(skipped.items())),
+        round(mean, 4),
+        round(time.perf_counter() - start, 2),
+    )
 
 
-def _commit(wh, name, records, skipped, generated, version, problems_ref, teacher, info, lineage,
-            settings: PrmSettings) -> str:
+def _commit(
+    wh, name, records, skipped, generated, version, problems_ref, teacher, info, lineage, settings: PrmSettings
+) -> str:
     from starmill.filters.answers import CHECKER, CHECKER_VERSION
 
-    writer = wh.writer(name, "prm", parents=[str(version), problems_ref],
-                       models=[{"model": lineage["model"], "revision": lineage["revision"],
-                                "backend": teacher["backend"], "engine": info.engine,
-                                "engine_version": info.engine_version}],
-                       sampling={"n": settings.rollouts, "temperature": settings.temperature,
-                                 "max_tokens": settings.max_tokens, "seed": settings.seed},
-                       extra={"prm": {**lineage, "backend": teacher["backend"], "only": settings.only,
-                                      "limit": settings.limit, "from": str(version),
-                                      "terminal_steps": "a prefix with a final answer is labelled by its own "
-                                                        "verdict, without rollouts",
-                                      "checker": {"name": CHECKER, "version": CHECKER_VERSION}}})
+    writer = wh.writer(
+        name,
+        "prm",
+        parents=[str(version), problems_ref],
+        models=[
+            {
+                "model": lineage["model"],
+                "revision": lineage["revision"],
+                "backend": teacher["backend"],
+                "engine": info.engine,
+                "engine_version": info.engine_version,
+            }
+        ],
+        sampling={
+            "n": settings.rollouts,
+            "temperature": settings.temperature,
+            "max_tokens": settings.max_tokens,
+            "seed": settings.seed,
+        },
+        extra={
+            "prm": {
+                **lineage,
+                "backend": teacher["backend"],
+                "only": settings.only,
+                "limit": settings.limit,
+                "from": str(version),
+                "terminal_steps": "a prefix with a final answer is labelled by its own verdict, without rollouts",
+                "checker": {"name": CHECKER, "version": CHECKER_VERSION},
+            }
+        },
+    )
     with writer:
         writer.write(records)
         writer.count("rows", len(records))

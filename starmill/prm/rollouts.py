@@ -5,11 +5,13 @@ the prefix; a rollout's full text is prefix + continuation, and it counts as rea
 the project's checker says ``correct`` (an unparseable answer does not). A prefix that already holds
 a final answer ("The answer is N.") needs no rollout: its own verdict is its label.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from starmill.generators.base import GenerationRequest, SamplingParams
 from starmill.generators.sampling import Generate, skip_refused
@@ -26,8 +28,9 @@ class Rollout:
     sampling: SamplingParams
 
     def request(self) -> GenerationRequest:
-        return GenerationRequest(request_id=self.key, messages=[dict(m) for m in self.messages],
-                                 sampling=self.sampling, prefix=self.prefix)
+        return GenerationRequest(
+            request_id=self.key, messages=[dict(m) for m in self.messages], sampling=self.sampling, prefix=self.prefix
+        )
 
 
 def split_steps(text: str, delimiter: str) -> list[str]:
@@ -42,13 +45,22 @@ def prefixes(steps: Sequence[str], delimiter: str) -> list[str]:
     return [delimiter.join(steps[: i + 1]) + delimiter for i in range(len(steps))]
 
 
-def plan_rollout(messages: Sequence[dict[str, str]], prefix: str, *, rollouts: int, temperature: float,
-                 max_tokens: int, seed: int, model_key: str) -> Rollout:
+def plan_rollout(
+    messages: Sequence[dict[str, str]],
+    prefix: str,
+    *,
+    rollouts: int,
+    temperature: float,
+    max_tokens: int,
+    seed: int,
+    model_key: str,
+) -> Rollout:
     """One request for ``rollouts`` continuations of ``prefix``; key and seed derive from the content, so
     a rerun asks exactly the same question and rationales sharing a prefix share its rollouts."""
     key = content_hash("prm-rollout", prefix, list(messages), rollouts, temperature, max_tokens, seed, model_key)
-    sampling = SamplingParams(n=rollouts, temperature=temperature, max_tokens=max_tokens,
-                              seed=int(key[:8], 16) % (2**31 - 1))
+    sampling = SamplingParams(
+        n=rollouts, temperature=temperature, max_tokens=max_tokens, seed=int(key[:8], 16) % (2**31 - 1)
+    )
     return Rollout(key, tuple(dict(m) for m in messages), prefix, sampling)
 
 
@@ -92,10 +104,19 @@ class Plan:
 def plan(sample, problem, settings, model_key: str) -> Plan:
     steps = split_steps(sample.output_text(), settings.delimiter)
     todo: list[Rollout | str] = [
-        prefix if has_final_answer(prefix) else
-        plan_rollout(sample.prompt, prefix, rollouts=settings.rollouts, temperature=settings.temperature,
-                     max_tokens=settings.max_tokens, seed=settings.seed, model_key=model_key)
-        for prefix in prefixes(steps, settings.delimiter)]
+        prefix
+        if has_final_answer(prefix)
+        else plan_rollout(
+            sample.prompt,
+            prefix,
+            rollouts=settings.rollouts,
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+            seed=settings.seed,
+            model_key=model_key,
+        )
+        for prefix in prefixes(steps, settings.delimiter)
+    ]
     return Plan(sample, problem, steps, todo)
 
 
@@ -120,8 +141,7 @@ class ShardCache:
         self.storage.remove_tree(self.folder)
 
 
-def roll(generate: Generate, plans: Sequence[Plan], shard: int, progress: bool = True,
-         cache: ShardCache | None = None):
+def roll(generate: Generate, plans: Sequence[Plan], shard: int, progress: bool = True, cache: ShardCache | None = None):
     """Run every distinct rollout request of the plans, ``shard`` requests per engine call, with a
     progress bar, skipping the shards ``cache`` holds; (texts by key, refusal reasons by key)."""
     from tqdm.auto import tqdm
@@ -130,7 +150,7 @@ def roll(generate: Generate, plans: Sequence[Plan], shard: int, progress: bool =
     texts: dict[str, list[str]] = {}
     refused: dict[str, str] = {}
     for at in tqdm(range(0, len(unique), shard), desc="prm rollouts", unit="shard", disable=not progress):
-        chunk = unique[at: at + shard]
+        chunk = unique[at : at + shard]
         key = content_hash("prm-shard", [r.key for r in chunk])
         done = cache.get(key) if cache is not None else None
         if done is None:
@@ -156,5 +176,7 @@ def soft_labels(plans: Sequence[Plan], texts: dict[str, list[str]], workers: int
     hits: dict[tuple[int, int], list[bool]] = {}
     for at, ok in zip(where, reached_gold(pairs, workers)):
         hits.setdefault(at, []).append(ok)
-    return [[sum(hits.get((n, i), [])) / max(len(hits.get((n, i), [])), 1) for i in range(len(p.steps))]
-            for n, p in enumerate(plans)]
+    return [
+        [sum(hits.get((n, i), [])) / max(len(hits.get((n, i), [])), 1) for i in range(len(p.steps))]
+        for n, p in enumerate(plans)
+    ]

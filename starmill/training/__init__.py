@@ -1,4 +1,5 @@
 """Fine-tuning on warehouse versions: SFT (full or LoRA) with TRL, recorded in the ``models`` dataset."""
+
 from starmill.training.settings import TrainError, TrainSettings
 from starmill.training.sft import TrainResult, train_rows, train_sft
 

@@ -1,4 +1,5 @@
 """A warehouse ``sft`` version as TRL's conversational prompt-completion rows (loss on the completion)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,5 +32,10 @@ def training_rows(wh, ref, system_prompt: str | None = None, logprobs: bool = Fa
 
 def as_training_rows(rows: list[dict[str, Any]], system_prompt: str | None = None) -> list[dict[str, Any]]:
     """sft-table rows (dicts) as prompt-completion chat rows."""
-    return [{"prompt": prompt_messages(r["prompt"], system_prompt),
-             "completion": [{"role": "assistant", "content": assistant_text(r)}]} for r in rows]
+    return [
+        {
+            "prompt": prompt_messages(r["prompt"], system_prompt),
+            "completion": [{"role": "assistant", "content": assistant_text(r)}],
+        }
+        for r in rows
+    ]

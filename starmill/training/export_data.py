@@ -1,5 +1,6 @@
 """An export folder (``starmill export --to DIR``) as training rows: its train split to train on, its
 test split for the validation loss. Any of the three formats reads back as prompt-completion rows."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,5 +46,8 @@ def _row(row: dict[str, Any], system_prompt: str | None) -> dict[str, Any]:
         prompt, completion = row["prompt"], row["completion"]
     else:  # raw: the sft columns
         return {**as_training_rows([row], system_prompt)[0], "problem_id": row.get("problem_id")}
-    return {"prompt": prompt_messages(prompt, system_prompt), "completion": completion,
-            "problem_id": row.get("problem_id")}
+    return {
+        "prompt": prompt_messages(prompt, system_prompt),
+        "completion": completion,
+        "problem_id": row.get("problem_id"),
+    }

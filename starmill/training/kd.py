@@ -6,9 +6,11 @@ The teacher's top-k comes from its own forward pass over the completion (teacher
 so any teacher that shares the student's tokenizer can distil offline. Sequences are the chat-templated
 prompt followed by the completion's token ids, so teacher and student see the same tokens.
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from starmill.training.settings import TrainError
 
@@ -17,16 +19,19 @@ IGNORE = -100
 
 def check_same_tokenizer(student_tok, teacher_tok, student: str, teacher: str) -> None:
     if student_tok.get_vocab() != teacher_tok.get_vocab():
-        raise TrainError(f"top-k distillation needs one tokenizer: {student!r} and {teacher!r} have different "
-                         f"vocabularies ({len(student_tok)} vs {len(teacher_tok)} tokens)")
+        raise TrainError(
+            f"top-k distillation needs one tokenizer: {student!r} and {teacher!r} have different "
+            f"vocabularies ({len(student_tok)} vs {len(teacher_tok)} tokens)"
+        )
 
 
 def encode_rows(tokenizer, rows: Sequence[dict[str, Any]], max_length: int) -> list[dict[str, list[int]]]:
     """``{"input_ids", "labels"}`` per prompt-completion row (labels: the completion's tokens only)."""
     out = []
     for row in rows:
-        prompt = tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=True,
-                                               return_dict=True)["input_ids"]
+        prompt = tokenizer.apply_chat_template(
+            row["prompt"], add_generation_prompt=True, tokenize=True, return_dict=True
+        )["input_ids"]
         completion = tokenizer(row["completion"][0]["content"], add_special_tokens=False)["input_ids"]
         completion = completion + [tokenizer.eos_token_id]
         ids = (prompt + completion)[:max_length]
@@ -45,16 +50,22 @@ def encode_stored(tokenizer, rows: Sequence[dict[str, Any]], max_length: int) ->
     for row in rows:
         if not row.get("token_ids") or not row.get("topk_ids"):
             raise TrainError("some rows have no stored teacher logprobs: run with sampling.logprobs, or give --teacher")
-        prompt = tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=True,
-                                               return_dict=True)["input_ids"]
+        prompt = tokenizer.apply_chat_template(
+            row["prompt"], add_generation_prompt=True, tokenize=True, return_dict=True
+        )["input_ids"]
         completion = list(row["token_ids"]) + [eos]
         ids_k = [list(x) + [eos] * (k - len(x)) for x in row["topk_ids"]] + [[eos] * k]
         lps_k = [list(x) + [-1e4] * (k - len(x)) for x in row["topk_logprobs"]] + [[0.0] + [-1e4] * (k - 1)]
         ids = (prompt + completion)[:max_length]
         n = len(ids)
-        out.append({"input_ids": ids, "labels": ([IGNORE] * len(prompt) + completion)[:n],
-                    "topk_ids": ([[0] * k] * len(prompt) + ids_k)[:n],
-                    "topk_logprobs": ([[0.0] * k] * len(prompt) + lps_k)[:n]})
+        out.append(
+            {
+                "input_ids": ids,
+                "labels": ([IGNORE] * len(prompt) + completion)[:n],
+                "topk_ids": ([[0] * k] * len(prompt) + ids_k)[:n],
+                "topk_logprobs": ([[0.0] * k] * len(prompt) + lps_k)[:n],
+            }
+        )
     return out
 
 
@@ -64,13 +75,13 @@ def teacher_topk(teacher, encoded: list[dict[str, list[int]]], k: int, batch_siz
 
     teacher.eval()
     for start in range(0, len(encoded), batch_size):
-        chunk = encoded[start:start + batch_size]
+        chunk = encoded[start : start + batch_size]
         width = max(len(r["input_ids"]) for r in chunk)
         ids = torch.zeros((len(chunk), width), dtype=torch.long)
         mask = torch.zeros((len(chunk), width), dtype=torch.long)
         for i, r in enumerate(chunk):
-            ids[i, :len(r["input_ids"])] = torch.tensor(r["input_ids"])
-            mask[i, :len(r["input_ids"])] = 1
+            ids[i, : len(r["input_ids"])] = torch.tensor(r["input_ids"])
+            mask[i, : len(r["input_ids"])] = 1
         with torch.no_grad():
             logprobs = torch.log_softmax(teacher(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
         top = logprobs.topk(k, dim=-1)

@@ -1,4 +1,5 @@
 """PNG plots of training: the loss curve."""
+
 from __future__ import annotations
 
 from pathlib import Path

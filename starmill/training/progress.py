@@ -1,5 +1,6 @@
 """How a training run shows its progress: one bar (or, without one, a line every tenth of the run)
 on stderr, in place of the trainer's one metrics dict per logging step."""
+
 from __future__ import annotations
 
 import sys
@@ -26,8 +27,14 @@ class StepProgress(TrainerCallback):
         if self.bar:
             from tqdm.auto import tqdm
 
-            self._tqdm = tqdm(total=state.max_steps, initial=state.global_step, desc="train", unit="step",
-                              file=sys.stderr, dynamic_ncols=True)
+            self._tqdm = tqdm(
+                total=state.max_steps,
+                initial=state.global_step,
+                desc="train",
+                unit="step",
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:

@@ -10,6 +10,7 @@ the end; the folder holds the model, its tokenizer, ``starmill_training.json`` (
 steps, loss curve, step tag and delimiter for a PRM) and ``loss.png``. The token layout is
 ``filters.scorers.reward_models``', the one the ``orm`` and ``prm`` scorers read with.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -39,11 +40,14 @@ def _load_base(base: str, task: str):
         if task == "orm":
             model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, **safe)
         else:
-            model = AutoModelForTokenClassification.from_pretrained(path, num_labels=2, id2label=LABELS,
-                                                                    label2id={v: k for k, v in LABELS.items()}, **safe)
+            model = AutoModelForTokenClassification.from_pretrained(
+                path, num_labels=2, id2label=LABELS, label2id={v: k for k, v in LABELS.items()}, **safe
+            )
     except (OSError, ValueError) as exc:
-        raise TrainError(f"base model {base!r} could not be loaded: {str(exc).splitlines()[0]} "
-                         "(give a local model folder, or a Hub id when the Hub is reachable)") from None
+        raise TrainError(
+            f"base model {base!r} could not be loaded: {str(exc).splitlines()[0]} "
+            "(give a local model folder, or a Hub id when the Hub is reachable)"
+        ) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model.config.pad_token_id = tokenizer.pad_token_id  # the classifier reads the last non-pad token
@@ -54,9 +58,11 @@ def _collate_prm(features: list[dict[str, Any]], pad_id: int) -> dict[str, Any]:
     import torch
 
     ids = [f["input_ids"] for f in features]
-    return {"input_ids": torch.tensor(rm.pad(ids, pad_id)),
-            "attention_mask": torch.tensor(rm.pad([[1] * len(r) for r in ids], 0)),
-            "labels": torch.tensor(rm.pad([f["labels"] for f in features], float(rm.IGNORE)), dtype=torch.float32)}
+    return {
+        "input_ids": torch.tensor(rm.pad(ids, pad_id)),
+        "attention_mask": torch.tensor(rm.pad([[1] * len(r) for r in ids], 0)),
+        "labels": torch.tensor(rm.pad([f["labels"] for f in features], float(rm.IGNORE)), dtype=torch.float32),
+    }
 
 
 def soft_tag_loss(outputs, labels, num_items_in_batch=None):
@@ -78,12 +84,21 @@ def _orm_trainer(model, tokenizer, pairs, settings: TrainSettings, checkpoints: 
     import datasets
     from trl import RewardConfig, RewardTrainer
 
-    encoded = [{"chosen_ids": rm.orm_ids(tokenizer, p["prompt"], p["chosen"], settings.max_length),
-                "rejected_ids": rm.orm_ids(tokenizer, p["prompt"], p["rejected"], settings.max_length)}
-               for p in pairs]
+    encoded = [
+        {
+            "chosen_ids": rm.orm_ids(tokenizer, p["prompt"], p["chosen"], settings.max_length),
+            "rejected_ids": rm.orm_ids(tokenizer, p["prompt"], p["rejected"], settings.max_length),
+        }
+        for p in pairs
+    ]
     args = RewardConfig(**trainer_args(settings, checkpoints, RewardConfig, progress), max_length=settings.max_length)
-    return RewardTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(encoded),
-                         processing_class=tokenizer, callbacks=callbacks)
+    return RewardTrainer(
+        model=model,
+        args=args,
+        train_dataset=datasets.Dataset.from_list(encoded),
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
 
 
 def _tag(tokenizer, settings: TrainSettings) -> int:
@@ -93,8 +108,9 @@ def _tag(tokenizer, settings: TrainSettings) -> int:
         raise TrainError(str(exc)) from None
 
 
-def _prm_trainer(model, tokenizer, rows, tag: int, delimiter: str, settings: TrainSettings, checkpoints: Path,
-                 progress, callbacks):
+def _prm_trainer(
+    model, tokenizer, rows, tag: int, delimiter: str, settings: TrainSettings, checkpoints: Path, progress, callbacks
+):
     import datasets
     from transformers import Trainer, TrainingArguments
 
@@ -106,15 +122,29 @@ def _prm_trainer(model, tokenizer, rows, tag: int, delimiter: str, settings: Tra
             if position is not None:
                 labels[position] = float(good)
         encoded.append({"input_ids": ids, "labels": labels})
-    args = TrainingArguments(**trainer_args(settings, checkpoints, TrainingArguments, progress),
-                             remove_unused_columns=False)
-    return Trainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(encoded),
-                   data_collator=lambda f: _collate_prm(f, tokenizer.pad_token_id), callbacks=callbacks,
-                   compute_loss_func=soft_tag_loss)
+    args = TrainingArguments(
+        **trainer_args(settings, checkpoints, TrainingArguments, progress), remove_unused_columns=False
+    )
+    return Trainer(
+        model=model,
+        args=args,
+        train_dataset=datasets.Dataset.from_list(encoded),
+        data_collator=lambda f: _collate_prm(f, tokenizer.pad_token_id),
+        callbacks=callbacks,
+        compute_loss_func=soft_tag_loss,
+    )
 
 
-def train_reward(wh, ref: str, task: str, base: str, output: str | Path, settings: TrainSettings | None = None,
-                 progress: bool = True, callbacks: list | None = None) -> TrainResult:
+def train_reward(
+    wh,
+    ref: str,
+    task: str,
+    base: str,
+    output: str | Path,
+    settings: TrainSettings | None = None,
+    progress: bool = True,
+    callbacks: list | None = None,
+) -> TrainResult:
     """Train an ORM on the samples version ``ref`` or a PRM on the prm version ``ref``."""
     from transformers import set_seed
 
@@ -157,13 +187,39 @@ def train_reward(wh, ref: str, task: str, base: str, output: str | Path, setting
     return _finish(trainer, partial, output, plan, settings, task, delimiter, resume, base)
 
 
-def _finish(trainer, partial: Path, output: Path, plan: dict, settings: TrainSettings, task: str,
-            delimiter: str | None, resume: bool, base: str) -> TrainResult:
-    curve = [{"step": h["step"], "loss": h["loss"], **({"accuracy": h["accuracy"]} if "accuracy" in h else {})}
-             for h in trainer.state.log_history if "loss" in h]
-    fields = {**plan, "kind": task, "method": "full", "seed": settings.seed,
-              "step_tag": settings.step_tag if task == "prm" else None, "delimiter": delimiter,
-              "labels": settings.prm_labels if task == "prm" else None,
-              "value": "sigmoid of the reward" if task == "orm" else "P(good) at each step's tag"}
-    return write_output(trainer, partial, output, fields, curve, settings, resume,
-                        title=f"{task.upper()} from {base} on {plan['data'][0]}")
+def _finish(
+    trainer,
+    partial: Path,
+    output: Path,
+    plan: dict,
+    settings: TrainSettings,
+    task: str,
+    delimiter: str | None,
+    resume: bool,
+    base: str,
+) -> TrainResult:
+    curve = [
+        {"step": h["step"], "loss": h["loss"], **({"accuracy": h["accuracy"]} if "accuracy" in h else {})}
+        for h in trainer.state.log_history
+        if "loss" in h
+    ]
+    fields = {
+        **plan,
+        "kind": task,
+        "method": "full",
+        "seed": settings.seed,
+        "step_tag": settings.step_tag if task == "prm" else None,
+        "delimiter": delimiter,
+        "labels": settings.prm_labels if task == "prm" else None,
+        "value": "sigmoid of the reward" if task == "orm" else "P(good) at each step's tag",
+    }
+    return write_output(
+        trainer,
+        partial,
+        output,
+        fields,
+        curve,
+        settings,
+        resume,
+        title=f"{task.upper()} from {base} on {plan['data'][0]}",
+    )

@@ -1,5 +1,6 @@
 """Training rows for reward models: ORM preference pairs from a ``samples`` version's verdicts, PRM
 step-labelled rationales from a ``prm`` version (Math-Shepherd hard or soft labels)."""
+
 from __future__ import annotations
 
 import random
@@ -17,8 +18,10 @@ def orm_pairs(wh, ref, pairs_per_problem: int, seed: int) -> list[dict[str, Any]
     at most ``pairs_per_problem`` per problem, drawn with ``seed``."""
     manifest = wh.manifest(ref)
     if manifest.table != "samples":
-        raise TrainError(f"{ref} holds '{manifest.table}' rows: --task orm trains on a 'samples' version (made by "
-                         "`starmill run`), whose verdicts say which samples are right")
+        raise TrainError(
+            f"{ref} holds '{manifest.table}' rows: --task orm trains on a 'samples' version (made by "
+            "`starmill run`), whose verdicts say which samples are right"
+        )
     by_problem: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
     for row in wh.read(ref).to_pylist():
         sample = SampleRecord.from_row(row)
@@ -32,11 +35,14 @@ def orm_pairs(wh, ref, pairs_per_problem: int, seed: int) -> list[dict[str, Any]
         every = [(r, w) for r in right for w in wrong]
         rng = random.Random(f"{seed}:{problem_id}")
         for r, w in rng.sample(every, min(pairs_per_problem, len(every))):
-            pairs.append({"prompt": r.prompt, "chosen": r.output_text(), "rejected": w.output_text(),
-                          "problem_id": problem_id})
+            pairs.append(
+                {"prompt": r.prompt, "chosen": r.output_text(), "rejected": w.output_text(), "problem_id": problem_id}
+            )
     if not pairs:
-        raise TrainError(f"{ref} has no problem with both a correct and a wrong sample: ORM pairs need both "
-                         "(sample more per problem: sampling.n)")
+        raise TrainError(
+            f"{ref} has no problem with both a correct and a wrong sample: ORM pairs need both "
+            "(sample more per problem: sampling.n)"
+        )
     random.Random(seed).shuffle(pairs)
     return pairs
 
@@ -47,8 +53,9 @@ def prm_rows(wh, ref, labels: str = "hard") -> tuple[list[dict[str, Any]], str]:
     gold answer (``soft``)."""
     manifest = wh.manifest(ref)
     if manifest.table != "prm":
-        raise TrainError(f"{ref} holds '{manifest.table}' rows: --task prm trains on a 'prm' version (made by "
-                         "`starmill prm-data`)")
+        raise TrainError(
+            f"{ref} holds '{manifest.table}' rows: --task prm trains on a 'prm' version (made by `starmill prm-data`)"
+        )
     rows, delimiters = [], set()
     column = "labels" if labels == "hard" else "soft_labels"
     for row in wh.read(ref).select(["prompt", "steps", column, "delimiter"]).to_pylist():
@@ -63,6 +70,7 @@ def prm_rows(wh, ref, labels: str = "hard") -> tuple[list[dict[str, Any]], str]:
     if not rows:
         raise TrainError(f"{ref} has no labelled steps to train on")
     if len(delimiters) != 1 or not next(iter(delimiters)):
-        raise TrainError(f"{ref}: its rows were split at {sorted(map(repr, delimiters))}: a PRM learns one "
-                         "non-empty step delimiter")
+        raise TrainError(
+            f"{ref}: its rows were split at {sorted(map(repr, delimiters))}: a PRM learns one non-empty step delimiter"
+        )
     return rows, delimiters.pop()

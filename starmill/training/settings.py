@@ -1,4 +1,5 @@
 """Training settings (the ``train:`` config section); every default is stated here once."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -16,7 +17,9 @@ class TrainError(StarmillError):
 class TrainSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    method: Literal["full", "lora"] = Field("full", description="full fine-tuning or a LoRA adapter (merged at the end)")
+    method: Literal["full", "lora"] = Field(
+        "full", description="full fine-tuning or a LoRA adapter (merged at the end)"
+    )
     max_steps: Int = Field(-1, ge=-1, le=10_000_000, description="optimizer steps; -1: epochs decide")
     epochs: float = Field(1.0, gt=0, le=1000, description="passes over the data when max_steps is -1")
     lr: float = Field(1e-4, gt=0, le=1, description="peak learning rate")
@@ -25,7 +28,9 @@ class TrainSettings(BaseModel):
     weight_decay: float = Field(0.0, ge=0, le=1)
     batch_size: Int = Field(8, ge=1, le=4096, description="rows per device per step")
     grad_accum: Int = Field(1, ge=1, le=4096, description="gradient accumulation steps")
-    max_length: Int = Field(1024, ge=8, le=1_000_000, description="tokens per row (prompt + completion), longer rows are truncated")
+    max_length: Int = Field(
+        1024, ge=8, le=1_000_000, description="tokens per row (prompt + completion), longer rows are truncated"
+    )
     seed: Int = Field(0, ge=0, le=2**32 - 1, description="model init of new heads, data order, dropout")
     bf16: bool | None = Field(None, description="bf16 mixed precision; default: on where a GPU supports it")
     gradient_checkpointing: bool = False
@@ -42,10 +47,13 @@ class TrainSettings(BaseModel):
     teacher: str | None = Field(None, description="the teacher for kd (same tokenizer as the student)")
     pairs_per_problem: Int = Field(4, ge=1, le=10_000, description="orm: (correct, wrong) pairs per problem at most")
     step_tag: str = Field("~", min_length=1, description="prm: the one-token tag after each step whose label is learnt")
-    prm_labels: Literal["hard", "soft"] = Field("hard", description="prm: learn Math-Shepherd's hard labels (a "
-                                                "rollout reached the gold) or soft ones (the share that did)")
+    prm_labels: Literal["hard", "soft"] = Field(
+        "hard",
+        description="prm: learn Math-Shepherd's hard labels (a "
+        "rollout reached the gold) or soft ones (the share that did)",
+    )
 
-    def with_overrides(self, overrides: dict[str, object]) -> "TrainSettings":
+    def with_overrides(self, overrides: dict[str, object]) -> TrainSettings:
         """``--set train.KEY=VALUE`` values (strings; pydantic converts and checks them)."""
         data = self.model_dump()
         for key, value in overrides.items():

@@ -5,6 +5,7 @@ every ``save_steps``, so a killed training resumes there) and is renamed at the 
 the model and tokenizer (a LoRA adapter merged in, so transformers and vLLM load it as is),
 ``starmill_training.json`` (data, base model, settings, seed, steps, loss curve) and ``loss.png``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -12,7 +13,7 @@ import json
 import shutil
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,14 @@ def _load_base(base: str):
     path = check_base(base)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, trust_remote_code=False,
-                                                     use_safetensors=True)  # bf16 is autocast's job
+        model = AutoModelForCausalLM.from_pretrained(
+            path, dtype=torch.float32, trust_remote_code=False, use_safetensors=True
+        )  # bf16 is autocast's job
     except (OSError, ValueError) as exc:
-        raise TrainError(f"base model {base!r} could not be loaded: {str(exc).splitlines()[0]} "
-                         "(give a local model folder, or a Hub id when the Hub is reachable)") from None
+        raise TrainError(
+            f"base model {base!r} could not be loaded: {str(exc).splitlines()[0]} "
+            "(give a local model folder, or a Hub id when the Hub is reachable)"
+        ) from None
     if not tokenizer.chat_template:
         raise TrainError(f"base model {base!r} has no chat template: SFT on chat rows needs one")
     if tokenizer.pad_token is None:
@@ -64,8 +68,13 @@ def _load_base(base: str):
 
 def _plan(ref: str, base: str, settings: TrainSettings, rows: int) -> dict[str, Any]:
     model, revision = model_identity({"model": base, "backend": "transformers"})
-    return {"data": [ref], "rows": rows, "base_model": model, "base_revision": revision,
-            "settings": settings.model_dump(mode="json")}
+    return {
+        "data": [ref],
+        "rows": rows,
+        "base_model": model,
+        "base_revision": revision,
+        "settings": settings.model_dump(mode="json"),
+    }
 
 
 def _partial(output: Path, plan: dict[str, Any]) -> Path:
@@ -75,7 +84,9 @@ def _partial(output: Path, plan: dict[str, Any]) -> Path:
     if partial.exists():
         if plan_file.exists() and json.loads(plan_file.read_text()) == plan:
             return partial
-        raise TrainError(f"{partial} holds an unfinished training with other settings: remove it or pick another --output")
+        raise TrainError(
+            f"{partial} holds an unfinished training with other settings: remove it or pick another --output"
+        )
     partial.mkdir(parents=True)
     plan_file.write_text(json.dumps(plan, sort_keys=True, indent=1))
     return partial
@@ -86,8 +97,10 @@ def _load_teacher(settings: TrainSettings, tokenizer, base: str):
     from starmill.training import kd
 
     if not settings.teacher:
-        raise TrainError("--kd topk needs the teacher's logprobs: rows made with sampling.logprobs, or --teacher "
-                         "MODEL (same tokenizer as the student)")
+        raise TrainError(
+            "--kd topk needs the teacher's logprobs: rows made with sampling.logprobs, or --teacher "
+            "MODEL (same tokenizer as the student)"
+        )
     teacher, teacher_tok = _load_base(settings.teacher)
     kd.check_same_tokenizer(tokenizer, teacher_tok, base, settings.teacher)
     return teacher
@@ -112,9 +125,14 @@ def _kd_trainer(model, tokenizer, teacher, rows, settings: TrainSettings, common
         model = get_peft_model(model, peft_config)
     args = TrainingArguments(**common, remove_unused_columns=False)
     trainer_class = kd.make_trainer_class()
-    return trainer_class(model=model, args=args, train_dataset=datasets.Dataset.from_list(encoded),
-                         data_collator=lambda f: kd.collate(f, tokenizer.pad_token_id), callbacks=callbacks,
-                         kd_alpha=settings.kd_alpha)
+    return trainer_class(
+        model=model,
+        args=args,
+        train_dataset=datasets.Dataset.from_list(encoded),
+        data_collator=lambda f: kd.collate(f, tokenizer.pad_token_id),
+        callbacks=callbacks,
+        kd_alpha=settings.kd_alpha,
+    )
 
 
 def _warmup(config_class, ratio: float) -> dict[str, float]:
@@ -137,18 +155,38 @@ def trainer_args(settings: TrainSettings, checkpoints: Path, config_class, progr
     """The ``TrainingArguments`` every starmill training shares (SFT, kd, reward models)."""
     cuda, bf16 = _devices(settings)
     return dict(
-        output_dir=str(checkpoints), max_steps=settings.max_steps, num_train_epochs=settings.epochs,
-        learning_rate=settings.lr, lr_scheduler_type=settings.scheduler, **_warmup(config_class, settings.warmup_ratio),
-        weight_decay=settings.weight_decay, per_device_train_batch_size=settings.batch_size,
-        gradient_accumulation_steps=settings.grad_accum, seed=settings.seed, data_seed=settings.seed, bf16=bf16,
-        gradient_checkpointing=settings.gradient_checkpointing, logging_steps=settings.logging_steps,
-        save_strategy="steps" if settings.save_steps else "no", save_steps=settings.save_steps or 500,
-        report_to=[], use_cpu=not cuda, dataloader_num_workers=0, disable_tqdm=not progress,
+        output_dir=str(checkpoints),
+        max_steps=settings.max_steps,
+        num_train_epochs=settings.epochs,
+        learning_rate=settings.lr,
+        lr_scheduler_type=settings.scheduler,
+        **_warmup(config_class, settings.warmup_ratio),
+        weight_decay=settings.weight_decay,
+        per_device_train_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.grad_accum,
+        seed=settings.seed,
+        data_seed=settings.seed,
+        bf16=bf16,
+        gradient_checkpointing=settings.gradient_checkpointing,
+        logging_steps=settings.logging_steps,
+        save_strategy="steps" if settings.save_steps else "no",
+        save_steps=settings.save_steps or 500,
+        report_to=[],
+        use_cpu=not cuda,
+        dataloader_num_workers=0,
+        disable_tqdm=not progress,
     )
 
 
-def train_sft(wh, ref: str, base: str, output: str | Path, settings: TrainSettings | None = None,
-              progress: bool = True, callbacks: list | None = None) -> TrainResult:
+def train_sft(
+    wh,
+    ref: str,
+    base: str,
+    output: str | Path,
+    settings: TrainSettings | None = None,
+    progress: bool = True,
+    callbacks: list | None = None,
+) -> TrainResult:
     """Train on the rows of the sft version ``ref``."""
     from starmill.training.export_data import export_rows, is_export
 
@@ -158,16 +196,31 @@ def train_sft(wh, ref: str, base: str, output: str | Path, settings: TrainSettin
             raise TrainError(f"{ref}: --kd topk trains on a warehouse sft version, not an export folder")
         train, test = export_rows(ref, settings.system_prompt)
         strip = lambda rows: [{"prompt": r["prompt"], "completion": r["completion"]} for r in rows]  # noqa: E731
-        return train_rows(strip(train), str(Path(ref).expanduser().absolute()), base, output, settings, progress,
-                          callbacks, validation=strip(test))
+        return train_rows(
+            strip(train),
+            str(Path(ref).expanduser().absolute()),
+            base,
+            output,
+            settings,
+            progress,
+            callbacks,
+            validation=strip(test),
+        )
     version = wh.resolve(ref)
     rows = training_rows(wh, version, settings.system_prompt, logprobs=settings.kd == "topk")
     return train_rows(rows, str(version), base, output, settings, progress, callbacks)
 
 
-def train_rows(rows: list[dict], data: str, base: str, output: str | Path, settings: TrainSettings | None = None,
-               progress: bool = True, callbacks: list | None = None,
-               validation: list[dict] | None = None) -> TrainResult:
+def train_rows(
+    rows: list[dict],
+    data: str,
+    base: str,
+    output: str | Path,
+    settings: TrainSettings | None = None,
+    progress: bool = True,
+    callbacks: list | None = None,
+    validation: list[dict] | None = None,
+) -> TrainResult:
     """Train on prompt-completion ``rows`` (``data`` names where they came from, for the manifest); the
     loss on ``validation`` rows is measured at the end and recorded (``validation_loss``)."""
     import datasets
@@ -192,19 +245,33 @@ def train_rows(rows: list[dict], data: str, base: str, output: str | Path, setti
     if settings.method == "lora":
         from peft import LoraConfig
 
-        targets = settings.lora_targets if settings.lora_targets == "all-linear" else \
-            [t.strip() for t in settings.lora_targets.split(",") if t.strip()]
-        peft_config = LoraConfig(r=settings.lora_r, lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,
-                                 target_modules=targets, task_type="CAUSAL_LM")
+        targets = (
+            settings.lora_targets
+            if settings.lora_targets == "all-linear"
+            else [t.strip() for t in settings.lora_targets.split(",") if t.strip()]
+        )
+        peft_config = LoraConfig(
+            r=settings.lora_r,
+            lora_alpha=settings.lora_alpha,
+            lora_dropout=settings.lora_dropout,
+            target_modules=targets,
+            task_type="CAUSAL_LM",
+        )
     checkpoints = partial / "checkpoints"
     common = trainer_args(settings, checkpoints, SFTConfig, progress)
     if settings.kd == "topk":
         trainer = _kd_trainer(model, tokenizer, teacher, rows, settings, common, peft_config, callbacks)
     else:
         args = SFTConfig(**common, max_length=settings.max_length, completion_only_loss=True)
-        trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
-                             eval_dataset=datasets.Dataset.from_list(validation) if validation else None,
-                             processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
+        trainer = SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=datasets.Dataset.from_list(rows),
+            eval_dataset=datasets.Dataset.from_list(validation) if validation else None,
+            processing_class=tokenizer,
+            peft_config=peft_config,
+            callbacks=callbacks,
+        )
     resume = checkpoints.exists() and any(checkpoints.glob("checkpoint-*"))
     show_progress(trainer, bar=progress)
     with contextlib.redirect_stdout(sys.stderr):  # the trainer prints its logs: keep stdout for results (--json)
@@ -227,21 +294,38 @@ def train_rows(rows: list[dict], data: str, base: str, output: str | Path, setti
     fields = {"kind": "kd" if settings.kd == "topk" else "sft", "method": settings.method, "seed": settings.seed}
     if validation:
         fields.update(validation_rows=len(validation), validation_loss=validation_loss)
-    return write_output(trainer, partial, output, {**plan, **fields}, curve, settings, resume,
-                        title=f"SFT of {base} on {data}")
+    return write_output(
+        trainer, partial, output, {**plan, **fields}, curve, settings, resume, title=f"SFT of {base} on {data}"
+    )
 
 
-def write_output(trainer, partial: Path, output: Path, fields: dict[str, Any], curve: list[dict], settings: TrainSettings,
-                 resume: bool, title: str) -> TrainResult:
+def write_output(
+    trainer,
+    partial: Path,
+    output: Path,
+    fields: dict[str, Any],
+    curve: list[dict],
+    settings: TrainSettings,
+    resume: bool,
+    title: str,
+) -> TrainResult:
     """The end of every training: the manifest (``fields``, then the run's steps, loss curve, devices and
     lineage) and the loss plot in ``partial``, which then becomes ``output``."""
     cuda, bf16 = _devices(settings)
     manifest = {
-        **fields, "steps": trainer.state.global_step, "epochs_done": trainer.state.epoch, "loss_curve": curve,
-        "final_loss": curve[-1]["loss"] if curve else None, "resumed": resume, "bf16": bf16,
-        "device": "cuda" if cuda else "cpu", "created_at": datetime.now(timezone.utc).isoformat(),
-        "starmill_version": lineage.starmill_version(), "git_commit": lineage.git_commit(),
-        "command": lineage.command_line(), "weights": weights_hash(partial),
+        **fields,
+        "steps": trainer.state.global_step,
+        "epochs_done": trainer.state.epoch,
+        "loss_curve": curve,
+        "final_loss": curve[-1]["loss"] if curve else None,
+        "resumed": resume,
+        "bf16": bf16,
+        "device": "cuda" if cuda else "cpu",
+        "created_at": datetime.now(UTC).isoformat(),
+        "starmill_version": lineage.starmill_version(),
+        "git_commit": lineage.git_commit(),
+        "command": lineage.command_line(),
+        "weights": weights_hash(partial),
     }
     (partial / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
     (partial / "plan.json").unlink()

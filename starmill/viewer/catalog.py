@@ -5,14 +5,16 @@ The session is rebuilt when the listing of versions changes (looked at most ever
 seconds), so a version committed while the viewer runs shows up. One lock serialises the session:
 a DuckDB cursor would not inherit the connection's ``python_enable_replacements = false``.
 """
+
 from __future__ import annotations
 
 import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from starmill.warehouse import Warehouse
 from starmill.warehouse.sql import Session, connect, query
@@ -58,8 +60,7 @@ class Dataset:
             return f"{ident(self.name + '_all')} WHERE version = $version", {"version": version}
         if version == self.latest:
             return ident(self.name), {}
-        raise NotFound(f"{self.name}@v{version} is not served: {self.name}_all is left out "
-                       f"(damaged: {self.status})")
+        raise NotFound(f"{self.name}@v{version} is not served: {self.name}_all is left out (damaged: {self.status})")
 
 
 class Catalog:
@@ -95,7 +96,9 @@ class Catalog:
                 found = datasets.setdefault(health.name, Dataset(health.name, health.versions))
                 found.damaged = {v: str(e) for v, e in health.damaged.items()}
                 found.all_served = False
-            rows = query(session, "SELECT dataset, version, manifest FROM manifests ORDER BY dataset, version").to_pylist()
+            rows = query(
+                session, "SELECT dataset, version, manifest FROM manifests ORDER BY dataset, version"
+            ).to_pylist()
             for row in rows:
                 if row["dataset"] in datasets:
                     datasets[row["dataset"]].manifests[row["version"]] = json.loads(row["manifest"])

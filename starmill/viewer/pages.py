@@ -2,11 +2,13 @@
 
 Each returns the page's HTML; ``NotFound`` becomes a 404 page and a warehouse error a 400 page
 (``starmill.viewer.server``). Request values arrive as strings and are checked here."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader
@@ -19,7 +21,9 @@ from starmill.viewer.catalog import Catalog, Dataset, NotFound
 MAX_PAGE = 1_000_000
 MAX_TEXT = 200  # characters of a search or filter value
 
-_env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True
+)
 
 
 def pretty(value: Any, compact: bool = False) -> str:
@@ -35,11 +39,13 @@ def _page(name: str, cat: Catalog, **context: Any) -> str:
 
 def _href(cat: Catalog) -> Callable[[str], str | None]:
     """The URL of a ``name@vN`` the warehouse serves, else None."""
+
     def href(ref: str) -> str | None:
         parsed = queries.parse_ref(ref)
         if parsed and parsed[0] in cat.datasets and parsed[1] in cat.datasets[parsed[0]].manifests:
             return f"/datasets/{quote(parsed[0])}/v{parsed[1]}"
         return None
+
     return href
 
 
@@ -48,9 +54,19 @@ def index(cat: Catalog) -> str:
     rows = []
     for ds in cat.datasets.values():
         latest = ds.manifests.get(max(ds.manifests)) if ds.manifests else None
-        rows.append({"name": ds.name, "kind": ds.kind, "versions": ds.versions, "healthy": sorted(ds.manifests),
-                     "damaged": ds.damaged, "status": ds.status, "rows": (latest or {}).get("tables", {}).get(ds.kind),
-                     "created_at": (latest or {}).get("created_at", ""), "partial": (latest or {}).get("partial")})
+        rows.append(
+            {
+                "name": ds.name,
+                "kind": ds.kind,
+                "versions": ds.versions,
+                "healthy": sorted(ds.manifests),
+                "damaged": ds.damaged,
+                "status": ds.status,
+                "rows": (latest or {}).get("tables", {}).get(ds.kind),
+                "created_at": (latest or {}).get("created_at", ""),
+                "partial": (latest or {}).get("partial"),
+            }
+        )
     return _page("index.html", cat, title="starmill", datasets=rows)
 
 
@@ -68,7 +84,9 @@ def version(cat: Catalog, name: str, number: int | None, args: dict[str, str]) -
         return _page("damaged.html", cat, title=name, ds=ds)
     number = number if number is not None else max(ds.manifests)
     if number not in ds.versions:
-        raise NotFound(f"dataset {name!r} has no version v{number} (versions: {', '.join(f'v{v}' for v in ds.versions)})")
+        raise NotFound(
+            f"dataset {name!r} has no version v{number} (versions: {', '.join(f'v{v}' for v in ds.versions)})"
+        )
     if number in ds.damaged:
         return _page("damaged.html", cat, title=f"{name}@v{number}", ds=ds, number=number)
     manifest = ds.manifests[number]
@@ -76,10 +94,24 @@ def version(cat: Catalog, name: str, number: int | None, args: dict[str, str]) -
     page = _int(args.get("page"), 1, 1, MAX_PAGE, "page")
     options = queries.filter_options(cat, ds, number)
     report = RunReport.from_manifest(manifest) if ds.kind in ("samples", "sft") else None
-    context: dict[str, Any] = dict(title=f"{name}@v{number}", ds=ds, number=number, manifest=manifest, report=report,
-                                   filters=filters, options=options, page=page, kind=ds.kind, rows=[], more=False,
-                                   searches=[], rejects=[], charts={}, lineage=_lineage(cat, f"{name}@v{number}"),
-                                   href=_href(cat))
+    context: dict[str, Any] = dict(
+        title=f"{name}@v{number}",
+        ds=ds,
+        number=number,
+        manifest=manifest,
+        report=report,
+        filters=filters,
+        options=options,
+        page=page,
+        kind=ds.kind,
+        rows=[],
+        more=False,
+        searches=[],
+        rejects=[],
+        charts={},
+        lineage=_lineage(cat, f"{name}@v{number}"),
+        href=_href(cat),
+    )
     offset = (page - 1) * queries.PAGE_ROWS
     if ds.kind == "tree":
         context["searches"], context["more"] = queries.searches(cat, ds, number, filters, (page - 1) * 5)
@@ -145,8 +177,9 @@ def _eval_table(ds: Dataset) -> list[dict[str, Any]]:
     for v, manifest in sorted(ds.manifests.items()):
         models = manifest.get("models") or [{}]
         summary = _eval_summary(manifest)
-        out.append({"version": v, "model": models[0].get("model", "?"), "on": summary.eval_on,
-                    "metrics": summary.metrics})
+        out.append(
+            {"version": v, "model": models[0].get("model", "?"), "on": summary.eval_on, "metrics": summary.metrics}
+        )
     return out
 
 
@@ -173,9 +206,17 @@ def problem(cat: Catalog, problem_id: str) -> str:
     trees: dict[tuple, list[dict]] = {}
     for node in found["trees"]:
         trees.setdefault((f"{node['dataset']}@v{node['version']}", node["search_key"]), []).append(node)
-    return _page("problem.html", cat, title=f"problem {problem_id[:12]}", problem_id=problem_id, found=found,
-                 columns=columns, trees={k: _tree(v) for k, v in trees.items()}, href=_href(cat),
-                 gold=(found["problem"] or {}).get("gold_answer"))
+    return _page(
+        "problem.html",
+        cat,
+        title=f"problem {problem_id[:12]}",
+        problem_id=problem_id,
+        found=found,
+        columns=columns,
+        trees={k: _tree(v) for k, v in trees.items()},
+        href=_href(cat),
+        gold=(found["problem"] or {}).get("gold_answer"),
+    )
 
 
 def _tree(nodes: list[dict]) -> list[dict]:
@@ -190,7 +231,9 @@ def _tree(nodes: list[dict]) -> list[dict]:
 
 def diff(cat: Catalog, args: dict[str, str]) -> str:
     if not args.get("a") or not args.get("b"):
-        return _page("diff_form.html", cat, title="diff", datasets=cat.datasets, a=args.get("a", ""), b=args.get("b", ""))
+        return _page(
+            "diff_form.html", cat, title="diff", datasets=cat.datasets, a=args.get("a", ""), b=args.get("b", "")
+        )
     sides = []
     for key in ("a", "b"):
         parsed = queries.parse_ref(args[key])
@@ -198,8 +241,16 @@ def diff(cat: Catalog, args: dict[str, str]) -> str:
             raise ValueError(f"{key}={args[key]!r}: give a version as NAME@vN")
         sides.append((cat.dataset(parsed[0]), parsed[1]))
     summary = queries.diff(cat, sides[0], sides[1])
-    return _page("diff.html", cat, title=f"diff {args['a']} → {args['b']}", a=args["a"], b=args["b"], d=summary,
-                 href=_href(cat), kind=sides[0][0].kind)
+    return _page(
+        "diff.html",
+        cat,
+        title=f"diff {args['a']} → {args['b']}",
+        a=args["a"],
+        b=args["b"],
+        d=summary,
+        href=_href(cat),
+        kind=sides[0][0].kind,
+    )
 
 
 def not_found(cat: Catalog, message: str) -> str:

@@ -4,6 +4,7 @@ View names come from the warehouse's own listing (checked dataset names, quoted)
 comes from a request (a problem id, a filter, a search, an offset) is a bound ``$parameter``. Rows
 page in file order with LIMIT/OFFSET: DuckDB keeps insertion order, and versions never change.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,21 +20,59 @@ SNIPPET = 240  # characters of a long text shown in a row list
 MAX_PROBLEM_ROWS = 400  # rows per dataset on a problem page
 TEXT = {"samples": "completion", "sft": "completion", "evals": "completion", "problems": "question", "tree": "step"}
 COLUMNS = {  # what a row list shows, per table kind
-    "samples": ["sample_id", "problem_id", "stage", "iteration", "sample_index", "kept", "drop_reason",
-                "verdicts[1].verdict AS verdict", "verdicts[1].rule AS rule", "extracted_answer",
-                "verdicts[1].gold AS gold", "finish_reason"],
-    "sft": ["sample_id", "problem_id", "source", "stage", "iteration", "final_answer", "gold_answer", "pass_rate",
-            "pseudo_label"],
+    "samples": [
+        "sample_id",
+        "problem_id",
+        "stage",
+        "iteration",
+        "sample_index",
+        "kept",
+        "drop_reason",
+        "verdicts[1].verdict AS verdict",
+        "verdicts[1].rule AS rule",
+        "extracted_answer",
+        "verdicts[1].gold AS gold",
+        "finish_reason",
+    ],
+    "sft": [
+        "sample_id",
+        "problem_id",
+        "source",
+        "stage",
+        "iteration",
+        "final_answer",
+        "gold_answer",
+        "pass_rate",
+        "pseudo_label",
+    ],
     "problems": ["problem_id", "source", "split", "gold_answer"],
     "evals": ["problem_id", "mode", "sample_index", "model", "verdict", "correct", "extracted_answer", "gold_answer"],
-    "prm": ["prm_id", "sample_id", "problem_id", "len(steps) AS steps", "list_count(list_filter(labels, x -> x)) AS good_steps",
-            "rollouts", "model"],
+    "prm": [
+        "prm_id",
+        "sample_id",
+        "problem_id",
+        "len(steps) AS steps",
+        "list_count(list_filter(labels, x -> x)) AS good_steps",
+        "rollouts",
+        "model",
+    ],
     "models": ["model_id", "path", "kind", "base_model", "method", "rows", "steps", "final_loss", "created_at"],
 }
-KEYS = {"samples": ["sample_id"], "sft": ["sample_id"], "problems": ["problem_id"], "prm": ["prm_id"],
-        "tree": ["node_id"], "models": ["model_id"], "evals": ["problem_id", "mode", "sample_index", "model"]}  # a row's identity
-STATE = {"samples": ["kept", "drop_reason", "verdicts[1].verdict"], "sft": ["completion", "final_answer"],
-         "evals": ["verdict", "extracted_answer"], "problems": ["question", "gold_answer"]}  # what a matched row may change
+KEYS = {
+    "samples": ["sample_id"],
+    "sft": ["sample_id"],
+    "problems": ["problem_id"],
+    "prm": ["prm_id"],
+    "tree": ["node_id"],
+    "models": ["model_id"],
+    "evals": ["problem_id", "mode", "sample_index", "model"],
+}  # a row's identity
+STATE = {
+    "samples": ["kept", "drop_reason", "verdicts[1].verdict"],
+    "sft": ["completion", "final_answer"],
+    "evals": ["verdict", "extracted_answer"],
+    "problems": ["question", "gold_answer"],
+}  # what a matched row may change
 STAGES = ("rationale", "rationalization")
 ID_RE = re.compile(r"[0-9a-f]{8,64}")  # a search that may be a row's id (looking for one costs a column scan)
 
@@ -141,20 +180,25 @@ def _conditions(cat: Catalog, ds: Dataset, version: int, filters: Filters) -> tu
     return where, more
 
 
-def searches(cat: Catalog, ds: Dataset, version: int, filters: Filters, offset: int,
-             per_page: int = 5) -> tuple[list[dict], bool]:
+def searches(
+    cat: Catalog, ds: Dataset, version: int, filters: Filters, offset: int, per_page: int = 5
+) -> tuple[list[dict], bool]:
     """A tree version: one page of its searches (one per problem and stage), each with its nodes."""
     view, params = ds.view(version)
     where, more = _conditions(cat, ds, version, filters)
-    keys = cat.query(f"SELECT search_key, any_value(problem_id) AS problem_id, any_value(strategy) AS strategy, "
-                     f"any_value(stage) AS stage, count(*) AS nodes, max(score) AS best FROM {_where(view, where)} "
-                     f"GROUP BY search_key ORDER BY problem_id, search_key LIMIT {per_page + 1} OFFSET $offset",
-                     {**params, **more, "offset": offset})
+    keys = cat.query(
+        f"SELECT search_key, any_value(problem_id) AS problem_id, any_value(strategy) AS strategy, "
+        f"any_value(stage) AS stage, count(*) AS nodes, max(score) AS best FROM {_where(view, where)} "
+        f"GROUP BY search_key ORDER BY problem_id, search_key LIMIT {per_page + 1} OFFSET $offset",
+        {**params, **more, "offset": offset},
+    )
     has_more, keys = len(keys) > per_page, keys[:per_page]
     if not keys:
         return [], False
-    nodes = cat.query(f"SELECT * FROM {_where(view, ['list_contains($keys, search_key)'])} ORDER BY depth, node_id",
-                      {**params, "keys": [k["search_key"] for k in keys]})
+    nodes = cat.query(
+        f"SELECT * FROM {_where(view, ['list_contains($keys, search_key)'])} ORDER BY depth, node_id",
+        {**params, "keys": [k["search_key"] for k in keys]},
+    )
     for key in keys:
         key["tree"] = [n for n in nodes if n["search_key"] == key["search_key"]]
     return keys, has_more
@@ -164,16 +208,19 @@ def rejects(cat: Catalog, ds: Dataset, version: int, limit: int = 20) -> list[di
     """The first rejected rows of the latest version (older versions' side tables have no view)."""
     if version != ds.latest or "rejects" not in (ds.manifests[version].get("tables") or {}):
         return []
-    return cat.query(f"SELECT source, row_index, reason, detail, left(raw, {SNIPPET}) AS raw "
-                     f"FROM {ident(ds.name + '_rejects')} LIMIT {limit}")
+    return cat.query(
+        f"SELECT source, row_index, reason, detail, left(raw, {SNIPPET}) AS raw "
+        f"FROM {ident(ds.name + '_rejects')} LIMIT {limit}"
+    )
 
 
 def _select(cat: Catalog, ds: Dataset, view: str, wanted: list[str]) -> str:
     """The wanted columns, NULL for those the view lacks (older schemas); the latest version's number
     when the view is the latest version alone."""
     have = cat.has_columns(view)
-    return ", ".join(c if c in have else f"{ds.latest} AS version" if c == "version" else f"NULL AS {c}"
-                     for c in wanted)
+    return ", ".join(
+        c if c in have else f"{ds.latest} AS version" if c == "version" else f"NULL AS {c}" for c in wanted
+    )
 
 
 def _served(ds: Dataset) -> str | None:
@@ -190,30 +237,93 @@ def problem(cat: Catalog, problem_id: str) -> dict[str, Any]:
         view = _served(ds)
         if view is None:
             continue
-        select = _select(cat, ds, view, ["version", "problem_id", "source", "split", "question", "gold_answer",
-                                         "gold_solution", "metadata"])
+        select = _select(
+            cat,
+            ds,
+            view,
+            ["version", "problem_id", "source", "split", "question", "gold_answer", "gold_solution", "metadata"],
+        )
         for row in cat.query(f"SELECT {select} FROM {ident(view)} WHERE problem_id = $p", {"p": problem_id}):
             out["problem"] = out["problem"] or row
             out["in"].append(f"{ds.name}@v{row['version']}")
-    sample_columns = ["version", "sample_id", "stage", "iteration", "sample_index", "prompt", "template_hash",
-                      "completion", "reasoning",
-                      "answer_text", "extracted_answer", "finish_reason", "completion_tokens", "model", "verdicts",
-                      "correct", "kept", "drop_reason", "scores"]
+    sample_columns = [
+        "version",
+        "sample_id",
+        "stage",
+        "iteration",
+        "sample_index",
+        "prompt",
+        "template_hash",
+        "completion",
+        "reasoning",
+        "answer_text",
+        "extracted_answer",
+        "finish_reason",
+        "completion_tokens",
+        "model",
+        "verdicts",
+        "correct",
+        "kept",
+        "drop_reason",
+        "scores",
+    ]
     for kind, key, columns, order in (
         ("samples", "samples", sample_columns, "version, iteration, stage, sample_index"),
-        ("evals", "evals", ["version", "mode", "sample_index", "model", "completion", "extracted_answer", "gold_answer",
-                            "verdict", "correct", "finish_reason"], "version, mode, sample_index"),
-        ("prm", "prm", ["version", "prm_id", "sample_id", "steps", "labels", "soft_labels", "rollouts", "model"], "version"),
-        ("tree", "trees", ["version", "search_key", "strategy", "stage", "node_id", "parent_id", "depth", "step", "score",
-                           "visits", "value", "terminal", "selected", "answer", "sample_id"], "version, search_key, depth"),
+        (
+            "evals",
+            "evals",
+            [
+                "version",
+                "mode",
+                "sample_index",
+                "model",
+                "completion",
+                "extracted_answer",
+                "gold_answer",
+                "verdict",
+                "correct",
+                "finish_reason",
+            ],
+            "version, mode, sample_index",
+        ),
+        (
+            "prm",
+            "prm",
+            ["version", "prm_id", "sample_id", "steps", "labels", "soft_labels", "rollouts", "model"],
+            "version",
+        ),
+        (
+            "tree",
+            "trees",
+            [
+                "version",
+                "search_key",
+                "strategy",
+                "stage",
+                "node_id",
+                "parent_id",
+                "depth",
+                "step",
+                "score",
+                "visits",
+                "value",
+                "terminal",
+                "selected",
+                "answer",
+                "sample_id",
+            ],
+            "version, search_key, depth",
+        ),
     ):
         for ds in cat.of_kind(kind):
             view = _served(ds)
             if view is None:
                 continue
             select = _select(cat, ds, view, columns)
-            found = cat.query(f"SELECT {select} FROM {ident(view)} WHERE problem_id = $p ORDER BY {order} "
-                              f"LIMIT {MAX_PROBLEM_ROWS}", {"p": problem_id})
+            found = cat.query(
+                f"SELECT {select} FROM {ident(view)} WHERE problem_id = $p ORDER BY {order} LIMIT {MAX_PROBLEM_ROWS}",
+                {"p": problem_id},
+            )
             out[key] += [{"dataset": ds.name, **row} for row in found]
     for ds in cat.of_kind("sft"):
         view = _served(ds)
@@ -246,20 +356,22 @@ def diff(cat: Catalog, a: tuple[Dataset, int], b: tuple[Dataset, int], examples:
     def compute() -> dict[str, Any]:
         # joined on 64-bit hashes of the key (a string join of two 1M-row versions costs several times more)
         side = "SELECT hash({key}) AS k, hash({state}) AS s, hash({problem}) AS p FROM {view}"
-        sql = (f"WITH a AS ({side.format(key=key, state=state, problem=problem, view=view_a)}), "
-               f"b AS ({side.format(key=key, state=state, problem=problem, view=view_b)}), "
-               "j AS MATERIALIZED (SELECT a.k AS ak, b.k AS bk, a.s AS sa, b.s AS sb, coalesce(a.p, b.p) AS p "
-               "FROM a FULL JOIN b ON a.k = b.k) "
-               "SELECT count(*) FILTER (WHERE ak IS NULL) AS added, count(*) FILTER (WHERE bk IS NULL) AS removed, "
-               "count(*) FILTER (WHERE ak IS NOT NULL AND bk IS NOT NULL AND sa <> sb) AS changed, "
-               "count(*) FILTER (WHERE ak IS NOT NULL AND bk IS NOT NULL) AS same_key, "
-               f"list_slice(list(bk) FILTER (WHERE ak IS NULL), 1, {examples}) AS added_keys, "
-               f"list_slice(list(ak) FILTER (WHERE bk IS NULL), 1, {examples}) AS removed_keys, "
-               f"list_slice(list(ak) FILTER (WHERE ak IS NOT NULL AND bk IS NOT NULL AND sa <> sb), 1, {examples}) "
-               "AS changed_keys, "
-               "(SELECT count(*) FROM (SELECT p FROM j GROUP BY p HAVING count(ak) = 0)) AS problems_added, "
-               "(SELECT count(*) FROM (SELECT p FROM j GROUP BY p HAVING count(bk) = 0)) AS problems_removed "
-               "FROM j")
+        sql = (
+            f"WITH a AS ({side.format(key=key, state=state, problem=problem, view=view_a)}), "
+            f"b AS ({side.format(key=key, state=state, problem=problem, view=view_b)}), "
+            "j AS MATERIALIZED (SELECT a.k AS ak, b.k AS bk, a.s AS sa, b.s AS sb, coalesce(a.p, b.p) AS p "
+            "FROM a FULL JOIN b ON a.k = b.k) "
+            "SELECT count(*) FILTER (WHERE ak IS NULL) AS added, count(*) FILTER (WHERE bk IS NULL) AS removed, "
+            "count(*) FILTER (WHERE ak IS NOT NULL AND bk IS NOT NULL AND sa <> sb) AS changed, "
+            "count(*) FILTER (WHERE ak IS NOT NULL AND bk IS NOT NULL) AS same_key, "
+            f"list_slice(list(bk) FILTER (WHERE ak IS NULL), 1, {examples}) AS added_keys, "
+            f"list_slice(list(ak) FILTER (WHERE bk IS NULL), 1, {examples}) AS removed_keys, "
+            f"list_slice(list(ak) FILTER (WHERE ak IS NOT NULL AND bk IS NOT NULL AND sa <> sb), 1, {examples}) "
+            "AS changed_keys, "
+            "(SELECT count(*) FROM (SELECT p FROM j GROUP BY p HAVING count(ak) = 0)) AS problems_added, "
+            "(SELECT count(*) FROM (SELECT p FROM j GROUP BY p HAVING count(bk) = 0)) AS problems_removed "
+            "FROM j"
+        )
         found = cat.query(sql, {**params_a, **params_b})[0]
         for name in ("added_keys", "removed_keys", "changed_keys"):
             found[name] = found[name] or []  # list() of no rows is NULL
@@ -267,12 +379,23 @@ def diff(cat: Catalog, a: tuple[Dataset, int], b: tuple[Dataset, int], examples:
         rows_b = _examples(cat, view_b, params_b, key, state, problem, found["added_keys"] + found["changed_keys"])
         found["added_keys"] = [rows_b[h] for h in found["added_keys"] if h in rows_b]
         found["removed_keys"] = [rows_a[h] for h in found["removed_keys"] if h in rows_a]
-        found["changed_rows"] = [{**rows_a[h], "from": rows_a[h]["state"], "to": rows_b[h]["state"]}
-                                 for h in found.pop("changed_keys") if h in rows_a and h in rows_b]
+        found["changed_rows"] = [
+            {**rows_a[h], "from": rows_a[h]["state"], "to": rows_b[h]["state"]}
+            for h in found.pop("changed_keys")
+            if h in rows_a and h in rows_b
+        ]
         if kind == "samples":  # drops per reason as the rows say (a regrade's manifest counts no drops)
-            found["drops"] = _changes(*[{r["drop_reason"]: r["n"] for r in cat.query(
-                f"SELECT drop_reason, count(*) AS n FROM {_where(view)} NOT kept GROUP BY ALL", params)}
-                for view, params in sides])
+            found["drops"] = _changes(
+                *[
+                    {
+                        r["drop_reason"]: r["n"]
+                        for r in cat.query(
+                            f"SELECT drop_reason, count(*) AS n FROM {_where(view)} NOT kept GROUP BY ALL", params
+                        )
+                    }
+                    for view, params in sides
+                ]
+            )
         return found
 
     summary = dict(cat.cached(("diff", da.name, va, db.name, vb), compute))
@@ -298,15 +421,19 @@ def _where(view: str, conditions: list[str] | None = None) -> str:
     return f"{view} {'AND' if ' WHERE ' in view else 'WHERE'} " + " AND ".join(conditions)
 
 
-def _examples(cat: Catalog, view: str, params: dict, key: str, state: str, problem: str,
-              hashes: list[int]) -> dict[int, dict[str, Any]]:
+def _examples(
+    cat: Catalog, view: str, params: dict, key: str, state: str, problem: str, hashes: list[int]
+) -> dict[int, dict[str, Any]]:
     """The rows behind a few key hashes: their key, problem and state as text."""
     if not hashes:
         return {}
     show = " || ' / ' || ".join(f"coalesce(CAST({c} AS VARCHAR), '-')" for c in [c.strip() for c in state.split(",")])
     shown = " || '/' || ".join(f"CAST({c} AS VARCHAR)" for c in [c.strip() for c in key.split(",")])
-    rows = cat.query(f"SELECT hash({key}) AS h, {shown} AS key, {problem} AS p, left({show}, 80) AS state "
-                     f"FROM {_where(view)} list_contains($hashes, hash({key}))", {**params, "hashes": hashes})
+    rows = cat.query(
+        f"SELECT hash({key}) AS h, {shown} AS key, {problem} AS p, left({show}, 80) AS state "
+        f"FROM {_where(view)} list_contains($hashes, hash({key}))",
+        {**params, "hashes": hashes},
+    )
     return {r.pop("h"): r for r in rows}
 
 

@@ -3,6 +3,7 @@ shows as text), ``<think>`` folded into ``<details>``, fenced code highlighted b
 extracted answer and the step checker's claims marked. LaTeX stays text: blocks that hold a LaTeX
 command get the ``tex`` class, which the vendored KaTeX typesets in the browser (so ``$5`` in a GSM8K
 rationale is never taken for math)."""
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,9 @@ def tex_class(text: str | None) -> str:
     return "text tex" if text and LATEX.search(text) else "text"
 
 
-def output(completion: str, reasoning: str | None = None, answer: str | None = None,
-           correct: bool | None = None) -> Markup:
+def output(
+    completion: str, reasoning: str | None = None, answer: str | None = None, correct: bool | None = None
+) -> Markup:
     """A whole output: the thinking folded, then the rest with its answer and claims marked."""
     think, body = None, completion or ""
     if reasoning and reasoning not in body:
@@ -30,11 +32,14 @@ def output(completion: str, reasoning: str | None = None, answer: str | None = N
     else:
         match = THINK.search(body)
         if match:
-            think, body = match.group(1), (body[:match.start()] + body[match.end():]).lstrip("\n")
+            think, body = match.group(1), (body[: match.start()] + body[match.end() :]).lstrip("\n")
     parts = []
     if think is not None:
-        parts.append(Markup('<details class="think"><summary>thinking · {} characters</summary>{}</details>')
-                     .format(len(think), text(think.strip("\n"))))
+        parts.append(
+            Markup('<details class="think"><summary>thinking · {} characters</summary>{}</details>').format(
+                len(think), text(think.strip("\n"))
+            )
+        )
     parts.append(text(body, answer, correct))
     return Markup("").join(parts)
 
@@ -46,7 +51,7 @@ def text(value: str | None, answer: str | None = None, correct: bool | None = No
     value = value[:MAX_CHARS]
     pieces, last = [], 0
     for match in FENCE.finditer(value):
-        pieces.append(("prose", value[last:match.start()].removesuffix("\n")))
+        pieces.append(("prose", value[last : match.start()].removesuffix("\n")))
         pieces.append(("code", match.group(1), match.group(2)))
         last = match.end()
     pieces.append(("prose", value[last:]))
@@ -72,8 +77,14 @@ def _prose(value: str, answer: str | None, correct: bool | None, claims: bool) -
             if start < 0:
                 continue
             ok = claim.verdict == "ok"
-            spans.append((start, start + len(claim.text), "step ok" if ok else "step wrong",
-                          "step checks" if ok else "wrong step: " + " ≠ ".join(claim.values)))
+            spans.append(
+                (
+                    start,
+                    start + len(claim.text),
+                    "step ok" if ok else "step wrong",
+                    "step checks" if ok else "wrong step: " + " ≠ ".join(claim.values),
+                )
+            )
             at = start + len(claim.text)
     if answer:
         start = value.rfind(answer)

@@ -6,6 +6,7 @@ request without it (``Authorization: Bearer T``, the cookie set by one visit to 
 ``?token=T``) gets 403. Every other method gets 405: nothing here writes. Pages send a Content
 Security Policy that allows only the viewer's own scripts (vendored KaTeX and ``viewer.js``).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -30,8 +31,8 @@ COOKIE = "starmill_view_token"
 STATIC = Path(__file__).parent / "static"
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                               "font-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
-                               "frame-ancestors 'none'",
+    "font-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
@@ -51,8 +52,10 @@ class ViewerError(StarmillError):
 
 def check_bind(host: str, token: str | None) -> None:
     if not is_loopback(host) and not token:
-        raise ViewerError(f"binding {host} makes the warehouse readable from other machines: "
-                          "give a --token (requests without it get 403), or keep the default 127.0.0.1")
+        raise ViewerError(
+            f"binding {host} makes the warehouse readable from other machines: "
+            "give a --token (requests without it get 403), or keep the default 127.0.0.1"
+        )
 
 
 def is_loopback(host: str) -> bool:
@@ -109,8 +112,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _refuse(self) -> None:
         if self._allowed():
-            self._send(HTTPStatus.METHOD_NOT_ALLOWED, "405 method not allowed: the viewer is read-only (GET, HEAD)\n",
-                       "text/plain; charset=utf-8", extra={"Allow": "GET, HEAD"})
+            self._send(
+                HTTPStatus.METHOD_NOT_ALLOWED,
+                "405 method not allowed: the viewer is read-only (GET, HEAD)\n",
+                "text/plain; charset=utf-8",
+                extra={"Allow": "GET, HEAD"},
+            )
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_TRACE = do_CONNECT = _refuse
 
@@ -122,11 +129,16 @@ class Handler(BaseHTTPRequestHandler):
             host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
             if is_loopback(host):
                 return True
-            self._send(HTTPStatus.FORBIDDEN, "403 forbidden: the Host header does not name this machine\n",
-                       "text/plain; charset=utf-8")
+            self._send(
+                HTTPStatus.FORBIDDEN,
+                "403 forbidden: the Host header does not name this machine\n",
+                "text/plain; charset=utf-8",
+            )
             return False
-        given = [self.headers.get("Authorization", "").removeprefix("Bearer ").strip(),
-                 dict(parse_qsl(urlsplit(self.path).query)).get("token", "")]
+        given = [
+            self.headers.get("Authorization", "").removeprefix("Bearer ").strip(),
+            dict(parse_qsl(urlsplit(self.path).query)).get("token", ""),
+        ]
         cookie = SimpleCookie()
         try:
             cookie.load(self.headers.get("Cookie", ""))
@@ -136,8 +148,11 @@ class Handler(BaseHTTPRequestHandler):
             given.append(cookie[COOKIE].value)
         if any(g and hmac.compare_digest(g.encode(), token.encode()) for g in given):
             return True
-        self._send(HTTPStatus.FORBIDDEN, "403 forbidden: this viewer needs its token (open /?token=… once)\n",
-                   "text/plain; charset=utf-8")
+        self._send(
+            HTTPStatus.FORBIDDEN,
+            "403 forbidden: this viewer needs its token (open /?token=… once)\n",
+            "text/plain; charset=utf-8",
+        )
         return False
 
     # pages ----------------------------------------------------------------------------------
@@ -149,9 +164,16 @@ class Handler(BaseHTTPRequestHandler):
         if "token" in args and self.server.token:  # keep the token in a cookie, out of the address bar
             rest = {k: v for k, v in args.items() if k != "token"}
             cookie = f"{COOKIE}={self.server.token}; HttpOnly; SameSite=Strict; Path=/"
-            self._send(HTTPStatus.SEE_OTHER, "", "text/plain", head=head,
-                       extra={"Location": "/" + parts.path.lstrip("/") + (f"?{urlencode(rest)}" if rest else ""),
-                              "Set-Cookie": cookie})  # "//host" would leave this site
+            self._send(
+                HTTPStatus.SEE_OTHER,
+                "",
+                "text/plain",
+                head=head,
+                extra={
+                    "Location": "/" + parts.path.lstrip("/") + (f"?{urlencode(rest)}" if rest else ""),
+                    "Set-Cookie": cookie,
+                },
+            )  # "//host" would leave this site
             return
         if parts.path in self.server.static:
             body, kind = self.server.static[parts.path]
@@ -166,8 +188,10 @@ class Handler(BaseHTTPRequestHandler):
             status, html = HTTPStatus.BAD_REQUEST, pages.error(cat, "Bad request", str(exc))
         except Exception:  # a bug: the page says so, the terminal gets the traceback
             traceback.print_exc(file=sys.stderr)
-            status, html = HTTPStatus.INTERNAL_SERVER_ERROR, pages.error(
-                cat, "Internal error", "the viewer failed on this page; its traceback is in the terminal")
+            status, html = (
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+                pages.error(cat, "Internal error", "the viewer failed on this page; its traceback is in the terminal"),
+            )
         self._send(status, html, "text/html; charset=utf-8", head=head)
 
     def _page(self, path: str, args: dict[str, str]) -> str:
@@ -188,8 +212,9 @@ class Handler(BaseHTTPRequestHandler):
             return pages.diff(cat, args)
         raise NotFound(f"no page {path!r}")
 
-    def _send(self, status: HTTPStatus, body: str | bytes, kind: str, head: bool = False,
-              extra: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: HTTPStatus, body: str | bytes, kind: str, head: bool = False, extra: dict[str, str] | None = None
+    ) -> None:
         data = body.encode("utf-8") if isinstance(body, str) else body
         try:
             self.send_response(status)
@@ -204,8 +229,14 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
 
-def make_server(warehouse: str | None = None, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-                token: str | None = None, options: dict | None = None, log: bool = False) -> ViewerServer:
+def make_server(
+    warehouse: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    token: str | None = None,
+    options: dict | None = None,
+    log: bool = False,
+) -> ViewerServer:
     """The viewer over ``warehouse``, bound and ready for ``serve_forever`` (port 0: any free port)."""
     check_bind(host, token)  # before the warehouse is read
     return ViewerServer(Catalog(warehouse, options), host, port, token, log)

@@ -4,13 +4,15 @@
 a row group at a time); ``export_to_folder`` and ``export_to_hub`` put the same files in a folder or in
 one Hub commit.
 """
+
 from __future__ import annotations
 
 import json
-from collections import Counter
 import tempfile
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -20,19 +22,26 @@ from starmill.schemas.errors import StarmillError
 from starmill.schemas.redact import redact
 from starmill.schemas.report import pass_rate_histogram, tokens_by_pass_rate
 from starmill.schemas.samples import Stage
-from starmill.warehouse.lineage import starmill_version
 from starmill.warehouse.export import hub
 from starmill.warehouse.export.card import render_card, size_category
-from starmill.warehouse.export.share import share_text, shared
 from starmill.warehouse.export.chart import CHART, chart_png
 from starmill.warehouse.export.decontaminate import CONTAMINATED, REASON, contaminated_lines
 from starmill.warehouse.export.errors import ExportError
-from starmill.warehouse.export.folder import (PARQUET, check_target, folder_files, shard_names, staged_folder,
-                                     write_parquet_groups, write_split)
+from starmill.warehouse.export.folder import (
+    PARQUET,
+    check_target,
+    folder_files,
+    shard_names,
+    staged_folder,
+    write_parquet_groups,
+    write_split,
+)
 from starmill.warehouse.export.formats import KEYS, assistant_lengths, format_rows, has_teacher
 from starmill.warehouse.export.mix import parse_mix, sample
 from starmill.warehouse.export.model import Export, ExportSettings, Part
+from starmill.warehouse.export.share import share_text, shared
 from starmill.warehouse.export.split import split_by_problem
+from starmill.warehouse.lineage import starmill_version
 from starmill.warehouse.sources.overlap import ACROSS
 
 LINEAGE = "starmill_export.json"
@@ -68,9 +77,15 @@ def _read(wh, ref: str, weight: float) -> tuple[Part, pa.Table]:
     table = table.append_column("origin", pa.array([ref] * table.num_rows, pa.string()))
     stages = table.column("stage")
     rates = dict(zip(table.column("problem_id").to_pylist(), table.column("pass_rate").to_pylist()))
-    part = Part(ref=ref, weight=weight, manifest=manifest, rows=table.num_rows,
-                rationalized=pc.sum(pc.equal(stages, Stage.RATIONALIZATION.value)).as_py() or 0, pass_rates=rates,
-                screened=screened_at_ingest(wh, manifest))
+    part = Part(
+        ref=ref,
+        weight=weight,
+        manifest=manifest,
+        rows=table.num_rows,
+        rationalized=pc.sum(pc.equal(stages, Stage.RATIONALIZATION.value)).as_py() or 0,
+        pass_rates=rates,
+        screened=screened_at_ingest(wh, manifest),
+    )
     return part, table
 
 
@@ -133,37 +148,61 @@ def build_export(wh, settings: ExportSettings, repo_id: str | None = None) -> Ex
     tokens = dict(zip(rows.column("problem_id").to_pylist(), rows.column(TOKENS).to_pylist()))
     lengths = assistant_lengths(rows)
     return Export(
-        settings=settings, parts=parts, eval_sets=eval_sets, splits=splits, contaminated=cleaner.listed,
+        settings=settings,
+        parts=parts,
+        eval_sets=eval_sets,
+        splits=splits,
+        contaminated=cleaner.listed,
         rationalized=pc.sum(pc.equal(rows.column("stage"), Stage.RATIONALIZATION.value)).as_py() or 0,
-        pass_rates=[rates[p] for p in sorted(rates)], lengths=[lengths[i] for i in order.to_pylist()],
-        order=by, teacher_tokens=[tokens[p] for p in sorted(rates)],
+        pass_rates=[rates[p] for p in sorted(rates)],
+        lengths=[lengths[i] for i in order.to_pylist()],
+        order=by,
+        teacher_tokens=[tokens[p] for p in sorted(rates)],
         source=rows,
-        repo_id=repo_id, command=redact(settings.command(parts)),
+        repo_id=repo_id,
+        command=redact(settings.command(parts)),
     )
 
 
 def lineage(export: Export) -> dict[str, Any]:
     """The machine-readable twin of the card (``starmill_export.json``), secrets redacted."""
-    return redact({
-        "format": 1,
-        "starmill_version": starmill_version(),
-        "command": export.command,
-        "settings": export.settings.model_dump(mode="json"),
-        "size_category": size_category(export.rows),
-        "splits": {s: {"rows": t.num_rows, "problems": export.problems(s)} for s, t in export.splits.items()},
-        "rationalized_rows": export.rationalized,
-        "parts": [{"ref": p.ref, "weight": p.weight, "rows": p.rows, "rows_after_decontamination": p.clean,
-                   "rows_taken": p.taken, "drops": p.drops, "screened_at_ingest": p.screened,
-                   "manifest": p.manifest.model_dump(mode="json", exclude={"files"})}
-                  for p in export.parts],
-        "difficulty": {"band": export.settings.band(), "order": export.order,
-                       "pass_rate_histogram": pass_rate_histogram(export.pass_rates),
-                       "teacher_tokens_by_pass_rate": tokens_by_pass_rate(export.pass_rates, export.teacher_tokens)},
-        "decontamination": {"ngram": export.settings.ngram, "near_duplicates": export.settings.near_duplicates,
-                            "from_run_config": export.settings.decontamination_from,
-                            "eval_sets": [s.report() for s in export.eval_sets],
-                            "listed_in": CONTAMINATED if export.eval_sets else None},
-    })
+    return redact(
+        {
+            "format": 1,
+            "starmill_version": starmill_version(),
+            "command": export.command,
+            "settings": export.settings.model_dump(mode="json"),
+            "size_category": size_category(export.rows),
+            "splits": {s: {"rows": t.num_rows, "problems": export.problems(s)} for s, t in export.splits.items()},
+            "rationalized_rows": export.rationalized,
+            "parts": [
+                {
+                    "ref": p.ref,
+                    "weight": p.weight,
+                    "rows": p.rows,
+                    "rows_after_decontamination": p.clean,
+                    "rows_taken": p.taken,
+                    "drops": p.drops,
+                    "screened_at_ingest": p.screened,
+                    "manifest": p.manifest.model_dump(mode="json", exclude={"files"}),
+                }
+                for p in export.parts
+            ],
+            "difficulty": {
+                "band": export.settings.band(),
+                "order": export.order,
+                "pass_rate_histogram": pass_rate_histogram(export.pass_rates),
+                "teacher_tokens_by_pass_rate": tokens_by_pass_rate(export.pass_rates, export.teacher_tokens),
+            },
+            "decontamination": {
+                "ngram": export.settings.ngram,
+                "near_duplicates": export.settings.near_duplicates,
+                "from_run_config": export.settings.decontamination_from,
+                "eval_sets": [s.report() for s in export.eval_sets],
+                "listed_in": CONTAMINATED if export.eval_sets else None,
+            },
+        }
+    )
 
 
 def row_groups(export: Export, keys: pa.Table) -> Iterator[pa.Table]:
@@ -184,8 +223,7 @@ def _take(batches: list[pa.RecordBatch], starts, indices: pa.ChunkedArray, schem
     wanted = indices.to_numpy().astype(np.int64)
     chunk = np.searchsorted(starts, wanted, side="right") - 1
     grouped = np.argsort(chunk, kind="stable")
-    pieces = [batches[c].take(pa.array(wanted[grouped][chunk[grouped] == c] - starts[c]))
-              for c in np.unique(chunk)]
+    pieces = [batches[c].take(pa.array(wanted[grouped][chunk[grouped] == c] - starts[c])) for c in np.unique(chunk)]
     rows = pa.Table.from_batches(pieces, schema=schema).combine_chunks()
     return rows.take(pa.array(np.argsort(grouped, kind="stable")))  # back to the order asked for
 
@@ -203,8 +241,9 @@ def write_export(export: Export, root: Path) -> list[str]:
         (root / CONTAMINATED).write_text(contaminated_lines(export.contaminated), encoding="utf-8")
     (root / CHART).write_bytes(chart_png(export.pass_rates, export.lengths, title))
     # both are published: no absolute local path (a source file is <local>/NAME, its fingerprint kept)
-    (root / LINEAGE).write_text(json.dumps(shared(lineage(export)), indent=2, sort_keys=True, ensure_ascii=False)
-                                + "\n", encoding="utf-8")
+    (root / LINEAGE).write_text(
+        json.dumps(shared(lineage(export)), indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     (root / "README.md").write_text(share_text(render_card(export)), encoding="utf-8")
     return folder_files(root)
 
@@ -218,14 +257,22 @@ def export_to_folder(wh, settings: ExportSettings, dest: str | Path) -> tuple[Ex
     return export, files
 
 
-def export_to_hub(wh, settings: ExportSettings, repo_id: str, *, private: bool = False,
-                  revision: str | None = None, commit_message: str | None = None) -> tuple[Export, list[str], str]:
+def export_to_hub(
+    wh,
+    settings: ExportSettings,
+    repo_id: str,
+    *,
+    private: bool = False,
+    revision: str | None = None,
+    commit_message: str | None = None,
+) -> tuple[Export, list[str], str]:
     """Export and push as one commit to the dataset repo ``repo_id``; the export, files and commit URL."""
     token = hub.resolve_token()  # fail before reading anything
     export = build_export(wh, settings, repo_id=repo_id)
     message = commit_message or f"Export {', '.join(p.ref for p in export.parts)} ({settings.format}) with starmill"
     with tempfile.TemporaryDirectory(prefix="starmill-export-") as tmp:
         files = write_export(export, Path(tmp))
-        url = hub.push_folder(Path(tmp), repo_id, token=token, private=private, revision=revision,
-                              commit_message=message)
+        url = hub.push_folder(
+            Path(tmp), repo_id, token=token, private=private, revision=revision, commit_message=message
+        )
     return export, files, url

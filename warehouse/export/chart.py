@@ -1,4 +1,5 @@
 """A PNG of the exported data: per-problem pass rates and assistant-answer lengths."""
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,12 @@ def chart_png(pass_rates: list[float], lengths: list[int], title: str) -> bytes:
     FigureCanvasAgg(fig)
     left, right = fig.subplots(1, 2)
     left.hist(pass_rates, bins=[i / 10 for i in range(11)], color="#4c72b0", edgecolor="white")
-    left.set(title="Teacher pass rate per exported problem", xlabel="pass rate (pass@1 estimate)",
-             ylabel="problems", xlim=(0, 1))
+    left.set(
+        title="Teacher pass rate per exported problem",
+        xlabel="pass rate (pass@1 estimate)",
+        ylabel="problems",
+        xlim=(0, 1),
+    )
     right.hist(lengths, bins=20, color="#dd8452", edgecolor="white")
     right.set(title="Assistant turn length", xlabel="characters", ylabel="rows")
     fig.suptitle(title, fontsize=10)

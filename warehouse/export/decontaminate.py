@@ -9,6 +9,7 @@ whose MinHash candidates include an evaluation problem it contains at that share
 contaminated too. Every dropped row is listed (``contaminated.jsonl``) with the evaluation id it matched,
 the method and the score.
 """
+
 from __future__ import annotations
 
 import json
@@ -93,18 +94,29 @@ class EvalSet:
         if not shared:
             shared = sorted(g for k in self.short_lengths for g in word_grams(words, k) & self.shorts)
         if shared:
-            return {"method": "ngram", "eval_id": self.ids[self.gram_ids[shared[0]]],
-                    "score": round(len(shared) / max(1, len(grams)), 4), "matched": shared[0]}
+            return {
+                "method": "ngram",
+                "eval_id": self.ids[self.gram_ids[shared[0]]],
+                "score": round(len(shared) / max(1, len(grams)), 4),
+                "matched": shared[0],
+            }
         found = self.near.best(text) if self.near is not None else None
         if found is not None:
             return {"method": "minhash", "eval_id": self.ids[found[0]], "score": round(found[1], 4)}
         return None
 
     def report(self) -> dict[str, Any]:
-        return {"name": self.name, "path": self.path, "fingerprint": self.fingerprint, "field": self.text_field,
-                "texts": self.texts, "unreadable": self.unreadable, "rows_dropped": self.rows_dropped,
-                "by_method": dict(sorted(self.by_method.items())),
-                "near_duplicate_threshold": self.near.threshold if self.near is not None else None}
+        return {
+            "name": self.name,
+            "path": self.path,
+            "fingerprint": self.fingerprint,
+            "field": self.text_field,
+            "texts": self.texts,
+            "unreadable": self.unreadable,
+            "rows_dropped": self.rows_dropped,
+            "by_method": dict(sorted(self.by_method.items())),
+            "near_duplicate_threshold": self.near.threshold if self.near is not None else None,
+        }
 
 
 def _rows(path: Path):
@@ -115,8 +127,10 @@ def _rows(path: Path):
         return readers.read_datasets(readers.load_from_disk(path))
     reader = READERS.get(path.suffix.lower())
     if reader is None:
-        raise ExportError(f"evaluation set {path}: unknown file type {path.suffix!r} (use {', '.join(READERS)} "
-                          "or a save_to_disk folder)")
+        raise ExportError(
+            f"evaluation set {path}: unknown file type {path.suffix!r} (use {', '.join(READERS)} "
+            "or a save_to_disk folder)"
+        )
     return reader(path)
 
 
@@ -151,8 +165,10 @@ def load_eval_set(path: str, n: int, near_threshold: float | None = None, num_pe
         eval_id = _eval_id(data)
         found.add(text, n, eval_id if eval_id is not None else f"#{number}")
     if not found.texts:
-        raise ExportError(f"evaluation set {path!r} has no problem text: expected one of the fields "
-                          f"{', '.join(TEXT_FIELDS)} (found: {', '.join(sorted(columns)) or 'no rows'})")
+        raise ExportError(
+            f"evaluation set {path!r} has no problem text: expected one of the fields "
+            f"{', '.join(TEXT_FIELDS)} (found: {', '.join(sorted(columns)) or 'no rows'})"
+        )
     return found
 
 
@@ -161,8 +177,9 @@ def problem_text(prompt: list[dict[str, str]]) -> str:
     return "\n".join(m["content"] for m in prompt if m["role"] == "user")
 
 
-def decontaminate(table: pa.Table, eval_sets: list[EvalSet], n: int,
-                  listed: list[dict[str, Any]] | None = None) -> tuple[pa.Table, dict[str, int]]:
+def decontaminate(
+    table: pa.Table, eval_sets: list[EvalSet], n: int, listed: list[dict[str, Any]] | None = None
+) -> tuple[pa.Table, dict[str, int]]:
     """Rows of ``table`` that match no evaluation set, and the drops per reason; each dropped row is
     appended to ``listed`` (its ids, the set, the evaluation id, method and score).
 
@@ -207,8 +224,9 @@ class Decontaminator:
     num_perm: int = PERMUTATIONS
 
     @classmethod
-    def load(cls, paths: list[str], ngram: int, near_threshold: float | None = None,
-             num_perm: int = PERMUTATIONS) -> "Decontaminator":
+    def load(
+        cls, paths: list[str], ngram: int, near_threshold: float | None = None, num_perm: int = PERMUTATIONS
+    ) -> Decontaminator:
         sets = [load_eval_set(p, ngram, near_threshold, num_perm) for p in paths]
         names = [s.name for s in sets]
         for i, s in enumerate(sets):  # two files named alike: number them, so drop reasons stay distinct
@@ -217,7 +235,7 @@ class Decontaminator:
         return cls(sets, ngram, near_threshold, num_perm=num_perm)
 
     @classmethod
-    def from_spec(cls, spec) -> "Decontaminator":
+    def from_spec(cls, spec) -> Decontaminator:
         """From a run config's ``decontamination:`` (``schemas.contamination.DecontaminationSpec``)."""
         try:
             return cls.load(list(spec.eval_sets), spec.ngram, spec.near(), spec.num_perm)
@@ -242,13 +260,20 @@ class Decontaminator:
         return None
 
     def method(self) -> dict[str, Any]:
-        method = {"ngram": self.ngram, "near_duplicate_threshold": self.near_threshold,
-                  "near_duplicate": None if self.near_threshold is None else
-                  "MinHash LSH candidates (word 1- and 2-grams), containment score, numbers kept"}
+        method = {
+            "ngram": self.ngram,
+            "near_duplicate_threshold": self.near_threshold,
+            "near_duplicate": None
+            if self.near_threshold is None
+            else "MinHash LSH candidates (word 1- and 2-grams), containment score, numbers kept",
+        }
         if self.num_perm != PERMUTATIONS:  # recorded when not the default, so older records compare equal
             method["num_perm"] = self.num_perm
         return method
 
     def report(self) -> dict[str, Any]:
-        return {"method": self.method(), "eval_sets": [s.report() for s in self.eval_sets],
-                "rows_dropped": len(self.listed)}
+        return {
+            "method": self.method(),
+            "eval_sets": [s.report() for s in self.eval_sets],
+            "rows_dropped": len(self.listed),
+        }

@@ -1,4 +1,5 @@
 """Typed errors of the export; each is a user-facing one-line message."""
+
 from starmill.schemas.errors import StarmillError
 
 

@@ -4,6 +4,7 @@ Files go to a hidden staging folder beside the target, which is renamed into pla
 failure removes it, so a folder either appears whole or not at all. Parquet settings are fixed and
 no file holds a timestamp, so the same export gives the same bytes.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -11,8 +12,8 @@ import errno
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -21,8 +22,13 @@ from starmill.warehouse.export.errors import ExportError, FolderNotEmpty
 
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 PARQUET = dict(  # fixed, so re-exports are byte-identical (with the same pyarrow)
-    compression="zstd", compression_level=3, use_dictionary=True, write_statistics=True,
-    version="2.6", data_page_version="1.0", row_group_size=10_000,
+    compression="zstd",
+    compression_level=3,
+    use_dictionary=True,
+    write_statistics=True,
+    version="2.6",
+    data_page_version="1.0",
+    row_group_size=10_000,
 )
 
 
@@ -67,8 +73,9 @@ def staged_folder(dest: str | os.PathLike) -> Iterator[Path]:
             with contextlib.suppress(OSError):
                 folder.rmdir()
         if isinstance(exc, OSError) and (exc.errno in DISK_ERRNOS or not started):  # not started: no folder there
-            raise ExportError(f"cannot write the export to {dest}: {os.strerror(exc.errno or errno.EIO)} "
-                              "(nothing was left there)") from None
+            raise ExportError(
+                f"cannot write the export to {dest}: {os.strerror(exc.errno or errno.EIO)} (nothing was left there)"
+            ) from None
         raise
 
 
@@ -105,8 +112,14 @@ def write_parquet_groups(groups: Iterator[pa.Table], path: Path) -> None:
 def shard_names(split: str, rows: int, rows_per_file: int) -> list[tuple[str, int, int]]:
     """``(relative path, offset, length)`` of each Parquet file of a split, Hub-style names."""
     count = max(1, -(-rows // rows_per_file))
-    return [(f"data/{split}-{i:05d}-of-{count:05d}.parquet", i * rows_per_file,
-             min(rows_per_file, rows - i * rows_per_file)) for i in range(count)]
+    return [
+        (
+            f"data/{split}-{i:05d}-of-{count:05d}.parquet",
+            i * rows_per_file,
+            min(rows_per_file, rows - i * rows_per_file),
+        )
+        for i in range(count)
+    ]
 
 
 def write_split(table: pa.Table, split: str, root: Path, rows_per_file: int) -> list[str]:

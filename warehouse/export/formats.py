@@ -1,4 +1,5 @@
 """Exported row layouts: TRL's conversational ``messages`` and ``prompt-completion``, and ``raw``."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -66,5 +67,8 @@ def format_rows(table: pa.Table, fmt: str, system_prompt: str | None = None, tea
 def assistant_lengths(table: pa.Table) -> list[int]:
     """Characters of each row's assistant text, ``FORMAT_ROWS`` rows at a time."""
     columns = ["reasoning", "answer_text", "final_answer", "completion"]
-    return [len(assistant_text(r)) for b in table.select(columns).to_batches(max_chunksize=FORMAT_ROWS)
-            for r in b.to_pylist()]
+    return [
+        len(assistant_text(r))
+        for b in table.select(columns).to_batches(max_chunksize=FORMAT_ROWS)
+        for r in b.to_pylist()
+    ]

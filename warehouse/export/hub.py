@@ -3,6 +3,7 @@
 The token comes from ``HF_TOKEN`` or the user's saved login (``hf auth login``); it is passed to
 ``HfApi`` only, never logged, and scrubbed from any error message that might quote a request.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,8 +45,9 @@ def _api(token: str):
     return HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None, token=token)
 
 
-def push_folder(root: Path, repo_id: str, *, token: str, private: bool = False, revision: str | None = None,
-                commit_message: str) -> str:
+def push_folder(
+    root: Path, repo_id: str, *, token: str, private: bool = False, revision: str | None = None, commit_message: str
+) -> str:
     """Create the dataset repo (and branch) if needed and commit the folder's files; the commit URL."""
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
@@ -59,8 +61,9 @@ def push_folder(root: Path, repo_id: str, *, token: str, private: bool = False, 
         stale = sorted(f for f in remote if f.startswith(MANAGED) and f not in files)
         operations = [CommitOperationAdd(path_in_repo=f, path_or_fileobj=str(root / f)) for f in files]
         operations += [CommitOperationDelete(path_in_repo=f) for f in stale]
-        info = api.create_commit(repo_id, operations, commit_message=commit_message, repo_type="dataset",
-                                 revision=revision)
+        info = api.create_commit(
+            repo_id, operations, commit_message=commit_message, repo_type="dataset", revision=revision
+        )
     except Exception as exc:  # network, offline mode, auth, permissions: one line, token scrubbed
         raise _error(exc, repo_id, api.endpoint, token) from None
     return str(getattr(info, "commit_url", None) or info)
@@ -73,8 +76,10 @@ def _error(exc: Exception, repo_id: str, endpoint: str, token: str) -> ExportErr
     if isinstance(exc, OfflineModeIsEnabled):
         return HubUnreachable(f"cannot push to {repo_id}: offline mode is on (HF_HUB_OFFLINE); unset it to push")
     if isinstance(exc, OSError) or NETWORK & {c.__name__ for c in type(exc).__mro__}:
-        return HubUnreachable(f"cannot reach the Hugging Face Hub at {endpoint} ({type(exc).__name__}: {first}); "
-                              "check your network or HF_ENDPOINT")
+        return HubUnreachable(
+            f"cannot reach the Hugging Face Hub at {endpoint} ({type(exc).__name__}: {first}); "
+            "check your network or HF_ENDPOINT"
+        )
     if isinstance(exc, HfHubHTTPError):
         return ExportError(f"the Hub refused the push to {repo_id}: {first}")
     return ExportError(f"push to {repo_id} failed ({type(exc).__name__}: {first})")

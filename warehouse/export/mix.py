@@ -3,6 +3,7 @@
 A weight is a sampling rate over one version's rows: 0.25 keeps a seeded quarter of them, 1 keeps
 them all, 2.5 repeats them twice plus a seeded half. The same seed gives the same rows.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,8 +33,9 @@ def parse_mix(spec: str) -> MixPart:
     """``NAME@vN:WEIGHT`` to a ``MixPart``."""
     match = MIX_RE.match(spec.strip())
     if not match or not 0 < float(match.group("weight")) <= MAX_WEIGHT:
-        raise ExportError(f"bad --mix {spec!r}: use NAME@vN:WEIGHT with a weight above 0 and at most "
-                          f"{MAX_WEIGHT}, e.g. chat@v2:0.5")
+        raise ExportError(
+            f"bad --mix {spec!r}: use NAME@vN:WEIGHT with a weight above 0 and at most {MAX_WEIGHT}, e.g. chat@v2:0.5"
+        )
     try:
         check_ref(match.group("ref"))  # the whole name, before anything is read
     except BadDatasetName as exc:
@@ -49,7 +51,8 @@ def sample(table: pa.Table, weight: float, seed: int) -> pa.Table:
     """``round(weight × rows)`` rows of ``table``: whole copies, then a seeded share of the rest."""
     copies, rest = divmod(rows_taken(table.num_rows, weight), table.num_rows) if table.num_rows else (0, 0)
     keys = table.column("origin").to_pylist(), table.column("sample_id").to_pylist()
-    rank = sorted(range(table.num_rows),
-                  key=lambda i: hashlib.sha256(f"{seed}\0{keys[0][i]}\0{keys[1][i]}".encode()).hexdigest())
+    rank = sorted(
+        range(table.num_rows), key=lambda i: hashlib.sha256(f"{seed}\0{keys[0][i]}\0{keys[1][i]}".encode()).hexdigest()
+    )
     parts = [table] * copies + [table.take(pa.array(sorted(rank[:rest]), pa.int64()))]
     return pa.concat_tables(parts)

@@ -1,5 +1,6 @@
 """What an export is: the settings that decide its bytes, the versions it takes rows from, and
 the rows it holds per split. ``build`` makes one; ``card`` describes one."""
+
 from __future__ import annotations
 
 import shlex
@@ -26,19 +27,24 @@ class ExportSettings(BaseModel):
     ngram: int = Field(8, ge=1, description="word n-gram size for decontamination")
     near_duplicates: float = Field(0.6, ge=0, le=1, description="near-duplicate containment threshold; 0: off")
     num_perm: int = Field(128, ge=2, multiple_of=2, description="MinHash permutations of the near-duplicate index")
-    run_decontamination: bool = Field(True, description="with no evaluation sets given, use the main version's "
-                                      "run config's decontamination: section")
-    decontamination_from: str | None = Field(None, description="the version whose run config gave the evaluation "
-                                             "sets and settings (set by the export, not by an option)")
+    run_decontamination: bool = Field(
+        True, description="with no evaluation sets given, use the main version's run config's decontamination: section"
+    )
+    decontamination_from: str | None = Field(
+        None,
+        description="the version whose run config gave the evaluation "
+        "sets and settings (set by the export, not by an option)",
+    )
     system_prompt: str | None = None
     difficulty_band: str | None = Field(None, description="LOW:HIGH, the pass rates of the problems kept")
     mix: list[str] = Field(default_factory=list, description="NAME@vN:WEIGHT, more sft versions and their rates")
-    order: Literal["problem", "easy_to_hard"] | None = Field(None, description="rows by problem id, or easy to "
-                                                             "hard; None: the main version's selection.order")
+    order: Literal["problem", "easy_to_hard"] | None = Field(
+        None, description="rows by problem id, or easy to hard; None: the main version's selection.order"
+    )
     rows_per_file: int = Field(100_000, ge=1)
 
     @classmethod
-    def make(cls, **values: Any) -> "ExportSettings":
+    def make(cls, **values: Any) -> ExportSettings:
         try:
             settings = cls(**values)
         except ValidationError as exc:
@@ -47,16 +53,21 @@ class ExportSettings(BaseModel):
         settings.band()  # a bad band fails before anything is read
         return settings
 
-    def with_run_decontamination(self, manifest: Manifest) -> "ExportSettings":
+    def with_run_decontamination(self, manifest: Manifest) -> ExportSettings:
         """These settings, or, when they name no evaluation set, the ``decontamination:`` section of the
         run config that made ``manifest``'s version (``at_export: apply``, evaluation sets given)."""
         spec = run_decontamination(manifest) if self.run_decontamination and not self.decontaminate else None
         if spec is None:
             return self
-        return self.model_copy(update={"decontaminate": list(spec["eval_sets"]), "ngram": spec.get("ngram", 8),
-                                       "near_duplicates": spec.get("near_duplicates", 0.6),
-                                       "num_perm": spec.get("num_perm", 128),
-                                       "decontamination_from": f"{manifest.dataset}@v{manifest.version}"})
+        return self.model_copy(
+            update={
+                "decontaminate": list(spec["eval_sets"]),
+                "ngram": spec.get("ngram", 8),
+                "near_duplicates": spec.get("near_duplicates", 0.6),
+                "num_perm": spec.get("num_perm", 128),
+                "decontamination_from": f"{manifest.dataset}@v{manifest.version}",
+            }
+        )
 
     def cleaner(self) -> Decontaminator:
         """The evaluation sets of this export, loaded; one a run config named but that is missing says so."""
@@ -65,8 +76,10 @@ class ExportSettings(BaseModel):
         except ExportError as exc:
             if self.decontamination_from is None:
                 raise
-            raise ExportError(f"{exc} (named by {self.decontamination_from}'s run config, decontamination:; give "
-                              "--decontaminate EVAL, or --no-run-decontamination)") from None
+            raise ExportError(
+                f"{exc} (named by {self.decontamination_from}'s run config, decontamination:; give "
+                "--decontaminate EVAL, or --no-run-decontamination)"
+            ) from None
 
     def band(self) -> tuple[float, float] | None:
         """(low, high) of ``difficulty_band``, both ends kept; None without one."""
@@ -97,6 +110,7 @@ class ExportSettings(BaseModel):
         if self.order is not None:
             args += ["--order", self.order]
         return " ".join(shlex.quote(a) for a in args)
+
 
 def run_decontamination(manifest: Manifest) -> dict[str, Any] | None:
     """The ``decontamination:`` section of the run config that made a samples or sft version, when it

@@ -9,6 +9,7 @@ problem count little. A
 match also needs every number of the evaluation problem in the row: templated problems that differ
 only in their numbers (the usual case in math sets) are different problems.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,7 @@ def numbers(text: str) -> set[str]:
 
 def _permutations(count: int = PERMUTATIONS, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)  # below 2^31 so a * hash + b stays inside 64 bits
-    return (rng.integers(1, 1 << 31, count, dtype=np.uint64),
-            rng.integers(0, 1 << 31, count, dtype=np.uint64))
+    return (rng.integers(1, 1 << 31, count, dtype=np.uint64), rng.integers(0, 1 << 31, count, dtype=np.uint64))
 
 
 _A, _B = _permutations()
@@ -49,14 +49,17 @@ def signature(grams: set[str], a: np.ndarray = _A, b: np.ndarray = _B) -> np.nda
     """The MinHash signature of a shingle set (one value per permutation ``a * hash + b``)."""
     if not grams:
         return np.full(len(a), _PRIME, dtype=np.uint64)
-    hashes = np.array([int.from_bytes(hashlib.blake2b(g.encode(), digest_size=4).digest(), "little") for g in grams],
-                      dtype=np.uint64)
+    hashes = np.array(
+        [int.from_bytes(hashlib.blake2b(g.encode(), digest_size=4).digest(), "little") for g in grams], dtype=np.uint64
+    )
     return (((hashes[:, None] * a[None, :]) + b[None, :]) % np.uint64(_PRIME)).min(axis=0)
 
 
 def bands(sig: np.ndarray) -> list[bytes]:
-    return [i.to_bytes(2, "little") + sig[i * BAND_ROWS:(i + 1) * BAND_ROWS].tobytes()
-            for i in range(len(sig) // BAND_ROWS)]
+    return [
+        i.to_bytes(2, "little") + sig[i * BAND_ROWS : (i + 1) * BAND_ROWS].tobytes()
+        for i in range(len(sig) // BAND_ROWS)
+    ]
 
 
 @dataclass

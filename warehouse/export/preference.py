@@ -8,6 +8,7 @@ with the i-th rejected, so each sample is used once and a problem gives min(chos
 KTO takes every chosen (label true) and rejected (label false) sample of every problem, unpaired.
 A problem without a pair, and every sample left out, is counted by reason and listed in ``unpaired.jsonl``.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,21 @@ WRONG = ("wrong", "unparseable_pred")  # verdicts of an answer known to be wrong
 SELECTION = ("over_k", "duplicate", "near_duplicate", "not_majority", "lower_score", "not_best_answer")  # not quality
 LINEAGE = "starmill_export.json"
 UNPAIRED = "unpaired.jsonl"
-COLUMNS = ["sample_id", "problem_id", "stage", "iteration", "sample_index", "prompt", "completion", "reasoning",
-           "verdicts", "correct", "kept", "drop_reason", "completion_tokens"]
+COLUMNS = [
+    "sample_id",
+    "problem_id",
+    "stage",
+    "iteration",
+    "sample_index",
+    "prompt",
+    "completion",
+    "reasoning",
+    "verdicts",
+    "correct",
+    "kept",
+    "drop_reason",
+    "completion_tokens",
+]
 
 
 @dataclass
@@ -120,9 +134,14 @@ def mean_tokens(rows: list[dict[str, Any]]) -> dict[str, float]:
     return {p: tokens[p] / total[p] for p in total}
 
 
-def preference_rows(rows: list[dict[str, Any]], fmt: str, rejected_from: str, plain: bool = False,
-                    system_prompt: str | None = None,
-                    band: tuple[float, float] | None = None) -> tuple[list[dict[str, Any]], Preference]:
+def preference_rows(
+    rows: list[dict[str, Any]],
+    fmt: str,
+    rejected_from: str,
+    plain: bool = False,
+    system_prompt: str | None = None,
+    band: tuple[float, float] | None = None,
+) -> tuple[list[dict[str, Any]], Preference]:
     """The DPO or KTO rows of a samples version's rows, and the counts (``splits`` left empty). With
     ``band``, the problems whose pass rate lies outside it give no row (counted)."""
     found = Preference(ref="", format=fmt, rejected_from=rejected_from, splits={})
@@ -147,30 +166,49 @@ def preference_rows(rows: list[dict[str, Any]], fmt: str, rejected_from: str, pl
         chosen, rejected = (sorted(pools[problem][k], key=_order) for k in ("chosen", "rejected"))
         if fmt == "kto":
             for row, label in [(r, True) for r in chosen] + [(r, False) for r in rejected]:
-                out.append({"prompt": _prompt(row["prompt"], plain, system_prompt),
-                            "completion": _answer(output_text(row), plain), "label": label,
-                            "problem_id": problem, "sample_id": row["sample_id"]})
+                out.append(
+                    {
+                        "prompt": _prompt(row["prompt"], plain, system_prompt),
+                        "completion": _answer(output_text(row), plain),
+                        "label": label,
+                        "problem_id": problem,
+                        "sample_id": row["sample_id"],
+                    }
+                )
             if not chosen or not rejected:
                 found.unpaired["no_chosen" if not chosen else "no_rejected"] += 1  # one-sided, still exported
             continue
         if not chosen or not rejected:
-            reason = "no_chosen_or_rejected" if not chosen and not rejected else (
-                "no_chosen" if not chosen else "no_rejected")
+            reason = (
+                "no_chosen_or_rejected"
+                if not chosen and not rejected
+                else ("no_chosen" if not chosen else "no_rejected")
+            )
             found.unpaired[reason] += 1
-            found.listed.append({"problem_id": problem, "reason": reason, "chosen": len(chosen),
-                                 "rejected": len(rejected)})
+            found.listed.append(
+                {"problem_id": problem, "reason": reason, "chosen": len(chosen), "rejected": len(rejected)}
+            )
             found.left_out["no_pair"] += len(chosen) + len(rejected)
             continue
         pairs = min(len(chosen), len(rejected))
         for good, bad in zip(chosen, rejected):
-            out.append({"prompt": _prompt(good["prompt"], plain, system_prompt),
-                        "chosen": _answer(output_text(good), plain), "rejected": _answer(output_text(bad), plain),
-                        "problem_id": problem, "chosen_id": good["sample_id"], "rejected_id": bad["sample_id"]})
+            out.append(
+                {
+                    "prompt": _prompt(good["prompt"], plain, system_prompt),
+                    "chosen": _answer(output_text(good), plain),
+                    "rejected": _answer(output_text(bad), plain),
+                    "problem_id": problem,
+                    "chosen_id": good["sample_id"],
+                    "rejected_id": bad["sample_id"],
+                }
+            )
         found.left_out["unpaired_chosen"] += len(chosen) - pairs
         found.left_out["unpaired_rejected"] += len(rejected) - pairs
     found.counts["problems"] = len(pools)
     found.counts["pairs" if fmt == "dpo" else "examples"] = len(out)
-    found.counts["problems_paired" if fmt == "dpo" else "problems_with_both"] = len(pools) - sum(found.unpaired.values())
+    found.counts["problems_paired" if fmt == "dpo" else "problems_with_both"] = len(pools) - sum(
+        found.unpaired.values()
+    )
     found.left_out = Counter({k: v for k, v in found.left_out.items() if v})
     return out, found
 
@@ -178,10 +216,25 @@ def preference_rows(rows: list[dict[str, Any]], fmt: str, rejected_from: str, pl
 def _schema(fmt: str, plain: bool) -> pa.Schema:
     text = pa.string() if plain else MESSAGES
     if fmt == "kto":
-        return pa.schema([("prompt", text), ("completion", text), ("label", pa.bool_()),
-                          ("problem_id", pa.string()), ("sample_id", pa.string())])
-    return pa.schema([("prompt", text), ("chosen", text), ("rejected", text), ("problem_id", pa.string()),
-                      ("chosen_id", pa.string()), ("rejected_id", pa.string())])
+        return pa.schema(
+            [
+                ("prompt", text),
+                ("completion", text),
+                ("label", pa.bool_()),
+                ("problem_id", pa.string()),
+                ("sample_id", pa.string()),
+            ]
+        )
+    return pa.schema(
+        [
+            ("prompt", text),
+            ("chosen", text),
+            ("rejected", text),
+            ("problem_id", pa.string()),
+            ("chosen_id", pa.string()),
+            ("rejected_id", pa.string()),
+        ]
+    )
 
 
 def _run_cleaner(manifest) -> tuple[Decontaminator | None, str | None]:
@@ -192,10 +245,20 @@ def _run_cleaner(manifest) -> tuple[Decontaminator | None, str | None]:
     return settings.cleaner(), settings.decontamination_from
 
 
-def build_preference(wh, ref: str, fmt: str, *, rejected_from: str = "wrong", plain: bool = False,
-                     test_size: float = 0.0, seed: int = 0, system_prompt: str | None = None,
-                     difficulty_band: str | None = None, decontaminator: Decontaminator | None = None,
-                     run_decontamination: bool = True) -> Preference:
+def build_preference(
+    wh,
+    ref: str,
+    fmt: str,
+    *,
+    rejected_from: str = "wrong",
+    plain: bool = False,
+    test_size: float = 0.0,
+    seed: int = 0,
+    system_prompt: str | None = None,
+    difficulty_band: str | None = None,
+    decontaminator: Decontaminator | None = None,
+    run_decontamination: bool = True,
+) -> Preference:
     """The preference export of a ``samples`` version, in memory. Without a ``decontaminator`` the run
     config's ``decontamination:`` section applies (unless ``run_decontamination`` is False)."""
     if fmt not in FORMATS:
@@ -208,8 +271,10 @@ def build_preference(wh, ref: str, fmt: str, *, rejected_from: str = "wrong", pl
     version = wh.resolve(ref)
     manifest = wh.manifest(version)
     if manifest.table != "samples":
-        raise ExportError(f"{version} holds '{manifest.table}' rows; --format {fmt} takes a 'samples' version "
-                          "(correct and wrong samples, as `starmill run` writes them)")
+        raise ExportError(
+            f"{version} holds '{manifest.table}' rows; --format {fmt} takes a 'samples' version "
+            "(correct and wrong samples, as `starmill run` writes them)"
+        )
     source = None
     if decontaminator is None and run_decontamination:
         decontaminator, source = _run_cleaner(manifest)
@@ -222,8 +287,10 @@ def build_preference(wh, ref: str, fmt: str, *, rejected_from: str = "wrong", pl
             report["from_run_config"] = source
     rows, found = preference_rows(table.to_pylist(), fmt, rejected_from, plain, system_prompt, band)
     if not rows:
-        raise ExportError(f"{version} gives no {fmt} rows: {json.dumps(dict(found.unpaired))} problems without "
-                          f"a pair, samples left out {json.dumps(dict(found.left_out))}")
+        raise ExportError(
+            f"{version} gives no {fmt} rows: {json.dumps(dict(found.unpaired))} problems without "
+            f"a pair, samples left out {json.dumps(dict(found.left_out))}"
+        )
     found.ref, found.contaminated, found.decontamination = str(version), contaminated, report
     found.splits = split_by_problem(pa.Table.from_pylist(rows, schema=_schema(fmt, plain)), test_size, seed)
     found.counts["contaminated"] = len(contaminated)
@@ -231,36 +298,65 @@ def build_preference(wh, ref: str, fmt: str, *, rejected_from: str = "wrong", pl
 
 
 def card(found: Preference, settings: dict[str, Any]) -> str:
-    layout = ("`prompt`, `chosen`, `rejected` (TRL's DPO layout)" if found.format == "dpo"
-              else "`prompt`, `completion`, `label` (TRL's KTO layout)")
-    rule = ("chosen = a kept correct sample; rejected = a wrong one (verdict wrong or unparseable_pred)"
-            + (", or a correct one dropped by a quality filter" if found.rejected_from == "dropped" else "")
-            + ("; per problem the i-th chosen pairs with the i-th rejected (ordered by stage, iteration, "
-               "sample index), each sample used once" if found.format == "dpo"
-               else "; every chosen sample is label true and every rejected one label false"))
+    layout = (
+        "`prompt`, `chosen`, `rejected` (TRL's DPO layout)"
+        if found.format == "dpo"
+        else "`prompt`, `completion`, `label` (TRL's KTO layout)"
+    )
+    rule = (
+        "chosen = a kept correct sample; rejected = a wrong one (verdict wrong or unparseable_pred)"
+        + (", or a correct one dropped by a quality filter" if found.rejected_from == "dropped" else "")
+        + (
+            "; per problem the i-th chosen pairs with the i-th rejected (ordered by stage, iteration, "
+            "sample index), each sample used once"
+            if found.format == "dpo"
+            else "; every chosen sample is label true and every rejected one label false"
+        )
+    )
     sizes = ", ".join(f"{name}: {t.num_rows} rows" for name, t in found.splits.items())
-    lines = [f"---\ntags:\n- starmill\n- preference\n- {found.format}\n---\n", f"# {found.ref} ({found.format})\n",
-             f"Columns: {layout}, {'plain text' if settings.get('plain') else 'conversational'}; with "
-             f"`problem_id` and the sample ids. {sizes}.\n", f"Pairing rule: {rule}.\n", "| count | value |",
-             "| --- | --- |"]
+    lines = [
+        f"---\ntags:\n- starmill\n- preference\n- {found.format}\n---\n",
+        f"# {found.ref} ({found.format})\n",
+        f"Columns: {layout}, {'plain text' if settings.get('plain') else 'conversational'}; with "
+        f"`problem_id` and the sample ids. {sizes}.\n",
+        f"Pairing rule: {rule}.\n",
+        "| count | value |",
+        "| --- | --- |",
+    ]
     lines += [f"| {k} | {v} |" for k, v in sorted(found.counts.items())]
-    lines += ["", "Problems without a pair, per reason (listed in `unpaired.jsonl`):", "", "| reason | problems |",
-              "| --- | --- |"]
+    lines += [
+        "",
+        "Problems without a pair, per reason (listed in `unpaired.jsonl`):",
+        "",
+        "| reason | problems |",
+        "| --- | --- |",
+    ]
     lines += [f"| {k} | {v} |" for k, v in sorted(found.unpaired.items())] or ["| - | 0 |"]
     lines += ["", "Samples in no row, per reason:", "", "| reason | samples |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in sorted(found.left_out.items())] or ["| - | 0 |"]
     exported = {p for t in found.splits.values() for p in t.column("problem_id").to_pylist()}
-    lines += ["", f"Difficulty: pass rates (share of correct rationale-stage samples) of the {len(exported)} exported "
-              "problems" + (f", kept from {settings['difficulty_band']}" if settings.get("difficulty_band") else "")
-              + ", with the teacher's mean completion tokens on them:", "",
-              "| pass rate | problems | teacher tokens (mean) |", "| --- | --- | --- |"]
+    lines += [
+        "",
+        f"Difficulty: pass rates (share of correct rationale-stage samples) of the {len(exported)} exported "
+        "problems"
+        + (f", kept from {settings['difficulty_band']}" if settings.get("difficulty_band") else "")
+        + ", with the teacher's mean completion tokens on them:",
+        "",
+        "| pass rate | problems | teacher tokens (mean) |",
+        "| --- | --- | --- |",
+    ]
     known = sorted(p for p in exported if p in found.rates)
     tokens = tokens_by_pass_rate([found.rates[p] for p in known], [found.tokens.get(p) for p in known])
-    lines += [f"| {k} | {v} | {'—' if tokens[k] is None else f'{tokens[k]:g}'} |"
-              for k, v in pass_rate_histogram(found.rates[p] for p in known).items()]
+    lines += [
+        f"| {k} | {v} | {'—' if tokens[k] is None else f'{tokens[k]:g}'} |"
+        for k, v in pass_rate_histogram(found.rates[p] for p in known).items()
+    ]
     if found.decontamination:
-        lines += ["", f"Decontamination: {len(found.contaminated)} samples dropped (listed in `contaminated.jsonl`); "
-                  f"method {json.dumps(found.decontamination.get('method'))}."]
+        lines += [
+            "",
+            f"Decontamination: {len(found.contaminated)} samples dropped (listed in `contaminated.jsonl`); "
+            f"method {json.dumps(found.decontamination.get('method'))}.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -269,13 +365,24 @@ def write_preference(found: Preference, root: Path, settings: dict[str, Any]) ->
 
     for split, table in found.splits.items():
         write_split(table, split, root, rows_per_file=100_000)
-    lineage = redact({"format": 1, "starmill_version": starmill_version(), "export_format": found.format,
-                      "ref": found.ref, "settings": settings, "rejected_from": found.rejected_from,
-                      "splits": {s: {"rows": t.num_rows} for s, t in found.splits.items()},
-                      "counts": dict(found.counts), "unpaired": dict(found.unpaired),
-                      "left_out": dict(found.left_out), "decontamination": found.decontamination})
-    (root / LINEAGE).write_text(json.dumps(shared(lineage), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-                                encoding="utf-8")
+    lineage = redact(
+        {
+            "format": 1,
+            "starmill_version": starmill_version(),
+            "export_format": found.format,
+            "ref": found.ref,
+            "settings": settings,
+            "rejected_from": found.rejected_from,
+            "splits": {s: {"rows": t.num_rows} for s, t in found.splits.items()},
+            "counts": dict(found.counts),
+            "unpaired": dict(found.unpaired),
+            "left_out": dict(found.left_out),
+            "decontamination": found.decontamination,
+        }
+    )
+    (root / LINEAGE).write_text(
+        json.dumps(shared(lineage), indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     (root / UNPAIRED).write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in found.listed), encoding="utf-8")
     if found.decontamination:
         from starmill.warehouse.export.decontaminate import CONTAMINATED, contaminated_lines
@@ -285,8 +392,17 @@ def write_preference(found: Preference, root: Path, settings: dict[str, Any]) ->
     return folder_files(root)
 
 
-def export_preference(wh, ref: str, target: str, fmt: str, *, private: bool = False, revision: str | None = None,
-                      commit_message: str | None = None, **settings: Any) -> tuple[Preference, list[str], str]:
+def export_preference(
+    wh,
+    ref: str,
+    target: str,
+    fmt: str,
+    *,
+    private: bool = False,
+    revision: str | None = None,
+    commit_message: str | None = None,
+    **settings: Any,
+) -> tuple[Preference, list[str], str]:
     """Export a samples version as DPO or KTO data to a folder (written atomically) or ``hf://OWNER/NAME``."""
     shown = {k: v for k, v in settings.items() if k != "decontaminator"}
     repo_id = hub.parse_target(target)
@@ -300,6 +416,12 @@ def export_preference(wh, ref: str, target: str, fmt: str, *, private: bool = Fa
     found = build_preference(wh, ref, fmt, **settings)
     with tempfile.TemporaryDirectory(prefix="starmill-export-") as tmp:
         files = write_preference(found, Path(tmp), shown)
-        url = hub.push_folder(Path(tmp), repo_id, token=token, private=private, revision=revision,
-                              commit_message=commit_message or f"Export {found.ref} ({fmt}) with starmill")
+        url = hub.push_folder(
+            Path(tmp),
+            repo_id,
+            token=token,
+            private=private,
+            revision=revision,
+            commit_message=commit_message or f"Export {found.ref} ({fmt}) with starmill",
+        )
     return found, files, url

@@ -1,5 +1,6 @@
 """What an export may say about the machine that made it: absolute local paths become
 ``<local>/NAME`` (fingerprints, not paths, identify a source file), and URLs lose their credentials."""
+
 from __future__ import annotations
 
 import re

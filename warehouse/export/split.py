@@ -1,4 +1,5 @@
 """Seeded train/test split by problem: every row of a problem lands on the same side."""
+
 from __future__ import annotations
 
 import hashlib

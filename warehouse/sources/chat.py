@@ -6,15 +6,17 @@ message lists), or ShareGPT ``conversations`` [{from, value}]. The last turn is 
 be the assistant's; the turns before it, with at least one user turn, are the prompt. A row that can't
 be read so is a reject with its reason, never dropped silently.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from starmill.schemas import RejectRecord, SftRecord, content_hash
+from starmill.schemas.sources import SourceSpec
 from starmill.warehouse import lineage
 from starmill.warehouse.manifest import Manifest, SourceEntry
-from starmill.schemas.sources import SourceSpec
 from starmill.warehouse.sources import readers
 from starmill.warehouse.sources.ingest import READERS, _raw, check_source, looks_local, write_rows
 from starmill.warehouse.sources.limits import row_problem
@@ -95,18 +97,32 @@ def convert(row: RawRow, source: str, model: str, max_chars: int = MAX_CHARS) ->
         return RejectRecord(source, row.index, exc.reason, exc.detail, _raw(data))
     problem_id = content_hash("chat-prompt", source, prompt)
     return SftRecord(
-        sample_id=content_hash("chat-row", problem_id, completion), problem_id=problem_id, source=source, stage=STAGE,
-        iteration=0, prompt=prompt, completion=completion, reasoning=None, answer_text=None, final_answer="",
-        gold_answer="", pseudo_label=False, pass_rate=PASS_RATE, model=model)
+        sample_id=content_hash("chat-row", problem_id, completion),
+        problem_id=problem_id,
+        source=source,
+        stage=STAGE,
+        iteration=0,
+        prompt=prompt,
+        completion=completion,
+        reasoning=None,
+        answer_text=None,
+        final_answer="",
+        gold_answer="",
+        pseudo_label=False,
+        pass_rate=PASS_RATE,
+        model=model,
+    )
 
 
-def iter_chat(path: Path, source: str, model: str, limit: int | None = None,
-              max_chars: int = MAX_CHARS) -> Iterator[SftRecord | RejectRecord]:
+def iter_chat(
+    path: Path, source: str, model: str, limit: int | None = None, max_chars: int = MAX_CHARS
+) -> Iterator[SftRecord | RejectRecord]:
     return chat_records(READERS[path.suffix.lower()](path), source, model, limit, max_chars)
 
 
-def chat_records(rows: Iterator[RawRow], source: str, model: str, limit: int | None = None,
-                 max_chars: int = MAX_CHARS) -> Iterator[SftRecord | RejectRecord]:
+def chat_records(
+    rows: Iterator[RawRow], source: str, model: str, limit: int | None = None, max_chars: int = MAX_CHARS
+) -> Iterator[SftRecord | RejectRecord]:
     seen: set[str] = set()
     for count, row in enumerate(rows):
         if limit is not None and count >= limit:
@@ -114,15 +130,17 @@ def chat_records(rows: Iterator[RawRow], source: str, model: str, limit: int | N
         record = convert(row, source, model, max_chars)
         if isinstance(record, SftRecord):
             if record.sample_id in seen:
-                record = RejectRecord(source, row.index, "duplicate", "same prompt and completion as an earlier row",
-                                      _raw(row.data or {}))
+                record = RejectRecord(
+                    source, row.index, "duplicate", "same prompt and completion as an earlier row", _raw(row.data or {})
+                )
             else:
                 seen.add(record.sample_id)
         yield record
 
 
-def _chat_rows(uri: str, source: str | None, license: str | None, hub_config: str | None, split: str | None,
-               revision: str | None) -> tuple[Iterator[RawRow], SourceEntry, dict[str, Any]]:
+def _chat_rows(
+    uri: str, source: str | None, license: str | None, hub_config: str | None, split: str | None, revision: str | None
+) -> tuple[Iterator[RawRow], SourceEntry, dict[str, Any]]:
     """The rows of a local file, a ``save_to_disk`` folder or a Hub dataset id, its source entry and
     where it came from (for the manifest's config)."""
     check_source(SourceSpec(uri=uri))
@@ -130,42 +148,70 @@ def _chat_rows(uri: str, source: str | None, license: str | None, hub_config: st
     if path.is_file():
         if path.suffix.lower() not in READERS:
             raise SourceError(f"{uri}: --kind sft reads {', '.join(READERS)} files, a save_to_disk folder or a Hub id")
-        entry = SourceEntry(name=source or path.stem, uri=f"<local>/{path.name}",
-                            fingerprint=lineage.file_fingerprint(path), license=license)
+        entry = SourceEntry(
+            name=source or path.stem,
+            uri=f"<local>/{path.name}",
+            fingerprint=lineage.file_fingerprint(path),
+            license=license,
+        )
         return READERS[path.suffix.lower()](path), entry, {"file": path.name}
     if path.is_dir():
-        entry = SourceEntry(name=source or path.name, uri=f"<local>/{path.name}",
-                            fingerprint=lineage.file_fingerprint(path), license=license)
+        entry = SourceEntry(
+            name=source or path.name,
+            uri=f"<local>/{path.name}",
+            fingerprint=lineage.file_fingerprint(path),
+            license=license,
+        )
         return readers.read_datasets(readers.load_from_disk(path)), entry, {"folder": path.name}
     if looks_local(uri):
         raise SourceError(f"{uri}: --kind sft reads a local file, a save_to_disk folder or a Hub id")
     dataset_id = uri.removeprefix("hf://")
     ds = readers.load_hub(dataset_id, hub_config, split, revision)
     hub = {k: v for k, v in (("revision", revision), ("hub_config", hub_config), ("split", split)) if v is not None}
-    entry = SourceEntry(name=source or dataset_id, uri=f"hf://{dataset_id}",
-                        fingerprint=readers.hub_fingerprint(ds, revision), license=license, **hub)
+    entry = SourceEntry(
+        name=source or dataset_id,
+        uri=f"hf://{dataset_id}",
+        fingerprint=readers.hub_fingerprint(ds, revision),
+        license=license,
+        **hub,
+    )
     return readers.read_datasets(ds), entry, {"hub": dataset_id, **hub}
 
 
-def ingest_chat(warehouse, uri: str, name: str, *, source: str | None = None, license: str | None = None,
-                model: str | None = None, limit: int | None = None, max_chars: int = MAX_CHARS,
-                hub_config: str | None = None, split: str | None = "train", revision: str | None = None) -> Manifest:
+def ingest_chat(
+    warehouse,
+    uri: str,
+    name: str,
+    *,
+    source: str | None = None,
+    license: str | None = None,
+    model: str | None = None,
+    limit: int | None = None,
+    max_chars: int = MAX_CHARS,
+    hub_config: str | None = None,
+    split: str | None = "train",
+    revision: str | None = None,
+) -> Manifest:
     """Write chat rows (a local file, a ``save_to_disk`` folder or a Hub dataset id) as a new version of the
     sft dataset ``name``, bad rows to its rejects table. The manifest records the source's fingerprint (a
     Hub id: ``hf://ID``, its revision, config and split), its license and the settings; a source with no
     usable row commits nothing (a SourceError names the reject reasons)."""
     rows, entry, where = _chat_rows(uri, source, license, hub_config, split, revision)
     source, model = entry.name, model or "outside"
-    config = {"kind": "sft", "source": {"name": source, **where, "license": license, "model": model,
-                                        "limit": limit, "max_chars": max_chars}}
+    config = {
+        "kind": "sft",
+        "source": {"name": source, **where, "license": license, "model": model, "limit": limit, "max_chars": max_chars},
+    }
     writer = warehouse.writer(name, "sft", config=config, sources=[entry])
     with writer:
         read = write_rows(writer, chat_records(rows, source, model, limit, max_chars), SftRecord)
         rejected = sum(writer.drops.values())
         if read == rejected:
             reasons = ", ".join(f"{k} {v}" for k, v in sorted(writer.drops.items(), key=lambda kv: -kv[1]))
-            raise SourceError(f"{uri} holds no usable rows" + (f": all {read} were rejected ({reasons})" if read
-                                                               else " (no rows read)"))
+            raise SourceError(
+                f"{uri} holds no usable rows"
+                + (f": all {read} were rejected ({reasons})" if read else " (no rows read)")
+            )
         writer.count("read", read)
         writer.count("kept", read - rejected)
         writer.count("rejects", rejected)

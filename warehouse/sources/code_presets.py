@@ -10,6 +10,7 @@ spec, or a ``functional`` one when ``fn_name`` is set (call-based: each input is
 may be wrapped in a one-item list, as APPS's own checker accepts). The first solution (MBPP's code) is the
 reference. A row whose tests can't make a valid spec is a reject with the reason.
 """
+
 from __future__ import annotations
 
 import ast
@@ -19,13 +20,13 @@ from typing import Any
 from starmill.schemas import ProblemRecord
 from starmill.schemas.code import parse_code_spec
 
-APPS_CHECK = '''def check(candidate):
+APPS_CHECK = """def check(candidate):
     for args, expected in CASES:
         got = candidate(*args)
         if isinstance(got, tuple):
             got = list(got)
         assert got == expected or (isinstance(expected, list) and len(expected) == 1 and got == expected[0])
-'''
+"""
 
 
 class BadRow(ValueError):
@@ -72,8 +73,12 @@ def mbpp(data: dict) -> tuple[str, dict, str | None, dict]:
         raise BadRow("bad_spec", "challenge_test_list must be a list of asserts")
     code = data.get("code") if isinstance(data.get("code"), str) else None
     setup = data.get("test_setup_code") or None
-    spec = {"kind": "asserts", "asserts": tests + [t for t in challenge if t.strip()],
-            **({"setup": setup} if setup else {}), **({"reference": code} if code else {})}
+    spec = {
+        "kind": "asserts",
+        "asserts": tests + [t for t in challenge if t.strip()],
+        **({"setup": setup} if setup else {}),
+        **({"reference": code} if code else {}),
+    }
     entry = _entry_point(code, tests)
     if entry:
         spec["entry_point"] = entry
@@ -95,8 +100,9 @@ def apps(data: dict) -> tuple[str, dict, str | None, dict]:
     starter = data.get("starter_code") if isinstance(data.get("starter_code"), str) else ""
     if fn_name:
         if "class Solution" in starter:
-            raise BadRow("bad_spec", "class-based starter code (class Solution): the code verifier calls a "
-                                     "top-level function")
+            raise BadRow(
+                "bad_spec", "class-based starter code (class Solution): the code verifier calls a top-level function"
+            )
         if not all(isinstance(i, list) for i in inputs):
             raise BadRow("bad_spec", "call-based inputs must be argument lists")
         test = f"CASES = {list(zip(inputs, outputs))!r}\n\n\n{APPS_CHECK}"
@@ -109,8 +115,12 @@ def apps(data: dict) -> tuple[str, dict, str | None, dict]:
     if reference:
         spec["reference"] = reference
     starter_block = f"\n```python\n{starter.rstrip()}\n```" if starter.strip() else ""
-    metadata = {"problem_id": data.get("problem_id"), "difficulty": data.get("difficulty"), "url": data.get("url"),
-                **({"entry_point": fn_name} if fn_name else {})}
+    metadata = {
+        "problem_id": data.get("problem_id"),
+        "difficulty": data.get("difficulty"),
+        "url": data.get("url"),
+        **({"entry_point": fn_name} if fn_name else {}),
+    }
     return f"{question}{starter_block}\n{how}", spec, reference, metadata
 
 
@@ -130,5 +140,11 @@ def code_problem(data: dict, preset: str, source: str, split: str) -> ProblemRec
     if isinstance(parsed, str):
         raise BadRow("bad_spec", parsed)
     metadata = {k: v for k, v in metadata.items() if v is not None}
-    return ProblemRecord.make(source=source, question=question, gold_answer=json.dumps(spec, ensure_ascii=False),
-                              split=str(data.get("__split__") or split), gold_solution=solution, metadata=metadata)
+    return ProblemRecord.make(
+        source=source,
+        question=question,
+        gold_answer=json.dumps(spec, ensure_ascii=False),
+        split=str(data.get("__split__") or split),
+        gold_solution=solution,
+        metadata=metadata,
+    )

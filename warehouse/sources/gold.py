@@ -1,4 +1,5 @@
 """Gold answers out of reference solutions (GSM8K ``#### 72``, MATH ``\\boxed{…}``)."""
+
 from __future__ import annotations
 
 RULES = {"gsm8k": "hashes", "boxed": "boxed"}  # the extraction rule each format requires

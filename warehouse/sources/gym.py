@@ -5,10 +5,12 @@ the exact entry later (``gym_entry``), so the task's own ``score_answer`` can gr
 answer has a form (``ANSWER_FORMS``) also stores ``metadata.answer_form``, which the ``math`` verifier
 reads, so grading by value and form needs no configuration.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from starmill.schemas import ProblemRecord, RejectRecord, content_hash
 from starmill.schemas.sources import GymSpec
@@ -26,6 +28,7 @@ ANSWER_FORMS = {
 def answer_forms(spec: GymSpec) -> dict[str, str]:
     """The declared form of each of ``spec``'s tasks that has one."""
     return {task: ANSWER_FORMS[task] for task in spec.tasks if task in ANSWER_FORMS}
+
 
 def _module():
     try:
@@ -74,8 +77,9 @@ def iter_gym(spec: GymSpec, source: str, split: str) -> Iterator[ProblemRecord |
     sizes = task_sizes(spec)
     for task in sizes:
         if sizes[task]:
-            _dataset(task, sizes[task], task_seed(spec.seed, task),
-                     json.dumps(spec.config.get(task) or {}, sort_keys=True))  # fail early on a bad task
+            _dataset(
+                task, sizes[task], task_seed(spec.seed, task), json.dumps(spec.config.get(task) or {}, sort_keys=True)
+            )  # fail early on a bad task
     unknown = set(spec.config) - set(spec.tasks)
     if unknown:
         raise SourceError(f"reasoning_gym config for tasks not listed in tasks: {sorted(unknown)}")
@@ -84,20 +88,31 @@ def iter_gym(spec: GymSpec, source: str, split: str) -> Iterator[ProblemRecord |
         for task, size in sizes.items():
             if index >= size:
                 continue
-            meta = {"task": task, "size": size, "seed": task_seed(spec.seed, task),
-                    "config": spec.config.get(task) or {}, "index": index}
+            meta = {
+                "task": task,
+                "size": size,
+                "seed": task_seed(spec.seed, task),
+                "config": spec.config.get(task) or {},
+                "index": index,
+            }
             entry, _ = gym_entry(meta)
             answer = entry.get("answer")
             if answer is None or str(answer).strip() == "":
-                yield RejectRecord(source, index, "missing_answer", f"reasoning_gym {task} entry {index} has no answer",
-                                   json.dumps({"task": task, "index": index}))
+                yield RejectRecord(
+                    source,
+                    index,
+                    "missing_answer",
+                    f"reasoning_gym {task} entry {index} has no answer",
+                    json.dumps({"task": task, "index": index}),
+                )
                 continue
             extra = json.loads(json.dumps(entry.get("metadata") or {}, default=str))
             metadata = {"reasoning_gym": meta, "task": task, "gym": extra}
             if task in ANSWER_FORMS:
                 metadata["answer_form"] = ANSWER_FORMS[task]
-            yield ProblemRecord.make(source=source, question=str(entry["question"]), gold_answer=str(answer),
-                                     split=split, metadata=metadata)
+            yield ProblemRecord.make(
+                source=source, question=str(entry["question"]), gold_answer=str(answer), split=split, metadata=metadata
+            )
 
 
 def fingerprint(spec: GymSpec) -> str:

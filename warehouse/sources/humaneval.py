@@ -4,12 +4,13 @@ Each problem's question is its prompt (the model completes the function), its go
 verifier's functional test spec (``schemas.code``: entry point, ``check`` and the prompt), its reference
 solution the prompt with the canonical body; graded by the ``code`` verifier.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from starmill.schemas import ProblemRecord
 from starmill.warehouse.sources.readers import SourceError
@@ -29,7 +30,17 @@ def fingerprint() -> str:
 
 def iter_humaneval(source: str, split: str) -> Iterator[ProblemRecord]:
     for task in _data().read_problems().values():
-        spec = {"kind": "functional", "entry_point": task["entry_point"], "test": task["test"], "prompt": task["prompt"]}
-        yield ProblemRecord.make(source=source, question=task["prompt"], gold_answer=json.dumps(spec), split=split,
-                                 gold_solution=task["prompt"] + task["canonical_solution"],
-                                 metadata={"task_id": task["task_id"], "entry_point": task["entry_point"]})
+        spec = {
+            "kind": "functional",
+            "entry_point": task["entry_point"],
+            "test": task["test"],
+            "prompt": task["prompt"],
+        }
+        yield ProblemRecord.make(
+            source=source,
+            question=task["prompt"],
+            gold_answer=json.dumps(spec),
+            split=split,
+            gold_solution=task["prompt"] + task["canonical_solution"],
+            metadata={"task_id": task["task_id"], "entry_point": task["entry_point"]},
+        )

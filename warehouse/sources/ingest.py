@@ -1,4 +1,5 @@
 """Turn a source into ``ProblemRecord``s and ``RejectRecord``s, and commit them as a version."""
+
 from __future__ import annotations
 
 import errno
@@ -6,8 +7,9 @@ import json
 import math
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from starmill.schemas import ProblemRecord, RejectRecord
 from starmill.schemas.sources import CODE_PRESETS, MAX_CHARS, Preset, SourceSpec
@@ -19,8 +21,13 @@ from starmill.warehouse.sources.limits import row_problem
 from starmill.warehouse.sources.readers import RAW_LIMIT, RawRow, SourceError
 
 HUB_RE = re.compile(r"^(hf://)?[A-Za-z0-9][\w.-]*/[\w.-]+$")
-READERS = {".jsonl": readers.read_jsonl, ".ndjson": readers.read_jsonl, ".json": readers.read_json,
-           ".csv": readers.read_csv, ".parquet": readers.read_parquet}
+READERS = {
+    ".jsonl": readers.read_jsonl,
+    ".ndjson": readers.read_jsonl,
+    ".json": readers.read_json,
+    ".csv": readers.read_csv,
+    ".parquet": readers.read_parquet,
+}
 BUILT_IN = ("procedural", "procedural_code", "reasoning_gym", "humaneval")  # sources that are no file or Hub id
 LOCAL_SUFFIXES = {*READERS, ".tsv", ".txt", ".arrow", ".gz", ".zip", ".xlsx", ".yaml", ".yml"}
 
@@ -61,8 +68,9 @@ def check_source(spec: SourceSpec) -> None:
     elif path.exists():
         raise SourceError(f"source {uri!r} is not a regular file or folder")
     elif looks_local(uri):
-        raise SourceError(f"source file {uri!r} not found (no such file or folder; for a Hub dataset "
-                          "write hf://OWNER/NAME)")
+        raise SourceError(
+            f"source file {uri!r} not found (no such file or folder; for a Hub dataset write hf://OWNER/NAME)"
+        )
 
 
 def _rows(spec: SourceSpec) -> tuple[Iterator[RawRow], SourceEntry]:
@@ -71,17 +79,22 @@ def _rows(spec: SourceSpec) -> tuple[Iterator[RawRow], SourceEntry]:
     path = Path(uri).expanduser()
     if path.is_file():
         reader = READERS[path.suffix.lower()]
-        return reader(path), SourceEntry(name=name, uri=str(path.resolve()),
-                                         fingerprint=lineage.file_fingerprint(path), license=spec.license)
+        return reader(path), SourceEntry(
+            name=name, uri=str(path.resolve()), fingerprint=lineage.file_fingerprint(path), license=spec.license
+        )
     if path.is_dir():
         ds = readers.load_from_disk(path)
-        return readers.read_datasets(ds), SourceEntry(name=name, uri=str(path.resolve()),
-                                                      fingerprint=lineage.file_fingerprint(path), license=spec.license)
+        return readers.read_datasets(ds), SourceEntry(
+            name=name, uri=str(path.resolve()), fingerprint=lineage.file_fingerprint(path), license=spec.license
+        )
     dataset_id = uri.removeprefix("hf://")
     ds = readers.load_hub(dataset_id, spec.hub_config, spec.split, spec.revision)
-    return readers.read_datasets(ds), SourceEntry(name=name, uri=f"hf://{dataset_id}",
-                                                  fingerprint=readers.hub_fingerprint(ds, spec.revision),
-                                                  license=spec.license)
+    return readers.read_datasets(ds), SourceEntry(
+        name=name,
+        uri=f"hf://{dataset_id}",
+        fingerprint=readers.hub_fingerprint(ds, spec.revision),
+        license=spec.license,
+    )
 
 
 def _text(value: Any) -> str | None:
@@ -102,8 +115,9 @@ def _raw(data: dict[str, Any]) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate shows as \\ud83d
 
 
-def convert(row: RawRow, fields: Preset, source: str, split: str,
-            require_answer: bool = True, max_chars: int = MAX_CHARS) -> ProblemRecord | RejectRecord:
+def convert(
+    row: RawRow, fields: Preset, source: str, split: str, require_answer: bool = True, max_chars: int = MAX_CHARS
+) -> ProblemRecord | RejectRecord:
     """One source row to a problem, or to a reject with its reason."""
     if row.error is not None:
         return RejectRecord(source, row.index, row.error[0], row.error[1], row.raw)
@@ -136,13 +150,18 @@ def convert(row: RawRow, fields: Preset, source: str, split: str,
     solution = _text(data.get(fields.solution_field)) if fields.solution_field else None
     metadata = {k: data[k] for k in fields.metadata_fields if k in data}
     return ProblemRecord.make(
-        source=source, question=question, gold_answer=gold,
-        split=str(data.get("__split__") or split), gold_solution=solution, metadata=metadata,
+        source=source,
+        question=question,
+        gold_answer=gold,
+        split=str(data.get("__split__") or split),
+        gold_solution=solution,
+        metadata=metadata,
     )
 
 
-def convert_code(row: RawRow, preset: str, source: str, split: str,
-                 max_chars: int = MAX_CHARS) -> ProblemRecord | RejectRecord:
+def convert_code(
+    row: RawRow, preset: str, source: str, split: str, max_chars: int = MAX_CHARS
+) -> ProblemRecord | RejectRecord:
     """One MBPP or APPS row (``warehouse.sources.code_presets``) to a code problem, or a reject with its reason."""
     from starmill.warehouse.sources.code_presets import BadRow, code_problem
 
@@ -157,8 +176,13 @@ def convert_code(row: RawRow, preset: str, source: str, split: str,
     except BadRow as exc:
         return RejectRecord(source, row.index, exc.reason, str(exc), _raw(data))
     if len(record.question) > max_chars:
-        return RejectRecord(source, row.index, "too_long", f"the question has {len(record.question)} characters "
-                            f"(source.max_chars: {max_chars})", _raw(data))
+        return RejectRecord(
+            source,
+            row.index,
+            "too_long",
+            f"the question has {len(record.question)} characters (source.max_chars: {max_chars})",
+            _raw(data),
+        )
     return record
 
 
@@ -169,8 +193,9 @@ def iter_problems(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectReco
     return validate_golds(records, spec), entry
 
 
-def validate_golds(records: Iterator[ProblemRecord | RejectRecord],
-                   spec: SourceSpec) -> Iterator[ProblemRecord | RejectRecord]:
+def validate_golds(
+    records: Iterator[ProblemRecord | RejectRecord], spec: SourceSpec
+) -> Iterator[ProblemRecord | RejectRecord]:
     """``unparseable_gold`` rejects for golds the ``math`` verifier can't read (it is the only verifier
     that can tell without a model output); off with ``keep_unparseable_gold`` or another primary."""
     if spec.keep_unparseable_gold or spec.verifier_specs()[0][0] != "math":
@@ -182,10 +207,14 @@ def validate_golds(records: Iterator[ProblemRecord | RejectRecord],
         if isinstance(record, ProblemRecord) and record.gold_answer:
             why = unreadable_gold(record.gold_answer)
             if why is not None:
-                record = RejectRecord(record.source, index, "unparseable_gold",
-                                      f"the math verifier can't read gold {record.gold_answer[:80]!r} ({why}); "
-                                      "keep such rows with --keep-unparseable-gold or grade with another verifier",
-                                      _raw({"question": record.question[:2000], "gold_answer": record.gold_answer}))
+                record = RejectRecord(
+                    record.source,
+                    index,
+                    "unparseable_gold",
+                    f"the math verifier can't read gold {record.gold_answer[:80]!r} ({why}); "
+                    "keep such rows with --keep-unparseable-gold or grade with another verifier",
+                    _raw({"question": record.question[:2000], "gold_answer": record.gold_answer}),
+                )
         yield record
 
 
@@ -194,21 +223,27 @@ def _iter_records(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectReco
         from starmill.generators.procedural import generate_problems
 
         p = spec.procedural
-        entry = SourceEntry(name=source_name(spec), uri="procedural", fingerprint=_fingerprint(spec),
-                            license=spec.license)
+        entry = SourceEntry(
+            name=source_name(spec), uri="procedural", fingerprint=_fingerprint(spec), license=spec.license
+        )
         return generate_problems(p.n, seed=p.seed, difficulty=p.difficulty, split=spec.split), entry
     if spec.uri == "procedural_code":
         from starmill.generators.procedural_code import generate_problems as generate_code
 
         p = spec.procedural
-        entry = SourceEntry(name=source_name(spec), uri="procedural_code", fingerprint=_fingerprint(spec),
-                            license=spec.license)
+        entry = SourceEntry(
+            name=source_name(spec), uri="procedural_code", fingerprint=_fingerprint(spec), license=spec.license
+        )
         return generate_code(p.n, seed=p.seed, difficulty=p.difficulty, split=spec.split), entry
     if spec.uri == "reasoning_gym":
         from starmill.warehouse.sources.gym import fingerprint, iter_gym
 
-        entry = SourceEntry(name=source_name(spec), uri="reasoning_gym", fingerprint=fingerprint(spec.reasoning_gym),
-                            license=spec.license or "apache-2.0")
+        entry = SourceEntry(
+            name=source_name(spec),
+            uri="reasoning_gym",
+            fingerprint=fingerprint(spec.reasoning_gym),
+            license=spec.license or "apache-2.0",
+        )
         records = iter_gym(spec.reasoning_gym, source_name(spec), spec.split)
         if spec.limit is not None:
             import itertools
@@ -220,8 +255,9 @@ def _iter_records(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectReco
 
         from starmill.warehouse.sources.humaneval import fingerprint, iter_humaneval
 
-        entry = SourceEntry(name=source_name(spec), uri="humaneval", fingerprint=fingerprint(),
-                            license=spec.license or "mit")
+        entry = SourceEntry(
+            name=source_name(spec), uri="humaneval", fingerprint=fingerprint(), license=spec.license or "mit"
+        )
         return itertools.islice(iter_humaneval(source_name(spec), spec.split), spec.limit), entry
     rows, entry = _rows(spec)
     fields, name = spec.fields(), source_name(spec)
@@ -237,8 +273,9 @@ def _iter_records(spec: SourceSpec) -> tuple[Iterator[ProblemRecord | RejectReco
                 record = convert(row, fields, name, spec.split, spec.require_answer, spec.max_chars)
             if isinstance(record, ProblemRecord):
                 if record.problem_id in seen:
-                    record = RejectRecord(name, row.index, "duplicate",
-                                          "same question and answer as an earlier row", _raw(row.data or {}))
+                    record = RejectRecord(
+                        name, row.index, "duplicate", "same question and answer as an earlier row", _raw(row.data or {})
+                    )
                 else:
                     seen.add(record.problem_id)
             yield record
@@ -261,8 +298,9 @@ def write_rows(writer, records, kept: type) -> int:
     return read
 
 
-def ingest(warehouse, spec: SourceSpec, name: str = "problems", need_problems: bool = False,
-           decontaminator=None) -> Manifest:
+def ingest(
+    warehouse, spec: SourceSpec, name: str = "problems", need_problems: bool = False, decontaminator=None
+) -> Manifest:
     """Write a source as a new version of the problems dataset ``name``, rejects included. With
     ``need_problems`` a source that yields none commits nothing: a SourceError names the reject reasons.
     With a ``Decontaminator`` (warehouse.export.decontaminate), a problem matching an evaluation set is a
@@ -295,14 +333,16 @@ def no_problems_message(spec: SourceSpec, read: int, drops: dict[str, int]) -> s
         return f"{spec.uri} holds no problems (no rows read)"
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(drops.items(), key=lambda kv: -kv[1]))
     hint = ""
-    if spec.preset == "plain" and ("unparseable_gold" in drops or "missing_question" in drops
-                                   or "missing_answer" in drops):
+    if spec.preset == "plain" and (
+        "unparseable_gold" in drops or "missing_question" in drops or "missing_answer" in drops
+    ):
         hint = " (is it GSM8K or MATH? give --preset gsm8k or --preset math)"
     return f"{spec.uri} holds no problems: all {read} rows were rejected ({reasons}){hint}"
 
 
-def ensure_problems(warehouse, spec: SourceSpec, name: str = "problems", need_problems: bool = False,
-                    cleaner=None) -> tuple[str, list[ProblemRecord]]:
+def ensure_problems(
+    warehouse, spec: SourceSpec, name: str = "problems", need_problems: bool = False, cleaner=None
+) -> tuple[str, list[ProblemRecord]]:
     """The problems of ``spec``: the latest version of ``name`` when it was made from the same source
     (same settings and fingerprint) and decontaminated alike (``cleaner``: a ``Decontaminator``), else a
     newly ingested version. Returns ("name@vN", problems)."""
@@ -313,8 +353,12 @@ def ensure_problems(warehouse, spec: SourceSpec, name: str = "problems", need_pr
     if warehouse.versions(name):
         ref = warehouse.resolve(name)
         manifest = warehouse.manifest(ref)
-        if manifest.table == "problems" and manifest.config.get("source") == source and manifest.sources \
-                and manifest.config.get("decontamination") == screen:
+        if (
+            manifest.table == "problems"
+            and manifest.config.get("source") == source
+            and manifest.sources
+            and manifest.config.get("decontamination") == screen
+        ):
             previous = manifest.sources[0].fingerprint
             if previous == _fingerprint(spec):
                 return str(ref), [ProblemRecord.from_row(r) for r in warehouse.read(ref).to_pylist()]

@@ -4,6 +4,7 @@
 ``loads`` decodes JSON text with integers over ``MAX_DIGITS`` kept as markers, not an exception
 that would lose the whole file; ``looks_binary`` tells a text file from random bytes.
 """
+
 from __future__ import annotations
 
 import codecs

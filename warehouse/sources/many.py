@@ -4,11 +4,13 @@ Every problem keeps its source's name (``source`` column); the manifest lists ea
 fingerprint, its path shown relative (or as ``<local>/NAME``), its share (``limit`` or ``weight``), its
 verifiers and its counts: rows read, problems, rejects, and problems left out by its weight.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from starmill.schemas import ProblemRecord, RejectRecord
 from starmill.schemas.sources import SourceSpec
@@ -35,7 +37,7 @@ def taken(problem_id: str, weight: float | None) -> bool:
     """Whether a source's ``weight`` takes this problem: the same problems on every run."""
     if weight is None:
         return True
-    return int(hashlib.sha256(f"weight\0{problem_id}".encode()).hexdigest()[:15], 16) < weight * 16 ** 15
+    return int(hashlib.sha256(f"weight\0{problem_id}".encode()).hexdigest()[:15], 16) < weight * 16**15
 
 
 def check_names(specs: Sequence[SourceSpec]) -> None:
@@ -45,8 +47,9 @@ def check_names(specs: Sequence[SourceSpec]) -> None:
         raise SourceError(f"sources: two sources are named {twice[0]!r}; give each its own name")
 
 
-def _taken(records: Iterator[ProblemRecord | RejectRecord], weight: float | None,
-           counts: dict[str, int]) -> Iterator[ProblemRecord | RejectRecord]:
+def _taken(
+    records: Iterator[ProblemRecord | RejectRecord], weight: float | None, counts: dict[str, int]
+) -> Iterator[ProblemRecord | RejectRecord]:
     for record in records:
         counts["read"] += 1
         if isinstance(record, RejectRecord):
@@ -60,9 +63,16 @@ def _taken(records: Iterator[ProblemRecord | RejectRecord], weight: float | None
 
 
 def entry(spec: SourceSpec, base: SourceEntry, counts: dict[str, int]) -> SourceEntry:
-    return SourceEntry(name=base.name, uri=shown_uri(spec.uri), fingerprint=base.fingerprint, license=base.license,
-                       counts=dict(counts), limit=spec.limit, weight=getattr(spec, "weight", None),
-                       verifiers=[name for name, _ in spec.verifier_specs()])
+    return SourceEntry(
+        name=base.name,
+        uri=shown_uri(spec.uri),
+        fingerprint=base.fingerprint,
+        license=base.license,
+        counts=dict(counts),
+        limit=spec.limit,
+        weight=getattr(spec, "weight", None),
+        verifiers=[name for name, _ in spec.verifier_specs()],
+    )
 
 
 def screen_record(cleaner, near_index) -> dict[str, Any] | None:
@@ -78,8 +88,9 @@ def screen_record(cleaner, near_index) -> dict[str, Any] | None:
     return record
 
 
-def ingest_sources(warehouse, specs: Sequence[SourceSpec], name: str = "problems", cleaner=None,
-                   near_index=None) -> Manifest:
+def ingest_sources(
+    warehouse, specs: Sequence[SourceSpec], name: str = "problems", cleaner=None, near_index=None
+) -> Manifest:
     """Write every source's problems (rejects included) as one new version of ``name``. A source that
     gives no problems is a SourceError naming its reject reasons, and nothing is committed. A problem
     matching an evaluation set (``cleaner``: a ``Decontaminator``), or nearly repeating an earlier
@@ -129,8 +140,9 @@ def ingest_sources(warehouse, specs: Sequence[SourceSpec], name: str = "problems
     return warehouse.manifest(f"{name}@v{writer.version}")
 
 
-def ensure_sources(warehouse, specs: Sequence[SourceSpec], name: str = "problems", cleaner=None,
-                   near_index=None) -> tuple[str, list[ProblemRecord]]:
+def ensure_sources(
+    warehouse, specs: Sequence[SourceSpec], name: str = "problems", cleaner=None, near_index=None
+) -> tuple[str, list[ProblemRecord]]:
     """The problems of every source: the latest version of ``name`` when it was made from the same sources
     (settings and fingerprints) and screened alike (see ``ingest_sources``), else a newly ingested version.
     Returns ("name@vN", problems)."""
@@ -139,9 +151,12 @@ def ensure_sources(warehouse, specs: Sequence[SourceSpec], name: str = "problems
     if warehouse.versions(name):
         ref = warehouse.resolve(name)
         manifest = warehouse.manifest(ref)
-        if manifest.table == "problems" and manifest.config.get("sources") == config \
-                and [s.fingerprint for s in manifest.sources] == [_fingerprint(s) for s in specs] \
-                and manifest.config.get("decontamination") == screen_record(cleaner, near_index):
+        if (
+            manifest.table == "problems"
+            and manifest.config.get("sources") == config
+            and [s.fingerprint for s in manifest.sources] == [_fingerprint(s) for s in specs]
+            and manifest.config.get("decontamination") == screen_record(cleaner, near_index)
+        ):
             return str(ref), [ProblemRecord.from_row(r) for r in warehouse.read(ref).to_pylist()]
     manifest = ingest_sources(warehouse, specs, name, cleaner, near_index)
     ref = f"{name}@v{manifest.version}"

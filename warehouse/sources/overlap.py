@@ -2,10 +2,12 @@
 problems (a ``Decontaminator``), and near-duplicates of an earlier source's problems in a run over
 many sources. Each becomes a reject with its reason and a ``contaminated`` row naming what it matched.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from starmill.schemas import ContaminationRecord, ProblemRecord, RejectRecord
 from starmill.warehouse.sources.readers import RAW_LIMIT
@@ -42,12 +44,18 @@ class AcrossSources:
 def decontamination_record(cleaner: Any) -> dict[str, Any]:
     """How a ``Decontaminator`` was set up, as a manifest's ``config.decontamination`` records it (two
     ingests with equal records saw the same evaluation sets and settings)."""
-    return {**cleaner.method(), "eval_sets": [{"name": s.name, "path": s.path, "fingerprint": s.fingerprint}
-                                              for s in cleaner.eval_sets]}
+    return {
+        **cleaner.method(),
+        "eval_sets": [{"name": s.name, "path": s.path, "fingerprint": s.fingerprint} for s in cleaner.eval_sets],
+    }
 
 
-def screened(records: Iterator[ProblemRecord | RejectRecord], listed: list[ContaminationRecord],
-             cleaner: Any = None, across: AcrossSources | None = None) -> Iterator[ProblemRecord | RejectRecord]:
+def screened(
+    records: Iterator[ProblemRecord | RejectRecord],
+    listed: list[ContaminationRecord],
+    cleaner: Any = None,
+    across: AcrossSources | None = None,
+) -> Iterator[ProblemRecord | RejectRecord]:
     """``records`` with the problems matching an evaluation set (``contaminated:<set>``) or an earlier
     source (``near_duplicate_across_sources``) turned into rejects; each is appended to ``listed``.
     ``cleaner``: a ``warehouse.export.decontaminate.Decontaminator`` (given, not imported: export reads sources)."""
@@ -58,18 +66,48 @@ def screened(records: Iterator[ProblemRecord | RejectRecord], listed: list[Conta
         hit = cleaner.find(record.question) if cleaner is not None else None
         if hit is not None:
             s, found = hit
-            listed.append(ContaminationRecord(record.problem_id, record.source, record.question, "eval_set", s.name,
-                                              str(found["eval_id"]), found["method"], float(found["score"])))
-            yield RejectRecord(record.source, index, f"contaminated:{s.name}",
-                               f"matches evaluation problem {found['eval_id']} of {s.name} ({found['method']}, score "
-                               f"{found['score']:g})", _raw(record))
+            listed.append(
+                ContaminationRecord(
+                    record.problem_id,
+                    record.source,
+                    record.question,
+                    "eval_set",
+                    s.name,
+                    str(found["eval_id"]),
+                    found["method"],
+                    float(found["score"]),
+                )
+            )
+            yield RejectRecord(
+                record.source,
+                index,
+                f"contaminated:{s.name}",
+                f"matches evaluation problem {found['eval_id']} of {s.name} ({found['method']}, score "
+                f"{found['score']:g})",
+                _raw(record),
+            )
             continue
         near = across.match(record.question) if across is not None else None
         if near is not None:
             source, problem_id, score = near
-            listed.append(ContaminationRecord(record.problem_id, record.source, record.question, "source", source,
-                                              problem_id, "minhash", round(score, 4)))
-            yield RejectRecord(record.source, index, ACROSS, f"near-duplicate of problem {problem_id} of source "
-                               f"{source} (minhash, score {score:.4g})", _raw(record))
+            listed.append(
+                ContaminationRecord(
+                    record.problem_id,
+                    record.source,
+                    record.question,
+                    "source",
+                    source,
+                    problem_id,
+                    "minhash",
+                    round(score, 4),
+                )
+            )
+            yield RejectRecord(
+                record.source,
+                index,
+                ACROSS,
+                f"near-duplicate of problem {problem_id} of source {source} (minhash, score {score:.4g})",
+                _raw(record),
+            )
             continue
         yield record

@@ -3,15 +3,17 @@
 Each yields ``RawRow``s in source order; a row that cannot be decoded comes out with an error
 instead of a dict, so the caller records it as a reject and nothing vanishes.
 """
+
 from __future__ import annotations
 
 import codecs
 import csv
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from starmill.schemas.errors import StarmillError
 from starmill.warehouse.sources import limits
@@ -54,8 +56,9 @@ def _jsonl_rows(path: Path) -> Iterator[RawRow]:
                 yield RawRow(number, None, ("bad_json", f"invalid JSON: {exc.msg}"), text[:RAW_LIMIT])
                 continue
             except RecursionError:
-                yield RawRow(number, None, ("too_deep", f"nested more than {limits.MAX_DEPTH} levels"),
-                             text[:RAW_LIMIT])
+                yield RawRow(
+                    number, None, ("too_deep", f"nested more than {limits.MAX_DEPTH} levels"), text[:RAW_LIMIT]
+                )
                 continue
             if not isinstance(data, dict):
                 yield RawRow(number, None, ("not_an_object", "a line must hold a JSON object"), text[:RAW_LIMIT])
@@ -68,7 +71,7 @@ def read_json(path: Path) -> Iterator[RawRow]:
     try:
         data = limits.loads(path.read_bytes().decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SourceError(f"{path} is not a valid JSON file ({exc}); for one object per line use .jsonl")
+        raise SourceError(f"{path} is not a valid JSON file ({exc}); for one object per line use .jsonl") from None
     except RecursionError:
         raise SourceError(f"{path}: nested too deeply to read (use .jsonl, one object per line)") from None
     if isinstance(data, dict):  # {"data": [...]} or {"rows": [...]}
@@ -83,8 +86,9 @@ def _json_rows(data: list) -> Iterator[RawRow]:
         if isinstance(item, dict):
             yield RawRow(index, item)
         else:
-            yield RawRow(index, None, ("not_an_object", "a row must be a JSON object"),
-                         json.dumps(item, default=str)[:RAW_LIMIT])
+            yield RawRow(
+                index, None, ("not_an_object", "a row must be a JSON object"), json.dumps(item, default=str)[:RAW_LIMIT]
+            )
 
 
 def read_csv(path: Path) -> Iterator[RawRow]:
@@ -199,8 +203,9 @@ def hub_fingerprint(ds: Any, revision: str | None) -> str | None:
 def check_text(path: Path, kind: str) -> None:
     """Refuse a file that is not text at all (random bytes, UTF-16) before reading any row."""
     if limits.looks_binary(path):
-        raise SourceError(f"{path} is not a UTF-8 {kind} file (it holds binary data); "
-                          "check the file, or save it as UTF-8 text")
+        raise SourceError(
+            f"{path} is not a UTF-8 {kind} file (it holds binary data); check the file, or save it as UTF-8 text"
+        )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -3,6 +3,7 @@
 ``MODULES`` is the list of commands: a new command is a module here and a line there. A module is
 named after what it does, which is not always the command's name (``checksums`` is ``starmill verify``:
 the file checks, not the graders in ``filters.verifiers``)."""
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """``starmill audit SFT[@vN] [--verifier NAME] [--sample N] [--seed S]``: a second verifier's opinion of kept rows."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,12 @@ COLUMNS = ["problem_id", "sample_id", "primary", "audit", "audit_pred"]
 
 @click.command("audit")
 @click.argument("ref")
-@click.option("--verifier", default="math-verify", show_default=True,
-              help="The second verifier, by name: math-verify, math, reasoning_gym, llm_judge, …")
+@click.option(
+    "--verifier",
+    default="math-verify",
+    show_default=True,
+    help="The second verifier, by name: math-verify, math, reasoning_gym, llm_judge, …",
+)
 @click.option("--sample", type=int, default=200, show_default=True, help="Kept rows graded (all when fewer).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Picks the sample.")
 @warehouse_option
@@ -34,8 +39,10 @@ def command(ref, verifier, sample, seed, warehouse, fmt) -> None:
         click.echo(render(COLUMNS, rows, fmt))
         return
     share = "n/a" if report["agreement"] is None else f"{report['agreement']:.1%}"
-    click.echo(f"Audit of {report['version']} with {report['verifier']} {report['verifier_version']}: "
-               f"{report['agreed']} of {report['sample']} sampled rows agree ({share}; {report['of']} rows, "
-               f"seed {report['seed']})")
+    click.echo(
+        f"Audit of {report['version']} with {report['verifier']} {report['verifier_version']}: "
+        f"{report['agreed']} of {report['sample']} sampled rows agree ({share}; {report['of']} rows, "
+        f"seed {report['seed']})"
+    )
     if rows:
         click.echo(render(COLUMNS, rows, "table"))

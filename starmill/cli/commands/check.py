@@ -1,4 +1,5 @@
 """``starmill check``: grade one prediction (``--gold G --pred P``) or a JSON-lines file of them."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,10 @@ import click
 
 from starmill.schemas.errors import StarmillError
 
-NO_MARK_HINT = ("{n} of {total} predictions had no marked answer (\\boxed{{}}, '####', 'The answer is', "
-                "<answer>); if they are bare answers, add --pred-is-answer")
+NO_MARK_HINT = (
+    "{n} of {total} predictions had no marked answer (\\boxed{{}}, '####', 'The answer is', "
+    "<answer>); if they are bare answers, add --pred-is-answer"
+)
 
 
 @click.command("check")
@@ -24,21 +27,50 @@ NO_MARK_HINT = ("{n} of {total} predictions had no marked answer (\\boxed{{}}, '
 @click.option("--gold-field", default="gold", show_default=True, help="Field of FILE's records holding the gold.")
 @click.option("--pred-field", default="pred", show_default=True, help="Field of FILE's records holding the output.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write graded records here (default: stdout).")
-@click.option("--gold-is-solution", "gold_mode", flag_value="solution",
-              help="Gold is a whole solution (#### 72, \\boxed{}, 'The answer is') [default: decided per gold].")
-@click.option("--gold-is-answer", "gold_mode", flag_value="answer", help="Gold is a bare answer, even if it holds a marker.")
+@click.option(
+    "--gold-is-solution",
+    "gold_mode",
+    flag_value="solution",
+    help="Gold is a whole solution (#### 72, \\boxed{}, 'The answer is') [default: decided per gold].",
+)
+@click.option(
+    "--gold-is-answer", "gold_mode", flag_value="answer", help="Gold is a bare answer, even if it holds a marker."
+)
 @click.option("--pred-is-answer", is_flag=True, help="Pred is a bare answer, not a model output.")
 @click.option("--form", "form", default=None, help="Answer form every gold asks for: reduced, factored, sig_figs:3, ….")
 @click.option("--form-field", default=None, help="Field of FILE's records holding each problem's answer form.")
 @click.option("--lenient", is_flag=True, help="Accept the last number of an output that has no marked answer.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds per symbolic check.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Symbolic checks at once [default: CPUs, at most 4].")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds per symbolic check."
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Symbolic checks at once [default: CPUs, at most 4]."
+)
 @click.option("--steps", is_flag=True, help="Also check every arithmetic step of the output (a, op b = c) exactly.")
-@click.option("--verifier", default=None, metavar="NAME",
-              help="Grade with this verifier (code, exact, numeric, …) instead of the answer checker; the gold field "
-                   "may hold a JSON object (code: the test spec).")
-def command(file, gold, pred, gold_field, pred_field, output, gold_mode, pred_is_answer, form, form_field, lenient,
-            timeout, workers, steps, verifier) -> None:
+@click.option(
+    "--verifier",
+    default=None,
+    metavar="NAME",
+    help="Grade with this verifier (code, exact, numeric, …) instead of the answer checker; the gold field "
+    "may hold a JSON object (code: the test spec).",
+)
+def command(
+    file,
+    gold,
+    pred,
+    gold_field,
+    pred_field,
+    output,
+    gold_mode,
+    pred_is_answer,
+    form,
+    form_field,
+    lenient,
+    timeout,
+    workers,
+    steps,
+    verifier,
+) -> None:
     """Check final answers against gold answers and print verdicts as JSON.
 
     A gold holding '####', \\boxed{} or "The answer is" is read as a solution, anything else as a bare
@@ -52,8 +84,10 @@ def command(file, gold, pred, gold_field, pred_field, output, gold_mode, pred_is
     """
     if verifier is not None:
         if form or form_field or steps or lenient or gold_mode or pred_is_answer:
-            raise StarmillError("--verifier grades with that verifier alone: drop --form, --form-field, --steps, "
-                                "--lenient, --gold-is-*, --pred-is-answer")
+            raise StarmillError(
+                "--verifier grades with that verifier alone: drop --form, --form-field, --steps, "
+                "--lenient, --gold-is-*, --pred-is-answer"
+            )
         _verify(verifier, file, gold, pred, gold_field, pred_field, output, workers)
         return
     from starmill.filters.answers import parse_form
@@ -63,8 +97,9 @@ def command(file, gold, pred, gold_field, pred_field, output, gold_mode, pred_is
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--form'") from None
     gold_is_solution = {"solution": True, "answer": False}.get(gold_mode)
-    options = dict(gold_is_solution=gold_is_solution, pred_is_answer=pred_is_answer, lenient=lenient, timeout=timeout,
-                   form=form)
+    options = dict(
+        gold_is_solution=gold_is_solution, pred_is_answer=pred_is_answer, lenient=lenient, timeout=timeout, form=form
+    )
     if file is None:
         if gold is None or pred is None:
             raise StarmillError("give FILE, or both --gold and --pred")
@@ -74,8 +109,10 @@ def command(file, gold, pred, gold_field, pred_field, output, gold_mode, pred_is
         click.echo(json.dumps(verdict.to_row(), ensure_ascii=False))
         if steps:
             for step in _steps(pred):
-                click.echo(f"step {step['verdict']:<5}  {step['text']}" + ("" if step["verdict"] == "ok" else
-                           "   (" + " vs ".join(step["values"]) + ")"))
+                click.echo(
+                    f"step {step['verdict']:<5}  {step['text']}"
+                    + ("" if step["verdict"] == "ok" else "   (" + " vs ".join(step["values"]) + ")")
+                )
         if verdict.rule == "no_answer":
             click.echo("hint: " + NO_MARK_HINT.format(n=1, total=1), err=True)
         return
@@ -132,14 +169,22 @@ def _sink(output: str | None):
         raise
 
 
-def _grade_file(path: str, gold_field: str, pred_field: str, form_field: str | None, output: str | None,
-                options: dict, steps: bool = False) -> None:
+def _grade_file(
+    path: str,
+    gold_field: str,
+    pred_field: str,
+    form_field: str | None,
+    output: str | None,
+    options: dict,
+    steps: bool = False,
+) -> None:
     from starmill.filters.answers.records import grade_lines
 
     source = click.open_file(path, encoding="utf-8", errors="replace")
     with source:
-        _write_graded(grade_lines(source, gold_field, pred_field, form_field=form_field, **options), output, pred_field,
-                      steps)
+        _write_graded(
+            grade_lines(source, gold_field, pred_field, form_field=form_field, **options), output, pred_field, steps
+        )
 
 
 def _write_graded(items, output: str | None, pred_field: str, steps: bool = False) -> None:
@@ -157,7 +202,9 @@ def _write_graded(items, output: str | None, pred_field: str, steps: bool = Fals
             unmarked += item.verdict.rule == "no_answer"
             graded = {**item.record, "verdict": item.verdict.to_row()}
             if steps:
-                graded["steps"] = _steps(item.record.get(pred_field) if isinstance(item.record.get(pred_field), str) else None)
+                graded["steps"] = _steps(
+                    item.record.get(pred_field) if isinstance(item.record.get(pred_field), str) else None
+                )
             sink.write(json.dumps(graded, ensure_ascii=False) + "\n")
             bar.update()
     total = sum(counts.values())
@@ -165,6 +212,8 @@ def _write_graded(items, output: str | None, pred_field: str, steps: bool = Fals
     click.echo(f"graded {total} records: {summary}", err=True)
     if unmarked:
         line = NO_MARK_HINT.format(n=unmarked, total=total)
-        click.echo(line if 2 * unmarked > total else line.split(";")[0], err=True)  # suggest the flag when most had none
+        click.echo(
+            line if 2 * unmarked > total else line.split(";")[0], err=True
+        )  # suggest the flag when most had none
     if bad:
         raise StarmillError(f"{bad} line{'s' if bad > 1 else ''} could not be graded (listed above)")

@@ -1,12 +1,13 @@
 """``starmill verify [NAME[@vN]]``: check every file of the warehouse against its manifest, sha256 included
 (checksums, not grading: the graders are ``filters.verifiers``)."""
+
 from __future__ import annotations
 
 import click
 
-from starmill.schemas.errors import StarmillError
 from starmill.cli.options import warehouse_option
 from starmill.cli.output import output_options, render
+from starmill.schemas.errors import StarmillError
 
 
 @click.command("verify")
@@ -34,7 +35,9 @@ def command(ref: str | None, warehouse: str, fmt: str) -> None:
 def _table(rows: list[list[str]]) -> str:
     """Like the shared table, but the problem column is never cut: it is the point of the command."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(("version", "status"))]
-    lines = [f"{'version':<{widths[0]}}  {'status':<{widths[1]}}  problem",
-             f"{'-' * widths[0]}  {'-' * widths[1]}  -------"]
+    lines = [
+        f"{'version':<{widths[0]}}  {'status':<{widths[1]}}  problem",
+        f"{'-' * widths[0]}  {'-' * widths[1]}  -------",
+    ]
     lines += [f"{ref:<{widths[0]}}  {status:<{widths[1]}}  {problem}".rstrip() for ref, status, problem in rows]
     return "\n".join(lines)

@@ -1,4 +1,5 @@
 """``starmill datasets``: list datasets with their versions, rows, creation times and health."""
+
 from __future__ import annotations
 
 import click

@@ -1,4 +1,5 @@
 """``starmill diff NAME@vA NAME@vB``: rows, problems, counts, drops and config that changed between two versions."""
+
 from __future__ import annotations
 
 import json

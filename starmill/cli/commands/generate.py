@@ -1,4 +1,5 @@
 """``starmill generate``: sample ad hoc from a teacher and print completions as JSONL."""
+
 from __future__ import annotations
 
 import json
@@ -10,22 +11,36 @@ MAX_TOKENS = 1_000_000  # per completion
 
 
 @click.command("generate")
-@click.option("--backend", type=click.Choice(["transformers", "vllm", "openai"]), default="transformers",
-              show_default=True)
-@click.option("--model", default="starmill/demo-teacher", show_default=True,
-              help="Local path or Hub id (transformers, vllm), or the served model name (openai).")
+@click.option(
+    "--backend", type=click.Choice(["transformers", "vllm", "openai"]), default="transformers", show_default=True
+)
+@click.option(
+    "--model",
+    default="starmill/demo-teacher",
+    show_default=True,
+    help="Local path or Hub id (transformers, vllm), or the served model name (openai).",
+)
 @click.option("--base-url", help="openai backend: the server's /v1 URL (key from OPENAI_API_KEY).")
 @click.option("--prompt", "prompt", help="One question.")
-@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False),
-              help="Problems: a JSONL file with a 'question' field per line.")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Problems: a JSONL file with a 'question' field per line.",
+)
 @click.option("--template", default="cot_zero_shot", show_default=True, help="Prompt template id or YAML path.")
 @click.option("-n", "n", type=int, default=4, show_default=True, help="Completions per prompt (1 to 1024).")
 @click.option("--temperature", type=float, default=0.7, show_default=True)
 @click.option("--top-p", type=float, default=1.0, show_default=True)
 @click.option("--max-tokens", type=int, default=128, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
-              help="Backend option, e.g. --option enforce_eager=true (values parsed as YAML).")
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Backend option, e.g. --option enforce_eager=true (values parsed as YAML).",
+)
 def command(backend, model, base_url, prompt, file, template, n, temperature, top_p, max_tokens, seed, options):
     """Sample completions for --prompt or --file and print one JSON object per prompt."""
     import yaml
@@ -50,19 +65,38 @@ def command(backend, model, base_url, prompt, file, template, n, temperature, to
         opts[key] = yaml.safe_load(value)
     teacher = {"backend": backend, "model": model, "base_url": base_url, "options": opts}
     tmpl = get_template(template)
-    requests = [GenerationRequest(request_id=str(i), messages=tmpl.render(q),
-                                  sampling=SamplingParams(n=n, temperature=temperature, top_p=top_p,
-                                                          max_tokens=max_tokens, seed=seed + i))
-                for i, q in enumerate(questions)]
+    requests = [
+        GenerationRequest(
+            request_id=str(i),
+            messages=tmpl.render(q),
+            sampling=SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed + i),
+        )
+        for i, q in enumerate(questions)
+    ]
     engine = backend_for(teacher)
     for question, result in zip(questions, engine.generate(requests)):
         info = result.engine
-        click.echo(json.dumps({
-            "question": question, "model": info.model, "revision": info.model_revision, "engine": info.engine,
-            "completions": [{"text": c.text, "finish_reason": c.finish_reason, "prompt_tokens": c.prompt_tokens,
-                             "completion_tokens": c.completion_tokens, "reasoning": c.reasoning}
-                            for c in result.completions],
-        }, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "question": question,
+                    "model": info.model,
+                    "revision": info.model_revision,
+                    "engine": info.engine,
+                    "completions": [
+                        {
+                            "text": c.text,
+                            "finish_reason": c.finish_reason,
+                            "prompt_tokens": c.prompt_tokens,
+                            "completion_tokens": c.completion_tokens,
+                            "reasoning": c.reasoning,
+                        }
+                        for c in result.completions
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
 
 
 def _questions(path: str) -> list[str]:

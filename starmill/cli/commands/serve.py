@@ -1,4 +1,5 @@
 """``starmill serve [CONFIG] --cron "…"``: serve the STaR flow on a schedule from a Prefect server."""
+
 from __future__ import annotations
 
 import os
@@ -38,6 +39,8 @@ def command(config, cron, name, timezone, warehouse) -> None:
         raise StarmillError(f"bad cron schedule {cron!r}: {exc}") from None
     click.echo(f"Serving deployment 'starmill-star/{name}' on '{cron}' ({timezone}); Ctrl-C stops.")
     star_flow.serve(
-        name=name, cron=cron, parameters={"config": cfg.model_dump(mode="json"), "warehouse": warehouse},
+        name=name,
+        cron=cron,
+        parameters={"config": cfg.model_dump(mode="json"), "warehouse": warehouse},
         print_starting_message=False,
     )

@@ -1,4 +1,5 @@
 """``starmill show NAME[@vN]``: a version's manifest, schema and summary."""
+
 from __future__ import annotations
 
 import json
@@ -24,28 +25,39 @@ def command(ref: str, warehouse: str, as_json: bool) -> None:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False, default=str))
         return
     manifest = info["manifest"]
-    click.echo(f"{info['ref']}  ({manifest['table']}, {info['rows']} rows, {info['bytes']} bytes, "
-               f"created {manifest['created_at']})")
+    click.echo(
+        f"{info['ref']}  ({manifest['table']}, {info['rows']} rows, {info['bytes']} bytes, "
+        f"created {manifest['created_at']})"
+    )
     lines = {
         "starmill": f"{manifest['starmill_version']} (git {manifest.get('git_commit') or 'unknown'})",
         "command": manifest.get("command"),
         "parents": ", ".join(manifest.get("parents") or []) or "-",
-        "sources": ", ".join(f"{s['name']} ({s['uri']}, {s.get('fingerprint') or '-'})"
-                             for s in manifest.get("sources") or []) or "-",
+        "sources": ", ".join(
+            f"{s['name']} ({s['uri']}, {s.get('fingerprint') or '-'})" for s in manifest.get("sources") or []
+        )
+        or "-",
         "models": ", ".join(m.get("model", "?") for m in manifest.get("models") or []) or "-",
         "counts": json.dumps(manifest.get("counts") or {}),
         "drops": json.dumps(manifest.get("drops") or {}),
         "partial": str(manifest.get("partial", False)).lower(),
-        "verified": (f"sha256 of {info['checksums']['verified']} files" if info["checksums"]["verified"]
-                     else "sizes, rows and schemas (no checksums: written by an older starmill)"),
+        "verified": (
+            f"sha256 of {info['checksums']['verified']} files"
+            if info["checksums"]["verified"]
+            else "sizes, rows and schemas (no checksums: written by an older starmill)"
+        ),
     }
     report = info.get("report")
     if report:
         checker = report.get("checker") or {}
         lines["pass@k"] = ", ".join(f"pass@{k} {v:.3f}" for k, v in report["pass_at_k"].items()) or "-"
-        lines["iterations"] = "; ".join(
-            f"{i['iteration']}: {i['solved_by_rationale']} + {i['solved_by_rationalization']} of {i['attempted']} solved"
-            for i in report["iterations"]) or "-"
+        lines["iterations"] = (
+            "; ".join(
+                f"{i['iteration']}: {i['solved_by_rationale']} + {i['solved_by_rationalization']} of {i['attempted']} solved"
+                for i in report["iterations"]
+            )
+            or "-"
+        )
         lines["checker"] = f"{checker.get('name', '-')} {checker.get('version', '')}".strip()
         if (report.get("cost") or {}).get("tokens"):
             from starmill.schemas.cost import cost_line

@@ -1,5 +1,6 @@
 """``starmill show-problem ID``: every attempt at one problem across versions, with its prompt (a
 rationalization's hinted prompt too), verdict and drop reason."""
+
 from __future__ import annotations
 
 import json
@@ -37,25 +38,35 @@ def command(problem_id: str, as_json: bool, warehouse: str) -> None:
         click.echo(json.dumps(found, indent=1, ensure_ascii=False, default=str))
         return
     head = found["problem"] or {}
-    click.echo(f"Problem {problem_id}" + (f" ({head.get('source')}, {head.get('split')}; in "
-                                          f"{', '.join(found['in'])})" if head else " (in no problems version)"))
+    click.echo(
+        f"Problem {problem_id}"
+        + (
+            f" ({head.get('source')}, {head.get('split')}; in {', '.join(found['in'])})"
+            if head
+            else " (in no problems version)"
+        )
+    )
     if head:
         click.echo(_block("Question", head.get("question")) + f"\n  Gold: {gold}")
     for row in found["samples"]:
         verdict = (row.get("verdicts") or [{}])[0]
         fate = "kept" if row.get("kept") else f"dropped: {row.get('drop_reason') or '-'}"
         sft = ", ".join(found["sft"].get(row["sample_id"], [])) or "-"
-        click.echo(f"\n{row['dataset']}@v{row['version']}  iteration {row['iteration']}  {row['stage']} "
-                   f"#{row['sample_index']}  {fate}  verdict: {verdict.get('verdict')} ({verdict.get('rule')})  "
-                   f"answer: {row.get('extracted_answer')}  finish: {row.get('finish_reason')}  sft: {sft}")
+        click.echo(
+            f"\n{row['dataset']}@v{row['version']}  iteration {row['iteration']}  {row['stage']} "
+            f"#{row['sample_index']}  {fate}  verdict: {verdict.get('verdict')} ({verdict.get('rule')})  "
+            f"answer: {row.get('extracted_answer')}  finish: {row.get('finish_reason')}  sft: {sft}"
+        )
         if row.get("hinted_prompt"):
             click.echo(_block("Hinted prompt (what the teacher saw)", _messages(row["hinted_prompt"])))
         title = "Training prompt" if row.get("hinted_prompt") else "Prompt"
         click.echo(_block(title, _messages(row.get("prompt"))))
         click.echo(_block("Completion", row.get("completion")))
     for row in found["evals"]:
-        click.echo(f"\n{row['dataset']}@v{row['version']}  eval {row['mode']} #{row['sample_index']}  "
-                   f"model {row['model']}  verdict: {row.get('verdict')}  answer: {row.get('extracted_answer')}")
+        click.echo(
+            f"\n{row['dataset']}@v{row['version']}  eval {row['mode']} #{row['sample_index']}  "
+            f"model {row['model']}  verdict: {row.get('verdict')}  answer: {row.get('extracted_answer')}"
+        )
         click.echo(_block("Completion", row.get("completion")))
     if not found["samples"] and not found["evals"]:
         click.echo("\nNo attempts at it yet.")
