@@ -227,7 +227,7 @@ def plot(table: dict, keys: list[str], path: Path, settings: dict) -> None:
             yerr=[[d["mean"] - d["low"] for d in ds], [d["high"] - d["mean"] for d in ds]],
             capsize=3,
         )
-    ax.set_xticks([x + width / 2 for x in range(len(labels))], labels)
+    ax.set_xticks([x + width * (len(keys) - 1) / 2 for x in range(len(labels))], labels)
     ax.set_ylim(0, 1)
     ax.set_ylabel("held-out accuracy")
     ax.set_title(
