@@ -118,6 +118,13 @@ SKIPPED = {
     'starmill sql "SELECT count(*) FROM sft" -w s3://my-bucket/starmill': _S3,
     "starmill export sft --to ./out -w s3://my-bucket/starmill": _S3,
     "starmill view -w ./starmill-data": "a web server that runs until Ctrl-C",
+    "starmill run examples/code-star.yaml": "a code STaR run (a minute or more); tests/test_code_demo.py runs it",
+    "starmill eval starmill/demo-code-teacher --on procedural_code:n=100,seed=1000,difficulty=3 --template "
+    "code_zero_shot -n 4 --max-tokens 128": "a 100-problem sandboxed eval (minutes); tests/test_code_demo.py runs a small one",
+    "starmill ingest mbpp.jsonl --preset mbpp --name mbpp": "the reader's own MBPP file (the Hub is unreachable); "
+    "tests/test_ingest_code_presets.py ingests the upstream shape",
+    "starmill ingest apps_test.parquet --preset apps --name apps": "the reader's own APPS file (the Hub is "
+    "unreachable); tests/test_ingest_code_presets.py ingests the upstream shape",
     ".venv/bin/python bench/idle_engine.py --rounds 7 --no-whole": "a benchmark (minutes of interleaved timing rounds)",
     ".venv/bin/python bench/idle_engine.py --rounds 5 --no-audit --prefect": "a benchmark (minutes of interleaved timing rounds)",
     'starmill view --host 0.0.0.0 --token "$(openssl rand -hex 16)"': "a web server that runs until Ctrl-C",
