@@ -40,7 +40,8 @@ ENV = {
     "TOKENIZERS_PARALLELISM": "false",
     "PYTHONDONTWRITEBYTECODE": "1",
 }  # no .pyc: a restored file is read again
-PACKAGES = ["starmill", "warehouse", "filters", "generators", "schemas", "flows", "tests"]
+ROOMS = ["warehouse", "filters", "generators", "schemas", "flows"]  # installed as starmill.<room> (setup.py)
+PACKAGES = ["starmill", *(f"starmill.{room}" for room in ROOMS), "tests"]
 
 
 @dataclass(frozen=True)
@@ -571,6 +572,14 @@ def copy_tree(dest: Path) -> int:
     return count
 
 
+def map_rooms(copy: Path) -> None:
+    """In the copy, ``starmill.<room>`` is the copy's ``<room>/`` folder (a link inside ``starmill/``):
+    the editable install maps those names to the working tree's folders, so without the links the
+    tests would import the unbroken originals and every break would survive."""
+    for room in ROOMS:
+        (copy / "starmill" / room).symlink_to(copy / room, target_is_directory=True)
+
+
 def environment(copy: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CI")}
     return {**env, **ENV, "PYTHONPATH": str(copy)}
@@ -632,6 +641,7 @@ def main() -> None:
     copy = Path(tempfile.mkdtemp(prefix="starmill-mutation-"))
     try:
         files = copy_tree(copy)
+        map_rooms(copy)
         env = environment(copy)
         check_imports(copy, env)
         stale = [b.id for b in breaks if (copy / b.path).read_text().count(b.old) != 1]

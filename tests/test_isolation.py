@@ -213,6 +213,27 @@ PROGRAMS = [
 ]
 
 
+def test_a_program_cannot_start_a_process():
+    """The seccomp filter refuses fork, vfork and clone of a process (not of a thread): the fork bomb
+    above ends at the wall clock either way, so this asks the kernel's answer directly."""
+    import sys
+
+    code = (
+        "import os, subprocess\n"
+        "try:\n    pid = os.fork()\nexcept OSError as e:\n    print('fork refused', e.errno)\n"
+        "else:\n    if pid == 0:\n        os._exit(0)\n    print('forked')\n"
+        "try:\n    subprocess.run(['true'])\nexcept OSError as e:\n    print('spawn refused', e.errno)\n"
+        "else:\n    print('spawned')\n"
+    )
+    out = run_program(
+        [sys.executable, "-I", "/input/main.py"],
+        files={"main.py": code.encode()},
+        limits=Limits(wall_seconds=10, cpu_seconds=10, memory_mb=1024),
+    )
+    lines = out.stdout.decode().split("\n")
+    assert lines[0].startswith("fork refused") and lines[1].startswith("spawn refused"), out
+
+
 @pytest.mark.parametrize("name, source", PROGRAMS, ids=[p[0] for p in PROGRAMS])
 def test_a_hostile_program_is_contained(name, source, host):
     import sys

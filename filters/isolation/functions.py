@@ -30,7 +30,7 @@ from starmill.filters.isolation.base import (
 )
 
 log = logging.getLogger(__name__)
-ZYGOTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zygote.py")
+ZYGOTE = os.path.join(os.path.dirname(os.path.realpath(__file__)), "zygote.py")  # real path: it is mounted
 START_TIMEOUT = 120.0  # seconds for a sandbox to import its modules (cold imports on a busy box)
 SLACK = 5.0  # seconds the host waits past a call's own wall limit before it kills the whole sandbox
 
