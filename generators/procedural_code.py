@@ -8,6 +8,7 @@ what the demo code teacher learns to write: a short ``<think>`` plan and the pro
 
 from __future__ import annotations
 
+import ast
 import json
 import random
 from collections.abc import Iterator
@@ -96,7 +97,13 @@ def _level1(rng: random.Random, name: str) -> tuple:
     steps = _function(name, x, [f"y = {first}", f"return {then}"])
     reference = _function(name, x, [f"return {expr}"])
     args = [repr(rng.randint(-10, 20)) for _ in range(TESTS)]
-    return question, plan, steps, reference, args, form
+    oracle = {
+        "mul_add": lambda v: a * v + b,
+        "mul_sub": lambda v: a * v - b,
+        "square_add": lambda v: v * v + b,
+        "add_mul": lambda v: (v + b) * a,
+    }[form]
+    return question, plan, steps, reference, args, form, oracle
 
 
 def _list(rng: random.Random) -> str:
@@ -115,6 +122,20 @@ FILTERS = {  # name: (question words, condition of v, plan words) — k is the p
     "odd": ("is odd", "v % 2 == 1", "v odd"),
 }
 MAPS = {"same": "v", "times": "{a} * v", "plus": "v + {a}", "square": "v * v"}
+# What the conditions and terms above compute, for the expected values (never by running their text)
+KEEPS = {
+    "greater": lambda v, k: v > k,
+    "less": lambda v, k: v < k,
+    "divisible": lambda v, k: v % k == 0,
+    "even": lambda v, k: v % 2 == 0,
+    "odd": lambda v, k: v % 2 == 1,
+}
+CHANGES = {
+    "same": lambda v, a: v,
+    "times": lambda v, a: a * v,
+    "plus": lambda v, a: v + a,
+    "square": lambda v, a: v * v,
+}
 
 
 def _level2(rng: random.Random, name: str) -> tuple:
@@ -130,6 +151,7 @@ def _level2(rng: random.Random, name: str) -> tuple:
             q, plan = f"returns how many times the letter '{c}' appears in {s}", f"Count each ch in {s} equal to '{c}'."
             body = ["count = 0", f"for ch in {s}:", f"    if ch == '{c}':", "        count += 1", "return count"]
             ref = [f"return {s}.count('{c}')"]
+            oracle = lambda text: text.count(c)  # noqa: E731
         elif family == "replace_char":
             q, plan = f"returns {s} with every '{c}' replaced by '{d}'", f"Go through {s}; write '{d}' for each '{c}'."
             body = [
@@ -141,10 +163,12 @@ def _level2(rng: random.Random, name: str) -> tuple:
                 "return out",
             ]
             ref = [f"return {s}.replace('{c}', '{d}')"]
+            oracle = lambda text: text.replace(c, d)  # noqa: E731
         else:
             k = k % 9 + 1
             q, plan = f"returns the first {k} characters of {s}", f"Slice {s} up to index {k}."
             body, ref = [f"out = {s}[:{k}]", "return out"], [f"return {s}[:{k}]"]
+            oracle = lambda text: text[:k]  # noqa: E731
         return (
             f"Write a Python function `{name}({s})` that {q}.",
             plan,
@@ -152,6 +176,7 @@ def _level2(rng: random.Random, name: str) -> tuple:
             _function(name, s, ref),
             args,
             family,
+            oracle,
         )
     xs = rng.choice(LIST_ARGS)
     args = [_list(rng) for _ in range(TESTS)]
@@ -162,10 +187,12 @@ def _level2(rng: random.Random, name: str) -> tuple:
         )
         body = ["total = 0", f"for v in {xs}:", f"    if v > {k}:", "        total += v", "return total"]
         ref = [f"return sum(v for v in {xs} if v > {k})"]
+        oracle = lambda values: sum(v for v in values if v > k)  # noqa: E731
     elif family == "count_divisible":
         q, plan = f"returns how many numbers in {xs} are divisible by {k}", f"Count each v in {xs} with v % {k} == 0."
         body = ["count = 0", f"for v in {xs}:", f"    if v % {k} == 0:", "        count += 1", "return count"]
         ref = [f"return len([v for v in {xs} if v % {k} == 0])"]
+        oracle = lambda values: len([v for v in values if v % k == 0])  # noqa: E731
     elif family == "map_times":
         q, plan = (
             f"returns a new list with every number in {xs} multiplied by {k}",
@@ -173,10 +200,12 @@ def _level2(rng: random.Random, name: str) -> tuple:
         )
         body = ["out = []", f"for v in {xs}:", f"    out.append({k} * v)", "return out"]
         ref = [f"return [{k} * v for v in {xs}]"]
+        oracle = lambda values: [k * v for v in values]  # noqa: E731
     else:
         q, plan = f"returns a new list with {k} added to every number in {xs}", f"Append v + {k} for each v in {xs}."
         body = ["out = []", f"for v in {xs}:", f"    out.append(v + {k})", "return out"]
         ref = [f"return [v + {k} for v in {xs}]"]
+        oracle = lambda values: [v + k for v in values]  # noqa: E731
     return (
         f"Write a Python function `{name}({xs})` that {q}.",
         plan,
@@ -184,6 +213,7 @@ def _level2(rng: random.Random, name: str) -> tuple:
         _function(name, xs, ref),
         args,
         family,
+        oracle,
     )
 
 
@@ -205,6 +235,7 @@ def _level3(rng: random.Random, name: str) -> tuple:
         body = ["out = []", f"for v in {xs}:", f"    if {cond}:", f"        out.append({term})", "return out"]
         ref = [f"return [{term} for v in {xs} if {cond}]"]
     args = [_list(rng) for _ in range(TESTS)]
+    kept = lambda values: [CHANGES[change](v, a) for v in values if KEEPS[keep](v, k)]  # noqa: E731
     return (
         f"Write a Python function `{name}({xs})` that {q}.",
         plan,
@@ -212,14 +243,16 @@ def _level3(rng: random.Random, name: str) -> tuple:
         _function(name, xs, ref),
         args,
         f"{keep}_{change}_{total}",
+        (lambda values: sum(kept(values))) if total == "sum" else kept,
     )
 
 
-def _expected(reference: str, name: str, args: list[str]) -> tuple[tuple[str, str], ...]:
-    """(argument, the reference's result on it): our own generated code, run here to write the asserts."""
-    namespace: dict = {}
-    exec(compile(reference, "<reference>", "exec"), namespace)  # noqa: S102 - trusted, generated above
-    return tuple((arg, repr(namespace[name](eval(arg)))) for arg in args)  # noqa: S307 - literals written above
+def _expected(oracle, args: list[str]) -> tuple[tuple[str, str], ...]:
+    """(argument, the expected result) for the asserts: each argument is a literal read back with
+    ``ast.literal_eval`` and the result comes from ``oracle``, the same function as the reference program
+    written as Python here: no generated text is ever executed in this process (tests/test_code_procedural.py
+    runs each reference against its asserts in the sandbox)."""
+    return tuple((arg, repr(oracle(ast.literal_eval(arg)))) for arg in args)
 
 
 def generate_tasks(n: int, seed: int = 0, difficulty: int = 2) -> Iterator[CodeTask]:
@@ -232,7 +265,7 @@ def generate_tasks(n: int, seed: int = 0, difficulty: int = 2) -> Iterator[CodeT
     seen, misses, made = set(), 0, 0
     while made < n:
         name = rng.choice(NAMES)
-        question, plan, steps, reference, args, family = make(rng, name)
+        question, plan, steps, reference, args, family, oracle = make(rng, name)
         if question in seen:
             misses += 1
             if misses > 100_000:
@@ -244,7 +277,7 @@ def generate_tasks(n: int, seed: int = 0, difficulty: int = 2) -> Iterator[CodeT
         misses = 0
         seen.add(question)
         made += 1
-        yield CodeTask(name, question, plan, steps, reference, _expected(reference, name, args), family)
+        yield CodeTask(name, question, plan, steps, reference, _expected(oracle, args), family)
 
 
 def generate_problems(n: int, seed: int = 0, difficulty: int = 2, split: str = "train") -> Iterator[ProblemRecord]:

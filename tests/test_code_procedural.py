@@ -55,3 +55,18 @@ def test_teacher_program_and_reference_pass_the_code_verifier():
             assert verifier.verify(problem, f"```python\n{reference_of(problem)}```").verdict == "correct"
             entry = json.loads(problem.gold_answer)["entry_point"]
             assert verifier.verify(problem, f"```python\ndef {entry}(v):\n    return None\n```").rule == "wrong_answer"
+
+
+def test_generation_runs_no_generated_text_in_this_process(monkeypatch):
+    """The expected values come from Python functions written beside each template, never from exec or
+    eval of the generated reference or arguments in the host process."""
+    import builtins
+
+    from starmill.generators.procedural_code import generate_problems
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("exec/eval called while generating problems")
+
+    monkeypatch.setattr(builtins, "exec", refuse)
+    monkeypatch.setattr(builtins, "eval", refuse)
+    assert sum(1 for d in (1, 2, 3) for _ in generate_problems(50, seed=3, difficulty=d)) == 150
