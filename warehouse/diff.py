@@ -10,7 +10,7 @@ from typing import Any
 
 from starmill.warehouse.errors import WarehouseError
 
-KEYS = {
+KEYS = {  # a row's identity per kind of table (the viewer's compare view uses it too)
     "samples": ["sample_id"],
     "sft": ["sample_id"],
     "problems": ["problem_id"],

@@ -13,6 +13,7 @@ from typing import Any
 
 from starmill.schemas.samples import VERDICTS
 from starmill.viewer.catalog import Catalog, Dataset, NotFound
+from starmill.warehouse.diff import KEYS  # a row's identity per kind of table
 from starmill.warehouse.sql_views import ident
 
 PAGE_ROWS = 50
@@ -58,15 +59,6 @@ COLUMNS = {  # what a row list shows, per table kind
     ],
     "models": ["model_id", "path", "kind", "base_model", "method", "rows", "steps", "final_loss", "created_at"],
 }
-KEYS = {
-    "samples": ["sample_id"],
-    "sft": ["sample_id"],
-    "problems": ["problem_id"],
-    "prm": ["prm_id"],
-    "tree": ["node_id"],
-    "models": ["model_id"],
-    "evals": ["problem_id", "mode", "sample_index", "model"],
-}  # a row's identity
 STATE = {
     "samples": ["kept", "drop_reason", "verdicts[1].verdict"],
     "sft": ["completion", "final_answer"],
