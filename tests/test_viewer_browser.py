@@ -55,6 +55,24 @@ def by_css(driver, selector):
     return driver.find_elements(By.CSS_SELECTOR, selector)
 
 
+def follow(driver, element, arrived):
+    """Click a link or a submit button and wait until the new page has loaded: `arrived(url)` holds
+    and the document is complete. A click returns before the navigation it starts has finished, so
+    reading current_url straight after it races the browser (seen once in CI on the filter form)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    before = driver.current_url
+    element.click()
+    WebDriverWait(driver, 15).until(
+        lambda d: (
+            d.current_url != before
+            and arrived(d.current_url)
+            and d.execute_script("return document.readyState") == "complete"
+        )
+    )
+    return driver.current_url
+
+
 def shot(driver, tmp_path, name):
     path = tmp_path / f"{name}.png"
     assert driver.save_screenshot(str(path)) and path.stat().st_size > 1000
@@ -70,16 +88,16 @@ def test_index_to_version_to_filtered_rows(browser, viewer, tmp_path):
     assert browser.title == "starmill · starmill"
     damaged = by_css(browser, "tr.damaged")
     assert len(damaged) == 1 and "broken" in damaged[0].text and "v1 damaged" in damaged[0].text
-    browser.find_element(By.LINK_TEXT, "samples").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "samples"), lambda u: "/datasets/samples" in u)
     assert browser.current_url == viewer + "/datasets/samples"
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith("samples@v2")
-    browser.find_element(By.LINK_TEXT, "v1").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "v1"), lambda u: u.endswith("/v1"))
     assert browser.current_url.endswith("/datasets/samples/v1")
     assert len(by_css(browser, "#rows tbody tr")) == 12
     shot(browser, tmp_path, "version")
 
     Select(browser.find_element(By.NAME, "verdict")).select_by_visible_text("wrong")
-    browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form.filters button"), lambda u: "verdict=" in u)
     assert "verdict=wrong" in browser.current_url
     rows = by_css(browser, "#rows tbody tr")
     assert len(rows) == 5 and all("wrong" in r.text and "wrong_answer" in r.text for r in rows)
@@ -89,7 +107,8 @@ def test_index_to_version_to_filtered_rows(browser, viewer, tmp_path):
     [row] = by_css(browser, "#rows tbody tr")
     assert "bad_step" in row.text and "correct" in row.text
     assert row.find_elements(By.CSS_SELECTOR, ".katex") and "frac" not in row.text  # typeset, not source
-    row.find_element(By.CSS_SELECTOR, "a.id").click()  # the sample id: to its problem, at that sample
+    # the sample id: to its problem, at that sample
+    follow(browser, row.find_element(By.CSS_SELECTOR, "a.id"), lambda u: "/problems/" in u)
     assert "/problems/" in browser.current_url and "#s-" in browser.current_url
 
 
@@ -143,7 +162,7 @@ def test_evals_tree_and_diff_pages(browser, viewer, viewer_warehouse, tmp_path):
     assert len(by_css(browser, "ul.tree li")) == 3
     a, b = refs["samples"]
     browser.get(viewer + "/datasets/samples")
-    browser.find_element(By.PARTIAL_LINK_TEXT, "diff with v1").click()
+    follow(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "diff with v1"), lambda u: "a=" in u)
     assert urllib.parse.parse_qs(urllib.parse.urlsplit(browser.current_url).query) == {"a": [a], "b": [b]}
     summary = browser.find_element(By.ID, "diff-summary").text
     assert "changed 2" in summary and "added 0" in summary
