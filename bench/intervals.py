@@ -128,3 +128,39 @@ def eval_outcomes(warehouse: str, ref: str, k: int | None = None) -> dict[str, d
 
         out[f"maj@{k}"] = {p: float(majority_correct(v[:k], equivalent)) for p, v in sampled.items()}
     return out
+
+
+def merge_runs(saved: Sequence[dict], per_seed: Sequence[str]) -> dict:
+    """Several ``--json`` files of one bench, each run on other seeds (side by side, or on other
+    machines), as one: the lists under ``per_seed`` keys (per-seed results, in seed order) concatenated,
+    the settings' seeds joined, the wall time the longest run's. Everything else must agree, and a seed
+    must not appear twice, so seeds of different configurations are never pooled; a file cut short
+    (``partial``) counts only for the seeds it finished."""
+    if not saved:
+        raise ValueError("no runs to merge")
+    first = saved[0]
+    settings = dict(first["settings"])
+    seeds: list = []
+    merged = {key: {} for key in per_seed}
+    for run in saved:
+        other = {k: v for k, v in run["settings"].items() if k != "seeds"}
+        same = {k: v for k, v in settings.items() if k != "seeds"}
+        if other != same:
+            diff = sorted(k for k in set(other) | set(same) if other.get(k) != same.get(k))
+            raise ValueError(f"runs of different settings cannot be pooled: {', '.join(diff)} differ")
+        repeated = set(seeds) & set(run["settings"]["seeds"])
+        if repeated:
+            raise ValueError(f"seed {sorted(repeated)[0]} is in two runs")
+        seeds += run["settings"]["seeds"]
+        for key in per_seed:
+            for label, rows in run[key].items():
+                if len(rows) != len(run["settings"]["seeds"]):
+                    raise ValueError(f"{key}/{label}: {len(rows)} results for {len(run['settings']['seeds'])} seeds")
+                merged[key].setdefault(label, []).extend(rows)
+    out = {k: v for k, v in first.items() if k not in ("partial", *per_seed)}
+    out.update(merged)
+    out["settings"] = {**settings, "seeds": seeds}
+    out["seconds"] = max(run["seconds"] for run in saved)
+    if any(run.get("partial") for run in saved):
+        out["partial"] = True
+    return out

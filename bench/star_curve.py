@@ -15,7 +15,9 @@ the training problems and the held-out problems are the same for every seed. Per
 from each model's evals version; the interval (bench/intervals.py) resamples seeds and held-out
 problems jointly, and M(k) - M0 is paired on the same seed and problem. Prints a table per iteration,
 writes bench/star_curve.png (error bars: the 95% intervals) and, with --json, every per-problem outcome
-(--from-json re-prints and re-plots from such a file without running anything).
+(--from-json re-prints and re-plots from such a file without running anything; given several files of
+the same settings on other seeds, e.g. one process per seed side by side, it pools them, and --json
+then writes the pooled file).
 Target: held-out accuracy at least doubles by the last iteration, and rationalization solves more
 training problems than its absence.
 """
@@ -151,7 +153,13 @@ def main() -> None:
     parser.add_argument("--n-seeds", type=int, help="instead of --seeds: the first N of 11, 23, 37, 41, 53, …")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "star_curve.png")
     parser.add_argument("--json", type=Path, help="also write every figure and per-problem outcome as JSON")
-    parser.add_argument("--from-json", type=Path, help="print and plot a --json file of an earlier run; run nothing")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        nargs="+",
+        help="print and plot --json files of earlier runs, run nothing; several files (other seeds of the same "
+        "settings, e.g. run side by side) are pooled as one run",
+    )
     parser.add_argument("--no-few-shot", action="store_true", help="skip the few-shot M0 baseline (one eval less)")
     parser.add_argument(
         "--variants",
@@ -169,8 +177,15 @@ def main() -> None:
     from starmill.cli.output import render
 
     if args.from_json:
-        saved = json.loads(args.from_json.read_text())
+        from intervals import merge_runs
+
+        try:
+            saved = merge_runs([json.loads(p.read_text()) for p in args.from_json], per_seed=["results"])
+        except ValueError as e:
+            raise SystemExit(f"Error: {e}") from None
         settings, results, few, seconds = saved["settings"], saved["results"], saved["few"], saved["seconds"]
+        if args.json:  # the pooled run, as one file
+            args.json.write_text(json.dumps(saved))
     else:
         from intervals import eval_outcomes
 

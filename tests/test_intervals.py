@@ -116,3 +116,108 @@ def test_per_problem_outcomes_average_to_the_reported_metrics():
         assert metrics[key] == round(sum(values.values()) / len(values), 4)
     assert per["greedy_pass@1"] == {"p1": 1.0, "p2": 0.0, "p3": 0.0}
     assert per["maj@4"] == {"p1": 1.0, "p2": 0.0, "p3": 1.0}  # ties go to the answer seen first
+
+
+def run_file(seeds, results, **settings):
+    return {
+        "settings": {"problems": 3000, "eval": 1000, "steps": 600, **settings, "seeds": seeds},
+        "results": {"with rationalization": results},
+        "few": {},
+        "seconds": 60.0 * len(seeds),
+    }
+
+
+def test_merge_runs_pools_seeds_run_apart_in_seed_order():
+    from intervals import merge_runs
+
+    a = run_file([11], [{"seed": 11, "points": ["a"]}])
+    b = run_file([23, 37], [{"seed": 23, "points": ["b"]}, {"seed": 37, "points": ["c"]}])
+    pooled = merge_runs([a, b], per_seed=["results"])
+    assert pooled["settings"]["seeds"] == [11, 23, 37]
+    assert [r["seed"] for r in pooled["results"]["with rationalization"]] == [11, 23, 37]
+    assert pooled["seconds"] == 120.0 and "partial" not in pooled  # side by side: the longest run's wall time
+    assert a["settings"]["seeds"] == [11]  # the inputs are left as they were
+
+
+def test_merge_runs_refuses_to_pool_other_settings_or_a_seed_twice():
+    from intervals import merge_runs
+
+    a = run_file([11], [{"seed": 11}])
+    with pytest.raises(ValueError, match="steps differ"):
+        merge_runs([a, run_file([23], [{"seed": 23}], steps=60)], per_seed=["results"])
+    with pytest.raises(ValueError, match="seed 11 is in two runs"):
+        merge_runs([a, run_file([11], [{"seed": 11}])], per_seed=["results"])
+    with pytest.raises(ValueError, match="2 results for 1 seeds"):
+        merge_runs([a, run_file([23], [{"seed": 23}, {"seed": 24}])], per_seed=["results"])
+    with pytest.raises(ValueError, match="no runs"):
+        merge_runs([], per_seed=["results"])
+
+
+def test_merge_runs_keeps_a_cut_short_run_marked_partial():
+    from intervals import merge_runs
+
+    cut = {**run_file([23], [{"seed": 23}]), "partial": True}
+    pooled = merge_runs([run_file([11], [{"seed": 11}]), cut], per_seed=["results"])
+    assert pooled["partial"] is True and pooled["settings"]["seeds"] == [11, 23]
+
+
+def test_star_curve_pools_json_files_of_seeds_run_apart(tmp_path):
+    """The committed 5-seed run split into two files (seeds 11, 23 | 37, 41, 53), pooled by
+    --from-json, prints the same table, per-seed figures and intervals as the whole file."""
+    import json
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    whole = json.loads((root / "bench" / "star_curve_seeds.json").read_text())
+    label = "with rationalization"
+    parts = []
+    for i, seeds in enumerate([[11, 23], [37, 41, 53]]):
+        part = {
+            **whole,
+            "settings": {**whole["settings"], "seeds": seeds},
+            "results": {label: [r for r in whole["results"][label] if r["seed"] in seeds]},
+        }
+        parts.append(tmp_path / f"part{i}.json")
+        parts[-1].write_text(json.dumps(part))
+
+    def table(*files, extra=()):
+        out = subprocess.run(
+            [
+                sys.executable,
+                str(root / "bench" / "star_curve.py"),
+                "--from-json",
+                *map(str, files),
+                "--out",
+                str(tmp_path / "plot.png"),
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return [line for line in out.splitlines() if "M0" in line or "M1" in line or "seeds" in line]
+
+    pooled = tmp_path / "pooled.json"
+    got = table(*parts, extra=("--json", str(pooled)))
+    assert got == table(root / "bench" / "star_curve_seeds.json")
+    assert any("-0.017 [-0.039, +0.005]" in line for line in got)  # the published M1 - M0
+    assert json.loads(pooled.read_text())["settings"]["seeds"] == [11, 23, 37, 41, 53]
+
+    other = json.loads(parts[1].read_text())
+    other["settings"]["steps"] = 600
+    parts[1].write_text(json.dumps(other))
+    bad = subprocess.run(
+        [
+            sys.executable,
+            str(root / "bench" / "star_curve.py"),
+            "--from-json",
+            *map(str, parts),
+            "--out",
+            str(tmp_path / "plot.png"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode != 0 and bad.stderr.strip().splitlines() == [
+        "Error: runs of different settings cannot be pooled: steps differ"
+    ]
