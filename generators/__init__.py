@@ -31,10 +31,18 @@ def backend_class(kind: str) -> type:
     raise SettingsError(f"unknown backend {kind!r}: use one of {', '.join(BACKENDS)}")
 
 
+def resolve_kind(kind: str | None, options: dict[str, Any]) -> str | None:
+    """The backend a teacher's settings name: the openai backend with option ``batch: true`` is the
+    Batch API's (``openai-batch``)."""
+    return "openai-batch" if kind == "openai" and options.get("batch") is True else kind
+
+
 def load_backend(kind: str, model: str, **options: Any) -> Backend:
     """A backend by kind; heavy engines are imported only here."""
-    if kind == "openai" and options.pop("batch", False) is True:  # teacher option batch: true
-        kind = "openai-batch"
+    resolved = resolve_kind(kind, options)
+    if kind == "openai":
+        options.pop("batch", None)  # the choice of backend, not one of its options
+    kind = resolved
     backend = backend_class(kind)
     if kind in ("openai", "openai-batch"):
         base_url = options.pop("base_url", None)

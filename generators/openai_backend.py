@@ -29,6 +29,7 @@ import asyncio
 import atexit
 import contextlib
 import email.utils
+import inspect
 import json
 import logging
 import os
@@ -79,6 +80,17 @@ class OpenAIBackend:
     """The ``Backend`` over an OpenAI-compatible HTTP API at ``base_url`` (e.g. ``http://host:8000/v1``)."""
 
     concurrent_calls = True  # generate calls from many threads share one window (no lock per engine)
+
+    @classmethod
+    def in_flight(cls, options: dict[str, Any], shard_size: int, n: int) -> tuple[int, int]:
+        """(requests the backend keeps in flight, requests one shard sends), from its options, nothing
+        loaded: ``max_concurrency`` per server; a problem is one request with ``n`` choices, or ``n``
+        requests with ``use_n: false``."""
+        defaults = inspect.signature(cls).parameters
+        slots = int(options.get("max_concurrency", defaults["max_concurrency"].default))
+        servers = max(len(options.get("base_urls") or ()), 1)
+        use_n = options.get("use_n", defaults["use_n"].default)
+        return slots * servers, shard_size * (1 if use_n else n)
 
     def __init__(
         self,

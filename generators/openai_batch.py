@@ -96,6 +96,13 @@ class OpenAIBatchBackend:
     keeps_batches = True  # generate takes the run's ledger as state (generators.registry callers)
     concurrent_calls = True  # each call has its own client: shards' batches run side by side
 
+    @classmethod
+    def in_flight(cls, options: dict[str, Any], shard_size: int, n: int) -> None:
+        """No window of our own: each shard is one batch the provider queues, so every shard of a stage
+        is submitted at once (up to ``warehouse.shards.MAX_SHARDS_IN_FLIGHT``) rather than one batch
+        waiting for the last to come back."""
+        return None
+
     def __init__(
         self,
         model: str,

@@ -67,7 +67,7 @@ def backend_for(teacher: dict[str, Any]) -> Backend:
 def check_teacher(teacher: dict[str, Any], where: str = "teacher") -> None:
     """The teacher's settings checked without loading anything: a known backend, options it takes (of the
     right kind: a number where its default is one), a loadable local model folder, a server for openai."""
-    from starmill.generators import BACKENDS, backend_class
+    from starmill.generators import BACKENDS, backend_class, resolve_kind
 
     kind, model, opts = teacher.get("backend"), str(teacher.get("model")), dict(teacher.get("options") or {})
     if kind == "openai" and "batch" in opts:  # batch: true is the openai-batch backend
@@ -75,7 +75,8 @@ def check_teacher(teacher: dict[str, Any], where: str = "teacher") -> None:
             raise SettingsError(
                 f"{where}: option batch of the openai backend must be true or false, got {opts['batch']!r}"
             )
-        kind = "openai-batch" if opts.pop("batch") else kind
+        kind = resolve_kind(kind, opts)
+        opts.pop("batch")
     if kind not in BACKENDS:
         raise SettingsError(f"{where}: unknown backend {kind!r} (use one of {', '.join(BACKENDS)})")
     params = inspect.signature(backend_class(kind)).parameters

@@ -43,6 +43,14 @@ class VLLMBackend:
 
     concurrent_calls = True  # calls from several threads share the engine (``_run``); no lock per engine
 
+    @classmethod
+    def in_flight(cls, options: dict[str, Any], shard_size: int, n: int) -> tuple[int, int]:
+        """(sequences the engine schedules at once, sequences one shard asks for), from its options,
+        nothing loaded: vLLM's ``max_num_seqs`` (256 by default) per data-parallel engine; a shard's
+        problems times ``n``."""
+        slots = int(options.get("max_num_seqs", 256)) * max(int(options.get("data_parallel_size", 1)), 1)
+        return slots, shard_size * n
+
     def __init__(
         self,
         model: str,

@@ -57,7 +57,14 @@ def test_shards_in_flight_fill_the_engine_window_four_times():
     assert shards_in_flight({"backend": "vllm", "model": "m"}, 16, 4) == 17  # 256 sequences, 64 a shard
     assert shards_in_flight({**openai, "options": {"max_concurrency": 4096}}, 1, 1) == 64  # capped
     assert shards_in_flight({"backend": "transformers", "model": "m"}, 16, 4) == 1  # one call at a time
-    assert shards_in_flight({**openai, "options": {"batch": True}}, 16, 4) == 1
+    # the engine's own window: n requests a problem without choices; sequences over data-parallel engines
+    assert shards_in_flight({**openai, "options": {"use_n": False}}, 16, 4) == 2  # 64 requests a shard
+    assert shards_in_flight({"backend": "vllm", "model": "m", "options": {"data_parallel_size": 2}}, 16, 4) == 33
+    assert shards_in_flight({"backend": "vllm", "model": "m", "options": {"max_num_seqs": 32}}, 16, 4) == 3
+    # the Batch API: every shard is a batch the provider queues, so all are submitted (up to 64)
+    assert shards_in_flight({**openai, "options": {"batch": True}}, 16, 4) == 64
+    assert shards_in_flight({"backend": "openai-batch", "model": "m"}, 16, 4) == 64
+    assert shards_in_flight({**openai, "options": {"batch": False}}, 16, 4) == 5
 
 
 def test_the_server_never_idles_between_shards_while_work_remains(server, tmp_path):

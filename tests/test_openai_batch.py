@@ -38,6 +38,8 @@ class BatchServer:
         self.refuse: set[str] = set()
         self.fail_batch = False
         self.answered: dict[str, int] = {}  # question -> 200 answers given
+        self.gather = 0  # a batch finishes only once this many exist (or 3 s after it was made)
+        self.most_open = 0  # the most batches submitted and not yet finished at one time
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
@@ -128,7 +130,12 @@ class BatchServer:
                             "endpoint": body["endpoint"],
                             "metadata": body.get("metadata"),
                             "input_file_id": body["input_file_id"],
+                            "made": time.monotonic(),
                         }
+                        still_open = [
+                            b for b in server.batches.values() if b["status"] in ("validating", "in_progress")
+                        ]
+                        server.most_open = max(server.most_open, len(still_open))
                         return self._send(200, server.batches[batch_id])
                 return self._send(404, {"error": {"message": "no such route"}})
 
@@ -143,7 +150,11 @@ class BatchServer:
                             return self._send(404, {"error": {"message": "no such batch"}})
                         if batch["status"] == "validating":
                             batch["status"] = "in_progress"
-                        elif batch["status"] == "in_progress" and not server.hold:
+                        elif (
+                            batch["status"] == "in_progress"
+                            and not server.hold
+                            and (len(server.batches) >= server.gather or time.monotonic() - batch["made"] > 3)
+                        ):
                             server._finish(batch)
                         return self._send(200, batch)
                     if path.startswith("/v1/files/") and path.endswith("/content"):
@@ -323,3 +334,29 @@ def test_a_run_in_batch_mode_records_its_batches_in_the_ledger_and_a_rerun_makes
     )
     run_star(config, str(wh), progress=False)
     assert len(batch_server.batches) == made
+
+
+def test_a_runs_shards_are_submitted_side_by_side_not_one_batch_after_another(batch_server, tmp_path):
+    """Every shard of a stage is a batch the provider queues: all four are open at once, none waits for
+    another to come back (one at a time, a run of S shards would take S completion windows)."""
+    from starmill.config import parse_config
+    from starmill.pipeline import run_star
+
+    batch_server.gather = 4  # no batch finishes before four exist (or 3 s): one at a time shows as 1
+    config = parse_config(
+        {
+            "source": {"procedural": {"n": 8, "seed": 7, "difficulty": 1}},
+            "teacher": {
+                "backend": "openai",
+                "model": "gpt-test",
+                "base_url": batch_server.base_url,
+                "options": {"batch": True, "poll_interval": 0.01},
+            },
+            "sampling": {"n": 1, "max_tokens": 32, "seed": 1},
+            "rationalization": {"enabled": False},
+            "runner": {"shard_size": 2, "retries": 0},
+        }
+    )
+    summary = run_star(config, str(tmp_path / "wh"), progress=False)
+    assert len(batch_server.batches) == 4 and summary["counts"]["generated"] == 8
+    assert batch_server.most_open == 4

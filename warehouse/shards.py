@@ -15,7 +15,6 @@ the ledger on its own, when its own requests are done.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -172,27 +171,27 @@ def map_in_process(policy: RetryPolicy, window: int = 1) -> Callable[[Sequence[S
     return map_stage
 
 
-SHARED_ENGINES = ("openai", "vllm")  # backends whose generate calls run side by side (concurrent_calls)
 FILL = 4  # shards in flight hold this many times the engine's window in requests
 MAX_SHARDS_IN_FLIGHT = 64
 
 
 def shards_in_flight(teacher: dict[str, Any], shard_size: int, n: int) -> int:
-    """How many shards to run at once so that the engine always has queued work: enough that their
-    requests fill its window four times (an OpenAI server's ``max_concurrency`` per server, vLLM's
-    ``max_num_seqs`` sequences), plus one; 1 for an engine that runs one call at a time. Twice was not
-    enough: shards near their end hold few requests (bench/idle_engine.py: 3 shards of 16 at 16 in
-    flight kept a long-tailed server 76% busy, 5 shards 96-99%, as busy as a raw client)."""
-    options = dict(teacher.get("options") or {})
-    kind = teacher.get("backend")
-    if kind not in SHARED_ENGINES or options.get("batch") is True:
-        return 1
-    if kind == "openai":
-        from starmill.generators import backend_class
+    """How many shards to run at once so that the engine always has queued work. The teacher's backend
+    class says what its engine holds side by side and what one shard asks of it (``in_flight``,
+    read from the options without loading anything): enough shards to fill that window four times,
+    plus one; every shard at once (up to 64) for an engine with no window of its own (the Batch API:
+    each shard is one batch, waiting on the provider); 1 for an engine that runs one call at a time
+    (no ``in_flight``: transformers). Twice was not enough: shards near their end hold few requests
+    (bench/idle_engine.py: 3 shards of 16 at 16 in flight kept a long-tailed server 76% busy, 5 shards
+    96-99%, as busy as a raw client)."""
+    from starmill.generators import backend_class, resolve_kind
 
-        default = inspect.signature(backend_class("openai")).parameters["max_concurrency"].default
-        servers = max(len(options.get("base_urls") or ()), 1)
-        slots, per_shard = int(options.get("max_concurrency", default)) * servers, shard_size
-    else:
-        slots, per_shard = int(options.get("max_num_seqs", 256)), shard_size * n
+    options = dict(teacher.get("options") or {})
+    in_flight = getattr(backend_class(resolve_kind(teacher.get("backend"), options)), "in_flight", None)
+    if in_flight is None:
+        return 1
+    load = in_flight(options, shard_size, n)
+    if load is None:
+        return MAX_SHARDS_IN_FLIGHT
+    slots, per_shard = load
     return min(math.ceil(FILL * slots / max(per_shard, 1)) + 1, MAX_SHARDS_IN_FLIGHT)
