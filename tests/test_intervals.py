@@ -180,22 +180,14 @@ def test_star_curve_pools_json_files_of_seeds_run_apart(tmp_path):
         parts.append(tmp_path / f"part{i}.json")
         parts[-1].write_text(json.dumps(part))
 
+    def pool(*files, extra=()):
+        cmd = [sys.executable, str(root / "bench" / "star_curve.py"), "--from-json", *map(str, files)]
+        return subprocess.run([*cmd, "--out", str(tmp_path / "plot.png"), *extra], capture_output=True, text=True)
+
     def table(*files, extra=()):
-        out = subprocess.run(
-            [
-                sys.executable,
-                str(root / "bench" / "star_curve.py"),
-                "--from-json",
-                *map(str, files),
-                "--out",
-                str(tmp_path / "plot.png"),
-                *extra,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        return [line for line in out.splitlines() if "M0" in line or "M1" in line or "seeds" in line]
+        out = pool(*files, extra=extra)
+        assert out.returncode == 0, out.stderr
+        return [line for line in out.stdout.splitlines() if "M0" in line or "M1" in line or "seeds" in line]
 
     pooled = tmp_path / "pooled.json"
     got = table(*parts, extra=("--json", str(pooled)))
@@ -206,18 +198,7 @@ def test_star_curve_pools_json_files_of_seeds_run_apart(tmp_path):
     other = json.loads(parts[1].read_text())
     other["settings"]["steps"] = 600
     parts[1].write_text(json.dumps(other))
-    bad = subprocess.run(
-        [
-            sys.executable,
-            str(root / "bench" / "star_curve.py"),
-            "--from-json",
-            *map(str, parts),
-            "--out",
-            str(tmp_path / "plot.png"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    bad = pool(*parts)
     assert bad.returncode != 0 and bad.stderr.strip().splitlines() == [
         "Error: runs of different settings cannot be pooled: steps differ"
     ]
