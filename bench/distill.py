@@ -2,7 +2,7 @@
 student trained on the same data with top-k logit distillation, at equal steps, on the same held-out
 problems; over several training seeds, each figure with its 95% interval.
 
-    .venv/bin/python bench/distill.py                       # 800 training problems, 600 steps, 300 held out, 3 seeds
+    .venv/bin/python bench/distill.py                       # 800 training problems, 600 steps, 1,000 held out, 3 seeds
     .venv/bin/python bench/distill.py --problems 200 --steps 100 --eval 100 --seeds 1,2    # a quick look
 
 Steps: `starmill run` makes the teacher's sft version once (n rationales per problem, rationalization on);
@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--alpha", type=float, default=0.5, help="weight of the distillation term")
     parser.add_argument("--topk", type=int, default=8)
-    parser.add_argument("--eval", type=int, default=300, help="held-out problems")
+    parser.add_argument("--eval", type=int, default=1000, help="held-out problems")
     parser.add_argument("-n", type=int, default=4, help="samples per eval problem for maj@k")
     parser.add_argument("--seeds", default="0,1,2", help="training seeds of the students, comma-separated")
     parser.add_argument("--n-seeds", type=int, help="instead of --seeds: seeds 0 … N-1")

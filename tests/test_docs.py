@@ -117,5 +117,9 @@ def test_the_site_builds_strictly(tmp_path):
     assert "WARNING" not in done.stderr, done.stderr[-4000:]
     assert (site / "index.html").is_file() and (site / "reference" / "cli" / "index.html").is_file()
     # the images the pages show were copied into the site
-    for image in ["viewer/problem.png", "test_time_compute.png", "results/img/star_curve_3000.png"]:
+    for image in [
+        "viewer/problem.png",
+        "results/img/test_time_compute_1000_difficulty1.png",
+        "results/img/star_curve_3000.png",
+    ]:
         assert (site / image).is_file(), image
