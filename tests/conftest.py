@@ -3,6 +3,7 @@
 import atexit
 import os
 import shutil
+import signal
 import tempfile
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -16,6 +17,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 if "PREFECT_HOME" not in os.environ:
     os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="starmill-tests-prefect-")
     atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], True)
+
+# A shell starts a background job (`cmd &` outside job control, `nohup`) with SIGINT ignored, and an
+# ignored signal stays ignored across exec: every starmill process a test starts would then shrug off
+# the Ctrl-C that the Ctrl-C tests send it. A handler (unlike SIG_IGN) resets to the default on exec, so
+# with one installed here the children get Ctrl-C as they would from a terminal, however pytest was run.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 pytest_plugins = [
     "tests.fixtures_warehouse",
