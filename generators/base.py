@@ -124,6 +124,16 @@ class Completion:
     top_ids: tuple[tuple[int, ...], ...] | None = None  # per token: the top-k token ids, best first (logprobs on)
     top_logprobs: tuple[tuple[float, ...], ...] | None = None  # and their logprobs (vLLM, transformers)
 
+    def as_json(self) -> dict[str, Any]:
+        """The text, finish reason, token counts and reasoning as a JSON object (no logprobs or token ids)."""
+        return {
+            "text": self.text,
+            "finish_reason": self.finish_reason,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "reasoning": self.reasoning,
+        }
+
 
 @dataclass(frozen=True)
 class EngineInfo:

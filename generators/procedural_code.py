@@ -83,6 +83,19 @@ def _function(name: str, arg: str, body: list[str]) -> str:
     return f"def {name}({arg}):\n" + "".join(f"    {line}\n" for line in body)
 
 
+def _task(name: str, arg: str, q: str, plan: str, body: list[str], ref: list[str], args, family: str, oracle) -> tuple:
+    """A level's task tuple: (question, plan, stepwise program, reference program, args, family, oracle)."""
+    return (
+        f"Write a Python function `{name}({arg})` that {q}.",
+        plan,
+        _function(name, arg, body),
+        _function(name, arg, ref),
+        args,
+        family,
+        oracle,
+    )
+
+
 def _level1(rng: random.Random, name: str) -> tuple:
     x = rng.choice(INT_ARGS)
     a, b = rng.randint(2, 9), rng.randint(1, 20)
@@ -169,15 +182,7 @@ def _level2(rng: random.Random, name: str) -> tuple:
             q, plan = f"returns the first {k} characters of {s}", f"Slice {s} up to index {k}."
             body, ref = [f"out = {s}[:{k}]", "return out"], [f"return {s}[:{k}]"]
             oracle = lambda text: text[:k]  # noqa: E731
-        return (
-            f"Write a Python function `{name}({s})` that {q}.",
-            plan,
-            _function(name, s, body),
-            _function(name, s, ref),
-            args,
-            family,
-            oracle,
-        )
+        return _task(name, s, q, plan, body, ref, args, family, oracle)
     xs = rng.choice(LIST_ARGS)
     args = [_list(rng) for _ in range(TESTS)]
     if family == "sum_greater":
@@ -206,15 +211,7 @@ def _level2(rng: random.Random, name: str) -> tuple:
         body = ["out = []", f"for v in {xs}:", f"    out.append(v + {k})", "return out"]
         ref = [f"return [v + {k} for v in {xs}]"]
         oracle = lambda values: [v + k for v in values]  # noqa: E731
-    return (
-        f"Write a Python function `{name}({xs})` that {q}.",
-        plan,
-        _function(name, xs, body),
-        _function(name, xs, ref),
-        args,
-        family,
-        oracle,
-    )
+    return _task(name, xs, q, plan, body, ref, args, family, oracle)
 
 
 def _level3(rng: random.Random, name: str) -> tuple:
@@ -236,15 +233,8 @@ def _level3(rng: random.Random, name: str) -> tuple:
         ref = [f"return [{term} for v in {xs} if {cond}]"]
     args = [_list(rng) for _ in range(TESTS)]
     kept = lambda values: [CHANGES[change](v, a) for v in values if KEEPS[keep](v, k)]  # noqa: E731
-    return (
-        f"Write a Python function `{name}({xs})` that {q}.",
-        plan,
-        _function(name, xs, body),
-        _function(name, xs, ref),
-        args,
-        f"{keep}_{change}_{total}",
-        (lambda values: sum(kept(values))) if total == "sum" else kept,
-    )
+    oracle = (lambda values: sum(kept(values))) if total == "sum" else kept
+    return _task(name, xs, q, plan, body, ref, args, f"{keep}_{change}_{total}", oracle)
 
 
 def _expected(oracle, args: list[str]) -> tuple[tuple[str, str], ...]:

@@ -78,6 +78,35 @@ def _sample(problem, index, verdict, kept, reason):
     )
 
 
+def _train_two_steps(torch, config_class, trainer_class, data, tmp_path):
+    """Train the demo student 2 steps with TRL's ``trainer_class`` on ``data``, batch 2, on the CPU;
+    (trainer, parameters before training)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(STUDENT)
+    model = AutoModelForCausalLM.from_pretrained(STUDENT, dtype=torch.float32)
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+    config = config_class(
+        output_dir=str(tmp_path / "run"),
+        use_cpu=True,
+        max_steps=2,
+        per_device_train_batch_size=2,
+        learning_rate=1e-3,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        seed=0,
+        bf16=False,
+        max_length=128,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+    )
+    trainer = trainer_class(model=model, args=config, train_dataset=data, processing_class=tokenizer)
+    trainer.train()
+    return trainer, before
+
+
 @pytest.fixture
 def samples_version(tmp_path):
     wh = Warehouse(str(tmp_path / "wh"))
@@ -149,7 +178,6 @@ def test_dpo_trainer_trains_two_steps_on_the_exported_folder(samples_version, tm
     torch = pytest.importorskip("torch")
     trl = pytest.importorskip("trl")
     import datasets
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     wh, ref = samples_version
     out = CliRunner().invoke(
@@ -159,27 +187,7 @@ def test_dpo_trainer_trains_two_steps_on_the_exported_folder(samples_version, tm
     assert out.exit_code == 0, out.output
     data = datasets.load_dataset(str(tmp_path / "dpo"), cache_dir=str(tmp_path / "hf-cache"))["train"]
     assert set(data.column_names) >= {"prompt", "chosen", "rejected"} and len(data) == 4
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(STUDENT)
-    model = AutoModelForCausalLM.from_pretrained(STUDENT, dtype=torch.float32)
-    before = {k: v.detach().clone() for k, v in model.named_parameters()}
-    config = trl.DPOConfig(
-        output_dir=str(tmp_path / "run"),
-        use_cpu=True,
-        max_steps=2,
-        per_device_train_batch_size=2,
-        learning_rate=1e-3,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        seed=0,
-        bf16=False,
-        max_length=128,
-        dataloader_num_workers=0,
-        disable_tqdm=True,
-    )
-    trainer = trl.DPOTrainer(model=model, args=config, train_dataset=data, processing_class=tokenizer)
-    trainer.train()
+    trainer, before = _train_two_steps(torch, trl.DPOConfig, trl.DPOTrainer, data, tmp_path)
     losses = [row["loss"] for row in trainer.state.log_history if "loss" in row]
     assert trainer.state.global_step == 2 and len(losses) == 2 and all(math.isfinite(x) for x in losses)
     changed = [k for k, v in trainer.model.named_parameters() if not torch.equal(v.detach().cpu(), before[k])]
@@ -190,7 +198,6 @@ def test_kto_trainer_trains_two_steps_on_the_exported_folder(samples_version, tm
     torch = pytest.importorskip("torch")
     trl = pytest.importorskip("trl")
     import datasets
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     wh, ref = samples_version
     out = CliRunner().invoke(cli, ["export", ref, "--format", "kto", "--to", str(tmp_path / "kto"), "-w", wh.root])
@@ -198,28 +205,8 @@ def test_kto_trainer_trains_two_steps_on_the_exported_folder(samples_version, tm
     data = datasets.load_dataset(str(tmp_path / "kto"), cache_dir=str(tmp_path / "hf-cache"))["train"]
     assert set(data.column_names) >= {"prompt", "completion", "label"} and len(data) == 11
     assert sorted(data["label"]) == [False] * 7 + [True] * 4
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(STUDENT)
-    model = AutoModelForCausalLM.from_pretrained(STUDENT, dtype=torch.float32)
-    before = {k: v.detach().clone() for k, v in model.named_parameters()}
     # batch 2: KTO's KL term pairs each completion with another row's prompt, so it needs more than one row
-    config = trl.KTOConfig(
-        output_dir=str(tmp_path / "run"),
-        use_cpu=True,
-        max_steps=2,
-        per_device_train_batch_size=2,
-        learning_rate=1e-3,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        seed=0,
-        bf16=False,
-        max_length=128,
-        dataloader_num_workers=0,
-        disable_tqdm=True,
-    )
-    trainer = trl.KTOTrainer(model=model, args=config, train_dataset=data, processing_class=tokenizer)
-    trainer.train()
+    trainer, before = _train_two_steps(torch, trl.KTOConfig, trl.KTOTrainer, data, tmp_path)
     losses = [row["loss"] for row in trainer.state.log_history if "loss" in row]
     assert trainer.state.global_step == 2 and len(losses) == 2 and all(math.isfinite(x) for x in losses)
     changed = [k for k, v in trainer.model.named_parameters() if not torch.equal(v.detach().cpu(), before[k])]

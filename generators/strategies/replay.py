@@ -28,16 +28,7 @@ def to_json(results: Sequence[GenerationResult]) -> list[dict[str, Any]]:
         {
             "request_id": r.request_id,
             "engine": vars(r.engine),
-            "completions": [
-                {
-                    "text": c.text,
-                    "finish_reason": c.finish_reason,
-                    "prompt_tokens": c.prompt_tokens,
-                    "completion_tokens": c.completion_tokens,
-                    "reasoning": c.reasoning,
-                }
-                for c in r.completions
-            ],
+            "completions": [c.as_json() for c in r.completions],
         }
         for r in results
     ]

@@ -8,7 +8,6 @@ one Hub commit.
 from __future__ import annotations
 
 import json
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -270,9 +269,12 @@ def export_to_hub(
     token = hub.resolve_token()  # fail before reading anything
     export = build_export(wh, settings, repo_id=repo_id)
     message = commit_message or f"Export {', '.join(p.ref for p in export.parts)} ({settings.format}) with starmill"
-    with tempfile.TemporaryDirectory(prefix="starmill-export-") as tmp:
-        files = write_export(export, Path(tmp))
-        url = hub.push_folder(
-            Path(tmp), repo_id, token=token, private=private, revision=revision, commit_message=message
-        )
+    files, url = hub.push_written(
+        lambda root: write_export(export, root),
+        repo_id,
+        token=token,
+        private=private,
+        revision=revision,
+        commit_message=message,
+    )
     return export, files, url

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from starmill.warehouse.export.errors import ExportError, HubUnreachable, MissingToken
@@ -67,6 +69,25 @@ def push_folder(
     except Exception as exc:  # network, offline mode, auth, permissions: one line, token scrubbed
         raise _error(exc, repo_id, api.endpoint, token) from None
     return str(getattr(info, "commit_url", None) or info)
+
+
+def push_written(
+    write: Callable[[Path], list[str]],
+    repo_id: str,
+    *,
+    token: str,
+    private: bool = False,
+    revision: str | None = None,
+    commit_message: str,
+) -> tuple[list[str], str]:
+    """Write an export with ``write`` into a temporary folder and push it (``push_folder``); the files
+    ``write`` returned and the commit URL."""
+    with tempfile.TemporaryDirectory(prefix="starmill-export-") as tmp:
+        files = write(Path(tmp))
+        url = push_folder(
+            Path(tmp), repo_id, token=token, private=private, revision=revision, commit_message=commit_message
+        )
+    return files, url
 
 
 def _error(exc: Exception, repo_id: str, endpoint: str, token: str) -> ExportError:

@@ -12,7 +12,6 @@ A problem without a pair, and every sample left out, is counted by reason and li
 from __future__ import annotations
 
 import json
-import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -414,14 +413,12 @@ def export_preference(
         return found, files, target
     token = hub.resolve_token()
     found = build_preference(wh, ref, fmt, **settings)
-    with tempfile.TemporaryDirectory(prefix="starmill-export-") as tmp:
-        files = write_preference(found, Path(tmp), shown)
-        url = hub.push_folder(
-            Path(tmp),
-            repo_id,
-            token=token,
-            private=private,
-            revision=revision,
-            commit_message=commit_message or f"Export {found.ref} ({fmt}) with starmill",
-        )
+    files, url = hub.push_written(
+        lambda root: write_preference(found, root, shown),
+        repo_id,
+        token=token,
+        private=private,
+        revision=revision,
+        commit_message=commit_message or f"Export {found.ref} ({fmt}) with starmill",
+    )
     return found, files, url

@@ -9,7 +9,6 @@ it); a system message or few-shot turns stay in the ``prm`` dataset only.
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -133,14 +132,12 @@ def export_stepwise(
         return resolved, splits, files, target
     token = hub.resolve_token()
     resolved, splits, lineage, card = build_stepwise(wh, ref, test_size, seed)
-    with tempfile.TemporaryDirectory(prefix="starmill-export-") as tmp:
-        files = _write(Path(tmp), splits, lineage, card)
-        url = hub.push_folder(
-            Path(tmp),
-            repo_id,
-            token=token,
-            private=private,
-            revision=revision,
-            commit_message=commit_message or f"Export {resolved} (stepwise) with starmill",
-        )
+    files, url = hub.push_written(
+        lambda root: _write(root, splits, lineage, card),
+        repo_id,
+        token=token,
+        private=private,
+        revision=revision,
+        commit_message=commit_message or f"Export {resolved} (stepwise) with starmill",
+    )
     return resolved, splits, files, url

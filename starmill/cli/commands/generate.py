@@ -83,16 +83,7 @@ def command(backend, model, base_url, prompt, file, template, n, temperature, to
                     "model": info.model,
                     "revision": info.model_revision,
                     "engine": info.engine,
-                    "completions": [
-                        {
-                            "text": c.text,
-                            "finish_reason": c.finish_reason,
-                            "prompt_tokens": c.prompt_tokens,
-                            "completion_tokens": c.completion_tokens,
-                            "reasoning": c.reasoning,
-                        }
-                        for c in result.completions
-                    ],
+                    "completions": [c.as_json() for c in result.completions],
                 },
                 ensure_ascii=False,
             )
