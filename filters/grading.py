@@ -61,15 +61,14 @@ def _grade_by_source(samples, problems, by_source: Mapping, **options) -> list[S
 
 
 def _grade_with(samples, problems, labels, verifiers) -> list[SampleRecord]:
-    def problem_of(s, labelled):
-        problem = problems[s.problem_id]
-        if labelled and not problem.gold_answer and s.problem_id in labels:
-            return replace(problem, gold_answer=labels[s.problem_id])
-        return problem
+    from starmill.filters.verifiers.base import label_gold
 
-    per_verifier = [
-        list(v.verify_batch([(problem_of(s, v.takes_pseudo_labels), s.completion) for s in samples])) for v in verifiers
-    ]
+    def problem_of(s, verifier):
+        problem = problems[s.problem_id]
+        label = "" if problem.gold_answer else label_gold(verifier, labels.get(s.problem_id))
+        return replace(problem, gold_answer=label) if label else problem
+
+    per_verifier = [list(v.verify_batch([(problem_of(s, v), s.completion) for s in samples])) for v in verifiers]
     graded = []
     for i, sample in enumerate(samples):
         primary = per_verifier[0][i]

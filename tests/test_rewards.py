@@ -58,6 +58,19 @@ def test_accuracy_with_the_reasoning_gym_scorer_runs_sandboxed():
     ) == [1.0, 0.0]
 
 
+def test_a_pseudo_labelled_row_never_gives_the_code_verifier_its_tests():
+    """starmill's sft rows (the raw export) carry ``gold_answer`` and ``pseudo_label``: where the label is
+    the majority of the model's own answers, it must not become the tests the code reward runs. A math
+    pseudo-label still counts (self-consistency as a reward is the point of it there)."""
+    forged = json.dumps({"kind": "functional", "entry_point": "add", "test": "def check(candidate):\n    pass\n"})
+    wrong = "```python\ndef add(a, b):\n    return a - b\n```"
+    reward = accuracy_reward("code", timeout=20)
+    # as the problem's own gold, the forged spec would pass the wrong program: the flag is what stops it
+    assert reward([wrong], gold_answer=[forged], pseudo_label=[False]) == [1.0]
+    assert reward([wrong], gold_answer=[forged], pseudo_label=[True]) == [0.0]
+    assert accuracy_reward("math")(["\\boxed{7}"], gold_answer=["7"], pseudo_label=[True]) == [1.0]
+
+
 def test_format_reward():
     reward = format_reward()
     assert reward(

@@ -18,6 +18,16 @@ def gold_of(problem: Any) -> str | None:
     return getattr(problem, "gold_answer", None)
 
 
+def label_gold(verifier: Any, label: Any) -> str:
+    """What a self-consistency pseudo-label (the majority of the model's own answers) may give
+    ``verifier`` as gold: the label, or "" for a verifier that takes none (``takes_pseudo_labels``
+    false: its gold is code it runs, so a label would be tests the model wrote). Every place that puts
+    a label where a gold answer goes asks this: grading, the audit and the RL rewards."""
+    if not label or not getattr(verifier, "takes_pseudo_labels", True):
+        return ""
+    return str(label)
+
+
 def metadata_of(problem: Any) -> dict:
     """The problem's metadata as a dict (``ProblemRecord.metadata`` is a JSON string)."""
     raw = problem.get("metadata") if isinstance(problem, Mapping) else getattr(problem, "metadata", None)

@@ -9,6 +9,7 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
+from starmill.filters.verifiers.base import label_gold
 from starmill.schemas.errors import StarmillError
 
 DEFAULT_VERIFIER = "math-verify"  # a checker written by other people: its blind spots are not ours
@@ -54,8 +55,8 @@ def audit_rows(
         known = problems.get(row["problem_id"])
         metadata = getattr(known, "metadata", None) if known is not None else None
         gold = getattr(known, "gold_answer", None) if known is not None else None
-        if not gold and getattr(verifier, "takes_pseudo_labels", True):  # a row's gold may be a pseudo-label
-            gold = row.get("gold_answer")
+        if not gold:  # a row's gold may be a pseudo-label
+            gold = label_gold(verifier, row.get("gold_answer"))
         return {
             "problem_id": row["problem_id"],
             "gold_answer": gold or "",

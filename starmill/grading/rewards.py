@@ -48,8 +48,13 @@ def completion_text(completion: Any) -> str:
     return "\n".join(parts)
 
 
-def _rows(n: int, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
-    """One problem mapping per completion from the dataset columns TRL passes (lists of length n)."""
+def _rows(n: int, kwargs: dict[str, Any], verifier: Any = None) -> list[dict[str, Any]]:
+    """One problem mapping per completion from the dataset columns TRL passes (lists of length n). A row
+    marked ``pseudo_label`` (starmill's sft rows: the gold is the majority of the model's own answers)
+    gives its gold only to a verifier that takes pseudo-labels (``label_gold``): for the code verifier
+    it would be tests the model wrote, so it gets none (unparseable gold, reward 0)."""
+    from starmill.filters.verifiers.base import label_gold
+
     columns = {k: v for k, v in kwargs.items() if isinstance(v, (list, tuple)) and len(v) == n}
     gold = next((c for c in GOLD_COLUMNS if c in columns), None)
     if gold is None:
@@ -59,7 +64,8 @@ def _rows(n: int, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
         )
     rows = [{k: v[i] for k, v in columns.items()} for i in range(n)]
     for row in rows:
-        row["gold_answer"] = "" if row[gold] is None else row[gold]
+        value = "" if row[gold] is None else row[gold]
+        row["gold_answer"] = label_gold(verifier, value) if row.get("pseudo_label") else value
     return rows
 
 
@@ -83,7 +89,7 @@ def accuracy_reward(verifier: str = "math", *, timeout: float = TIMEOUT, **optio
 
     def reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
         texts = [completion_text(c) for c in completions]
-        problems = _rows(len(texts), kwargs)
+        problems = _rows(len(texts), kwargs, grader)
         return [1.0 if v.correct else 0.0 for v in grader.verify_batch(zip(problems, texts))]
 
     reward.__name__ = f"accuracy_{verifier}"  # TRL logs each reward under its function's name
