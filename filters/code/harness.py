@@ -339,7 +339,9 @@ def main():
         return results
 
     # The tests' own namespace, built before the program exists: gold code only, clean builtins. The spec
-    # comes from the problem's own data, never from model output (the code verifier takes no pseudo-label).
+    # comes from the problem's own data, never from model output: the code verifier takes no pseudo-label
+    # (filters.verifiers.base.label_gold, asked by grading, the audit and the RL rewards alike), and the
+    # program travels in its own field, compiled only below, after the audit hook is in place.
     tests_ns = {"__builtins__": clean_builtins, "__name__": "tests"}
     tests = []
     for gold in (spec.get("prompt"), spec.get("setup")):
